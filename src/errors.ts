@@ -1,0 +1,14 @@
+/**
+ * The one error type the library throws for bad input. The CLI prints `amp-convert: <file>: <message>` on
+ * one line and exits with `exitCode` (2 for bad input); anything else is a bug and keeps its stack.
+ */
+export class AmpError extends Error {
+  constructor(message: string, readonly file?: string, readonly exitCode = 2) {
+    super(message);
+    this.name = 'AmpError';
+  }
+  /** The one-line form the CLI prints. */
+  oneLine(): string {
+    return this.file ? `${this.file}: ${this.message}` : this.message;
+  }
+}

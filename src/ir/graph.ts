@@ -1,0 +1,169 @@
+/**
+ * The internal representation every pass and runtime shares: Model → Graph → Node / Value / Tensor.
+ *
+ * Fidelity: each IR object remembers the proto it came from; export (src/onnx/export.ts) reuses those
+ * protos and only rewrites what the IR changed, so a model that passes through the IR untouched encodes
+ * to the same bytes. Indexes (producer / consumers) are derived: call `graph.reindex()` after edits.
+ */
+import type { AttributeProto, GraphProto, ModelProto, NodeProto, TypeProto, ValueInfoProto } from '../onnx/proto.js';
+import { toNum } from '../onnx/proto.js';
+import type { Tensor } from './tensor.js';
+
+/** A dimension: a size, a symbolic name, or unknown (null). */
+export type Dim = number | string | null;
+export interface TensorType { elemType: number; shape?: Dim[] }
+
+export class Value {
+  /** Element type and shape when the value is a tensor and they are known (declared or inferred). */
+  type?: TensorType;
+  /** Full declared type when it is not a plain tensor (sequence, optional, map...). */
+  typeProto?: TypeProto;
+  /** The ValueInfoProto this value was declared with (graph input/output/value_info), if any. */
+  declared?: ValueInfoProto;
+  producer?: Node;
+  consumers: Node[] = [];
+  constructor(public name: string, public graph: Graph) {}
+  get initializer(): Tensor | undefined { return this.graph.initializers.get(this.name); }
+  get isGraphInput(): boolean { return this.graph.inputs.includes(this.name); }
+  get isGraphOutput(): boolean { return this.graph.outputs.includes(this.name); }
+}
+
+export class Node {
+  /** Subgraph-valued attributes (If then/else, Loop/Scan body), by attribute name. */
+  subgraphs = new Map<string, Graph[]>();
+  constructor(
+    public opType: string,
+    public inputs: string[],
+    public outputs: string[],
+    public graph: Graph,
+    public name = '',
+    public domain = '',
+    public attributes: AttributeProto[] = [],
+    public proto?: NodeProto,
+  ) {}
+
+  /** A label for messages: the name, or op type and position. */
+  get label(): string {
+    return this.name || `${this.opType}#${this.graph.nodes.indexOf(this)}(${this.outputs[0] ?? ''})`;
+  }
+  attr(name: string): AttributeProto | undefined { return this.attributes.find((a) => a.name === name); }
+  attrInt(name: string, dflt: number): number {
+    const a = this.attr(name);
+    return a && a.i != null ? toNum(a.i) : dflt;
+  }
+  attrFloat(name: string, dflt: number): number {
+    const a = this.attr(name);
+    return a && a.f != null ? a.f : dflt;
+  }
+  attrInts(name: string): number[] | undefined {
+    const a = this.attr(name);
+    return a ? (a.ints ?? []).map((v) => toNum(v)) : undefined;
+  }
+  attrFloats(name: string): number[] | undefined {
+    const a = this.attr(name);
+    return a ? [...(a.floats ?? [])] : undefined;
+  }
+  attrString(name: string, dflt: string): string {
+    const a = this.attr(name);
+    return a && a.s ? new TextDecoder().decode(a.s) : dflt;
+  }
+  /** Sets (or replaces) an attribute, keeping the others' order. */
+  setAttr(a: AttributeProto): void {
+    const i = this.attributes.findIndex((x) => x.name === a.name);
+    if (i >= 0) this.attributes[i] = a;
+    else this.attributes.push(a);
+  }
+  /** Values this node's subgraphs read from enclosing scopes (implicit inputs). */
+  outerInputs(): string[] {
+    const out = new Set<string>();
+    for (const gs of this.subgraphs.values()) for (const g of gs) for (const n of g.freeNames()) out.add(n);
+    return [...out];
+  }
+  /** All names this node reads: explicit inputs (non-empty) and implicit outer-scope ones. */
+  reads(): string[] {
+    const r = this.inputs.filter((x) => x !== '');
+    return this.subgraphs.size ? [...new Set([...r, ...this.outerInputs()])] : r;
+  }
+}
+
+export class Graph {
+  nodes: Node[] = [];
+  /** Graph input / output names, in declaration order. */
+  inputs: string[] = [];
+  outputs: string[] = [];
+  /** Initializers in file order. */
+  initializers = new Map<string, Tensor>();
+  /** Names that had (or should get) a value_info entry, in order. */
+  valueInfo: string[] = [];
+  values = new Map<string, Value>();
+  /** Enclosing graph and the node owning this subgraph. */
+  parent?: Graph;
+  owner?: Node;
+  proto?: GraphProto;
+  constructor(public name = '') {}
+
+  /** The value for a name in this scope, creating it if needed. */
+  value(name: string): Value {
+    let v = this.values.get(name);
+    if (!v) this.values.set(name, (v = new Value(name, this)));
+    return v;
+  }
+  /** Resolves a name through enclosing scopes (outer-scope references of subgraphs). */
+  lookup(name: string): Value | undefined {
+    for (let g: Graph | undefined = this; g; g = g.parent) {
+      const v = g.values.get(name);
+      if (v && (v.producer || g.inputs.includes(name) || g.initializers.has(name))) return v;
+    }
+    return undefined;
+  }
+  /** Names defined in this graph (inputs, initializers, node outputs). */
+  defined(): Set<string> {
+    const s = new Set<string>([...this.inputs, ...this.initializers.keys()]);
+    for (const n of this.nodes) for (const o of n.outputs) if (o) s.add(o);
+    return s;
+  }
+  /** Names read in this graph or its subgraphs but not defined in it: its outer-scope references. */
+  freeNames(): string[] {
+    const def = this.defined();
+    const free = new Set<string>();
+    for (const n of this.nodes) for (const r of n.reads()) if (!def.has(r)) free.add(r);
+    for (const o of this.outputs) if (!def.has(o)) free.add(o);
+    return [...free];
+  }
+  /** Recomputes producer/consumer indexes from the node list (subgraphs too). */
+  reindex(): void {
+    for (const v of this.values.values()) { v.producer = undefined; v.consumers = []; }
+    for (const n of this.nodes) {
+      n.graph = this;
+      for (const o of n.outputs) if (o) this.value(o).producer = n;
+      for (const i of n.reads()) (this.lookup(i) ?? this.value(i)).consumers.push(n);
+      for (const gs of n.subgraphs.values()) for (const g of gs) { g.parent = this; g.owner = n; g.reindex(); }
+    }
+  }
+  /** This graph and all nested subgraphs, depth first. */
+  *allGraphs(): Generator<Graph> {
+    yield this;
+    for (const n of this.nodes) for (const gs of n.subgraphs.values()) for (const g of gs) yield* g.allGraphs();
+  }
+  /** Every node of this graph and its subgraphs. */
+  *allNodes(): Generator<Node> {
+    for (const g of this.allGraphs()) yield* g.nodes;
+  }
+}
+
+export class Model {
+  /** Top-level proto fields (graph excluded; it is rebuilt from `graph` on export). */
+  proto: ModelProto;
+  /** Directory external data locations are relative to (the model file's directory). */
+  baseDir?: string;
+  constructor(proto: ModelProto, public graph: Graph) {
+    this.proto = proto;
+  }
+  get irVersion(): number { return toNum(this.proto.irVersion); }
+  /** Opset version imported for a domain ('' and 'ai.onnx' are the default domain). */
+  opset(domain = ''): number | undefined {
+    const d = domain === 'ai.onnx' ? '' : domain;
+    const e = (this.proto.opsetImport ?? []).find((o) => ((o.domain ?? '') === 'ai.onnx' ? '' : (o.domain ?? '')) === d);
+    return e ? toNum(e.version) : undefined;
+  }
+}

@@ -1,0 +1,108 @@
+/** ModelProto → IR. Types come from declarations here; inference (src/ir/infer.ts) fills the rest. */
+import { isAbsolute, resolve, sep, relative } from 'node:path';
+import { realpathSync, existsSync } from 'node:fs';
+import { Graph, Model, Node, type TensorType, type Dim } from '../ir/graph.js';
+import { Tensor, type ExternalRef } from '../ir/tensor.js';
+import { toNum, type GraphProto, type ModelProto, type TensorProto, type TypeProto, type ValueInfoProto, type Long } from './proto.js';
+import { sortGraph } from '../ir/topo.js';
+import { AmpError } from '../errors.js';
+
+export interface ImportOptions {
+  /** Directory that external data locations are relative to. */
+  baseDir?: string;
+  /** File name used in error messages. */
+  file?: string;
+}
+
+const GRAPH = 5, GRAPHS = 10;
+
+export function tensorTypeOf(tp: TypeProto | null | undefined): TensorType | undefined {
+  const tt = tp?.tensorType;
+  if (!tt) return undefined;
+  const shape: Dim[] | undefined = tt.shape
+    ? (tt.shape.dim ?? []).map((d) => (d.dimValue != null && Object.prototype.hasOwnProperty.call(d, 'dimValue') ? toNum(d.dimValue as number | Long) : d.dimParam ? d.dimParam : null))
+    : undefined;
+  return { elemType: tt.elemType ?? 0, shape };
+}
+
+/** Resolves an external-data location safely inside the model directory. */
+export function resolveExternal(p: TensorProto, opts: ImportOptions): ExternalRef {
+  const kv = new Map((p.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+  const location = kv.get('location');
+  const where = `tensor '${p.name ?? ''}'`;
+  if (!location) throw new AmpError(`${where} is marked external but has no location`, opts.file);
+  if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location)) {
+    throw new AmpError(`${where}: external data location '${location}' is absolute; only paths inside the model directory are allowed`, opts.file);
+  }
+  const base = resolve(opts.baseDir ?? '.');
+  const path = resolve(base, location);
+  const rel = relative(base, path);
+  if (rel.startsWith('..') || isAbsolute(rel)) {
+    throw new AmpError(`${where}: external data location '${location}' escapes the model directory`, opts.file);
+  }
+  if (existsSync(path)) {
+    const realBase = realpathSync(base);
+    const real = realpathSync(path);
+    if (!(real + sep).startsWith(realBase + sep) || real === realBase) {
+      throw new AmpError(`${where}: external data location '${location}' is a link leading outside the model directory`, opts.file);
+    }
+  }
+  const num = (k: string, d: number) => {
+    const s = kv.get(k);
+    if (s === undefined || s === '') return d;
+    const n = Number(s);
+    if (!Number.isSafeInteger(n) || n < 0) throw new AmpError(`${where}: external data ${k} '${s}' is not a valid byte count`, opts.file);
+    return n;
+  };
+  return { location, path, offset: num('offset', 0), length: num('length', -1) };
+}
+
+function importTensor(p: TensorProto, opts: ImportOptions): Tensor {
+  const ext = p.dataLocation === 1 ? resolveExternal(p, opts) : undefined;
+  const t = Tensor.fromProto(p, ext);
+  if (ext && ext.length < 0) ext.length = t.byteLength;
+  return t;
+}
+
+function declare(g: Graph, vi: ValueInfoProto): void {
+  const v = g.value(vi.name ?? '');
+  v.declared = vi;
+  const tt = tensorTypeOf(vi.type);
+  if (tt) v.type = tt;
+  else if (vi.type) v.typeProto = vi.type;
+}
+
+export function graphFromProto(gp: GraphProto, opts: ImportOptions, parent?: Graph): Graph {
+  const g = new Graph(gp.name ?? '');
+  g.proto = gp;
+  g.parent = parent;
+  for (const vi of gp.input ?? []) { g.inputs.push(vi.name ?? ''); declare(g, vi); }
+  for (const t of gp.initializer ?? []) {
+    const tensor = importTensor(t, opts);
+    g.initializers.set(tensor.name, tensor);
+    const v = g.value(tensor.name);
+    v.type ??= { elemType: tensor.dataType, shape: [...tensor.dims] };
+  }
+  for (const vi of gp.valueInfo ?? []) { g.valueInfo.push(vi.name ?? ''); declare(g, vi); }
+  for (const vi of gp.output ?? []) { g.outputs.push(vi.name ?? ''); declare(g, vi); }
+  for (const np of gp.node ?? []) {
+    const n = new Node(np.opType ?? '', [...(np.input ?? [])], [...(np.output ?? [])], g, np.name ?? '', np.domain ?? '', [...(np.attribute ?? [])], np);
+    for (const a of n.attributes) {
+      if (a.type === GRAPH && a.g) n.subgraphs.set(a.name ?? '', [graphFromProto(a.g, opts, g)]);
+      else if (a.type === GRAPHS && a.graphs?.length) n.subgraphs.set(a.name ?? '', a.graphs.map((s) => graphFromProto(s, opts, g)));
+    }
+    for (const gs of n.subgraphs.values()) for (const s of gs) s.owner = n;
+    g.nodes.push(n);
+  }
+  return g;
+}
+
+export function modelFromProto(mp: ModelProto, opts: ImportOptions = {}): Model {
+  if (!mp.graph) throw new AmpError('not an ONNX model: it has no graph', opts.file);
+  const graph = graphFromProto(mp.graph, opts);
+  sortGraph(graph, opts.file);
+  graph.reindex();
+  const model = new Model(mp, graph);
+  model.baseDir = opts.baseDir;
+  return model;
+}

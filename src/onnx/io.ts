@@ -1,0 +1,272 @@
+/**
+ * Reading and writing model files. Reads validate and turn every failure into a one-line AmpError naming
+ * the file. Writes stream: the ModelProto is encoded piece by piece (graph → initializers → raw_data) so
+ * tensor payloads go from their source (memory view or external file) to the output without a second
+ * in-memory copy of the weights; output goes to a temp file renamed into place, so no partial file is
+ * ever left, and the input is never the output.
+ */
+import { openSync, writeSync, closeSync, renameSync, rmSync, statSync, readFileSync, existsSync, realpathSync } from 'node:fs';
+import { dirname, basename, resolve, join } from 'node:path';
+import { T, Writer, decodeModelProto, make, type ModelProto, type GraphProto, type TensorProto, type StringStringEntry, UNKNOWN } from './proto.js';
+import { modelFromProto } from './import.js';
+import { modelToProto, tensorOf, cloneMessage } from './export.js';
+import type { Model } from '../ir/graph.js';
+import { readExternal, type Tensor } from '../ir/tensor.js';
+import { AmpError } from '../errors.js';
+import { toNum } from './proto.js';
+
+const MAX_PROTO = 2 ** 31 - 1;
+
+/** Reads a file's bytes with clear errors for the usual ways a path is wrong. */
+export function readInputFile(path: string, what = 'model'): Buffer {
+  let st;
+  try { st = statSync(path); } catch { throw new AmpError(`no such file`, path); }
+  if (st.isDirectory()) throw new AmpError(`is a directory, not a ${what} file`, path);
+  if (st.size === 0) throw new AmpError(`is empty`, path);
+  try { return readFileSync(path); } catch (e) { throw new AmpError(`cannot be read: ${(e as Error).message}`, path); }
+}
+
+/** Decodes and sanity-checks ModelProto bytes. */
+export function decodeModelBytes(bytes: Uint8Array, file = '<bytes>'): ModelProto {
+  let mp: ModelProto;
+  try {
+    mp = decodeModelProto(bytes);
+  } catch (e) {
+    throw new AmpError(`not a valid ONNX protobuf (truncated or corrupt: ${(e as Error).message})`, file);
+  }
+  const ir = (() => { try { return toNum(mp.irVersion); } catch { return -1; } })();
+  if (!mp.graph || !(ir >= 1 && ir <= 64) || !(mp.opsetImport ?? []).length && ir >= 3) {
+    throw new AmpError(`not an ONNX model (ir_version ${ir}, ${mp.graph ? 'a graph' : 'no graph'}, ${(mp.opsetImport ?? []).length} opset imports)`, file);
+  }
+  for (const n of mp.graph.node ?? []) {
+    if (!n.opType) throw new AmpError(`not a valid ONNX model: a node in graph '${mp.graph.name ?? ''}' has no op_type`, file);
+  }
+  return mp;
+}
+
+export interface LoadOptions { /** Directory for external data, default: the model file's directory. */ baseDir?: string }
+
+/** Loads an ONNX file into the IR. External tensors stay on disk until read. */
+export function loadModel(path: string, opts: LoadOptions = {}): Model {
+  const bytes = readInputFile(path);
+  return modelFromBytes(bytes, { baseDir: opts.baseDir ?? dirname(resolve(path)), file: path });
+}
+export function modelFromBytes(bytes: Uint8Array, opts: { baseDir?: string; file?: string } = {}): Model {
+  const mp = decodeModelBytes(bytes, opts.file);
+  return modelFromProto(mp, { baseDir: opts.baseDir, file: opts.file });
+}
+
+export interface SaveOptions {
+  /** Move tensors of at least `threshold` bytes to one external file (`<output>.data` unless `location`). */
+  externalData?: boolean;
+  threshold?: number;
+  location?: string;
+  /** Bring every tensor inline (unless the model would exceed 2 GB). */
+  inline?: boolean;
+  /** Overwrite an existing output. */
+  force?: boolean;
+  /** The input path: refusing to write over it, whatever `force` says. */
+  inputPath?: string;
+}
+export interface SaveResult { bytes: number; externalFile?: string; externalBytes: number; externalTensors: number; forcedExternal: boolean }
+
+// ---- streaming encoder ---------------------------------------------------------------------------
+
+/** A part of the output: encoded bytes, or a tensor payload fetched when written. */
+type Part = Uint8Array | { tensor: Tensor; length: number };
+const partLength = (p: Part) => (p instanceof Uint8Array ? p.byteLength : p.length);
+
+function pick<M extends object>(type: typeof T.Model, m: M, keep: (id: number) => boolean, withUnknown: boolean): Uint8Array {
+  const o: Record<string, unknown> = {};
+  for (const f of type.fieldsArray) if (keep(f.id) && Object.prototype.hasOwnProperty.call(m, f.name)) o[f.name] = (m as Record<string, unknown>)[f.name];
+  const msg = type.create(o);
+  const unk = (m as Record<string, unknown>)[UNKNOWN];
+  if (withUnknown && unk) Object.defineProperty(msg, UNKNOWN, { value: unk, enumerable: false, writable: true });
+  return type.encode(msg).finish();
+}
+function header(id: number, len: number): Uint8Array {
+  return Writer.create().uint32((id << 3) | 2).uint32(len).finish();
+}
+function sum(parts: Part[]): number { return parts.reduce((a, p) => a + partLength(p), 0); }
+
+/** Protos whose payload is written inline but still lives in an external file. */
+const inlineFromExternal = new WeakSet<TensorProto>();
+
+function tensorParts(t: TensorProto): Part[] {
+  const ir = tensorOf.get(t);
+  if (ir && inlineFromExternal.has(t)) {
+    const before = pick(T.Tensor, t, (id) => id < 9, false);
+    const after = pick(T.Tensor, t, (id) => id > 9, true);
+    return [before, header(9, ir.byteLength), { tensor: ir, length: ir.byteLength }, after];
+  }
+  const raw = t.rawData;
+  // Payload streamed when the IR tensor will provide it (its bytes in memory or an external file).
+  if (ir && raw && raw.byteLength >= 4096) {
+    const before = pick(T.Tensor, { ...t, rawData: undefined } as never, (id) => id < 9, false);
+    const after = pick(T.Tensor, t, (id) => id > 9, true);
+    return [before, header(9, raw.byteLength), raw, after];
+  }
+  return [T.Tensor.encode(t as never).finish()];
+}
+function graphParts(g: GraphProto): Part[] {
+  const inits = g.initializer ?? [];
+  if (!inits.length) return [T.Graph.encode(g as never).finish()];
+  const parts: Part[] = [pick(T.Graph, g, (id) => id < 5, false)];
+  for (const t of inits) {
+    const tp = tensorParts(t);
+    parts.push(header(5, sum(tp)), ...tp);
+  }
+  parts.push(pick(T.Graph, g, (id) => id > 5, true));
+  return parts;
+}
+function modelParts(m: ModelProto): Part[] {
+  if (!m.graph) return [T.Model.encode(m as never).finish()];
+  const gp = graphParts(m.graph);
+  return [pick(T.Model, m, (id) => id < 7, false), header(7, sum(gp)), ...gp, pick(T.Model, m, (id) => id > 7, true)];
+}
+
+// ---- external data placement ---------------------------------------------------------------------
+
+interface ExtPlan { file: string; location: string; writes: { tensor: Tensor; offset: number; length: number }[]; size: number }
+
+/** Rewrites top-level initializer protos for the chosen placement; returns the external data plan. */
+function placeTensors(mp: ModelProto, outPath: string, opts: SaveOptions, forceExternal: boolean): ExtPlan | undefined {
+  const g = mp.graph;
+  if (!g) return undefined;
+  const location = opts.location ?? `${basename(outPath)}.data`;
+  const plan: ExtPlan = { file: join(dirname(outPath), location), location, writes: [], size: 0 };
+  const threshold = opts.threshold ?? 1024;
+  const externalize = opts.externalData || forceExternal;
+  g.initializer = (g.initializer ?? []).map((p) => {
+    const t = tensorOf.get(p);
+    if (!t) return p;
+    const isExt = p.dataLocation === 1;
+    const goExt = externalize ? t.byteLength >= threshold : opts.inline ? false : isExt;
+    if (!goExt) {
+      if (!isExt) return p;
+      const q = cloneMessage(p);
+      delete (q as Record<string, unknown>).externalData;
+      delete (q as Record<string, unknown>).dataLocation;
+      inlineFromExternal.add(q); // payload streamed from the external file when written
+      tensorOf.set(q, t);
+      return q;
+    }
+    const offset = plan.size;
+    const length = t.byteLength;
+    plan.writes.push({ tensor: t, offset, length });
+    plan.size += length;
+    const q = cloneMessage(p);
+    for (const k of ['floatData', 'int32Data', 'int64Data', 'doubleData', 'uint64Data', 'rawData'] as const) delete (q as Record<string, unknown>)[k];
+    q.dataLocation = 1;
+    const kv: StringStringEntry[] = [{ key: 'location', value: location }, { key: 'offset', value: String(offset) }, { key: 'length', value: String(length) }];
+    q.externalData = kv.map((e) => make(T.StringStringEntry, e));
+    tensorOf.set(q, t);
+    return q;
+  });
+  return plan.writes.length ? plan : undefined;
+}
+
+/** Writes bytes to fd, retrying short writes. */
+function writeAll(fd: number, b: Uint8Array): void {
+  for (let off = 0; off < b.byteLength;) off += writeSync(fd, b, off, b.byteLength - off);
+}
+
+function tempName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+}
+
+/** Runs `fn` on a temp file's fd and renames it to `path` only if everything succeeded. */
+function atomicWrite(path: string, fn: (fd: number) => void): void {
+  const tmp = tempName(path);
+  let fd: number;
+  try { fd = openSync(tmp, 'wx'); } catch (e) { throw new AmpError(`cannot write: ${(e as Error).message}`, path); }
+  try {
+    fn(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd >= 0) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+function checkOutput(path: string, opts: SaveOptions): void {
+  if (opts.inputPath && existsSync(path) && existsSync(opts.inputPath) && realpathSync(path) === realpathSync(opts.inputPath)) {
+    throw new AmpError('refusing to overwrite the input model; choose another output path', path);
+  }
+  if (existsSync(path)) {
+    if (statSync(path).isDirectory()) throw new AmpError('output path is a directory', path);
+    if (!opts.force) throw new AmpError('output exists; use --force to overwrite', path);
+  }
+}
+
+/** Serializes a model to a file (and optionally one external data file), streaming tensor payloads. */
+export function saveModel(model: Model, path: string, opts: SaveOptions = {}): SaveResult {
+  checkOutput(path, opts);
+  const mp = modelToProto(model);
+  // First placement: as asked. If the protobuf would pass 2 GB, externalize instead of failing.
+  let plan = placeTensors(mp, path, opts, false);
+  let parts = modelParts(mp);
+  let forcedExternal = false;
+  if (sum(parts) > MAX_PROTO) {
+    const mp2 = modelToProto(model);
+    plan = placeTensors(mp2, path, { ...opts, inline: false }, true);
+    parts = modelParts(mp2);
+    forcedExternal = true;
+    if (sum(parts) > MAX_PROTO) throw new AmpError('model is larger than 2 GB even with all large tensors external', path);
+  }
+  if (plan) {
+    checkOutput(plan.file, opts);
+    atomicWrite(plan.file, (fd) => {
+      for (const w of plan!.writes) {
+        writePayload(fd, { tensor: w.tensor, length: w.length });
+      }
+    });
+  }
+  try {
+    atomicWrite(path, (fd) => {
+      let buf: Uint8Array[] = [];
+      let pending = 0;
+      const flush = () => { if (pending) { writeAll(fd, Buffer.concat(buf)); buf = []; pending = 0; } };
+      for (const p of parts) {
+        if (p instanceof Uint8Array && p.byteLength < 1 << 20) { buf.push(p); pending += p.byteLength; if (pending > 1 << 20) flush(); continue; }
+        flush();
+        writePayload(fd, p);
+      }
+      flush();
+    });
+  } catch (e) {
+    if (plan) rmSync(plan.file, { force: true });
+    throw e;
+  }
+  const bytes = sum(parts);
+  return { bytes, externalFile: plan?.file, externalBytes: plan?.size ?? 0, externalTensors: plan?.writes.length ?? 0, forcedExternal };
+}
+
+function writePayload(fd: number, p: Part): void {
+  if (p instanceof Uint8Array) return writeAll(fd, p);
+  const ext = !p.tensor.loaded && p.tensor.external;
+  if (ext) copyRange(ext.path, ext.offset, p.length, fd);
+  else writeAll(fd, p.tensor.raw());
+}
+
+/** Copies a byte range of a file into fd in 16 MiB chunks (never the whole tensor in memory). */
+function copyRange(src: string, offset: number, length: number, fd: number): void {
+  const chunk = 16 << 20;
+  for (let done = 0; done < length; done += chunk) {
+    const n = Math.min(chunk, length - done);
+    writeAll(fd, readExternal({ location: src, path: src, offset: offset + done, length: n }));
+  }
+}
+
+/** Encodes a model fully in memory (small models, the API's bytes output). External tensors stay external. */
+export function encodeModel(model: Model): Uint8Array {
+  const parts = modelParts(modelToProto(model));
+  const out = new Uint8Array(sum(parts));
+  let o = 0;
+  for (const p of parts) { const b = p instanceof Uint8Array ? p : p.tensor.raw(); out.set(b, o); o += b.byteLength; }
+  return out;
+}
+export type { GraphProto };
