@@ -61,6 +61,9 @@ export interface ModelProto {
   trainingInfo?: unknown[] | null; functions?: FunctionProto[] | null; configuration?: unknown[] | null;
 }
 
+// Keep unknown fields (protobufjs discards them by default).
+Reader.discardUnknown = false;
+
 export const root = protobuf.Root.fromJSON(onnxDescriptor as protobuf.INamespace);
 root.resolveAll();
 

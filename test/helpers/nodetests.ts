@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 const ROOT = resolve(import.meta.dirname, '../..');
 export const NODE_TESTS_TGZ = join(ROOT, 'fixtures/onnx-node-tests.tgz');
 
-/** Directory holding test_*/ folders; extracted under the OS temp dir if not there yet. */
+/** Directory holding the test_NAME folders; extracted under the OS temp dir if not there yet. */
 export function nodeTestsDir(): string {
   const dir = join(tmpdir(), 'amp-convert-node-tests-v1');
   if (!existsSync(join(dir, 'test_abs'))) {
