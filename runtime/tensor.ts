@@ -1,0 +1,47 @@
+/**
+ * The runtime's tensor: ONNX element type, dims and a typed array in row-major order. FLOAT16 and
+ * BFLOAT16 elements are stored as their raw uint16 bits (see src/ir/half.ts), so an fp16 tensor holds
+ * exactly what the hardware would; BOOL is a Uint8Array of 0/1; STRING is a string[].
+ * Shared by the CPU reference, the WebGPU runtime, training and the diff report.
+ */
+import type { TypedArray } from '../src/ir/dtype.js';
+import { DataType, typedArrayCtor } from '../src/ir/dtype.js';
+import type { Tensor } from '../src/ir/tensor.js';
+import { f16ArrayToF32, bf16ArrayToF32 } from '../src/ir/half.js';
+
+export interface RTensor {
+  dtype: number;
+  dims: number[];
+  data: TypedArray | string[];
+}
+
+export const size = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
+
+export function makeTensor(dtype: number, dims: number[], data?: TypedArray | string[]): RTensor {
+  if (data) return { dtype, dims, data };
+  if (dtype === DataType.STRING) return { dtype, dims, data: new Array<string>(size(dims)).fill('') };
+  const ctor = typedArrayCtor(dtype);
+  if (!ctor) throw new Error(`unsupported element type ${dtype}`);
+  return { dtype, dims, data: new ctor(size(dims)) };
+}
+
+/** An IR tensor (initializer / Constant) as a runtime tensor (copies, so kernels may not alias the model). */
+export function fromIrTensor(t: Tensor): RTensor {
+  if (t.dataType === DataType.STRING) {
+    const dec = new TextDecoder();
+    return { dtype: t.dataType, dims: [...t.dims], data: (t.strings ?? t.proto?.stringData ?? []).map((b) => dec.decode(b as Uint8Array)) };
+  }
+  const d = t.data();
+  return { dtype: t.dataType, dims: [...t.dims], data: d.slice() as TypedArray };
+}
+
+/** Any float tensor's values as fp32 (decoding fp16/bf16 bits); numbers for the rest. */
+export function toFloat32(t: RTensor): Float32Array {
+  if (t.dtype === DataType.FLOAT16) return f16ArrayToF32(t.data as Uint16Array);
+  if (t.dtype === DataType.BFLOAT16) return bf16ArrayToF32(t.data as Uint16Array);
+  if (t.data instanceof Float32Array) return t.data;
+  const d = t.data as ArrayLike<number | bigint>;
+  const out = new Float32Array(d.length);
+  for (let i = 0; i < d.length; i++) out[i] = Number(d[i]);
+  return out;
+}

@@ -1,0 +1,10 @@
+/**
+ * amp-convert's library surface. The CLI calls only what is exported here.
+ * One line per module; keep it a list of re-exports.
+ */
+export { AmpError } from './errors.js';
+export { loadModel, saveModel, encodeModel, modelFromBytes, type SaveOptions, type SaveResult } from './onnx/io.js';
+export { Model, Graph, Node, Value, type TensorType, type Dim } from './ir/graph.js';
+export { Tensor } from './ir/tensor.js';
+export { DataType, dtypeName } from './ir/dtype.js';
+export * from './ir/half.js';
