@@ -8,3 +8,5 @@ export { Model, Graph, Node, Value, type TensorType, type Dim } from './ir/graph
 export { Tensor } from './ir/tensor.js';
 export { DataType, dtypeName } from './ir/dtype.js';
 export * from './ir/half.js';
+export { inspectModel, formatInspect, type InspectReport } from './inspect.js';
+export { inferTypes } from './ir/infer.js';

@@ -1,6 +1,6 @@
 /** ModelProto → IR. Types come from declarations here; inference (src/ir/infer.ts) fills the rest. */
 import { isAbsolute, resolve, sep, relative } from 'node:path';
-import { realpathSync, existsSync } from 'node:fs';
+import { realpathSync, existsSync, statSync } from 'node:fs';
 import { Graph, Model, Node, type TensorType, type Dim } from '../ir/graph.js';
 import { Tensor, type ExternalRef } from '../ir/tensor.js';
 import { toNum, type GraphProto, type ModelProto, type TensorProto, type TypeProto, type ValueInfoProto, type Long } from './proto.js';
@@ -40,7 +40,8 @@ export function resolveExternal(p: TensorProto, opts: ImportOptions): ExternalRe
   if (rel.startsWith('..') || isAbsolute(rel)) {
     throw new AmpError(`${where}: external data location '${location}' escapes the model directory`, opts.file);
   }
-  if (existsSync(path)) {
+  if (!existsSync(path)) throw new AmpError(`${where}: external data file '${location}' is missing`, opts.file);
+  {
     const realBase = realpathSync(base);
     const real = realpathSync(path);
     if (!(real + sep).startsWith(realBase + sep) || real === realBase) {
@@ -54,7 +55,13 @@ export function resolveExternal(p: TensorProto, opts: ImportOptions): ExternalRe
     if (!Number.isSafeInteger(n) || n < 0) throw new AmpError(`${where}: external data ${k} '${s}' is not a valid byte count`, opts.file);
     return n;
   };
-  return { location, path, offset: num('offset', 0), length: num('length', -1) };
+  const ref = { location, path, offset: num('offset', 0), length: num('length', -1) };
+  // Checked at load (a stat, no read) so a short file is reported before any work is done.
+  const size = statSync(path).size;
+  if (ref.offset + Math.max(ref.length, 0) > size) {
+    throw new AmpError(`${where}: external data file '${location}' is short: needs bytes ${ref.offset}..${ref.offset + ref.length}, has ${size}`, opts.file);
+  }
+  return ref;
 }
 
 function importTensor(p: TensorProto, opts: ImportOptions): Tensor {

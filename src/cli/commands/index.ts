@@ -1,5 +1,9 @@
 /** Every CLI command module, each exporting `register(program)`. One line per command. */
 import type { Command } from 'commander';
+import * as inspect from './inspect.js';
+import * as repack from './repack.js';
 
 export const commands: { register(program: Command): void }[] = [
+  inspect,
+  repack,
 ];
