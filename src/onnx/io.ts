@@ -196,6 +196,7 @@ function checkOutput(path: string, opts: SaveOptions): void {
   if (opts.inputPath && existsSync(path) && existsSync(opts.inputPath) && realpathSync(path) === realpathSync(opts.inputPath)) {
     throw new AmpError('refusing to overwrite the input model; choose another output path', path);
   }
+  if (!existsSync(dirname(resolve(path)))) throw new AmpError('output directory does not exist', path);
   if (existsSync(path)) {
     if (statSync(path).isDirectory()) throw new AmpError('output path is a directory', path);
     if (!opts.force) throw new AmpError('output exists; use --force to overwrite', path);
