@@ -1,0 +1,63 @@
+/** State shared by the steps of the pass over one graph: the decision per node and the summary. */
+import type { Graph, Model, Node } from '../src/ir/graph.js';
+import { DataType, isConvertibleFloat } from '../src/ir/dtype.js';
+import type { ResolvedOptions } from './options.js';
+import type { OpClass } from './policy.js';
+
+/** 'low' = the target (fp16/bf16); 'high' = fp32; 'none' = the node touches no float tensor. */
+export type Precision = 'low' | 'high' | 'none';
+
+export interface ConvertSummary {
+  target: 'fp16' | 'bf16';
+  nodes: { total: number; low: number; high: number; none: number; byOp: Record<string, { low: number; high: number }> };
+  /** Why nodes stayed fp32, by reason. */
+  keptFp32: Record<string, number>;
+  casts: { inserted: number; removed: number; retargeted: number };
+  initializers: { converted: number; duplicated: number; clampedValues: number; clampedTensors: number; flushedValues: number; flushedTensors: number; worstClamp?: { name: string; maxAbs: number }; worstFlush?: { name: string; count: number } };
+  subgraphs: number;
+  /** One summarized warning line, or none. */
+  warnings: string[];
+}
+
+export function emptySummary(target: 'fp16' | 'bf16'): ConvertSummary {
+  return {
+    target,
+    nodes: { total: 0, low: 0, high: 0, none: 0, byOp: {} },
+    keptFp32: {},
+    casts: { inserted: 0, removed: 0, retargeted: 0 },
+    initializers: { converted: 0, duplicated: 0, clampedValues: 0, clampedTensors: 0, flushedValues: 0, flushedTensors: 0 },
+    subgraphs: 0,
+    warnings: [],
+  };
+}
+
+export interface PassContext {
+  model: Model;
+  graph: Graph;
+  opts: ResolvedOptions;
+  /** ONNX element type of the low precision. */
+  low: number;
+  opset: number;
+  cls: Map<Node, OpClass>;
+  /** Why a node is fp32 (first reason wins). */
+  reason: Map<Node, string>;
+  prec: Map<Node, Precision>;
+  /** Is this graph the main graph (its inputs/outputs follow keepIoTypes) or a body (they keep their types)? */
+  isMain: boolean;
+  summary: ConvertSummary;
+}
+
+export const lowType = (target: 'fp16' | 'bf16'): number => (target === 'bf16' ? DataType.BFLOAT16 : DataType.FLOAT16);
+
+/** Element type of a value as currently typed in the IR (looking through outer scopes). */
+export function elemType(g: Graph, name: string): number | undefined {
+  return name ? g.lookup(name)?.type?.elemType || g.values.get(name)?.type?.elemType || undefined : undefined;
+}
+export const isFloatValue = (g: Graph, name: string): boolean => {
+  const t = elemType(g, name);
+  return t !== undefined && isConvertibleFloat(t);
+};
+/** Does the node read or write any fp32/fp16/bf16 tensor? */
+export function touchesFloat(g: Graph, n: Node): boolean {
+  return n.inputs.some((i) => isFloatValue(g, i)) || n.outputs.some((o) => isFloatValue(g, o));
+}

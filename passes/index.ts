@@ -1,0 +1,82 @@
+/**
+ * The mixed-precision pass: an ordered pipeline of small steps over one graph (see each file's header),
+ * applied to the main graph and then to every subgraph body.
+ *
+ *   1 classify          policy table + overrides → allow / infer / clear / deny per node
+ *   2 paint-allow       allow → low precision, deny → fp32
+ *   3 propagate-deny    infer nodes fed by deny nodes stay fp32
+ *   4 paint-forward     infer/clear nodes reading a low value go low
+ *   5 paint-backward    nodes feeding only low nodes go low (incl. Cast(to=FLOAT) retargeting); rest fp32
+ *   6 convert-initializers  float initializers/constants read by low slots converted (clamped, counted)
+ *   7 insert-casts      retype outputs, one shared Cast per (value, type) at each boundary, I/O policy
+ *   8 cleanup           no-op casts, lossless round trips and dead casts removed
+ *
+ * Bodies of If/Loop/Scan run the same pipeline after their enclosing graph (so outer-scope values already
+ * have their final types) and keep their own input/output types.
+ */
+import type { Graph, Model } from '../src/ir/graph.js';
+import { inferTypes } from '../src/ir/infer.js';
+import { emptySummary, lowType, type ConvertSummary, type PassContext } from './context.js';
+import type { ResolvedOptions } from './options.js';
+import { classify } from './steps/01-classify.js';
+import { paintAllow } from './steps/02-paint-allow.js';
+import { propagateDeny } from './steps/03-propagate-deny.js';
+import { paintForward } from './steps/04-paint-forward.js';
+import { paintBackward } from './steps/05-paint-backward.js';
+import { convertInitializers } from './steps/06-convert-initializers.js';
+import { insertCasts } from './steps/07-insert-casts.js';
+import { cleanup } from './steps/08-cleanup.js';
+import { fmtCount } from './summary.js';
+
+export const PIPELINE = [classify, paintAllow, propagateDeny, paintForward, paintBackward, convertInitializers, insertCasts, cleanup] as const;
+
+function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary: ConvertSummary, isMain: boolean): void {
+  const ctx: PassContext = {
+    model, graph, opts, low: lowType(opts.target), opset: model.opset('') ?? 1,
+    cls: new Map(), reason: new Map(), prec: new Map(), isMain, summary,
+  };
+  graph.reindex();
+  for (const step of PIPELINE) step(ctx);
+  for (const n of graph.nodes) {
+    // A Cast counts by what it produces; other nodes by their decision.
+    const p = n.opType === 'Cast' ? (ctx.prec.get(n) === 'none' ? 'none' : n.attrInt('to', 0) === ctx.low ? 'low' : 'high') : ctx.prec.get(n) ?? 'none';
+    summary.nodes.total++;
+    summary.nodes[p]++;
+    if (p !== 'none') {
+      const e = (summary.nodes.byOp[n.opType] ??= { low: 0, high: 0 });
+      e[p]++;
+    }
+    if (p === 'high' && n.opType !== 'Cast') {
+      const why = ctx.reason.get(n) ?? 'policy';
+      summary.keptFp32[why] = (summary.keptFp32[why] ?? 0) + 1;
+    }
+  }
+  for (const n of [...graph.nodes]) {
+    for (const bodies of n.subgraphs.values()) {
+      for (const body of bodies) {
+        summary.subgraphs++;
+        convertGraph(model, body, opts, summary, false);
+      }
+    }
+  }
+  graph.reindex();
+}
+
+/** Converts a model in place; returns what was done. Deterministic: no randomness, no map-order surprises. */
+export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertSummary {
+  inferTypes(model);
+  const summary = emptySummary(opts.target);
+  convertGraph(model, model.graph, opts, summary, true);
+  const s = summary.initializers;
+  if (s.clampedValues || s.flushedValues) {
+    const parts: string[] = [];
+    if (s.clampedValues) parts.push(`${fmtCount(s.clampedValues)} values beyond ±65504 clamped in ${s.clampedTensors} tensor(s) (worst '${s.worstClamp!.name}', max |x| ${s.worstClamp!.maxAbs.toPrecision(4)})`);
+    if (s.flushedValues) parts.push(`${fmtCount(s.flushedValues)} tiny values flushed to zero in ${s.flushedTensors} tensor(s) (most in '${s.worstFlush!.name}': ${fmtCount(s.worstFlush!.count)})`);
+    summary.warnings.push(`initializers: ${parts.join('; ')}`);
+  }
+  if (opts.target === 'bf16' && (model.opset('') ?? 0) < 13) summary.warnings.push('opset < 13: few ops accept bfloat16, most nodes stay fp32');
+  return summary;
+}
+
+export type { ConvertSummary } from './context.js';
+export { resolveOptions, type ConvertOptions, type ResolvedOptions } from './options.js';

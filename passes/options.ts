@@ -1,0 +1,70 @@
+/** Options of the mixed-precision conversion, shared by the library API, the CLI and config files. */
+import { readFileSync } from 'node:fs';
+import { AmpError } from '../src/errors.js';
+
+export interface ConvertOptions {
+  /** Low-precision type: 'fp16' (default) or 'bf16'. */
+  target?: 'fp16' | 'bf16';
+  /** Keep the model's float inputs/outputs fp32 (casts at the edge). */
+  keepIoTypes?: boolean;
+  /** Op types forced to the allow / deny class. */
+  allow?: string[];
+  deny?: string[];
+  /** Nodes kept fp32, by exact name or /regex/ (string form "/re/flags" or a RegExp). */
+  keepFp32?: (string | RegExp)[];
+  /** A JSON file with the same keys; explicit options win over it. */
+  config?: string;
+}
+
+export interface ResolvedOptions {
+  target: 'fp16' | 'bf16';
+  keepIoTypes: boolean;
+  allow: Set<string>;
+  deny: Set<string>;
+  keepNames: Set<string>;
+  keepPatterns: RegExp[];
+}
+
+const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32']);
+
+export function readConfig(path: string): ConvertOptions {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch { throw new AmpError('config file cannot be read', path); }
+  let json: unknown;
+  try { json = JSON.parse(text); } catch (e) { throw new AmpError(`config is not valid JSON: ${(e as Error).message}`, path); }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new AmpError('config must be a JSON object', path);
+  for (const k of Object.keys(json)) if (!KEYS.has(k)) throw new AmpError(`unknown config key '${k}' (expected ${[...KEYS].join(', ')})`, path);
+  const c = json as Record<string, unknown>;
+  const strList = (k: string) => {
+    if (c[k] === undefined) return;
+    if (!Array.isArray(c[k]) || !(c[k] as unknown[]).every((x) => typeof x === 'string')) throw new AmpError(`config key '${k}' must be a list of strings`, path);
+  };
+  ['allow', 'deny', 'keepFp32'].forEach(strList);
+  if (c.target !== undefined && c.target !== 'fp16' && c.target !== 'bf16') throw new AmpError(`config key 'target' must be "fp16" or "bf16"`, path);
+  if (c.keepIoTypes !== undefined && typeof c.keepIoTypes !== 'boolean') throw new AmpError(`config key 'keepIoTypes' must be true or false`, path);
+  return c as ConvertOptions;
+}
+
+/** "/re/flags" → RegExp; anything else is an exact node name. */
+export function parseNamePattern(s: string | RegExp): string | RegExp {
+  if (s instanceof RegExp) return s;
+  const m = /^\/(.*)\/([a-z]*)$/.exec(s);
+  if (!m) return s;
+  try { return new RegExp(m[1], m[2]); } catch (e) { throw new AmpError(`invalid regular expression ${s}: ${(e as Error).message}`); }
+}
+
+export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
+  const fromFile = o.config ? readConfig(o.config) : {};
+  const m = { ...fromFile, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as ConvertOptions;
+  const both = (m.allow ?? []).filter((x) => (m.deny ?? []).includes(x));
+  if (both.length) throw new AmpError(`op types both allowed and denied: ${both.join(', ')}`, o.config);
+  const pats = (m.keepFp32 ?? []).map(parseNamePattern);
+  return {
+    target: m.target ?? 'fp16',
+    keepIoTypes: m.keepIoTypes ?? false,
+    allow: new Set(m.allow ?? []),
+    deny: new Set(m.deny ?? []),
+    keepNames: new Set(pats.filter((p): p is string => typeof p === 'string')),
+    keepPatterns: pats.filter((p): p is RegExp => p instanceof RegExp),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Op policy for mixed precision — data only; the algorithm (passes/steps/*) never names an op.
+ *
+ *   allow  always worth low precision and numerically safe with fp32 accumulation (matmul-like, conv, RNNs)
+ *   infer  safe elementwise math: low precision when its neighbours are (between/after allow regions)
+ *   clear  data movement / precision-neutral: follows its inputs
+ *   deny   must stay fp32: overflow-prone (Exp, Pow, Log), long reductions, norm statistics, losses,
+ *          index/shape producers, random ops, and anything not listed (unknown ops, other domains)
+ *
+ * Sources: TensorFlow grappler's AMP lists, PyTorch autocast's fp16/fp32 lists, TVM's ToMixedPrecision,
+ * onnxconverter-common and onnxruntime's converters, and user reports (see ../shared notes op-policy.md
+ * and fp16-facts.md). `bf16Since` is the first opset whose type constraints include bfloat16 for the op;
+ * below it a bf16 conversion keeps the node fp32 so the model stays valid.
+ */
+export type OpClass = 'allow' | 'infer' | 'clear' | 'deny';
+export interface OpPolicy { cls: OpClass; bf16Since?: number; f16Since?: number; why?: string }
+
+const A = (bf16Since = 13): OpPolicy => ({ cls: 'allow', bf16Since });
+const I = (bf16Since = 13): OpPolicy => ({ cls: 'infer', bf16Since });
+const C = (bf16Since = 13): OpPolicy => ({ cls: 'clear', bf16Since });
+const D = (why: string): OpPolicy => ({ cls: 'deny', why });
+
+export const OP_POLICY: Record<string, OpPolicy> = {
+  // allow: compute-bound, fp32-accumulating kernels everywhere
+  MatMul: A(13), Gemm: A(13), Conv: A(22), ConvTranspose: A(22), Einsum: A(22), LSTM: A(22), GRU: A(22), RNN: A(22),
+  // infer: elementwise / activations / pooling that are safe in fp16
+  Add: I(13), Sub: I(13), Mul: I(13), Div: I(13), Neg: I(13), Abs: I(13), Relu: I(14), LeakyRelu: I(16), PRelu: I(16),
+  Sigmoid: I(13), Tanh: I(13), HardSigmoid: I(22), HardSwish: I(22), Erf: I(13), Gelu: I(20), Elu: I(22), Selu: I(22),
+  Celu: I(22), Sqrt: I(13), Reciprocal: I(13), Clip: I(13), Max: I(13), Min: I(13), Mean: I(13), Sign: I(13),
+  Ceil: I(13), Floor: I(13), Round: I(22), Sin: I(22), Cos: I(22), Mod: I(13), Shrink: I(22), ThresholdedRelu: I(22),
+  Softsign: I(22), Mish: I(22), BatchNormalization: I(15), AveragePool: I(22), GlobalAveragePool: I(22),
+  Softmax: I(13), Equal: I(13), Greater: I(13), GreaterOrEqual: I(16), Less: I(13), LessOrEqual: I(16),
+  IsNaN: I(20), IsInf: I(20), ArgMax: I(13), ArgMin: I(13), Hardmax: I(13), Trilu: I(14), Det: I(22),
+  // clear: data movement, precision-neutral
+  Identity: C(13), Reshape: C(13), Transpose: C(13), Concat: C(13), Split: C(13), Slice: C(13), Gather: C(13),
+  GatherElements: C(13), GatherND: C(13), Squeeze: C(13), Unsqueeze: C(13), Flatten: C(13), Pad: C(13), Tile: C(13),
+  Expand: C(13), Where: C(16), Dropout: C(13), MaxPool: C(22), GlobalMaxPool: C(22), MaxUnpool: C(22),
+  DepthToSpace: C(13), SpaceToDepth: C(13), Resize: C(19), Upsample: C(13), Compress: C(13), ScatterElements: C(13),
+  ScatterND: C(13), ReverseSequence: C(13), Shape: C(13), Size: C(13), Cast: C(13), CastLike: C(19),
+  NonZero: C(13), TopK: D('ranking ties change in fp16; indices are what users consume'),
+  // deny: overflow / underflow prone or must stay exact
+  Exp: D('overflows fp16 above x≈11'), Log: D('loses precision for small inputs'), Pow: D('overflows fp16'),
+  Softplus: D('exp inside'), LogSoftmax: D('log of a long sum'), CumSum: D('long running sum; no fp16 before opset 14'),
+  Sum: D('many-input sum'), ReduceSum: D('long reduction'), ReduceMean: D('long reduction'), ReduceL1: D('long reduction'),
+  ReduceL2: D('long reduction of squares'), ReduceSumSquare: D('long reduction of squares'), ReduceProd: D('product overflows'),
+  ReduceLogSum: D('long reduction'), ReduceLogSumExp: D('exp inside'), ReduceMax: I(13), ReduceMin: I(13),
+  LayerNormalization: D('variance statistics (PyTorch autocast keeps layer_norm fp32)'),
+  GroupNormalization: D('variance statistics'), InstanceNormalization: D('variance statistics'),
+  LpNormalization: D('norm of a long vector'), MeanVarianceNormalization: D('variance statistics'), LRN: D('sum of squares'),
+  SoftmaxCrossEntropyLoss: D('loss'), NegativeLogLikelihoodLoss: D('loss'),
+  Range: D('no fp16 in its type constraints; exact index math'), ConstantOfShape: C(20), Constant: C(13),
+  RandomNormal: D('random'), RandomUniform: D('random'), RandomNormalLike: D('random'), RandomUniformLike: D('random'),
+  Bernoulli: D('random'), Multinomial: D('random'), EyeLike: D('dtype attribute'),
+  NonMaxSuppression: D('box coordinates'), RoiAlign: D('box coordinates'), MaxRoiPool: D('box coordinates'),
+  QuantizeLinear: D('quantization scales'), DequantizeLinear: D('quantization scales'), DynamicQuantizeLinear: D('quantization'),
+  // Control flow: the node keeps fp32 at its boundary; its bodies are converted on their own (see steps/subgraphs).
+  If: D('control flow boundary'), Loop: D('control flow boundary'), Scan: D('control flow boundary'),
+};
+
+/**
+ * Per-slot exceptions. `keep`: never cast this input (it keeps its own type, e.g. Resize scales must stay
+ * float32). `any`: the op accepts any element type here, so no cast is needed (Shape, Cast's input...).
+ * `like`: the slot's type IS the output type (CastLike's target): cast to low only when the node goes low.
+ * Integer / bool slots never need listing: only float values are ever cast.
+ */
+export interface SlotPolicy { inputs?: Record<number, 'keep' | 'any' | 'like'>; keepOutputs?: number[] }
+export const SLOT_POLICY: Record<string, SlotPolicy | ((opset: number) => SlotPolicy)> = {
+  Resize: (opset): SlotPolicy => (opset >= 11 ? { inputs: { 1: 'keep', 2: 'keep' } } : { inputs: { 1: 'keep' } }),
+  Upsample: { inputs: { 1: 'keep' } },
+  Shape: { inputs: { 0: 'any' } },
+  Size: { inputs: { 0: 'any' } },
+  Cast: { inputs: { 0: 'any' } },
+  CastLike: { inputs: { 0: 'any', 1: 'like' } },
+  Dropout: { inputs: { 1: 'keep' } },
+  OneHot: { inputs: { 1: 'keep' } },
+  LayerNormalization: { keepOutputs: [1, 2] },
+};
+
+export function opPolicy(opType: string, domain: string): OpPolicy {
+  if (domain && domain !== 'ai.onnx') return D(`custom domain '${domain}'`);
+  return OP_POLICY[opType] ?? D('not in the policy table');
+}
+export function slotPolicy(opType: string, opset: number): SlotPolicy {
+  const p = SLOT_POLICY[opType];
+  return typeof p === 'function' ? p(opset) : p ?? {};
+}

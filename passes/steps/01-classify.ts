@@ -1,0 +1,25 @@
+/**
+ * Step 1 — classify. Every node gets its policy class (allow / infer / clear / deny) from the table, then
+ * the user's overrides: --allow / --deny by op type, --keep-fp32 by node name or regex (always wins), and
+ * opset validity (a bf16 target keeps ops whose opset has no bfloat16 type constraint in fp32).
+ */
+import type { PassContext } from '../context.js';
+import { opPolicy } from '../policy.js';
+
+export function classify(ctx: PassContext): void {
+  const { opts } = ctx;
+  for (const n of ctx.graph.nodes) {
+    const p = opPolicy(n.opType, n.domain);
+    let cls = p.cls;
+    let why = p.why ?? '';
+    if (opts.allow.has(n.opType)) cls = 'allow';
+    if (opts.deny.has(n.opType)) { cls = 'deny'; why = 'denied by option'; }
+    if (cls !== 'deny' && opts.target === 'bf16' && ctx.opset < (p.bf16Since ?? Infinity)) {
+      cls = 'deny';
+      why = `no bfloat16 in ${n.opType}-${ctx.opset}'s type constraints`;
+    }
+    if (n.name && (opts.keepNames.has(n.name) || opts.keepPatterns.some((r) => r.test(n.name)))) { cls = 'deny'; why = 'kept fp32 by name'; }
+    ctx.cls.set(n, cls);
+    if (cls === 'deny') ctx.reason.set(n, why);
+  }
+}

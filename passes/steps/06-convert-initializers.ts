@@ -1,0 +1,115 @@
+/**
+ * Step 6 — convert initializers and constants in place. A float initializer read only by low-precision
+ * slots is converted (values beyond ±65504 clamped to ±65504 rather than becoming Inf; nonzero values that
+ * round to zero counted as flushed). One read by both low and fp32 slots keeps its fp32 original and gains
+ * a converted copy (`<name>__fp16`) for the low readers: a second copy of a usually small tensor costs
+ * less than a Cast on every run. Float Constant / ConstantOfShape nodes painted low get their tensor
+ * converted the same way. Statistics go to the summary; one warning line is made from them at the end.
+ */
+import type { PassContext } from '../context.js';
+import { requiredInputType } from './required.js';
+import { DataType } from '../../src/ir/dtype.js';
+import { Tensor } from '../../src/ir/tensor.js';
+import { f32ToF16Bits, f32ToBf16Bits, F16_MAX } from '../../src/ir/half.js';
+import { makeAttr } from '../../src/ir/builder.js';
+import type { Node } from '../../src/ir/graph.js';
+
+/** fp32 values → low-precision bits, clamping finite overflow; returns the bytes and the counts. */
+export function lowerValues(src: Float32Array, low: number): { bits: Uint16Array; clamped: number; flushed: number; maxAbs: number } {
+  const bits = new Uint16Array(src.length);
+  let clamped = 0, flushed = 0, maxAbs = 0;
+  const f16 = low === DataType.FLOAT16;
+  for (let i = 0; i < src.length; i++) {
+    let x = src[i];
+    const a = Math.abs(x);
+    if (a > maxAbs) maxAbs = a;
+    if (f16 && a > F16_MAX && a !== Infinity) { x = Math.sign(x) * F16_MAX; clamped++; }
+    const b = f16 ? f32ToF16Bits(x) : f32ToBf16Bits(x);
+    if (x !== 0 && (b & 0x7fff) === 0) flushed++;
+    bits[i] = b;
+  }
+  return { bits, clamped, flushed, maxAbs };
+}
+
+function lowerTensor(ctx: PassContext, t: Tensor, name: string): Tensor {
+  const r = lowerValues(t.data() as Float32Array, ctx.low);
+  const s = ctx.summary.initializers;
+  s.converted++;
+  if (r.clamped) {
+    s.clampedValues += r.clamped; s.clampedTensors++;
+    if (!s.worstClamp || r.maxAbs > s.worstClamp.maxAbs) s.worstClamp = { name, maxAbs: r.maxAbs };
+  }
+  if (r.flushed) {
+    s.flushedValues += r.flushed; s.flushedTensors++;
+    if (!s.worstFlush || r.flushed > s.worstFlush.count) s.worstFlush = { name, count: r.flushed };
+  }
+  const out = t.name === name ? t : Tensor.fromBytes(name, ctx.low, [...t.dims], new Uint8Array(0));
+  out.setData(ctx.low, r.bits);
+  out.name = name;
+  return out;
+}
+
+function readers(ctx: PassContext, name: string): { node: Node; slot: number; type: number | undefined }[] {
+  const g = ctx.graph;
+  const out: { node: Node; slot: number; type: number | undefined }[] = [];
+  for (const c of new Set(g.values.get(name)?.consumers ?? [])) {
+    if (c.graph !== g) { out.push({ node: c, slot: -1, type: DataType.FLOAT }); continue; } // read in a subgraph
+    c.inputs.forEach((x, slot) => { if (x === name) out.push({ node: c, slot, type: requiredInputType(ctx, c, slot) }); });
+    if (!c.inputs.includes(name)) out.push({ node: c, slot: -1, type: DataType.FLOAT }); // implicit (subgraph) read
+  }
+  return out;
+}
+
+export function convertInitializers(ctx: PassContext): void {
+  const g = ctx.graph;
+  for (const [name, t] of [...g.initializers]) {
+    if (t.dataType !== DataType.FLOAT || g.inputs.includes(name)) continue;
+    const rs = readers(ctx, name);
+    const low = rs.filter((r) => r.type === ctx.low);
+    if (!low.length) continue;
+    const v = g.values.get(name)!;
+    if (low.length === rs.length && !g.outputs.includes(name)) {
+      lowerTensor(ctx, t, name);
+      v.type = { ...(v.type ?? { elemType: ctx.low }), elemType: ctx.low };
+      continue;
+    }
+    // Mixed readers: a converted copy for the low ones.
+    const copyName = uniqueName(ctx, `${name}__${ctx.opts.target}`);
+    const copy = lowerTensor(ctx, t, copyName);
+    ctx.summary.initializers.duplicated++;
+    g.initializers.set(copyName, copy);
+    g.value(copyName).type = { elemType: ctx.low, shape: [...t.dims] };
+    for (const r of low) r.node.inputs[r.slot] = copyName;
+  }
+  for (const n of g.nodes) {
+    if (ctx.prec.get(n) !== 'low') continue;
+    if (n.opType === 'Constant') lowerConstant(ctx, n, 'value');
+    else if (n.opType === 'ConstantOfShape') lowerConstant(ctx, n, 'value');
+  }
+  g.reindex();
+}
+
+function lowerConstant(ctx: PassContext, n: Node, attr: string): void {
+  const a = n.attr(attr);
+  let t: Tensor | undefined;
+  if (a?.t) t = Tensor.fromProto(a.t);
+  else if (n.opType === 'ConstantOfShape' && !a) t = Tensor.fromArray('', DataType.FLOAT, [1], new Float32Array([0]));
+  else {
+    const vf = n.attr('value_float') ?? n.attr('value_floats');
+    if (!vf) return;
+    const vals = vf.name === 'value_float' ? [vf.f ?? 0] : [...(vf.floats ?? [])];
+    t = Tensor.fromArray('', DataType.FLOAT, vf.name === 'value_float' ? [] : [vals.length], Float32Array.from(vals));
+    n.attributes = n.attributes.filter((x) => x !== vf);
+  }
+  if (t.dataType !== DataType.FLOAT) return;
+  const lowered = lowerTensor(ctx, Tensor.fromArray(t.name, DataType.FLOAT, [...t.dims], t.data().slice() as Float32Array), t.name);
+  n.setAttr(makeAttr(attr, lowered));
+  const out = ctx.graph.values.get(n.outputs[0]);
+  if (out) out.type = { ...(out.type ?? { elemType: ctx.low }), elemType: ctx.low };
+}
+
+export function uniqueName(ctx: PassContext, base: string): string {
+  let name = base;
+  for (let i = 1; ctx.graph.lookup(name) || ctx.graph.values.has(name); i++) name = `${base}_${i}`;
+  return name;
+}

@@ -1,0 +1,101 @@
+/**
+ * Step 7 — apply the decisions: retype outputs and insert casts only at boundaries.
+ * - Main graph I/O: without keepIoTypes, float inputs and outputs become low precision; with it, they keep
+ *   fp32 and the cast sits at the edge. Subgraph bodies always keep their I/O types (If branches must agree,
+ *   Loop-carried values keep their type across iterations).
+ * - One Cast per (value, target type), shared by every consumer that needs it, placed right before the
+ *   first of them. Casts are named `<value>__fp16` / `<value>__fp32` so reports can map values through them.
+ * - Cast(to=FLOAT) nodes painted low are retargeted; a graph output whose producer changed type is renamed
+ *   `<name>__<type>` and a Cast restores the declared name and type.
+ */
+import { type PassContext } from '../context.js';
+import { requiredInputType, lowOutputs } from './required.js';
+import { uniqueName } from './06-convert-initializers.js';
+import { DataType, isConvertibleFloat } from '../../src/ir/dtype.js';
+import { Node } from '../../src/ir/graph.js';
+import { makeAttr } from '../../src/ir/builder.js';
+
+const suffix = (t: number) => (t === DataType.FLOAT16 ? 'fp16' : t === DataType.BFLOAT16 ? 'bf16' : 'fp32');
+
+export function makeCast(ctx: PassContext, input: string, to: number, output: string): Node {
+  const g = ctx.graph;
+  const n = new Node('Cast', [input], [output], g, `amp_cast/${output}`, '', [makeAttr('to', to)]);
+  const src = (g.values.get(input) ?? g.lookup(input))?.type;
+  g.value(output).type = { elemType: to, shape: src?.shape ? [...src.shape] : undefined };
+  ctx.prec.set(n, to === DataType.FLOAT ? 'high' : 'low');
+  ctx.summary.casts.inserted++;
+  return n;
+}
+
+export function insertCasts(ctx: PassContext): void {
+  const g = ctx.graph;
+  const typeOf = (name: string) => g.lookup(name)?.type?.elemType ?? g.values.get(name)?.type?.elemType;
+  // Declared I/O types before anything changes.
+  const outDecl = new Map(g.outputs.map((o) => [o, typeOf(o)]));
+  if (ctx.isMain && !ctx.opts.keepIoTypes) {
+    for (const i of g.inputs) {
+      const v = g.values.get(i);
+      if (v?.type?.elemType === DataType.FLOAT && !g.initializers.has(i)) v.type = { ...v.type, elemType: ctx.low };
+    }
+  }
+  const cache = new Map<string, string>();
+  const out: Node[] = [];
+  for (const n of g.nodes) {
+    n.inputs.forEach((name, slot) => {
+      const want = requiredInputType(ctx, n, slot);
+      const have = name ? typeOf(name) : undefined;
+      if (want === undefined || have === undefined || want === have || !isConvertibleFloat(have)) return;
+      const key = `${name}->${want}`;
+      let cast = cache.get(key);
+      if (!cast) {
+        cast = uniqueName(ctx, `${name}__${suffix(want)}`);
+        out.push(makeCast(ctx, name, want, cast));
+        cache.set(key, cast);
+      }
+      n.inputs[slot] = cast;
+    });
+    if (ctx.prec.get(n) === 'low') {
+      if (n.opType === 'Cast' && n.attrInt('to', 0) === DataType.FLOAT) {
+        n.setAttr(makeAttr('to', ctx.low));
+        ctx.summary.casts.retargeted++;
+        const v = g.values.get(n.outputs[0]);
+        if (v?.type) v.type = { ...v.type, elemType: ctx.low };
+      } else if (n.opType === 'CastLike') {
+        const v = g.values.get(n.outputs[0]);
+        if (v?.type?.elemType === DataType.FLOAT) v.type = { ...v.type, elemType: ctx.low };
+      } else if (n.opType !== 'Constant' && n.opType !== 'ConstantOfShape') {
+        for (const j of lowOutputs(ctx, n)) {
+          const v = g.values.get(n.outputs[j])!;
+          v.type = { ...v.type!, elemType: ctx.low };
+        }
+      }
+    }
+    out.push(n);
+  }
+  g.nodes = out;
+  g.reindex();
+  fixOutputs(ctx, outDecl);
+}
+
+/** Graph outputs must keep their names; when the type they should have differs, cast at the edge. */
+function fixOutputs(ctx: PassContext, declared: Map<string, number | undefined>): void {
+  const g = ctx.graph;
+  for (const o of g.outputs) {
+    const v = g.values.get(o);
+    const have = v?.type?.elemType;
+    const decl = declared.get(o);
+    if (have === undefined || decl === undefined || !isConvertibleFloat(have)) continue;
+    const want = ctx.isMain && !ctx.opts.keepIoTypes && decl === DataType.FLOAT ? ctx.low : decl;
+    if (have === want) continue;
+    const p = v!.producer;
+    if (!p || p.graph !== g) continue; // an input passed straight through: left as is
+    const renamed = uniqueName(ctx, `${o}__${suffix(have)}`);
+    g.value(renamed).type = { ...v!.type!, elemType: have };
+    p.outputs = p.outputs.map((x) => (x === o ? renamed : x));
+    for (const c of g.nodes) if (c !== p) c.inputs = c.inputs.map((x) => (x === o ? renamed : x));
+    const idx = g.nodes.indexOf(p);
+    g.nodes.splice(idx + 1, 0, makeCast(ctx, renamed, want, o));
+    v!.type = { ...v!.type!, elemType: want };
+  }
+  g.reindex();
+}
