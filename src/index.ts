@@ -10,3 +10,5 @@ export { DataType, dtypeName } from './ir/dtype.js';
 export * from './ir/half.js';
 export { inspectModel, formatInspect, type InspectReport } from './inspect.js';
 export { inferTypes } from './ir/infer.js';
+export { convert, convertSync, type ConvertOptions, type ConvertSummary } from './convert.js';
+export { formatSummary } from '../passes/summary.js';

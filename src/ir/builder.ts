@@ -38,10 +38,11 @@ export class GraphBuilder {
     this.graph = new Graph(name);
     this.graph.parent = parent;
   }
-  /** A fresh value name with a prefix. */
+  /** A fresh value name with a prefix (subgraph names carry the graph's name: names are global in ONNX). */
   fresh(prefix = 't'): string {
+    const scope = this.graph.parent ? `${this.graph.name}.` : '';
     let n: string;
-    do n = `${prefix}_${this.counter++}`; while (this.graph.values.has(n));
+    do n = `${scope}${prefix}_${this.counter++}`; while (this.graph.lookup(n) || this.graph.values.has(n));
     return n;
   }
   input(name: string, elemType: number, shape?: Dim[]): string {

@@ -1,0 +1,64 @@
+/** `amp-convert model.onnx` (the default command): convert to fp16/bf16 and print a one-screen summary. */
+import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { loadModel, saveModel } from '../../onnx/io.js';
+import { convertSync, type ConvertOptions } from '../../convert.js';
+import { formatSummary } from '../../../passes/summary.js';
+import { AmpError } from '../../errors.js';
+
+const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+const repeat = (v: string, prev: string[] = []) => [...prev, v];
+
+/** model.onnx → model.fp16.onnx beside it. */
+export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
+  const b = basename(input);
+  return join(dirname(input), `${b.endsWith('.onnx') ? b.slice(0, -5) : b}.${target}.onnx`);
+}
+
+interface Opts { output?: string; keepIoTypes?: boolean; bf16?: boolean; allow?: string[]; deny?: string[]; keepFp32?: string[]; config?: string; json?: boolean; force?: boolean; externalData?: boolean }
+
+export function register(program: Command): void {
+  program.command('convert <model>', { isDefault: true })
+    .description('convert a model to mixed precision (writes <model>.fp16.onnx)')
+    .option('-o, --output <file>', 'output path (default: <model>.fp16.onnx beside the input)')
+    .option('--keep-io-types', 'keep the model inputs/outputs fp32 (casts at the edge)')
+    .option('--bf16', 'convert to bfloat16 instead of float16')
+    .option('--allow <ops>', 'op types to force into low precision (comma list)', list)
+    .option('--deny <ops>', 'op types to keep fp32 (comma list)', list)
+    .option('--keep-fp32 <name|/re/>', 'node name or /regex/ to keep fp32 (repeatable)', repeat)
+    .option('--config <amp.json>', 'JSON file with the same options (target, keepIoTypes, allow, deny, keepFp32)')
+    .option('--external-data', 'write weights to an external data file')
+    .option('--json', 'print the summary as JSON')
+    .option('--force', 'overwrite an existing output')
+    .action((file: string, o: Opts) => {
+      const t0 = performance.now();
+      const options: ConvertOptions = {
+        target: o.bf16 ? 'bf16' : undefined, keepIoTypes: o.keepIoTypes, allow: o.allow, deny: o.deny, keepFp32: o.keepFp32, config: o.config,
+      };
+      const model = loadModel(file);
+      const big = model.graph.nodes.length > 2000 || [...model.graph.initializers.values()].reduce((a, t) => a + t.byteLength, 0) > 64 * 2 ** 20;
+      const bar = big && process.stderr.isTTY && !o.json ? new cliProgress.SingleBar({ format: 'converting {bar} {stage}', clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
+      bar?.start(3, 0, { stage: 'pass' });
+      const { summary } = convertSync(model, options);
+      const out = o.output ?? defaultOutput(file, summary.target);
+      bar?.update(1, { stage: 'writing' });
+      const saved = saveModel(model, out, { force: o.force, inputPath: file, externalData: o.externalData });
+      bar?.update(3, { stage: 'done' });
+      bar?.stop();
+      const bytesBefore = fileBytes(file, model);
+      const bytesAfter = saved.bytes + saved.externalBytes;
+      const ms = performance.now() - t0;
+      if (o.json) process.stdout.write(`${JSON.stringify({ input: file, output: out, bytesBefore, bytesAfter, ms: Math.round(ms), ...summary })}\n`);
+      else process.stdout.write(`${formatSummary(summary, { input: file, output: out, bytesBefore, bytesAfter, ms })}\n`);
+    });
+}
+
+function fileBytes(file: string, model: ReturnType<typeof loadModel>): number {
+  const ext = new Set<string>();
+  let total = statSync(file).size;
+  for (const g of model.graph.allGraphs()) for (const t of g.initializers.values()) if (t.external && !ext.has(t.external.path)) { ext.add(t.external.path); total += statSync(t.external.path).size; }
+  if (!Number.isFinite(total)) throw new AmpError('cannot size input', file);
+  return total;
+}
