@@ -1,0 +1,192 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { convertSync } from '../src/convert.js';
+import { encodeModel, modelFromBytes } from '../src/onnx/io.js';
+import { ModelBuilder, GraphBuilder } from '../src/ir/builder.js';
+import { DataType } from '../src/ir/dtype.js';
+import { fixtureModels, fixtureModelPath } from './helpers/fixtures.js';
+import { runOrt } from './helpers/ort.js';
+import { f16BitsToF32 } from '../src/ir/half.js';
+import { cli } from './helpers/cli.js';
+import type { Model } from '../src/ir/graph.js';
+
+const F = DataType.FLOAT, H = DataType.FLOAT16;
+const typeOf = (m: Model, name: string) => m.graph.values.get(name)?.type?.elemType;
+const ops = (m: Model, op: string) => m.graph.nodes.filter((n) => n.opType === op);
+
+/** x → MatMul(W) → Exp (deny) and Relu; W also read by an fp32-only node. */
+function mixedModel(opts: { big?: boolean } = {}): Model {
+  const b = new ModelBuilder({ opset: 17 });
+  const x = b.input('x', F, [2, 4]);
+  const wdata = Float32Array.from({ length: 16 }, (_, i) => (i - 8) / 8);
+  if (opts.big) { wdata[3] = 1e6; wdata[5] = 1e-9; }
+  const w = b.init('W', F, [4, 4], wdata);
+  const [mm] = b.node('MatMul', [x, w], {}, { name: 'mm', outputs: ['mm_out'] });
+  b.node('Exp', [mm], {}, { name: 'exp1', outputs: ['e1'] });
+  b.node('Log', [mm], {}, { name: 'log1', outputs: ['l1'] }); // a second fp32 reader of mm_out: one shared Cast
+  b.node('Relu', [mm], {}, { name: 'relu', outputs: ['r'] });
+  b.node('ReduceSum', [w], { keepdims: 0 }, { name: 'wsum', outputs: ['ws'] }); // W read in fp32 too
+  for (const o of ['e1', 'l1', 'r']) b.output(o, F, [2, 4]);
+  b.output('ws', F, []);
+  return b.build();
+}
+
+describe('the pass on small graphs', () => {
+  it('puts one shared Cast per (value, type) at the boundary and keeps deny ops fp32', () => {
+    const { model, summary } = convertSync(mixedModel());
+    const casts = ops(model, 'Cast');
+    const toMmFp32 = casts.filter((c) => c.inputs[0] === 'mm_out' && c.attrInt('to', 0) === F);
+    expect(toMmFp32).toHaveLength(1); // shared by Exp and Log
+    expect(ops(model, 'Exp')[0].inputs[0]).toBe(toMmFp32[0].outputs[0]);
+    expect(ops(model, 'Log')[0].inputs[0]).toBe(toMmFp32[0].outputs[0]);
+    expect(typeOf(model, 'mm_out')).toBe(H);
+    expect(summary.nodes.byOp.Exp).toEqual({ low: 0, high: 1 });
+    expect(summary.nodes.byOp.MatMul).toEqual({ low: 1, high: 0 });
+    expect(summary.keptFp32['overflows fp16 above x≈11']).toBe(1);
+  });
+
+  it('gives an initializer read in fp16 and fp32 a converted copy, leaving the fp32 one intact', () => {
+    const { model, summary } = convertSync(mixedModel());
+    expect(summary.initializers.duplicated).toBe(1);
+    expect(model.graph.initializers.get('W')!.dataType).toBe(F);
+    const copy = model.graph.initializers.get('W__fp16')!;
+    expect(copy.dataType).toBe(H);
+    expect(ops(model, 'MatMul')[0].inputs[1]).toBe('W__fp16');
+    expect(ops(model, 'ReduceSum')[0].inputs[0]).toBe('W');
+  });
+
+  it('clamps out-of-range weights and summarizes clamping and flushing in ONE warning', () => {
+    const { model, summary } = convertSync(mixedModel({ big: true }));
+    const bits = model.graph.initializers.get('W__fp16')!.data() as Uint16Array;
+    expect(f16BitsToF32(bits[3])).toBe(65504);
+    expect(f16BitsToF32(bits[5])).toBe(0);
+    expect(summary.initializers).toMatchObject({ clampedValues: 1, flushedValues: 1, clampedTensors: 1 });
+    expect(summary.warnings).toHaveLength(1);
+    expect(summary.warnings[0]).toMatch(/1 values beyond ±65504 clamped .*'W__fp16'.*1 tiny values flushed/);
+  });
+
+  it('keepIoTypes keeps fp32 model I/O (cast at the edge); by default float I/O becomes fp16', () => {
+    const keep = convertSync(mixedModel(), { keepIoTypes: true }).model;
+    expect(['x', 'e1', 'l1', 'r', 'ws'].map((n) => typeOf(keep, n))).toEqual([F, F, F, F, F]);
+    const dflt = convertSync(mixedModel()).model;
+    expect(['x', 'e1', 'l1', 'r', 'ws'].map((n) => typeOf(dflt, n))).toEqual([H, H, H, H, H]);
+    // The producer of an output renamed, a Cast restores the declared name.
+    const rCast = ops(keep, 'Cast').find((c) => c.outputs[0] === 'r')!;
+    expect(rCast.attrInt('to', 0)).toBe(F);
+  });
+
+  it('honours --allow, --deny, --keep-fp32 by name and /regex/, and a JSON config file', () => {
+    expect(convertSync(mixedModel(), { allow: ['Exp'] }).summary.nodes.byOp.Exp).toEqual({ low: 1, high: 0 });
+    expect(convertSync(mixedModel(), { deny: ['MatMul'] }).summary.nodes.byOp.MatMul).toEqual({ low: 0, high: 1 });
+    expect(convertSync(mixedModel(), { keepFp32: ['mm'] }).summary.nodes.byOp.MatMul).toEqual({ low: 0, high: 1 });
+    expect(convertSync(mixedModel(), { keepFp32: ['/^m+$/'] }).summary.keptFp32['kept fp32 by name']).toBe(1);
+    const dir = mkdtempSync(join(tmpdir(), 'amp-cfg-'));
+    writeFileSync(join(dir, 'amp.json'), JSON.stringify({ keepIoTypes: true, deny: ['MatMul'] }));
+    const c = convertSync(mixedModel(), { config: join(dir, 'amp.json') });
+    expect(c.summary.nodes.byOp.MatMul).toEqual({ low: 0, high: 1 });
+    expect(typeOf(c.model, 'x')).toBe(F);
+    // Explicit options win over the file.
+    expect(typeOf(convertSync(mixedModel(), { config: join(dir, 'amp.json'), keepIoTypes: false }).model, 'x')).toBe(H);
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ keepIOTypes: true }));
+    expect(() => convertSync(mixedModel(), { config: join(dir, 'bad.json') })).toThrow(/unknown config key 'keepIOTypes'/);
+  });
+
+  it('retargets an existing Cast(to=FLOAT) inside an fp16 region instead of adding casts', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', DataType.INT32, [2, 4]);
+    const w = b.init('W', F, [4, 4], Float32Array.from({ length: 16 }, (_, i) => i / 16));
+    const [xf] = b.node('Cast', [x], { to: F }, { name: 'tofloat' });
+    b.node('MatMul', [xf, w], {}, { name: 'mm', outputs: ['y'] });
+    b.output('y', F, [2, 4]);
+    const { model, summary } = convertSync(b.build());
+    expect(summary.casts.retargeted).toBe(1);
+    expect(ops(model, 'Cast')).toHaveLength(1);
+    expect(ops(model, 'Cast')[0].attrInt('to', 0)).toBe(H);
+    const out = await runOrt(encodeModel(model), { x: { dtype: DataType.INT32, dims: [2, 4], data: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) } });
+    expect(out.y.dtype).toBe(H);
+  });
+
+  it('keeps Resize scales fp32 while Resize itself runs fp16', async () => {
+    const b = new ModelBuilder({ opset: 13 });
+    const x = b.input('x', F, [1, 1, 2, 2]);
+    const w = b.init('W', F, [1, 1, 1, 1], Float32Array.from([2]));
+    const [c] = b.node('Conv', [x, w], {}, { name: 'conv' });
+    const scales = b.init('scales', F, [4], Float32Array.from([1, 1, 2, 2]));
+    b.node('Resize', [c, '', scales], { mode: 'nearest' }, { name: 'resize', outputs: ['y'] });
+    b.output('y', F, [1, 1, 4, 4]);
+    const { model } = convertSync(b.build());
+    expect(model.graph.initializers.get('scales')!.dataType).toBe(F);
+    expect(typeOf(model, ops(model, 'Resize')[0].inputs[0])).toBe(H);
+    const out = await runOrt(encodeModel(model), { x: { dtype: H, dims: [1, 1, 2, 2], data: Uint16Array.from([0x3c00, 0x4000, 0x4200, 0x4400]) } });
+    expect(out.y.dims).toEqual([1, 1, 4, 4]);
+  });
+
+  it('converts If/Loop bodies consistently: branch outputs agree, carried values keep their type', () => {
+    const { model, summary } = convertSync(fixtureModelPath('if_loop'));
+    expect(summary.subgraphs).toBe(3);
+    const iff = ops(model, 'If')[0];
+    const [thenG, elseG] = [iff.subgraphs.get('then_branch')![0], iff.subgraphs.get('else_branch')![0]];
+    const outType = (g: typeof thenG) => g.values.get(g.outputs[0])?.type?.elemType;
+    expect(outType(thenG)).toBe(outType(elseG));
+    const body = ops(model, 'Loop')[0].subgraphs.get('body')![0];
+    expect(body.values.get(body.inputs[2])?.type?.elemType).toBe(body.values.get(body.outputs[1])?.type?.elemType);
+    expect([...body.nodes].some((n) => n.opType === 'MatMul' && body.values.get(n.outputs[0])?.type?.elemType === H)).toBe(true);
+  });
+
+  it('targets bf16, and keeps ops whose opset has no bfloat16 in fp32', () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', F, [1, 1, 4, 4]);
+    const w = b.init('W', F, [1, 1, 3, 3], new Float32Array(9).fill(0.1));
+    const [c] = b.node('Conv', [x, w], {}, { name: 'conv' }); // Conv: bfloat16 only from opset 22
+    const m2 = b.init('M', F, [2, 2], new Float32Array(4).fill(1));
+    const [r] = b.node('Reshape', [c, b.init('shape', DataType.INT64, [2], BigInt64Array.from([2n, 2n]))], {}, { name: 'rs' });
+    b.node('MatMul', [r, m2], {}, { name: 'mm', outputs: ['y'] });
+    b.output('y', F, [2, 2]);
+    const { model, summary } = convertSync(b.build(), { target: 'bf16', keepIoTypes: true });
+    expect(summary.nodes.byOp.Conv).toEqual({ low: 0, high: 1 });
+    expect(summary.nodes.byOp.MatMul).toEqual({ low: 1, high: 0 });
+    expect(model.graph.initializers.get('M')!.dataType).toBe(DataType.BFLOAT16);
+  });
+
+  it('is deterministic and idempotent on every fixture (same bytes twice; converting again changes nothing)', () => {
+    for (const keepIoTypes of [false, true]) {
+      for (const n of fixtureModels()) {
+        const a = encodeModel(convertSync(fixtureModelPath(n), { keepIoTypes }).model);
+        const a2 = encodeModel(convertSync(fixtureModelPath(n), { keepIoTypes }).model);
+        const again = convertSync(modelFromBytes(a), { keepIoTypes });
+        expect(Buffer.compare(Buffer.from(a), Buffer.from(a2)), `${n} deterministic`).toBe(0);
+        expect(Buffer.compare(Buffer.from(encodeModel(again.model)), Buffer.from(a)), `${n} idempotent`).toBe(0);
+        expect(again.summary.casts.inserted).toBe(0);
+      }
+    }
+  });
+});
+
+describe('amp-convert model.onnx (CLI)', () => {
+  it('writes model.fp16.onnx beside the input, prints the summary, never touches the input', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amp-cli-'));
+    const src = join(dir, 'mlp.onnx');
+    writeFileSync(src, readFileSync(fixtureModelPath('mlp')));
+    const before = readFileSync(src);
+    const r = cli([src]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/nodes: \d+ — \d+ fp16/);
+    expect(r.stdout).toMatch(/size: .* → /);
+    expect(existsSync(join(dir, 'mlp.fp16.onnx'))).toBe(true);
+    expect(Buffer.compare(readFileSync(src), before)).toBe(0);
+    // Existing output: refused without --force, one line, exit 2.
+    const again = cli([src]);
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toMatch(/--force/);
+    const j = cli([src, '--force', '--json', '--keep-io-types', '--keep-fp32', 'fc2']);
+    const s = JSON.parse(j.stdout);
+    expect(s.output).toBe(join(dir, 'mlp.fp16.onnx'));
+    expect(s.nodes.byOp.Gemm).toEqual({ low: 2, high: 1 });
+    expect(s.bytesAfter).toBeLessThan(s.bytesBefore);
+    expect(cli([src, '--bf16']).code).toBe(0);
+    expect(existsSync(join(dir, 'mlp.bf16.onnx'))).toBe(true);
+  });
+});
