@@ -10,29 +10,42 @@ import type { PassContext } from '../context.js';
 import { requiredInputType } from './required.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
-import { f32ToF16Bits, f32ToBf16Bits, F16_MAX } from '../../src/ir/half.js';
+import { f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
 import { makeAttr } from '../../src/ir/builder.js';
 import type { Node } from '../../src/ir/graph.js';
 
-/** fp32 values → low-precision bits, clamping finite overflow; returns the bytes and the counts. */
-export function lowerValues(src: Float32Array, low: number): { bits: Uint16Array; clamped: number; flushed: number; maxAbs: number } {
-  const bits = new Uint16Array(src.length);
+/**
+ * fp32 payload (raw little-endian bytes, any alignment) → low-precision bits, clamping finite overflow to
+ * ±max instead of Inf. Works through an aligned 1 Mi-element scratch buffer, so an unaligned payload is
+ * never copied whole.
+ */
+export function lowerValues(raw: Uint8Array, low: number): { bits: Uint16Array; clamped: number; flushed: number; maxAbs: number } {
+  const n = raw.byteLength >>> 2;
+  const bits = new Uint16Array(n);
+  const CH = 1 << 20;
+  const scratch = new Float32Array(Math.min(CH, n));
+  const scratchBytes = new Uint8Array(scratch.buffer);
+  const sbits = new Uint32Array(scratch.buffer);
   let clamped = 0, flushed = 0, maxAbs = 0;
   const f16 = low === DataType.FLOAT16;
-  for (let i = 0; i < src.length; i++) {
-    let x = src[i];
-    const a = Math.abs(x);
-    if (a > maxAbs) maxAbs = a;
-    if (f16 && a > F16_MAX && a !== Infinity) { x = Math.sign(x) * F16_MAX; clamped++; }
-    const b = f16 ? f32ToF16Bits(x) : f32ToBf16Bits(x);
-    if (x !== 0 && (b & 0x7fff) === 0) flushed++;
-    bits[i] = b;
+  for (let off = 0; off < n; off += CH) {
+    const m = Math.min(CH, n - off);
+    scratchBytes.set(raw.subarray(off * 4, (off + m) * 4));
+    const src = m === scratch.length ? scratch : scratch.subarray(0, m);
+    const out = bits.subarray(off, off + m);
+    if (f16) f32ArrayToF16(src, out);
+    else f32ArrayToBf16(src, out);
+    for (let i = 0; i < m; i++) {
+      const o = out[i] & 0x7fff, a = sbits[i] & 0x7fffffff;
+      if (o === 0x7c00 && f16 && a < 0x7f800000) { out[i] = (out[i] & 0x8000) | 0x7bff; clamped++; maxAbs = Math.max(maxAbs, Math.abs(src[i])); }
+      else if (o === 0 && a !== 0) flushed++;
+    }
   }
   return { bits, clamped, flushed, maxAbs };
 }
 
 function lowerTensor(ctx: PassContext, t: Tensor, name: string): Tensor {
-  const r = lowerValues(t.data() as Float32Array, ctx.low);
+  const r = lowerValues(t.raw(), ctx.low);
   const s = ctx.summary.initializers;
   s.converted++;
   if (r.clamped) {
@@ -102,7 +115,7 @@ function lowerConstant(ctx: PassContext, n: Node, attr: string): void {
     n.attributes = n.attributes.filter((x) => x !== vf);
   }
   if (t.dataType !== DataType.FLOAT) return;
-  const lowered = lowerTensor(ctx, Tensor.fromArray(t.name, DataType.FLOAT, [...t.dims], t.data().slice() as Float32Array), t.name);
+  const lowered = lowerTensor(ctx, Tensor.fromArray(t.name, DataType.FLOAT, [...t.dims], (t.data() as Float32Array).slice()), t.name);
   n.setAttr(makeAttr(attr, lowered));
   const out = ctx.graph.values.get(n.outputs[0]);
   if (out) out.type = { ...(out.type ?? { elemType: ctx.low }), elemType: ctx.low };

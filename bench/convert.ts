@@ -1,0 +1,57 @@
+/**
+ * npm run bench:convert — conversion time (load + pass + save) of a generated ≥ 500 MB fp32 model and of
+ * each fixture, against `cp` of the same file and a bare typed-array fp32→fp16 loop over the same weights,
+ * all in this run; each large-model phase runs in its own process for its own peak RSS.
+ * Aim: within 3× of cp; RSS ≤ 1.5× model size.
+ */
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { loadModel, saveModel } from '../src/onnx/io.js';
+import { convertSync } from '../src/convert.js';
+import { f32ArrayToF16 } from '../src/ir/half.js';
+import { time, peakRss, runPhase, bigModel, MiB } from './util.js';
+import { fixtureModels, fixtureModelPath } from '../test/helpers/fixtures.js';
+
+const self = fileURLToPath(import.meta.url);
+const arg = (k: string) => process.argv[process.argv.indexOf(k) + 1];
+
+function convertFile(src: string, dst: string): number {
+  return time(() => saveModel(convertSync(loadModel(src)).model, dst, { force: true })).ms;
+}
+function bareLoop(src: string): number {
+  const m = loadModel(src);
+  const ws = [...m.graph.initializers.values()].filter((t) => t.dataType === 1).map((t) => t.data() as Float32Array);
+  return time(() => { for (const w of ws) f32ArrayToF16(w); }).ms;
+}
+const cp = (src: string, dst: string) => time(() => execFileSync('cp', [src, dst])).ms;
+
+if (process.argv.includes('--phase')) {
+  const phase = arg('--phase'), dir = arg('--dir');
+  const src = join(dir, 'big.onnx');
+  const ms = phase === 'convert' ? convertFile(src, join(dir, 'big.fp16.onnx')) : phase === 'loop' ? bareLoop(src) : cp(src, join(dir, 'copy.onnx'));
+  console.log(JSON.stringify({ ms, rss: peakRss() }));
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'amp-bench-convert-'));
+  try {
+    const mb = Number(process.env.BENCH_MB ?? 512);
+    saveModel(bigModel(mb), join(dir, 'big.onnx'));
+    const size = statSync(join(dir, 'big.onnx')).size;
+    const [c, l, k] = ['convert', 'loop', 'cp'].map((p) => runPhase(self, p, ['--dir', dir]));
+    console.log(`generated model: ${(size / MiB).toFixed(0)} MiB fp32`);
+    console.table([{ model: 'generated', 'convert ms': c.ms.toFixed(0), 'cp ms': k.ms.toFixed(0), 'vs cp': `${(c.ms / k.ms).toFixed(2)}×`, 'bare loop ms': l.ms.toFixed(0), 'vs loop': `${(c.ms / l.ms).toFixed(2)}×`, 'peak RSS / model': `${(c.rss / size).toFixed(2)}×` }]);
+    const rows = fixtureModels().map((n) => {
+      const src = fixtureModelPath(n);
+      copyFileSync(src, join(dir, `${n}.onnx`));
+      const reps = 5;
+      let conv = 0, copy = 0, loop = 0;
+      for (let i = 0; i < reps; i++) { conv += convertFile(join(dir, `${n}.onnx`), join(dir, `${n}.fp16.onnx`)); copy += cp(src, join(dir, `${n}.cp`)); loop += bareLoop(src); }
+      return { model: n, 'convert ms': (conv / reps).toFixed(1), 'cp ms': (copy / reps).toFixed(1), 'vs cp': `${(conv / copy).toFixed(2)}×`, 'bare loop ms': (loop / reps).toFixed(2) };
+    });
+    console.table(rows);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
