@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { getFloat16, setFloat16 } from '@petamoriken/float16';
-import { f16BitsToF32, f32ToF16Bits, f32ToBf16Bits, bf16BitsToF32, roundF16 } from '../src/ir/half.js';
+import { f16BitsToF32, f32ToF16Bits, f32ToBf16Bits, bf16BitsToF32, roundF16, f32ArrayToF16 } from '../src/ir/half.js';
 
 // Oracle: @petamoriken/float16, an independent, widely used implementation (not our code).
 const dv = new DataView(new ArrayBuffer(4));
@@ -59,6 +59,25 @@ describe('fp16 codec', () => {
     u[0] = 0x7fa00000; // signalling-ish NaN with payload bit 21
     expect(f32ToF16Bits(f[0]) & 0x3ff).toBe(0x200 | (0x7fa00000 & 0x7fffff) >>> 13);
     expect(roundF16(0.1)).toBeCloseTo(0.0999755859375, 12);
+  });
+});
+
+describe('fp16 array codec', () => {
+  it('is bit-identical to the scalar codec on 1M random patterns and around every half value', () => {
+    const n = 1 << 20;
+    const src = new Float32Array(n);
+    const bits = new Uint32Array(src.buffer);
+    let seed = 99;
+    for (let i = 0; i < n; i++) { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; bits[i] = seed; }
+    // Every half value's fp32 neighbourhood: exact, just below/above the rounding midpoints.
+    for (let h = 0; h < 0x7c00; h++) {
+      const mid = ((h << 13) + 0x38000000 + 0x1000) >>> 0;
+      bits[4 * h] = mid; bits[4 * h + 1] = mid - 1; bits[4 * h + 2] = mid + 1; bits[4 * h + 3] = (mid | 0x80000000) >>> 0;
+    }
+    const fast = f32ArrayToF16(src);
+    let bad = 0;
+    for (let i = 0; i < n; i++) if (fast[i] !== f32ToF16Bits(src[i])) bad++;
+    expect(bad).toBe(0);
   });
 });
 
