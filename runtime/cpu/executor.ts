@@ -1,0 +1,186 @@
+/**
+ * The CPU reference executor: runs IR graphs with typed arrays, trustworthy enough to judge the WebGPU
+ * kernels, the diff report and training.
+ *
+ * Precision semantics (exact and documented):
+ * - Tensors hold their declared type: FLOAT16/BFLOAT16 as raw uint16 bits, so an fp16 tensor holds exactly
+ *   what fp16 hardware would.
+ * - Every op computes in JS numbers (IEEE float64) from its inputs' exact values and rounds ONCE when it
+ *   stores its outputs: to fp32 for FLOAT, to fp16 / bf16 (round to nearest even, overflow → ±Inf) for
+ *   FLOAT16 / BFLOAT16. That is fp16 storage with wide accumulation — what fp16 kernels that accumulate in
+ *   fp32 compute, up to the accumulator's own rounding.
+ * - `fp16Accumulate: true` instead rounds the running sum to fp16 after every add in MatMul, Gemm, Conv and
+ *   sum-like reductions, to show the accumulation error an fp16 accumulator would add.
+ *
+ * Scheduling: nodes run in topological order; each value is dropped after its last reader (liveness is
+ * computed once per graph), so peak memory stays near the largest live set. If/Loop/Scan bodies run
+ * through the same machinery with their enclosing scope visible.
+ */
+import type { Graph, Model, Node } from '../../src/ir/graph.js';
+import type { Tensor } from '../../src/ir/tensor.js';
+import { fromIrTensor, size, type RTensor } from '../tensor.js';
+import { cpuKernels } from './kernels/index.js';
+import type { KernelContext } from './kernels/types.js';
+import { AmpError } from '../../src/errors.js';
+import { dtypeName } from '../../src/ir/dtype.js';
+
+export interface RunOptions {
+  /** Output names to return (default: the graph outputs). Any intermediate value may be named. */
+  outputs?: string[];
+  /** Called with every value a node produces (and the model inputs), in execution order. */
+  onValue?: (name: string, value: RTensor, node?: Node) => void;
+}
+export interface ExecutorOptions { fp16Accumulate?: boolean }
+
+class Scope {
+  vals = new Map<string, RTensor>();
+  constructor(readonly parent?: Scope) {}
+  get(name: string): RTensor | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) { const v = s.vals.get(name); if (v) return v; }
+    return undefined;
+  }
+}
+
+interface Plan { freeAfter: string[][] }
+
+export class CpuExecutor {
+  readonly name = 'cpu';
+  private inits = new Map<Tensor, RTensor>();
+  private plans = new Map<Graph, Plan>();
+  private ctx: KernelContext;
+  private onValue?: RunOptions['onValue'];
+
+  constructor(readonly model: Model, readonly opts: ExecutorOptions = {}) {
+    this.ctx = {
+      fp16Accumulate: !!opts.fp16Accumulate,
+      opset: model.opset('') ?? 1,
+      runGraph: (g, inputs) => this.runGraph(g, inputs, this.current!),
+    };
+    const missing = new Map<string, string>();
+    for (const n of model.graph.allNodes()) if (!cpuKernels[n.opType] || (n.domain && n.domain !== 'ai.onnx')) missing.set(`${n.domain ? `${n.domain}.` : ''}${n.opType}`, n.label);
+    if (missing.size) {
+      const [[op, label]] = missing;
+      throw new AmpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')${op ? '' : ''}`);
+    }
+  }
+
+  private current?: Scope;
+
+  private plan(g: Graph): Plan {
+    let p = this.plans.get(g);
+    if (p) return p;
+    const last = new Map<string, number>();
+    g.nodes.forEach((n, i) => { for (const r of n.reads()) last.set(r, i); });
+    const keep = new Set(g.outputs);
+    const freeAfter: string[][] = g.nodes.map(() => []);
+    for (const [name, i] of last) if (!keep.has(name)) freeAfter[i].push(name);
+    p = { freeAfter };
+    this.plans.set(g, p);
+    return p;
+  }
+
+  private initializer(t: Tensor): RTensor {
+    let r = this.inits.get(t);
+    if (!r) this.inits.set(t, (r = fromIrTensor(t)));
+    return r;
+  }
+
+  /** Runs graph `g` with positional inputs inside `parent`'s scope; returns its outputs in order. */
+  private runGraph(g: Graph, inputs: RTensor[], parent: Scope | undefined, want?: Set<string>): RTensor[] {
+    const scope = new Scope(parent);
+    for (const [name, t] of g.initializers) scope.vals.set(name, this.initializer(t));
+    g.inputs.forEach((name, i) => { if (inputs[i]) scope.vals.set(name, inputs[i]); });
+    const plan = this.plan(g);
+    const saved = this.current;
+    for (let i = 0; i < g.nodes.length; i++) {
+      const n = g.nodes[i];
+      const ins = n.inputs.map((x) => {
+        if (!x) return undefined;
+        const v = scope.get(x);
+        if (!v) throw new AmpError(`value '${x}' read by node '${n.label}' was never computed`);
+        return v;
+      });
+      this.current = scope;
+      let outs: RTensor[];
+      try {
+        outs = cpuKernels[n.opType](n, ins, this.ctx);
+      } catch (e) {
+        if (e instanceof AmpError) throw e;
+        throw new AmpError(`node '${n.label}' (${n.opType}) failed: ${(e as Error).message}`);
+      }
+      n.outputs.forEach((o, j) => {
+        if (!o || !outs[j]) return;
+        scope.vals.set(o, outs[j]);
+        this.onValue?.(o, outs[j], n);
+      });
+      for (const f of plan.freeAfter[i]) if (!want?.has(f)) scope.vals.delete(f);
+    }
+    this.current = saved;
+    const res = g.outputs.map((o) => {
+      const v = scope.get(o);
+      if (!v) throw new AmpError(`graph output '${o}' of '${g.name}' was not computed`);
+      return v;
+    });
+    if (want) for (const w of want) { const v = scope.get(w); if (v) res.push(v); }
+    return res;
+  }
+
+  /** Checks feeds against the model's declared inputs: presence, element type, static dims. */
+  private checkFeeds(feeds: Record<string, RTensor>): RTensor[] {
+    const g = this.model.graph;
+    const known = new Set(g.inputs);
+    for (const k of Object.keys(feeds)) if (!known.has(k)) throw new AmpError(`input '${k}' is not an input of the model (inputs: ${g.inputs.filter((i) => !g.initializers.has(i)).join(', ')})`);
+    return g.inputs.map((name) => {
+      const t = feeds[name];
+      const v = g.values.get(name);
+      if (!t) {
+        if (g.initializers.has(name)) return this.initializer(g.initializers.get(name)!);
+        throw new AmpError(`input '${name}' is missing`);
+      }
+      const decl = v?.type;
+      if (decl?.elemType && decl.elemType !== t.dtype) throw new AmpError(`input '${name}' must be ${dtypeName(decl.elemType)}, got ${dtypeName(t.dtype)}`);
+      if (decl?.shape) {
+        const bad = decl.shape.length !== t.dims.length || decl.shape.some((d, i) => typeof d === 'number' && d !== t.dims[i]);
+        if (bad) throw new AmpError(`input '${name}' must have shape [${decl.shape.map((d) => d ?? '?').join(', ')}], got [${t.dims.join(', ')}]`);
+      }
+      if (t.data.length !== size(t.dims)) throw new AmpError(`input '${name}' has ${t.data.length} values for shape [${t.dims.join(', ')}]`);
+      return t;
+    });
+  }
+
+  runSync(feeds: Record<string, RTensor>, opts: RunOptions = {}): Record<string, RTensor> {
+    const g = this.model.graph;
+    const inputs = this.checkFeeds(feeds);
+    this.onValue = opts.onValue;
+    if (opts.onValue) g.inputs.forEach((name, i) => { if (!g.initializers.has(name)) opts.onValue!(name, inputs[i]); });
+    const extra = (opts.outputs ?? []).filter((o) => !g.outputs.includes(o));
+    const want = new Set(extra);
+    try {
+      const res = this.runGraph(g, inputs, undefined, want);
+      const all: Record<string, RTensor> = {};
+      g.outputs.forEach((o, i) => { all[o] = res[i]; });
+      extra.forEach((o, i) => { if (res[g.outputs.length + i]) all[o] = res[g.outputs.length + i]; });
+      const names = opts.outputs ?? g.outputs;
+      for (const n of names) if (!all[n]) throw new AmpError(`'${n}' is not a value of the model`);
+      return Object.fromEntries(names.map((n) => [n, all[n]]));
+    } finally {
+      this.onValue = undefined;
+    }
+  }
+  async run(feeds: Record<string, RTensor>, opts: RunOptions = {}): Promise<Record<string, RTensor>> {
+    return this.runSync(feeds, opts);
+  }
+  dispose(): void { this.inits.clear(); }
+}
+
+/** Runs one node on given inputs (outside any graph run): the diff report's per-node attribution. */
+export function executeNode(node: Node, inputs: (RTensor | undefined)[], opts: ExecutorOptions & { opset?: number } = {}): RTensor[] {
+  const kernel = cpuKernels[node.opType];
+  if (!kernel) throw new AmpError(`the CPU executor has no kernel for ${node.opType} (node '${node.label}')`);
+  const ctx: KernelContext = {
+    fp16Accumulate: !!opts.fp16Accumulate,
+    opset: opts.opset ?? 17,
+    runGraph: () => { throw new AmpError(`executeNode cannot run the subgraphs of '${node.label}'`); },
+  };
+  return kernel(node, inputs, ctx);
+}

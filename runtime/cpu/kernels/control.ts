@@ -1,0 +1,87 @@
+/** If, Loop and Scan: run their bodies through the executor (ctx.runGraph); bodies read outer values directly. */
+import type { Kernel } from './types.js';
+import { ints, size } from '../util.js';
+import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
+import type { RTensor } from '../../tensor.js';
+import { take } from './shape.js';
+import { AmpError } from '../../../src/errors.js';
+
+/** Stacks equally shaped tensors along a new leading axis (Loop/Scan outputs). */
+function stack(ts: RTensor[], fallbackType: number): RTensor {
+  if (!ts.length) return { dtype: fallbackType, dims: [0], data: new Float32Array(0) };
+  const inner = size(ts[0].dims);
+  const all = ts.flatMap((t) => Array.from(t.data as ArrayLike<unknown>));
+  const tmp: RTensor = { dtype: ts[0].dtype, dims: [all.length], data: all as unknown as TypedArray };
+  const idx = Int32Array.from({ length: all.length }, (_, i) => i);
+  const out = take(tmp, idx, [ts.length, ...ts[0].dims]);
+  void inner;
+  return out;
+}
+/** Slices t along `axis` at position i (Scan inputs). */
+function sliceAt(t: RTensor, axis: number, i: number): RTensor {
+  const dims = t.dims.filter((_, a) => a !== axis);
+  const outer = size(t.dims.slice(0, axis)), inner = size(t.dims.slice(axis + 1)), d = t.dims[axis];
+  const idx = new Int32Array(outer * inner);
+  for (let o = 0; o < outer; o++) for (let k = 0; k < inner; k++) idx[o * inner + k] = (o * d + i) * inner + k;
+  return take(t, idx, dims);
+}
+
+export const controlKernels: Record<string, Kernel> = {
+  If: (node, [cond], ctx) => {
+    const branch = (cond!.data as ArrayLike<number>)[0] ? 'then_branch' : 'else_branch';
+    return ctx.runGraph(node.subgraphs.get(branch)![0], []);
+  },
+  Loop: (node, [M, cond, ...carried], ctx) => {
+    const body = node.subgraphs.get('body')![0];
+    const maxTrip = M ? ints(M)[0] : Infinity;
+    let c = cond ? !!(cond.data as ArrayLike<number>)[0] : true;
+    let state = carried as RTensor[];
+    const nCarried = state.length;
+    const scans: RTensor[][] = body.outputs.slice(1 + nCarried).map(() => []);
+    for (let i = 0; i < maxTrip && c; i++) {
+      const iter: RTensor = { dtype: DataType.INT64, dims: [], data: BigInt64Array.from([BigInt(i)]) };
+      const condT: RTensor = { dtype: DataType.BOOL, dims: [], data: Uint8Array.from([c ? 1 : 0]) };
+      const outs = ctx.runGraph(body, [iter, condT, ...state]);
+      c = !!(outs[0].data as ArrayLike<number>)[0];
+      state = outs.slice(1, 1 + nCarried);
+      outs.slice(1 + nCarried).forEach((t, k) => scans[k].push(t));
+      if (i > 1e7) throw new AmpError(`${node.label}: Loop ran more than 10^7 iterations`);
+    }
+    const scanTypes = body.outputs.slice(1 + nCarried).map((o) => body.values.get(o)?.type?.elemType ?? DataType.FLOAT);
+    return [...state, ...scans.map((s, k) => stack(s, scanTypes[k]))];
+  },
+  Scan: (node, inputs, ctx) => {
+    const body = node.subgraphs.get('body')![0];
+    const nScan = node.attrInt('num_scan_inputs', 0);
+    const ts = inputs as RTensor[];
+    let state = ts.slice(0, ts.length - nScan);
+    const scanIns = ts.slice(ts.length - nScan);
+    const inAxes = node.attrInts('scan_input_axes') ?? scanIns.map(() => 0);
+    const inDirs = node.attrInts('scan_input_directions') ?? scanIns.map(() => 0);
+    const T = scanIns[0].dims[inAxes[0] < 0 ? inAxes[0] + scanIns[0].dims.length : inAxes[0]];
+    const nOutScan = body.outputs.length - state.length;
+    const outs: RTensor[][] = Array.from({ length: nOutScan }, () => []);
+    for (let t = 0; t < T; t++) {
+      const sl = scanIns.map((s, k) => {
+        const ax = inAxes[k] < 0 ? inAxes[k] + s.dims.length : inAxes[k];
+        return sliceAt(s, ax, inDirs[k] ? T - 1 - t : t);
+      });
+      const r = ctx.runGraph(body, [...state, ...sl]);
+      state = r.slice(0, state.length);
+      r.slice(state.length).forEach((x, k) => outs[k].push(x));
+    }
+    const outDirs = node.attrInts('scan_output_directions') ?? outs.map(() => 0);
+    const outAxes = node.attrInts('scan_output_axes') ?? outs.map(() => 0);
+    const scanned = outs.map((list, k) => {
+      const s = stack(outDirs[k] ? [...list].reverse() : list, DataType.FLOAT);
+      const ax = outAxes[k] < 0 ? outAxes[k] + s.dims.length : outAxes[k];
+      if (ax === 0) return s;
+      const perm = s.dims.map((_, i) => i);
+      perm.splice(0, 1);
+      perm.splice(ax, 0, 0);
+      return transposeT(s, perm);
+    });
+    return [...state, ...scanned];
+  },
+};
+import { transpose as transposeT } from './shape.js';

@@ -1,0 +1,156 @@
+/**
+ * Conv and ConvTranspose for any number of spatial dims (1-D/2-D/3-D), with groups, strides, pads (incl.
+ * auto_pad), dilations. Direct loops over output positions with the kernel window's offsets precomputed
+ * once; float64 accumulation (or fp16 with fp16Accumulate).
+ */
+import type { Kernel } from './types.js';
+import { num, make, size, strides } from '../util.js';
+import { roundF16 } from '../../../src/ir/half.js';
+import type { Node } from '../../../src/ir/graph.js';
+
+export interface ConvGeom { kernel: number[]; strides: number[]; pads: number[]; dilations: number[]; out: number[] }
+
+/** Output size and begin/end pads per spatial axis, following auto_pad. */
+export function convGeometry(node: Node, spatial: number[], kernel: number[], transpose = false): ConvGeom {
+  const r = spatial.length;
+  const st = node.attrInts('strides') ?? new Array(r).fill(1);
+  const dl = node.attrInts('dilations') ?? new Array(r).fill(1);
+  let pads = node.attrInts('pads') ?? new Array(2 * r).fill(0);
+  const auto = node.attrString('auto_pad', 'NOTSET');
+  const out: number[] = [];
+  const ek = kernel.map((k, i) => (k - 1) * dl[i] + 1);
+  if (!transpose) {
+    if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
+      pads = new Array(2 * r).fill(0);
+      for (let i = 0; i < r; i++) {
+        const o = Math.ceil(spatial[i] / st[i]);
+        const total = Math.max(0, (o - 1) * st[i] + ek[i] - spatial[i]);
+        const small = Math.floor(total / 2);
+        pads[i] = auto === 'SAME_UPPER' ? small : total - small;
+        pads[i + r] = total - pads[i];
+      }
+    } else if (auto === 'VALID') pads = new Array(2 * r).fill(0);
+    for (let i = 0; i < r; i++) out.push(Math.floor((spatial[i] + pads[i] + pads[i + r] - ek[i]) / st[i]) + 1);
+  }
+  return { kernel, strides: st, pads, dilations: dl, out };
+}
+
+/** For every spatial axis position of the kernel window: offsets (dilated) flattened. */
+function windowOffsets(kernel: number[], dil: number[]): number[][] {
+  const total = size(kernel);
+  const offs: number[][] = [];
+  for (let i = 0; i < total; i++) {
+    let rem = i;
+    const o = new Array<number>(kernel.length);
+    for (let a = kernel.length - 1; a >= 0; a--) { o[a] = (rem % kernel[a]) * dil[a]; rem = Math.floor(rem / kernel[a]); }
+    offs.push(o);
+  }
+  return offs;
+}
+
+export const convKernels: Record<string, Kernel> = {
+  Conv: (node, [X, W, B], ctx) => {
+    const [N, C, ...sp] = X!.dims;
+    const [M, CG, ...kdims] = W!.dims;
+    const group = node.attrInt('group', 1);
+    const g = convGeometry(node, sp, node.attrInts('kernel_shape') ?? kdims);
+    const x = num(X!), w = num(W!), b = B ? num(B) : undefined;
+    const outSp = g.out, r = sp.length;
+    const osz = size(outSp), isz = size(sp), ksz = size(kdims);
+    const xs = strides(sp);
+    const win = windowOffsets(kdims, g.dilations);
+    const out = new Float64Array(N * M * osz);
+    const mPerG = M / group;
+    const pos = new Array<number>(r);
+    const acc16 = ctx.fp16Accumulate;
+    for (let o = 0; o < osz; o++) {
+      let rem = o;
+      for (let a = r - 1; a >= 0; a--) { pos[a] = (rem % outSp[a]) * g.strides[a] - g.pads[a]; rem = Math.floor(rem / outSp[a]); }
+      // Valid input offsets of this output position's window (−1 where it falls in the padding).
+      const idx = new Int32Array(ksz);
+      for (let k = 0; k < ksz; k++) {
+        let off = 0;
+        for (let a = 0; a < r; a++) {
+          const p = pos[a] + win[k][a];
+          if (p < 0 || p >= sp[a]) { off = -1; break; }
+          off += p * xs[a];
+        }
+        idx[k] = off;
+      }
+      for (let n = 0; n < N; n++) {
+        for (let m = 0; m < M; m++) {
+          const grp = Math.floor(m / mPerG);
+          let s = b ? b[m] : 0;
+          for (let c = 0; c < CG; c++) {
+            const xb = (n * C + grp * CG + c) * isz;
+            const wb = (m * CG + c) * ksz;
+            for (let k = 0; k < ksz; k++) {
+              const off = idx[k];
+              if (off < 0) continue;
+              s = acc16 ? roundF16(s + roundF16(x[xb + off] * w[wb + k])) : s + x[xb + off] * w[wb + k];
+            }
+          }
+          out[(n * M + m) * osz + o] = s;
+        }
+      }
+    }
+    return [make(X!.dtype, [N, M, ...outSp], out)];
+  },
+  ConvTranspose: (node, [X, W, B]) => {
+    const [N, C, ...sp] = X!.dims;
+    const [, MG, ...kdims] = W!.dims;
+    const group = node.attrInt('group', 1);
+    const M = MG * group, r = sp.length;
+    const st = node.attrInts('strides') ?? new Array(r).fill(1);
+    const dl = node.attrInts('dilations') ?? new Array(r).fill(1);
+    const op = node.attrInts('output_padding') ?? new Array(r).fill(0);
+    let pads = node.attrInts('pads') ?? new Array(2 * r).fill(0);
+    const ek = kdims.map((k, i) => (k - 1) * dl[i] + 1);
+    let outSp = sp.map((s, i) => st[i] * (s - 1) + op[i] + ek[i] - pads[i] - pads[i + r]);
+    const given = node.attrInts('output_shape');
+    const auto = node.attrString('auto_pad', 'NOTSET');
+    if (given || auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
+      const target = given ? given.slice(-r) : sp.map((s, i) => s * st[i]);
+      pads = new Array(2 * r).fill(0);
+      for (let i = 0; i < r; i++) {
+        const total = st[i] * (sp[i] - 1) + op[i] + ek[i] - target[i];
+        const half = Math.floor(total / 2);
+        if (auto === 'SAME_UPPER') { pads[i] = half; pads[i + r] = total - half; } else { pads[i] = total - half; pads[i + r] = half; }
+      }
+      outSp = target;
+    }
+    const x = num(X!), w = num(W!), b = B ? num(B) : undefined;
+    const osz = size(outSp), isz = size(sp), ksz = size(kdims);
+    const os = strides(outSp);
+    const win = windowOffsets(kdims, dl);
+    const out = new Float64Array(N * M * osz);
+    const cPerG = C / group;
+    const pos = new Array<number>(r);
+    for (let i = 0; i < isz; i++) {
+      let rem = i;
+      for (let a = r - 1; a >= 0; a--) { pos[a] = (rem % sp[a]) * st[a] - pads[a]; rem = Math.floor(rem / sp[a]); }
+      const idx = new Int32Array(ksz);
+      for (let k = 0; k < ksz; k++) {
+        let off = 0;
+        for (let a = 0; a < r; a++) {
+          const p = pos[a] + win[k][a];
+          if (p < 0 || p >= outSp[a]) { off = -1; break; }
+          off += p * os[a];
+        }
+        idx[k] = off;
+      }
+      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+        const xv = x[(n * C + c) * isz + i];
+        if (xv === 0) continue;
+        const grp = Math.floor(c / cPerG);
+        for (let mg = 0; mg < MG; mg++) {
+          const m = grp * MG + mg;
+          const wb = (c * MG + mg) * ksz, ob = (n * M + m) * osz;
+          for (let k = 0; k < ksz; k++) if (idx[k] >= 0) out[ob + idx[k]] += xv * w[wb + k];
+        }
+      }
+    }
+    if (b) for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) for (let o = 0; o < osz; o++) out[(n * M + m) * osz + o] += b[m];
+    return [make(X!.dtype, [N, M, ...outSp], out)];
+  },
+};

@@ -1,0 +1,21 @@
+/** The CPU kernel registry: op type → kernel. The executor looks ops up here and nowhere else. */
+import type { Kernel } from './types.js';
+import { unaryKernels } from './unary.js';
+import { binaryKernels } from './binary.js';
+import { matmulKernels } from './matmul.js';
+import { convKernels } from './conv.js';
+import { poolKernels } from './pool.js';
+import { reduceKernels } from './reduce.js';
+import { normKernels } from './norm.js';
+import { shapeKernels } from './shape.js';
+import { resizeKernels } from './resize.js';
+import { rnnKernels } from './rnn.js';
+import { controlKernels } from './control.js';
+import { miscKernels } from './misc.js';
+
+export const cpuKernels: Record<string, Kernel> = {
+  ...unaryKernels, ...binaryKernels, ...matmulKernels, ...convKernels, ...poolKernels, ...reduceKernels,
+  ...normKernels, ...shapeKernels, ...resizeKernels, ...rnnKernels, ...controlKernels, ...miscKernels,
+};
+export const claimedOps = (): string[] => Object.keys(cpuKernels).sort();
+export type { Kernel, KernelContext } from './types.js';

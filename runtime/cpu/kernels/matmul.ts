@@ -1,0 +1,74 @@
+/**
+ * MatMul (numpy semantics, batched with broadcasting), Gemm and MatMulInteger. Accumulation is float64
+ * (then one rounding to the output type), or — with fp16Accumulate — rounded to half after every add, to
+ * show what an fp16 accumulator would lose.
+ */
+import type { Kernel } from './types.js';
+import { num, make, broadcastShape, broadcastIndex, size, strides } from '../util.js';
+import { roundF16 } from '../../../src/ir/half.js';
+import { DataType } from '../../../src/ir/dtype.js';
+import type { RTensor } from '../../tensor.js';
+
+/** C[M,N] (+)= A[M,K]·B[K,N] on flat arrays with offsets; `acc16` rounds the running sum to fp16. */
+function gemmCore(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, c: Float64Array, co: number,
+  M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number, acc16: boolean): void {
+  const row = new Float64Array(N);
+  for (let m = 0; m < M; m++) {
+    row.fill(0);
+    for (let k = 0; k < K; k++) {
+      const av = a[ao + (transA ? k * M + m : m * K + k)];
+      if (av === 0 && !acc16) continue;
+      const bb = bo + (transB ? k : k * N);
+      if (acc16) for (let n = 0; n < N; n++) row[n] = roundF16(row[n] + roundF16(av * b[transB ? bb + n * K : bb + n]));
+      else if (transB) for (let n = 0; n < N; n++) row[n] += av * b[bb + n * K];
+      else for (let n = 0; n < N; n++) row[n] += av * b[bb + n];
+    }
+    for (let n = 0; n < N; n++) c[co + m * N + n] += alpha * row[n];
+  }
+}
+
+export function matmul(A: RTensor, B: RTensor, acc16: boolean, outType = A.dtype, node?: Parameters<Kernel>[0]): RTensor {
+  const ad = A.dims.length === 1 ? [1, A.dims[0]] : A.dims;
+  const bd = B.dims.length === 1 ? [B.dims[0], 1] : B.dims;
+  const M = ad[ad.length - 2], K = ad[ad.length - 1], N = bd[bd.length - 1];
+  const batch = broadcastShape([ad.slice(0, -2), bd.slice(0, -2)], node);
+  const nb = size(batch);
+  const ia = broadcastIndex(ad.slice(0, -2), batch), ib = broadcastIndex(bd.slice(0, -2), batch);
+  const a = num(A), b = num(B);
+  const out = new Float64Array(nb * M * N);
+  for (let i = 0; i < nb; i++) gemmCore(a, ia[i] * M * K, b, ib[i] * K * N, out, i * M * N, M, N, K, false, false, 1, acc16);
+  const dims = [...batch, M, N];
+  if (A.dims.length === 1) dims.splice(dims.length - 2, 1);
+  if (B.dims.length === 1) dims.splice(dims.length - 1, 1);
+  return make(outType, dims, out);
+}
+
+export const matmulKernels: Record<string, Kernel> = {
+  MatMul: (node, [a, b], ctx) => [matmul(a!, b!, ctx.fp16Accumulate, a!.dtype, node)],
+  MatMulInteger: (node, [a, b, az, bz]) => {
+    // a_zero_point: scalar or one per row of A; b_zero_point: scalar or one per column of B.
+    const shift = (t: RTensor, z: RTensor | undefined, perRow: boolean): RTensor => {
+      const v = num(t);
+      const zv = z ? num(z) : [0];
+      const cols = t.dims[t.dims.length - 1], rows = t.dims.length > 1 ? t.dims[t.dims.length - 2] : 1;
+      const out = new Float64Array(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = v[i] - (zv.length === 1 ? zv[0] : zv[perRow ? Math.floor(i / cols) % rows : i % cols]);
+      return { dtype: DataType.DOUBLE, dims: t.dims, data: out };
+    };
+    return [matmul(shift(a!, az, true), shift(b!, bz, false), false, DataType.INT32, node)];
+  },
+  Gemm: (node, [A, B, C], ctx) => {
+    const tA = node.attrInt('transA', 0) === 1, tB = node.attrInt('transB', 0) === 1;
+    const alpha = node.attrFloat('alpha', 1), beta = node.attrFloat('beta', 1);
+    const M = tA ? A!.dims[1] : A!.dims[0], K = tA ? A!.dims[0] : A!.dims[1], N = tB ? B!.dims[0] : B!.dims[1];
+    const out = new Float64Array(M * N);
+    if (C && beta !== 0) {
+      const ic = broadcastIndex(C.dims, [M, N]);
+      const cv = num(C);
+      for (let i = 0; i < M * N; i++) out[i] = beta * cv[ic[i]];
+    }
+    gemmCore(num(A!), 0, num(B!), 0, out, 0, M, N, K, tA, tB, alpha, ctx.fp16Accumulate);
+    return [make(A!.dtype, [M, N], out)];
+  },
+};
+export { strides };

@@ -1,0 +1,102 @@
+/** BatchNormalization (inference and training mode), LayerNormalization, InstanceNormalization, GroupNormalization. */
+import type { Kernel } from './types.js';
+import { num, make, size, normAxis } from '../util.js';
+import { DataType } from '../../../src/ir/dtype.js';
+
+export const normKernels: Record<string, Kernel> = {
+  BatchNormalization: (node, [X, scale, B, mean, varT]) => {
+    const [N, C, ...sp] = X!.dims;
+    const isz = size(sp), x = num(X!), s = num(scale!), b = num(B!);
+    const eps = node.attrFloat('epsilon', 1e-5);
+    const training = node.attrInt('training_mode', 0) === 1 && node.outputs.filter(Boolean).length > 1;
+    let m = num(mean!), v = num(varT!);
+    let runMean: Float64Array | undefined, runVar: Float64Array | undefined;
+    if (training) {
+      const mom = node.attrFloat('momentum', 0.9);
+      const bm = new Float64Array(C), bv = new Float64Array(C);
+      for (let c = 0; c < C; c++) {
+        let sum = 0;
+        for (let n = 0; n < N; n++) for (let i = 0; i < isz; i++) sum += x[(n * C + c) * isz + i];
+        bm[c] = sum / (N * isz);
+        let sq = 0;
+        for (let n = 0; n < N; n++) for (let i = 0; i < isz; i++) { const d = x[(n * C + c) * isz + i] - bm[c]; sq += d * d; }
+        bv[c] = sq / (N * isz);
+      }
+      runMean = Float64Array.from(m, (mv, c) => mv * mom + bm[c] * (1 - mom));
+      runVar = Float64Array.from(v, (vv, c) => vv * mom + bv[c] * (1 - mom));
+      m = bm; v = bv;
+    }
+    const out = new Float64Array(x.length);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+      const k = s[c] / Math.sqrt(v[c] + eps), off = b[c] - m[c] * k;
+      const base = (n * C + c) * isz;
+      for (let i = 0; i < isz; i++) out[base + i] = x[base + i] * k + off;
+    }
+    const y = make(X!.dtype, [...X!.dims], out);
+    return training ? [y, make(mean!.dtype, [C], runMean!), make(varT!.dtype, [C], runVar!)] : [y];
+  },
+  LayerNormalization: (node, [X, scale, B]) => {
+    const rank = X!.dims.length;
+    const axis = normAxis(node.attrInt('axis', -1), rank);
+    const eps = node.attrFloat('epsilon', 1e-5);
+    const inner = size(X!.dims.slice(axis)), outer = size(X!.dims.slice(0, axis));
+    const x = num(X!), s = num(scale!), b = B ? num(B) : undefined;
+    const si = (i: number) => i % s.length;
+    const out = new Float64Array(x.length), meanO = new Float64Array(outer), inv = new Float64Array(outer);
+    for (let o = 0; o < outer; o++) {
+      let mean = 0;
+      for (let i = 0; i < inner; i++) mean += x[o * inner + i];
+      mean /= inner;
+      let v = 0;
+      for (let i = 0; i < inner; i++) { const d = x[o * inner + i] - mean; v += d * d; }
+      const r = 1 / Math.sqrt(v / inner + eps);
+      meanO[o] = mean; inv[o] = r;
+      for (let i = 0; i < inner; i++) out[o * inner + i] = (x[o * inner + i] - mean) * r * s[si(i)] + (b ? b[i % b.length] : 0);
+    }
+    const statDims = X!.dims.map((d, i) => (i < axis ? d : 1));
+    const stash = node.attrInt('stash_type', DataType.FLOAT);
+    return [make(X!.dtype, [...X!.dims], out), make(stash, statDims, meanO), make(stash, statDims, inv)];
+  },
+  InstanceNormalization: (node, [X, scale, B]) => {
+    const [N, C, ...sp] = X!.dims;
+    const isz = size(sp), x = num(X!), s = num(scale!), b = num(B!);
+    const eps = node.attrFloat('epsilon', 1e-5);
+    const out = new Float64Array(x.length);
+    for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
+      const base = (n * C + c) * isz;
+      let mean = 0;
+      for (let i = 0; i < isz; i++) mean += x[base + i];
+      mean /= isz;
+      let v = 0;
+      for (let i = 0; i < isz; i++) { const d = x[base + i] - mean; v += d * d; }
+      const r = 1 / Math.sqrt(v / isz + eps);
+      for (let i = 0; i < isz; i++) out[base + i] = (x[base + i] - mean) * r * s[c] + b[c];
+    }
+    return [make(X!.dtype, [...X!.dims], out)];
+  },
+  GroupNormalization: (node, [X, scale, B], ctx) => {
+    const [N, C, ...sp] = X!.dims;
+    const G = node.attrInt('num_groups', 1);
+    const isz = size(sp), x = num(X!), s = num(scale!), b = num(B!);
+    const eps = node.attrFloat('epsilon', 1e-5);
+    const cpg = C / G, gsz = cpg * isz;
+    // Opset 18 had per-group scale/bias; opset 21 per-channel.
+    const perChannel = ctx.opset >= 21 || s.length === C;
+    const out = new Float64Array(x.length);
+    for (let n = 0; n < N; n++) for (let g = 0; g < G; g++) {
+      const base = (n * C + g * cpg) * isz;
+      let mean = 0;
+      for (let i = 0; i < gsz; i++) mean += x[base + i];
+      mean /= gsz;
+      let v = 0;
+      for (let i = 0; i < gsz; i++) { const d = x[base + i] - mean; v += d * d; }
+      const r = 1 / Math.sqrt(v / gsz + eps);
+      for (let i = 0; i < gsz; i++) {
+        const c = g * cpg + Math.floor(i / isz);
+        const k = perChannel ? c : g;
+        out[base + i] = (x[base + i] - mean) * r * s[k] + b[k];
+      }
+    }
+    return [make(X!.dtype, [...X!.dims], out)];
+  },
+};

@@ -1,0 +1,114 @@
+/** MaxPool (with indices), AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool for any spatial rank. */
+import type { Kernel } from './types.js';
+import { num, make, size, strides } from '../util.js';
+import { DataType } from '../../../src/ir/dtype.js';
+import type { Node } from '../../../src/ir/graph.js';
+
+interface PoolGeom { k: number[]; st: number[]; dl: number[]; pads: number[]; out: number[] }
+
+function poolGeometry(node: Node, sp: number[]): PoolGeom {
+  const r = sp.length;
+  const k = node.attrInts('kernel_shape')!;
+  const st = node.attrInts('strides') ?? new Array(r).fill(1);
+  const dl = node.attrInts('dilations') ?? new Array(r).fill(1);
+  let pads = node.attrInts('pads') ?? new Array(2 * r).fill(0);
+  const auto = node.attrString('auto_pad', 'NOTSET');
+  const ceil = node.attrInt('ceil_mode', 0) === 1;
+  const ek = k.map((x, i) => (x - 1) * dl[i] + 1);
+  const out: number[] = [];
+  if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
+    pads = new Array(2 * r).fill(0);
+    for (let i = 0; i < r; i++) {
+      const o = Math.ceil(sp[i] / st[i]);
+      const total = Math.max(0, (o - 1) * st[i] + ek[i] - sp[i]);
+      const small = Math.floor(total / 2);
+      pads[i] = auto === 'SAME_UPPER' ? small : total - small;
+      pads[i + r] = total - pads[i];
+      out.push(o);
+    }
+  } else {
+    if (auto === 'VALID') pads = new Array(2 * r).fill(0);
+    for (let i = 0; i < r; i++) {
+      const span = sp[i] + pads[i] + pads[i + r] - ek[i];
+      let o = (ceil ? Math.ceil(span / st[i]) : Math.floor(span / st[i])) + 1;
+      if (ceil && (o - 1) * st[i] >= sp[i] + pads[i]) o--; // a last window starting in the end padding is dropped
+      out.push(o);
+    }
+  }
+  return { k, st, dl, pads, out };
+}
+
+function pool(node: Node, X: { dims: number[] }, x: ArrayLike<number>, kind: 'max' | 'avg' | 'lp'): { out: Float64Array; idx: Float64Array; dims: number[] } {
+  const [N, C, ...sp] = X.dims;
+  const g = poolGeometry(node, sp);
+  const r = sp.length, osz = size(g.out), isz = size(sp), ksz = size(g.k);
+  const xs = strides(sp);
+  const includePad = node.attrInt('count_include_pad', 0) === 1;
+  const p = node.attrInt('p', 2);
+  const storageCol = node.attrInt('storage_order', 0) === 1;
+  const out = new Float64Array(N * C * osz), idx = new Float64Array(kind === 'max' ? N * C * osz : 0);
+  const pos = new Array<number>(r), kp = new Array<number>(r);
+  for (let o = 0; o < osz; o++) {
+    let rem = o;
+    for (let a = r - 1; a >= 0; a--) { pos[a] = (rem % g.out[a]) * g.st[a] - g.pads[a]; rem = Math.floor(rem / g.out[a]); }
+    const offs: number[] = [];
+    let padCount = 0;
+    for (let k = 0; k < ksz; k++) {
+      let kr = k;
+      for (let a = r - 1; a >= 0; a--) { kp[a] = (kr % g.k[a]) * g.dl[a]; kr = Math.floor(kr / g.k[a]); }
+      let off = 0, inside = true, inPadded = true;
+      for (let a = 0; a < r; a++) {
+        const q = pos[a] + kp[a];
+        if (q < 0 || q >= sp[a]) inside = false;
+        if (q < -g.pads[a] || q >= sp[a] + g.pads[a + r]) inPadded = false;
+        off += q * xs[a];
+      }
+      if (inside) offs.push(off);
+      if (inPadded) padCount++;
+    }
+    for (let nc = 0; nc < N * C; nc++) {
+      const base = nc * isz;
+      let acc = kind === 'max' ? -Infinity : 0, best = -1;
+      for (const off of offs) {
+        const v = x[base + off];
+        if (kind === 'max') { if (v > acc || best < 0) { acc = v; best = off; } }
+        else if (kind === 'lp') acc += Math.abs(v) ** p;
+        else acc += v;
+      }
+      if (kind === 'avg') acc /= includePad ? padCount : offs.length;
+      if (kind === 'lp') acc = acc ** (1 / p);
+      out[nc * osz + o] = acc;
+      if (kind === 'max') {
+        let flat = best;
+        if (storageCol && r === 2) { const h = Math.floor(best / sp[1]), w = best % sp[1]; flat = w * sp[0] + h; }
+        idx[nc * osz + o] = base + flat;
+      }
+    }
+  }
+  return { out, idx, dims: [N, C, ...g.out] };
+}
+
+function globalPool(kind: 'max' | 'avg'): Kernel {
+  return (_n, [X]) => {
+    const [N, C, ...sp] = X!.dims;
+    const isz = size(sp), x = num(X!);
+    const out = new Float64Array(N * C);
+    for (let nc = 0; nc < N * C; nc++) {
+      let acc = kind === 'max' ? -Infinity : 0;
+      for (let i = 0; i < isz; i++) { const v = x[nc * isz + i]; acc = kind === 'max' ? Math.max(acc, v) : acc + v; }
+      out[nc] = kind === 'max' ? acc : acc / isz;
+    }
+    return [make(X!.dtype, [N, C, ...sp.map(() => 1)], out)];
+  };
+}
+
+export const poolKernels: Record<string, Kernel> = {
+  MaxPool: (node, [X]) => {
+    const r = pool(node, X!, num(X!), 'max');
+    return [make(X!.dtype, r.dims, r.out), make(DataType.INT64, r.dims, r.idx)];
+  },
+  AveragePool: (node, [X]) => { const r = pool(node, X!, num(X!), 'avg'); return [make(X!.dtype, r.dims, r.out)]; },
+  LpPool: (node, [X]) => { const r = pool(node, X!, num(X!), 'lp'); return [make(X!.dtype, r.dims, r.out)]; },
+  GlobalAveragePool: globalPool('avg'),
+  GlobalMaxPool: globalPool('max'),
+};

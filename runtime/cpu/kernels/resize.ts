@@ -1,0 +1,132 @@
+/**
+ * Resize (opset 10–19: nearest / linear / cubic, all coordinate transformation modes, scales or sizes,
+ * axes, keep_aspect_ratio_policy) and Upsample (nearest/linear with scales). Separable: each output
+ * element is a weighted sum of input elements, computed per axis.
+ */
+import type { Kernel } from './types.js';
+import { num, make, size, strides, ints } from '../util.js';
+import type { Node } from '../../../src/ir/graph.js';
+import type { RTensor } from '../../tensor.js';
+import { AmpError } from '../../../src/errors.js';
+
+function nearestIndex(x: number, mode: string, len: number, downscale: boolean): number {
+  let i: number;
+  switch (mode) {
+    case 'round_prefer_ceil': i = Math.round(x); break;
+    case 'floor': i = Math.floor(x); break;
+    case 'ceil': i = Math.ceil(x); break;
+    default: i = x === Math.floor(x) + 0.5 ? Math.floor(x) : Math.round(x); // round_prefer_floor
+  }
+  void downscale;
+  return Math.max(0, Math.min(len - 1, i));
+}
+
+function cubicWeights(t: number, a: number): number[] {
+  const w = (d: number) => {
+    const x = Math.abs(d);
+    if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+    if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+    return 0;
+  };
+  return [w(t + 1), w(t), w(1 - t), w(2 - t)];
+}
+
+/** Per output coordinate of one axis: list of (input index, weight). */
+function axisTaps(node: Node, inLen: number, outLen: number, scale: number, roiStart: number, roiEnd: number, opset: number): [number, number][][] {
+  const mode = node.attrString('mode', 'nearest');
+  const ctm = opset < 11 ? 'asymmetric' : node.attrString('coordinate_transformation_mode', 'half_pixel');
+  const nm = node.attrString('nearest_mode', 'round_prefer_floor');
+  const cubicA = node.attrFloat('cubic_coeff_a', -0.75);
+  const exclude = node.attrInt('exclude_outside', 0) === 1;
+  const extrap = node.attrFloat('extrapolation_value', 0);
+  const taps: [number, number][][] = [];
+  for (let o = 0; o < outLen; o++) {
+    let x: number;
+    switch (ctm) {
+      // The spec's length_resized is inLen·scale (fractional when scales are given), not the rounded length.
+      case 'align_corners': x = outLen === 1 ? 0 : (o * (inLen - 1)) / (inLen * scale - 1); break;
+      case 'asymmetric': x = o / scale; break;
+      case 'pytorch_half_pixel': x = outLen > 1 ? (o + 0.5) / scale - 0.5 : 0; break;
+      case 'tf_crop_and_resize':
+        x = outLen > 1 ? roiStart * (inLen - 1) + (o * (roiEnd - roiStart) * (inLen - 1)) / (outLen - 1) : 0.5 * (roiStart + roiEnd) * (inLen - 1);
+        if (x < 0 || x > inLen - 1) { taps.push([[-1, extrap]]); continue; }
+        break;
+      case 'half_pixel_symmetric': {
+        const adj = outLen / scale / inLen; // = output_width_int / output_width
+        const center = inLen / 2, offset = center * (1 - adj);
+        x = offset + (o + 0.5) / scale - 0.5;
+        break;
+      }
+      default: x = (o + 0.5) / scale - 0.5; // half_pixel
+    }
+    if (mode === 'nearest') { taps.push([[nearestIndex(x, nm, inLen, scale < 1), 1]]); continue; }
+    if (mode === 'linear') {
+      const xc = Math.max(0, Math.min(inLen - 1, x));
+      const i0 = Math.floor(xc), i1 = Math.min(inLen - 1, i0 + 1), t = xc - i0;
+      taps.push(i0 === i1 ? [[i0, 1]] : [[i0, 1 - t], [i1, t]]);
+      continue;
+    }
+    const i0 = Math.floor(x), t = x - i0;
+    const w = cubicWeights(t, cubicA);
+    let list: [number, number][] = [-1, 0, 1, 2].map((d, j) => [i0 + d, w[j]]);
+    if (exclude) {
+      list = list.filter(([i]) => i >= 0 && i < inLen);
+      const s = list.reduce((a, [, ww]) => a + ww, 0);
+      list = list.map(([i, ww]) => [i, ww / s]);
+    } else list = list.map(([i, ww]) => [Math.max(0, Math.min(inLen - 1, i)), ww]);
+    taps.push(list);
+  }
+  return taps;
+}
+
+function resize(node: Node, X: RTensor, scalesIn: number[] | undefined, sizesIn: number[] | undefined, roi: number[], opset: number): RTensor {
+  const r = X.dims.length;
+  if (node.attrInt('antialias', 0) === 1) throw new AmpError(`${node.label}: Resize with antialias=1 is not supported by the CPU executor`);
+  const axes = node.attrInts('axes')?.map((a) => (a < 0 ? a + r : a)) ?? Array.from({ length: r }, (_, i) => i);
+  const scales = new Array<number>(r).fill(1);
+  const outDims = [...X.dims];
+  if (sizesIn && sizesIn.length) {
+    const policy = node.attrString('keep_aspect_ratio_policy', 'stretch');
+    const ratios = axes.map((a, i) => sizesIn[i] / X.dims[a]);
+    const common = policy === 'not_larger' ? Math.min(...ratios) : policy === 'not_smaller' ? Math.max(...ratios) : undefined;
+    axes.forEach((a, i) => {
+      scales[a] = common ?? ratios[i];
+      outDims[a] = common !== undefined ? Math.round(common * X.dims[a]) : sizesIn[i];
+    });
+  } else if (scalesIn) {
+    axes.forEach((a, i) => { scales[a] = scalesIn[i]; outDims[a] = Math.floor(X.dims[a] * scalesIn[i]); });
+  }
+  const roiFull: number[] = Array.from({ length: 2 * r }, (_, i) => (i < r ? 0 : 1));
+  if (roi.length) axes.forEach((a, i) => { roiFull[a] = roi[i]; roiFull[a + r] = roi[i + axes.length]; });
+  let cur = Float64Array.from(num(X));
+  let dims = [...X.dims];
+  // One axis at a time (separable).
+  for (let a = 0; a < r; a++) {
+    if (outDims[a] === dims[a] && scales[a] === 1 && node.attrString('coordinate_transformation_mode', '') !== 'tf_crop_and_resize') continue;
+    const taps = axisTaps(node, dims[a], outDims[a], scales[a], roiFull[a], roiFull[a + r], opset);
+    const nd = [...dims];
+    nd[a] = outDims[a];
+    const outer = size(dims.slice(0, a)), inner = size(dims.slice(a + 1));
+    const next = new Float64Array(size(nd));
+    for (let o = 0; o < outer; o++) for (let j = 0; j < outDims[a]; j++) for (let k = 0; k < inner; k++) {
+      let s = 0;
+      for (const [i, w] of taps[j]) s += i < 0 ? w : w * cur[(o * dims[a] + i) * inner + k];
+      next[(o * outDims[a] + j) * inner + k] = s;
+    }
+    cur = next;
+    dims = nd;
+  }
+  void strides;
+  return make(X.dtype, dims, cur);
+}
+
+export const resizeKernels: Record<string, Kernel> = {
+  Resize: (node, [X, roiT, scalesT, sizesT], ctx) => {
+    // Opset 10: inputs (X, scales).
+    if (ctx.opset < 11) return [resize(node, X!, Array.from(num(roiT!)), undefined, [], ctx.opset)];
+    const scales = scalesT && scalesT.dims.reduce((a, b) => a * b, 1) > 0 ? Array.from(num(scalesT)) : undefined;
+    const sizes = sizesT ? ints(sizesT) : undefined;
+    return [resize(node, X!, scales, sizes, roiT ? Array.from(num(roiT)) : [], ctx.opset)];
+  },
+  Upsample: (node, [X, scalesT], ctx) => [resize(node, X!, scalesT ? Array.from(num(scalesT)) : node.attrFloats('scales'), undefined, [], Math.min(ctx.opset, 10))],
+};

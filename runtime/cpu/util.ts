@@ -1,0 +1,112 @@
+/**
+ * Shared helpers of the CPU kernels: numeric views of any tensor, output encoding with the exact rounding
+ * of the output type, strides and broadcasting. Kernels compute in JS numbers (float64) and round once
+ * when they store: to fp32 for FLOAT, to fp16/bf16 (round to nearest even, overflow → ±Inf) for
+ * FLOAT16/BFLOAT16 — "compute wide, round at the output", as fp16 kernels with fp32 accumulation do.
+ */
+import { DataType, typedArrayCtor, type TypedArray } from '../../src/ir/dtype.js';
+import { f16ArrayToF32, bf16ArrayToF32, f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
+import { size, type RTensor } from '../tensor.js';
+import type { Node } from '../../src/ir/graph.js';
+import { AmpError } from '../../src/errors.js';
+
+export { size };
+export type Num = Float64Array | Float32Array | Int32Array | Uint8Array | Int8Array | Int16Array | Uint16Array | Uint32Array;
+
+/** Values of a numeric tensor as JS numbers (fp16/bf16 decoded, int64 converted). Zero-copy where possible. */
+export function num(t: RTensor): ArrayLike<number> {
+  switch (t.dtype) {
+    case DataType.FLOAT16: return f16ArrayToF32(t.data as Uint16Array);
+    case DataType.BFLOAT16: return bf16ArrayToF32(t.data as Uint16Array);
+    case DataType.INT64: case DataType.UINT64: return Float64Array.from(t.data as BigInt64Array, Number);
+    default: return t.data as ArrayLike<number>;
+  }
+}
+export const isFloat = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16 || dt === DataType.BFLOAT16 || dt === DataType.DOUBLE;
+
+/** Encodes computed values as a tensor of `dtype` (the one rounding step of an op). */
+export function make(dtype: number, dims: number[], values: ArrayLike<number>): RTensor {
+  const n = size(dims);
+  switch (dtype) {
+    case DataType.FLOAT16: return { dtype, dims, data: f32ArrayToF16(values instanceof Float32Array ? values : Float32Array.from(values)) };
+    case DataType.BFLOAT16: return { dtype, dims, data: f32ArrayToBf16(values instanceof Float32Array ? values : Float32Array.from(values)) };
+    case DataType.INT64: { const d = new BigInt64Array(n); for (let i = 0; i < n; i++) d[i] = BigInt(Math.trunc(values[i])); return { dtype, dims, data: d }; }
+    case DataType.UINT64: { const d = new BigUint64Array(n); for (let i = 0; i < n; i++) d[i] = BigInt(Math.trunc(values[i])); return { dtype, dims, data: d }; }
+    case DataType.BOOL: { const d = new Uint8Array(n); for (let i = 0; i < n; i++) d[i] = values[i] ? 1 : 0; return { dtype, dims, data: d }; }
+    default: {
+      const ctor = typedArrayCtor(dtype);
+      if (!ctor) throw new AmpError(`element type ${dtype} is not supported by the CPU executor`);
+      if (values instanceof ctor && values.length === n) return { dtype, dims, data: values as TypedArray };
+      const d = new ctor(n) as Num;
+      for (let i = 0; i < n; i++) d[i] = values[i];
+      return { dtype, dims, data: d as TypedArray };
+    }
+  }
+}
+
+/** Output buffer for computed values of a float op: float64 scratch, encoded by make(). */
+export const scratch = (n: number) => new Float64Array(n);
+
+export function strides(dims: readonly number[]): number[] {
+  const s = new Array<number>(dims.length);
+  let acc = 1;
+  for (let i = dims.length - 1; i >= 0; i--) { s[i] = acc; acc *= dims[i]; }
+  return s;
+}
+
+export function broadcastShape(shapes: number[][], node?: Node): number[] {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const s of shapes) {
+    for (let i = 0; i < s.length; i++) {
+      const j = rank - s.length + i;
+      const d = s[i];
+      if (d === out[j] || d === 1) continue;
+      if (out[j] === 1) out[j] = d;
+      else throw new AmpError(`cannot broadcast shapes ${shapes.map((x) => `[${x}]`).join(' and ')}${node ? ` in ${node.label}` : ''}`);
+    }
+  }
+  return out;
+}
+
+/** For each output element, the index into an input broadcast to `outDims`. */
+export function broadcastIndex(inDims: readonly number[], outDims: readonly number[]): Int32Array {
+  const n = size(outDims);
+  const idx = new Int32Array(n);
+  const rank = outDims.length;
+  const ist = strides(inDims);
+  // Effective input stride per output axis (0 where broadcast).
+  const eff = new Array<number>(rank).fill(0);
+  for (let i = 0; i < inDims.length; i++) {
+    const j = rank - inDims.length + i;
+    eff[j] = inDims[i] === 1 ? 0 : ist[i];
+  }
+  if (size(inDims) === n) { for (let i = 0; i < n; i++) idx[i] = i; return idx; }
+  const cnt = new Array<number>(rank).fill(0);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    idx[i] = off;
+    for (let a = rank - 1; a >= 0; a--) {
+      cnt[a]++;
+      off += eff[a];
+      if (cnt[a] < outDims[a]) break;
+      off -= eff[a] * cnt[a];
+      cnt[a] = 0;
+    }
+  }
+  return idx;
+}
+
+export const normAxis = (a: number, rank: number) => (a < 0 ? a + rank : a);
+/** An int64/int32 tensor's values as numbers (shape-like inputs). */
+export function ints(t: RTensor | undefined): number[] {
+  if (!t) return [];
+  return Array.from(t.data as ArrayLike<number | bigint>, Number);
+}
+/** Generic element copy (keeps dtype; works for every storage incl. strings and bigint). */
+export function emptyLike(dtype: number, n: number): TypedArray | string[] {
+  if (dtype === DataType.STRING) return new Array<string>(n).fill('');
+  const ctor = typedArrayCtor(dtype);
+  if (!ctor) throw new AmpError(`element type ${dtype} is not supported by the CPU executor`);
+  return new ctor(n);
+}
