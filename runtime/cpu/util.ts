@@ -18,9 +18,18 @@ export function num(t: RTensor): ArrayLike<number> {
   switch (t.dtype) {
     case DataType.FLOAT16: return f16ArrayToF32(t.data as Uint16Array);
     case DataType.BFLOAT16: return bf16ArrayToF32(t.data as Uint16Array);
-    case DataType.INT64: case DataType.UINT64: return Float64Array.from(t.data as BigInt64Array, Number);
+    case DataType.INT64: case DataType.UINT64: {
+      const d = t.data as BigInt64Array, o = new Float64Array(d.length);
+      for (let i = 0; i < d.length; i++) o[i] = Number(d[i]);
+      return o;
+    }
     default: return t.data as ArrayLike<number>;
   }
+}
+/** Values as a Float64Array (one copy): hot loops then see one array type and stay monomorphic. */
+export function f64(t: RTensor): Float64Array {
+  const v = num(t);
+  return v instanceof Float64Array ? v : new Float64Array(v); // the typed-array constructor copies directly (.from iterates)
 }
 export const isFloat = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16 || dt === DataType.BFLOAT16 || dt === DataType.DOUBLE;
 
@@ -28,8 +37,8 @@ export const isFloat = (dt: number) => dt === DataType.FLOAT || dt === DataType.
 export function make(dtype: number, dims: number[], values: ArrayLike<number>): RTensor {
   const n = size(dims);
   switch (dtype) {
-    case DataType.FLOAT16: return { dtype, dims, data: f32ArrayToF16(values instanceof Float32Array ? values : Float32Array.from(values)) };
-    case DataType.BFLOAT16: return { dtype, dims, data: f32ArrayToBf16(values instanceof Float32Array ? values : Float32Array.from(values)) };
+    case DataType.FLOAT16: return { dtype, dims, data: f32ArrayToF16(values instanceof Float32Array ? values : new Float32Array(values as ArrayLike<number>)) };
+    case DataType.BFLOAT16: return { dtype, dims, data: f32ArrayToBf16(values instanceof Float32Array ? values : new Float32Array(values as ArrayLike<number>)) };
     case DataType.INT64: { const d = new BigInt64Array(n); for (let i = 0; i < n; i++) d[i] = BigInt(Math.trunc(values[i])); return { dtype, dims, data: d }; }
     case DataType.UINT64: { const d = new BigUint64Array(n); for (let i = 0; i < n; i++) d[i] = BigInt(Math.trunc(values[i])); return { dtype, dims, data: d }; }
     case DataType.BOOL: { const d = new Uint8Array(n); for (let i = 0; i < n; i++) d[i] = values[i] ? 1 : 0; return { dtype, dims, data: d }; }
@@ -37,6 +46,7 @@ export function make(dtype: number, dims: number[], values: ArrayLike<number>): 
       const ctor = typedArrayCtor(dtype);
       if (!ctor) throw new AmpError(`element type ${dtype} is not supported by the CPU executor`);
       if (values instanceof ctor && values.length === n) return { dtype, dims, data: values as TypedArray };
+      if (ArrayBuffer.isView(values) && dtype === DataType.FLOAT) return { dtype, dims, data: new Float32Array(values as Float64Array) };
       const d = new ctor(n) as Num;
       for (let i = 0; i < n; i++) d[i] = values[i];
       return { dtype, dims, data: d as TypedArray };

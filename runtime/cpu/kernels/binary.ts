@@ -33,6 +33,14 @@ const compare: Record<string, (a: number, b: number) => boolean> = {
 function fold(node: Node, inputs: RTensor[], f: (a: number, b: number) => number, outType: number): RTensor {
   const dims = broadcastShape(inputs.map((t) => t.dims), node);
   const n = size(dims);
+  if (inputs.length === 2) {
+    // Common cases without index tables: same shape, or a scalar on either side.
+    const [a, b] = [num(inputs[0]), num(inputs[1])];
+    const out = new Float64Array(n);
+    if (a.length === n && b.length === n) { for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]); return make(outType, dims, out); }
+    if (a.length === n && b.length === 1) { const y = b[0]; for (let i = 0; i < n; i++) out[i] = f(a[i], y); return make(outType, dims, out); }
+    if (a.length === 1 && b.length === n) { const x = a[0]; for (let i = 0; i < n; i++) out[i] = f(x, b[i]); return make(outType, dims, out); }
+  }
   let acc = new Float64Array(n);
   const first = num(inputs[0]);
   const i0 = broadcastIndex(inputs[0].dims, dims);

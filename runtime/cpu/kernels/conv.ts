@@ -4,7 +4,7 @@
  * once; float64 accumulation (or fp16 with fp16Accumulate).
  */
 import type { Kernel } from './types.js';
-import { num, make, size, strides } from '../util.js';
+import { num, f64, make, size, strides } from '../util.js';
 import { roundF16 } from '../../../src/ir/half.js';
 import type { Node } from '../../../src/ir/graph.js';
 
@@ -54,7 +54,7 @@ export const convKernels: Record<string, Kernel> = {
     const [M, CG, ...kdims] = W!.dims;
     const group = node.attrInt('group', 1);
     const g = convGeometry(node, sp, node.attrInts('kernel_shape') ?? kdims);
-    const x = num(X!), w = num(W!), b = B ? num(B) : undefined;
+    const x = f64(X!), w = f64(W!), b = B ? num(B) : undefined;
     const outSp = g.out, r = sp.length;
     const osz = size(outSp), isz = size(sp), ksz = size(kdims);
     const xs = strides(sp);
@@ -62,12 +62,12 @@ export const convKernels: Record<string, Kernel> = {
     const out = new Float64Array(N * M * osz);
     const mPerG = M / group;
     const pos = new Array<number>(r);
+    const idx = new Int32Array(ksz);
     const acc16 = ctx.fp16Accumulate;
     for (let o = 0; o < osz; o++) {
       let rem = o;
       for (let a = r - 1; a >= 0; a--) { pos[a] = (rem % outSp[a]) * g.strides[a] - g.pads[a]; rem = Math.floor(rem / outSp[a]); }
       // Valid input offsets of this output position's window (−1 where it falls in the padding).
-      const idx = new Int32Array(ksz);
       for (let k = 0; k < ksz; k++) {
         let off = 0;
         for (let a = 0; a < r; a++) {

@@ -4,13 +4,13 @@
  * show what an fp16 accumulator would lose.
  */
 import type { Kernel } from './types.js';
-import { num, make, broadcastShape, broadcastIndex, size, strides } from '../util.js';
+import { num, f64, make, broadcastShape, broadcastIndex, size, strides } from '../util.js';
 import { roundF16 } from '../../../src/ir/half.js';
 import { DataType } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../tensor.js';
 
 /** C[M,N] (+)= A[M,K]·B[K,N] on flat arrays with offsets; `acc16` rounds the running sum to fp16. */
-function gemmCore(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, c: Float64Array, co: number,
+function gemmCore(a: Float64Array, ao: number, b: Float64Array, bo: number, c: Float64Array, co: number,
   M: number, N: number, K: number, transA: boolean, transB: boolean, alpha: number, acc16: boolean): void {
   const row = new Float64Array(N);
   for (let m = 0; m < M; m++) {
@@ -34,7 +34,7 @@ export function matmul(A: RTensor, B: RTensor, acc16: boolean, outType = A.dtype
   const batch = broadcastShape([ad.slice(0, -2), bd.slice(0, -2)], node);
   const nb = size(batch);
   const ia = broadcastIndex(ad.slice(0, -2), batch), ib = broadcastIndex(bd.slice(0, -2), batch);
-  const a = num(A), b = num(B);
+  const a = f64(A), b = f64(B);
   const out = new Float64Array(nb * M * N);
   for (let i = 0; i < nb; i++) gemmCore(a, ia[i] * M * K, b, ib[i] * K * N, out, i * M * N, M, N, K, false, false, 1, acc16);
   const dims = [...batch, M, N];
@@ -67,7 +67,7 @@ export const matmulKernels: Record<string, Kernel> = {
       const cv = num(C);
       for (let i = 0; i < M * N; i++) out[i] = beta * cv[ic[i]];
     }
-    gemmCore(num(A!), 0, num(B!), 0, out, 0, M, N, K, tA, tB, alpha, ctx.fp16Accumulate);
+    gemmCore(f64(A!), 0, f64(B!), 0, out, 0, M, N, K, tA, tB, alpha, ctx.fp16Accumulate);
     return [make(A!.dtype, [M, N], out)];
   },
 };

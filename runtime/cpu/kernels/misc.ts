@@ -62,7 +62,7 @@ function einsum(eq: string, ts: RTensor[]): { dims: number[]; out: Float64Array 
 }
 
 function scatter(data: RTensor, positions: Int32Array, updates: RTensor, reduction: string): RTensor {
-  const out = Float64Array.from(num(data));
+  const out = new Float64Array(num(data));
   const u = num(updates);
   for (let i = 0; i < positions.length; i++) {
     const p = positions[i];

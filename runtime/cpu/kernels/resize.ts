@@ -98,7 +98,7 @@ function resize(node: Node, X: RTensor, scalesIn: number[] | undefined, sizesIn:
   }
   const roiFull: number[] = Array.from({ length: 2 * r }, (_, i) => (i < r ? 0 : 1));
   if (roi.length) axes.forEach((a, i) => { roiFull[a] = roi[i]; roiFull[a + r] = roi[i + axes.length]; });
-  let cur = Float64Array.from(num(X));
+  let cur = new Float64Array(num(X));
   let dims = [...X.dims];
   // One axis at a time (separable).
   for (let a = 0; a < r; a++) {

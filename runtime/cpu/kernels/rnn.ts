@@ -82,8 +82,8 @@ export const rnnKernels: Record<string, Kernel> = {
     const c = common(node, X!, W!, lensT, 4, ['Sigmoid', 'Tanh', 'Tanh']);
     const { hidden: Hn, input: In, batch, dirs } = c;
     const w = num(W!), r = num(R!), bias = B ? num(B) : new Float64Array(dirs * 8 * Hn), p = P ? num(P) : undefined;
-    const H = h0 ? Float64Array.from(num(h0)) : new Float64Array(dirs * batch * Hn);
-    const Cs = c0 ? Float64Array.from(num(c0)) : new Float64Array(dirs * batch * Hn);
+    const H = h0 ? new Float64Array(num(h0)) : new Float64Array(dirs * batch * Hn);
+    const Cs = c0 ? new Float64Array(num(c0)) : new Float64Array(dirs * batch * Hn);
     const Y = new Float64Array(c.seq * dirs * batch * Hn);
     const inputForget = node.attrInt('input_forget', 0) === 1;
     const g = new Float64Array(4 * Hn);
@@ -115,7 +115,7 @@ export const rnnKernels: Record<string, Kernel> = {
     const c = common(node, X!, W!, lensT, 3, ['Sigmoid', 'Tanh']);
     const { hidden: Hn, input: In, batch, dirs } = c;
     const w = num(W!), r = num(R!), bias = B ? num(B) : new Float64Array(dirs * 6 * Hn);
-    const H = h0 ? Float64Array.from(num(h0)) : new Float64Array(dirs * batch * Hn);
+    const H = h0 ? new Float64Array(num(h0)) : new Float64Array(dirs * batch * Hn);
     const Y = new Float64Array(c.seq * dirs * batch * Hn);
     const lbr = node.attrInt('linear_before_reset', 0) !== 0;
     const xw = new Float64Array(3 * Hn), hr = new Float64Array(3 * Hn);
@@ -151,7 +151,7 @@ export const rnnKernels: Record<string, Kernel> = {
     const c = common(node, X!, W!, lensT, 1, ['Tanh']);
     const { hidden: Hn, input: In, batch, dirs } = c;
     const w = num(W!), r = num(R!), bias = B ? num(B) : new Float64Array(dirs * 2 * Hn);
-    const H = h0 ? Float64Array.from(num(h0)) : new Float64Array(dirs * batch * Hn);
+    const H = h0 ? new Float64Array(num(h0)) : new Float64Array(dirs * batch * Hn);
     const Y = new Float64Array(c.seq * dirs * batch * Hn);
     runDirs(c, node.attrString('direction', 'forward'), (d, b, t) => {
       const so = (d * batch + b) * Hn;

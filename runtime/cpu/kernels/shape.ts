@@ -6,16 +6,29 @@ import type { Kernel } from './types.js';
 import { num, make, size, strides, ints, normAxis, emptyLike, broadcastShape, broadcastIndex } from '../util.js';
 import { DataType, dtypeName, type TypedArray } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../tensor.js';
+import type { Node } from '../../../src/ir/graph.js';
 import { Tensor } from '../../../src/ir/tensor.js';
 import { fromIrTensor } from '../../tensor.js';
 import { AmpError } from '../../../src/errors.js';
 
-/** New tensor of t's type whose element i is t[idx[i]]. */
+/** New tensor of t's type whose element i is t[idx[i]]; runs of consecutive indices are block-copied. */
 export function take(t: RTensor, idx: ArrayLike<number>, dims: number[]): RTensor {
-  const out = emptyLike(t.dtype, idx.length) as unknown[];
-  const src = t.data as ArrayLike<unknown>;
-  for (let i = 0; i < idx.length; i++) out[i] = src[idx[i]];
-  return { dtype: t.dtype, dims, data: out as unknown as TypedArray };
+  const out = emptyLike(t.dtype, idx.length);
+  const src = t.data;
+  const n = idx.length;
+  if (Array.isArray(out)) {
+    for (let i = 0; i < n; i++) out[i] = (src as string[])[idx[i]];
+    return { dtype: t.dtype, dims, data: out };
+  }
+  const o = out as Float32Array, sv = src as Float32Array;
+  for (let i = 0; i < n;) {
+    let j = i + 1;
+    while (j < n && idx[j] === idx[j - 1] + 1) j++;
+    if (j - i > 8) o.set(sv.subarray(idx[i], idx[i] + (j - i)), i);
+    else for (let k = i; k < j; k++) o[k] = sv[idx[k]];
+    i = j;
+  }
+  return { dtype: t.dtype, dims, data: out };
 }
 const i64 = (dims: number[], v: number[]) => make(DataType.INT64, dims, v);
 const view = (t: RTensor, dims: number[]): RTensor => ({ dtype: t.dtype, dims, data: t.data });
@@ -83,6 +96,22 @@ function sliceIndices(dims: number[], starts: number[], ends: number[], axes: nu
     for (let a = r - 1; a >= 0; a--) { if (++cnt[a] < out[a]) break; cnt[a] = 0; }
   }
   return { idx, out };
+}
+
+
+/** Constant values are decoded once; shared safely because kernels never mutate their inputs. */
+const constants = new WeakMap<object, RTensor>();
+function constantValue(node: Node): RTensor {
+  const a = node.attributes[0];
+    switch (a.name) {
+      case 'value': return fromIrTensor(Tensor.fromProto(a.t!));
+      case 'value_float': return make(DataType.FLOAT, [], [a.f ?? 0]);
+      case 'value_floats': return make(DataType.FLOAT, [(a.floats ?? []).length], a.floats ?? []);
+      case 'value_int': return i64([], [node.attrInt('value_int', 0)]);
+      case 'value_ints': { const v = node.attrInts('value_ints')!; return i64([v.length], v);}
+      case 'value_string': return { dtype: DataType.STRING, dims: [], data: [node.attrString('value_string', '')] };
+      default: throw new AmpError(`${node.label}: Constant attribute '${a.name}' is not supported`);
+    }
 }
 
 export const shapeKernels: Record<string, Kernel> = {
@@ -286,17 +315,15 @@ export const shapeKernels: Record<string, Kernel> = {
     return [take(t, new Int32Array(size(dims)), dims)];
   },
   Constant: (node) => {
-    const a = node.attributes[0];
-    switch (a.name) {
-      case 'value': return [fromIrTensor(Tensor.fromProto(a.t!))];
-      case 'value_float': return [make(DataType.FLOAT, [], [a.f ?? 0])];
-      case 'value_floats': return [make(DataType.FLOAT, [(a.floats ?? []).length], a.floats ?? [])];
-      case 'value_int': return [i64([], [node.attrInt('value_int', 0)])];
-      case 'value_ints': { const v = node.attrInts('value_ints')!; return [i64([v.length], v)]; }
-      case 'value_string': return [{ dtype: DataType.STRING, dims: [], data: [node.attrString('value_string', '')] }];
-      default: throw new AmpError(`${node.label}: Constant attribute '${a.name}' is not supported`);
-    }
+    // Keyed by the attribute object: a pass that changes the value replaces the attribute, so no stale hit.
+    const key = node.attributes[0];
+    const cached = constants.get(key);
+    if (cached) return [cached];
+    const r = constantValue(node);
+    constants.set(key, r);
+    return [r];
   },
+
   Range: (_n, [start, limit, delta]) => {
     const s = num(start!)[0], l = num(limit!)[0], d = num(delta!)[0];
     const n = Math.max(0, Math.ceil((l - s) / d));

@@ -1,0 +1,116 @@
+/**
+ * Model inputs from files or generated: a directory of input_N.pb (ONNX backend-test layout), a JSON file,
+ * or seeded random values with sensible ranges per element type. Symbolic dims come from `shapes`.
+ */
+import { readdirSync, statSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Model, Dim } from './ir/graph.js';
+import { DataType, dtypeName, dtypeFromName, typedArrayCtor } from './ir/dtype.js';
+import { readTensorFile } from './onnx/tensor-io.js';
+import { make } from '../runtime/cpu/util.js';
+import { size, type RTensor } from '../runtime/tensor.js';
+import { AmpError } from './errors.js';
+
+/** The inputs a caller must feed: graph inputs that are not initializers. */
+export function feedNames(model: Model): string[] {
+  const g = model.graph;
+  return g.inputs.filter((i) => !g.initializers.has(i));
+}
+
+export function readInputsDir(model: Model, dir: string): Record<string, RTensor> {
+  const names = feedNames(model);
+  const feeds: Record<string, RTensor> = {};
+  const files = readdirSync(dir).filter((f) => /^input_\d+\.pb$/.test(f));
+  if (!files.length) throw new AmpError('no input_N.pb files in the directory', dir);
+  for (const f of files) {
+    const i = Number(/\d+/.exec(f)![0]);
+    if (i >= names.length) throw new AmpError(`${f}: the model has only ${names.length} inputs`, dir);
+    feeds[names[i]] = readTensorFile(join(dir, f)).tensor;
+  }
+  return feeds;
+}
+
+function flatten(v: unknown, dims: number[], out: number[], depth = 0): void {
+  if (Array.isArray(v)) {
+    if (dims.length <= depth) dims.push(v.length);
+    else if (dims[depth] !== v.length) throw new Error(`ragged nested array at depth ${depth}`);
+    for (const x of v) flatten(x, dims, out, depth + 1);
+  } else if (typeof v === 'number' || typeof v === 'boolean') out.push(Number(v));
+  else throw new Error(`not a number: ${JSON.stringify(v)}`);
+}
+
+/** JSON: { name: {dims, data, dtype?} } or { name: nested arrays }; dtype defaults to the declared type. */
+export function readInputsJson(model: Model, file: string): Record<string, RTensor> {
+  let json: Record<string, unknown>;
+  try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new AmpError(`not valid JSON: ${(e as Error).message}`, file); }
+  const feeds: Record<string, RTensor> = {};
+  for (const [name, v] of Object.entries(json)) {
+    const decl = model.graph.values.get(name)?.type?.elemType ?? DataType.FLOAT;
+    try {
+      let dims: number[] = [], vals: number[] = [], dtype = decl;
+      if (v && typeof v === 'object' && !Array.isArray(v)) {
+        const o = v as { dims?: number[]; data?: unknown; dtype?: string };
+        if (o.dtype) {
+          const t = dtypeFromName(o.dtype === 'float32' ? 'FLOAT' : o.dtype === 'float16' ? 'FLOAT16' : o.dtype);
+          if (t === undefined) throw new Error(`unknown dtype '${o.dtype}'`);
+          dtype = t;
+        }
+        flatten(o.data, [], vals);
+        dims = o.dims ?? [vals.length];
+      } else flatten(v, dims, vals);
+      if (size(dims) !== vals.length) throw new Error(`${vals.length} values do not fill dims [${dims}]`);
+      feeds[name] = make(dtype, dims, vals);
+    } catch (e) {
+      throw new AmpError(`input '${name}': ${(e as Error).message}`, file);
+    }
+  }
+  return feeds;
+}
+
+/** Parses "name=1,3,224,224" into a map. */
+export function parseShapes(specs: string[] = []): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const s of specs) {
+    const m = /^([^=]+)=([\d,]+)$/.exec(s);
+    if (!m) throw new AmpError(`--shape '${s}' must look like name=1,3,224,224`);
+    out[m[1]] = m[2].split(',').map(Number);
+  }
+  return out;
+}
+
+function concreteDims(name: string, shape: Dim[] | undefined, given?: number[]): number[] {
+  if (given) return given;
+  if (!shape) throw new AmpError(`input '${name}' has no declared shape: give one with --shape ${name}=...`);
+  return shape.map((d) => (typeof d === 'number' ? d : 1)); // symbolic dims default to 1
+}
+
+/** Seeded random inputs: floats N(0,1), ints in [0, 10), bools 50/50 (xorshift, so runs repeat). */
+export function randomInputs(model: Model, seed = 0, shapes: Record<string, number[]> = {}): Record<string, RTensor> {
+  let s = (seed * 2654435761 + 1) >>> 0 || 1;
+  const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const feeds: Record<string, RTensor> = {};
+  for (const k of Object.keys(shapes)) if (!feedNames(model).includes(k)) throw new AmpError(`--shape names '${k}', which is not an input (inputs: ${feedNames(model).join(', ')})`);
+  for (const name of feedNames(model)) {
+    const t = model.graph.values.get(name)?.type;
+    if (!t) throw new AmpError(`input '${name}' is not a plain tensor; random values cannot be made for it`);
+    const dims = concreteDims(name, t.shape, shapes[name]);
+    const n = size(dims);
+    const vals = new Float64Array(n);
+    const isFloat = [DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16, DataType.DOUBLE].includes(t.elemType as never);
+    for (let i = 0; i < n; i++) {
+      if (isFloat) vals[i] = Math.sqrt(-2 * Math.log(Math.max(rnd(), 1e-12))) * Math.cos(2 * Math.PI * rnd());
+      else if (t.elemType === DataType.BOOL) vals[i] = rnd() < 0.5 ? 0 : 1;
+      else vals[i] = Math.floor(rnd() * 10);
+    }
+    if (!typedArrayCtor(t.elemType)) throw new AmpError(`input '${name}': random ${dtypeName(t.elemType)} values are not supported`);
+    feeds[name] = make(t.elemType, dims, vals);
+  }
+  return feeds;
+}
+
+/** --inputs PATH: a directory of .pb files or a .json file. */
+export function readInputs(model: Model, path: string): Record<string, RTensor> {
+  let st;
+  try { st = statSync(path); } catch { throw new AmpError('no such file or directory', path); }
+  return st.isDirectory() ? readInputsDir(model, path) : readInputsJson(model, path);
+}

@@ -1,0 +1,19 @@
+/** `run()`: execute a model on a backend with given feeds; returns outputs and timing. */
+import { Model } from './ir/graph.js';
+import { loadModel, modelFromBytes } from './onnx/io.js';
+import { createExecutor, type BackendOptions } from '../runtime/backend.js';
+import type { RTensor } from '../runtime/tensor.js';
+
+export interface RunResult { outputs: Record<string, RTensor>; backend: string; ms: number; note?: string }
+
+export async function run(input: Model | string | Uint8Array, feeds: Record<string, RTensor>, opts: BackendOptions & { outputs?: string[] } = {}): Promise<RunResult> {
+  const model = input instanceof Model ? input : typeof input === 'string' ? loadModel(input) : modelFromBytes(input);
+  const { executor, note } = await createExecutor(model, opts);
+  try {
+    const t0 = performance.now();
+    const outputs = await executor.run(feeds, { outputs: opts.outputs });
+    return { outputs, backend: executor.name, ms: performance.now() - t0, note };
+  } finally {
+    executor.dispose();
+  }
+}

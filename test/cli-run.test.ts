@@ -1,0 +1,55 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { cli } from './helpers/cli.js';
+import { fixtureModelPath, fixtureInputs, agreement } from './helpers/fixtures.js';
+import { fixturePath } from './helpers/nodetests.js';
+import { runOrt } from './helpers/ort.js';
+import { readFileSync } from 'node:fs';
+import { readTensorFile } from '../src/onnx/tensor-io.js';
+import { toFloat32 } from '../runtime/tensor.js';
+
+describe('amp-convert run', () => {
+  it('reads input_N.pb, writes output_N.pb that match onnxruntime, and prints JSON', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'amp-run-'));
+    const r = cli(['run', fixtureModelPath('silero_vad_v5'), '--inputs', fixturePath('inputs', 'silero_vad_v5'), '--outputs', out, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.backend).toBe('cpu');
+    expect(j.outputs.map((o: { name: string }) => o.name)).toEqual(['output', 'stateN']);
+    expect(readdirSync(out).sort()).toEqual(['output_0.pb', 'output_1.pb']);
+    const ref = await runOrt(readFileSync(fixtureModelPath('silero_vad_v5')), fixtureInputs('silero_vad_v5'));
+    const got = readTensorFile(join(out, 'output_1.pb')).tensor;
+    expect(agreement(toFloat32(got), toFloat32(ref.stateN)).maxScaled).toBeLessThan(1e-4);
+  });
+
+  it('makes seeded random inputs (same seed, same outputs) with --shape for symbolic dims', () => {
+    const a = JSON.parse(cli(['run', fixtureModelPath('mlp'), '--random', '--seed', '3', '--shape', 'x=2,64', '--json']).stdout);
+    const b = JSON.parse(cli(['run', fixtureModelPath('mlp'), '--random', '--seed', '3', '--shape', 'x=2,64', '--json']).stdout);
+    expect(a.outputs[0].dims).toEqual([2, 10]);
+    expect(a.outputs[0].values).toEqual(b.outputs[0].values);
+  });
+
+  it('rejects bad inputs with one line naming the input, exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amp-run-bad-'));
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{}, /input 'x' is missing/],
+      [{ x: { dims: [1, 3], data: [1, 2, 3] } }, /input 'x' must have shape \[N, 64\], got \[1, 3\]/],
+      [{ x: { dims: [1, 64], data: new Array(64).fill(1), dtype: 'INT32' } }, /input 'x' must be FLOAT, got INT32/],
+      [{ y: [1] }, /input 'y' is not an input of the model/],
+      [{ x: [[1, 2], [3]] }, /input 'x': ragged/],
+    ];
+    for (const [json, re] of cases) {
+      writeFileSync(join(dir, 'in.json'), JSON.stringify(json));
+      const r = cli(['run', fixtureModelPath('mlp'), '--inputs', join(dir, 'in.json')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(re);
+    }
+    const w = cli(['run', fixtureModelPath('mlp'), '--random', '--backend', 'webgpu']);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toMatch(/WebGPU backend is not part of this build/);
+    expect(cli(['run', fixtureModelPath('mlp'), '--random', '--backend', 'auto']).stdout).toMatch(/backend auto: using cpu/);
+  });
+});
