@@ -32,6 +32,8 @@ export interface RunOptions {
 }
 export interface ExecutorOptions { fp16Accumulate?: boolean }
 
+const bytesOf = (t: RTensor): number => (Array.isArray(t.data) ? t.data.length * 8 : (t.data as ArrayBufferView).byteLength);
+
 class Scope {
   vals = new Map<string, RTensor>();
   constructor(readonly parent?: Scope) {}
@@ -65,6 +67,10 @@ export class CpuExecutor {
   }
 
   private current?: Scope;
+  /** Bytes held by the values alive in the executor's scopes, at the peak of the last run (deterministic). */
+  peakLiveBytes = 0;
+  private live = 0;
+  private track(delta: number): void { this.live += delta; if (this.live > this.peakLiveBytes) this.peakLiveBytes = this.live; }
 
   private plan(g: Graph): Plan {
     let p = this.plans.get(g);
@@ -89,7 +95,7 @@ export class CpuExecutor {
   private runGraph(g: Graph, inputs: RTensor[], parent: Scope | undefined, want?: Set<string>): RTensor[] {
     const scope = new Scope(parent);
     for (const [name, t] of g.initializers) scope.vals.set(name, this.initializer(t));
-    g.inputs.forEach((name, i) => { if (inputs[i]) scope.vals.set(name, inputs[i]); });
+    g.inputs.forEach((name, i) => { if (inputs[i]) { scope.vals.set(name, inputs[i]); this.track(bytesOf(inputs[i])); } });
     const plan = this.plan(g);
     const saved = this.current;
     for (let i = 0; i < g.nodes.length; i++) {
@@ -111,11 +117,16 @@ export class CpuExecutor {
       n.outputs.forEach((o, j) => {
         if (!o || !outs[j]) return;
         scope.vals.set(o, outs[j]);
+        this.track(bytesOf(outs[j]));
         this.onValue?.(o, outs[j], n);
       });
-      for (const f of plan.freeAfter[i]) if (!want?.has(f)) scope.vals.delete(f);
+      for (const f of plan.freeAfter[i]) {
+        const v = scope.vals.get(f);
+        if (v && !want?.has(f) && !g.initializers.has(f)) { scope.vals.delete(f); this.track(-bytesOf(v)); }
+      }
     }
     this.current = saved;
+    for (const [name, v] of scope.vals) if (!g.initializers.has(name)) this.track(-bytesOf(v));
     const res = g.outputs.map((o) => {
       const v = scope.get(o);
       if (!v) throw new AmpError(`graph output '${o}' of '${g.name}' was not computed`);
@@ -152,6 +163,7 @@ export class CpuExecutor {
     const g = this.model.graph;
     const inputs = this.checkFeeds(feeds);
     this.onValue = opts.onValue;
+    this.peakLiveBytes = this.live = 0;
     if (opts.onValue) g.inputs.forEach((name, i) => { if (!g.initializers.has(name)) opts.onValue!(name, inputs[i]); });
     const extra = (opts.outputs ?? []).filter((o) => !g.outputs.includes(o));
     const want = new Set(extra);
