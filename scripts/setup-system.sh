@@ -14,6 +14,8 @@ mesa_ver=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true
 case "$mesa_ver" in 2[5-9]*|[3-9]*) ;; *) need+=(mesa);; esac
 dpkg-query -W -f='${Status}' libvulkan1 2>/dev/null | grep -q "ok installed" || need+=(vulkan)
 dpkg-query -W -f='${Status}' python3-onnx 2>/dev/null | grep -q "ok installed" || need+=(onnx)
+# Debian's chromium renders the HTML reports headless in tests (playwright-core drives it).
+dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "ok installed" || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then echo "setup-system: Vulkan loader, Mesa $mesa_ver and python3-onnx present"; exit 0; fi
 src=/etc/apt/sources.list.d/bookworm-backports.sources
 if [ ! -f "$src" ]; then
@@ -25,6 +27,6 @@ if [ ! -f "$src" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends libvulkan1 python3-onnx python3-numpy >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends libvulkan1 python3-onnx python3-numpy chromium >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null
-echo "setup-system: installed Mesa $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers), libvulkan1, python3-onnx"
+echo "setup-system: installed Mesa $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers), libvulkan1, python3-onnx, chromium"

@@ -18,3 +18,8 @@ export { createExecutor, type Executor, type BackendName } from '../runtime/back
 export { readInputs, randomInputs, parseShapes } from './inputs.js';
 export { readTensorFile, writeTensorFile } from './onnx/tensor-io.js';
 export type { RTensor } from '../runtime/tensor.js';
+export { diff, type DiffReport, type TensorDiff } from './diff.js';
+export { renderText, renderMarkdown, renderJson, renderHtml } from './report/render.js';
+export { tensorStats, type TensorStats, type Tolerance } from './report/stats.js';
+export { calibrate } from '../passes/calibrate.js';
+export { fallback } from '../passes/fallback.js';

@@ -262,6 +262,12 @@ function copyRange(src: string, offset: number, length: number, fd: number): voi
   }
 }
 
+/** Writes a small file (report, config) via temp file + rename; refuses to overwrite unless forced. */
+export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { force?: boolean } = { force: true }): void {
+  checkOutput(path, opts);
+  atomicWrite(path, (fd) => writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data));
+}
+
 /** Encodes a model fully in memory (small models, the API's bytes output). External tensors stay external. */
 export function encodeModel(model: Model): Uint8Array {
   const parts = modelParts(modelToProto(model));

@@ -7,9 +7,17 @@ import { loadModel, saveModel } from '../../onnx/io.js';
 import { convertSync, type ConvertOptions } from '../../convert.js';
 import { formatSummary } from '../../../passes/summary.js';
 import { AmpError } from '../../errors.js';
+import { encodeModel, modelFromBytes, writeFileAtomic } from '../../onnx/io.js';
+import { readInputs } from '../../inputs.js';
+import { inputSets, tolerance, type InputFlags } from './diff.js';
+import { calibrate } from '../../../passes/calibrate.js';
+import { fallback } from '../../../passes/fallback.js';
+import { diff } from '../../diff.js';
+import { renderHtml } from '../../report/render.js';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 const repeat = (v: string, prev: string[] = []) => [...prev, v];
+const collect = repeat;
 
 /** model.onnx → model.fp16.onnx beside it. */
 export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
@@ -17,7 +25,7 @@ export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
   return join(dirname(input), `${b.endsWith('.onnx') ? b.slice(0, -5) : b}.${target}.onnx`);
 }
 
-interface Opts { output?: string; keepIoTypes?: boolean; bf16?: boolean; allow?: string[]; deny?: string[]; keepFp32?: string[]; config?: string; json?: boolean; force?: boolean; externalData?: boolean }
+interface Opts extends InputFlags { calibrate?: string | boolean; maxActivation?: string; maxReduction?: string; tolerance?: string; report?: string; output?: string; keepIoTypes?: boolean; bf16?: boolean; allow?: string[]; deny?: string[]; keepFp32?: string[]; config?: string; json?: boolean; force?: boolean; externalData?: boolean }
 
 export function register(program: Command): void {
   program.command('convert <model>', { isDefault: true })
@@ -30,14 +38,37 @@ export function register(program: Command): void {
     .option('--keep-fp32 <name|/re/>', 'node name or /regex/ to keep fp32 (repeatable)', repeat)
     .option('--config <amp.json>', 'JSON file with the same options (target, keepIoTypes, allow, deny, keepFp32)')
     .option('--external-data', 'write weights to an external data file')
+    .option('--inputs <dir|file.json>', 'inputs for --calibrate, --tolerance and --report')
+    .option('--random <n>', 'N seeded random input sets instead of --inputs')
+    .option('--seed <s>', 'seed for --random', '0')
+    .option('--shape <name=d1,d2,..>', 'dims for inputs with symbolic dims (repeatable)', collect)
+    .option('--calibrate [dir]', 'keep fp32 the nodes whose activations exceed --max-activation on these inputs')
+    .option('--max-activation <x>', 'activation bound for --calibrate', '65504')
+    .option('--max-reduction <n>', 'keep fp32 reductions deeper than N elements (with --calibrate)')
+    .option('--tolerance <spec>', 'keep the fewest nodes fp32 so every output meets rel=..,cos=..')
+    .option('--report <out.html>', 'write a precision-diff report of the conversion')
     .option('--json', 'print the summary as JSON')
     .option('--force', 'overwrite an existing output')
-    .action((file: string, o: Opts) => {
+    .action(async (file: string, o: Opts) => {
       const t0 = performance.now();
       const options: ConvertOptions = {
         target: o.bf16 ? 'bf16' : undefined, keepIoTypes: o.keepIoTypes, allow: o.allow, deny: o.deny, keepFp32: o.keepFp32, config: o.config,
       };
       const model = loadModel(file);
+      const needInputs = o.calibrate !== undefined || o.tolerance || o.report;
+      const sets = needInputs ? (typeof o.calibrate === 'string' ? [readInputs(model, o.calibrate)] : inputSets(model, o, 1)) : [];
+      const notes: string[] = [];
+      if (o.calibrate !== undefined) {
+        const cal = calibrate(model, sets, { maxActivation: Number(o.maxActivation), maxReduction: o.maxReduction !== undefined ? Number(o.maxReduction) : undefined });
+        options.keepFp32 = [...(options.keepFp32 ?? []), ...cal.keepFp32];
+        notes.push(`calibration (${sets.length} input set${sets.length > 1 ? 's' : ''}): kept fp32 ${cal.keepFp32.length ? cal.keepFp32.map((k) => `${k} (${cal.reasons[k]})`).join(', ') : 'nothing'}`);
+      }
+      const originalBytes = o.report || o.tolerance ? encodeModel(model) : undefined;
+      if (o.tolerance) {
+        const fb = await fallback(modelFromBytes(originalBytes!), sets[0], tolerance(o.tolerance), options);
+        options.keepFp32 = [...(options.keepFp32 ?? []), ...fb.keepFp32];
+        notes.push(`tolerance ${o.tolerance}: ${fb.met ? 'met' : 'NOT met'} keeping ${fb.keepFp32.length ? fb.keepFp32.join(', ') : 'no extra node'} fp32; ${fb.evaluations} evaluations in ${(fb.ms / 1000).toFixed(2)} s`);
+      }
       const big = model.graph.nodes.length > 2000 || [...model.graph.initializers.values()].reduce((a, t) => a + t.byteLength, 0) > 64 * 2 ** 20;
       const bar = big && process.stderr.isTTY && !o.json ? new cliProgress.SingleBar({ format: 'converting {bar} {stage}', clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
       bar?.start(3, 0, { stage: 'pass' });
@@ -50,8 +81,13 @@ export function register(program: Command): void {
       const bytesBefore = fileBytes(file, model);
       const bytesAfter = saved.bytes + saved.externalBytes;
       const ms = performance.now() - t0;
-      if (o.json) process.stdout.write(`${JSON.stringify({ input: file, output: out, bytesBefore, bytesAfter, ms: Math.round(ms), ...summary })}\n`);
-      else process.stdout.write(`${formatSummary(summary, { input: file, output: out, bytesBefore, bytesAfter, ms })}\n`);
+      if (o.report) {
+        const r = await diff(modelFromBytes(originalBytes!), model, sets[0]);
+        writeFileAtomic(o.report, renderHtml(r, `${file} → ${out}`), { force: o.force });
+        notes.push(`report: ${o.report} (outputs ${r.outputsMeet ? 'meet' : 'do not meet'} rel=${r.tolerance.rel}, cos=${r.tolerance.cos})`);
+      }
+      if (o.json) process.stdout.write(`${JSON.stringify({ input: file, output: out, bytesBefore, bytesAfter, ms: Math.round(ms), notes, ...summary })}\n`);
+      else process.stdout.write(`${formatSummary(summary, { input: file, output: out, bytesBefore, bytesAfter, ms })}${notes.map((n) => `\n${n}`).join('')}\n`);
     });
 }
 

@@ -1,0 +1,61 @@
+/**
+ * Range-aware conversion: run the fp32 model on calibration inputs, record every activation's range, and
+ * keep in fp32 the nodes whose outputs exceed a safe bound (default 65504, fp16's max) and reductions deeper
+ * than `maxReduction` elements. The result is a keepFp32 list for convert().
+ */
+import type { Model, Node } from '../src/ir/graph.js';
+import { CpuExecutor } from '../runtime/cpu/executor.js';
+import { toFloat32, type RTensor } from '../runtime/tensor.js';
+import { isConvertibleFloat } from '../src/ir/dtype.js';
+
+export interface CalibrateOptions { maxActivation?: number; maxReduction?: number }
+export interface CalibrationResult {
+  keepFp32: string[];
+  ranges: Record<string, number>;
+  reasons: Record<string, string>;
+}
+const REDUCTIONS = new Set(['ReduceSum', 'ReduceMean', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceProd', 'MatMul', 'Gemm', 'Softmax', 'LogSoftmax']);
+
+export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts: CalibrateOptions = {}): CalibrationResult {
+  const bound = opts.maxActivation ?? 65504;
+  const ranges: Record<string, number> = {};
+  const reasons: Record<string, string> = {};
+  const ex = new CpuExecutor(model);
+  const dims = new Map<string, number[]>();
+  for (const feeds of inputs) {
+    ex.runSync(feeds, {
+      onValue: (name, t, node) => {
+        dims.set(name, t.dims);
+        if (!node || !isConvertibleFloat(t.dtype)) return;
+        const v = toFloat32(t);
+        let m = 0;
+        for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (a > m && Number.isFinite(a)) m = a; }
+        const key = node.name || node.label;
+        ranges[key] = Math.max(ranges[key] ?? 0, m);
+        if (m > bound && !reasons[key]) reasons[key] = `|output| reaches ${m.toPrecision(3)} > ${bound}`;
+      },
+    });
+  }
+  if (opts.maxReduction !== undefined) {
+    for (const n of model.graph.allNodes()) {
+      const key = n.name || n.label;
+      const depth = reductionDepth(n, dims);
+      if (depth > opts.maxReduction && !reasons[key]) reasons[key] = `reduces ${depth} elements > ${opts.maxReduction}`;
+    }
+  }
+  return { keepFp32: Object.keys(reasons), ranges, reasons };
+}
+
+/** Elements summed into one output element, from the shapes seen while calibrating (0 when not a reduction). */
+function reductionDepth(n: Node, seen: Map<string, number[]>): number {
+  const x = seen.get(n.inputs[0]) ?? n.graph.lookup(n.inputs[0])?.type?.shape;
+  if (!x || x.some((d) => typeof d !== 'number')) return 0;
+  const dims = x as number[];
+  if (n.opType === 'MatMul') return dims[dims.length - 1];
+  if (n.opType === 'Gemm') return n.attrInt('transA', 0) ? dims[0] : dims[1];
+  if (!REDUCTIONS.has(n.opType)) return 0;
+  if (n.opType === 'Softmax' || n.opType === 'LogSoftmax') return dims[(n.attrInt('axis', -1) + dims.length) % dims.length];
+  const axes = n.attrInts('axes') ?? (n.inputs[1] ? undefined : dims.map((_, i) => i));
+  if (!axes) return 0;
+  return axes.reduce((p, a) => p * dims[(a + dims.length) % dims.length], 1);
+}

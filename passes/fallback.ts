@@ -1,0 +1,47 @@
+/**
+ * Automatic fallback to a tolerance, guided by attribution (not blind bisection): convert, diff against the
+ * fp32 model, and keep in fp32 the node that introduces the largest error itself (NaN/Inf first), then
+ * re-evaluate; stop when every output meets the tolerance. Each round fixes at least the worst offender, and
+ * an overflowing node fixes everything downstream of it at once, so few evaluations are needed.
+ * A final pass tries to return kept nodes to low precision when the outputs still meet the tolerance.
+ */
+import type { Model } from '../src/ir/graph.js';
+import { encodeModel, modelFromBytes } from '../src/onnx/io.js';
+import { convertSync } from '../src/convert.js';
+import { diff, type DiffReport } from '../src/diff.js';
+import type { Tolerance } from '../src/report/stats.js';
+import type { ConvertOptions } from './options.js';
+import type { RTensor } from '../runtime/tensor.js';
+import { AmpError } from '../src/errors.js';
+
+export interface FallbackResult { keepFp32: string[]; evaluations: number; ms: number; report: DiffReport; met: boolean }
+
+export async function fallback(original: Model, feeds: Record<string, RTensor>, tolerance: Tolerance, options: ConvertOptions = {}, maxEvaluations?: number): Promise<FallbackResult> {
+  const t0 = performance.now();
+  const bytes = encodeModel(original);
+  const nodes = [...original.graph.allNodes()].length;
+  const budget = maxEvaluations ?? Math.max(4, Math.ceil(2 * Math.log2(Math.max(2, nodes))));
+  const base = [...(options.keepFp32 ?? [])];
+  const kept: string[] = [];
+  let evaluations = 0;
+  const evaluate = async (keep: string[]) => {
+    evaluations++;
+    const { model } = convertSync(modelFromBytes(bytes), { ...options, keepFp32: [...base, ...keep] });
+    return diff(modelFromBytes(bytes), model, feeds, { tolerance, histograms: false });
+  };
+  let report = await evaluate(kept);
+  while (!report.outputsMeet && evaluations < budget) {
+    const culprit = report.ranked.find((d) => d.dtype !== 1 && !kept.includes(d.node));
+    if (!culprit) break;
+    if (!original.graph.nodes.some((n) => n.name === culprit.node)) throw new AmpError(`fallback needs named nodes; '${culprit.node}' has no name`);
+    kept.push(culprit.node);
+    report = await evaluate(kept);
+  }
+  // Try to give back nodes that turned out unnecessary (latest first), within the budget.
+  for (let i = kept.length - 1; i >= 0 && report.outputsMeet && evaluations < budget; i--) {
+    const trial = kept.filter((_, j) => j !== i);
+    const r = await evaluate(trial);
+    if (r.outputsMeet) { kept.splice(i, 1); report = r; }
+  }
+  return { keepFp32: kept, evaluations, ms: performance.now() - t0, report, met: report.outputsMeet };
+}

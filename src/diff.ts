@@ -1,0 +1,139 @@
+/**
+ * `diff()`: runs an original (fp32) and a converted model on the same inputs with the CPU reference and
+ * compares every output and every intermediate tensor that maps between them.
+ *
+ * Mapping: a converted value maps to the original value of the same name; the pass names what it adds
+ * `<name>__fp16` / `__fp32` / `__bf16` (casts, and producers of renamed graph outputs), so that suffix is
+ * looked through. Cast outputs are not compared on their own (they are the same tensor in another type).
+ *
+ * Attribution: each converted node is also run alone (executeNode) on the ORIGINAL model's fp32 inputs,
+ * cast to the types the converted node takes. Its error there is what the node introduces itself; the rest
+ * of its output's error is inherited from upstream. Inputs: where the converted model takes fp16 inputs,
+ * both models get the same fp16-representable values, so input quantization is not blamed on any node.
+ */
+import type { Model, Node } from './ir/graph.js';
+import { CpuExecutor, executeNode } from '../runtime/cpu/executor.js';
+import { toFloat32, fromIrTensor, type RTensor } from '../runtime/tensor.js';
+import { make } from '../runtime/cpu/util.js';
+import { isConvertibleFloat, DataType } from './ir/dtype.js';
+import { tensorStats, logHistogram, meets, type TensorStats, type Histogram, type Tolerance } from './report/stats.js';
+
+export interface TensorDiff {
+  name: string;
+  convertedName: string;
+  op: string;
+  node: string;
+  /** Position in the converted graph's topological order. */
+  index: number;
+  isOutput: boolean;
+  /** The converted node's precision: the dtype of this value in the converted model. */
+  dtype: number;
+  stats: TensorStats;
+  self?: TensorStats;
+  histValues?: Histogram;
+  histErrors?: Histogram;
+}
+export interface DiffReport {
+  tolerance: Tolerance;
+  tensors: TensorDiff[];
+  outputs: TensorDiff[];
+  /** Nodes ranked by the error they introduce themselves (NaN/Inf first). */
+  ranked: TensorDiff[];
+  firstBreak?: TensorDiff;
+  outputsMeet: boolean;
+  ms: number;
+}
+export interface DiffOptions { tolerance?: Tolerance; attribution?: boolean; histograms?: boolean }
+
+export const DEFAULT_TOLERANCE: Tolerance = { rel: 1e-2, cos: 0.999 };
+export const baseName = (n: string): string => n.replace(/__(fp16|fp32|bf16)(_\d+)?$/, '');
+
+/** Feeds for each model: the converted model's types, and the same values for the original. */
+export function alignFeeds(original: Model, converted: Model, feeds: Record<string, RTensor>): { ref: Record<string, RTensor>; conv: Record<string, RTensor> } {
+  const ref: Record<string, RTensor> = {}, conv: Record<string, RTensor> = {};
+  for (const [k, t] of Object.entries(feeds)) {
+    const want = converted.graph.values.get(k)?.type?.elemType ?? t.dtype;
+    const orig = original.graph.values.get(k)?.type?.elemType ?? t.dtype;
+    const c = want !== t.dtype && isConvertibleFloat(want) && isConvertibleFloat(t.dtype) ? make(want, t.dims, toFloat32(t)) : t;
+    conv[k] = c;
+    ref[k] = orig !== c.dtype && isConvertibleFloat(orig) ? make(orig, t.dims, toFloat32(c)) : c;
+  }
+  return { ref, conv };
+}
+
+const worstFirst = (a: TensorDiff, b: TensorDiff) => {
+  const bad = (d: TensorDiff) => (d.self!.nan || d.self!.inf ? 1 : 0);
+  return bad(b) - bad(a) || b.self!.scaled - a.self!.scaled;
+};
+
+export async function diff(original: Model, converted: Model, feeds: Record<string, RTensor>, opts: DiffOptions = {}): Promise<DiffReport> {
+  const t0 = performance.now();
+  const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
+  const { ref: refFeeds, conv: convFeeds } = alignFeeds(original, converted, feeds);
+  // Reference values of every float tensor of the original model.
+  const refVals = new Map<string, Float32Array>();
+  const refRaw = new Map<string, RTensor>();
+  new CpuExecutor(original).runSync(refFeeds, {
+    onValue: (name, t) => { if (isConvertibleFloat(t.dtype) || t.dtype === DataType.DOUBLE) { refVals.set(name, toFloat32(t)); } refRaw.set(name, t); },
+  });
+  const order = new Map<Node, number>();
+  converted.graph.nodes.forEach((n, i) => order.set(n, i));
+  const outNames = new Set(converted.graph.outputs);
+  const tensors: TensorDiff[] = [];
+  const seen = new Set<string>();
+  const opset = converted.opset('') ?? 17;
+  const convRaw = new Map<string, RTensor>();
+  new CpuExecutor(converted).runSync(convFeeds, {
+    onValue: (name, t, node) => {
+      convRaw.set(name, t);
+      if (!node || node.graph !== converted.graph || !isConvertibleFloat(t.dtype)) return;
+      if (node.opType === 'Cast' && !outNames.has(name)) return;
+      const base = baseName(name);
+      const r = refVals.get(base);
+      if (!r || r.length !== t.data.length || seen.has(`${base}|${outNames.has(name)}`)) return;
+      seen.add(`${base}|${outNames.has(name)}`);
+      const g = toFloat32(t);
+      const d: TensorDiff = {
+        name: base, convertedName: name, op: node.opType, node: node.label, index: order.get(node) ?? -1,
+        isOutput: outNames.has(name), dtype: t.dtype, stats: tensorStats(r, g),
+      };
+      if (opts.histograms !== false) {
+        d.histValues = logHistogram(r);
+        const err = new Float64Array(r.length);
+        for (let i = 0; i < r.length; i++) err[i] = g[i] - r[i];
+        d.histErrors = logHistogram(err);
+      }
+      tensors.push(d);
+    },
+  });
+  if (opts.attribution !== false) {
+    for (const d of tensors) {
+      const node = converted.graph.nodes[d.index];
+      if (!node || node.subgraphs.size || node.opType === 'Cast') continue;
+      const ins = node.inputs.map((i) => {
+        if (!i) return undefined;
+        const want = convRaw.get(i)?.dtype ?? converted.graph.lookup(i)?.type?.elemType;
+        const init = original.graph.initializers.get(baseName(i));
+        const r = refRaw.get(baseName(i)) ?? (init ? fromIrTensor(init) : convRaw.get(i));
+        if (!r || want === undefined) return null;
+        return want !== r.dtype && isConvertibleFloat(want) && isConvertibleFloat(r.dtype) ? make(want, r.dims, toFloat32(r)) : r;
+      });
+      if (ins.some((x) => x === null)) continue;
+      try {
+        const outs = executeNode(node, ins as (RTensor | undefined)[], { opset });
+        const j = node.outputs.indexOf(d.convertedName);
+        const r = refVals.get(d.name);
+        if (j >= 0 && outs[j] && r) d.self = tensorStats(r, toFloat32(outs[j]));
+      } catch { /* a node that cannot run alone keeps only its total error */ }
+    }
+  }
+  tensors.sort((a, b) => a.index - b.index || Number(a.isOutput) - Number(b.isOutput));
+  const outputs = tensors.filter((t) => t.isOutput);
+  const ranked = tensors.filter((t) => t.self && !t.isOutput).sort(worstFirst);
+  return {
+    tolerance, tensors, outputs, ranked,
+    firstBreak: tensors.find((t) => !meets(t.stats, tolerance)),
+    outputsMeet: outputs.length > 0 && outputs.every((o) => meets(o.stats, tolerance)),
+    ms: performance.now() - t0,
+  };
+}

@@ -1,0 +1,120 @@
+/** Renderers of a DiffReport: terminal table, Markdown, JSON and one self-contained HTML page (inline SVG, no network). */
+import type { DiffReport, TensorDiff } from '../diff.js';
+import type { Histogram, TensorStats } from './stats.js';
+import { dtypeName } from '../ir/dtype.js';
+
+const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
+const c = (x: number) => (Number.isNaN(x) ? 'NaN' : x.toFixed(6));
+const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[ch]!));
+const tolText = (r: DiffReport) => Object.entries(r.tolerance).map(([k, v]) => `${k}=${v}`).join(', ');
+
+function row(d: TensorDiff): string[] {
+  const s = d.stats;
+  return [d.node, d.op, dtypeName(d.dtype), e(d.self?.scaled ?? NaN), e(s.scaled), c(s.cosine), e(s.maxAbs), String(s.nan + s.inf), (s.flushed * 100).toFixed(1) + '%'];
+}
+const HEAD = ['node', 'op', 'type', 'self err', 'total err', 'cosine', 'max|Δ|', 'NaN+Inf', 'flushed'];
+
+export function renderText(r: DiffReport, top = 10): string {
+  const lines: string[] = [];
+  lines.push(`outputs ${r.outputsMeet ? 'meet' : 'DO NOT meet'} the tolerance (${tolText(r)}); ${r.tensors.length} tensors compared in ${(r.ms / 1000).toFixed(2)} s`);
+  for (const o of r.outputs) lines.push(`  output ${o.name}: err ${e(o.stats.scaled)} (max|Δ|/max|ref|), cosine ${c(o.stats.cosine)}, NaN+Inf ${o.stats.nan + o.stats.inf}`);
+  if (r.firstBreak) lines.push(`first tensor beyond tolerance: ${r.firstBreak.name} (node ${r.firstBreak.node}, ${r.firstBreak.op})`);
+  const rows = [HEAD, ...r.ranked.slice(0, top).map(row)];
+  const w = HEAD.map((_, i) => Math.max(...rows.map((x) => x[i].length)));
+  lines.push(`worst nodes by the error they introduce themselves (top ${Math.min(top, r.ranked.length)}):`);
+  for (const x of rows) lines.push('  ' + x.map((v, i) => v.padEnd(w[i])).join('  '));
+  return lines.join('\n');
+}
+
+export function renderMarkdown(r: DiffReport, top = 20): string {
+  const t = (rows: string[][]) => [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((x) => `| ${x.map((v) => v.replace(/\|/g, '\\|')).join(' | ')} |`)].join('\n');
+  return [
+    '# Precision diff',
+    '',
+    `Outputs ${r.outputsMeet ? 'meet' : '**do not meet**'} the tolerance (${tolText(r)}). ${r.tensors.length} tensors compared.`,
+    r.firstBreak ? `First tensor beyond tolerance: \`${r.firstBreak.name}\` (node \`${r.firstBreak.node}\`, ${r.firstBreak.op}).` : 'No tensor is beyond tolerance.',
+    '',
+    '## Outputs',
+    t(r.outputs.map(row)),
+    '',
+    `## Worst nodes (by self-introduced error; total = self + inherited)`,
+    t(r.ranked.slice(0, top).map(row)),
+    '',
+  ].join('\n');
+}
+
+export function renderJson(r: DiffReport): string {
+  return JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2);
+}
+
+// ---- HTML ----------------------------------------------------------------------------------------
+
+const lg = (x: number) => Math.log10(Math.max(x, 1e-10));
+function errorPlot(r: DiffReport): string {
+  const W = 900, H = 300, L = 60, B = 40, T = 20, R = 20;
+  const pts = r.tensors.filter((t) => !t.isOutput);
+  const n = Math.max(1, pts.length - 1);
+  const errs = pts.flatMap((t) => [t.stats.scaled, t.self?.scaled ?? 0]).map((v) => (Number.isFinite(v) ? v : 1e3));
+  const yMax = Math.min(3, Math.ceil(lg(Math.max(1e-4, ...errs)))), yMin = -7;
+  const x = (i: number) => L + ((W - L - R) * i) / n;
+  const y = (v: number) => T + ((H - T - B) * (yMax - Math.max(yMin, Math.min(yMax, Number.isFinite(v) ? lg(v) : yMax)))) / (yMax - yMin);
+  const grid: string[] = [];
+  for (let k = yMin; k <= yMax; k++) grid.push(`<line x1="${L}" x2="${W - R}" y1="${y(10 ** k)}" y2="${y(10 ** k)}" class="grid"/><text x="${L - 6}" y="${y(10 ** k) + 4}" class="axis" text-anchor="end">1e${k}</text>`);
+  const total = pts.map((t, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(t.stats.scaled).toFixed(1)}`).join(' ');
+  const dots = pts.map((t, i) => `<circle class="self" cx="${x(i).toFixed(1)}" cy="${y(t.self?.scaled ?? 1e-10).toFixed(1)}" r="3.5"><title>${esc(t.node)} (${t.op}): self ${e(t.self?.scaled ?? NaN)}, total ${e(t.stats.scaled)}</title></circle>`).join('');
+  const tol = r.tolerance.rel !== undefined ? `<line x1="${L}" x2="${W - R}" y1="${y(r.tolerance.rel)}" y2="${y(r.tolerance.rel)}" class="tol"/><text x="${W - R}" y="${y(r.tolerance.rel) - 4}" class="axis" text-anchor="end">tolerance ${r.tolerance.rel}</text>` : '';
+  return `<svg id="error-plot" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="error along the graph" data-points="${pts.length}">
+${grid.join('')}${tol}<path d="${total}" class="total"/>${dots}
+<text x="${(W + L) / 2}" y="${H - 8}" class="axis" text-anchor="middle">nodes in topological order →</text>
+<text x="14" y="${H / 2}" class="axis" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">max|Δ| / max|ref|</text></svg>`;
+}
+
+function histogram(h: Histogram | undefined, title: string): string {
+  if (!h) return '';
+  const W = 280, H = 120, max = Math.max(1, ...h.counts);
+  const bw = W / h.counts.length;
+  const bars = h.counts.map((cnt, i) => `<rect x="${(i * bw).toFixed(1)}" y="${(H - 20 - ((H - 30) * cnt) / max).toFixed(1)}" width="${(bw - 1).toFixed(1)}" height="${(((H - 30) * cnt) / max).toFixed(1)}"><title>1e${h.edges[i].toFixed(1)}..1e${h.edges[i + 1].toFixed(1)}: ${cnt}</title></rect>`).join('');
+  return `<figure class="hist"><svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${bars}<text x="0" y="${H - 4}" class="axis">1e${h.edges[0]}</text><text x="${W}" y="${H - 4}" class="axis" text-anchor="end">1e${h.edges[h.edges.length - 1]}</text></svg><figcaption>${esc(title)}</figcaption></figure>`;
+}
+
+function statsCells(s: TensorStats | undefined): string {
+  return s ? `<td>${e(s.scaled)}</td>` : '<td>–</td>';
+}
+
+export function renderHtml(r: DiffReport, title = 'amp-convert precision diff', top = 30): string {
+  const rows = r.ranked.slice(0, top).map((d, i) => `<tr class="${d.self && (d.self.nan || d.self.inf || (r.tolerance.rel !== undefined && d.self.scaled > r.tolerance.rel)) ? 'bad' : ''}"><td>${i + 1}</td><td>${esc(d.node)}</td><td>${d.op}</td><td>${dtypeName(d.dtype)}</td>${statsCells(d.self)}<td>${e(d.stats.scaled)}</td><td>${c(d.stats.cosine)}</td><td>${d.stats.nan + d.stats.inf}</td><td>${(d.stats.flushed * 100).toFixed(1)}%</td></tr>`).join('\n');
+  const outs = r.outputs.map((o) => `<tr class="${o.stats.nan || o.stats.inf ? 'bad' : ''}"><td>${esc(o.name)}</td><td>${dtypeName(o.dtype)}</td><td>${e(o.stats.scaled)}</td><td>${e(o.stats.maxAbs)}</td><td>${e(o.stats.p99)}</td><td>${c(o.stats.cosine)}</td><td>${o.stats.nan + o.stats.inf}</td></tr>`).join('\n');
+  const worst = r.ranked[0];
+  const hists = [
+    ...r.outputs.slice(0, 2).flatMap((o) => [histogram(o.histValues, `output ${o.name}: |values|`), histogram(o.histErrors, `output ${o.name}: |errors|`)]),
+    ...(worst ? [histogram(worst.histValues, `worst node ${worst.node}: |values|`), histogram(worst.histErrors, `worst node ${worst.node}: |errors|`)] : []),
+  ].join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1000px;color:#1d2330;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
+.verdict{padding:10px 14px;border-radius:6px;margin:12px 0;font-weight:600}.ok{background:#e5f6ea;color:#14532d}.fail{background:#fde8e8;color:#7f1d1d}
+table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{padding:4px 8px;border-bottom:1px solid #e3e6ee;text-align:left}th{background:#f4f6fa}
+tr.bad td{background:#fff1f1}
+svg .grid{stroke:#e3e6ee}svg .axis{font-size:11px;fill:#5b6475}svg .total{fill:none;stroke:#2f6fd6;stroke-width:1.6}svg .self{fill:#e0573d;opacity:.85}svg .tol{stroke:#b91c1c;stroke-dasharray:5 4}
+.hist{display:inline-block;margin:6px 12px 6px 0}.hist rect{fill:#2f6fd6}.hist figcaption{font-size:12px;color:#5b6475}
+.legend span{margin-right:16px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
+</style></head><body>
+<h1>${esc(title)}</h1>
+<div class="verdict ${r.outputsMeet ? 'ok' : 'fail'}">Outputs ${r.outputsMeet ? 'meet' : 'do not meet'} the tolerance (${esc(tolText(r))}).${r.firstBreak ? ` First tensor beyond it: <code>${esc(r.firstBreak.name)}</code> (node <code>${esc(r.firstBreak.node)}</code>, ${r.firstBreak.op}).` : ''}</div>
+<h2>Outputs</h2>
+<table><tr><th>output</th><th>type</th><th>max|Δ|/max|ref|</th><th>max|Δ|</th><th>p99|Δ|</th><th>cosine</th><th>NaN+Inf</th></tr>
+${outs}</table>
+<h2>Error along the graph</h2>
+<div class="legend"><span><i style="background:#2f6fd6"></i>total error of each node's output</span><span><i style="background:#e0573d"></i>error the node introduces itself</span></div>
+${errorPlot(r)}
+<h2>Worst nodes</h2>
+<table id="ranked"><tr><th>#</th><th>node</th><th>op</th><th>type</th><th>self err</th><th>total err</th><th>cosine</th><th>NaN+Inf</th><th>flushed</th></tr>
+${rows}</table>
+<h2>Histograms (log<sub>10</sub> |x|)</h2>
+${hists}
+<p style="color:#5b6475;font-size:12px">Errors are max|Δ| / max|reference| per tensor. Self error: the converted node run alone on the fp32 model's inputs (cast to its input types). ${r.tensors.length} tensors compared in ${(r.ms / 1000).toFixed(2)} s.</p>
+</body></html>
+`;
+}

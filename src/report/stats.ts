@@ -1,0 +1,92 @@
+/** Error statistics between a reference (fp32) tensor and a converted one, plus histograms. Pure functions. */
+import { F16_MAX } from '../ir/half.js';
+
+export interface Histogram { edges: number[]; counts: number[] }
+export interface TensorStats {
+  count: number;
+  maxAbs: number;
+  meanAbs: number;
+  /** max |Δ| / max |ref|: the error relative to the tensor's scale. */
+  scaled: number;
+  /** Elementwise relative error, |Δ| / max(|ref|, 1e-3·max|ref|), max and mean. */
+  maxRel: number;
+  meanRel: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  cosine: number;
+  nan: number;
+  inf: number;
+  /** Fraction of nonzero reference values that became exactly 0. */
+  flushed: number;
+  /** Fraction of values beyond the fp16 range in the reference, or Inf in the converted tensor where the reference is finite. */
+  saturated: number;
+  refMaxAbs: number;
+}
+
+/** Exact quantile by selection on a copy (Float64Array sort is numeric). */
+function quantiles(xs: Float64Array, qs: number[]): number[] {
+  if (!xs.length) return qs.map(() => 0);
+  const s = Float64Array.from(xs).sort();
+  return qs.map((q) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]);
+}
+
+export function tensorStats(ref: ArrayLike<number>, got: ArrayLike<number>): TensorStats {
+  const n = ref.length;
+  let refMax = 0;
+  for (let i = 0; i < n; i++) { const a = Math.abs(ref[i]); if (a > refMax && Number.isFinite(a)) refMax = a; }
+  const floor = Math.max(refMax * 1e-3, 1e-30);
+  const abs = new Float64Array(n);
+  let maxAbs = 0, sumAbs = 0, maxRel = 0, sumRel = 0, dot = 0, nr = 0, ng = 0, nan = 0, inf = 0, flushed = 0, nonzero = 0, sat = 0;
+  for (let i = 0; i < n; i++) {
+    const r = ref[i], g = got[i];
+    if (Number.isNaN(g)) nan++;
+    else if (!Number.isFinite(g)) inf++;
+    if (r !== 0) { nonzero++; if (g === 0) flushed++; }
+    if (Math.abs(r) > F16_MAX || (!Number.isFinite(g) && Number.isFinite(r))) sat++;
+    const d = Number.isNaN(g) || Number.isNaN(r) ? Infinity : Math.abs(g - r);
+    abs[i] = d;
+    maxAbs = Math.max(maxAbs, d);
+    sumAbs += d;
+    const rel = d / Math.max(Math.abs(r), floor);
+    maxRel = Math.max(maxRel, rel);
+    sumRel += rel;
+    if (Number.isFinite(g) && Number.isFinite(r)) { dot += r * g; nr += r * r; ng += g * g; }
+  }
+  const [p50, p90, p99] = quantiles(abs, [0.5, 0.9, 0.99]);
+  const cosine = nan || inf ? NaN : nr === 0 && ng === 0 ? 1 : nr === 0 || ng === 0 ? 0 : dot / Math.sqrt(nr * ng);
+  return {
+    count: n, maxAbs, meanAbs: n ? sumAbs / n : 0, scaled: refMax > 0 ? maxAbs / refMax : maxAbs, maxRel, meanRel: n ? sumRel / n : 0,
+    p50, p90, p99, cosine, nan, inf, flushed: nonzero ? flushed / nonzero : 0, saturated: n ? sat / n : 0, refMaxAbs: refMax,
+  };
+}
+
+/** Histogram of log10(|x|) (zeros and non-finite values counted in the first/last bins). */
+export function logHistogram(xs: ArrayLike<number>, bins = 24, lo = -8, hi = 6): Histogram {
+  const counts = new Array<number>(bins).fill(0);
+  const w = (hi - lo) / bins;
+  for (let i = 0; i < xs.length; i++) {
+    const a = Math.abs(xs[i]);
+    const l = a === 0 ? lo : Number.isFinite(a) ? Math.log10(a) : hi;
+    counts[Math.max(0, Math.min(bins - 1, Math.floor((l - lo) / w)))]++;
+  }
+  return { edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * w), counts };
+}
+
+export interface Tolerance { rel?: number; cos?: number }
+/** Does a tensor meet the tolerance? rel bounds the scaled error (max|Δ|/max|ref|), cos the cosine. */
+export function meets(s: TensorStats, tol: Tolerance): boolean {
+  if (s.nan || s.inf) return false;
+  if (tol.rel !== undefined && !(s.scaled <= tol.rel)) return false;
+  if (tol.cos !== undefined && !(s.cosine >= tol.cos)) return false;
+  return true;
+}
+export function parseTolerance(spec: string): Tolerance {
+  const t: Tolerance = {};
+  for (const part of spec.split(',')) {
+    const m = /^(rel|cos)=([\d.eE+-]+)$/.exec(part.trim());
+    if (!m || !Number.isFinite(Number(m[2]))) throw new Error(`tolerance '${spec}' must look like rel=0.01,cos=0.999`);
+    t[m[1] as 'rel' | 'cos'] = Number(m[2]);
+  }
+  return t;
+}

@@ -1,0 +1,111 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { tensorStats, parseTolerance } from '../src/report/stats.js';
+import { diff } from '../src/diff.js';
+import { renderHtml, renderMarkdown, renderJson } from '../src/report/render.js';
+import { convertSync } from '../src/convert.js';
+import { loadModel } from '../src/onnx/io.js';
+import { calibrate } from '../passes/calibrate.js';
+import { fallback } from '../passes/fallback.js';
+import { fixtureModelPath, fixtureInputs } from './helpers/fixtures.js';
+import { screenshotReport } from '../src/report/screenshot.js';
+import { writeFileSync } from 'node:fs';
+import { cli } from './helpers/cli.js';
+import { fixturePath } from './helpers/nodetests.js';
+
+describe('tensor statistics', () => {
+  it('match values computed independently here', () => {
+    const ref = [1, -2, 4, 0, 8, 0.5];
+    const got = [1.1, -2, 3.5, 0, 8, 0];
+    const s = tensorStats(ref, got);
+    const d = ref.map((r, i) => Math.abs(got[i] - r)); // [0.1, 0, 0.5, 0, 0, 0.5]
+    expect(s.maxAbs).toBeCloseTo(0.5, 12);
+    expect(s.meanAbs).toBeCloseTo(d.reduce((a, b) => a + b) / 6, 12);
+    expect(s.scaled).toBeCloseTo(0.5 / 8, 12);
+    // elementwise relative with floor 1e-3·8: 0.1/1, 0, 0.5/4, 0, 0, 0.5/0.5
+    expect(s.maxRel).toBeCloseTo(1, 12);
+    const dot = ref.reduce((a, r, i) => a + r * got[i], 0);
+    const cos = dot / Math.sqrt(ref.reduce((a, r) => a + r * r, 0) * got.reduce((a, g) => a + g * g, 0));
+    expect(s.cosine).toBeCloseTo(cos, 12);
+    expect(s.flushed).toBeCloseTo(1 / 5, 12); // 0.5 → 0 among 5 nonzero references
+    expect(s.p50).toBeCloseTo(0, 12); // sorted: 0,0,0,0,0.1,0.5,0.5 → index floor(0.5·5)=2
+    expect(s.p99).toBeCloseTo(0.5, 12);
+    const inf = tensorStats([1, 70000], [1, Infinity]);
+    expect(inf.inf).toBe(1);
+    expect(inf.saturated).toBeCloseTo(0.5, 12);
+    expect(Number.isNaN(inf.cosine)).toBe(true);
+    expect(parseTolerance('rel=0.02,cos=0.99')).toEqual({ rel: 0.02, cos: 0.99 });
+    expect(() => parseTolerance('abs=1')).toThrow(/rel=0.01,cos=0.999/);
+  });
+});
+
+describe.each([['bad_overflow', 'mm1'], ['bad_variance', 'var.square']])('known-bad model %s', (name, culprit) => {
+  it('the report ranks the culprit first and names it as the first break', async () => {
+    const original = loadModel(fixtureModelPath(name));
+    const { model } = convertSync(fixtureModelPath(name));
+    const r = await diff(original, model, fixtureInputs(name));
+    expect(r.outputsMeet).toBe(false);
+    expect(r.ranked[0].node).toBe(culprit);
+    expect(r.firstBreak?.node).toBe(culprit);
+  });
+
+  it('tolerance fallback keeps only the culprit fp32, within 2·log2(nodes) evaluations', async () => {
+    const original = loadModel(fixtureModelPath(name));
+    const fb = await fallback(original, fixtureInputs(name), { rel: 0.01, cos: 0.999 });
+    const nodes = original.graph.nodes.length;
+    expect(fb.met).toBe(true);
+    expect(fb.keepFp32).toEqual([culprit]);
+    expect(fb.evaluations).toBeLessThanOrEqual(Math.ceil(2 * Math.log2(nodes)));
+    const { model } = convertSync(fixtureModelPath(name), { keepFp32: fb.keepFp32 });
+    expect((await diff(loadModel(fixtureModelPath(name)), model, fixtureInputs(name))).outputsMeet).toBe(true);
+  });
+});
+
+describe('range-aware conversion', () => {
+  it('calibration keeps the node whose activations exceed 65504, and deep reductions', () => {
+    const m = loadModel(fixtureModelPath('bad_overflow'));
+    const cal = calibrate(m, [fixtureInputs('bad_overflow')]);
+    expect(cal.keepFp32).toEqual(['mm1']);
+    expect(cal.ranges.mm1).toBeGreaterThan(65504);
+    const deep = calibrate(m, [fixtureInputs('bad_overflow')], { maxActivation: Infinity, maxReduction: 32 });
+    expect(deep.keepFp32.sort()).toEqual(['mm1', 'mm2']); // both reduce over 64 elements
+  });
+});
+
+describe('report rendering', () => {
+  it('HTML is self-contained and renders in headless Chromium: plot, ranked table, no errors, no network', async () => {
+    const original = loadModel(fixtureModelPath('transformer_block'));
+    const { model } = convertSync(fixtureModelPath('transformer_block'));
+    const r = await diff(original, model, fixtureInputs('transformer_block'));
+    const html = renderHtml(r, 'transformer block');
+    expect(html).not.toMatch(/https?:\/\//);
+    const dir = mkdtempSync(join(tmpdir(), 'amp-report-'));
+    writeFileSync(join(dir, 'r.html'), html);
+    const page = await screenshotReport(join(dir, 'r.html'));
+    expect(page.errors).toEqual([]);
+    expect(page.plotPoints).toBe(r.tensors.filter((t) => !t.isOutput).length);
+    expect(page.rankedRows).toBe(Math.min(30, r.ranked.length));
+    expect(page.height).toBeGreaterThan(800);
+    expect(page.png.subarray(1, 4).toString()).toBe('PNG');
+    const md = renderMarkdown(r);
+    expect(md).toMatch(/^# Precision diff/);
+    expect(JSON.parse(renderJson(r)).tensors.length).toBe(r.tensors.length);
+  }, 60_000);
+
+  it('CLI: diff writes --md/--html, exits 1 when outputs miss the tolerance; convert --report works', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amp-diff-cli-'));
+    const conv = join(dir, 'bv.onnx');
+    expect(cli([fixtureModelPath('bad_variance'), '-o', conv]).code).toBe(0);
+    const r = cli(['diff', fixtureModelPath('bad_variance'), conv, '--inputs', fixturePath('inputs', 'bad_variance'), '--md', join(dir, 'r.md'), '--html', join(dir, 'r.html')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/first tensor beyond tolerance: .* \(node var.square, Mul\)/);
+    expect(readFileSync(join(dir, 'r.md'), 'utf8')).toMatch(/var.square/);
+    expect(existsSync(join(dir, 'r.html'))).toBe(true);
+    const c = cli([fixtureModelPath('bad_variance'), '-o', join(dir, 'fixed.onnx'), '--inputs', fixturePath('inputs', 'bad_variance'), '--tolerance', 'rel=0.01,cos=0.999', '--report', join(dir, 'fixed.html')]);
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(/tolerance rel=0.01,cos=0.999: met keeping var.square fp32/);
+    expect(readFileSync(join(dir, 'fixed.html'), 'utf8')).toMatch(/Outputs meet the tolerance/);
+  });
+});
