@@ -12,7 +12,6 @@ import { diff, type DiffReport } from '../src/diff.js';
 import type { Tolerance } from '../src/report/stats.js';
 import type { ConvertOptions } from './options.js';
 import type { RTensor } from '../runtime/tensor.js';
-import { AmpError } from '../src/errors.js';
 
 export interface FallbackResult { keepFp32: string[]; evaluations: number; ms: number; report: DiffReport; met: boolean }
 
@@ -30,10 +29,11 @@ export async function fallback(original: Model, feeds: Record<string, RTensor>, 
     return diff(modelFromBytes(bytes), model, feeds, { tolerance, histograms: false });
   };
   let report = await evaluate(kept);
+  // keepFp32 addresses nodes by name: unnamed nodes cannot be kept individually and are passed over.
+  const named = new Set([...original.graph.allNodes()].map((n) => n.name).filter(Boolean));
   while (!report.outputsMeet && evaluations < budget) {
-    const culprit = report.ranked.find((d) => d.dtype !== 1 && !kept.includes(d.node));
+    const culprit = report.ranked.find((d) => d.dtype !== 1 && !kept.includes(d.node) && named.has(d.node));
     if (!culprit) break;
-    if (!original.graph.nodes.some((n) => n.name === culprit.node)) throw new AmpError(`fallback needs named nodes; '${culprit.node}' has no name`);
     kept.push(culprit.node);
     report = await evaluate(kept);
   }

@@ -23,7 +23,7 @@ export interface TensorDiff {
   convertedName: string;
   op: string;
   node: string;
-  /** Position in the converted graph's topological order. */
+  /** Position in the converted model's execution order (subgraph nodes included, where they ran). */
   index: number;
   isOutput: boolean;
   /** The converted node's precision: the dtype of this value in the converted model. */
@@ -76,8 +76,8 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
   new CpuExecutor(original).runSync(refFeeds, {
     onValue: (name, t) => { if (isConvertibleFloat(t.dtype) || t.dtype === DataType.DOUBLE) { refVals.set(name, toFloat32(t)); } refRaw.set(name, t); },
   });
+  // Execution order (a topological order across subgraphs too: names are global in ONNX).
   const order = new Map<Node, number>();
-  converted.graph.nodes.forEach((n, i) => order.set(n, i));
   const outNames = new Set(converted.graph.outputs);
   const tensors: TensorDiff[] = [];
   const seen = new Set<string>();
@@ -86,7 +86,8 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
   new CpuExecutor(converted).runSync(convFeeds, {
     onValue: (name, t, node) => {
       convRaw.set(name, t);
-      if (!node || node.graph !== converted.graph || !isConvertibleFloat(t.dtype)) return;
+      if (node && !order.has(node)) order.set(node, order.size);
+      if (!node || !isConvertibleFloat(t.dtype)) return;
       if (node.opType === 'Cast' && !outNames.has(name)) return;
       const base = baseName(name);
       const r = refVals.get(base);
@@ -95,7 +96,7 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
       const g = toFloat32(t);
       const d: TensorDiff = {
         name: base, convertedName: name, op: node.opType, node: node.label, index: order.get(node) ?? -1,
-        isOutput: outNames.has(name), dtype: t.dtype, stats: tensorStats(r, g),
+        isOutput: outNames.has(name) && node.graph === converted.graph, dtype: t.dtype, stats: tensorStats(r, g),
       };
       if (opts.histograms !== false) {
         d.histValues = logHistogram(r);
@@ -107,12 +108,13 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
     },
   });
   if (opts.attribution !== false) {
+    const byIndex = new Map([...order].map(([n, i]) => [i, n]));
     for (const d of tensors) {
-      const node = converted.graph.nodes[d.index];
+      const node = byIndex.get(d.index);
       if (!node || node.subgraphs.size || node.opType === 'Cast') continue;
       const ins = node.inputs.map((i) => {
         if (!i) return undefined;
-        const want = convRaw.get(i)?.dtype ?? converted.graph.lookup(i)?.type?.elemType;
+        const want = convRaw.get(i)?.dtype ?? node.graph.lookup(i)?.type?.elemType;
         const init = original.graph.initializers.get(baseName(i));
         const r = refRaw.get(baseName(i)) ?? (init ? fromIrTensor(init) : convRaw.get(i));
         if (!r || want === undefined) return null;
