@@ -120,3 +120,17 @@ export function emptyLike(dtype: number, n: number): TypedArray | string[] {
   if (!ctor) throw new AmpError(`element type ${dtype} is not supported by the CPU executor`);
   return new ctor(n);
 }
+
+/** Begin/end pads for auto_pad SAME_UPPER / SAME_LOWER: output ceil(in/stride), padding split (extra at end for UPPER). */
+export function samePads(spatial: number[], strides: number[], effKernel: number[], auto: string): number[] {
+  const r = spatial.length;
+  const pads = new Array<number>(2 * r).fill(0);
+  for (let i = 0; i < r; i++) {
+    const o = Math.ceil(spatial[i] / strides[i]);
+    const total = Math.max(0, (o - 1) * strides[i] + effKernel[i] - spatial[i]);
+    const small = Math.floor(total / 2);
+    pads[i] = auto === 'SAME_UPPER' ? small : total - small;
+    pads[i + r] = total - pads[i];
+  }
+  return pads;
+}

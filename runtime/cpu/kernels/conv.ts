@@ -4,7 +4,7 @@
  * once; float64 accumulation (or fp16 with fp16Accumulate).
  */
 import type { Kernel } from './types.js';
-import { num, f64, make, size, strides } from '../util.js';
+import { num, f64, make, size, strides, samePads } from '../util.js';
 import { roundF16 } from '../../../src/ir/half.js';
 import type { Node } from '../../../src/ir/graph.js';
 
@@ -20,16 +20,8 @@ export function convGeometry(node: Node, spatial: number[], kernel: number[], tr
   const out: number[] = [];
   const ek = kernel.map((k, i) => (k - 1) * dl[i] + 1);
   if (!transpose) {
-    if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
-      pads = new Array(2 * r).fill(0);
-      for (let i = 0; i < r; i++) {
-        const o = Math.ceil(spatial[i] / st[i]);
-        const total = Math.max(0, (o - 1) * st[i] + ek[i] - spatial[i]);
-        const small = Math.floor(total / 2);
-        pads[i] = auto === 'SAME_UPPER' ? small : total - small;
-        pads[i + r] = total - pads[i];
-      }
-    } else if (auto === 'VALID') pads = new Array(2 * r).fill(0);
+    if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') pads = samePads(spatial, st, ek, auto);
+    else if (auto === 'VALID') pads = new Array(2 * r).fill(0);
     for (let i = 0; i < r; i++) out.push(Math.floor((spatial[i] + pads[i] + pads[i + r] - ek[i]) / st[i]) + 1);
   }
   return { kernel, strides: st, pads, dilations: dl, out };

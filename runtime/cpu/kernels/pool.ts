@@ -1,6 +1,6 @@
 /** MaxPool (with indices), AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool for any spatial rank. */
 import type { Kernel } from './types.js';
-import { num, make, size, strides } from '../util.js';
+import { num, make, size, strides, samePads } from '../util.js';
 import { DataType } from '../../../src/ir/dtype.js';
 import type { Node } from '../../../src/ir/graph.js';
 
@@ -17,15 +17,8 @@ function poolGeometry(node: Node, sp: number[]): PoolGeom {
   const ek = k.map((x, i) => (x - 1) * dl[i] + 1);
   const out: number[] = [];
   if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
-    pads = new Array(2 * r).fill(0);
-    for (let i = 0; i < r; i++) {
-      const o = Math.ceil(sp[i] / st[i]);
-      const total = Math.max(0, (o - 1) * st[i] + ek[i] - sp[i]);
-      const small = Math.floor(total / 2);
-      pads[i] = auto === 'SAME_UPPER' ? small : total - small;
-      pads[i + r] = total - pads[i];
-      out.push(o);
-    }
+    pads = samePads(sp, st, ek, auto);
+    for (let i = 0; i < r; i++) out.push(Math.ceil(sp[i] / st[i]));
   } else {
     if (auto === 'VALID') pads = new Array(2 * r).fill(0);
     for (let i = 0; i < r; i++) {

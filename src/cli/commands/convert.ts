@@ -9,7 +9,7 @@ import { formatSummary } from '../../../passes/summary.js';
 import { AmpError } from '../../errors.js';
 import { encodeModel, modelFromBytes, writeFileAtomic } from '../../onnx/io.js';
 import { readInputs } from '../../inputs.js';
-import { inputSets, tolerance, type InputFlags } from './diff.js';
+import { inputSets, tolerance, addInputOptions, type InputFlags } from './diff.js';
 import { calibrate } from '../../../passes/calibrate.js';
 import { fallback } from '../../../passes/fallback.js';
 import { diff } from '../../diff.js';
@@ -17,7 +17,6 @@ import { renderHtml } from '../../report/render.js';
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 const repeat = (v: string, prev: string[] = []) => [...prev, v];
-const collect = repeat;
 
 /** model.onnx → model.fp16.onnx beside it. */
 export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
@@ -28,7 +27,7 @@ export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
 interface Opts extends InputFlags { calibrate?: string | boolean; maxActivation?: string; maxReduction?: string; tolerance?: string; report?: string; output?: string; keepIoTypes?: boolean; bf16?: boolean; allow?: string[]; deny?: string[]; keepFp32?: string[]; config?: string; json?: boolean; force?: boolean; externalData?: boolean }
 
 export function register(program: Command): void {
-  program.command('convert <model>', { isDefault: true })
+  addInputOptions(program.command('convert <model>', { isDefault: true }), 'for --calibrate, --tolerance and --report')
     .description('convert a model to mixed precision (writes <model>.fp16.onnx)')
     .option('-o, --output <file>', 'output path (default: <model>.fp16.onnx beside the input)')
     .option('--keep-io-types', 'keep the model inputs/outputs fp32 (casts at the edge)')
@@ -38,10 +37,6 @@ export function register(program: Command): void {
     .option('--keep-fp32 <name|/re/>', 'node name or /regex/ to keep fp32 (repeatable)', repeat)
     .option('--config <amp.json>', 'JSON file with the same options (target, keepIoTypes, allow, deny, keepFp32)')
     .option('--external-data', 'write weights to an external data file')
-    .option('--inputs <dir|file.json>', 'inputs for --calibrate, --tolerance and --report')
-    .option('--random <n>', 'N seeded random input sets instead of --inputs')
-    .option('--seed <s>', 'seed for --random', '0')
-    .option('--shape <name=d1,d2,..>', 'dims for inputs with symbolic dims (repeatable)', collect)
     .option('--calibrate [dir]', 'keep fp32 the nodes whose activations exceed --max-activation on these inputs')
     .option('--max-activation <x>', 'activation bound for --calibrate', '65504')
     .option('--max-reduction <n>', 'keep fp32 reductions deeper than N elements (with --calibrate)')

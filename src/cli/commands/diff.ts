@@ -12,6 +12,14 @@ import type { RTensor } from '../../../runtime/tensor.js';
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export interface InputFlags { inputs?: string; random?: string; seed: string; shape?: string[] }
+/** The input options diff and convert share. */
+export function addInputOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option('--inputs <dir|file.json>', `input_N.pb directory or JSON file ${what}`)
+    .option('--random <n>', 'N seeded random input sets instead of --inputs')
+    .option('--seed <s>', 'seed for --random', '0')
+    .option('--shape <name=d1,d2,..>', 'dims for inputs with symbolic dims (repeatable)', collect);
+}
 /** The input sets a command asked for: one from --inputs, or N seeded random sets. */
 export function inputSets(model: Model, o: InputFlags, defaultRandom = 0): Record<string, RTensor>[] {
   if (o.inputs) return [readInputs(model, o.inputs)];
@@ -25,12 +33,8 @@ export function tolerance(spec?: string) {
 }
 
 export function register(program: Command): void {
-  program.command('diff <original> <converted>')
-    .description('compare an fp32 model and its converted version on the same inputs, tensor by tensor')
-    .option('--inputs <dir|file.json>', 'input_N.pb directory or JSON file')
-    .option('--random <n>', 'use seeded random inputs (the first of N sets)')
-    .option('--seed <s>', 'seed for --random', '0')
-    .option('--shape <name=d1,d2,..>', 'dims for inputs with symbolic dims (repeatable)', collect)
+  addInputOptions(program.command('diff <original> <converted>')
+    .description('compare an fp32 model and its converted version on the same inputs, tensor by tensor'), '(the first set is used)')
     .option('--tolerance <spec>', 'rel=..,cos=.. (default rel=0.01,cos=0.999)')
     .option('--top <k>', 'rows in the ranked table', '10')
     .option('--json', 'print the whole report as JSON')
