@@ -23,3 +23,6 @@ export { renderText, renderMarkdown, renderJson, renderHtml } from './report/ren
 export { tensorStats, type TensorStats, type Tolerance } from './report/stats.js';
 export { calibrate } from '../passes/calibrate.js';
 export { fallback } from '../passes/fallback.js';
+export { trainCheck, formatTrainCheck, type TrainCheckReport } from './train-check.js';
+export { LossScaler } from '../runtime/train/loss-scaler.js';
+export { buildTrainingGraph } from '../runtime/train/autodiff.js';

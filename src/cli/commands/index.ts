@@ -5,6 +5,7 @@ import * as diff from './diff.js';
 import * as inspect from './inspect.js';
 import * as repack from './repack.js';
 import * as run from './run.js';
+import * as trainCheck from './train-check.js';
 
 export const commands: { register(program: Command): void }[] = [
   convert,
@@ -12,4 +13,5 @@ export const commands: { register(program: Command): void }[] = [
   inspect,
   repack,
   run,
+  trainCheck,
 ];

@@ -1,0 +1,75 @@
+/**
+ * Datasets for the training check: numeric CSV (features + one label column; .csv or .csv.gz), split into
+ * train/test with a fixed seed, features standardized with the training set's mean and std.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { AmpError } from '../../src/errors.js';
+
+export interface Dataset { xTrain: Float32Array; yTrain: Int32Array; xTest: Float32Array; yTest: Int32Array; features: number; classes: number; name: string }
+
+function shuffle(n: number, seed: number): Int32Array {
+  let s = (seed * 2654435761 + 12345) >>> 0 || 1;
+  const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const idx = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
+  return idx;
+}
+
+/** Parses a numeric CSV; `labelCol` defaults to the last column (negative counts from the end). */
+export function readCsv(path: string, labelCol = -1, opts: { splitSeed?: number; testFraction?: number } = {}): Dataset {
+  let st;
+  try { st = statSync(path); } catch { throw new AmpError('no such file', path); }
+  if (st.isDirectory()) throw new AmpError('is a directory, not a CSV file', path);
+  const raw = readFileSync(path);
+  const text = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  if (!lines.length) throw new AmpError('is empty', path);
+  const firstNumeric = lines[0].split(',').every((c) => c.trim() !== '' && Number.isFinite(Number(c)));
+  const rows = firstNumeric ? lines : lines.slice(1); // a header row is skipped
+  const width = rows[0]?.split(',').length ?? 0;
+  if (width < 2) throw new AmpError('needs at least one feature column and a label column', path);
+  const lc = labelCol < 0 ? width + labelCol : labelCol;
+  if (lc < 0 || lc >= width) throw new AmpError(`label column ${labelCol} is outside the ${width} columns`, path);
+  const n = rows.length, f = width - 1;
+  const X = new Float32Array(n * f), Y = new Int32Array(n);
+  rows.forEach((line, r) => {
+    const cells = line.split(',');
+    const lineNo = r + 1 + (firstNumeric ? 0 : 1);
+    if (cells.length !== width) throw new AmpError(`line ${lineNo} has ${cells.length} columns, expected ${width}`, path);
+    let k = 0;
+    cells.forEach((c, j) => {
+      const v = Number(c.trim());
+      if (c.trim() === '' || !Number.isFinite(v)) throw new AmpError(`line ${lineNo}, column ${j + 1}: '${c.trim()}' is not a number`, path);
+      if (j === lc) {
+        if (!Number.isInteger(v) || v < 0) throw new AmpError(`line ${lineNo}: label '${c.trim()}' must be a non-negative integer class`, path);
+        Y[r] = v;
+      } else X[r * f + k++] = v;
+    });
+  });
+  const classes = Math.max(...Y) + 1;
+  if (new Set(Y).size < 2) throw new AmpError('has a single class: nothing to learn', path);
+  return split(X, Y, f, classes, path, opts.splitSeed ?? 0, opts.testFraction ?? 0.2);
+}
+
+function split(X: Float32Array, Y: Int32Array, f: number, classes: number, name: string, seed: number, testFraction: number): Dataset {
+  const n = Y.length, idx = shuffle(n, seed);
+  const nTest = Math.round(n * testFraction), nTrain = n - nTest;
+  const take = (from: number, count: number) => {
+    const x = new Float32Array(count * f), y = new Int32Array(count);
+    for (let i = 0; i < count; i++) { const s = idx[from + i]; x.set(X.subarray(s * f, s * f + f), i * f); y[i] = Y[s]; }
+    return { x, y };
+  };
+  const tr = take(0, nTrain), te = take(nTrain, nTest);
+  // Standardize with training statistics only.
+  for (let j = 0; j < f; j++) {
+    let m = 0, v = 0;
+    for (let i = 0; i < nTrain; i++) m += tr.x[i * f + j];
+    m /= nTrain;
+    for (let i = 0; i < nTrain; i++) v += (tr.x[i * f + j] - m) ** 2;
+    const sd = Math.sqrt(v / nTrain) || 1;
+    for (let i = 0; i < nTrain; i++) tr.x[i * f + j] = (tr.x[i * f + j] - m) / sd;
+    for (let i = 0; i < nTest; i++) te.x[i * f + j] = (te.x[i * f + j] - m) / sd;
+  }
+  return { xTrain: tr.x, yTrain: tr.y, xTest: te.x, yTest: te.y, features: f, classes, name };
+}

@@ -1,0 +1,133 @@
+/**
+ * The training loop: fp32 master weights, fp16 (AMP) or fp32 copies fed to the training graph each step,
+ * dynamic loss scaling, SGD/Adam. AMP graphs come from the SAME mixed-precision pass as inference
+ * (`convertSync`), with the fused loss kept fp32 by name — no hand-written fp16 path.
+ */
+import type { Model } from '../../src/ir/graph.js';
+import { encodeModel, modelFromBytes } from '../../src/onnx/io.js';
+import { convertSync } from '../../src/convert.js';
+import { CpuExecutor } from '../cpu/executor.js';
+import { toFloat32, type RTensor } from '../tensor.js';
+import { DataType } from '../../src/ir/dtype.js';
+import { f32ArrayToF16 } from '../../src/ir/half.js';
+import { buildTrainingGraph } from './autodiff.js';
+import { LossScaler, type LossScalerOptions } from './loss-scaler.js';
+import { Sgd, Adam, type Optimizer } from './optim.js';
+import type { Dataset } from './data.js';
+
+export type Mode = 'fp32' | 'amp' | 'amp-noscale';
+export interface TrainConfig {
+  mode: Mode; epochs: number; batch?: number; lr: number; optimizer?: 'sgd' | 'adam'; seed?: number;
+  scaler?: LossScalerOptions;
+  /** Multiplies the loss before scaling: a small value reproduces a small-gradient regime (underflow study). */
+  lossMultiplier?: number;
+}
+export interface TrainResult {
+  mode: Mode; testAccuracy: number; finalLoss: number; losses: number[]; skippedSteps: number;
+  scaleHistory: { step: number; scale: number }[];
+  /** Fraction of gradient values nonzero in fp32 but zero in the run's precision (sampled once per epoch). */
+  underflow: number;
+  steps: number;
+}
+
+const F = DataType.FLOAT, H = DataType.FLOAT16;
+const ampKeep = ['/^loss\\//'];
+
+function lowered(m: Model): Model { return convertSync(modelFromBytes(encodeModel(m)), { keepFp32: ampKeep }).model; }
+const f32t = (dims: number[], data: Float32Array): RTensor => ({ dtype: F, dims, data });
+const asType = (t: RTensor, dtype: number): RTensor => (dtype === H ? { dtype: H, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) } : t);
+
+/** He-style initial weights from the forward model's initializers, re-drawn per seed. */
+export function initialWeights(forward: Model, seed: number): Map<string, Float32Array> {
+  let s = (seed * 747796405 + 2891336453) >>> 0 || 1;
+  const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const out = new Map<string, Float32Array>();
+  for (const t of forward.graph.initializers.values()) {
+    if (t.dataType !== F) continue;
+    const fanIn = t.dims.length > 1 ? t.dims.slice(1).reduce((a, b) => a * b, 1) : 1;
+    const w = new Float32Array(t.size);
+    if (t.dims.length > 1) for (let i = 0; i < w.length; i++) w[i] = Math.sqrt(-2 * Math.log(Math.max(rnd(), 1e-12))) * Math.cos(2 * Math.PI * rnd()) * Math.sqrt(2 / fanIn);
+    out.set(t.name, w);
+  }
+  return out;
+}
+
+export function train(forward: Model, data: Dataset, cfg: TrainConfig, init: Map<string, Float32Array>): TrainResult {
+  const batch = cfg.batch ?? 32;
+  const tg = buildTrainingGraph(forward);
+  const amp = cfg.mode !== 'fp32';
+  const fp32Exec = new CpuExecutor(tg.model);
+  const exec = amp ? new CpuExecutor(lowered(tg.model)) : fp32Exec;
+  const lowT = amp ? H : F;
+  // Forward-only evaluation graph in the run's precision: logits of the training graph's forward part.
+  const evalModel = modelFromBytes(encodeModel(forward));
+  for (const w of tg.weights) {
+    const t = evalModel.graph.initializers.get(w)!;
+    evalModel.graph.initializers.delete(w);
+    evalModel.graph.inputs.push(w);
+    evalModel.graph.value(w).type = { elemType: F, shape: [...t.dims] };
+  }
+  const evalExec = new CpuExecutor(amp ? lowered(evalModel) : evalModel);
+  const master = tg.weights.map((w) => Float32Array.from(init.get(w)!));
+  const dims = tg.weights.map((w) => tg.model.graph.values.get(w)!.type!.shape as number[]);
+  const scaler = new LossScaler({ ...(cfg.scaler ?? {}), enabled: cfg.mode === 'amp' });
+  const opt: Optimizer = cfg.optimizer === 'adam' ? new Adam(cfg.lr) : new Sgd(cfg.lr);
+  const nTrain = data.yTrain.length, f = data.features, C = tg.classes;
+  const losses: number[] = [];
+  const mult = cfg.lossMultiplier ?? 1;
+  let underflowNum = 0, underflowDen = 0, step = 0;
+  let s = (cfg.seed ?? 0) + 1;
+  const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+    const order = Int32Array.from({ length: nTrain }, (_, i) => i);
+    for (let i = nTrain - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
+    for (let b0 = 0; b0 + batch <= nTrain; b0 += batch) {
+      const x = new Float32Array(batch * f), y = new Float32Array(batch * C);
+      for (let i = 0; i < batch; i++) { const r = order[b0 + i]; x.set(data.xTrain.subarray(r * f, r * f + f), i * f); y[i * C + data.yTrain[r]] = 1; }
+      const scale = scaler.scale;
+      const feeds = (t: number, sc: number): Record<string, RTensor> => {
+        const fd: Record<string, RTensor> = {
+          [forward.graph.inputs[0]]: asType(f32t([batch, f], x), t), labels: asType(f32t([batch, C], y), t),
+          grad_scale: asType(f32t([], Float32Array.from([(sc * mult) / batch])), t), loss_coef: asType(f32t([], Float32Array.from([-1 / batch])), t),
+        };
+        tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), t); });
+        return fd;
+      };
+      const out = exec.runSync(feeds(lowT, scale));
+      const grads = tg.grads.map((g) => Float32Array.from(toFloat32(out[g])));
+      if (amp && b0 === 0) {
+        // Underflow study: the same step in fp32 (scale 1) vs this run's gradients before unscaling.
+        const ref = fp32Exec.runSync(feeds(F, 1));
+        tg.grads.forEach((g, k) => {
+          const r = toFloat32(ref[g]);
+          for (let i = 0; i < r.length; i++) if (r[i] !== 0) { underflowDen++; if (grads[k][i] === 0) underflowNum++; }
+        });
+      }
+      if (mult !== 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] /= mult;
+      const d = scaler.unscaleAndUpdate(grads);
+      if (!d.skip) opt.step(master, grads);
+      losses.push(toFloat32(out.loss)[0]);
+      step++;
+    }
+  }
+  // Test accuracy in the run's precision.
+  let correct = 0;
+  const nTest = data.yTest.length;
+  for (let b0 = 0; b0 < nTest; b0 += 256) {
+    const n = Math.min(256, nTest - b0);
+    const fd: Record<string, RTensor> = { [forward.graph.inputs[0]]: asType(f32t([n, f], data.xTest.slice(b0 * f, (b0 + n) * f)), lowT) };
+    tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), lowT); });
+    const z = toFloat32(evalExec.runSync(fd)[tg.logits]);
+    for (let i = 0; i < n; i++) {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (z[i * C + c] > z[i * C + best]) best = c;
+      if (best === data.yTest[b0 + i]) correct++;
+    }
+  }
+  const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 20)));
+  return {
+    mode: cfg.mode, testAccuracy: correct / nTest, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, losses,
+    skippedSteps: scaler.state.skippedSteps, scaleHistory: scaler.state.history.map((h) => ({ step: h.step, scale: h.scale })),
+    underflow: underflowDen ? underflowNum / underflowDen : 0, steps: step,
+  };
+}

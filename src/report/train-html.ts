@@ -1,0 +1,43 @@
+/** The training report: one self-contained page with loss curves of the three runs and the loss-scale trajectory. */
+import type { TrainCheckReport } from '../train-check.js';
+import { formatTrainCheck } from '../train-check.js';
+
+const COLORS: Record<string, string> = { fp32: '#2f6fd6', amp: '#1a9d5b', 'amp-noscale': '#e0573d' };
+const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[ch]!));
+
+function linePlot(id: string, series: { name: string; ys: number[]; color: string }[], yLog: boolean, yLabel: string): string {
+  const W = 900, H = 280, L = 60, B = 36, T = 16, R = 16;
+  const tr = (v: number) => (yLog ? Math.log10(Math.max(v, 1e-12)) : v);
+  const all = series.flatMap((s) => s.ys.map(tr)).filter(Number.isFinite);
+  const lo = Math.min(...all), hi = Math.max(...all) === lo ? lo + 1 : Math.max(...all);
+  const n = Math.max(...series.map((s) => s.ys.length)) - 1 || 1;
+  const x = (i: number) => L + ((W - L - R) * i) / n;
+  const y = (v: number) => T + ((H - T - B) * (hi - tr(v))) / (hi - lo);
+  // Smooth noisy per-step losses with a moving average so the three runs stay readable.
+  const smooth = (ys: number[]) => ys.map((_, i) => { const a = ys.slice(Math.max(0, i - 9), i + 1); return a.reduce((p, q) => p + q, 0) / a.length; });
+  const paths = series.map((s) => `<path d="${smooth(s.ys).map((v, i) => `${i ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}" fill="none" stroke="${s.color}" stroke-width="1.8" data-series="${esc(s.name)}"/>`).join('');
+  const ticks = [lo, (lo + hi) / 2, hi].map((t) => `<text x="${L - 6}" y="${(T + ((H - T - B) * (hi - t)) / (hi - lo) + 4).toFixed(1)}" font-size="11" fill="#5b6475" text-anchor="end">${yLog ? `1e${t.toFixed(1)}` : t.toPrecision(3)}</text>`).join('');
+  return `<svg id="${id}" viewBox="0 0 ${W} ${H}" width="100%"><rect x="${L}" y="${T}" width="${W - L - R}" height="${H - T - B}" fill="none" stroke="#e3e6ee"/>${ticks}${paths}<text x="${(W + L) / 2}" y="${H - 8}" font-size="11" fill="#5b6475" text-anchor="middle">training step →</text><text x="14" y="${H / 2}" font-size="11" fill="#5b6475" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">${esc(yLabel)}</text></svg>`;
+}
+
+function mdTable(md: string): string {
+  const rows = md.split('\n').filter((l) => l.startsWith('|') && !l.startsWith('|---'));
+  return `<table>${rows.map((r, i) => `<tr>${r.split('|').slice(1, -1).map((c) => (i ? `<td>${esc(c.trim())}</td>` : `<th>${esc(c.trim())}</th>`)).join('')}</tr>`).join('')}</table>`;
+}
+
+export function renderTrainHtml(r: TrainCheckReport): string {
+  const first = (m: string) => r.modes.find((x) => x.mode === m)!.runs[0];
+  const loss = linePlot('loss-plot', r.modes.map((m) => ({ name: m.mode, ys: m.runs[0].losses, color: COLORS[m.mode] })), true, 'training loss (seed 1, moving average)');
+  const scale = linePlot('scale-plot', [{ name: 'loss scale', ys: first('amp').scaleHistory.map((h) => h.scale), color: COLORS.amp }], true, 'loss scale (AMP run, seed 1)');
+  const text = formatTrainCheck(r);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>amp-convert train-check</title>
+<style>body{font:14px/1.45 system-ui,sans-serif;max-width:1000px;margin:24px auto;padding:0 16px;color:#1d2330}table{border-collapse:collapse}th,td{padding:4px 10px;border-bottom:1px solid #e3e6ee;text-align:left}th{background:#f4f6fa}.legend span{margin-right:16px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px}</style></head><body>
+<h1>Mixed-precision training check</h1>
+<p>${esc(text.split('\n')[0])}</p>
+${mdTable(text)}
+<h2>Loss</h2><div class="legend">${r.modes.map((m) => `<span><i style="background:${COLORS[m.mode]}"></i>${m.mode}</span>`).join('')}</div>${loss}
+<h2>Loss scale</h2>${scale}
+<p style="color:#5b6475;font-size:12px">Same initial weights for the three runs per seed. Underflow: fraction of gradient values that are nonzero in fp32 but zero in the AMP run (before unscaling), sampled at the first step of each epoch.${r.lossMultiplier !== 1 ? ` The loss is multiplied by ${r.lossMultiplier} (gradients divided back in fp32): a small-gradient regime in which unscaled fp16 gradients underflow.` : ''}</p>
+</body></html>
+`;
+}

@@ -1,0 +1,70 @@
+/**
+ * `trainCheck()`: trains a logits model three ways from the same initial weights — fp32, AMP with dynamic loss
+ * scaling, AMP without loss scaling — over several seeds, and reports accuracy (mean ± std), final loss,
+ * skipped steps, the loss-scale trajectory and the fraction of gradient values that underflow in fp16.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Model } from './ir/graph.js';
+import { loadModel } from './onnx/io.js';
+import { readCsv, type Dataset } from '../runtime/train/data.js';
+import { train, initialWeights, type Mode, type TrainResult } from '../runtime/train/trainer.js';
+import { AmpError } from './errors.js';
+
+export interface TrainCheckOptions {
+  model?: string; data: string; labelCol?: number; epochs?: number; seeds?: number[]; lr?: number;
+  optimizer?: 'sgd' | 'adam'; backend?: string; lossMultiplier?: number; batch?: number;
+}
+export interface ModeSummary { mode: Mode; accMean: number; accStd: number; finalLoss: number; skipped: number; underflow: number; runs: TrainResult[] }
+export interface TrainCheckReport { data: string; model: string; epochs: number; seeds: number[]; lossMultiplier: number; modes: ModeSummary[]; gapPoints: number; ms: number }
+
+// The package root, from src/ or from the build in dist/src/.
+const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/dist\/?$/, '');
+export function datasetPath(data: string): string {
+  if (data === 'digits') return join(ROOT, 'fixtures/data/digits.csv.gz');
+  if (data === 'fashion-mnist') throw new AmpError('fashion-mnist is not wired into train-check yet; use digits or a CSV file');
+  return data;
+}
+
+const stats = (xs: number[]) => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return { m, sd: Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1)) };
+};
+
+export function trainCheck(opts: TrainCheckOptions): TrainCheckReport {
+  if (opts.backend && opts.backend !== 'cpu' && opts.backend !== 'auto') throw new AmpError(`train-check runs on the CPU backend in this build (got --backend ${opts.backend})`);
+  const t0 = performance.now();
+  const data: Dataset = readCsv(datasetPath(opts.data), opts.labelCol ?? -1);
+  const modelPath = opts.model ?? join(ROOT, 'fixtures/models/mlp.onnx');
+  const forward: Model = loadModel(modelPath);
+  const inDim = forward.graph.values.get(forward.graph.inputs[0])?.type?.shape?.at(-1);
+  if (inDim !== data.features) throw new AmpError(`the model takes ${inDim} features but the data has ${data.features}`, modelPath);
+  const seeds = opts.seeds ?? [1, 2, 3];
+  const modes: Mode[] = ['fp32', 'amp', 'amp-noscale'];
+  const runs = new Map<Mode, TrainResult[]>(modes.map((m) => [m, []]));
+  for (const seed of seeds) {
+    const init = initialWeights(forward, seed);
+    for (const mode of modes) {
+      runs.get(mode)!.push(train(forward, data, { mode, epochs: opts.epochs ?? 10, lr: opts.lr ?? 0.05, optimizer: opts.optimizer, seed, lossMultiplier: opts.lossMultiplier, batch: opts.batch }, init));
+    }
+  }
+  const summaries = modes.map((mode): ModeSummary => {
+    const rs = runs.get(mode)!;
+    const a = stats(rs.map((r) => r.testAccuracy));
+    return { mode, accMean: a.m, accStd: a.sd, finalLoss: stats(rs.map((r) => r.finalLoss)).m, skipped: rs.reduce((x, r) => x + r.skippedSteps, 0) / rs.length, underflow: stats(rs.map((r) => r.underflow)).m, runs: rs };
+  });
+  return {
+    data: opts.data, model: modelPath, epochs: opts.epochs ?? 10, seeds, lossMultiplier: opts.lossMultiplier ?? 1, modes: summaries,
+    gapPoints: 100 * (summaries[0].accMean - summaries[1].accMean), ms: performance.now() - t0,
+  };
+}
+
+export function formatTrainCheck(r: TrainCheckReport): string {
+  const pct = (x: number) => (100 * x).toFixed(2);
+  const lines = [
+    `| run | test accuracy % (mean ± std, ${r.seeds.length} seeds) | final loss | skipped steps | fp16 gradient underflow |`,
+    '|---|---|---|---|---|',
+    ...r.modes.map((m) => `| ${m.mode === 'fp32' ? 'fp32' : m.mode === 'amp' ? 'AMP + loss scaling' : 'AMP, no loss scaling'} | ${pct(m.accMean)} ± ${pct(m.accStd)} | ${m.finalLoss.toFixed(4)} | ${m.skipped.toFixed(1)} | ${m.mode === 'fp32' ? '–' : `${pct(m.underflow)}%`} |`),
+  ];
+  return `${r.data}, ${r.epochs} epochs, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}`;
+}

@@ -1,0 +1,83 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { loadModel } from '../src/onnx/io.js';
+import { buildTrainingGraph } from '../runtime/train/autodiff.js';
+import { CpuExecutor } from '../runtime/cpu/executor.js';
+import { readCsv } from '../runtime/train/data.js';
+import { trainCheck } from '../src/train-check.js';
+import { fixtureModelPath } from './helpers/fixtures.js';
+import { fixturePath } from './helpers/nodetests.js';
+import { convertSync } from '../src/convert.js';
+import type { RTensor } from '../runtime/tensor.js';
+
+const f32 = (dims: number[], data: Float32Array): RTensor => ({ dtype: 1, dims, data });
+
+describe('autodiff', () => {
+  it('gradients of the MLP match central finite differences of the loss (fp32)', () => {
+    const fwd = loadModel(fixtureModelPath('mlp'));
+    const tg = buildTrainingGraph(fwd);
+    const ex = new CpuExecutor(tg.model);
+    const N = 4, rnd = (i: number) => Math.sin(i * 12.9898) * 0.5;
+    const feeds: Record<string, RTensor> = {
+      x: f32([N, 64], Float32Array.from({ length: N * 64 }, (_, i) => rnd(i))),
+      labels: f32([N, 10], Float32Array.from({ length: N * 10 }, (_, i) => (i % 10 === (Math.floor(i / 10) * 3) % 10 ? 1 : 0))),
+      grad_scale: f32([], Float32Array.from([1 / N])), loss_coef: f32([], Float32Array.from([-1 / N])),
+    };
+    for (const w of tg.weights) { const t = fwd.graph.initializers.get(w)!; feeds[w] = f32([...t.dims], Float32Array.from(t.data() as Float32Array)); }
+    const out = ex.runSync(feeds);
+    const lossAt = (w: string, i: number, d: number) => {
+      const data = Float32Array.from(feeds[w].data as Float32Array);
+      data[i] += d;
+      return (ex.runSync({ ...feeds, [w]: { ...feeds[w], data } }).loss.data as Float32Array)[0];
+    };
+    let checked = 0;
+    for (const w of tg.weights) {
+      const g = out[`grad/${w}`].data as Float32Array;
+      for (const i of [0, 7, g.length - 1]) {
+        const h = 1e-3; // curvature bias ~h², fp32 loss rounding ~3e-7/h: both well inside the bound below
+        const fd = (lossAt(w, i, h) - lossAt(w, i, -h)) / (2 * h);
+        expect(Math.abs(g[i] - fd), `${w}[${i}]`).toBeLessThan(1.5e-3 + 3e-2 * Math.abs(fd));
+        checked++;
+      }
+    }
+    expect(checked).toBe(18);
+  });
+
+  it('the AMP training graph is made by the same pass: backward Gemms fp16, the fused loss fp32', () => {
+    const tg = buildTrainingGraph(loadModel(fixtureModelPath('mlp')));
+    const { summary, model } = convertSync(tg.model, { keepFp32: ['/^loss\\//'] });
+    expect(summary.nodes.byOp.Gemm.low).toBe(8); // 3 forward + 3 dW + 2 dX (the input needs no gradient)
+    const ls = model.graph.nodes.find((n) => n.name === 'loss/logsoftmax')!;
+    expect(model.graph.values.get(ls.outputs[0])?.type?.elemType).toBe(1);
+  });
+});
+
+describe('train-check on digits (CPU, short run)', () => {
+  it('AMP with loss scaling matches fp32; without scaling a small-gradient regime underflows and fails', () => {
+    const r = trainCheck({ data: 'digits', epochs: 4, seeds: [1], lossMultiplier: 1e-6 });
+    const [fp32, amp, noscale] = r.modes;
+    expect(fp32.accMean).toBeGreaterThan(0.9);
+    expect(Math.abs(fp32.accMean - amp.accMean)).toBeLessThan(0.02);
+    expect(noscale.underflow).toBeGreaterThan(0.5);
+    expect(noscale.accMean).toBeLessThan(amp.accMean - 0.3);
+    expect(amp.runs[0].scaleHistory.length).toBe(amp.runs[0].steps);
+  }, 60_000);
+
+  it('bad CSV data gets one clear error naming the file and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amp-csv-'));
+    const cases: [string, RegExp][] = [
+      ['1,2,0\n3,4\n', /line 2 has 2 columns, expected 3/],
+      ['1,2,0\n3,x,1\n', /line 2, column 2: 'x' is not a number/],
+      ['1,2,0\n3,4,0\n', /single class/],
+      ['1,2,0.5\n3,4,1\n', /label '0.5' must be a non-negative integer/],
+    ];
+    for (const [text, re] of cases) {
+      writeFileSync(join(dir, 'd.csv'), text);
+      expect(() => readCsv(join(dir, 'd.csv'))).toThrow(re);
+    }
+    expect(() => readCsv(join(dir, 'missing.csv'))).toThrow(/no such file/);
+    expect(readCsv(fixturePath('data', 'digits.csv.gz')).features).toBe(64);
+  });
+});
