@@ -1,6 +1,7 @@
 /**
- * Backend selection. Every executor implements `Executor`; `createExecutor` picks one by name.
- * Today the CPU reference is the only backend built; 'auto' says which one it picked and why.
+ * Backend selection. Every executor implements `Executor`; `createExecutor` picks one by name. 'auto' uses
+ * WebGPU when an adapter is available and the model has no control flow, else the CPU reference, and
+ * says which and why.
  */
 import type { Model } from '../src/ir/graph.js';
 import type { RTensor } from './tensor.js';
@@ -17,10 +18,17 @@ export interface BackendOptions { backend?: BackendName; adapter?: string; fp16A
 
 export async function createExecutor(model: Model, opts: BackendOptions = {}): Promise<{ executor: Executor; note?: string }> {
   const backend = opts.backend ?? 'cpu';
-  if (backend === 'webgpu') {
-    throw new AmpError("the WebGPU backend is not part of this build yet; use --backend cpu (or auto)");
+  if (backend === 'webgpu' || backend === 'auto') {
+    if (opts.fp16Accumulate && backend === 'webgpu') throw new AmpError('--fp16-accumulate is a CPU reference option; the WebGPU kernels accumulate in f32');
+    try {
+      const { WebGpuExecutor } = await import('./webgpu/executor.js');
+      const ex = await WebGpuExecutor.create(model, { adapter: opts.adapter });
+      return { executor: ex, note: `${backend === 'auto' ? 'backend auto: using webgpu; ' : ''}${ex.note}` };
+    } catch (e) {
+      if (backend === 'webgpu') throw e;
+      return { executor: new CpuExecutor(model, { fp16Accumulate: opts.fp16Accumulate }), note: `backend auto: using cpu (${(e as Error).message})` };
+    }
   }
-  const executor = new CpuExecutor(model, { fp16Accumulate: opts.fp16Accumulate });
-  return { executor, note: backend === 'auto' ? 'backend auto: using cpu (no WebGPU runtime in this build)' : undefined };
+  return { executor: new CpuExecutor(model, { fp16Accumulate: opts.fp16Accumulate }) };
 }
 export type { RunOptions };

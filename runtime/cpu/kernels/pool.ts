@@ -4,9 +4,9 @@ import { num, make, size, strides, samePads } from '../util.js';
 import { DataType } from '../../../src/ir/dtype.js';
 import type { Node } from '../../../src/ir/graph.js';
 
-interface PoolGeom { k: number[]; st: number[]; dl: number[]; pads: number[]; out: number[] }
+export interface PoolGeom { k: number[]; st: number[]; dl: number[]; pads: number[]; out: number[] }
 
-function poolGeometry(node: Node, sp: number[]): PoolGeom {
+export function poolGeometry(node: Node, sp: number[]): PoolGeom {
   const r = sp.length;
   const k = node.attrInts('kernel_shape')!;
   const st = node.attrInts('strides') ?? new Array(r).fill(1);

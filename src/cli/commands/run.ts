@@ -22,22 +22,23 @@ function values(t: RTensor, limit: number): (number | string | boolean)[] {
 
 export function register(program: Command): void {
   program.command('run <model>')
-    .description('run a model on the CPU reference executor')
+    .description('run a model on the CPU reference executor or the WebGPU runtime')
     .option('--inputs <dir|file.json>', 'input_N.pb directory (ONNX test layout) or a JSON file')
     .option('--random', 'seeded random inputs (floats N(0,1), ints 0..9)')
     .option('--seed <n>', 'seed for --random', '0')
     .option('--shape <name=d1,d2,..>', 'concrete dims for an input with symbolic dims (repeatable)', collect)
     .option('--outputs <dir>', 'write output_N.pb files here')
     .option('--backend <name>', 'cpu | webgpu | auto', 'cpu')
+    .option('--adapter <name>', 'pin the WebGPU adapter (e.g. llvmpipe)')
     .option('--fp16-accumulate', 'emulate fp16 accumulation in MatMul/Gemm/Conv/reductions')
     .option('--all', 'print every value of large outputs (default: the first 16)')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, o: { inputs?: string; random?: boolean; seed: string; shape?: string[]; outputs?: string; backend: string; fp16Accumulate?: boolean; all?: boolean; json?: boolean }) => {
+    .action(async (file: string, o: { adapter?: string; inputs?: string; random?: boolean; seed: string; shape?: string[]; outputs?: string; backend: string; fp16Accumulate?: boolean; all?: boolean; json?: boolean }) => {
       if (!['cpu', 'webgpu', 'auto'].includes(o.backend)) throw new AmpError(`--backend must be cpu, webgpu or auto (got '${o.backend}')`);
       if (!o.inputs && !o.random) throw new AmpError('give --inputs DIR|file.json or --random');
       const model = loadModel(file);
       const feeds = o.inputs ? readInputs(model, o.inputs) : randomInputs(model, Number(o.seed), parseShapes(o.shape));
-      const r = await run(model, feeds, { backend: o.backend as BackendName, fp16Accumulate: o.fp16Accumulate });
+      const r = await run(model, feeds, { backend: o.backend as BackendName, fp16Accumulate: o.fp16Accumulate, adapter: o.adapter });
       if (o.outputs) {
         if (existsSync(o.outputs) && !statSync(o.outputs).isDirectory()) throw new AmpError('--outputs must be a directory', o.outputs);
         mkdirSync(o.outputs, { recursive: true });

@@ -1,0 +1,64 @@
+/**
+ * The WebGPU device, via Dawn (npm `webgpu`). Facts from ../shared notes: the object returned by create()
+ * must stay referenced for the device's whole life (its collection crashes the process); the adapter is
+ * pinned (default llvmpipe, i.e. lavapipe, when present) so runs are reproducible; shader-f16 is enabled
+ * when the adapter has it.
+ */
+import { createRequire } from 'node:module';
+import { AmpError } from '../../src/errors.js';
+
+export interface GpuContext {
+  device: GPUDevice;
+  adapterName: string;
+  features: string[];
+  f16: boolean;
+  /** Validation / out-of-memory errors Dawn reported; checked (and thrown) at every readback. */
+  errors: string[];
+  /** Keeps Dawn's GPU object alive as long as this context. */
+  readonly keepAlive: unknown;
+  destroy(): void;
+}
+
+const INSTALL = 'no WebGPU adapter: install a Vulkan driver (Debian bookworm: libvulkan1 and mesa-vulkan-drivers from bookworm-backports, as scripts/setup-system.sh does) or use --backend cpu';
+let shared: Promise<GpuContext> | undefined;
+let sharedKey = '';
+
+async function open(adapterName?: string): Promise<GpuContext> {
+  const require = createRequire(import.meta.url);
+  let mod: { create(o: string[]): GPU; globals: object };
+  try { mod = require('webgpu'); } catch (e) { throw new AmpError(`the webgpu package cannot be loaded (${(e as Error).message}); use --backend cpu`); }
+  Object.assign(globalThis, mod.globals);
+  const opts = adapterName ? [`adapter=${adapterName}`] : [];
+  const gpu = mod.create(opts);
+  let adapter: GPUAdapter | null = null;
+  try { adapter = await gpu.requestAdapter(); } catch { adapter = null; }
+  if (!adapter && !adapterName) {
+    throw new AmpError(INSTALL);
+  }
+  if (!adapter) throw new AmpError(`no WebGPU adapter named '${adapterName}'; ${INSTALL}`);
+  const features = [...adapter.features] as string[];
+  const f16 = features.includes('shader-f16');
+  const device = await adapter.requestDevice({ requiredFeatures: f16 ? ['shader-f16' as GPUFeatureName] : [] });
+  const info = (adapter as unknown as { info?: { device?: string; description?: string; vendor?: string } }).info;
+  const name = info?.device || info?.description || info?.vendor || 'unknown adapter';
+  const errors: string[] = [];
+  device.addEventListener('uncapturederror', (ev) => errors.push((ev as GPUUncapturedErrorEvent).error.message.split('\n')[0]));
+  device.lost.then((l) => { if (l.reason !== 'destroyed') process.stderr.write(`amp-convert: WebGPU device lost: ${l.message}\n`); });
+  return { device, adapterName: name, features, f16, errors, keepAlive: gpu, destroy: () => device.destroy() };
+}
+
+/** One device per process (and adapter choice): creating Dawn devices is slow on lavapipe. */
+export function gpuContext(adapterName?: string): Promise<GpuContext> {
+  const key = adapterName ?? '';
+  if (!shared || sharedKey !== key) {
+    sharedKey = key;
+    shared = open(adapterName);
+    shared.catch(() => { shared = undefined; });
+  }
+  return shared;
+}
+
+/** Whether a WebGPU adapter is available (for --backend auto). */
+export async function webgpuAvailable(adapterName?: string): Promise<boolean> {
+  try { await gpuContext(adapterName); return true; } catch { return false; }
+}

@@ -1,0 +1,146 @@
+/**
+ * The WebGPU executor: runs a model's nodes as WGSL kernels (f32, and f16 with f32 accumulation when the
+ * adapter has shader-f16), with the CPU reference as the fallback for ops or attribute forms without a
+ * kernel (their inputs are read back, the CPU computes, the outputs are uploaded) — so any model the CPU
+ * runs also runs here, and `gpuNodes`/`cpuNodes` say where each node ran.
+ * Initializers are uploaded once; intermediate buffers return to a pool after their last reader; kernels are
+ * recorded into one command encoder until a readback is needed; only requested tensors are read back.
+ * Control flow (If/Loop/Scan) is not supported here yet: such models are refused with a clear message.
+ */
+import type { Model, Node } from '../../src/ir/graph.js';
+import type { Tensor } from '../../src/ir/tensor.js';
+import { fromIrTensor, type RTensor } from '../tensor.js';
+import { executeNode, type RunOptions } from '../cpu/executor.js';
+import { gpuContext, type GpuContext } from './device.js';
+import { Runner, type GpuTensor } from './shader.js';
+import { gpuKernels, VIEW_OPS } from './kernels/index.js';
+import { DataType } from '../../src/ir/dtype.js';
+import { AmpError } from '../../src/errors.js';
+import { f16ArrayToF32, f32ArrayToF16 } from '../../src/ir/half.js';
+
+type Val = { gpu?: GpuTensor; cpu?: RTensor };
+const gpuType = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16;
+
+export class WebGpuExecutor {
+  readonly name = 'webgpu';
+  /** Nodes that ran as WGSL kernels / fell back to the CPU in the last run, by op type. */
+  gpuNodes: Record<string, number> = {};
+  cpuNodes: Record<string, number> = {};
+  private runner: Runner;
+  private inits = new Map<Tensor, Val>();
+  private lastUse = new Map<string, number>();
+
+  private constructor(readonly model: Model, readonly ctx: GpuContext) {
+    this.runner = new Runner(ctx);
+    const g = model.graph;
+    for (const n of g.nodes) if (n.subgraphs.size) throw new AmpError(`the WebGPU executor does not run control flow yet (${n.opType} node '${n.label}'); use --backend cpu`);
+    g.nodes.forEach((n, i) => n.inputs.forEach((x) => x && this.lastUse.set(x, i)));
+  }
+
+  static async create(model: Model, opts: { adapter?: string } = {}): Promise<WebGpuExecutor> {
+    return new WebGpuExecutor(model, await gpuContext(opts.adapter));
+  }
+  get note(): string {
+    return `webgpu adapter: ${this.ctx.adapterName}${this.ctx.f16 ? ' (shader-f16)' : ' (no shader-f16: f16 tensors computed via the CPU reference)'}`;
+  }
+
+  private upload(t: RTensor): GpuTensor {
+    let data = t.data as ArrayBufferView;
+    if (t.dtype === DataType.FLOAT16 && !this.ctx.f16) data = f16ArrayToF32(t.data as Uint16Array); // no f16 on this adapter
+    return this.runner.upload(t.dtype === DataType.FLOAT16 && !this.ctx.f16 ? DataType.FLOAT : t.dtype, [...t.dims], data);
+  }
+  private async download(t: GpuTensor, want = t.dtype): Promise<RTensor> {
+    const bytes = await this.runner.read(t);
+    const arr = t.dtype === DataType.FLOAT16 ? new Uint16Array(bytes.buffer, 0, bytes.byteLength / 2) : new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
+    if (want === DataType.FLOAT16 && t.dtype === DataType.FLOAT) return { dtype: want, dims: t.dims, data: f32ArrayToF16(arr as Float32Array) };
+    return { dtype: t.dtype, dims: [...t.dims], data: arr };
+  }
+  private async cpuOf(v: Val, declared?: number): Promise<RTensor> {
+    if (!v.cpu) v.cpu = await this.download(v.gpu!, declared ?? v.gpu!.dtype);
+    return v.cpu;
+  }
+  private gpuOf(v: Val): GpuTensor | undefined {
+    if (v.gpu) return v.gpu;
+    if (v.cpu && gpuType(v.cpu.dtype)) return (v.gpu = this.upload(v.cpu));
+    return undefined;
+  }
+
+  async run(feeds: Record<string, RTensor>, opts: RunOptions = {}): Promise<Record<string, RTensor>> {
+    const g = this.model.graph;
+    const opset = this.model.opset('') ?? 17;
+    this.gpuNodes = {}; this.cpuNodes = {};
+    const env = new Map<string, Val>();
+    const owned = new Map<GPUBuffer, number>(); // refcounts of intermediate buffers (views share them)
+    for (const [name, t] of g.initializers) {
+      let v = this.inits.get(t);
+      if (!v) { const r = fromIrTensor(t); v = gpuType(r.dtype) ? { cpu: r, gpu: this.upload(r) } : { cpu: r }; this.inits.set(t, v); }
+      env.set(name, v);
+    }
+    for (const name of g.inputs) {
+      if (g.initializers.has(name)) continue;
+      const t = feeds[name];
+      if (!t) throw new AmpError(`input '${name}' is missing`);
+      const decl = g.values.get(name)?.type?.elemType;
+      if (decl && decl !== t.dtype) throw new AmpError(`input '${name}' must be ${decl === DataType.FLOAT16 ? 'FLOAT16' : decl === DataType.FLOAT ? 'FLOAT' : `type ${decl}`}, got type ${t.dtype}`);
+      env.set(name, { cpu: t });
+    }
+    const keep = new Set([...g.outputs, ...(opts.outputs ?? [])]);
+    const declared = (name: string) => g.values.get(name)?.type?.elemType;
+    const release = (name: string) => {
+      const v = env.get(name);
+      if (!v?.gpu || !owned.has(v.gpu.buffer)) return;
+      const c = owned.get(v.gpu.buffer)! - 1;
+      if (c <= 0) { owned.delete(v.gpu.buffer); this.runner.release(v.gpu.buffer); } else owned.set(v.gpu.buffer, c);
+    };
+    for (let i = 0; i < g.nodes.length; i++) {
+      const n = g.nodes[i];
+      const ins = n.inputs.map((x) => (x ? env.get(x) : undefined));
+      if (ins.some((v, k) => n.inputs[k] && !v)) throw new AmpError(`value read by node '${n.label}' was never computed`);
+      const outs = await this.step(n, ins as (Val | undefined)[], opset, declared);
+      n.outputs.forEach((o, j) => {
+        if (!o || !outs[j]) return;
+        env.set(o, outs[j]);
+        if (outs[j].gpu) owned.set(outs[j].gpu!.buffer, (owned.get(outs[j].gpu!.buffer) ?? 0) + 1);
+      });
+      if (opts.onValue) for (const [j, o] of n.outputs.entries()) if (o && outs[j]) opts.onValue(o, await this.cpuOf(outs[j], declared(o)), n);
+      for (const x of new Set(n.inputs)) if (x && this.lastUse.get(x) === i && !keep.has(x) && !g.initializers.has(x)) { release(x); env.delete(x); }
+    }
+    const names = opts.outputs ?? g.outputs;
+    const result: Record<string, RTensor> = {};
+    for (const name of names) {
+      const v = env.get(name);
+      if (!v) throw new AmpError(`'${name}' is not a value of the model`);
+      result[name] = await this.cpuOf(v, declared(name));
+    }
+    for (const name of keep) if (env.has(name)) release(name);
+    this.runner.flush();
+    return result;
+  }
+
+  private async step(n: Node, ins: (Val | undefined)[], opset: number, declared: (n: string) => number | undefined): Promise<Val[]> {
+    const count = (m: Record<string, number>) => { m[n.opType] = (m[n.opType] ?? 0) + 1; };
+    const x0 = ins[0];
+    if (VIEW_OPS.has(n.opType) && x0?.gpu) {
+      // Dims from the CPU kernel on a data-less stand-in; the buffer is shared.
+      const stand: RTensor = { dtype: x0.gpu.dtype, dims: x0.gpu.dims, data: new Float32Array(0) };
+      const others = await Promise.all(ins.slice(1).map(async (v) => (v ? this.cpuOf(v) : undefined)));
+      const [o] = executeNode(n, [stand, ...others], { opset });
+      count(this.gpuNodes);
+      return [{ gpu: { ...x0.gpu, dims: [...o.dims] } }];
+    }
+    const kernel = gpuKernels[n.opType];
+    if (kernel && (ins.every((v) => !v || v.gpu || (v.cpu && gpuType(v.cpu.dtype)))) && (this.ctx.f16 || ins.every((v) => !v || (v.gpu ?? v.cpu)!.dtype !== DataType.FLOAT16))) {
+      const gins = ins.map((v) => (v ? this.gpuOf(v) : undefined));
+      const prog = kernel(n, gins, opset);
+      if (prog) {
+        count(this.gpuNodes);
+        return this.runner.run(prog).map((t) => ({ gpu: t }));
+      }
+    }
+    count(this.cpuNodes);
+    const cins = await Promise.all(ins.map(async (v, k) => (v ? this.cpuOf(v, declared(n.inputs[k])) : undefined)));
+    return executeNode(n, cins, { opset }).map((t) => ({ cpu: t }));
+  }
+
+  dispose(): void { this.runner.dispose(); this.inits.clear(); }
+}

@@ -1,0 +1,91 @@
+/** Elementwise unary and broadcasting binary ops, and Cast between f32 and f16. Compute in f32. */
+import type { GpuKernel } from './types.js';
+import { bindings, PROLOGUE, groupsFor, numel, wgslType, f32bits, type GpuTensor } from '../shader.js';
+import { broadcastShape } from '../../cpu/util.js';
+import { DataType } from '../../../src/ir/dtype.js';
+
+// erf with |error| < 1.5e-7 (Abramowitz & Stegun 7.1.26): WGSL has no erf.
+const ERF = `fn erf_(x: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.3275911 * abs(x));
+  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
+  return select(-y, y, x >= 0.0);
+}`;
+const UNARY: Record<string, string> = {
+  Relu: 'max(x, 0.0)', Neg: '-x', Abs: 'abs(x)', Sqrt: 'sqrt(x)', Exp: 'exp(x)', Log: 'log(x)', Reciprocal: '1.0 / x',
+  Sigmoid: '1.0 / (1.0 + exp(-x))', Tanh: 'tanh(x)', Erf: 'erf_(x)', Ceil: 'ceil(x)', Floor: 'floor(x)', Sin: 'sin(x)', Cos: 'cos(x)',
+  LeakyRelu: 'select(alpha * x, x, x >= 0.0)', Gelu: '0.5 * x * (1.0 + erf_(x * 0.70710678))', Identity: 'x',
+};
+const BINARY: Record<string, string> = { Add: 'a + b', Sub: 'a - b', Mul: 'a * b', Div: 'a / b', Pow: 'pow_(a, b)', Max: 'max(a, b)', Min: 'min(a, b)' };
+// WGSL pow is exp2(b·log2(a)): NaN for a < 0. ONNX Pow of a negative base with an integer exponent is real.
+const POW = `fn pow_(a: f32, b: f32) -> f32 {
+  if (a >= 0.0 || b != floor(b)) { return pow(a, b); }
+  let r = pow(-a, b);
+  return select(r, -r, (abs(b) % 2.0) == 1.0);
+}`;
+const isF = (t?: GpuTensor) => !!t && (t.dtype === DataType.FLOAT || t.dtype === DataType.FLOAT16);
+
+export const unary = (op: string): GpuKernel => (node, [x]) => {
+  if (!isF(x) || (op === 'Gelu' && node.attrString('approximate', 'none') !== 'none')) return undefined;
+  const n = numel(x!.dims);
+  const alpha = node.attrFloat('alpha', 0.01);
+  const T = wgslType(x!.dtype);
+  return {
+    key: `unary:${op}:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: [...x!.dims] }], meta: [n, f32bits(alpha)], groups: groupsFor(n),
+    wgsl: () => `${bindings([x!.dtype], [x!.dtype])}\n${ERF}${PROLOGUE('prm[0]')}
+  let alpha = bitcast<f32>(prm[1]);
+  let x = f32(in0[i]);
+  out0[i] = ${T}(${UNARY[op]});
+}`,
+  };
+};
+
+/** Strides of `dims` broadcast into `out` (0 on broadcast axes), right-aligned, padded to 6. */
+function bstrides(dims: number[], out: number[]): number[] {
+  const r = out.length, s = new Array(6).fill(0);
+  let acc = 1;
+  for (let i = dims.length - 1; i >= 0; i--) { const a = r - dims.length + i; s[a] = dims[i] === 1 ? 0 : acc; acc *= dims[i]; }
+  return s;
+}
+
+export const binary = (op: string): GpuKernel => (node, [a, b]) => {
+  if (!isF(a) || !isF(b) || a!.dtype !== b!.dtype) return undefined;
+  const out = broadcastShape([a!.dims, b!.dims], node);
+  if (out.length > 6) return undefined;
+  const n = numel(out), r = out.length;
+  const T = wgslType(a!.dtype);
+  const od = [...out, ...new Array(6 - r).fill(1)];
+  return {
+    key: `binary:${op}:${a!.dtype}`, inputs: [a!, b!], outputs: [{ dtype: a!.dtype, dims: out }],
+    meta: [n, r, ...od, ...bstrides(a!.dims, out), ...bstrides(b!.dims, out)], groups: groupsFor(n),
+    wgsl: () => `${bindings([a!.dtype, b!.dtype], [a!.dtype])}\n${POW}${PROLOGUE('prm[0]')}
+  let rank = prm[1];
+  var rem = i; var oa = 0u; var ob = 0u;
+  for (var k = 0u; k < rank; k++) {
+    let ax = rank - 1u - k;
+    let d = prm[2u + ax];
+    let c = rem % d; rem = rem / d;
+    oa += c * prm[8u + ax]; ob += c * prm[14u + ax];
+  }
+  let a = f32(in0[oa]); let b = f32(in1[ob]);
+  out0[i] = ${T}(${BINARY[op]});
+}`,
+  };
+};
+
+export const cast: GpuKernel = (node, [x]) => {
+  const to = node.attrInt('to', 0);
+  if (!isF(x) || (to !== DataType.FLOAT && to !== DataType.FLOAT16)) return undefined;
+  const n = numel(x!.dims);
+  return {
+    key: `cast:${x!.dtype}:${to}`, inputs: [x!], outputs: [{ dtype: to, dims: [...x!.dims] }], meta: [n], groups: groupsFor(n),
+    wgsl: () => `${bindings([x!.dtype], [to])}${PROLOGUE('prm[0]')}
+  out0[i] = ${wgslType(to)}(in0[i]);
+}`,
+  };
+};
+
+export const elementwiseKernels: Record<string, GpuKernel> = {
+  ...Object.fromEntries(Object.keys(UNARY).map((k) => [k, unary(k)])),
+  ...Object.fromEntries(Object.keys(BINARY).map((k) => [k, binary(k)])),
+  Cast: cast,
+};
