@@ -48,7 +48,8 @@ function bstrides(dims: number[], out: number[]): number[] {
 }
 
 export const binary = (op: string): GpuKernel => (node, [a, b]) => {
-  if (!isF(a) || !isF(b) || a!.dtype !== b!.dtype) return undefined;
+  // Variadic Max/Min/Sum forms with other than two inputs run on the CPU.
+  if (node.inputs.filter(Boolean).length !== 2 || !isF(a) || !isF(b) || a!.dtype !== b!.dtype) return undefined;
   const out = broadcastShape([a!.dims, b!.dims], node);
   if (out.length > 6) return undefined;
   const n = numel(out), r = out.length;
@@ -72,14 +73,44 @@ export const binary = (op: string): GpuKernel => (node, [a, b]) => {
   };
 };
 
+/**
+ * f32 → f16 bit-exactly, like src/ir/half.ts: round to nearest even, ±Inf past the range, NaN kept NaN.
+ * (A plain f16(x) conversion is indeterminate for out-of-range values in WGSL.) The half bits are turned into
+ * an f16 through bitcast<vec2<f16>>, which Dawn accepts.
+ */
+const TO_HALF = `fn to_half(x: f32) -> f16 {
+  let b = bitcast<u32>(x);
+  let sign = (b >> 16u) & 0x8000u;
+  let a = b & 0x7fffffffu;
+  var o: u32;
+  if (a >= 0x47800000u) {
+    o = select(0x7c00u, 0x7e00u | ((a >> 13u) & 0x3ffu), a > 0x7f800000u);
+  } else if (a < 0x38800000u) {
+    // subnormal: shift the full significand, round to nearest even
+    let e = i32(a >> 23u);
+    if (e < 102) { o = 0u; } else {
+      let m = (a & 0x7fffffu) | 0x800000u;
+      let shift = u32(126 - e);
+      let q = m >> shift;
+      let rem = m & ((1u << shift) - 1u);
+      let half = 1u << (shift - 1u);
+      o = q + select(0u, 1u, rem > half || (rem == half && (q & 1u) == 1u));
+    }
+  } else {
+    o = (a - 0x37fff001u + ((a >> 13u) & 1u)) >> 13u;
+  }
+  return bitcast<vec2<f16>>(o | sign)[0];
+}`;
+
 export const cast: GpuKernel = (node, [x]) => {
   const to = node.attrInt('to', 0);
   if (!isF(x) || (to !== DataType.FLOAT && to !== DataType.FLOAT16)) return undefined;
   const n = numel(x!.dims);
+  const conv = to === DataType.FLOAT16 && x!.dtype === DataType.FLOAT ? 'to_half(in0[i])' : `${wgslType(to)}(in0[i])`;
   return {
     key: `cast:${x!.dtype}:${to}`, inputs: [x!], outputs: [{ dtype: to, dims: [...x!.dims] }], meta: [n], groups: groupsFor(n),
-    wgsl: () => `${bindings([x!.dtype], [to])}${PROLOGUE('prm[0]')}
-  out0[i] = ${wgslType(to)}(in0[i]);
+    wgsl: () => `${bindings([x!.dtype], [to])}\n${to === DataType.FLOAT16 && x!.dtype === DataType.FLOAT ? TO_HALF : ''}${PROLOGUE('prm[0]')}
+  out0[i] = ${conv};
 }`,
   };
 };

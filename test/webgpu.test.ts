@@ -1,0 +1,144 @@
+/**
+ * WebGPU runtime on Dawn (lavapipe in CI — scripts/setup-system.sh installs it, so these tests run for real;
+ * without an adapter they fail with the install message). Every kernel is checked against the CPU reference
+ * on shapes that are not multiples of the tile size: f32 within 1e-5 of the tensor's scale, f16 within 2e-3
+ * (one half rounding of an f32-accumulated result, plus input rounding).
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { WebGpuExecutor } from '../runtime/webgpu/executor.js';
+import { CpuExecutor } from '../runtime/cpu/executor.js';
+import { gpuKernels, VIEW_OPS } from '../runtime/webgpu/kernels/index.js';
+import { ModelBuilder, type AttrValue } from '../src/ir/builder.js';
+import { DataType } from '../src/ir/dtype.js';
+import { f32ArrayToF16 } from '../src/ir/half.js';
+import { toFloat32, type RTensor } from '../runtime/tensor.js';
+import { agreement, fixtureInputs, fixtureModelPath } from './helpers/fixtures.js';
+import { nodeTestNames } from './helpers/nodetests.js';
+import { loadNodeCase } from './helpers/nodecase.js';
+import { loadModel } from '../src/onnx/io.js';
+import { convertSync } from '../src/convert.js';
+import { cli } from './helpers/cli.js';
+import { fixturePath } from './helpers/nodetests.js';
+
+const F = DataType.FLOAT, H = DataType.FLOAT16;
+let seed = 7;
+const rnd = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32 - 0.5; };
+const tensor = (dtype: number, dims: number[], scale = 1): RTensor => {
+  const v = Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rnd() * 2 * scale);
+  return dtype === H ? { dtype, dims, data: f32ArrayToF16(v) } : { dtype, dims, data: v };
+};
+
+/** One-node model with float inputs, run on both backends. */
+async function compare(op: string, inputs: RTensor[], attrs: Record<string, AttrValue> = {}, extra: { name: string; t: RTensor }[] = []) {
+  const b = new ModelBuilder({ opset: 17 });
+  const names = inputs.map((t, i) => b.input(`x${i}`, t.dtype, t.dims));
+  for (const e of extra) b.init(e.name, e.t.dtype, e.t.dims, e.t.data as never);
+  b.node(op, [...names, ...extra.map((e) => e.name)], attrs, { outputs: ['y'] });
+  b.output('y');
+  const m = b.build();
+  const feeds = Object.fromEntries(inputs.map((t, i) => [`x${i}`, t]));
+  const ref = new CpuExecutor(m).runSync(feeds).y;
+  const ex = await WebGpuExecutor.create(m);
+  const got = (await ex.run(feeds)).y;
+  expect(ex.gpuNodes[op], `${op} ran on the GPU`).toBe(1);
+  expect(got.dims).toEqual(ref.dims);
+  expect(got.dtype).toBe(ref.dtype);
+  return agreement(toFloat32(got), toFloat32(ref)).maxScaled;
+}
+const bound = (dt: number) => (dt === H ? 2e-3 : 1e-5);
+
+describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => {
+  it('MatMul batched with broadcast, and Gemm with transposes and bias', async () => {
+    expect(await compare('MatMul', [tensor(dt, [2, 17, 33]), tensor(dt, [33, 19])])).toBeLessThan(bound(dt));
+    expect(await compare('MatMul', [tensor(dt, [3, 1, 5, 20]), tensor(dt, [4, 20, 7])])).toBeLessThan(bound(dt));
+    expect(await compare('Gemm', [tensor(dt, [23, 18]), tensor(dt, [29, 23]), tensor(dt, [29])], { transA: 1, transB: 1, alpha: { float: 0.5 }, beta: { float: 2 } })).toBeLessThan(bound(dt));
+  });
+  it('elementwise with broadcasting, unary activations, Cast', async () => {
+    for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min']) expect(await compare(op, [tensor(dt, [3, 1, 5]), tensor(dt, [4, 5])]), op).toBeLessThan(bound(dt));
+    const base = tensor(dt, [37]);
+    const absBase: RTensor = dt === H ? { dtype: H, dims: [37], data: (base.data as Uint16Array).map((b) => b & 0x7fff) } : { dtype: F, dims: [37], data: (base.data as Float32Array).map(Math.abs) };
+    expect(await compare('Pow', [absBase, tensor(dt, [1])])).toBeLessThan(dt === H ? 2e-3 : 2e-6);
+    const neg = tensor(dt, [19]); // negative bases with an integer exponent stay real (WGSL pow alone gives NaN)
+    const two: RTensor = dt === H ? { dtype: H, dims: [1], data: f32ArrayToF16(Float32Array.from([3])) } : { dtype: F, dims: [1], data: Float32Array.from([3]) };
+    expect(await compare('Pow', [neg, two])).toBeLessThan(dt === H ? 2e-3 : 2e-6);
+    for (const op of ['Relu', 'Sigmoid', 'Tanh', 'Erf', 'Neg', 'Abs', 'Exp']) expect(await compare(op, [tensor(dt, [5, 13])]), op).toBeLessThan(dt === H ? 2e-3 : 2e-6);
+    expect(await compare('Cast', [tensor(dt, [101])], { to: dt === F ? H : F })).toBeLessThan(1e-3);
+  });
+  it('Softmax, LayerNormalization, Transpose, BatchNormalization', async () => {
+    expect(await compare('Softmax', [tensor(dt, [7, 37], 4)], { axis: -1 })).toBeLessThan(bound(dt));
+    expect(await compare('LayerNormalization', [tensor(dt, [3, 5, 24]), tensor(dt, [24]), tensor(dt, [24])], { axis: -1 })).toBeLessThan(dt === H ? 4e-3 : 1e-5);
+    expect(await compare('Transpose', [tensor(dt, [2, 3, 5, 7])], { perm: [3, 1, 0, 2] })).toBe(0);
+    const c = 6;
+    const varT = { ...tensor(dt, [c]) };
+    const pos = toFloat32(varT).map((v) => Math.abs(v) + 0.5);
+    expect(await compare('BatchNormalization', [tensor(dt, [2, c, 5, 3]), tensor(dt, [c]), tensor(dt, [c]), tensor(dt, [c]), dt === H ? { dtype: H, dims: [c], data: f32ArrayToF16(pos) } : { dtype: F, dims: [c], data: pos }])).toBeLessThan(bound(dt));
+  });
+  it('Conv 2-D (groups, strides, pads, dilations, bias) and pools', async () => {
+    expect(await compare('Conv', [tensor(dt, [2, 4, 11, 9]), tensor(dt, [6, 2, 3, 3]), tensor(dt, [6])], { group: 2, strides: [2, 1], pads: [1, 2, 1, 0], dilations: [1, 2] })).toBeLessThan(bound(dt));
+    expect(await compare('Conv', [tensor(dt, [1, 3, 10, 10]), tensor(dt, [5, 3, 3, 3])], { auto_pad: 'SAME_UPPER' })).toBeLessThan(bound(dt));
+    expect(await compare('MaxPool', [tensor(dt, [2, 3, 9, 7])], { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 0, 1, 1] })).toBe(0);
+    expect(await compare('AveragePool', [tensor(dt, [2, 3, 9, 7])], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 })).toBeLessThan(bound(dt));
+    expect(await compare('GlobalAveragePool', [tensor(dt, [2, 5, 6, 7])])).toBeLessThan(bound(dt));
+  });
+});
+
+describe('WebGPU executor', () => {
+  it('passes the shared node tests of the ops it implements (fallback to the CPU for declined attribute forms)', async () => {
+    const implemented = new Set([...Object.keys(gpuKernels), ...VIEW_OPS]);
+    let passed = 0, onGpu = 0;
+    const failed: string[] = [];
+    for (const name of nodeTestNames()) {
+      const c = loadNodeCase(name);
+      if (!c) continue;
+      const m = c.model();
+      const ops = [...m.graph.allNodes()].map((n) => n.opType);
+      if (!ops.length || !ops.every((o) => implemented.has(o)) || [...m.graph.allNodes()].some((n) => n.subgraphs.size)) continue;
+      const ok = (t: RTensor) => t.dtype === F || t.dtype === H || t.dtype === DataType.INT64;
+      if (!Object.values(c.inputs).every(ok) || !Object.values(c.outputs).every(ok)) continue;
+      const ex = await WebGpuExecutor.create(m);
+      const out = await ex.run(c.inputs);
+      if (Object.keys(ex.gpuNodes).length) onGpu++;
+      const bad = Object.entries(c.outputs).filter(([k, e]) => {
+        const a = toFloat32(out[k]), b = toFloat32(e);
+        return a.length !== b.length || b.some((v, i) => a[i] !== v && !(Math.abs(a[i] - v) <= 1e-5 + 1e-3 * Math.abs(v)) && !(Number.isNaN(v) && Number.isNaN(a[i])));
+      });
+      if (bad.length) failed.push(name); else passed++;
+    }
+    console.log(`WebGPU: ${passed} node tests passed (${onGpu} with at least one GPU kernel)`);
+    expect(failed).toEqual([]);
+    expect(onGpu).toBeGreaterThan(80);
+  }, 120_000);
+
+  it.each(['mlp', 'cnn', 'transformer_block', 'hello_deepa'])('fixture %s (fp32 and converted fp16) agrees with the CPU reference', async (name) => {
+    for (const f16 of [false, true]) {
+      const m = f16 ? convertSync(fixtureModelPath(name)).model : loadModel(fixtureModelPath(name));
+      let feeds = fixtureInputs(name);
+      if (f16) feeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, t.dtype === F ? { dtype: H, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) } : t]));
+      const ref = new CpuExecutor(m).runSync(feeds);
+      const ex = await WebGpuExecutor.create(m);
+      const got = await ex.run(feeds);
+      expect(Object.keys(ex.gpuNodes).length).toBeGreaterThan(0);
+      for (const k of Object.keys(ref)) {
+        const a = agreement(toFloat32(got[k]), toFloat32(ref[k]));
+        expect(a.maxScaled, `${name} ${f16 ? 'fp16' : 'fp32'} ${k}`).toBeLessThan(f16 ? 5e-3 : 1e-5);
+      }
+    }
+  });
+
+  it('CLI: --backend webgpu prints the adapter; auto falls back to the CPU for control flow; a missing adapter is a clear error', () => {
+    const r = cli(['run', fixtureModelPath('cnn'), '--inputs', fixturePath('inputs', 'cnn'), '--backend', 'webgpu', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(j.backend).toBe('webgpu');
+    expect(j.note).toMatch(/webgpu adapter: .*shader-f16/);
+    const c = JSON.parse(cli(['run', fixtureModelPath('cnn'), '--inputs', fixturePath('inputs', 'cnn'), '--json']).stdout);
+    const a = agreement(Float32Array.from(j.outputs[0].values), Float32Array.from(c.outputs[0].values));
+    expect(a.maxScaled).toBeLessThan(1e-5);
+    expect(cli(['run', fixtureModelPath('if_loop'), '--inputs', fixturePath('inputs', 'if_loop'), '--backend', 'auto']).stdout).toMatch(/backend auto: using cpu \(.*control flow/);
+    const bad = cli(['run', fixtureModelPath('mlp'), '--random', '--backend', 'webgpu', '--adapter', 'no-such-gpu']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/no WebGPU adapter named 'no-such-gpu'.*mesa-vulkan-drivers/);
+  });
+});
+
+afterAll(() => { /* the device is shared per process and released when the worker exits */ });
