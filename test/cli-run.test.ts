@@ -47,9 +47,8 @@ describe('amp-convert run', () => {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(re);
     }
-    const w = cli(['run', fixtureModelPath('mlp'), '--random', '--backend', 'webgpu']);
+    const w = cli(['run', fixtureModelPath('mlp'), '--random', '--backend', 'vulkan']);
     expect(w.code).toBe(2);
-    expect(w.stderr).toMatch(/WebGPU backend is not part of this build/);
-    expect(cli(['run', fixtureModelPath('mlp'), '--random', '--backend', 'auto']).stdout).toMatch(/backend auto: using cpu/);
+    expect(w.stderr).toMatch(/--backend must be cpu, webgpu or auto \(got 'vulkan'\)/);
   });
 });
