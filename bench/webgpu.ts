@@ -1,0 +1,51 @@
+/**
+ * npm run bench:webgpu — MatMul GFLOP/s in f32 and f16 on the WebGPU adapter, and fixture inference time on
+ * WebGPU vs the CPU reference vs onnxruntime-node (single thread), all in this run (median of repeats).
+ */
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { WebGpuExecutor } from '../runtime/webgpu/executor.js';
+import { CpuExecutor } from '../runtime/cpu/executor.js';
+import { ModelBuilder } from '../src/ir/builder.js';
+import { DataType } from '../src/ir/dtype.js';
+import { f32ArrayToF16 } from '../src/ir/half.js';
+import { loadModel } from '../src/onnx/io.js';
+import { fixtureModelPath, fixtureInputs } from '../test/helpers/fixtures.js';
+import { toOrt } from '../test/helpers/ort.js';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+async function timeIt(fn: () => unknown, reps: number): Promise<number> {
+  await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) { const t = performance.now(); await fn(); ts.push(performance.now() - t); }
+  return median(ts);
+}
+
+const mm = [];
+for (const n of [128, 256]) {
+  for (const dt of [DataType.FLOAT, DataType.FLOAT16]) {
+    const b = new ModelBuilder({ opset: 17 });
+    b.node('MatMul', [b.input('a', dt, [n, n]), b.input('b', dt, [n, n])], {}, { outputs: ['y'] });
+    b.output('y', dt, [n, n]);
+    const ex = await WebGpuExecutor.create(b.build());
+    const v = Float32Array.from({ length: n * n }, (_, i) => ((i * 7) % 13) / 13);
+    const t = dt === DataType.FLOAT ? { dtype: dt, dims: [n, n], data: v } : { dtype: dt, dims: [n, n], data: f32ArrayToF16(v) };
+    const ms = await timeIt(() => ex.run({ a: t, b: t }), 5);
+    mm.push({ size: `${n}³`, dtype: dt === DataType.FLOAT ? 'f32' : 'f16', ms: ms.toFixed(1), 'GFLOP/s': ((2 * n ** 3) / (ms * 1e6)).toFixed(2) });
+  }
+}
+console.log(`adapter: ${(await WebGpuExecutor.create(loadModel(fixtureModelPath('mlp')))).note}`);
+console.table(mm);
+
+const rows = [];
+for (const name of ['mlp', 'cnn', 'transformer_block', 'hello_deepa']) {
+  const feeds = fixtureInputs(name);
+  const gpu = await WebGpuExecutor.create(loadModel(fixtureModelPath(name)));
+  const cpu = new CpuExecutor(loadModel(fixtureModelPath(name)));
+  const sess = await ort.InferenceSession.create(readFileSync(fixtureModelPath(name)), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const of = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
+  const g = await timeIt(() => gpu.run(feeds), 10), c = await timeIt(() => cpu.runSync(feeds), 10), o = await timeIt(() => sess.run(of), 10);
+  rows.push({ model: name, 'webgpu ms': g.toFixed(2), 'cpu ref ms': c.toFixed(2), 'onnxruntime ms': o.toFixed(3), 'webgpu / cpu': `${(g / c).toFixed(1)}×`, 'webgpu / onnxruntime': `${(g / o).toFixed(0)}×` });
+}
+console.table(rows);
+process.exit(0);
