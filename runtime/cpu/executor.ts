@@ -36,10 +36,9 @@ const bytesOf = (t: RTensor): number => (Array.isArray(t.data) ? t.data.length *
 
 class Scope {
   vals = new Map<string, RTensor>();
-  constructor(readonly parent?: Scope) {}
+  constructor(readonly parent?: Scope, private readonly outer?: (name: string) => RTensor | undefined) {}
   get(name: string): RTensor | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) { const v = s.vals.get(name); if (v) return v; }
-    return undefined;
+    return this.vals.get(name) ?? (this.parent ? this.parent.get(name) : this.outer?.(name));
   }
 }
 
@@ -181,6 +180,19 @@ export class CpuExecutor {
   }
   async run(feeds: Record<string, RTensor>, opts: RunOptions = {}): Promise<Record<string, RTensor>> {
     return this.runSync(feeds, opts);
+  }
+  /**
+   * Runs one node — control flow included — with values outside it supplied by `outer` (another runtime's
+   * values: the WebGPU executor runs If/Loop/Scan this way).
+   */
+  runNode(node: Node, inputs: (RTensor | undefined)[], outer: (name: string) => RTensor | undefined): RTensor[] {
+    const saved = this.current;
+    this.current = new Scope(undefined, outer);
+    try {
+      return cpuKernels[node.opType](node, inputs, this.ctx);
+    } finally {
+      this.current = saved;
+    }
   }
   dispose(): void { this.inits.clear(); }
 }

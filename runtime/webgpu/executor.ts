@@ -5,12 +5,12 @@
  * runs also runs here, and `gpuNodes`/`cpuNodes` say where each node ran.
  * Initializers are uploaded once; intermediate buffers return to a pool after their last reader; kernels are
  * recorded into one command encoder until a readback is needed; only requested tensors are read back.
- * Control flow (If/Loop/Scan) is not supported here yet: such models are refused with a clear message.
+ * Control flow (If/Loop/Scan) runs on the CPU reference, bodies included, reading this executor's values.
  */
 import type { Model, Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, type RTensor } from '../tensor.js';
-import { executeNode, type RunOptions } from '../cpu/executor.js';
+import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
 import { gpuContext, type GpuContext } from './device.js';
 import { Runner, type GpuTensor } from './shader.js';
 import { gpuKernels, VIEW_OPS } from './kernels/index.js';
@@ -33,8 +33,7 @@ export class WebGpuExecutor {
   private constructor(readonly model: Model, readonly ctx: GpuContext) {
     this.runner = new Runner(ctx);
     const g = model.graph;
-    for (const n of g.nodes) if (n.subgraphs.size) throw new AmpError(`the WebGPU executor does not run control flow yet (${n.opType} node '${n.label}'); use --backend cpu`);
-    g.nodes.forEach((n, i) => n.inputs.forEach((x) => x && this.lastUse.set(x, i)));
+    g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUse.set(x, i)));
   }
 
   static async create(model: Model, opts: { adapter?: string } = {}): Promise<WebGpuExecutor> {
@@ -96,14 +95,14 @@ export class WebGpuExecutor {
       const n = g.nodes[i];
       const ins = n.inputs.map((x) => (x ? env.get(x) : undefined));
       if (ins.some((v, k) => n.inputs[k] && !v)) throw new AmpError(`value read by node '${n.label}' was never computed`);
-      const outs = await this.step(n, ins as (Val | undefined)[], opset, declared);
+      const outs = n.subgraphs.size ? await this.controlFlow(n, ins as (Val | undefined)[], env, declared) : await this.step(n, ins as (Val | undefined)[], opset, declared);
       n.outputs.forEach((o, j) => {
         if (!o || !outs[j]) return;
         env.set(o, outs[j]);
         if (outs[j].gpu) owned.set(outs[j].gpu!.buffer, (owned.get(outs[j].gpu!.buffer) ?? 0) + 1);
       });
       if (opts.onValue) for (const [j, o] of n.outputs.entries()) if (o && outs[j]) opts.onValue(o, await this.cpuOf(outs[j], declared(o)), n);
-      for (const x of new Set(n.inputs)) if (x && this.lastUse.get(x) === i && !keep.has(x) && !g.initializers.has(x)) { release(x); env.delete(x); }
+      for (const x of new Set(n.reads())) if (x && this.lastUse.get(x) === i && !keep.has(x) && !g.initializers.has(x)) { release(x); env.delete(x); }
     }
     const names = opts.outputs ?? g.outputs;
     const result: Record<string, RTensor> = {};
@@ -115,6 +114,17 @@ export class WebGpuExecutor {
     for (const name of keep) if (env.has(name)) release(name);
     this.runner.flush();
     return result;
+  }
+
+  private cpu?: CpuExecutor;
+  /** If/Loop/Scan: on the CPU reference, with the values their bodies read from outside brought over. */
+  private async controlFlow(n: Node, ins: (Val | undefined)[], env: Map<string, Val>, declared: (n: string) => number | undefined): Promise<Val[]> {
+    this.cpu ??= new CpuExecutor(this.model);
+    const cins = await Promise.all(ins.map(async (v, k) => (v ? this.cpuOf(v, declared(n.inputs[k])) : undefined)));
+    const outer = new Map<string, RTensor>();
+    for (const name of n.outerInputs()) { const v = env.get(name); if (v) outer.set(name, await this.cpuOf(v, declared(name))); }
+    this.cpuNodes[n.opType] = (this.cpuNodes[n.opType] ?? 0) + 1;
+    return this.cpu.runNode(n, cins, (name) => outer.get(name)).map((t) => ({ cpu: t }));
   }
 
   private async step(n: Node, ins: (Val | undefined)[], opset: number, declared: (n: string) => number | undefined): Promise<Val[]> {
