@@ -10,13 +10,14 @@ import { loadModel } from './onnx/io.js';
 import { readCsv, type Dataset } from '../runtime/train/data.js';
 import { train, initialWeights, type Mode, type TrainResult } from '../runtime/train/trainer.js';
 import { AmpError } from './errors.js';
+import type { BackendName } from '../runtime/backend.js';
 
 export interface TrainCheckOptions {
   model?: string; data: string; labelCol?: number; epochs?: number; seeds?: number[]; lr?: number;
-  optimizer?: 'sgd' | 'adam'; backend?: string; lossMultiplier?: number; batch?: number;
+  optimizer?: 'sgd' | 'adam'; backend?: BackendName; lossMultiplier?: number; batch?: number;
 }
 export interface ModeSummary { mode: Mode; accMean: number; accStd: number; finalLoss: number; skipped: number; underflow: number; runs: TrainResult[] }
-export interface TrainCheckReport { data: string; model: string; epochs: number; seeds: number[]; lossMultiplier: number; modes: ModeSummary[]; gapPoints: number; ms: number }
+export interface TrainCheckReport { backend: string; data: string; model: string; epochs: number; seeds: number[]; lossMultiplier: number; modes: ModeSummary[]; gapPoints: number; ms: number }
 
 // The package root, from src/ or from the build in dist/src/.
 const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/dist\/?$/, '');
@@ -31,8 +32,7 @@ const stats = (xs: number[]) => {
   return { m, sd: Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1)) };
 };
 
-export function trainCheck(opts: TrainCheckOptions): TrainCheckReport {
-  if (opts.backend && opts.backend !== 'cpu' && opts.backend !== 'auto') throw new AmpError(`train-check runs on the CPU backend in this build (got --backend ${opts.backend})`);
+export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckReport> {
   const t0 = performance.now();
   const data: Dataset = readCsv(datasetPath(opts.data), opts.labelCol ?? -1);
   const modelPath = opts.model ?? join(ROOT, 'fixtures/models/mlp.onnx');
@@ -42,10 +42,13 @@ export function trainCheck(opts: TrainCheckOptions): TrainCheckReport {
   const seeds = opts.seeds ?? [1, 2, 3];
   const modes: Mode[] = ['fp32', 'amp', 'amp-noscale'];
   const runs = new Map<Mode, TrainResult[]>(modes.map((m) => [m, []]));
+  let backend = 'cpu';
   for (const seed of seeds) {
     const init = initialWeights(forward, seed);
     for (const mode of modes) {
-      runs.get(mode)!.push(train(forward, data, { mode, epochs: opts.epochs ?? 10, lr: opts.lr ?? 0.05, optimizer: opts.optimizer, seed, lossMultiplier: opts.lossMultiplier, batch: opts.batch }, init));
+      const r = await train(forward, data, { mode, epochs: opts.epochs ?? 10, lr: opts.lr ?? 0.05, optimizer: opts.optimizer, seed, lossMultiplier: opts.lossMultiplier, batch: opts.batch, backend: opts.backend }, init);
+      backend = r.backend;
+      runs.get(mode)!.push(r);
     }
   }
   const summaries = modes.map((mode): ModeSummary => {
@@ -54,7 +57,7 @@ export function trainCheck(opts: TrainCheckOptions): TrainCheckReport {
     return { mode, accMean: a.m, accStd: a.sd, finalLoss: stats(rs.map((r) => r.finalLoss)).m, skipped: rs.reduce((x, r) => x + r.skippedSteps, 0) / rs.length, underflow: stats(rs.map((r) => r.underflow)).m, runs: rs };
   });
   return {
-    data: opts.data, model: modelPath, epochs: opts.epochs ?? 10, seeds, lossMultiplier: opts.lossMultiplier ?? 1, modes: summaries,
+    backend, data: opts.data, model: modelPath, epochs: opts.epochs ?? 10, seeds, lossMultiplier: opts.lossMultiplier ?? 1, modes: summaries,
     gapPoints: 100 * (summaries[0].accMean - summaries[1].accMean), ms: performance.now() - t0,
   };
 }
@@ -66,5 +69,5 @@ export function formatTrainCheck(r: TrainCheckReport): string {
     '|---|---|---|---|---|',
     ...r.modes.map((m) => `| ${m.mode === 'fp32' ? 'fp32' : m.mode === 'amp' ? 'AMP + loss scaling' : 'AMP, no loss scaling'} | ${pct(m.accMean)} ± ${pct(m.accStd)} | ${m.finalLoss.toFixed(4)} | ${m.skipped.toFixed(1)} | ${m.mode === 'fp32' ? '–' : `${pct(m.underflow)}%`} |`),
   ];
-  return `${r.data}, ${r.epochs} epochs, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}`;
+  return `${r.data}, ${r.epochs} epochs, ${r.backend} backend, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}`;
 }

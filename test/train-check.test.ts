@@ -55,8 +55,8 @@ describe('autodiff', () => {
 });
 
 describe('train-check on digits (CPU, short run)', () => {
-  it('AMP with loss scaling matches fp32; without scaling a small-gradient regime underflows and fails', () => {
-    const r = trainCheck({ data: 'digits', epochs: 4, seeds: [1], lossMultiplier: 1e-6 });
+  it('AMP with loss scaling matches fp32; without scaling a small-gradient regime underflows and fails', async () => {
+    const r = await trainCheck({ data: 'digits', epochs: 4, seeds: [1], lossMultiplier: 1e-6 });
     const [fp32, amp, noscale] = r.modes;
     expect(fp32.accMean).toBeGreaterThan(0.9);
     expect(Math.abs(fp32.accMean - amp.accMean)).toBeLessThan(0.02);

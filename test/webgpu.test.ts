@@ -135,6 +135,16 @@ describe('WebGPU executor', () => {
     }
   });
 
+  it('trains on WebGPU: AMP with loss scaling matches fp32 on digits (catches upload/command ordering bugs)', async () => {
+    const { trainCheck } = await import('../src/train-check.js');
+    const r = await trainCheck({ data: 'digits', epochs: 2, seeds: [1], backend: 'webgpu' });
+    expect(r.backend).toBe('webgpu');
+    const [fp32, amp] = r.modes;
+    expect(fp32.accMean).toBeGreaterThan(0.9);
+    expect(Math.abs(fp32.accMean - amp.accMean)).toBeLessThan(0.02);
+    expect(Number.isFinite(amp.finalLoss)).toBe(true);
+  }, 60_000);
+
   it('CLI: --backend webgpu prints the adapter; auto picks WebGPU; a missing adapter is a clear error', () => {
     const r = cli(['run', fixtureModelPath('cnn'), '--inputs', fixturePath('inputs', 'cnn'), '--backend', 'webgpu', '--json']);
     expect(r.code).toBe(0);

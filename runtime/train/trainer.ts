@@ -6,7 +6,7 @@
 import type { Model } from '../../src/ir/graph.js';
 import { encodeModel, modelFromBytes } from '../../src/onnx/io.js';
 import { convertSync } from '../../src/convert.js';
-import { CpuExecutor } from '../cpu/executor.js';
+import { createExecutor, type BackendName, type Executor } from '../backend.js';
 import { toFloat32, type RTensor } from '../tensor.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { f32ArrayToF16 } from '../../src/ir/half.js';
@@ -21,6 +21,7 @@ export interface TrainConfig {
   scaler?: LossScalerOptions;
   /** Multiplies the loss before scaling: a small value reproduces a small-gradient regime (underflow study). */
   lossMultiplier?: number;
+  backend?: BackendName;
 }
 export interface TrainResult {
   mode: Mode; testAccuracy: number; finalLoss: number; losses: number[]; skippedSteps: number;
@@ -52,12 +53,13 @@ export function initialWeights(forward: Model, seed: number): Map<string, Float3
   return out;
 }
 
-export function train(forward: Model, data: Dataset, cfg: TrainConfig, init: Map<string, Float32Array>): TrainResult {
+export async function train(forward: Model, data: Dataset, cfg: TrainConfig, init: Map<string, Float32Array>): Promise<TrainResult & { backend: string }> {
   const batch = cfg.batch ?? 32;
   const tg = buildTrainingGraph(forward);
   const amp = cfg.mode !== 'fp32';
-  const fp32Exec = new CpuExecutor(tg.model);
-  const exec = amp ? new CpuExecutor(lowered(tg.model)) : fp32Exec;
+  const make = async (m: Model): Promise<Executor> => (await createExecutor(m, { backend: cfg.backend ?? 'cpu' })).executor;
+  const fp32Exec = await make(tg.model);
+  const exec = amp ? await make(lowered(tg.model)) : fp32Exec;
   const lowT = amp ? H : F;
   // Forward-only evaluation graph in the run's precision: logits of the training graph's forward part.
   const evalModel = modelFromBytes(encodeModel(forward));
@@ -67,7 +69,7 @@ export function train(forward: Model, data: Dataset, cfg: TrainConfig, init: Map
     evalModel.graph.inputs.push(w);
     evalModel.graph.value(w).type = { elemType: F, shape: [...t.dims] };
   }
-  const evalExec = new CpuExecutor(amp ? lowered(evalModel) : evalModel);
+  const evalExec = await make(amp ? lowered(evalModel) : evalModel);
   const master = tg.weights.map((w) => Float32Array.from(init.get(w)!));
   const dims = tg.weights.map((w) => tg.model.graph.values.get(w)!.type!.shape as number[]);
   const scaler = new LossScaler({ ...(cfg.scaler ?? {}), enabled: cfg.mode === 'amp' });
@@ -93,11 +95,11 @@ export function train(forward: Model, data: Dataset, cfg: TrainConfig, init: Map
         tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), t); });
         return fd;
       };
-      const out = exec.runSync(feeds(lowT, scale));
+      const out = await exec.run(feeds(lowT, scale));
       const grads = tg.grads.map((g) => Float32Array.from(toFloat32(out[g])));
       if (amp && b0 === 0) {
         // Underflow study: the same step in fp32 (scale 1) vs this run's gradients before unscaling.
-        const ref = fp32Exec.runSync(feeds(F, 1));
+        const ref = await fp32Exec.run(feeds(F, 1));
         tg.grads.forEach((g, k) => {
           const r = toFloat32(ref[g]);
           for (let i = 0; i < r.length; i++) if (r[i] !== 0) { underflowDen++; if (grads[k][i] === 0) underflowNum++; }
@@ -117,7 +119,7 @@ export function train(forward: Model, data: Dataset, cfg: TrainConfig, init: Map
     const n = Math.min(256, nTest - b0);
     const fd: Record<string, RTensor> = { [forward.graph.inputs[0]]: asType(f32t([n, f], data.xTest.slice(b0 * f, (b0 + n) * f)), lowT) };
     tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), lowT); });
-    const z = toFloat32(evalExec.runSync(fd)[tg.logits]);
+    const z = toFloat32((await evalExec.run(fd))[tg.logits]);
     for (let i = 0; i < n; i++) {
       let best = 0;
       for (let c = 1; c < C; c++) if (z[i * C + c] > z[i * C + best]) best = c;
@@ -125,8 +127,9 @@ export function train(forward: Model, data: Dataset, cfg: TrainConfig, init: Map
     }
   }
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 20)));
+  for (const e of new Set([fp32Exec, exec, evalExec])) e.dispose();
   return {
-    mode: cfg.mode, testAccuracy: correct / nTest, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, losses,
+    backend: exec.name, mode: cfg.mode, testAccuracy: correct / nTest, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, losses,
     skippedSteps: scaler.state.skippedSteps, scaleHistory: scaler.state.history.map((h) => ({ step: h.step, scale: h.scale })),
     underflow: underflowDen ? underflowNum / underflowDen : 0, steps: step,
   };

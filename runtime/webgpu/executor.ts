@@ -58,9 +58,11 @@ export class WebGpuExecutor {
     if (!v.cpu) v.cpu = await this.download(v.gpu!, declared ?? v.gpu!.dtype);
     return v.cpu;
   }
+  /** Buffers uploaded for this run only (feeds, CPU-fallback results): returned to the pool when it ends. */
+  private uploads: GPUBuffer[] = [];
   private gpuOf(v: Val): GpuTensor | undefined {
     if (v.gpu) return v.gpu;
-    if (v.cpu && gpuType(v.cpu.dtype)) return (v.gpu = this.upload(v.cpu));
+    if (v.cpu && gpuType(v.cpu.dtype)) { v.gpu = this.upload(v.cpu); this.uploads.push(v.gpu.buffer); return v.gpu; }
     return undefined;
   }
 
@@ -96,10 +98,14 @@ export class WebGpuExecutor {
       const ins = n.inputs.map((x) => (x ? env.get(x) : undefined));
       if (ins.some((v, k) => n.inputs[k] && !v)) throw new AmpError(`value read by node '${n.label}' was never computed`);
       const outs = n.subgraphs.size ? await this.controlFlow(n, ins as (Val | undefined)[], env, declared) : await this.step(n, ins as (Val | undefined)[], opset, declared);
+      const isView = VIEW_OPS.has(n.opType);
       n.outputs.forEach((o, j) => {
         if (!o || !outs[j]) return;
         env.set(o, outs[j]);
-        if (outs[j].gpu) owned.set(outs[j].gpu!.buffer, (owned.get(outs[j].gpu!.buffer) ?? 0) + 1);
+        // Kernel outputs are this run's buffers; a view shares its source's (initializer and uploaded
+        // buffers are never owned, so a view can never return them to the pool).
+        const b = outs[j].gpu?.buffer;
+        if (b && (!isView || owned.has(b))) owned.set(b, (owned.get(b) ?? 0) + 1);
       });
       if (opts.onValue) for (const [j, o] of n.outputs.entries()) if (o && outs[j]) opts.onValue(o, await this.cpuOf(outs[j], declared(o)), n);
       for (const x of new Set(n.reads())) if (x && this.lastUse.get(x) === i && !keep.has(x) && !g.initializers.has(x)) { release(x); env.delete(x); }
@@ -113,6 +119,7 @@ export class WebGpuExecutor {
     }
     for (const name of keep) if (env.has(name)) release(name);
     this.runner.flush();
+    for (const b of this.uploads.splice(0)) this.runner.release(b);
     return result;
   }
 

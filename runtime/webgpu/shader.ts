@@ -64,6 +64,9 @@ export class Runner {
     this.pool.set(b.size, list);
   }
   upload(dtype: number, dims: number[], data: ArrayBufferView): GpuTensor {
+    // queue.writeBuffer runs before commands still being recorded: submit those first, or a pooled buffer
+    // they read could be overwritten before they run.
+    this.flush();
     const bytes = data.byteLength;
     const buffer = this.alloc(bytes);
     const padded = bytes % 4 ? new Uint8Array(Math.ceil(bytes / 4) * 4) : undefined;

@@ -4,6 +4,7 @@ import { trainCheck, formatTrainCheck } from '../../train-check.js';
 import { renderTrainHtml } from '../../report/train-html.js';
 import { writeFileAtomic } from '../../onnx/io.js';
 import { AmpError } from '../../errors.js';
+import type { BackendName } from '../../../runtime/backend.js';
 
 export function register(program: Command): void {
   program.command('train-check')
@@ -16,15 +17,16 @@ export function register(program: Command): void {
     .option('--lr <x>', 'learning rate', '0.05')
     .option('--optimizer <sgd|adam>', 'optimizer', 'sgd')
     .option('--loss-multiplier <x>', 'multiply the loss (small-gradient regime) and divide the gradients back in fp32', '1')
-    .option('--backend <name>', 'cpu (WebGPU training is not in this build)', 'cpu')
+    .option('--backend <name>', 'cpu | webgpu | auto', 'cpu')
     .option('--report <out.html>', 'write the HTML report (loss curves, scale trajectory)')
     .option('--json', 'machine-readable output')
     .option('--force', 'overwrite the report')
-    .action((o: { model?: string; data: string; labelCol?: string; epochs: string; seeds: string; lr: string; optimizer: string; lossMultiplier: string; backend: string; report?: string; json?: boolean; force?: boolean }) => {
+    .action(async (o: { model?: string; data: string; labelCol?: string; epochs: string; seeds: string; lr: string; optimizer: string; lossMultiplier: string; backend: string; report?: string; json?: boolean; force?: boolean }) => {
       const seeds = o.seeds.split(',').map(Number);
       if (seeds.some((s) => !Number.isInteger(s))) throw new AmpError(`--seeds '${o.seeds}' must be integers`);
       if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new AmpError(`--optimizer must be sgd or adam`);
-      const r = trainCheck({ model: o.model, data: o.data, labelCol: o.labelCol !== undefined ? Number(o.labelCol) : undefined, epochs: Number(o.epochs), seeds, lr: Number(o.lr), optimizer: o.optimizer, lossMultiplier: Number(o.lossMultiplier), backend: o.backend });
+      if (!['cpu', 'webgpu', 'auto'].includes(o.backend)) throw new AmpError(`--backend must be cpu, webgpu or auto (got '${o.backend}')`);
+      const r = await trainCheck({ model: o.model, data: o.data, labelCol: o.labelCol !== undefined ? Number(o.labelCol) : undefined, epochs: Number(o.epochs), seeds, lr: Number(o.lr), optimizer: o.optimizer, lossMultiplier: Number(o.lossMultiplier), backend: o.backend as BackendName });
       if (o.report) writeFileAtomic(o.report, renderTrainHtml(r), { force: o.force });
       if (o.json) process.stdout.write(`${JSON.stringify({ ...r, modes: r.modes.map(({ runs, ...m }) => ({ ...m, scaleTrajectory: runs[0].scaleHistory.filter((_, i, a) => i === 0 || a[i - 1].scale !== a[i].scale) })) })}\n`);
       else process.stdout.write(`${formatTrainCheck(r)}\n(${(r.ms / 1000).toFixed(1)} s)\n`);
