@@ -16,6 +16,8 @@ dpkg-query -W -f='${Status}' libvulkan1 2>/dev/null | grep -q "ok installed" || 
 dpkg-query -W -f='${Status}' python3-onnx 2>/dev/null | grep -q "ok installed" || need+=(onnx)
 # Debian's chromium renders the HTML reports headless in tests (playwright-core drives it).
 dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "ok installed" || need+=(chromium)
+# Fashion-MNIST for the training check (train-check --data fashion-mnist).
+dpkg-query -W -f='${Status}' dataset-fashion-mnist 2>/dev/null | grep -q "ok installed" || need+=(fashion)
 if [ ${#need[@]} -eq 0 ]; then echo "setup-system: Vulkan loader, Mesa $mesa_ver and python3-onnx present"; exit 0; fi
 src=/etc/apt/sources.list.d/bookworm-backports.sources
 if [ ! -f "$src" ]; then
@@ -27,6 +29,6 @@ if [ ! -f "$src" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends libvulkan1 python3-onnx python3-numpy chromium >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends libvulkan1 python3-onnx python3-numpy chromium dataset-fashion-mnist >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports mesa-vulkan-drivers >/dev/null
-echo "setup-system: installed Mesa $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers), libvulkan1, python3-onnx, chromium"
+echo "setup-system: installed Mesa $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers), libvulkan1, python3-onnx, chromium, dataset-fashion-mnist"

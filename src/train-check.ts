@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Model } from './ir/graph.js';
 import { loadModel } from './onnx/io.js';
-import { readCsv, type Dataset } from '../runtime/train/data.js';
+import { readCsv, readFashionMnist, type Dataset } from '../runtime/train/data.js';
+import { buildMlp } from '../runtime/train/models.js';
 import { train, initialWeights, type Mode, type TrainResult } from '../runtime/train/trainer.js';
 import { AmpError } from './errors.js';
 import type { BackendName } from '../runtime/backend.js';
 
 export interface TrainCheckOptions {
-  model?: string; data: string; labelCol?: number; epochs?: number; seeds?: number[]; lr?: number;
+  model?: string; data: string; labelCol?: number; trainLimit?: number; testLimit?: number; epochs?: number; seeds?: number[]; lr?: number;
   optimizer?: 'sgd' | 'adam'; backend?: BackendName; lossMultiplier?: number; batch?: number;
 }
 export interface ModeSummary { mode: Mode; accMean: number; accStd: number; finalLoss: number; skipped: number; underflow: number; runs: TrainResult[] }
@@ -23,7 +24,6 @@ export interface TrainCheckReport { backend: string; data: string; model: string
 const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/dist\/?$/, '');
 export function datasetPath(data: string): string {
   if (data === 'digits') return join(ROOT, 'fixtures/data/digits.csv.gz');
-  if (data === 'fashion-mnist') throw new AmpError('fashion-mnist is not wired into train-check yet; use digits or a CSV file');
   return data;
 }
 
@@ -34,9 +34,11 @@ const stats = (xs: number[]) => {
 
 export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckReport> {
   const t0 = performance.now();
-  const data: Dataset = readCsv(datasetPath(opts.data), opts.labelCol ?? -1);
-  const modelPath = opts.model ?? join(ROOT, 'fixtures/models/mlp.onnx');
-  const forward: Model = loadModel(modelPath);
+  const data: Dataset = opts.data === 'fashion-mnist'
+    ? readFashionMnist(undefined, opts.trainLimit ?? 10000, opts.testLimit ?? 2000)
+    : readCsv(datasetPath(opts.data), opts.labelCol ?? -1);
+  const modelPath = opts.model ?? `built-in MLP ${data.features}→64→32→${data.classes}`;
+  const forward: Model = opts.model ? loadModel(opts.model) : buildMlp(data.features, data.classes);
   const inDim = forward.graph.values.get(forward.graph.inputs[0])?.type?.shape?.at(-1);
   if (inDim !== data.features) throw new AmpError(`the model takes ${inDim} features but the data has ${data.features}`, modelPath);
   const seeds = opts.seeds ?? [1, 2, 3];
@@ -69,5 +71,5 @@ export function formatTrainCheck(r: TrainCheckReport): string {
     '|---|---|---|---|---|',
     ...r.modes.map((m) => `| ${m.mode === 'fp32' ? 'fp32' : m.mode === 'amp' ? 'AMP + loss scaling' : 'AMP, no loss scaling'} | ${pct(m.accMean)} ± ${pct(m.accStd)} | ${m.finalLoss.toFixed(4)} | ${m.skipped.toFixed(1)} | ${m.mode === 'fp32' ? '–' : `${pct(m.underflow)}%`} |`),
   ];
-  return `${r.data}, ${r.epochs} epochs, ${r.backend} backend, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}`;
+  return `${r.data} (${r.model}), ${r.epochs} epochs, ${r.backend} backend, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}`;
 }

@@ -52,6 +52,49 @@ export function readCsv(path: string, labelCol = -1, opts: { splitSeed?: number;
   return split(X, Y, f, classes, path, opts.splitSeed ?? 0, opts.testFraction ?? 0.2);
 }
 
+/** Reads an IDX file (gzip), returning its dims and bytes. */
+function readIdx(path: string): { dims: number[]; data: Uint8Array } {
+  let raw: Buffer;
+  try { raw = gunzipSync(readFileSync(path)); } catch (e) { throw new AmpError(`cannot read IDX data: ${(e as Error).message}`, path); }
+  if (raw.readUInt16BE(0) !== 0 || raw[2] !== 0x08) throw new AmpError('not an unsigned-byte IDX file', path);
+  const rank = raw[3];
+  const dims = Array.from({ length: rank }, (_, i) => raw.readUInt32BE(4 + 4 * i));
+  return { dims, data: new Uint8Array(raw.buffer, raw.byteOffset + 4 + 4 * rank, dims.reduce((a, b) => a * b, 1)) };
+}
+
+export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
+/**
+ * Fashion-MNIST (Debian dataset-fashion-mnist): the standard train/test split, the first `trainLimit` /
+ * `testLimit` images of each (the CPU reference trains a few thousand images per second), pixels /255 then
+ * standardized with training statistics.
+ */
+export function readFashionMnist(dir = FASHION_MNIST_DIR, trainLimit = 60000, testLimit = 10000): Dataset {
+  const file = (n: string) => `${dir}/${n}`;
+  try { statSync(file('train-images-idx3-ubyte.gz')); } catch { throw new AmpError('Fashion-MNIST not found: apt-get install dataset-fashion-mnist (scripts/setup-system.sh does)', dir); }
+  const load = (img: string, lab: string, limit: number) => {
+    const x = readIdx(file(img)), y = readIdx(file(lab));
+    const n = Math.min(limit, x.dims[0]), f = x.dims[1] * x.dims[2];
+    return { x: Float32Array.from(x.data.subarray(0, n * f), (v) => v / 255), y: Int32Array.from(y.data.subarray(0, n)), f };
+  };
+  const tr = load('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', trainLimit);
+  const te = load('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', testLimit);
+  standardize(tr.x, te.x, tr.f);
+  return { xTrain: tr.x, yTrain: tr.y, xTest: te.x, yTest: te.y, features: tr.f, classes: 10, name: 'fashion-mnist' };
+}
+
+function standardize(train: Float32Array, test: Float32Array, f: number): void {
+  const nTrain = train.length / f, nTest = test.length / f;
+  for (let j = 0; j < f; j++) {
+    let m = 0, v = 0;
+    for (let i = 0; i < nTrain; i++) m += train[i * f + j];
+    m /= nTrain;
+    for (let i = 0; i < nTrain; i++) v += (train[i * f + j] - m) ** 2;
+    const sd = Math.sqrt(v / nTrain) || 1;
+    for (let i = 0; i < nTrain; i++) train[i * f + j] = (train[i * f + j] - m) / sd;
+    for (let i = 0; i < nTest; i++) test[i * f + j] = (test[i * f + j] - m) / sd;
+  }
+}
+
 function split(X: Float32Array, Y: Int32Array, f: number, classes: number, name: string, seed: number, testFraction: number): Dataset {
   const n = Y.length, idx = shuffle(n, seed);
   const nTest = Math.round(n * testFraction), nTrain = n - nTest;
@@ -61,15 +104,6 @@ function split(X: Float32Array, Y: Int32Array, f: number, classes: number, name:
     return { x, y };
   };
   const tr = take(0, nTrain), te = take(nTrain, nTest);
-  // Standardize with training statistics only.
-  for (let j = 0; j < f; j++) {
-    let m = 0, v = 0;
-    for (let i = 0; i < nTrain; i++) m += tr.x[i * f + j];
-    m /= nTrain;
-    for (let i = 0; i < nTrain; i++) v += (tr.x[i * f + j] - m) ** 2;
-    const sd = Math.sqrt(v / nTrain) || 1;
-    for (let i = 0; i < nTrain; i++) tr.x[i * f + j] = (tr.x[i * f + j] - m) / sd;
-    for (let i = 0; i < nTest; i++) te.x[i * f + j] = (te.x[i * f + j] - m) / sd;
-  }
+  standardize(tr.x, te.x, f); // with training statistics only
   return { xTrain: tr.x, yTrain: tr.y, xTest: te.x, yTest: te.y, features: f, classes, name };
 }

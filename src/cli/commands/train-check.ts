@@ -10,8 +10,9 @@ export function register(program: Command): void {
   program.command('train-check')
     .description('train fp32, AMP with loss scaling and AMP without, and compare accuracy and gradient underflow')
     .option('--model <m.onnx>', 'a model whose output is logits (default: the bundled digits MLP)')
-    .requiredOption('--data <digits|file.csv>', 'dataset: digits (bundled) or a numeric CSV')
+    .requiredOption('--data <digits|fashion-mnist|file.csv>', 'dataset: digits (bundled), fashion-mnist (Debian package) or a numeric CSV')
     .option('--label-col <n>', 'label column of the CSV (default: last)')
+    .option('--limit <train,test>', 'use the first N training / M test samples (fashion-mnist default: 10000,2000)')
     .option('--epochs <e>', 'epochs', '10')
     .option('--seeds <list>', 'seeds, comma-separated', '1,2,3')
     .option('--lr <x>', 'learning rate', '0.05')
@@ -21,12 +22,13 @@ export function register(program: Command): void {
     .option('--report <out.html>', 'write the HTML report (loss curves, scale trajectory)')
     .option('--json', 'machine-readable output')
     .option('--force', 'overwrite the report')
-    .action(async (o: { model?: string; data: string; labelCol?: string; epochs: string; seeds: string; lr: string; optimizer: string; lossMultiplier: string; backend: string; report?: string; json?: boolean; force?: boolean }) => {
+    .action(async (o: { limit?: string; model?: string; data: string; labelCol?: string; epochs: string; seeds: string; lr: string; optimizer: string; lossMultiplier: string; backend: string; report?: string; json?: boolean; force?: boolean }) => {
       const seeds = o.seeds.split(',').map(Number);
       if (seeds.some((s) => !Number.isInteger(s))) throw new AmpError(`--seeds '${o.seeds}' must be integers`);
       if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new AmpError(`--optimizer must be sgd or adam`);
       if (!['cpu', 'webgpu', 'auto'].includes(o.backend)) throw new AmpError(`--backend must be cpu, webgpu or auto (got '${o.backend}')`);
-      const r = await trainCheck({ model: o.model, data: o.data, labelCol: o.labelCol !== undefined ? Number(o.labelCol) : undefined, epochs: Number(o.epochs), seeds, lr: Number(o.lr), optimizer: o.optimizer, lossMultiplier: Number(o.lossMultiplier), backend: o.backend as BackendName });
+      const [trainLimit, testLimit] = (o.limit ?? '').split(',').map((v) => (v ? Number(v) : undefined));
+      const r = await trainCheck({ trainLimit, testLimit, model: o.model, data: o.data, labelCol: o.labelCol !== undefined ? Number(o.labelCol) : undefined, epochs: Number(o.epochs), seeds, lr: Number(o.lr), optimizer: o.optimizer, lossMultiplier: Number(o.lossMultiplier), backend: o.backend as BackendName });
       if (o.report) writeFileAtomic(o.report, renderTrainHtml(r), { force: o.force });
       if (o.json) process.stdout.write(`${JSON.stringify({ ...r, modes: r.modes.map(({ runs, ...m }) => ({ ...m, scaleTrajectory: runs[0].scaleHistory.filter((_, i, a) => i === 0 || a[i - 1].scale !== a[i].scale) })) })}\n`);
       else process.stdout.write(`${formatTrainCheck(r)}\n(${(r.ms / 1000).toFixed(1)} s)\n`);
