@@ -39,8 +39,9 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
     : readCsv(datasetPath(opts.data), opts.labelCol ?? -1);
   const modelPath = opts.model ?? `built-in MLP ${data.features}→64→32→${data.classes}`;
   const forward: Model = opts.model ? loadModel(opts.model) : buildMlp(data.features, data.classes);
-  const inDim = forward.graph.values.get(forward.graph.inputs[0])?.type?.shape?.at(-1);
-  if (inDim !== data.features) throw new AmpError(`the model takes ${inDim} features but the data has ${data.features}`, modelPath);
+  const inShape = forward.graph.values.get(forward.graph.inputs[0])?.type?.shape ?? [];
+  const perSample = inShape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1);
+  if (perSample !== data.features) throw new AmpError(`the model takes ${perSample} values per sample but the data has ${data.features} features`, modelPath);
   const seeds = opts.seeds ?? [1, 2, 3];
   const modes: Mode[] = ['fp32', 'amp', 'amp-noscale'];
   const runs = new Map<Mode, TrainResult[]>(modes.map((m) => [m, []]));

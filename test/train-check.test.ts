@@ -14,14 +14,14 @@ import type { RTensor } from '../runtime/tensor.js';
 
 const f32 = (dims: number[], data: Float32Array): RTensor => ({ dtype: 1, dims, data });
 
-describe('autodiff', () => {
-  it('gradients of the MLP match central finite differences of the loss (fp32)', () => {
-    const fwd = loadModel(fixtureModelPath('mlp'));
+describe.each([['mlp', [4, 64], 18], ['cnn', [3, 1, 8, 8], 24]] as const)('autodiff (%s)', (model, xDims, expected) => {
+  it('gradients match central finite differences of the loss (fp32)', () => {
+    const fwd = loadModel(fixtureModelPath(model));
     const tg = buildTrainingGraph(fwd);
     const ex = new CpuExecutor(tg.model);
-    const N = 4, rnd = (i: number) => Math.sin(i * 12.9898) * 0.5;
+    const N = xDims[0], nx = xDims.reduce((a, b) => a * b, 1), rnd = (i: number) => Math.sin(i * 12.9898) * 0.5;
     const feeds: Record<string, RTensor> = {
-      x: f32([N, 64], Float32Array.from({ length: N * 64 }, (_, i) => rnd(i))),
+      x: f32([...xDims], Float32Array.from({ length: nx }, (_, i) => rnd(i))),
       labels: f32([N, 10], Float32Array.from({ length: N * 10 }, (_, i) => (i % 10 === (Math.floor(i / 10) * 3) % 10 ? 1 : 0))),
       grad_scale: f32([], Float32Array.from([1 / N])), loss_coef: f32([], Float32Array.from([-1 / N])),
     };
@@ -42,9 +42,11 @@ describe('autodiff', () => {
         checked++;
       }
     }
-    expect(checked).toBe(18);
+    expect(checked).toBe(expected); // 3 entries of every trainable tensor (CNN: BN statistics stay constants)
   });
+});
 
+describe('autodiff and the pass', () => {
   it('the AMP training graph is made by the same pass: backward Gemms fp16, the fused loss fp32', () => {
     const tg = buildTrainingGraph(loadModel(fixtureModelPath('mlp')));
     const { summary, model } = convertSync(tg.model, { keepFp32: ['/^loss\\//'] });

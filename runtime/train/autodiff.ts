@@ -19,8 +19,26 @@ import { Tensor } from '../../src/ir/tensor.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { AmpError } from '../../src/errors.js';
 import { gradRules, type GradContext } from './grad/index.js';
+import { CpuExecutor } from '../cpu/executor.js';
+import { makeTensor, type RTensor } from '../tensor.js';
 
 export interface TrainingGraph { model: Model; weights: string[]; grads: string[]; logits: string; classes: number }
+
+/** Dims of every forward value for batch 1 (symbolic dims → 1), by running the forward model once on zeros. */
+function probeShapes(forward: Model): Map<string, number[]> {
+  const feeds: Record<string, RTensor> = {};
+  for (const name of forward.graph.inputs) {
+    if (forward.graph.initializers.has(name)) continue;
+    const t = forward.graph.values.get(name)?.type;
+    if (!t?.shape) throw new AmpError(`input '${name}' needs a declared shape for training`);
+    const dims = t.shape.map((d) => (typeof d === 'number' ? d : 1));
+    feeds[name] = makeTensor(t.elemType, dims);
+  }
+  const shapes = new Map<string, number[]>();
+  for (const [name, t] of Object.entries(feeds)) shapes.set(name, t.dims);
+  new CpuExecutor(forward).runSync(feeds, { onValue: (name, t) => shapes.set(name, t.dims) });
+  return shapes;
+}
 
 export function buildTrainingGraph(forward: Model, opts: { logits?: string } = {}): TrainingGraph {
   const model = modelFromBytes(encodeModel(forward)); // work on a copy
@@ -53,6 +71,13 @@ export function buildTrainingGraph(forward: Model, opts: { logits?: string } = {
   const needs = new Set<string>(weights);
   for (const n of g.nodes) if (n.inputs.some((i) => needs.has(i))) n.outputs.forEach((o) => needs.add(o));
   const fwdNodes: Node[] = [...g.nodes];
+  // MaxPool gradients route through the Indices output: ask for it where the model did not.
+  const indices = new Map<Node, string>();
+  for (const n of fwdNodes) if (n.opType === 'MaxPool') {
+    if (!n.outputs[1]) { n.outputs[1] = fresh('maxpool.indices'); g.value(n.outputs[1]).type = { elemType: DataType.INT64 }; }
+    indices.set(n, n.outputs[1]);
+  }
+  const shapes = probeShapes(forward);
 
   // Fused softmax cross-entropy (fp32 by name), and the seed gradient of the scaled loss.
   g.inputs.push('labels', 'grad_scale', 'loss_coef');
@@ -75,6 +100,8 @@ export function buildTrainingGraph(forward: Model, opts: { logits?: string } = {
     scalar, ints,
     needs: (name) => needs.has(name),
     weightDims: (name) => weightDims.get(name),
+    shapeOf: (name) => shapes.get(name),
+    indicesOf: (node) => indices.get(node),
   };
   for (const n of [...fwdNodes].reverse()) {
     const dY = n.outputs.map((o) => grads.get(o));
@@ -85,9 +112,16 @@ export function buildTrainingGraph(forward: Model, opts: { logits?: string } = {
   }
   g.outputs = ['loss'];
   const gradNames: string[] = [];
+  // Float initializers no gradient reaches (BatchNormalization running statistics) stay constants.
+  for (const w of [...weights]) {
+    if (grads.has(w)) continue;
+    const t = forward.graph.initializers.get(w)!;
+    g.initializers.set(w, t);
+    g.inputs = g.inputs.filter((x) => x !== w);
+    weights.splice(weights.indexOf(w), 1);
+  }
   for (const w of weights) {
-    const gw = grads.get(w);
-    if (!gw) throw new AmpError(`weight '${w}' gets no gradient`);
+    const gw = grads.get(w)!;
     const out = `grad/${w}`;
     g.nodes.push(new IrNode('Identity', [gw], [out], g, `bwd/out/${w}`));
     g.value(out).type = { elemType: DataType.FLOAT, shape: weightDims.get(w) };

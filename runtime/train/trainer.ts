@@ -46,7 +46,8 @@ export function initialWeights(forward: Model, seed: number): Map<string, Float3
   for (const t of forward.graph.initializers.values()) {
     if (t.dataType !== F) continue;
     const fanIn = t.dims.length > 1 ? t.dims.slice(1).reduce((a, b) => a * b, 1) : 1;
-    const w = new Float32Array(t.size);
+    // Biases and normalization parameters (1-D) start from the model's values; matrices and kernels are drawn.
+    const w = t.dims.length > 1 ? new Float32Array(t.size) : Float32Array.from(t.data() as Float32Array);
     if (t.dims.length > 1) for (let i = 0; i < w.length; i++) w[i] = Math.sqrt(-2 * Math.log(Math.max(rnd(), 1e-12))) * Math.cos(2 * Math.PI * rnd()) * Math.sqrt(2 / fanIn);
     out.set(t.name, w);
   }
@@ -75,6 +76,9 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   const scaler = new LossScaler({ ...(cfg.scaler ?? {}), enabled: cfg.mode === 'amp' });
   const opt: Optimizer = cfg.optimizer === 'adam' ? new Adam(cfg.lr) : new Sgd(cfg.lr);
   const nTrain = data.yTrain.length, f = data.features, C = tg.classes;
+  // Feature rows are laid out in the model's input shape (e.g. 64 features → 1×8×8 for a CNN).
+  const inShape = (forward.graph.values.get(forward.graph.inputs[0])?.type?.shape ?? ['N', f]).slice(1).map((d) => (typeof d === 'number' ? d : f));
+  const xDims = (n: number) => [n, ...inShape];
   const losses: number[] = [];
   const mult = cfg.lossMultiplier ?? 1;
   let underflowNum = 0, underflowDen = 0, step = 0;
@@ -89,7 +93,7 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
       const scale = scaler.scale;
       const feeds = (t: number, sc: number): Record<string, RTensor> => {
         const fd: Record<string, RTensor> = {
-          [forward.graph.inputs[0]]: asType(f32t([batch, f], x), t), labels: asType(f32t([batch, C], y), t),
+          [forward.graph.inputs[0]]: asType(f32t(xDims(batch), x), t), labels: asType(f32t([batch, C], y), t),
           grad_scale: asType(f32t([], Float32Array.from([(sc * mult) / batch])), t), loss_coef: asType(f32t([], Float32Array.from([-1 / batch])), t),
         };
         tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), t); });
@@ -117,7 +121,7 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   const nTest = data.yTest.length;
   for (let b0 = 0; b0 < nTest; b0 += 256) {
     const n = Math.min(256, nTest - b0);
-    const fd: Record<string, RTensor> = { [forward.graph.inputs[0]]: asType(f32t([n, f], data.xTest.slice(b0 * f, (b0 + n) * f)), lowT) };
+    const fd: Record<string, RTensor> = { [forward.graph.inputs[0]]: asType(f32t(xDims(n), data.xTest.slice(b0 * f, (b0 + n) * f)), lowT) };
     tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), lowT); });
     const z = toFloat32((await evalExec.run(fd))[tg.logits]);
     for (let i = 0; i < n; i++) {

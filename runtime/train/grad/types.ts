@@ -14,6 +14,10 @@ export interface GradContext {
   needs(name: string): boolean;
   /** Static dims of a weight (undefined for activations). */
   weightDims(name: string): number[] | undefined;
+  /** Dims of any forward value, probed by running the forward model once (batch 1). */
+  shapeOf(name: string): number[] | undefined;
+  /** The Indices output of a MaxPool node (added by autodiff when the model did not ask for it). */
+  indicesOf(node: Node): string | undefined;
 }
 /** Emits the gradients of a node's inputs from the gradients of its outputs (undefined: no gradient flows). */
 export type GradRule = (node: Node, dY: (string | undefined)[], ctx: GradContext) => void;
