@@ -15,7 +15,7 @@ const runs = [
   { data: 'digits', epochs: 20, lossMultiplier: 1 },
   { data: 'digits', epochs: 20, lossMultiplier: 1e-6 },
   // Fashion-MNIST: the first 10000 training and 2000 test images (the CPU reference's speed sets the budget).
-  { data: 'fashion-mnist', epochs: 5, lossMultiplier: 1, trainLimit: 10000, testLimit: 2000 },
+  { data: 'fashion-mnist', epochs: 5, lossMultiplier: 1, trainLimit: 10000, testLimit: 2000, lr: 0.01 },
 ];
 for (const run of runs.filter((r) => !only || r.data === only)) {
   const r = await trainCheck({ ...run, seeds: [1, 2, 3], backend });
