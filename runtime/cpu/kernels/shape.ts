@@ -5,6 +5,7 @@
 import type { Kernel } from './types.js';
 import { num, make, size, strides, ints, normAxis, emptyLike, broadcastShape, broadcastIndex } from '../util.js';
 import { DataType, dtypeName, type TypedArray } from '../../../src/ir/dtype.js';
+import { isFloat8, float8Table, toFloat8 } from '../../../src/ir/float8.js';
 import type { RTensor } from '../../tensor.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { Tensor } from '../../../src/ir/tensor.js';
@@ -53,10 +54,22 @@ export function transpose(t: RTensor, perm: number[]): RTensor {
 }
 
 /** Element types the executor stores but cannot convert (FLOAT8 variants, E8M0): refused, never guessed. */
-const NO_CAST = new Set<number>([DataType.FLOAT8E4M3FN, DataType.FLOAT8E4M3FNUZ, DataType.FLOAT8E5M2, DataType.FLOAT8E5M2FNUZ, DataType.FLOAT8E8M0, DataType.UINT4, DataType.INT4, DataType.FLOAT4E2M1, DataType.COMPLEX64, DataType.COMPLEX128]);
+const NO_CAST = new Set<number>([DataType.UINT4, DataType.INT4, DataType.FLOAT4E2M1, DataType.COMPLEX64, DataType.COMPLEX128]);
 
-function castTo(t: RTensor, to: number): RTensor {
+function castTo(t: RTensor, to: number, saturate = true, roundMode = 'up'): RTensor {
   if (t.dtype === to) return t;
+  if (isFloat8(t.dtype)) {
+    const tab = float8Table(t.dtype);
+    t = make(DataType.FLOAT, [...t.dims], Float32Array.from(t.data as Uint8Array, (b) => tab[b]));
+    if (to === DataType.FLOAT) return t;
+  }
+  if (isFloat8(to)) {
+    const v = num(t);
+    // The sign of NaN inputs is kept (it is part of the result's bits), read from the source bits.
+    const signOf = (i: number) => (t.dtype === DataType.FLOAT16 ? ((t.data as Uint16Array)[i] & 0x8000 ? 0x80 : 0)
+      : t.dtype === DataType.FLOAT ? (new Uint32Array((t.data as Float32Array).buffer, (t.data as Float32Array).byteOffset, v.length)[i] >>> 31 ? 0x80 : 0) : 0);
+    return { dtype: to, dims: [...t.dims], data: Uint8Array.from({ length: v.length }, (_, i) => toFloat8(Math.fround(v[i]), to, saturate, roundMode, Number.isNaN(v[i]) ? signOf(i) : 0)) };
+  }
   if (NO_CAST.has(to) || NO_CAST.has(t.dtype)) throw new AmpError(`Cast between ${dtypeName(t.dtype)} and ${dtypeName(to)} is not supported by the CPU executor`);
   if (to === DataType.STRING) {
     return { dtype: to, dims: [...t.dims], data: Array.from(num(t), (v) => (Number.isInteger(v) ? String(v) : String(Math.fround(v)))) };
@@ -329,8 +342,8 @@ export const shapeKernels: Record<string, Kernel> = {
     const n = Math.max(0, Math.ceil((l - s) / d));
     return [make(start!.dtype, [n], Array.from({ length: n }, (_, i) => s + i * d))];
   },
-  Cast: (node, [x]) => [castTo(x!, node.attrInt('to', 0))],
-  CastLike: (_n, [x, like]) => [castTo(x!, like!.dtype)],
+  Cast: (node, [x]) => [castTo(x!, node.attrInt('to', 0), node.attrInt('saturate', 1) === 1, node.attrString('round_mode', 'up'))],
+  CastLike: (node, [x, like]) => [castTo(x!, like!.dtype, node.attrInt('saturate', 1) === 1, node.attrString('round_mode', 'up'))],
   CumSum: (node, [x, axisT]) => {
     const r = x!.dims.length;
     const axis = normAxis(ints(axisT)[0], r);
