@@ -4,7 +4,7 @@ import { loadModel, modelFromBytes } from './onnx/io.js';
 import { createExecutor, type BackendOptions } from '../runtime/backend.js';
 import type { RTensor } from '../runtime/tensor.js';
 
-export interface RunResult { outputs: Record<string, RTensor>; backend: string; ms: number; note?: string }
+export interface RunResult { outputs: Record<string, RTensor>; backend: string; ms: number; note?: string; adapter?: { name: string; features: string[]; shaderF16: boolean } }
 
 export async function run(input: Model | string | Uint8Array, feeds: Record<string, RTensor>, opts: BackendOptions & { outputs?: string[] } = {}): Promise<RunResult> {
   const model = input instanceof Model ? input : typeof input === 'string' ? loadModel(input) : modelFromBytes(input);
@@ -12,7 +12,8 @@ export async function run(input: Model | string | Uint8Array, feeds: Record<stri
   try {
     const t0 = performance.now();
     const outputs = await executor.run(feeds, { outputs: opts.outputs });
-    return { outputs, backend: executor.name, ms: performance.now() - t0, note };
+    const adapter = (executor as { adapter?: RunResult['adapter'] }).adapter;
+    return { outputs, backend: executor.name, ms: performance.now() - t0, note, adapter };
   } finally {
     executor.dispose();
   }

@@ -151,6 +151,8 @@ describe('WebGPU executor', () => {
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(j.backend).toBe('webgpu');
     expect(j.note).toMatch(/webgpu adapter: .*shader-f16/);
+    expect(j.adapter.features).toContain('shader-f16');
+    expect(cli(['--verbose', 'run', fixtureModelPath('mlp'), '--random', '--backend', 'webgpu']).stdout).toMatch(/adapter features: .*shader-f16/);
     const c = JSON.parse(cli(['run', fixtureModelPath('cnn'), '--inputs', fixturePath('inputs', 'cnn'), '--json']).stdout);
     const a = agreement(Float32Array.from(j.outputs[0].values), Float32Array.from(c.outputs[0].values));
     expect(a.maxScaled).toBeLessThan(1e-5);

@@ -39,6 +39,9 @@ export class WebGpuExecutor {
   static async create(model: Model, opts: { adapter?: string } = {}): Promise<WebGpuExecutor> {
     return new WebGpuExecutor(model, await gpuContext(opts.adapter));
   }
+  get adapter(): { name: string; features: string[]; shaderF16: boolean } {
+    return { name: this.ctx.adapterName, features: [...this.ctx.features].sort(), shaderF16: this.ctx.f16 };
+  }
   get note(): string {
     return `webgpu adapter: ${this.ctx.adapterName}${this.ctx.f16 ? ' (shader-f16)' : ' (no shader-f16: f16 tensors computed via the CPU reference)'}`;
   }

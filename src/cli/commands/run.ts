@@ -46,9 +46,10 @@ export function register(program: Command): void {
       }
       const limit = o.all ? Infinity : 16;
       const outs = Object.entries(r.outputs).map(([name, t]) => ({ name, dtype: dtypeName(t.dtype), dims: t.dims, values: values(t, limit), truncated: t.data.length > limit }));
-      if (o.json) process.stdout.write(`${JSON.stringify({ backend: r.backend, note: r.note, ms: Number(r.ms.toFixed(3)), outputs: outs })}\n`);
+      if (o.json) process.stdout.write(`${JSON.stringify({ backend: r.backend, adapter: r.adapter, note: r.note, ms: Number(r.ms.toFixed(3)), outputs: outs })}\n`);
       else {
         if (r.note) process.stdout.write(`${r.note}\n`);
+        if (r.adapter && program.opts().verbose) process.stdout.write(`adapter features: ${r.adapter.features.join(' ')}\n`);
         for (const x of outs) process.stdout.write(`${x.name}: ${x.dtype} [${x.dims.join(', ')}] ${JSON.stringify(x.values)}${x.truncated ? ' …' : ''}\n`);
         process.stdout.write(`${r.backend}: ${r.ms.toFixed(2)} ms\n`);
       }
