@@ -9,13 +9,10 @@ import { AmpError } from '../../../src/errors.js';
 /** Stacks equally shaped tensors along a new leading axis (Loop/Scan outputs). */
 function stack(ts: RTensor[], fallbackType: number): RTensor {
   if (!ts.length) return { dtype: fallbackType, dims: [0], data: new Float32Array(0) };
-  const inner = size(ts[0].dims);
   const all = ts.flatMap((t) => Array.from(t.data as ArrayLike<unknown>));
   const tmp: RTensor = { dtype: ts[0].dtype, dims: [all.length], data: all as unknown as TypedArray };
   const idx = Int32Array.from({ length: all.length }, (_, i) => i);
-  const out = take(tmp, idx, [ts.length, ...ts[0].dims]);
-  void inner;
-  return out;
+  return take(tmp, idx, [ts.length, ...ts[0].dims]);
 }
 /** Slices t along `axis` at position i (Scan inputs). */
 function sliceAt(t: RTensor, axis: number, i: number): RTensor {

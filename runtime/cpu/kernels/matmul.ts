@@ -4,7 +4,7 @@
  * show what an fp16 accumulator would lose.
  */
 import type { Kernel } from './types.js';
-import { num, f64, make, broadcastShape, broadcastIndex, size, strides } from '../util.js';
+import { num, f64, make, broadcastShape, broadcastIndex, size } from '../util.js';
 import { roundF16 } from '../../../src/ir/half.js';
 import { DataType } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../tensor.js';
@@ -71,4 +71,3 @@ export const matmulKernels: Record<string, Kernel> = {
     return [make(A!.dtype, [M, N], out)];
   },
 };
-export { strides };

@@ -3,7 +3,6 @@ import type { Kernel } from './types.js';
 import { num, make, size, strides, ints, normAxis } from '../util.js';
 import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../tensor.js';
-import { AmpError } from '../../../src/errors.js';
 
 function einsum(eq: string, ts: RTensor[]): { dims: number[]; out: Float64Array } {
   const [lhs, rhs0] = eq.replace(/\s/g, '').split('->');
@@ -146,4 +145,3 @@ export const miscKernels: Record<string, Kernel> = {
     return [make(node.attr('dtype') ? node.attrInt('dtype', 1) : x!.dtype, [R, C], out)];
   },
 };
-void AmpError;

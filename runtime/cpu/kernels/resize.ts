@@ -4,12 +4,12 @@
  * element is a weighted sum of input elements, computed per axis.
  */
 import type { Kernel } from './types.js';
-import { num, make, size, strides, ints } from '../util.js';
+import { num, make, size, ints } from '../util.js';
 import type { Node } from '../../../src/ir/graph.js';
 import type { RTensor } from '../../tensor.js';
 import { AmpError } from '../../../src/errors.js';
 
-function nearestIndex(x: number, mode: string, len: number, downscale: boolean): number {
+function nearestIndex(x: number, mode: string, len: number): number {
   let i: number;
   switch (mode) {
     case 'round_prefer_ceil': i = Math.round(x); break;
@@ -17,7 +17,6 @@ function nearestIndex(x: number, mode: string, len: number, downscale: boolean):
     case 'ceil': i = Math.ceil(x); break;
     default: i = x === Math.floor(x) + 0.5 ? Math.floor(x) : Math.round(x); // round_prefer_floor
   }
-  void downscale;
   return Math.max(0, Math.min(len - 1, i));
 }
 
@@ -59,7 +58,7 @@ function axisTaps(node: Node, inLen: number, outLen: number, scale: number, roiS
       }
       default: x = (o + 0.5) / scale - 0.5; // half_pixel
     }
-    if (mode === 'nearest') { taps.push([[nearestIndex(x, nm, inLen, scale < 1), 1]]); continue; }
+    if (mode === 'nearest') { taps.push([[nearestIndex(x, nm, inLen), 1]]); continue; }
     if (mode === 'linear') {
       const xc = Math.max(0, Math.min(inLen - 1, x));
       const i0 = Math.floor(xc), i1 = Math.min(inLen - 1, i0 + 1), t = xc - i0;
@@ -116,7 +115,6 @@ function resize(node: Node, X: RTensor, scalesIn: number[] | undefined, sizesIn:
     cur = next;
     dims = nd;
   }
-  void strides;
   return make(X.dtype, dims, cur);
 }
 
