@@ -43,7 +43,9 @@ export interface DiffReport {
   outputsMeet: boolean;
   ms: number;
 }
-export interface DiffOptions { tolerance?: Tolerance; attribution?: boolean; histograms?: boolean }
+/** The fp32 model's values for one input set; pass the same object to several diffs to run the model once. */
+export interface ReferenceCache { raw: Map<string, RTensor>; vals: Map<string, Float32Array> }
+export interface DiffOptions { tolerance?: Tolerance; attribution?: boolean; histograms?: boolean; reference?: ReferenceCache }
 
 export const DEFAULT_TOLERANCE: Tolerance = { rel: 1e-2, cos: 0.999 };
 export const baseName = (n: string): string => n.replace(/__(fp16|fp32|bf16)(_\d+)?$/, '');
@@ -70,12 +72,14 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
   const t0 = performance.now();
   const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
   const { ref: refFeeds, conv: convFeeds } = alignFeeds(original, converted, feeds);
-  // Reference values of every float tensor of the original model.
-  const refVals = new Map<string, Float32Array>();
-  const refRaw = new Map<string, RTensor>();
-  new CpuExecutor(original).runSync(refFeeds, {
-    onValue: (name, t) => { if (isConvertibleFloat(t.dtype) || t.dtype === DataType.DOUBLE) { refVals.set(name, toFloat32(t)); } refRaw.set(name, t); },
-  });
+  // Reference values of every tensor of the original model (reused when the caller passes the same cache).
+  const ref = opts.reference ?? { raw: new Map<string, RTensor>(), vals: new Map<string, Float32Array>() };
+  if (!ref.raw.size) {
+    new CpuExecutor(original).runSync(refFeeds, {
+      onValue: (name, t) => { if (isConvertibleFloat(t.dtype) || t.dtype === DataType.DOUBLE) ref.vals.set(name, toFloat32(t)); ref.raw.set(name, t); },
+    });
+  }
+  const { raw: refRaw, vals: refVals } = ref;
   // Execution order (a topological order across subgraphs too: names are global in ONNX).
   const order = new Map<Node, number>();
   const outNames = new Set(converted.graph.outputs);
