@@ -10,6 +10,7 @@ import { readTensorFile } from './onnx/tensor-io.js';
 import { make } from '../runtime/cpu/util.js';
 import { size, type RTensor } from '../runtime/tensor.js';
 import { AmpError } from './errors.js';
+import { xorshift } from './rng.js';
 
 /** The inputs a caller must feed: graph inputs that are not initializers. */
 export function feedNames(model: Model): string[] {
@@ -86,8 +87,7 @@ function concreteDims(name: string, shape: Dim[] | undefined, given?: number[]):
 
 /** Seeded random inputs: floats N(0,1), ints in [0, 10), bools 50/50 (xorshift, so runs repeat). */
 export function randomInputs(model: Model, seed = 0, shapes: Record<string, number[]> = {}): Record<string, RTensor> {
-  let s = (seed * 2654435761 + 1) >>> 0 || 1;
-  const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const rnd = xorshift(seed * 2654435761 + 1);
   const feeds: Record<string, RTensor> = {};
   for (const k of Object.keys(shapes)) if (!feedNames(model).includes(k)) throw new AmpError(`--shape names '${k}', which is not an input (inputs: ${feedNames(model).join(', ')})`);
   for (const name of feedNames(model)) {

@@ -5,12 +5,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { AmpError } from '../../src/errors.js';
+import { xorshift } from '../../src/rng.js';
 
 export interface Dataset { xTrain: Float32Array; yTrain: Int32Array; xTest: Float32Array; yTest: Int32Array; features: number; classes: number; name: string }
 
 function shuffle(n: number, seed: number): Int32Array {
-  let s = (seed * 2654435761 + 12345) >>> 0 || 1;
-  const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const rnd = xorshift(seed * 2654435761 + 12345);
   const idx = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
   return idx;

@@ -14,6 +14,7 @@ import { buildTrainingGraph } from './autodiff.js';
 import { LossScaler, type LossScalerOptions } from './loss-scaler.js';
 import { Sgd, Adam, type Optimizer } from './optim.js';
 import type { Dataset } from './data.js';
+import { xorshift } from '../../src/rng.js';
 
 export type Mode = 'fp32' | 'amp' | 'amp-noscale';
 export interface TrainConfig {
@@ -40,8 +41,7 @@ const asType = (t: RTensor, dtype: number): RTensor => (dtype === H ? { dtype: H
 
 /** He-style initial weights from the forward model's initializers, re-drawn per seed. */
 export function initialWeights(forward: Model, seed: number): Map<string, Float32Array> {
-  let s = (seed * 747796405 + 2891336453) >>> 0 || 1;
-  const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const rnd = xorshift(seed * 747796405 + 2891336453);
   const out = new Map<string, Float32Array>();
   for (const t of forward.graph.initializers.values()) {
     if (t.dataType !== F) continue;
@@ -82,8 +82,7 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   const losses: number[] = [];
   const mult = cfg.lossMultiplier ?? 1;
   let underflowNum = 0, underflowDen = 0, step = 0;
-  let s = (cfg.seed ?? 0) + 1;
-  const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  const rnd = xorshift((cfg.seed ?? 0) + 1);
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     const order = Int32Array.from({ length: nTrain }, (_, i) => i);
     for (let i = nTrain - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
