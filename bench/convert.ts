@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadModel, saveModel } from '../src/onnx/io.js';
-import { convertSync } from '../src/convert.js';
+import { convertSync } from '../src/tools/convert.js';
 import { f32ArrayToF16 } from '../src/ir/half.js';
 import { time, peakRss, runPhase, bigModel, MiB } from './util.js';
 import { fixtureModels, fixtureModelPath } from '../test/helpers/fixtures.js';

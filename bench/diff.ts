@@ -4,10 +4,10 @@
  * fallback evaluations vs the 2·log2(nodes) budget.
  */
 import { loadModel } from '../src/onnx/io.js';
-import { convertSync } from '../src/convert.js';
-import { diff } from '../src/diff.js';
-import { renderHtml } from '../src/report/render.js';
-import { fallback } from '../passes/fallback.js';
+import { convertSync } from '../src/tools/convert.js';
+import { diff } from '../src/tools/diff.js';
+import { renderHtml } from '../src/tools/report/render.js';
+import { fallback } from '../src/tools/fallback.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { fixtureModelPath, fixtureInputs } from '../test/helpers/fixtures.js';
 

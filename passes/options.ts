@@ -1,6 +1,6 @@
 /** Options of the mixed-precision conversion, shared by the library API, the CLI and config files. */
 import { readFileSync } from 'node:fs';
-import { AmpError } from '../src/errors.js';
+import { AmpError } from '../src/core/errors.js';
 
 export interface ConvertOptions {
   /** Low-precision type: 'fp16' (default) or 'bf16'. */

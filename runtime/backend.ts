@@ -1,23 +1,30 @@
 /**
- * Backend selection. Every executor implements `Executor`; `createExecutor` picks one by name. 'auto' uses
- * WebGPU when an adapter is available and the model has no control flow, else the CPU reference, and
- * says which and why.
+ * Backend selection. Every executor implements `Executor`; `createExecutor` picks one by name (validated
+ * here, once, for the CLI and the API alike). 'auto' uses WebGPU when an adapter is available, else the CPU
+ * reference, and says which and why. The WebGPU module is imported only when asked for.
  */
 import type { Model } from '../src/ir/graph.js';
-import type { RTensor } from './tensor.js';
+import type { RTensor } from '../src/core/tensor.js';
 import { CpuExecutor, type RunOptions } from './cpu/executor.js';
-import { AmpError } from '../src/errors.js';
+import { AmpError } from '../src/core/errors.js';
 
 export interface Executor {
   readonly name: string;
   run(feeds: Record<string, RTensor>, opts?: RunOptions): Promise<Record<string, RTensor>>;
   dispose(): void;
 }
-export type BackendName = 'cpu' | 'webgpu' | 'auto';
+export const BACKENDS = ['cpu', 'webgpu', 'auto'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+/** A backend name from user input; throws a one-line error naming the choices. */
+export function parseBackend(name: string | undefined): BackendName {
+  const n = name ?? 'cpu';
+  if (!(BACKENDS as readonly string[]).includes(n)) throw new AmpError(`--backend must be ${BACKENDS.slice(0, -1).join(', ')} or ${BACKENDS.at(-1)} (got '${n}')`);
+  return n as BackendName;
+}
 export interface BackendOptions { backend?: BackendName; adapter?: string; fp16Accumulate?: boolean }
 
 export async function createExecutor(model: Model, opts: BackendOptions = {}): Promise<{ executor: Executor; note?: string }> {
-  const backend = opts.backend ?? 'cpu';
+  const backend = parseBackend(opts.backend);
   if (backend === 'webgpu' || backend === 'auto') {
     if (opts.fp16Accumulate && backend === 'webgpu') throw new AmpError('--fp16-accumulate is a CPU reference option; the WebGPU kernels accumulate in f32');
     try {

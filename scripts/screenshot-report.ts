@@ -1,7 +1,7 @@
 /** Usage: tsx scripts/screenshot-report.ts report.html [out.png] — render a report in headless Chromium. */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { screenshotReport } from '../src/report/screenshot.js';
+import { screenshotReport } from '../src/tools/report/screenshot.js';
 
 const [html, png = html.replace(/\.html?$/, '') + '.png'] = process.argv.slice(2);
 if (!html) { console.error('usage: tsx scripts/screenshot-report.ts report.html [out.png]'); process.exit(2); }

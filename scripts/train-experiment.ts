@@ -4,8 +4,8 @@
  * Fashion-MNIST subset; prints the Markdown tables used in README.md and writes the HTML reports to out/.
  */
 import { mkdirSync } from 'node:fs';
-import { trainCheck, formatTrainCheck } from '../src/train-check.js';
-import { renderTrainHtml } from '../src/report/train-html.js';
+import { trainCheck, formatTrainCheck } from '../src/tools/train-check.js';
+import { renderTrainHtml } from '../src/tools/report/train-html.js';
 import { writeFileAtomic } from '../src/onnx/io.js';
 
 mkdirSync('out', { recursive: true });

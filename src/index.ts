@@ -1,28 +1,29 @@
 /**
- * amp-convert's library surface. The CLI calls only what is exported here.
- * One line per module; keep it a list of re-exports.
+ * amp-convert's library surface, and the only module the CLI imports. One line per module; keep it a list
+ * of re-exports (api/amp-convert.api.md is generated from it and checked by a test).
  */
-export { AmpError } from './errors.js';
-export { loadModel, saveModel, encodeModel, modelFromBytes, type SaveOptions, type SaveResult } from './onnx/io.js';
+export { AmpError } from './core/errors.js';
+export { loadModel, saveModel, encodeModel, modelFromBytes, writeFileAtomic, type SaveOptions, type SaveResult, type LoadOptions } from './onnx/io.js';
 export { Model, Graph, Node, Value, type TensorType, type Dim } from './ir/graph.js';
 export { Tensor } from './ir/tensor.js';
 export { DataType, dtypeName } from './ir/dtype.js';
 export * from './ir/half.js';
-export { inspectModel, formatInspect, type InspectReport } from './inspect.js';
+export { inspectModel, formatInspect, fmtBytes, type InspectReport } from './tools/inspect.js';
 export { inferTypes } from './ir/infer.js';
-export { convert, convertSync, type ConvertOptions, type ConvertSummary } from './convert.js';
+export { convert, convertSync, type ConvertOptions, type ConvertRunOptions, type ConvertResult, type ConvertSummary } from './tools/convert.js';
 export { formatSummary } from '../passes/summary.js';
-export { run, type RunResult } from './run.js';
+export { run, type RunResult } from './tools/run.js';
 export { CpuExecutor, executeNode, type RunOptions } from '../runtime/cpu/executor.js';
-export { createExecutor, type Executor, type BackendName } from '../runtime/backend.js';
-export { readInputs, randomInputs, parseShapes } from './inputs.js';
+export { createExecutor, parseBackend, BACKENDS, type Executor, type BackendName, type BackendOptions } from '../runtime/backend.js';
+export { readInputs, randomInputs, parseShapes } from './tools/inputs.js';
 export { readTensorFile, writeTensorFile } from './onnx/tensor-io.js';
-export type { RTensor } from '../runtime/tensor.js';
-export { diff, type DiffReport, type TensorDiff } from './diff.js';
-export { renderText, renderMarkdown, renderJson, renderHtml } from './report/render.js';
-export { tensorStats, type TensorStats, type Tolerance } from './report/stats.js';
-export { calibrate } from '../passes/calibrate.js';
-export { fallback } from '../passes/fallback.js';
-export { trainCheck, formatTrainCheck, type TrainCheckReport } from './train-check.js';
+export { toFloat32, type RTensor } from './core/tensor.js';
+export { diff, DEFAULT_TOLERANCE, type DiffReport, type TensorDiff, type DiffOptions } from './tools/diff.js';
+export { renderText, renderMarkdown, renderJson, renderHtml } from './tools/report/render.js';
+export { tensorStats, parseTolerance, type TensorStats, type Tolerance, type Histogram } from './tools/report/stats.js';
+export { calibrate, type CalibrateOptions, type CalibrationResult } from './tools/calibrate.js';
+export { fallback, type FallbackResult } from './tools/fallback.js';
+export { trainCheck, formatTrainCheck, type TrainCheckReport, type TrainCheckOptions } from './tools/train-check.js';
+export { renderTrainHtml } from './tools/report/train-html.js';
 export { LossScaler } from '../runtime/train/loss-scaler.js';
 export { buildTrainingGraph } from '../runtime/train/autodiff.js';

@@ -6,12 +6,12 @@
  */
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { fixtureModels, goodFixtures, fixtureModelPath, fixtureInputs, agreement } from './helpers/fixtures.js';
+import { goodFixtures, fixtureModelPath, fixtureInputs, agreement } from './helpers/fixtures.js';
 import { runOrt } from './helpers/ort.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
-import { convertSync } from '../src/convert.js';
+import { convertSync } from '../src/tools/convert.js';
 import { encodeModel, loadModel } from '../src/onnx/io.js';
-import { toFloat32, type RTensor } from '../runtime/tensor.js';
+import { toFloat32, type RTensor } from '../src/core/tensor.js';
 import { DataType } from '../src/ir/dtype.js';
 import { f32ArrayToF16 } from '../src/ir/half.js';
 

@@ -7,8 +7,8 @@ import { nodeTestNames } from './helpers/nodetests.js';
 import { loadNodeCase } from './helpers/nodecase.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { claimedOps } from '../runtime/cpu/kernels/index.js';
-import { toFloat32, type RTensor } from '../runtime/tensor.js';
-import { AmpError } from '../src/errors.js';
+import { toFloat32, type RTensor } from '../src/core/tensor.js';
+import { AmpError } from '../src/core/errors.js';
 
 /** Documented gaps: these features are refused with an error naming them, never computed wrongly. */
 const UNSUPPORTED: [RegExp, RegExp][] = [

@@ -4,7 +4,7 @@ import { CpuExecutor, executeNode } from '../runtime/cpu/executor.js';
 import { ModelBuilder } from '../src/ir/builder.js';
 import { DataType } from '../src/ir/dtype.js';
 import { f32ToF16Bits, f16BitsToF32, roundF16, f32ToBf16Bits, bf16BitsToF32 } from '../src/ir/half.js';
-import type { RTensor } from '../runtime/tensor.js';
+import type { RTensor } from '../src/core/tensor.js';
 
 const H = DataType.FLOAT16;
 const half = (xs: number[]): RTensor => ({ dtype: H, dims: [xs.length], data: Uint16Array.from(xs, f32ToF16Bits) });

@@ -16,9 +16,9 @@ import { nodeTestNames, nodeTestsDir } from './helpers/nodetests.js';
 import { loadNodeCase } from './helpers/nodecase.js';
 import { runOrt } from './helpers/ort.js';
 import { checkerLimits, checkModels } from './helpers/checker.js';
-import { convertSync } from '../src/convert.js';
+import { convertSync } from '../src/tools/convert.js';
 import { encodeModel } from '../src/onnx/io.js';
-import { toFloat32, type RTensor } from '../runtime/tensor.js';
+import { toFloat32, type RTensor } from '../src/core/tensor.js';
 import { DataType } from '../src/ir/dtype.js';
 import { f32ArrayToF16 } from '../src/ir/half.js';
 

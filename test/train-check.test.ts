@@ -6,11 +6,11 @@ import { loadModel } from '../src/onnx/io.js';
 import { buildTrainingGraph } from '../runtime/train/autodiff.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { readCsv } from '../runtime/train/data.js';
-import { trainCheck } from '../src/train-check.js';
+import { trainCheck } from '../src/tools/train-check.js';
 import { fixtureModelPath } from './helpers/fixtures.js';
 import { fixturePath } from './helpers/nodetests.js';
-import { convertSync } from '../src/convert.js';
-import type { RTensor } from '../runtime/tensor.js';
+import { convertSync } from '../src/tools/convert.js';
+import type { RTensor } from '../src/core/tensor.js';
 
 const f32 = (dims: number[], data: Float32Array): RTensor => ({ dtype: 1, dims, data });
 
@@ -19,7 +19,7 @@ describe.each([['mlp', [4, 64], 18], ['cnn', [3, 1, 8, 8], 24]] as const)('autod
     const fwd = loadModel(fixtureModelPath(model));
     const tg = buildTrainingGraph(fwd);
     const ex = new CpuExecutor(tg.model);
-    const N = xDims[0], nx = xDims.reduce((a, b) => a * b, 1), rnd = (i: number) => Math.sin(i * 12.9898) * 0.5;
+    const N = xDims[0], nx = xDims.reduce((a: number, b: number) => a * b, 1), rnd = (i: number) => Math.sin(i * 12.9898) * 0.5;
     const feeds: Record<string, RTensor> = {
       x: f32([...xDims], Float32Array.from({ length: nx }, (_, i) => rnd(i))),
       labels: f32([N, 10], Float32Array.from({ length: N * 10 }, (_, i) => (i % 10 === (Math.floor(i / 10) * 3) % 10 ? 1 : 0))),

@@ -11,12 +11,12 @@ import { gpuKernels, VIEW_OPS } from '../runtime/webgpu/kernels/index.js';
 import { ModelBuilder, type AttrValue } from '../src/ir/builder.js';
 import { DataType } from '../src/ir/dtype.js';
 import { f32ArrayToF16 } from '../src/ir/half.js';
-import { toFloat32, type RTensor } from '../runtime/tensor.js';
+import { toFloat32, type RTensor } from '../src/core/tensor.js';
 import { agreement, fixtureInputs, fixtureModelPath } from './helpers/fixtures.js';
 import { nodeTestNames } from './helpers/nodetests.js';
 import { loadNodeCase } from './helpers/nodecase.js';
 import { loadModel } from '../src/onnx/io.js';
-import { convertSync } from '../src/convert.js';
+import { convertSync } from '../src/tools/convert.js';
 import { cli } from './helpers/cli.js';
 import { fixturePath } from './helpers/nodetests.js';
 
@@ -136,7 +136,7 @@ describe('WebGPU executor', () => {
   });
 
   it('trains on WebGPU: AMP with loss scaling matches fp32 on digits (catches upload/command ordering bugs)', async () => {
-    const { trainCheck } = await import('../src/train-check.js');
+    const { trainCheck } = await import('../src/tools/train-check.js');
     const r = await trainCheck({ data: 'digits', epochs: 2, seeds: [1], backend: 'webgpu' });
     expect(r.backend).toBe('webgpu');
     const [fp32, amp] = r.modes;

@@ -18,10 +18,10 @@
  */
 import type { Graph, Model, Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
-import { fromIrTensor, size, type RTensor } from '../tensor.js';
+import { fromIrTensor, size, type RTensor } from '../../src/core/tensor.js';
 import { cpuKernels } from './kernels/index.js';
 import type { KernelContext } from './kernels/types.js';
-import { AmpError } from '../../src/errors.js';
+import { AmpError } from '../../src/core/errors.js';
 import { dtypeName } from '../../src/ir/dtype.js';
 
 export interface RunOptions {

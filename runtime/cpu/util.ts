@@ -6,9 +6,9 @@
  */
 import { DataType, typedArrayCtor, type TypedArray } from '../../src/ir/dtype.js';
 import { f16ArrayToF32, bf16ArrayToF32, f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
-import { size, type RTensor } from '../tensor.js';
+import { size, type RTensor } from '../../src/core/tensor.js';
 import type { Node } from '../../src/ir/graph.js';
-import { AmpError } from '../../src/errors.js';
+import { AmpError } from '../../src/core/errors.js';
 
 export { size };
 export type Num = Float64Array | Float32Array | Int32Array | Uint8Array | Int8Array | Int16Array | Uint16Array | Uint32Array;

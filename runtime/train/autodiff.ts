@@ -13,14 +13,13 @@
  */
 import type { Model, Node } from '../../src/ir/graph.js';
 import { Node as IrNode } from '../../src/ir/graph.js';
-import { encodeModel, modelFromBytes } from '../../src/onnx/io.js';
 import { makeAttr, type AttrValue } from '../../src/ir/builder.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { DataType } from '../../src/ir/dtype.js';
-import { AmpError } from '../../src/errors.js';
+import { AmpError } from '../../src/core/errors.js';
 import { gradRules, type GradContext } from './grad/index.js';
 import { CpuExecutor } from '../cpu/executor.js';
-import { makeTensor, type RTensor } from '../tensor.js';
+import { makeTensor, type RTensor } from '../../src/core/tensor.js';
 
 export interface TrainingGraph { model: Model; weights: string[]; grads: string[]; logits: string; classes: number }
 
@@ -41,7 +40,7 @@ function probeShapes(forward: Model): Map<string, number[]> {
 }
 
 export function buildTrainingGraph(forward: Model, opts: { logits?: string } = {}): TrainingGraph {
-  const model = modelFromBytes(encodeModel(forward)); // work on a copy
+  const model = forward.clone(); // work on a copy
   const g = model.graph;
   const logits = opts.logits ?? g.outputs[0];
   const shape = g.values.get(logits)?.type?.shape;

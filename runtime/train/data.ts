@@ -4,8 +4,8 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { AmpError } from '../../src/errors.js';
-import { xorshift } from '../../src/rng.js';
+import { AmpError } from '../../src/core/errors.js';
+import { xorshift } from '../../src/core/rng.js';
 
 export interface Dataset { xTrain: Float32Array; yTrain: Int32Array; xTest: Float32Array; yTest: Int32Array; features: number; classes: number; name: string }
 

@@ -1,20 +1,19 @@
 /**
  * The training loop: fp32 master weights, fp16 (AMP) or fp32 copies fed to the training graph each step,
- * dynamic loss scaling, SGD/Adam. AMP graphs come from the SAME mixed-precision pass as inference
- * (`convertSync`), with the fused loss kept fp32 by name — no hand-written fp16 path.
+ * dynamic loss scaling, SGD/Adam. AMP graphs come from the SAME mixed-precision pass as inference: the caller
+ * (src/tools/train-check.ts) passes it in as `lower`, since the runtime layer does not import the passes.
+ * The fused loss is named `loss/…` so the pass can keep it fp32 — no hand-written fp16 path.
  */
 import type { Model } from '../../src/ir/graph.js';
-import { encodeModel, modelFromBytes } from '../../src/onnx/io.js';
-import { convertSync } from '../../src/convert.js';
 import { createExecutor, type BackendName, type Executor } from '../backend.js';
-import { toFloat32, type RTensor } from '../tensor.js';
+import { toFloat32, type RTensor } from '../../src/core/tensor.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { f32ArrayToF16 } from '../../src/ir/half.js';
 import { buildTrainingGraph } from './autodiff.js';
 import { LossScaler, type LossScalerOptions } from './loss-scaler.js';
 import { Sgd, Adam, type Optimizer } from './optim.js';
 import type { Dataset } from './data.js';
-import { xorshift } from '../../src/rng.js';
+import { xorshift } from '../../src/core/rng.js';
 
 export type Mode = 'fp32' | 'amp' | 'amp-noscale';
 export interface TrainConfig {
@@ -23,6 +22,8 @@ export interface TrainConfig {
   /** Multiplies the loss before scaling: a small value reproduces a small-gradient regime (underflow study). */
   lossMultiplier?: number;
   backend?: BackendName;
+  /** Lowers a training graph to mixed precision (required for the AMP modes); must keep `loss/…` nodes fp32. */
+  lower?: (m: Model) => Model;
 }
 export interface TrainResult {
   mode: Mode; testAccuracy: number; finalLoss: number; losses: number[]; skippedSteps: number;
@@ -33,9 +34,8 @@ export interface TrainResult {
 }
 
 const F = DataType.FLOAT, H = DataType.FLOAT16;
-const ampKeep = ['/^loss\\//'];
-
-function lowered(m: Model): Model { return convertSync(modelFromBytes(encodeModel(m)), { keepFp32: ampKeep }).model; }
+/** Node-name pattern of the fused loss, which the AMP lowering keeps fp32. */
+export const LOSS_NODES = /^loss\//;
 const f32t = (dims: number[], data: Float32Array): RTensor => ({ dtype: F, dims, data });
 const asType = (t: RTensor, dtype: number): RTensor => (dtype === H ? { dtype: H, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) } : t);
 
@@ -58,12 +58,16 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   const batch = cfg.batch ?? 32;
   const tg = buildTrainingGraph(forward);
   const amp = cfg.mode !== 'fp32';
+  const lowered = (m: Model): Model => {
+    if (!cfg.lower) throw new Error(`train: mode '${cfg.mode}' needs cfg.lower (the mixed-precision pass)`);
+    return cfg.lower(m);
+  };
   const make = async (m: Model): Promise<Executor> => (await createExecutor(m, { backend: cfg.backend ?? 'cpu' })).executor;
   const fp32Exec = await make(tg.model);
   const exec = amp ? await make(lowered(tg.model)) : fp32Exec;
   const lowT = amp ? H : F;
   // Forward-only evaluation graph in the run's precision: logits of the training graph's forward part.
-  const evalModel = modelFromBytes(encodeModel(forward));
+  const evalModel = forward.clone();
   for (const w of tg.weights) {
     const t = evalModel.graph.initializers.get(w)!;
     evalModel.graph.initializers.delete(w);

@@ -5,7 +5,7 @@
  * when the adapter has it.
  */
 import { createRequire } from 'node:module';
-import { AmpError } from '../../src/errors.js';
+import { AmpError } from '../../src/core/errors.js';
 
 export interface GpuContext {
   device: GPUDevice;

@@ -9,13 +9,13 @@
  */
 import type { Model, Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
-import { fromIrTensor, type RTensor } from '../tensor.js';
+import { fromIrTensor, type RTensor } from '../../src/core/tensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
 import { gpuContext, type GpuContext } from './device.js';
 import { Runner, type GpuTensor } from './shader.js';
 import { gpuKernels, VIEW_OPS } from './kernels/index.js';
 import { DataType } from '../../src/ir/dtype.js';
-import { AmpError } from '../../src/errors.js';
+import { AmpError } from '../../src/core/errors.js';
 import { f16ArrayToF32, f32ArrayToF16 } from '../../src/ir/half.js';
 
 type Val = { gpu?: GpuTensor; cpu?: RTensor };

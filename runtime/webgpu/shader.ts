@@ -5,7 +5,7 @@
  */
 import { DataType } from '../../src/ir/dtype.js';
 import type { GpuContext } from './device.js';
-import { AmpError } from '../../src/errors.js';
+import { AmpError } from '../../src/core/errors.js';
 
 export interface GpuTensor { dtype: number; dims: number[]; buffer: GPUBuffer; bytes: number }
 export interface Program {

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { commands } from './commands/index.js';
-import { AmpError } from '../errors.js';
+import { AmpError } from '../index.js';
 
 export function buildProgram(): Command {
   const program = new Command('amp-convert')

@@ -8,6 +8,8 @@
 import type { AttributeProto, GraphProto, ModelProto, NodeProto, TypeProto, ValueInfoProto } from '../onnx/proto.js';
 import { toNum } from '../onnx/proto.js';
 import type { Tensor } from './tensor.js';
+// A cycle the module system resolves: clone() runs only after both modules have loaded.
+import { encodeModel, modelFromBytes } from '../onnx/io.js';
 
 /** A dimension: a size, a symbolic name, or unknown (null). */
 export type Dim = number | string | null;
@@ -158,6 +160,13 @@ export class Model {
   baseDir?: string;
   constructor(proto: ModelProto, public graph: Graph) {
     this.proto = proto;
+  }
+  /**
+   * An independent deep copy (passes convert in place). Made through the codec so the copy keeps the
+   * same fidelity state (protos, unknown fields) and encodes to the same bytes; external tensors stay references.
+   */
+  clone(): Model {
+    return modelFromBytes(encodeModel(this), { baseDir: this.baseDir });
   }
   get irVersion(): number { return toNum(this.proto.irVersion); }
   /** Opset version imported for a domain ('' and 'ai.onnx' are the default domain). */

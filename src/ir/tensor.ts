@@ -6,7 +6,7 @@
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { DataType, rawByteLength, typedArrayCtor, type TypedArray } from './dtype.js';
 import { toNum, toBig, type TensorProto, type Long } from '../onnx/proto.js';
-import { AmpError } from '../errors.js';
+import { AmpError } from '../core/errors.js';
 
 export interface ExternalRef {
   /** `location` as written in the model (relative to the model's directory). */

@@ -5,7 +5,7 @@
  */
 import * as graphlib from '@dagrejs/graphlib';
 import type { Graph, Node } from './graph.js';
-import { AmpError } from '../errors.js';
+import { AmpError } from '../core/errors.js';
 
 function producerIndex(g: Graph): Map<string, number> {
   const m = new Map<string, number>();

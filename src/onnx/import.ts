@@ -5,7 +5,7 @@ import { Graph, Model, Node, type TensorType, type Dim } from '../ir/graph.js';
 import { Tensor, type ExternalRef } from '../ir/tensor.js';
 import { toNum, type GraphProto, type ModelProto, type TensorProto, type TypeProto, type ValueInfoProto, type Long } from './proto.js';
 import { sortGraph } from '../ir/topo.js';
-import { AmpError } from '../errors.js';
+import { AmpError } from '../core/errors.js';
 
 export interface ImportOptions {
   /** Directory that external data locations are relative to. */

@@ -12,7 +12,7 @@ import { modelFromProto } from './import.js';
 import { modelToProto, tensorOf, cloneMessage } from './export.js';
 import type { Model } from '../ir/graph.js';
 import { readExternal, type Tensor } from '../ir/tensor.js';
-import { AmpError } from '../errors.js';
+import { AmpError } from '../core/errors.js';
 import { toNum } from './proto.js';
 
 const MAX_PROTO = 2 ** 31 - 1;

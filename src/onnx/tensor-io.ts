@@ -3,9 +3,9 @@ import { writeFileSync } from 'node:fs';
 import { T, decodeTensorProto, encodeTensorProto, make, type TensorProto } from './proto.js';
 import { Tensor } from '../ir/tensor.js';
 import { DataType, typedArrayCtor, type TypedArray } from '../ir/dtype.js';
-import type { RTensor } from '../../runtime/tensor.js';
+import type { RTensor } from '../core/tensor.js';
 import { readInputFile } from './io.js';
-import { AmpError } from '../errors.js';
+import { AmpError } from '../core/errors.js';
 
 export function rtensorFromProto(p: TensorProto): RTensor {
   const t = Tensor.fromProto(p);

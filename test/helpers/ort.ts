@@ -1,6 +1,6 @@
 /** onnxruntime-node as the oracle: runtime tensors in and out. */
 import * as ort from 'onnxruntime-node';
-import type { RTensor } from '../../runtime/tensor.js';
+import type { RTensor } from '../../src/core/tensor.js';
 import { DataType } from '../../src/ir/dtype.js';
 import type { TypedArray } from '../../src/ir/dtype.js';
 

@@ -2,7 +2,7 @@
 import type { Kernel } from './types.js';
 import { num, make, broadcastShape, broadcastIndex, size, emptyLike } from '../util.js';
 import { DataType } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../tensor.js';
+import type { RTensor } from '../../../src/core/tensor.js';
 import type { Node } from '../../../src/ir/graph.js';
 
 type F = (a: number, b: number, n: Node, dtype: number) => number;

@@ -2,9 +2,9 @@
 import type { Kernel } from './types.js';
 import { ints, size } from '../util.js';
 import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../tensor.js';
+import type { RTensor } from '../../../src/core/tensor.js';
 import { take } from './shape.js';
-import { AmpError } from '../../../src/errors.js';
+import { AmpError } from '../../../src/core/errors.js';
 
 /** Stacks equally shaped tensors along a new leading axis (Loop/Scan outputs). */
 function stack(ts: RTensor[], fallbackType: number): RTensor {

@@ -2,7 +2,7 @@
 import type { Kernel } from './types.js';
 import { num, make, size, strides, ints, normAxis } from '../util.js';
 import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../tensor.js';
+import type { RTensor } from '../../../src/core/tensor.js';
 
 function einsum(eq: string, ts: RTensor[]): { dims: number[]; out: Float64Array } {
   const [lhs, rhs0] = eq.replace(/\s/g, '').split('->');

@@ -6,7 +6,7 @@ import type { Kernel } from './types.js';
 import { num, make, size, ints, normAxis } from '../util.js';
 import { roundF16 } from '../../../src/ir/half.js';
 import { DataType } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../tensor.js';
+import type { RTensor } from '../../../src/core/tensor.js';
 import type { Node } from '../../../src/ir/graph.js';
 
 /** Splits dims into (outer, reduced, inner) index maps for a set of axes. */

@@ -6,8 +6,8 @@
 import type { Kernel } from './types.js';
 import { num, make, size, ints } from '../util.js';
 import type { Node } from '../../../src/ir/graph.js';
-import type { RTensor } from '../../tensor.js';
-import { AmpError } from '../../../src/errors.js';
+import type { RTensor } from '../../../src/core/tensor.js';
+import { AmpError } from '../../../src/core/errors.js';
 
 function nearestIndex(x: number, mode: string, len: number): number {
   let i: number;

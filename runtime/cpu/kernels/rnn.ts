@@ -2,7 +2,7 @@
 import type { Kernel } from './types.js';
 import { num, make, ints } from '../util.js';
 import type { Node } from '../../../src/ir/graph.js';
-import type { RTensor } from '../../tensor.js';
+import type { RTensor } from '../../../src/core/tensor.js';
 
 type Act = (x: number) => number;
 function activation(name: string, alpha?: number, beta?: number): Act {

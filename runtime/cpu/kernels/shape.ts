@@ -6,11 +6,11 @@ import type { Kernel } from './types.js';
 import { num, make, size, strides, ints, normAxis, emptyLike, broadcastShape, broadcastIndex } from '../util.js';
 import { DataType, dtypeName, type TypedArray } from '../../../src/ir/dtype.js';
 import { isFloat8, float8Table, toFloat8 } from '../../../src/ir/float8.js';
-import type { RTensor } from '../../tensor.js';
+import type { RTensor } from '../../../src/core/tensor.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { Tensor } from '../../../src/ir/tensor.js';
-import { fromIrTensor } from '../../tensor.js';
-import { AmpError } from '../../../src/errors.js';
+import { fromIrTensor } from '../../../src/core/tensor.js';
+import { AmpError } from '../../../src/core/errors.js';
 
 /** New tensor of t's type whose element i is t[idx[i]]; runs of consecutive indices are block-copied. */
 export function take(t: RTensor, idx: ArrayLike<number>, dims: number[]): RTensor {

@@ -4,7 +4,7 @@
  * the kernel, swapped back; dB = ΣdY over N, H, W.
  */
 import type { GradRule } from './types.js';
-import { AmpError } from '../../../src/errors.js';
+import { AmpError } from '../../../src/core/errors.js';
 
 export const conv: GradRule = (n, [dY], c) => {
   if (!dY) return;

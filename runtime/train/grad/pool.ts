@@ -3,7 +3,7 @@
  * ScatterElements(reduction=add) into zeros shaped like X (overlapping windows add up).
  */
 import type { GradRule } from './types.js';
-import { AmpError } from '../../../src/errors.js';
+import { AmpError } from '../../../src/core/errors.js';
 
 export const maxPool: GradRule = (n, [dY], c) => {
   if (!dY || !c.needs(n.inputs[0])) return;

@@ -1,36 +1,7 @@
 /** `amp-convert diff original.onnx converted.onnx`: where precision went, tensor by tensor. */
 import type { Command } from 'commander';
-import { loadModel, writeFileAtomic } from '../../onnx/io.js';
-import { readInputs, randomInputs, parseShapes } from '../../inputs.js';
-import { diff, DEFAULT_TOLERANCE } from '../../diff.js';
-import { parseTolerance } from '../../report/stats.js';
-import { renderText, renderMarkdown, renderJson, renderHtml } from '../../report/render.js';
-import { AmpError } from '../../errors.js';
-import type { Model } from '../../ir/graph.js';
-import type { RTensor } from '../../../runtime/tensor.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-export interface InputFlags { inputs?: string; random?: string; seed: string; shape?: string[] }
-/** The input options diff and convert share. */
-export function addInputOptions(cmd: Command, what: string): Command {
-  return cmd
-    .option('--inputs <dir|file.json>', `input_N.pb directory or JSON file ${what}`)
-    .option('--random <n>', 'N seeded random input sets instead of --inputs')
-    .option('--seed <s>', 'seed for --random', '0')
-    .option('--shape <name=d1,d2,..>', 'dims for inputs with symbolic dims (repeatable)', collect);
-}
-/** The input sets a command asked for: one from --inputs, or N seeded random sets. */
-export function inputSets(model: Model, o: InputFlags, defaultRandom = 0): Record<string, RTensor>[] {
-  if (o.inputs) return [readInputs(model, o.inputs)];
-  const n = o.random !== undefined ? Number(o.random) : defaultRandom;
-  if (!Number.isInteger(n) || n < 1) throw new AmpError('give --inputs DIR|file.json or --random N (N ≥ 1)');
-  return Array.from({ length: n }, (_, i) => randomInputs(model, Number(o.seed) + i, parseShapes(o.shape)));
-}
-export function tolerance(spec?: string) {
-  if (!spec) return DEFAULT_TOLERANCE;
-  try { return parseTolerance(spec); } catch (e) { throw new AmpError((e as Error).message); }
-}
+import { loadModel, writeFileAtomic, diff, renderText, renderMarkdown, renderJson, renderHtml } from '../../index.js';
+import { addInputOptions, inputSets, tolerance, type InputFlags } from '../options.js';
 
 export function register(program: Command): void {
   addInputOptions(program.command('diff <original> <converted>')

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { loadModel } from '../../onnx/io.js';
-import { inspectModel, formatInspect } from '../../inspect.js';
+import { loadModel, inspectModel, formatInspect } from '../../index.js';
 
 export function register(program: Command): void {
   program.command('inspect <model>')

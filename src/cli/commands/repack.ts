@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { loadModel, saveModel } from '../../onnx/io.js';
-import { fmtBytes } from '../../inspect.js';
-import { AmpError } from '../../errors.js';
+import { loadModel, saveModel, fmtBytes, AmpError } from '../../index.js';
 
 export function register(program: Command): void {
   program.command('repack <model>')

@@ -2,16 +2,8 @@
 import type { Command } from 'commander';
 import { mkdirSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel } from '../../onnx/io.js';
-import { writeTensorFile } from '../../onnx/tensor-io.js';
-import { readInputs, randomInputs, parseShapes } from '../../inputs.js';
-import { run } from '../../run.js';
-import { toFloat32, type RTensor } from '../../../runtime/tensor.js';
-import { dtypeName, DataType } from '../../ir/dtype.js';
-import { AmpError } from '../../errors.js';
-import type { BackendName } from '../../../runtime/backend.js';
-
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+import { loadModel, writeTensorFile, readInputs, randomInputs, parseShapes, run, toFloat32, dtypeName, DataType, AmpError, parseBackend, type RTensor } from '../../index.js';
+import { repeat } from '../options.js';
 
 function values(t: RTensor, limit: number): (number | string | boolean)[] {
   if (t.dtype === DataType.STRING) return (t.data as string[]).slice(0, limit);
@@ -26,7 +18,7 @@ export function register(program: Command): void {
     .option('--inputs <dir|file.json>', 'input_N.pb directory (ONNX test layout) or a JSON file')
     .option('--random', 'seeded random inputs (floats N(0,1), ints 0..9)')
     .option('--seed <n>', 'seed for --random', '0')
-    .option('--shape <name=d1,d2,..>', 'concrete dims for an input with symbolic dims (repeatable)', collect)
+    .option('--shape <name=d1,d2,..>', 'concrete dims for an input with symbolic dims (repeatable)', repeat)
     .option('--outputs <dir>', 'write output_N.pb files here')
     .option('--backend <name>', 'cpu | webgpu | auto', 'cpu')
     .option('--adapter <name>', 'pin the WebGPU adapter (e.g. llvmpipe)')
@@ -34,11 +26,11 @@ export function register(program: Command): void {
     .option('--all', 'print every value of large outputs (default: the first 16)')
     .option('--json', 'machine-readable output')
     .action(async (file: string, o: { adapter?: string; inputs?: string; random?: boolean; seed: string; shape?: string[]; outputs?: string; backend: string; fp16Accumulate?: boolean; all?: boolean; json?: boolean }) => {
-      if (!['cpu', 'webgpu', 'auto'].includes(o.backend)) throw new AmpError(`--backend must be cpu, webgpu or auto (got '${o.backend}')`);
+      const backend = parseBackend(o.backend);
       if (!o.inputs && !o.random) throw new AmpError('give --inputs DIR|file.json or --random');
       const model = loadModel(file);
       const feeds = o.inputs ? readInputs(model, o.inputs) : randomInputs(model, Number(o.seed), parseShapes(o.shape));
-      const r = await run(model, feeds, { backend: o.backend as BackendName, fp16Accumulate: o.fp16Accumulate, adapter: o.adapter });
+      const r = await run(model, feeds, { backend, fp16Accumulate: o.fp16Accumulate, adapter: o.adapter });
       if (o.outputs) {
         if (existsSync(o.outputs) && !statSync(o.outputs).isDirectory()) throw new AmpError('--outputs must be a directory', o.outputs);
         mkdirSync(o.outputs, { recursive: true });

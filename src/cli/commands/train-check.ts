@@ -1,10 +1,6 @@
 /** `amp-convert train-check`: fp32 vs AMP with and without loss scaling, from the same initial weights. */
 import type { Command } from 'commander';
-import { trainCheck, formatTrainCheck } from '../../train-check.js';
-import { renderTrainHtml } from '../../report/train-html.js';
-import { writeFileAtomic } from '../../onnx/io.js';
-import { AmpError } from '../../errors.js';
-import type { BackendName } from '../../../runtime/backend.js';
+import { trainCheck, formatTrainCheck, renderTrainHtml, writeFileAtomic, AmpError, parseBackend } from '../../index.js';
 
 export function register(program: Command): void {
   program.command('train-check')
@@ -26,9 +22,9 @@ export function register(program: Command): void {
       const seeds = o.seeds.split(',').map(Number);
       if (seeds.some((s) => !Number.isInteger(s))) throw new AmpError(`--seeds '${o.seeds}' must be integers`);
       if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new AmpError(`--optimizer must be sgd or adam`);
-      if (!['cpu', 'webgpu', 'auto'].includes(o.backend)) throw new AmpError(`--backend must be cpu, webgpu or auto (got '${o.backend}')`);
+      const backend = parseBackend(o.backend);
       const [trainLimit, testLimit] = (o.limit ?? '').split(',').map((v) => (v ? Number(v) : undefined));
-      const r = await trainCheck({ trainLimit, testLimit, model: o.model, data: o.data, labelCol: o.labelCol !== undefined ? Number(o.labelCol) : undefined, epochs: Number(o.epochs), seeds, lr: Number(o.lr), optimizer: o.optimizer, lossMultiplier: Number(o.lossMultiplier), backend: o.backend as BackendName });
+      const r = await trainCheck({ trainLimit, testLimit, model: o.model, data: o.data, labelCol: o.labelCol !== undefined ? Number(o.labelCol) : undefined, epochs: Number(o.epochs), seeds, lr: Number(o.lr), optimizer: o.optimizer, lossMultiplier: Number(o.lossMultiplier), backend });
       if (o.report) writeFileAtomic(o.report, renderTrainHtml(r), { force: o.force });
       if (o.json) process.stdout.write(`${JSON.stringify({ ...r, modes: r.modes.map(({ runs, ...m }) => ({ ...m, scaleTrajectory: runs[0].scaleHistory.filter((_, i, a) => i === 0 || a[i - 1].scale !== a[i].scale) })) })}\n`);
       else process.stdout.write(`${formatTrainCheck(r)}\n(${(r.ms / 1000).toFixed(1)} s)\n`);

@@ -4,10 +4,10 @@
  * exactly what the hardware would; BOOL is a Uint8Array of 0/1; STRING is a string[].
  * Shared by the CPU reference, the WebGPU runtime, training and the diff report.
  */
-import type { TypedArray } from '../src/ir/dtype.js';
-import { DataType, typedArrayCtor } from '../src/ir/dtype.js';
-import type { Tensor } from '../src/ir/tensor.js';
-import { f16ArrayToF32, bf16ArrayToF32 } from '../src/ir/half.js';
+import type { TypedArray } from '../ir/dtype.js';
+import { DataType, typedArrayCtor } from '../ir/dtype.js';
+import type { Tensor } from '../ir/tensor.js';
+import { f16ArrayToF32, bf16ArrayToF32 } from '../ir/half.js';
 
 export interface RTensor {
   dtype: number;

@@ -5,13 +5,14 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Model } from './ir/graph.js';
-import { loadModel } from './onnx/io.js';
-import { readCsv, readFashionMnist, type Dataset } from '../runtime/train/data.js';
-import { buildMlp } from '../runtime/train/models.js';
-import { train, initialWeights, type Mode, type TrainResult } from '../runtime/train/trainer.js';
-import { AmpError } from './errors.js';
-import type { BackendName } from '../runtime/backend.js';
+import type { Model } from '../ir/graph.js';
+import { loadModel } from '../onnx/io.js';
+import { readCsv, readFashionMnist, type Dataset } from '../../runtime/train/data.js';
+import { buildMlp } from '../../runtime/train/models.js';
+import { train, initialWeights, LOSS_NODES, type Mode, type TrainResult } from '../../runtime/train/trainer.js';
+import { convertSync } from './convert.js';
+import { AmpError } from '../core/errors.js';
+import type { BackendName } from '../../runtime/backend.js';
 
 export interface TrainCheckOptions {
   model?: string; data: string; labelCol?: number; trainLimit?: number; testLimit?: number; epochs?: number; seeds?: number[]; lr?: number;
@@ -21,11 +22,14 @@ export interface ModeSummary { mode: Mode; accMean: number; accStd: number; fina
 export interface TrainCheckReport { backend: string; data: string; model: string; epochs: number; seeds: number[]; lossMultiplier: number; modes: ModeSummary[]; gapPoints: number; ms: number }
 
 // The package root, from src/ or from the build in dist/src/.
-const ROOT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/dist\/?$/, '');
+const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/dist\/?$/, '');
 export function datasetPath(data: string): string {
   if (data === 'digits') return join(ROOT, 'fixtures/data/digits.csv.gz');
   return data;
 }
+
+/** The AMP training graph: the same pass as inference, the fused loss kept fp32. */
+export const lowerForAmp = (m: Model): Model => convertSync(m.clone(), { keepFp32: [LOSS_NODES] }).model;
 
 const stats = (xs: number[]) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -49,7 +53,7 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
   for (const seed of seeds) {
     const init = initialWeights(forward, seed);
     for (const mode of modes) {
-      const r = await train(forward, data, { mode, epochs: opts.epochs ?? 10, lr: opts.lr ?? 0.05, optimizer: opts.optimizer, seed, lossMultiplier: opts.lossMultiplier, batch: opts.batch, backend: opts.backend }, init);
+      const r = await train(forward, data, { mode, epochs: opts.epochs ?? 10, lr: opts.lr ?? 0.05, optimizer: opts.optimizer, seed, lossMultiplier: opts.lossMultiplier, batch: opts.batch, backend: opts.backend, lower: lowerForAmp }, init);
       backend = r.backend;
       runs.get(mode)!.push(r);
     }

@@ -1,8 +1,8 @@
 /** `run()`: execute a model on a backend with given feeds; returns outputs and timing. */
-import { Model } from './ir/graph.js';
-import { loadModel, modelFromBytes } from './onnx/io.js';
-import { createExecutor, type BackendOptions } from '../runtime/backend.js';
-import type { RTensor } from '../runtime/tensor.js';
+import { Model } from '../ir/graph.js';
+import { loadModel, modelFromBytes } from '../onnx/io.js';
+import { createExecutor, type BackendOptions } from '../../runtime/backend.js';
+import type { RTensor } from '../core/tensor.js';
 
 export interface RunResult { outputs: Record<string, RTensor>; backend: string; ms: number; note?: string; adapter?: { name: string; features: string[]; shaderF16: boolean } }
 

@@ -11,11 +11,11 @@
  * of its output's error is inherited from upstream. Inputs: where the converted model takes fp16 inputs,
  * both models get the same fp16-representable values, so input quantization is not blamed on any node.
  */
-import type { Model, Node } from './ir/graph.js';
-import { CpuExecutor, executeNode } from '../runtime/cpu/executor.js';
-import { toFloat32, fromIrTensor, type RTensor } from '../runtime/tensor.js';
-import { make } from '../runtime/cpu/util.js';
-import { isConvertibleFloat, DataType } from './ir/dtype.js';
+import type { Model, Node } from '../ir/graph.js';
+import { CpuExecutor, executeNode } from '../../runtime/cpu/executor.js';
+import { toFloat32, fromIrTensor, type RTensor } from '../core/tensor.js';
+import { make } from '../../runtime/cpu/util.js';
+import { isConvertibleFloat, DataType } from '../ir/dtype.js';
 import { tensorStats, logHistogram, meets, type TensorStats, type Histogram, type Tolerance } from './report/stats.js';
 
 export interface TensorDiff {

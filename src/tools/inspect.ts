@@ -1,8 +1,8 @@
 /** `inspect`: what a model is, in one screen (or JSON). Pure over the IR; reads no tensor payloads. */
-import type { Model, Dim } from './ir/graph.js';
-import { dtypeName } from './ir/dtype.js';
-import { toNum } from './onnx/proto.js';
-import { Tensor } from './ir/tensor.js';
+import type { Model, Dim } from '../ir/graph.js';
+import { dtypeName } from '../ir/dtype.js';
+import { toNum } from '../onnx/proto.js';
+import { Tensor } from '../ir/tensor.js';
 
 export interface InspectReport {
   file?: string;

@@ -5,13 +5,13 @@
  * an overflowing node fixes everything downstream of it at once, so few evaluations are needed.
  * A final pass tries to return kept nodes to low precision when the outputs still meet the tolerance.
  */
-import type { Model } from '../src/ir/graph.js';
-import { encodeModel, modelFromBytes } from '../src/onnx/io.js';
-import { convertSync } from '../src/convert.js';
-import { diff, type DiffReport, type ReferenceCache } from '../src/diff.js';
-import type { Tolerance } from '../src/report/stats.js';
-import type { ConvertOptions } from './options.js';
-import type { RTensor } from '../runtime/tensor.js';
+import type { Model } from '../ir/graph.js';
+import { encodeModel, modelFromBytes } from '../onnx/io.js';
+import { runMixedPrecision, resolveOptions } from '../../passes/index.js';
+import { diff, type DiffReport, type ReferenceCache } from './diff.js';
+import type { Tolerance } from './report/stats.js';
+import type { ConvertOptions } from '../../passes/index.js';
+import type { RTensor } from '../core/tensor.js';
 
 export interface FallbackResult { keepFp32: string[]; evaluations: number; ms: number; report: DiffReport; met: boolean }
 
@@ -27,7 +27,8 @@ export async function fallback(original: Model, feeds: Record<string, RTensor>, 
   const reference: ReferenceCache = { raw: new Map(), vals: new Map() };
   const evaluate = async (keep: string[]) => {
     evaluations++;
-    const { model } = convertSync(modelFromBytes(bytes), { ...options, keepFp32: [...base, ...keep] });
+    const model = modelFromBytes(bytes);
+    runMixedPrecision(model, resolveOptions({ ...options, keepFp32: [...base, ...keep] }));
     return diff(original, model, feeds, { tolerance, histograms: false, reference });
   };
   let report = await evaluate(kept);

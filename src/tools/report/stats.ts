@@ -1,5 +1,5 @@
 /** Error statistics between a reference (fp32) tensor and a converted one, plus histograms. Pure functions. */
-import { F16_MAX } from '../ir/half.js';
+import { F16_MAX } from '../../ir/half.js';
 
 export interface Histogram { edges: number[]; counts: number[] }
 export interface TensorStats {

@@ -3,10 +3,10 @@
  * keep in fp32 the nodes whose outputs exceed a safe bound (default 65504, fp16's max) and reductions deeper
  * than `maxReduction` elements. The result is a keepFp32 list for convert().
  */
-import type { Model, Node } from '../src/ir/graph.js';
-import { CpuExecutor } from '../runtime/cpu/executor.js';
-import { toFloat32, type RTensor } from '../runtime/tensor.js';
-import { isConvertibleFloat } from '../src/ir/dtype.js';
+import type { Model, Node } from '../ir/graph.js';
+import { CpuExecutor } from '../../runtime/cpu/executor.js';
+import { toFloat32, type RTensor } from '../core/tensor.js';
+import { isConvertibleFloat } from '../ir/dtype.js';
 
 export interface CalibrateOptions { maxActivation?: number; maxReduction?: number }
 export interface CalibrationResult {

@@ -1,7 +1,7 @@
 /** Renderers of a DiffReport: terminal table, Markdown, JSON and one self-contained HTML page (inline SVG, no network). */
 import type { DiffReport, TensorDiff } from '../diff.js';
 import type { Histogram, TensorStats } from './stats.js';
-import { dtypeName } from '../ir/dtype.js';
+import { dtypeName } from '../../ir/dtype.js';
 
 const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
 const c = (x: number) => (Number.isNaN(x) ? 'NaN' : x.toFixed(6));

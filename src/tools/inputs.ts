@@ -4,13 +4,13 @@
  */
 import { readdirSync, statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Model, Dim } from './ir/graph.js';
-import { DataType, dtypeName, dtypeFromName, typedArrayCtor } from './ir/dtype.js';
-import { readTensorFile } from './onnx/tensor-io.js';
-import { make } from '../runtime/cpu/util.js';
-import { size, type RTensor } from '../runtime/tensor.js';
-import { AmpError } from './errors.js';
-import { xorshift } from './rng.js';
+import type { Model, Dim } from '../ir/graph.js';
+import { DataType, dtypeName, dtypeFromName, typedArrayCtor } from '../ir/dtype.js';
+import { readTensorFile } from '../onnx/tensor-io.js';
+import { make } from '../../runtime/cpu/util.js';
+import { size, type RTensor } from '../core/tensor.js';
+import { AmpError } from '../core/errors.js';
+import { xorshift } from '../core/rng.js';
 
 /** The inputs a caller must feed: graph inputs that are not initializers. */
 export function feedNames(model: Model): string[] {

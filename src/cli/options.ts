@@ -1,0 +1,30 @@
+/** CLI options several commands share (inputs, shapes, tolerance, lists), parsed in one place. */
+import type { Command } from 'commander';
+import { AmpError, readInputs, randomInputs, parseShapes, parseTolerance, DEFAULT_TOLERANCE, type Model, type RTensor, type Tolerance } from '../index.js';
+
+/** Repeatable option: each occurrence appended. */
+export const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
+/** Comma-list option, repeatable. */
+export const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+export interface InputFlags { inputs?: string; random?: string; seed: string; shape?: string[] }
+/** The input options diff and convert share. */
+export function addInputOptions(cmd: Command, what: string): Command {
+  return cmd
+    .option('--inputs <dir|file.json>', `input_N.pb directory or JSON file ${what}`)
+    .option('--random <n>', 'N seeded random input sets instead of --inputs')
+    .option('--seed <s>', 'seed for --random', '0')
+    .option('--shape <name=d1,d2,..>', 'dims for inputs with symbolic dims (repeatable)', repeat);
+}
+/** The input sets a command asked for: one from --inputs, or N seeded random sets. */
+export function inputSets(model: Model, o: InputFlags, defaultRandom = 0): Record<string, RTensor>[] {
+  if (o.inputs) return [readInputs(model, o.inputs)];
+  const n = o.random !== undefined ? Number(o.random) : defaultRandom;
+  if (!Number.isInteger(n) || n < 1) throw new AmpError('give --inputs DIR|file.json or --random N (N ≥ 1)');
+  return Array.from({ length: n }, (_, i) => randomInputs(model, Number(o.seed) + i, parseShapes(o.shape)));
+}
+/** --tolerance rel=..,cos=.. (default when absent); a bad spec is a usage error (exit 2). */
+export function tolerance(spec?: string): Tolerance {
+  if (!spec) return DEFAULT_TOLERANCE;
+  try { return parseTolerance(spec); } catch (e) { throw new AmpError((e as Error).message); }
+}
