@@ -27,6 +27,7 @@ import { convertInitializers } from './steps/06-convert-initializers.js';
 import { insertCasts } from './steps/07-insert-casts.js';
 import { cleanup } from './steps/08-cleanup.js';
 import { fmtCount } from './summary.js';
+import { opRole } from './policy.js';
 
 export const PIPELINE = [classify, paintAllow, propagateDeny, paintForward, paintBackward, convertInitializers, insertCasts, cleanup] as const;
 
@@ -39,14 +40,15 @@ function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary
   for (const step of PIPELINE) step(ctx);
   for (const n of graph.nodes) {
     // A Cast counts by what it produces; other nodes by their decision.
-    const p = n.opType === 'Cast' ? (ctx.prec.get(n) === 'none' ? 'none' : n.attrInt('to', 0) === ctx.low ? 'low' : 'high') : ctx.prec.get(n) ?? 'none';
+    const isCast = opRole(n.opType) === 'cast';
+    const p = isCast ? (ctx.prec.get(n) === 'none' ? 'none' : n.attrInt('to', 0) === ctx.low ? 'low' : 'high') : ctx.prec.get(n) ?? 'none';
     summary.nodes.total++;
     summary.nodes[p]++;
     if (p !== 'none') {
       const e = (summary.nodes.byOp[n.opType] ??= { low: 0, high: 0 });
       e[p]++;
     }
-    if (p === 'high' && n.opType !== 'Cast') {
+    if (p === 'high' && !isCast) {
       const why = ctx.reason.get(n) ?? 'policy';
       summary.keptFp32[why] = (summary.keptFp32[why] ?? 0) + 1;
     }

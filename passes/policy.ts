@@ -8,17 +8,30 @@
  *          index/shape producers, random ops, and anything not listed (unknown ops, other domains)
  *
  * Sources: TensorFlow grappler's AMP lists, PyTorch autocast's fp16/fp32 lists, TVM's ToMixedPrecision,
- * onnxconverter-common and onnxruntime's converters, and user reports (see ../shared notes op-policy.md
- * and fp16-facts.md). `bf16Since` is the first opset whose type constraints include bfloat16 for the op;
+ * onnxconverter-common's and onnxruntime's converters, NVIDIA ModelOpt AutoCast, and user reports.
+ * `bf16Since` is the first opset whose type constraints include bfloat16 for the op (NEVER: none does);
  * below it a bf16 conversion keeps the node fp32 so the model stays valid.
+ *
+ * test/registries.test.ts cross-checks this table against the type rules, the CPU and GPU kernels and the
+ * gradient rules, and checks that no step of the pass names an op.
  */
 export type OpClass = 'allow' | 'infer' | 'clear' | 'deny';
-export interface OpPolicy { cls: OpClass; bf16Since?: number; f16Since?: number; why?: string }
+/**
+ * Roles the steps act on (they ask for a role, never for an op name):
+ *   cast      converts the element type to attribute `to`; the pass inserts, retargets and removes these
+ *   constant  holds its value in attribute `value` (`fill`: the value when the attribute is absent)
+ * Nodes with a role, and nodes with a `like` slot, are decided by their consumers, not painted forward.
+ */
+export type OpRole = 'cast' | 'constant';
+export interface OpPolicy { cls: OpClass; bf16Since?: number; why?: string; role?: OpRole; fill?: number }
 
+const NEVER = Infinity;
 const A = (bf16Since = 13): OpPolicy => ({ cls: 'allow', bf16Since });
 const I = (bf16Since = 13): OpPolicy => ({ cls: 'infer', bf16Since });
 const C = (bf16Since = 13): OpPolicy => ({ cls: 'clear', bf16Since });
 const D = (why: string): OpPolicy => ({ cls: 'deny', why });
+/** Ops that touch no float tensor (bool, integer, string): their class never matters. */
+const N = (): OpPolicy => ({ cls: 'clear', bf16Since: NEVER, why: 'no float tensors' });
 
 export const OP_POLICY: Record<string, OpPolicy> = {
   // allow: compute-bound, fp32-accumulating kernels everywhere
@@ -31,13 +44,15 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   Softsign: I(22), Mish: I(22), BatchNormalization: I(15), AveragePool: I(22), GlobalAveragePool: I(22),
   Softmax: I(13), Equal: I(13), Greater: I(13), GreaterOrEqual: I(16), Less: I(13), LessOrEqual: I(16),
   IsNaN: I(20), IsInf: I(20), ArgMax: I(13), ArgMin: I(13), Hardmax: I(13), Trilu: I(14), Det: I(22),
+  Tan: I(22), Asin: I(22), Acos: I(22), Atan: I(22), Asinh: I(22), Acosh: I(22), Atanh: I(22), Swish: I(24),
   // clear: data movement, precision-neutral
   Identity: C(13), Reshape: C(13), Transpose: C(13), Concat: C(13), Split: C(13), Slice: C(13), Gather: C(13),
   GatherElements: C(13), GatherND: C(13), Squeeze: C(13), Unsqueeze: C(13), Flatten: C(13), Pad: C(13), Tile: C(13),
   Expand: C(13), Where: C(16), Dropout: C(13), MaxPool: C(22), GlobalMaxPool: C(22), MaxUnpool: C(22),
   DepthToSpace: C(13), SpaceToDepth: C(13), Resize: C(19), Upsample: C(13), Compress: C(13), ScatterElements: C(13),
-  ScatterND: C(13), ReverseSequence: C(13), Shape: C(13), Size: C(13), Cast: C(13), CastLike: C(19),
+  ScatterND: C(13), ReverseSequence: C(13), Shape: C(13), Size: C(13), Cast: { ...C(13), role: 'cast' }, CastLike: C(19),
   NonZero: C(13), TopK: D('ranking ties change in fp16; indices are what users consume'),
+  OneHot: C(NEVER), Scatter: C(NEVER), CenterCropPad: C(18),
   // deny: overflow / underflow prone or must stay exact
   Exp: D('overflows fp16 above x≈11'), Log: D('loses precision for small inputs'), Pow: D('overflows fp16'),
   Softplus: D('exp inside'), LogSoftmax: D('log of a long sum'), CumSum: D('long running sum; no fp16 before opset 14'),
@@ -48,12 +63,21 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   GroupNormalization: D('variance statistics'), InstanceNormalization: D('variance statistics'),
   LpNormalization: D('norm of a long vector'), MeanVarianceNormalization: D('variance statistics'), LRN: D('sum of squares'),
   SoftmaxCrossEntropyLoss: D('loss'), NegativeLogLikelihoodLoss: D('loss'),
-  Range: D('no fp16 in its type constraints; exact index math'), ConstantOfShape: C(20), Constant: C(13),
+  Sinh: D('exp inside'), Cosh: D('exp inside'), LpPool: D('p-norm of a window'), GlobalLpPool: D('p-norm of a long vector'),
+  DFT: D('long sums'), STFT: D('long sums'), Col2Im: D('sums overlapping patches'), AffineGrid: D('sampling coordinates'),
+  GridSample: D('sampling coordinates'), Unique: D('near-equal values would merge'), ImageDecoder: D('decoder'),
+  MatMulInteger: D('integer arithmetic'), ConvInteger: D('integer arithmetic'), QLinearMatMul: D('quantized arithmetic'),
+  QLinearConv: D('quantized arithmetic'), TfIdfVectorizer: D('counts'),
+  Range: D('no fp16 in its type constraints; exact index math'),
+  ConstantOfShape: { ...C(20), role: 'constant', fill: 0 }, Constant: { ...C(13), role: 'constant' },
   RandomNormal: D('random'), RandomUniform: D('random'), RandomNormalLike: D('random'), RandomUniformLike: D('random'),
   Bernoulli: D('random'), Multinomial: D('random'), EyeLike: D('dtype attribute'),
   NonMaxSuppression: D('box coordinates'), RoiAlign: D('box coordinates'), MaxRoiPool: D('box coordinates'),
   QuantizeLinear: D('quantization scales'), DequantizeLinear: D('quantization scales'), DynamicQuantizeLinear: D('quantization'),
-  // Control flow: the node keeps fp32 at its boundary; its bodies are converted on their own (see steps/subgraphs).
+  // No float tensors at all: listed so that nothing the executor runs falls through to 'not in the policy table'.
+  Not: N(), And: N(), Or: N(), Xor: N(), BitShift: N(), BitwiseAnd: N(), BitwiseOr: N(), BitwiseXor: N(), BitwiseNot: N(),
+  StringNormalizer: N(), RegexFullMatch: N(), StringConcat: N(), StringSplit: N(),
+  // Control flow: the node keeps fp32 at its boundary; its bodies are converted on their own (passes/index.ts).
   If: D('control flow boundary'), Loop: D('control flow boundary'), Scan: D('control flow boundary'),
 };
 
@@ -76,9 +100,30 @@ export const SLOT_POLICY: Record<string, SlotPolicy | ((opset: number) => SlotPo
   LayerNormalization: { keepOutputs: [1, 2] },
 };
 
+/**
+ * How deep a node reduces (elements summed into one output element), for the `--max-reduction` rule:
+ * matmul = last axis of input 0, gemm = Gemm's K, axis = the `axis` attribute (default -1), axes = the `axes`
+ * attribute (all axes when absent and there is no axes input).
+ */
+export type ReductionKind = 'matmul' | 'gemm' | 'axis' | 'axes';
+export const REDUCTIONS: Record<string, ReductionKind> = {
+  MatMul: 'matmul', Gemm: 'gemm', Softmax: 'axis', LogSoftmax: 'axis',
+  ReduceSum: 'axes', ReduceMean: 'axes', ReduceL1: 'axes', ReduceL2: 'axes', ReduceSumSquare: 'axes',
+  ReduceLogSum: 'axes', ReduceLogSumExp: 'axes', ReduceProd: 'axes',
+};
+
 export function opPolicy(opType: string, domain: string): OpPolicy {
   if (domain && domain !== 'ai.onnx') return D(`custom domain '${domain}'`);
   return OP_POLICY[opType] ?? D('not in the policy table');
+}
+export const opRole = (opType: string): OpRole | undefined => OP_POLICY[opType]?.role;
+/** The op the pass inserts at precision boundaries (the one with role 'cast'). */
+export const CAST_OP = Object.keys(OP_POLICY).find((k) => OP_POLICY[k].role === 'cast')!;
+/** Does the op's output type follow one of its inputs (a `like` slot, e.g. CastLike's target)? */
+export const followsSlot = (opType: string, opset: number): boolean => Object.values(slotPolicy(opType, opset).inputs ?? {}).includes('like');
+/** Is the node's precision decided by its consumers (casts, constants, ops whose output type follows a slot)? */
+export function decidedByConsumers(opType: string, opset: number): boolean {
+  return !!opRole(opType) || followsSlot(opType, opset);
 }
 export function slotPolicy(opType: string, opset: number): SlotPolicy {
   const p = SLOT_POLICY[opType];

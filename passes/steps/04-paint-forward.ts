@@ -1,12 +1,11 @@
 /**
  * Step 4 — paint infer and clear nodes forward. In topological order, an undecided infer/clear node runs in
  * low precision when any of its float inputs already is low precision (produced by a low node, or a model
- * input that becomes low). Cast/CastLike and constants are decided by their consumers instead (step 5).
+ * input that becomes low). Casts, constants and ops whose type follows a slot are decided by their consumers
+ * instead (step 5; `decidedByConsumers` in the policy).
  */
 import { elemType, isFloatValue, type PassContext } from '../context.js';
-import type { Node } from '../../src/ir/graph.js';
-
-export const DECIDED_BY_CONSUMERS = new Set(['Cast', 'CastLike', 'Constant', 'ConstantOfShape']);
+import { decidedByConsumers } from '../policy.js';
 
 /** Will this value be low precision once the decisions are applied? */
 export function isLowSource(ctx: PassContext, name: string): boolean {
@@ -23,10 +22,9 @@ export function isLowSource(ctx: PassContext, name: string): boolean {
 
 export function paintForward(ctx: PassContext): void {
   for (const n of ctx.graph.nodes) {
-    if (ctx.prec.has(n) || DECIDED_BY_CONSUMERS.has(n.opType)) continue;
+    if (ctx.prec.has(n) || decidedByConsumers(n.opType, ctx.opset)) continue;
     const cls = ctx.cls.get(n);
     if (cls !== 'infer' && cls !== 'clear') continue;
     if (n.inputs.some((i) => isLowSource(ctx, i))) ctx.prec.set(n, 'low');
   }
 }
-export type { Node };

@@ -6,7 +6,8 @@
  * Everything still undecided then stays fp32.
  */
 import { isFloatValue, type PassContext } from '../context.js';
-import { isLowSource, DECIDED_BY_CONSUMERS } from './04-paint-forward.js';
+import { isLowSource } from './04-paint-forward.js';
+import { decidedByConsumers, opRole } from '../policy.js';
 import type { Node } from '../../src/ir/graph.js';
 import { DataType } from '../../src/ir/dtype.js';
 
@@ -26,11 +27,11 @@ function floatConsumers(ctx: PassContext, n: Node): Node[] | undefined {
 
 function inputsAllowLow(ctx: PassContext, n: Node): boolean {
   const g = ctx.graph;
-  if (n.opType === 'Cast') {
+  if (opRole(n.opType) === 'cast') {
     return n.attrInt('to', 0) === DataType.FLOAT; // retargeting Cast(to=FLOAT) is always valid
   }
   return n.inputs.every((i) => !isFloatValue(g, i) || g.initializers.has(i) || isLowSource(ctx, i) ||
-    (g.values.get(i)?.producer?.graph === g && DECIDED_BY_CONSUMERS.has(g.values.get(i)!.producer!.opType)));
+    (g.values.get(i)?.producer?.graph === g && decidedByConsumers(g.values.get(i)!.producer!.opType, ctx.opset)));
 }
 
 export function paintBackward(ctx: PassContext): void {

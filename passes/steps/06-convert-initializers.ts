@@ -10,6 +10,7 @@ import type { PassContext } from '../context.js';
 import { requiredInputType } from './required.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
+import { opPolicy, opRole } from '../policy.js';
 import { f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
 import { makeAttr } from '../../src/ir/builder.js';
 import type { Node } from '../../src/ir/graph.js';
@@ -96,8 +97,7 @@ export function convertInitializers(ctx: PassContext): void {
   }
   for (const n of g.nodes) {
     if (ctx.prec.get(n) !== 'low') continue;
-    if (n.opType === 'Constant') lowerConstant(ctx, n, 'value');
-    else if (n.opType === 'ConstantOfShape') lowerConstant(ctx, n, 'value');
+    if (opRole(n.opType) === 'constant') lowerConstant(ctx, n, 'value');
   }
   g.reindex();
 }
@@ -106,7 +106,7 @@ function lowerConstant(ctx: PassContext, n: Node, attr: string): void {
   const a = n.attr(attr);
   let t: Tensor | undefined;
   if (a?.t) t = Tensor.fromProto(a.t);
-  else if (n.opType === 'ConstantOfShape' && !a) t = Tensor.fromArray('', DataType.FLOAT, [1], new Float32Array([0]));
+  else if (!a && opPolicy(n.opType, n.domain).fill !== undefined) t = Tensor.fromArray('', DataType.FLOAT, [1], new Float32Array([opPolicy(n.opType, n.domain).fill!]));
   else {
     const vf = n.attr('value_float') ?? n.attr('value_floats');
     if (!vf) return;

@@ -14,12 +14,13 @@ import { uniqueName } from './06-convert-initializers.js';
 import { DataType, isConvertibleFloat } from '../../src/ir/dtype.js';
 import { Node } from '../../src/ir/graph.js';
 import { makeAttr } from '../../src/ir/builder.js';
+import { CAST_OP, followsSlot, opRole } from '../policy.js';
 
 const suffix = (t: number) => (t === DataType.FLOAT16 ? 'fp16' : t === DataType.BFLOAT16 ? 'bf16' : 'fp32');
 
 export function makeCast(ctx: PassContext, input: string, to: number, output: string): Node {
   const g = ctx.graph;
-  const n = new Node('Cast', [input], [output], g, `amp_cast/${output}`, '', [makeAttr('to', to)]);
+  const n = new Node(CAST_OP, [input], [output], g, `amp_cast/${output}`, '', [makeAttr('to', to)]);
   const src = (g.values.get(input) ?? g.lookup(input))?.type;
   g.value(output).type = { elemType: to, shape: src?.shape ? [...src.shape] : undefined };
   ctx.prec.set(n, to === DataType.FLOAT ? 'high' : 'low');
@@ -55,15 +56,16 @@ export function insertCasts(ctx: PassContext): void {
       n.inputs[slot] = cast;
     });
     if (ctx.prec.get(n) === 'low') {
-      if (n.opType === 'Cast' && n.attrInt('to', 0) === DataType.FLOAT) {
+      const role = opRole(n.opType);
+      if (role === 'cast' && n.attrInt('to', 0) === DataType.FLOAT) {
         n.setAttr(makeAttr('to', ctx.low));
         ctx.summary.casts.retargeted++;
         const v = g.values.get(n.outputs[0]);
         if (v?.type) v.type = { ...v.type, elemType: ctx.low };
-      } else if (n.opType === 'CastLike') {
+      } else if (followsSlot(n.opType, ctx.opset)) {
         const v = g.values.get(n.outputs[0]);
         if (v?.type?.elemType === DataType.FLOAT) v.type = { ...v.type, elemType: ctx.low };
-      } else if (n.opType !== 'Constant' && n.opType !== 'ConstantOfShape') {
+      } else if (role !== 'constant') {
         for (const j of lowOutputs(ctx, n)) {
           const v = g.values.get(n.outputs[j])!;
           v.type = { ...v.type!, elemType: ctx.low };

@@ -6,6 +6,7 @@
 import type { PassContext } from '../context.js';
 import { DataType } from '../../src/ir/dtype.js';
 import type { Node } from '../../src/ir/graph.js';
+import { opRole } from '../policy.js';
 
 const rank = (t: number | undefined) => (t === DataType.DOUBLE ? 3 : t === DataType.FLOAT ? 2 : t === DataType.FLOAT16 || t === DataType.BFLOAT16 ? 1 : 0);
 
@@ -17,12 +18,12 @@ export function cleanup(ctx: PassContext): void {
     changed = false;
     g.reindex();
     for (const n of g.nodes) {
-      if (n.opType !== 'Cast' || g.outputs.includes(n.outputs[0])) continue;
+      if (opRole(n.opType) !== 'cast' || g.outputs.includes(n.outputs[0])) continue;
       const src = n.inputs[0];
       const to = n.attrInt('to', 0);
       if (typeOf(src) === to) { replace(n.outputs[0], src); remove(ctx, n); changed = true; break; }
       const p = g.values.get(src)?.producer;
-      if (p && p.graph === g && p.opType === 'Cast') {
+      if (p && p.graph === g && opRole(p.opType) === 'cast') {
         const orig = p.inputs[0];
         const mid = p.attrInt('to', 0);
         if (typeOf(orig) === to && rank(mid) >= rank(to) && rank(to) > 0) { replace(n.outputs[0], orig); remove(ctx, n); changed = true; break; }

@@ -1,8 +1,8 @@
 /**
  * The WebGPU device, via Dawn (npm `webgpu`). Facts from ../shared notes: the object returned by create()
- * must stay referenced for the device's whole life (its collection crashes the process); the adapter is
- * pinned (default llvmpipe, i.e. lavapipe, when present) so runs are reproducible; shader-f16 is enabled
- * when the adapter has it.
+ * must stay referenced for the device's whole life (its collection crashes the process); the adapter is the
+ * one Dawn picks unless `--adapter NAME` pins it (on a machine without a GPU: llvmpipe, i.e. lavapipe);
+ * shader-f16 is enabled when the adapter has it.
  */
 import { createRequire } from 'node:module';
 import { AmpError } from '../../src/core/errors.js';
@@ -56,9 +56,4 @@ export function gpuContext(adapterName?: string): Promise<GpuContext> {
     shared.catch(() => { shared = undefined; });
   }
   return shared;
-}
-
-/** Whether a WebGPU adapter is available (for --backend auto). */
-export async function webgpuAvailable(adapterName?: string): Promise<boolean> {
-  try { await gpuContext(adapterName); return true; } catch { return false; }
 }

@@ -33,12 +33,61 @@ export function bindings(inputs: number[], outputs: number[]): string {
   const outs = outputs.map((t, i) => `@group(0) @binding(${inputs.length + 1 + i}) var<storage, read_write> out${i}: array<${wgslType(t)}>;`);
   return [f16 ? 'enable f16;' : '', '@group(0) @binding(0) var<storage, read> prm: array<u32>;', ...ins, ...outs].join('\n');
 }
-/** Standard prologue: the flat global index over a 2-D dispatch of 64-wide workgroups, with a bounds guard. */
-export const PROLOGUE = (count: string) => `
+/** Standard prologue: the flat global index over a 2-D dispatch of 64-wide workgroups, the kernel's named
+ * parameters, and a bounds guard on `count` (an expression over them). */
+export const PROLOGUE = (count: string, p?: Params) => `${p?.module ?? ''}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * ${MAX_X * 64}u;
+  let i = gid.x + gid.y * ${MAX_X * 64}u;${p ? `\n  ${p.locals}` : ''}
   if (i >= ${count}) { return; }`;
+
+/** f32 or f16 tensor (the types the kernels take). */
+export const isFloatTensor = (t?: GpuTensor): boolean => !!t && (t.dtype === DataType.FLOAT || t.dtype === DataType.FLOAT16);
+
+/**
+ * A kernel's parameters, by name (onnxruntime-web's uniforms, in spirit). They travel in the `prm` meta
+ * buffer, so one pipeline serves every shape; the kernel declares each once and its WGSL reads `name`
+ * (scalars, bound by `let` at the top of main) or `name(j)` (arrays, through an accessor function) —
+ * never a raw offset. Arrays are padded to a fixed length so the layout does not depend on the rank.
+ */
+export class Params {
+  readonly meta: number[] = [];
+  private lets: string[] = [];
+  private fns: string[] = [];
+  u32(name: string, v: number): this { return this.scalar(name, v >>> 0, (k) => `prm[${k}u]`); }
+  i32(name: string, v: number): this { return this.scalar(name, v >>> 0, (k) => `i32(prm[${k}u])`); }
+  f32(name: string, v: number): this { return this.scalar(name, f32bits(v), (k) => `bitcast<f32>(prm[${k}u])`); }
+  /** u32 values read as `name(j)`; padded with `pad` up to `len` entries. */
+  array(name: string, values: number[], len = values.length, pad = 0): this {
+    const k = this.meta.length;
+    for (let j = 0; j < len; j++) this.meta.push((j < values.length ? values[j] : pad) >>> 0);
+    this.fns.push(`fn ${name}(j: u32) -> u32 { return prm[${k}u + j]; }`);
+    return this;
+  }
+  /** Module-scope WGSL (array accessors); PROLOGUE places it. */
+  get module(): string { return this.fns.join('\n'); }
+  /** The scalar `let` bindings for the top of main; PROLOGUE places them (other entry points use this). */
+  get locals(): string { return this.lets.join(' '); }
+  private scalar(name: string, bits: number, read: (k: number) => string): this {
+    this.lets.push(`let ${name} = ${read(this.meta.length)};`);
+    this.meta.push(bits);
+    return this;
+  }
+}
+
+/**
+ * WGSL that walks flat index `i` over the dims accessor `shape` (rank `rank`, innermost axis first) and
+ * accumulates, for each strided input, `off += coordinate * strides(axis)` into the named u32 variable.
+ */
+export function stridedOffsets(shape: string, rank: string, offsets: Record<string, string>): string {
+  const vars = Object.keys(offsets);
+  return `var rem = i; ${vars.map((v) => `var ${v} = 0u;`).join(' ')}
+  for (var k = 0u; k < ${rank}; k++) {
+    let ax = ${rank} - 1u - k;
+    let c = rem % ${shape}(ax); rem = rem / ${shape}(ax);
+    ${vars.map((v) => `${v} += c * ${offsets[v]}(ax);`).join(' ')}
+  }`;
+}
 export const groupsFor = (n: number) => Math.ceil(n / 64);
 /** f32 bits of a float for the u32 meta buffer. */
 export const f32bits = (x: number) => new Uint32Array(Float32Array.from([x]).buffer)[0];

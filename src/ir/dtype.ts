@@ -33,14 +33,8 @@ export function dtypeBits(t: number): number {
 export function rawByteLength(t: number, n: number): number {
   return Math.ceil((dtypeBits(t) * n) / 8);
 }
-export const isFloatType = (t: number): boolean =>
-  t === DataType.FLOAT || t === DataType.FLOAT16 || t === DataType.BFLOAT16 || t === DataType.DOUBLE ||
-  (t >= DataType.FLOAT8E4M3FN && t <= DataType.FLOAT8E5M2FNUZ) || t === DataType.FLOAT4E2M1 || t === DataType.FLOAT8E8M0;
 /** The float types the mixed-precision pass converts between. */
 export const isConvertibleFloat = (t: number): boolean => t === DataType.FLOAT || t === DataType.FLOAT16 || t === DataType.BFLOAT16;
-export const isIntegerType = (t: number): boolean =>
-  [DataType.UINT8, DataType.INT8, DataType.UINT16, DataType.INT16, DataType.INT32, DataType.INT64,
-    DataType.UINT32, DataType.UINT64, DataType.UINT4, DataType.INT4].includes(t as never);
 
 export type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array |
   Int32Array | Uint32Array | BigInt64Array | BigUint64Array;

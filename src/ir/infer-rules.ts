@@ -76,6 +76,7 @@ export const typeRules: Record<string, TypeRule> = {
   Bernoulli: [{ attr: 'dtype', default: 'in0' }], EyeLike: [{ attr: 'dtype', default: 'in0' }],
   Multinomial: [{ attr: 'dtype', default: D.INT32 }],
   OneHot: ['in2'],
+  SoftmaxCrossEntropyLoss: ['in0', 'in0'], NegativeLogLikelihoodLoss: ['in0'],
   StringNormalizer: [D.STRING], RegexFullMatch: [D.BOOL], StringConcat: [D.STRING], StringSplit: [D.STRING, D.INT64],
   TfIdfVectorizer: [D.FLOAT],
   // Ops with subgraphs (If / Loop / Scan) are handled in infer.ts from their bodies.

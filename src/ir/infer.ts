@@ -3,7 +3,7 @@
  * rule table in infer-rules.ts; If/Loop/Scan types come from their bodies (inferred first, with body inputs
  * typed from the node's inputs). Declared types are never overridden. Shapes are left as declared.
  */
-import type { Graph, Model, Node, TensorType } from './graph.js';
+import type { Graph, Model, Node } from './graph.js';
 import { DataType } from './dtype.js';
 import { typeRules, applySpec } from './infer-rules.js';
 
@@ -56,11 +56,6 @@ export function inferNodeElemTypes(node: Node, inputs: (number | undefined)[]): 
   const rule = typeRules[node.opType];
   if (!rule) return new Array(n).fill(undefined);
   return node.outputs.map((_, i) => applySpec(rule[Math.min(i, rule.length - 1)], node, inputs));
-}
-
-/** Same, on TensorTypes (the agreed interface). */
-export function inferNodeTypes(node: Node, inputs: (TensorType | undefined)[]): (TensorType | undefined)[] {
-  return inferNodeElemTypes(node, inputs.map((t) => t?.elemType)).map((e) => (e ? { elemType: e } : undefined));
 }
 
 export function inferGraph(g: Graph): void {

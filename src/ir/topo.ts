@@ -19,16 +19,13 @@ function deps(g: Graph): number[][] {
   return g.nodes.map((n) => [...new Set(n.reads().map((r) => prod.get(r)).filter((i): i is number => i !== undefined))]);
 }
 
-export function isSorted(g: Graph): boolean {
-  const d = deps(g);
-  return d.every((ds, i) => ds.every((j) => j < i));
-}
+const isSorted = (d: number[][]): boolean => d.every((ds, i) => ds.every((j) => j < i));
 
 /** Sorts `g.nodes` in place (and its subgraphs'); throws AmpError naming the nodes on a cycle. */
 export function sortGraph(g: Graph, file?: string): void {
   for (const n of g.nodes) for (const gs of n.subgraphs.values()) for (const sg of gs) sortGraph(sg, file);
   const d = deps(g);
-  if (d.every((ds, i) => ds.every((j) => j < i))) return;
+  if (isSorted(d)) return;
   const n = g.nodes.length;
   const indeg = new Array<number>(n).fill(0);
   const users: number[][] = Array.from({ length: n }, () => []);

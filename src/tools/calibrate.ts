@@ -7,6 +7,7 @@ import type { Model, Node } from '../ir/graph.js';
 import { CpuExecutor } from '../../runtime/cpu/executor.js';
 import { toFloat32, type RTensor } from '../core/tensor.js';
 import { isConvertibleFloat } from '../ir/dtype.js';
+import { REDUCTIONS } from '../../passes/policy.js';
 
 export interface CalibrateOptions { maxActivation?: number; maxReduction?: number }
 export interface CalibrationResult {
@@ -14,7 +15,6 @@ export interface CalibrationResult {
   ranges: Record<string, number>;
   reasons: Record<string, string>;
 }
-const REDUCTIONS = new Set(['ReduceSum', 'ReduceMean', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceProd', 'MatMul', 'Gemm', 'Softmax', 'LogSoftmax']);
 
 export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts: CalibrateOptions = {}): CalibrationResult {
   const bound = opts.maxActivation ?? 65504;
@@ -51,10 +51,11 @@ function reductionDepth(n: Node, seen: Map<string, number[]>): number {
   const x = seen.get(n.inputs[0]) ?? n.graph.lookup(n.inputs[0])?.type?.shape;
   if (!x || x.some((d) => typeof d !== 'number')) return 0;
   const dims = x as number[];
-  if (n.opType === 'MatMul') return dims[dims.length - 1];
-  if (n.opType === 'Gemm') return n.attrInt('transA', 0) ? dims[0] : dims[1];
-  if (!REDUCTIONS.has(n.opType)) return 0;
-  if (n.opType === 'Softmax' || n.opType === 'LogSoftmax') return dims[(n.attrInt('axis', -1) + dims.length) % dims.length];
+  const kind = REDUCTIONS[n.opType];
+  if (kind === 'matmul') return dims[dims.length - 1];
+  if (kind === 'gemm') return n.attrInt('transA', 0) ? dims[0] : dims[1];
+  if (kind === 'axis') return dims[(n.attrInt('axis', -1) + dims.length) % dims.length];
+  if (kind !== 'axes') return 0;
   const axes = n.attrInts('axes') ?? (n.inputs[1] ? undefined : dims.map((_, i) => i));
   if (!axes) return 0;
   return axes.reduce((p, a) => p * dims[(a + dims.length) % dims.length], 1);

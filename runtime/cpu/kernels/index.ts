@@ -8,6 +8,11 @@ import { poolKernels } from './pool.js';
 import { reduceKernels } from './reduce.js';
 import { normKernels } from './norm.js';
 import { shapeKernels } from './shape.js';
+import { castKernels } from './cast.js';
+import { constantKernels } from './constant.js';
+import { cumsumKernels } from './cumsum.js';
+import { triluKernels } from './trilu.js';
+import { unpoolKernels } from './unpool.js';
 import { resizeKernels } from './resize.js';
 import { rnnKernels } from './rnn.js';
 import { controlKernels } from './control.js';
@@ -15,7 +20,7 @@ import { miscKernels } from './misc.js';
 
 export const cpuKernels: Record<string, Kernel> = {
   ...unaryKernels, ...binaryKernels, ...matmulKernels, ...convKernels, ...poolKernels, ...reduceKernels,
-  ...normKernels, ...shapeKernels, ...resizeKernels, ...rnnKernels, ...controlKernels, ...miscKernels,
+  ...normKernels, ...shapeKernels, ...castKernels, ...constantKernels, ...cumsumKernels, ...triluKernels, ...unpoolKernels, ...resizeKernels, ...rnnKernels, ...controlKernels, ...miscKernels,
 };
 export const claimedOps = (): string[] => Object.keys(cpuKernels).sort();
 export type { Kernel, KernelContext } from './types.js';

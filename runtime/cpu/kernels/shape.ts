@@ -4,12 +4,8 @@
  */
 import type { Kernel } from './types.js';
 import { num, make, size, strides, ints, normAxis, emptyLike, broadcastShape, broadcastIndex } from '../util.js';
-import { DataType, dtypeName, type TypedArray } from '../../../src/ir/dtype.js';
-import { isFloat8, float8Table, toFloat8 } from '../../../src/ir/float8.js';
+import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../../src/core/tensor.js';
-import type { Node } from '../../../src/ir/graph.js';
-import { Tensor } from '../../../src/ir/tensor.js';
-import { fromIrTensor } from '../../../src/core/tensor.js';
 import { AmpError } from '../../../src/core/errors.js';
 
 /** New tensor of t's type whose element i is t[idx[i]]; runs of consecutive indices are block-copied. */
@@ -53,38 +49,6 @@ export function transpose(t: RTensor, perm: number[]): RTensor {
   return take(t, idx, dims);
 }
 
-/** Element types the executor stores but cannot convert (FLOAT8 variants, E8M0): refused, never guessed. */
-const NO_CAST = new Set<number>([DataType.UINT4, DataType.INT4, DataType.FLOAT4E2M1, DataType.COMPLEX64, DataType.COMPLEX128]);
-
-function castTo(t: RTensor, to: number, saturate = true, roundMode = 'up'): RTensor {
-  if (t.dtype === to) return t;
-  if (isFloat8(t.dtype)) {
-    const tab = float8Table(t.dtype);
-    t = make(DataType.FLOAT, [...t.dims], Float32Array.from(t.data as Uint8Array, (b) => tab[b]));
-    if (to === DataType.FLOAT) return t;
-  }
-  if (isFloat8(to)) {
-    const v = num(t);
-    // The sign of NaN inputs is kept (it is part of the result's bits), read from the source bits.
-    const signOf = (i: number) => (t.dtype === DataType.FLOAT16 ? ((t.data as Uint16Array)[i] & 0x8000 ? 0x80 : 0)
-      : t.dtype === DataType.FLOAT ? (new Uint32Array((t.data as Float32Array).buffer, (t.data as Float32Array).byteOffset, v.length)[i] >>> 31 ? 0x80 : 0) : 0);
-    return { dtype: to, dims: [...t.dims], data: Uint8Array.from({ length: v.length }, (_, i) => toFloat8(Math.fround(v[i]), to, saturate, roundMode, Number.isNaN(v[i]) ? signOf(i) : 0)) };
-  }
-  if (NO_CAST.has(to) || NO_CAST.has(t.dtype)) throw new AmpError(`Cast between ${dtypeName(t.dtype)} and ${dtypeName(to)} is not supported by the CPU executor`);
-  if (to === DataType.STRING) {
-    return { dtype: to, dims: [...t.dims], data: Array.from(num(t), (v) => (Number.isInteger(v) ? String(v) : String(Math.fround(v)))) };
-  }
-  let v: ArrayLike<number>;
-  if (t.dtype === DataType.STRING) v = (t.data as string[]).map((s) => (/^[-+]?inf(inity)?$/i.test(s) ? (s.startsWith('-') ? -Infinity : Infinity) : Number(s)));
-  else v = num(t);
-  const isIntTarget = ![DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16, DataType.DOUBLE, DataType.BOOL].includes(to as never);
-  if (isIntTarget) {
-    const tr = new Float64Array(v.length);
-    for (let i = 0; i < v.length; i++) tr[i] = Number.isFinite(v[i]) ? Math.trunc(v[i]) : 0;
-    v = tr;
-  }
-  return make(to, [...t.dims], v);
-}
 
 function sliceIndices(dims: number[], starts: number[], ends: number[], axes: number[], steps: number[]): { idx: Int32Array; out: number[] } {
   const r = dims.length;
@@ -112,20 +76,6 @@ function sliceIndices(dims: number[], starts: number[], ends: number[], axes: nu
 }
 
 
-/** Constant values are decoded once; shared safely because kernels never mutate their inputs. */
-const constants = new WeakMap<object, RTensor>();
-function constantValue(node: Node): RTensor {
-  const a = node.attributes[0];
-    switch (a.name) {
-      case 'value': return fromIrTensor(Tensor.fromProto(a.t!));
-      case 'value_float': return make(DataType.FLOAT, [], [a.f ?? 0]);
-      case 'value_floats': return make(DataType.FLOAT, [(a.floats ?? []).length], a.floats ?? []);
-      case 'value_int': return i64([], [node.attrInt('value_int', 0)]);
-      case 'value_ints': { const v = node.attrInts('value_ints')!; return i64([v.length], v);}
-      case 'value_string': return { dtype: DataType.STRING, dims: [], data: [node.attrString('value_string', '')] };
-      default: throw new AmpError(`${node.label}: Constant attribute '${a.name}' is not supported`);
-    }
-}
 
 export const shapeKernels: Record<string, Kernel> = {
   Identity: (_n, [x]) => [x!],
@@ -321,58 +271,6 @@ export const shapeKernels: Record<string, Kernel> = {
     }
     return [{ dtype: x!.dtype, dims, data: out as unknown as TypedArray }];
   },
-  ConstantOfShape: (node, [shape]) => {
-    const dims = ints(shape);
-    const a = node.attr('value');
-    const t = a?.t ? fromIrTensor(Tensor.fromProto(a.t)) : { dtype: DataType.FLOAT, dims: [1], data: new Float32Array(1) };
-    return [take(t, new Int32Array(size(dims)), dims)];
-  },
-  Constant: (node) => {
-    // Keyed by the attribute object: a pass that changes the value replaces the attribute, so no stale hit.
-    const key = node.attributes[0];
-    const cached = constants.get(key);
-    if (cached) return [cached];
-    const r = constantValue(node);
-    constants.set(key, r);
-    return [r];
-  },
-
-  Range: (_n, [start, limit, delta]) => {
-    const s = num(start!)[0], l = num(limit!)[0], d = num(delta!)[0];
-    const n = Math.max(0, Math.ceil((l - s) / d));
-    return [make(start!.dtype, [n], Array.from({ length: n }, (_, i) => s + i * d))];
-  },
-  Cast: (node, [x]) => [castTo(x!, node.attrInt('to', 0), node.attrInt('saturate', 1) === 1, node.attrString('round_mode', 'up'))],
-  CastLike: (node, [x, like]) => [castTo(x!, like!.dtype, node.attrInt('saturate', 1) === 1, node.attrString('round_mode', 'up'))],
-  CumSum: (node, [x, axisT]) => {
-    const r = x!.dims.length;
-    const axis = normAxis(ints(axisT)[0], r);
-    const excl = node.attrInt('exclusive', 0) === 1, rev = node.attrInt('reverse', 0) === 1;
-    const v = num(x!), d = x!.dims[axis], inner = size(x!.dims.slice(axis + 1)), outer = size(x!.dims.slice(0, axis));
-    const out = new Float64Array(v.length);
-    for (let o = 0; o < outer; o++) for (let k = 0; k < inner; k++) {
-      let acc = 0;
-      for (let j0 = 0; j0 < d; j0++) {
-        const j = rev ? d - 1 - j0 : j0;
-        const i = (o * d + j) * inner + k;
-        if (excl) { out[i] = acc; acc += v[i]; } else { acc += v[i]; out[i] = acc; }
-      }
-    }
-    return [make(x!.dtype, [...x!.dims], out)];
-  },
-  Trilu: (node, [x, kT]) => {
-    const k = kT ? ints(kT)[0] : 0, upper = node.attrInt('upper', 1) === 1;
-    const [R, C] = x!.dims.slice(-2);
-    const n = size(x!.dims);
-    const src = x!.data as ArrayLike<unknown>;
-    const out = emptyLike(x!.dtype, n) as unknown[];
-    const zero = x!.dtype === DataType.INT64 ? 0n : 0;
-    for (let i = 0; i < n; i++) {
-      const c = i % C, rr = Math.floor(i / C) % R;
-      out[i] = (upper ? c - rr >= k : c - rr <= k) ? src[i] : zero;
-    }
-    return [{ dtype: x!.dtype, dims: [...x!.dims], data: out as unknown as TypedArray }];
-  },
   DepthToSpace: (node, [x]) => {
     const [N, C, H, W] = x!.dims, b = node.attrInt('blocksize', 1);
     const crd = node.attrString('mode', 'DCR') === 'CRD';
@@ -392,21 +290,5 @@ export const shapeKernels: Record<string, Kernel> = {
     const out = new Array<number>(r * hits.length);
     hits.forEach((h, j) => { for (let a = 0; a < r; a++) out[a * hits.length + j] = Math.floor(h / st[a]) % x!.dims[a]; });
     return [i64([r, hits.length], out)];
-  },
-  MaxUnpool: (node, [x, ind, outShape]) => {
-    const [N, C, ...sp] = x!.dims;
-    const k = node.attrInts('kernel_shape')!, st = node.attrInts('strides') ?? k.map(() => 1);
-    const pads = node.attrInts('pads') ?? new Array(2 * k.length).fill(0);
-    const dims = outShape ? ints(outShape) : [N, C, ...sp.map((d, i) => (d - 1) * st[i] - pads[i] - pads[i + k.length] + k[i])];
-    // Indices address the unpooled tensor of the inferred shape; an explicit output_shape pads it at the end.
-    const inferred = [N, C, ...sp.map((d, i) => (d - 1) * st[i] - pads[i] - pads[i + k.length] + k[i])];
-    const out = new Float64Array(size(dims));
-    const v = num(x!), ii = ints(ind), ist = strides(inferred), ost = strides(dims);
-    for (let i = 0; i < v.length; i++) {
-      let rem = ii[i], off = 0;
-      for (let a = 0; a < inferred.length; a++) { off += Math.floor(rem / ist[a]) * ost[a]; rem %= ist[a]; }
-      out[off] = v[i];
-    }
-    return [make(x!.dtype, dims, out)];
   },
 };

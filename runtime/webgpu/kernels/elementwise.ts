@@ -1,6 +1,6 @@
 /** Elementwise unary and broadcasting binary ops, and Cast between f32 and f16. Compute in f32. */
 import type { GpuKernel } from './types.js';
-import { bindings, PROLOGUE, groupsFor, numel, wgslType, f32bits, type GpuTensor } from '../shader.js';
+import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params } from '../shader.js';
 import { broadcastShape } from '../../cpu/util.js';
 import { DataType } from '../../../src/ir/dtype.js';
 
@@ -22,26 +22,25 @@ const POW = `fn pow_(a: f32, b: f32) -> f32 {
   let r = pow(-a, b);
   return select(r, -r, (abs(b) % 2.0) == 1.0);
 }`;
-const isF = (t?: GpuTensor) => !!t && (t.dtype === DataType.FLOAT || t.dtype === DataType.FLOAT16);
 
 export const unary = (op: string): GpuKernel => (node, [x]) => {
-  if (!isF(x) || (op === 'Gelu' && node.attrString('approximate', 'none') !== 'none')) return undefined;
+  if (!isFloatTensor(x) || (op === 'Gelu' && node.attrString('approximate', 'none') !== 'none')) return undefined;
   const n = numel(x!.dims);
   const alpha = node.attrFloat('alpha', 0.01);
   const T = wgslType(x!.dtype);
+  const p = new Params().u32('count', n).f32('alpha', alpha);
   return {
-    key: `unary:${op}:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: [...x!.dims] }], meta: [n, f32bits(alpha)], groups: groupsFor(n),
-    wgsl: () => `${bindings([x!.dtype], [x!.dtype])}\n${ERF}${PROLOGUE('prm[0]')}
-  let alpha = bitcast<f32>(prm[1]);
+    key: `unary:${op}:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: [...x!.dims] }], meta: p.meta, groups: groupsFor(n),
+    wgsl: () => `${bindings([x!.dtype], [x!.dtype])}\n${ERF}${PROLOGUE('count', p)}
   let x = f32(in0[i]);
   out0[i] = ${T}(${UNARY[op]});
 }`,
   };
 };
 
-/** Strides of `dims` broadcast into `out` (0 on broadcast axes), right-aligned, padded to 6. */
+/** Strides of `dims` broadcast into `out` (0 on broadcast axes), right-aligned. */
 function bstrides(dims: number[], out: number[]): number[] {
-  const r = out.length, s = new Array(6).fill(0);
+  const r = out.length, s = new Array(r).fill(0);
   let acc = 1;
   for (let i = dims.length - 1; i >= 0; i--) { const a = r - dims.length + i; s[a] = dims[i] === 1 ? 0 : acc; acc *= dims[i]; }
   return s;
@@ -49,24 +48,17 @@ function bstrides(dims: number[], out: number[]): number[] {
 
 export const binary = (op: string): GpuKernel => (node, [a, b]) => {
   // Variadic Max/Min/Sum forms with other than two inputs run on the CPU.
-  if (node.inputs.filter(Boolean).length !== 2 || !isF(a) || !isF(b) || a!.dtype !== b!.dtype) return undefined;
+  if (node.inputs.filter(Boolean).length !== 2 || !isFloatTensor(a) || !isFloatTensor(b) || a!.dtype !== b!.dtype) return undefined;
   const out = broadcastShape([a!.dims, b!.dims], node);
   if (out.length > 6) return undefined;
   const n = numel(out), r = out.length;
   const T = wgslType(a!.dtype);
-  const od = [...out, ...new Array(6 - r).fill(1)];
+  const p = new Params().u32('count', n).u32('rank', r).array('shape', out, 6, 1).array('strideA', bstrides(a!.dims, out), 6).array('strideB', bstrides(b!.dims, out), 6);
   return {
     key: `binary:${op}:${a!.dtype}`, inputs: [a!, b!], outputs: [{ dtype: a!.dtype, dims: out }],
-    meta: [n, r, ...od, ...bstrides(a!.dims, out), ...bstrides(b!.dims, out)], groups: groupsFor(n),
-    wgsl: () => `${bindings([a!.dtype, b!.dtype], [a!.dtype])}\n${POW}${PROLOGUE('prm[0]')}
-  let rank = prm[1];
-  var rem = i; var oa = 0u; var ob = 0u;
-  for (var k = 0u; k < rank; k++) {
-    let ax = rank - 1u - k;
-    let d = prm[2u + ax];
-    let c = rem % d; rem = rem / d;
-    oa += c * prm[8u + ax]; ob += c * prm[14u + ax];
-  }
+    meta: p.meta, groups: groupsFor(n),
+    wgsl: () => `${bindings([a!.dtype, b!.dtype], [a!.dtype])}\n${POW}${PROLOGUE('count', p)}
+  ${stridedOffsets('shape', 'rank', { oa: 'strideA', ob: 'strideB' })}
   let a = f32(in0[oa]); let b = f32(in1[ob]);
   out0[i] = ${T}(${BINARY[op]});
 }`,
@@ -104,12 +96,13 @@ const TO_HALF = `fn to_half(x: f32) -> f16 {
 
 export const cast: GpuKernel = (node, [x]) => {
   const to = node.attrInt('to', 0);
-  if (!isF(x) || (to !== DataType.FLOAT && to !== DataType.FLOAT16)) return undefined;
+  if (!isFloatTensor(x) || (to !== DataType.FLOAT && to !== DataType.FLOAT16)) return undefined;
   const n = numel(x!.dims);
+  const p = new Params().u32('count', n);
   const conv = to === DataType.FLOAT16 && x!.dtype === DataType.FLOAT ? 'to_half(in0[i])' : `${wgslType(to)}(in0[i])`;
   return {
-    key: `cast:${x!.dtype}:${to}`, inputs: [x!], outputs: [{ dtype: to, dims: [...x!.dims] }], meta: [n], groups: groupsFor(n),
-    wgsl: () => `${bindings([x!.dtype], [to])}\n${to === DataType.FLOAT16 && x!.dtype === DataType.FLOAT ? TO_HALF : ''}${PROLOGUE('prm[0]')}
+    key: `cast:${x!.dtype}:${to}`, inputs: [x!], outputs: [{ dtype: to, dims: [...x!.dims] }], meta: p.meta, groups: groupsFor(n),
+    wgsl: () => `${bindings([x!.dtype], [to])}\n${to === DataType.FLOAT16 && x!.dtype === DataType.FLOAT ? TO_HALF : ''}${PROLOGUE('count', p)}
   out0[i] = ${conv};
 }`,
   };

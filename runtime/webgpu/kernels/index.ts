@@ -2,11 +2,17 @@
 import type { GpuKernel } from './types.js';
 import { elementwiseKernels } from './elementwise.js';
 import { matmulKernels } from './matmul.js';
-import { rowKernels } from './rows.js';
-import { layoutKernels } from './layout.js';
 import { convKernels } from './conv.js';
+import { poolKernels } from './pool.js';
+import { softmaxKernels } from './softmax.js';
+import { layernormKernels } from './layernorm.js';
+import { batchnormKernels } from './batchnorm.js';
+import { transposeKernels } from './transpose.js';
 
-export const gpuKernels: Record<string, GpuKernel> = { ...elementwiseKernels, ...matmulKernels, ...rowKernels, ...layoutKernels, ...convKernels };
+export const gpuKernels: Record<string, GpuKernel> = {
+  ...elementwiseKernels, ...matmulKernels, ...convKernels, ...poolKernels, ...softmaxKernels, ...layernormKernels,
+  ...batchnormKernels, ...transposeKernels,
+};
 /** Ops that only reinterpret dims: the GPU buffer is shared, no kernel runs. */
 export const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 export type { GpuKernel } from './types.js';
