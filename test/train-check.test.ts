@@ -11,38 +11,82 @@ import { fixtureModelPath } from './helpers/fixtures.js';
 import { fixturePath } from './helpers/nodetests.js';
 import { convertSync } from '../src/tools/convert.js';
 import type { RTensor } from '../src/core/tensor.js';
+import type { Model } from '../src/ir/graph.js';
+import { ModelBuilder } from '../src/ir/builder.js';
+import { DataType } from '../src/ir/dtype.js';
+import { gradRules } from '../runtime/train/grad/index.js';
 
 const f32 = (dims: number[], data: Float32Array): RTensor => ({ dtype: 1, dims, data });
 
+/** Largest deviation of the gradients from central finite differences of the loss, over 3 entries per weight. */
+function fdCheck(fwd: Model, xDims: readonly number[]): number {
+  const tg = buildTrainingGraph(fwd);
+  const ex = new CpuExecutor(tg.model);
+  const N = xDims[0], nx = xDims.reduce((a: number, b: number) => a * b, 1), rnd = (i: number) => Math.sin(i * 12.9898) * 0.5;
+  const feeds: Record<string, RTensor> = {
+    x: f32([...xDims], Float32Array.from({ length: nx }, (_, i) => rnd(i))),
+    labels: f32([N, 10], Float32Array.from({ length: N * 10 }, (_, i) => (i % 10 === (Math.floor(i / 10) * 3) % 10 ? 1 : 0))),
+    grad_scale: f32([], Float32Array.from([1 / N])), loss_coef: f32([], Float32Array.from([-1 / N])),
+  };
+  for (const w of tg.weights) { const t = fwd.graph.initializers.get(w)!; feeds[w] = f32([...t.dims], Float32Array.from(t.data() as Float32Array)); }
+  const out = ex.runSync(feeds);
+  const lossAt = (w: string, i: number, d: number) => {
+    const data = Float32Array.from(feeds[w].data as Float32Array);
+    data[i] += d;
+    return (ex.runSync({ ...feeds, [w]: { ...feeds[w], data } }).loss.data as Float32Array)[0];
+  };
+  let checked = 0;
+  for (const w of tg.weights) {
+    const g = out[`grad/${w}`].data as Float32Array;
+    for (const i of [0, 7 % g.length, g.length - 1]) {
+      const h = 1e-3; // curvature bias ~h², fp32 loss rounding ~3e-7/h: both well inside the bound below
+      const fd = (lossAt(w, i, h) - lossAt(w, i, -h)) / (2 * h);
+      expect(Math.abs(g[i] - fd), `${w}[${i}]`).toBeLessThan(1.5e-3 + 3e-2 * Math.abs(fd));
+      checked++;
+    }
+  }
+  return checked;
+}
+
 describe.each([['mlp', [4, 64], 18], ['cnn', [3, 1, 8, 8], 24]] as const)('autodiff (%s)', (model, xDims, expected) => {
   it('gradients match central finite differences of the loss (fp32)', () => {
-    const fwd = loadModel(fixtureModelPath(model));
-    const tg = buildTrainingGraph(fwd);
-    const ex = new CpuExecutor(tg.model);
-    const N = xDims[0], nx = xDims.reduce((a: number, b: number) => a * b, 1), rnd = (i: number) => Math.sin(i * 12.9898) * 0.5;
-    const feeds: Record<string, RTensor> = {
-      x: f32([...xDims], Float32Array.from({ length: nx }, (_, i) => rnd(i))),
-      labels: f32([N, 10], Float32Array.from({ length: N * 10 }, (_, i) => (i % 10 === (Math.floor(i / 10) * 3) % 10 ? 1 : 0))),
-      grad_scale: f32([], Float32Array.from([1 / N])), loss_coef: f32([], Float32Array.from([-1 / N])),
-    };
-    for (const w of tg.weights) { const t = fwd.graph.initializers.get(w)!; feeds[w] = f32([...t.dims], Float32Array.from(t.data() as Float32Array)); }
-    const out = ex.runSync(feeds);
-    const lossAt = (w: string, i: number, d: number) => {
-      const data = Float32Array.from(feeds[w].data as Float32Array);
-      data[i] += d;
-      return (ex.runSync({ ...feeds, [w]: { ...feeds[w], data } }).loss.data as Float32Array)[0];
-    };
-    let checked = 0;
-    for (const w of tg.weights) {
-      const g = out[`grad/${w}`].data as Float32Array;
-      for (const i of [0, 7, g.length - 1]) {
-        const h = 1e-3; // curvature bias ~h², fp32 loss rounding ~3e-7/h: both well inside the bound below
-        const fd = (lossAt(w, i, h) - lossAt(w, i, -h)) / (2 * h);
-        expect(Math.abs(g[i] - fd), `${w}[${i}]`).toBeLessThan(1.5e-3 + 3e-2 * Math.abs(fd));
-        checked++;
-      }
-    }
-    expect(checked).toBe(expected); // 3 entries of every trainable tensor (CNN: BN statistics stay constants)
+    // 3 entries of every trainable tensor (CNN: BN statistics stay constants)
+    expect(fdCheck(loadModel(fixtureModelPath(model)), xDims)).toBe(expected);
+  });
+});
+
+/**
+ * Every gradient rule, each on a model that routes the gradient through it: x[4,6] → MatMul W1[6,8] → <op> →
+ * Gemm W2 → logits[4,10]. Binary ops take a trainable [8] operand (broadcast, so the rule must reduce it).
+ */
+function opModel(op: string): Model {
+  const b = new ModelBuilder({ opset: 17 });
+  const r = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 7.1 + s) * 0.4);
+  const x = b.input('x', DataType.FLOAT, [4, 6]);
+  const w1 = b.init('w1', DataType.FLOAT, [6, 8], r(48, 1));
+  let [h] = b.node('MatMul', [x, w1]);
+  if (['Add', 'Sub', 'Mul'].includes(op)) [h] = b.node(op, [h, b.init('w3', DataType.FLOAT, [8], r(8, 2).map((v) => v + 1))]);
+  else if (op === 'Reshape') {
+    [h] = b.node('Reshape', [h, b.init('s1', DataType.INT64, [3], BigInt64Array.from([4n, 2n, 4n]))]);
+    [h] = b.node('Reshape', [h, b.init('s2', DataType.INT64, [2], BigInt64Array.from([4n, 8n]))]);
+  } else if (op === 'Flatten') {
+    [h] = b.node('Reshape', [h, b.init('s1', DataType.INT64, [3], BigInt64Array.from([4n, 2n, 4n]))]);
+    [h] = b.node('Flatten', [h], { axis: 1 });
+  } else if (op !== 'MatMul') [h] = b.node(op, [h]);
+  const [y] = b.node('Gemm', [h, b.init('w2', DataType.FLOAT, [8, 10], r(80, 3)), b.init('b2', DataType.FLOAT, [10], r(10, 4))], {}, { outputs: ['logits'] });
+  b.output(y, DataType.FLOAT, [4, 10]);
+  return b.build();
+}
+const OPS_IN_FIXTURES = new Set(['Gemm', 'Conv', 'MaxPool', 'GlobalAveragePool', 'BatchNormalization']);
+describe('every gradient rule matches finite differences', () => {
+  const ops = Object.keys(gradRules).filter((o) => !OPS_IN_FIXTURES.has(o));
+  it('covers every rule not exercised by the MLP/CNN fixtures', () => {
+    expect(ops.sort()).toEqual(['Add', 'Dropout', 'Flatten', 'Identity', 'MatMul', 'Mul', 'Relu', 'Reshape', 'Sigmoid', 'Sub', 'Tanh']);
+  });
+  it.each(ops)('%s', (op) => {
+    const m = opModel(op);
+    expect(m.graph.nodes.some((n) => n.opType === op)).toBe(true);
+    expect(fdCheck(m, [4, 6])).toBe(3 * m.graph.initializers.size - (op === 'Reshape' ? 6 : op === 'Flatten' ? 3 : 0));
   });
 });
 
