@@ -31,6 +31,18 @@ export function f64(t: RTensor): Float64Array {
   const v = num(t);
   return v instanceof Float64Array ? v : new Float64Array(v); // the typed-array constructor copies directly (.from iterates)
 }
+/**
+ * Values of a float tensor as a Float32Array (zero-copy for FLOAT; fp16/bf16 decoded exactly), for the f32
+ * kernels; undefined for types f32 cannot hold exactly (DOUBLE, integers), which keep the float64 path.
+ */
+export function f32(t: RTensor): Float32Array | undefined {
+  switch (t.dtype) {
+    case DataType.FLOAT: return t.data as Float32Array;
+    case DataType.FLOAT16: return f16ArrayToF32(t.data as Uint16Array);
+    case DataType.BFLOAT16: return bf16ArrayToF32(t.data as Uint16Array);
+    default: return undefined;
+  }
+}
 export const isFloat = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16 || dt === DataType.BFLOAT16 || dt === DataType.DOUBLE;
 
 /** Encodes computed values as a tensor of `dtype` (the one rounding step of an op). */

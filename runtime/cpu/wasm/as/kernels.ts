@@ -1,0 +1,129 @@
+// AssemblyScript (compiled to WebAssembly SIMD by `npm run build:wasm`): the CPU executor's hot loops.
+// No allocation and no globals: the JS side owns the (shared) memory and passes byte addresses, so any
+// number of worker instances can run these functions on disjoint parts of one job.
+//
+// Layouts: row-major f32. Packed B ("panels"): N split into panels of 8 columns; panel p holds, for each k,
+// the 8 values B[k, 8p..8p+7] (zero past N), so the micro-kernel reads B with two aligned v128 loads.
+
+// @ts-ignore: decorator
+@inline const NR: i32 = 8;
+
+/** Packs B (element (k, n) at b + 4·(k·rs + n·cs)) into panels [p0, p1) of 8 columns. */
+export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, p0: i32, p1: i32): void {
+  for (let p = p0; p < p1; p++) {
+    const n0 = p * NR;
+    const w = min(NR, N - n0);
+    let d = dst + <usize>p * <usize>K * NR * 4;
+    for (let k = 0; k < K; k++) {
+      const row = b + (<usize>k * <usize>rs + <usize>n0 * <usize>cs) * 4;
+      if (w == NR && cs == 1) {
+        v128.store(d, v128.load(row));
+        v128.store(d, v128.load(row, 16), 16);
+      } else {
+        for (let j = 0; j < NR; j++) store<f32>(d + j * 4, j < w ? load<f32>(row + <usize>j * <usize>cs * 4) : 0);
+      }
+      d += NR * 4;
+    }
+  }
+}
+
+/**
+ * C[m, n] (+)= Σ_k A[m, k]·B[k, n] for rows [m0, m1) and panels [p0, p1) of packed B. A(m, k) is at
+ * a + 4·(m·ars + k·acs); C is row-major with row stride ldc. `acc` = 1 adds to C. Sums are f32, in k order.
+ */
+export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, bp: usize, c: usize, ldc: i32, acc: i32, m0: i32, m1: i32, p0: i32, p1: i32): void {
+  const astep = <usize>acs * 4;
+  for (let p = p0; p < p1; p++) {
+    const n0 = p * NR;
+    const w = min(NR, N - n0);
+    const panel = bp + <usize>p * <usize>K * NR * 4;
+    let m = m0;
+    for (; m + 4 <= m1; m += 4) {
+      let a0 = a + <usize>m * <usize>ars * 4;
+      let a1 = a0 + <usize>ars * 4, a2 = a1 + <usize>ars * 4, a3 = a2 + <usize>ars * 4;
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+      let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+      let q = panel;
+      for (let k = 0; k < K; k++) {
+        const b0 = v128.load(q), b1 = v128.load(q, 16);
+        let x = v128.load32_splat(a0);
+        c00 = f32x4.add(c00, f32x4.mul(x, b0)); c01 = f32x4.add(c01, f32x4.mul(x, b1));
+        x = v128.load32_splat(a1);
+        c10 = f32x4.add(c10, f32x4.mul(x, b0)); c11 = f32x4.add(c11, f32x4.mul(x, b1));
+        x = v128.load32_splat(a2);
+        c20 = f32x4.add(c20, f32x4.mul(x, b0)); c21 = f32x4.add(c21, f32x4.mul(x, b1));
+        x = v128.load32_splat(a3);
+        c30 = f32x4.add(c30, f32x4.mul(x, b0)); c31 = f32x4.add(c31, f32x4.mul(x, b1));
+        a0 += astep; a1 += astep; a2 += astep; a3 += astep;
+        q += NR * 4;
+      }
+      const cr = c + (<usize>m * <usize>ldc + <usize>n0) * 4, ld = <usize>ldc * 4;
+      storeRow(cr, c00, c01, w, acc);
+      storeRow(cr + ld, c10, c11, w, acc);
+      storeRow(cr + 2 * ld, c20, c21, w, acc);
+      storeRow(cr + 3 * ld, c30, c31, w, acc);
+    }
+    for (; m < m1; m++) {
+      let a0 = a + <usize>m * <usize>ars * 4;
+      let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+      let q = panel;
+      for (let k = 0; k < K; k++) {
+        const x = v128.load32_splat(a0);
+        c00 = f32x4.add(c00, f32x4.mul(x, v128.load(q)));
+        c01 = f32x4.add(c01, f32x4.mul(x, v128.load(q, 16)));
+        a0 += astep;
+        q += NR * 4;
+      }
+      storeRow(c + (<usize>m * <usize>ldc + <usize>n0) * 4, c00, c01, w, acc);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function storeRow(p: usize, v0: v128, v1: v128, w: i32, acc: i32): void {
+  if (w == NR) {
+    if (acc) { v0 = f32x4.add(v0, v128.load(p)); v1 = f32x4.add(v1, v128.load(p, 16)); }
+    v128.store(p, v0);
+    v128.store(p, v1, 16);
+    return;
+  }
+  for (let j = 0; j < w; j++) {
+    const v = j < 4 ? extract(v0, j) : extract(v1, j - 4);
+    store<f32>(p + j * 4, acc ? load<f32>(p + j * 4) + v : v);
+  }
+}
+// @ts-ignore: decorator
+@inline function extract(v: v128, j: i32): f32 {
+  return j == 0 ? f32x4.extract_lane(v, 0) : j == 1 ? f32x4.extract_lane(v, 1) : j == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3);
+}
+
+/**
+ * im2col straight into packed panels [p0, p1): for one image x[C, H, W] and a 2-D window, column n = output
+ * position (oh·OW + ow), row k = (c, kh, kw); out-of-image taps read 0.
+ */
+export function im2colPacked(x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
+  DH: i32, DW: i32, OH: i32, OW: i32, dst: usize, p0: i32, p1: i32): void {
+  const K = C * KH * KW, N = OH * OW;
+  for (let p = p0; p < p1; p++) {
+    const n0 = p * NR;
+    let d = dst + <usize>p * <usize>K * NR * 4;
+    for (let c = 0; c < C; c++) {
+      const xc = x + <usize>c * <usize>H * <usize>W * 4;
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          for (let j = 0; j < NR; j++) {
+            const n = n0 + j;
+            let v: f32 = 0;
+            if (n < N) {
+              const oh = n / OW, ow = n - oh * OW;
+              const ih = oh * SH + kh * DH - PT, iw = ow * SW + kw * DW - PL;
+              if (ih >= 0 && ih < H && iw >= 0 && iw < W) v = load<f32>(xc + (<usize>ih * <usize>W + <usize>iw) * 4);
+            }
+            store<f32>(d + j * 4, v);
+          }
+          d += NR * 4;
+        }
+      }
+    }
+  }
+}
