@@ -66,8 +66,13 @@ export function make(dtype: number, dims: number[], values: ArrayLike<number>): 
   }
 }
 
-/** Output buffer for computed values of a float op: float64 scratch, encoded by make(). */
-export const scratch = (n: number) => new Float64Array(n);
+/**
+ * Output buffer for an op that writes each element once: Float32Array for float outputs (storing a JS number
+ * rounds it to f32, exactly what make() would do next; fp16/bf16 are then rounded from it as before), else
+ * Float64Array. Ops that accumulate into their output keep a Float64Array.
+ */
+export const outBuf = (dtype: number, n: number): Float32Array | Float64Array =>
+  (dtype === DataType.FLOAT || dtype === DataType.FLOAT16 || dtype === DataType.BFLOAT16 ? new Float32Array(n) : new Float64Array(n));
 
 export function strides(dims: readonly number[]): number[] {
   const s = new Array<number>(dims.length);

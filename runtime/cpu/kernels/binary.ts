@@ -1,6 +1,7 @@
 /** Elementwise binary / variadic ops with numpy broadcasting; comparisons produce BOOL. */
 import type { Kernel } from './types.js';
-import { num, make, broadcastShape, broadcastIndex, size, emptyLike } from '../util.js';
+import { num, make, outBuf, broadcastShape, broadcastIndex, size, emptyLike } from '../util.js';
+import { binaryLoop, broadcastBlock, type BinaryLoop } from '../loops.js';
 import { DataType } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../../src/core/tensor.js';
 import type { Node } from '../../../src/ir/graph.js';
@@ -23,23 +24,42 @@ const arith: Record<string, F> = {
   PRelu: (x, slope) => (x < 0 ? slope * x : x),
   BitShift: (a, b, n) => (n.attrString('direction', 'LEFT') === 'LEFT' ? a * 2 ** b : Math.floor(a / 2 ** b)),
 };
+/** Float-only forms of ops whose general form depends on the dtype (integer Div truncates). */
+const floatForm: Record<string, (a: number, b: number) => number> = { Div: (a, b) => a / b };
 const compare: Record<string, (a: number, b: number) => boolean> = {
   Equal: (a, b) => a === b, Greater: (a, b) => a > b, Less: (a, b) => a < b,
   GreaterOrEqual: (a, b) => a >= b, LessOrEqual: (a, b) => a <= b,
   And: (a, b) => !!a && !!b, Or: (a, b) => !!a || !!b, Xor: (a, b) => !!a !== !!b,
 };
 
-/** Applies f pairwise over broadcast inputs (left fold for variadic ops). */
-function fold(node: Node, inputs: RTensor[], f: (a: number, b: number) => number, outType: number): RTensor {
+/** One specialized loop per op and operand order (see ../loops.ts), made on first use. */
+interface Loops { fwd: BinaryLoop; rev: BinaryLoop }
+const loopCache = new WeakMap<object, Loops>();
+function loopsFor(key: object, f: (a: number, b: number) => number): Loops {
+  let l = loopCache.get(key);
+  if (!l) loopCache.set(key, (l = { fwd: binaryLoop(f), rev: binaryLoop((x, y) => f(y, x)) }));
+  return l;
+}
+
+/**
+ * Applies f pairwise over broadcast inputs (left fold for variadic ops). Two inputs where one is full-size
+ * and the other varies along one block of axes (same shape, scalar, bias, per-channel) run a specialized
+ * loop without index tables, writing each element once.
+ */
+function fold(node: Node, inputs: RTensor[], f: (a: number, b: number) => number, outType: number, key?: object): RTensor {
   const dims = broadcastShape(inputs.map((t) => t.dims), node);
   const n = size(dims);
-  if (inputs.length === 2) {
-    // Common cases without index tables: same shape, or a scalar on either side.
+  if (inputs.length === 2 && key) {
     const [a, b] = [num(inputs[0]), num(inputs[1])];
-    const out = new Float64Array(n);
-    if (a.length === n && b.length === n) { for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]); return make(outType, dims, out); }
-    if (a.length === n && b.length === 1) { const y = b[0]; for (let i = 0; i < n; i++) out[i] = f(a[i], y); return make(outType, dims, out); }
-    if (a.length === 1 && b.length === n) { const x = a[0]; for (let i = 0; i < n; i++) out[i] = f(x, b[i]); return make(outType, dims, out); }
+    const bb = a.length === n ? broadcastBlock(inputs[1].dims, dims) : undefined;
+    const ab = !bb && b.length === n ? broadcastBlock(inputs[0].dims, dims) : undefined;
+    if (bb || ab) {
+      const out = outBuf(outType, n);
+      const l = loopsFor(key, f);
+      if (bb) l.fwd(a, b, out, bb[0], bb[1], bb[2]);
+      else l.rev(b, a, out, ab![0], ab![1], ab![2]);
+      return make(outType, dims, out);
+    }
   }
   let acc = new Float64Array(n);
   const first = num(inputs[0]);
@@ -55,6 +75,14 @@ function fold(node: Node, inputs: RTensor[], f: (a: number, b: number) => number
   return make(outType, dims, acc);
 }
 
+const cmp01Cache = new WeakMap<object, (a: number, b: number) => number>();
+/** The 0/1 form of a comparison, one function per comparison (so its loop stays specialized). */
+function cmp01(f: (a: number, b: number) => boolean): (a: number, b: number) => number {
+  let g = cmp01Cache.get(f);
+  if (!g) cmp01Cache.set(f, (g = (x, y) => (f(x, y) ? 1 : 0)));
+  return g;
+}
+
 function stringEqual(node: Node, [a, b]: RTensor[]): RTensor {
   const dims = broadcastShape([a.dims, b.dims], node);
   const ia = broadcastIndex(a.dims, dims), ib = broadcastIndex(b.dims, dims);
@@ -66,7 +94,9 @@ function stringEqual(node: Node, [a, b]: RTensor[]): RTensor {
 export const binaryKernels: Record<string, Kernel> = {
   ...Object.fromEntries(Object.entries(arith).map(([k, f]) => [k, ((node, ins) => {
     const ts = ins.filter((t): t is RTensor => !!t);
-    return [fold(node, ts, (a, b) => f(a, b, node, ts[0].dtype), ts[0].dtype)];
+    // Ops whose result does not depend on the node or the dtype share one loop; the others fold generically.
+    const g = f.length <= 2 ? (f as (a: number, b: number) => number) : !isInt(ts[0].dtype) ? floatForm[k] : undefined;
+    return [fold(node, ts, g ?? ((a, b) => f(a, b, node, ts[0].dtype)), ts[0].dtype, g)];
   }) as Kernel])),
   Mean: (node, ins) => {
     const ts = ins.filter((t): t is RTensor => !!t);
@@ -76,7 +106,7 @@ export const binaryKernels: Record<string, Kernel> = {
     return [make(ts[0].dtype, s.dims, v)];
   },
   ...Object.fromEntries(Object.entries(compare).map(([k, f]) => [k, ((node, [a, b]) =>
-    (a!.dtype === DataType.STRING ? [stringEqual(node, [a!, b!])] : [fold(node, [a!, b!], (x, y) => (f(x, y) ? 1 : 0), DataType.BOOL)])) as Kernel])),
+    (a!.dtype === DataType.STRING ? [stringEqual(node, [a!, b!])] : [fold(node, [a!, b!], cmp01(f), DataType.BOOL, f)])) as Kernel])),
   Where: (node, [c, x, y]) => {
     const dims = broadcastShape([c!.dims, x!.dims, y!.dims], node);
     const n = size(dims);

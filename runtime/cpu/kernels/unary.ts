@@ -1,6 +1,7 @@
 /** Elementwise unary ops: one table entry per op; output has the input's type unless noted. */
 import type { Kernel } from './types.js';
-import { num, make, scratch } from '../util.js';
+import { num, make, outBuf } from '../util.js';
+import { unaryLoop } from '../loops.js';
 import { DataType } from '../../../src/ir/dtype.js';
 import type { Node } from '../../../src/ir/graph.js';
 
@@ -43,10 +44,11 @@ const table: Record<string, F> = {
 };
 
 function unary(f: F): Kernel {
+  const loop = unaryLoop(f);
   return (node, [x]) => {
     const v = num(x!);
-    const out = scratch(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = f(v[i], node);
+    const out = outBuf(x!.dtype, v.length);
+    loop(v, out, node);
     return [make(x!.dtype, [...x!.dims], out)];
   };
 }
@@ -71,7 +73,7 @@ export const unaryKernels: Record<string, Kernel> = {
     const min = lo ? num(lo)[0] : node.attrFloat('min', -Infinity);
     const max = hi ? num(hi)[0] : node.attrFloat('max', Infinity);
     const v = num(x!);
-    const out = scratch(v.length);
+    const out = outBuf(x!.dtype, v.length);
     for (let i = 0; i < v.length; i++) out[i] = Math.min(max, Math.max(min, v[i]));
     return [make(x!.dtype, [...x!.dims], out)];
   },

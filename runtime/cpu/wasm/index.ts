@@ -10,6 +10,7 @@
  * Accumulation is f32, in k order — what fp32-accumulating GPU kernels do.
  */
 import { KERNELS_WASM } from './kernels.wasm.js';
+import { startPool, type Pool } from './threads.js';
 
 interface Exports {
   packB(b: number, rs: number, cs: number, K: number, N: number, dst: number, p0: number, p1: number): void;
@@ -25,14 +26,29 @@ const BASE = PAGE; // below: nothing of ours (the module has no data), kept free
 
 let memory: WebAssembly.Memory | undefined;
 let wasm: Exports | undefined;
+let pool: Pool | undefined;
 let top = BASE;
 
 function load(): Exports {
   if (wasm) return wasm;
   memory = new WebAssembly.Memory({ initial: 17, maximum: 65536, shared: true });
   const mod = new WebAssembly.Module(Buffer.from(KERNELS_WASM, 'base64'));
-  wasm = new WebAssembly.Instance(mod, { env: { memory, abort: () => { throw new Error('wasm kernel abort'); } } }).exports as unknown as Exports;
+  wasm = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as Exports;
+  pool = startPool(memory, mod, ['packB', 'gemm', 'im2colPacked'], wasm as unknown as Record<string, (...a: number[]) => void>);
   return wasm;
+}
+/** Threads the kernels run on (the calling thread included). */
+export const kernelThreads = (): number => { load(); return pool!.threads; };
+
+// Parallel forms: the last two arguments of each kernel are the [lo, hi) range it covers.
+const packB = (b: number, rs: number, cs: number, K: number, N: number, dst: number, P: number) =>
+  pool!.parallelFor('packB', [b, rs, cs, K, N, dst, 0, P], 0, P, 6);
+const im2col = (args: number[], P: number) => pool!.parallelFor('im2colPacked', [...args, 0, P], 0, P, args.length);
+/** Splits over panels when there are enough of them, else over rows. */
+function gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, bp: number, c: number, ldc: number, P: number): void {
+  const args = [M, N, K, a, ars, acs, bp, c, ldc, 0, 0, M, 0, P];
+  if (P >= 2 * pool!.threads || M < 8) pool!.parallelFor('gemm', args, 0, P, 12);
+  else pool!.parallelFor('gemm', args, 0, M, 10);
 }
 
 /** Reserves `floats` f32 in the arena (16-byte aligned), growing the memory as needed; returns the byte address. */
@@ -68,7 +84,7 @@ export function sgemmBatched(M: number, N: number, K: number, a: Float32Array, b
   s: { ars: number; acs: number; brs: number; bcs: number }, batches: [number, number][]): Float32Array {
   const MN = M * N;
   if (MN === 0 || K === 0) return new Float32Array(MN * batches.length);
-  return call((k) => {
+  return call(() => {
     const ap = alloc(a.length), bp0 = alloc(b.length);
     view(ap, a.length).set(a);
     view(bp0, b.length).set(b);
@@ -76,8 +92,8 @@ export function sgemmBatched(M: number, N: number, K: number, a: Float32Array, b
     const bp = alloc(P * NR * K), c = alloc(MN * batches.length);
     let packed = -1;
     batches.forEach(([ao, bo], i) => {
-      if (bo !== packed) { k.packB(bp0 + bo * 4, s.brs, s.bcs, K, N, bp, 0, P); packed = bo; }
-      k.gemm(M, N, K, ap + ao * 4, s.ars, s.acs, bp, c + i * MN * 4, N, 0, 0, M, 0, P);
+      if (bo !== packed) { packB(bp0 + bo * 4, s.brs, s.bcs, K, N, bp, P); packed = bo; }
+      gemm(M, N, K, ap + ao * 4, s.ars, s.acs, bp, c + i * MN * 4, N, P);
     });
     return view(c, MN * batches.length).slice();
   });
@@ -92,7 +108,7 @@ export interface Conv2d { C: number; H: number; W: number; M: number; KH: number
 export function conv2d(x: Float32Array, batch: number, w: Float32Array, g: Conv2d): Float32Array {
   const { C, H, W, M, KH, KW, OH, OW, group } = g;
   const CG = C / group, MG = M / group, K = CG * KH * KW, N = OH * OW, P = Math.ceil(N / NR);
-  return call((k) => {
+  return call(() => {
     const xp = alloc(batch * C * H * W), wp = alloc(M * K), bp = alloc(P * NR * K), yp = alloc(batch * M * N);
     view(xp, batch * C * H * W).set(x);
     view(wp, M * K).set(w);
@@ -101,9 +117,9 @@ export function conv2d(x: Float32Array, batch: number, w: Float32Array, g: Conv2
       for (let gi = 0; gi < group; gi++) {
         const xg = xp + ((n * C + gi * CG) * H * W) * 4;
         // A 1×1 stride-1 unpadded conv reads x[c, h·w] as B directly; anything else goes through im2col.
-        if (pointwise) k.packB(xg, N, 1, K, N, bp, 0, P);
-        else k.im2colPacked(xg, CG, H, W, KH, KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, OH, OW, bp, 0, P);
-        k.gemm(MG, N, K, wp + gi * MG * K * 4, K, 1, bp, yp + ((n * M + gi * MG) * N) * 4, N, 0, 0, MG, 0, P);
+        if (pointwise) packB(xg, N, 1, K, N, bp, P);
+        else im2col([xg, CG, H, W, KH, KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, OH, OW, bp], P);
+        gemm(MG, N, K, wp + gi * MG * K * 4, K, 1, bp, yp + ((n * M + gi * MG) * N) * 4, N, P);
       }
     }
     return view(yp, batch * M * N).slice();
