@@ -105,3 +105,29 @@ describe('bf16 codec', () => {
     expect(bitsOf(bf16BitsToF32(0x3f80))).toBe(0x3f800000);
   });
 });
+
+describe('wasm fp16 conversion (the CPU executor\'s fast path)', () => {
+  it('decodes all 65 536 half patterns to the same f32 bits as the JS codec', async () => {
+    const { f16ToF32 } = await import('../runtime/cpu/wasm/index.js');
+    const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    const got = new Uint32Array(f16ToF32(all).buffer);
+    const want = new Uint32Array(Float32Array.from(all, (h) => f16BitsToF32(h)).buffer);
+    let bad = 0;
+    for (let i = 0; i < 65536; i++) if (got[i] !== want[i]) bad++;
+    expect(bad).toBe(0);
+  });
+  it('encodes edge cases and 1M random f32 bit patterns bit-identically to f32ArrayToF16', async () => {
+    const { f32ToF16 } = await import('../runtime/cpu/wasm/index.js');
+    const edges = [0, -0, 65504, 65519.99, 65520, -65520, 1e-8, 2 ** -24, 2 ** -25, 3 * 2 ** -26, 2 ** -14, 2 ** -14 * (1 - 2 ** -11), Infinity, -Infinity, NaN, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
+    const x = new Float32Array(1 << 20);
+    const bits = new Uint32Array(x.buffer);
+    let s = 12345;
+    for (let i = 0; i < bits.length; i++) { s = (s * 1103515245 + 12345) >>> 0; bits[i] = (s ^ (s << 7) ^ Math.imul(i, 2654435761)) >>> 0; }
+    x.set(edges);
+    const got = f32ToF16(x), want = f32ArrayToF16(x);
+    let bad = 0;
+    for (let i = 0; i < x.length; i++) if (got[i] !== want[i]) bad++;
+    expect(bad).toBe(0);
+    expect(got.length).toBe(x.length);
+  });
+});

@@ -5,8 +5,8 @@
  * fp16Accumulate use direct loops over output positions with float64 (or fp16) accumulation.
  */
 import type { Kernel } from './types.js';
-import { num, f64, f32, make, size, strides, samePads } from '../util.js';
-import { conv2d } from '../wasm/index.js';
+import { num, f64, make, size, strides, samePads } from '../util.js';
+import { conv2d, wasmFloat } from '../wasm/index.js';
 import { roundF16 } from '../../../src/ir/half.js';
 import type { Node } from '../../../src/ir/graph.js';
 
@@ -48,18 +48,13 @@ export const convKernels: Record<string, Kernel> = {
     const [M, CG, ...kdims] = W!.dims;
     const group = node.attrInt('group', 1);
     const g = convGeometry(node, sp, node.attrInts('kernel_shape') ?? kdims);
-    const x32 = !ctx.fp16Accumulate && sp.length <= 2 ? f32(X!) : undefined, w32 = x32 && f32(W!);
-    if (x32 && w32) {
+    if (!ctx.fp16Accumulate && sp.length <= 2 && wasmFloat(X!.dtype) && wasmFloat(W!.dtype)) {
       // 1-D runs as 2-D with a height of 1.
       const two = (v: number[], one: number) => (v.length === 2 ? v : [one, v[0]]);
       const [H, Wd] = two(sp, 1), [KH, KW] = two(kdims, 1), [OH, OW] = two(g.out, 1), [SH, SW] = two(g.strides, 1), [DH, DW] = two(g.dilations, 1);
       const [PT, PL] = sp.length === 2 ? [g.pads[0], g.pads[1]] : [0, g.pads[0]];
-      const y = conv2d(x32, N, w32, { C, H, W: Wd, M, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, group });
-      if (B) {
-        const b = num(B), osz = OH * OW;
-        for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) { const o = (n * M + m) * osz, bm = b[m]; for (let i = 0; i < osz; i++) y[o + i] += bm; }
-      }
-      return [make(X!.dtype, [N, M, ...g.out], y)];
+      const data = conv2d(X!, N, W!, B ? num(B) : undefined, { C, H, W: Wd, M, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, group }, X!.dtype);
+      return [{ dtype: X!.dtype, dims: [N, M, ...g.out], data }];
     }
     const x = f64(X!), w = f64(W!), b = B ? num(B) : undefined;
     const outSp = g.out, r = sp.length;

@@ -5,8 +5,8 @@
  * show what an fp16 accumulator would lose) keep the float64 loops.
  */
 import type { Kernel } from './types.js';
-import { num, f64, f32, make, broadcastShape, broadcastIndex, size } from '../util.js';
-import { sgemm, sgemmBatched } from '../wasm/index.js';
+import { num, f64, make, broadcastShape, broadcastIndex, size } from '../util.js';
+import { sgemm, wasmFloat } from '../wasm/index.js';
 import { roundF16 } from '../../../src/ir/half.js';
 import { DataType } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../../src/core/tensor.js';
@@ -37,17 +37,14 @@ export function matmul(A: RTensor, B: RTensor, acc16: boolean, outType = A.dtype
   const nb = size(batch);
   const ia = broadcastIndex(ad.slice(0, -2), batch), ib = broadcastIndex(bd.slice(0, -2), batch);
   const dims = [...batch, M, N];
-  let out: Float64Array | Float32Array;
-  const a32 = acc16 ? undefined : f32(A), b32 = a32 && f32(B);
-  if (a32 && b32) {
-    out = sgemmBatched(M, N, K, a32, b32, { ars: K, acs: 1, brs: N, bcs: 1 }, Array.from(ia, (x, i) => [x * M * K, ib[i] * K * N]));
-  } else {
-    const a = f64(A), b = f64(B);
-    out = new Float64Array(nb * M * N);
-    for (let i = 0; i < nb; i++) gemmCore(a, ia[i] * M * K, b, ib[i] * K * N, out, i * M * N, M, N, K, false, false, 1, acc16);
-  }
   if (A.dims.length === 1) dims.splice(dims.length - 2, 1);
   if (B.dims.length === 1) dims.splice(dims.length - 1, 1);
+  if (!acc16 && wasmFloat(A.dtype) && wasmFloat(B.dtype) && wasmFloat(outType)) {
+    return { dtype: outType, dims, data: sgemm(M, N, K, A, B, { ars: K, acs: 1, brs: N, bcs: 1 }, Array.from(ia, (x, i) => [x * M * K, ib[i] * K * N]), outType) };
+  }
+  const a = f64(A), b = f64(B);
+  const out = new Float64Array(nb * M * N);
+  for (let i = 0; i < nb; i++) gemmCore(a, ia[i] * M * K, b, ib[i] * K * N, out, i * M * N, M, N, K, false, false, 1, acc16);
   return make(outType, dims, out);
 }
 
@@ -69,14 +66,13 @@ export const matmulKernels: Record<string, Kernel> = {
     const tA = node.attrInt('transA', 0) === 1, tB = node.attrInt('transB', 0) === 1;
     const alpha = node.attrFloat('alpha', 1), beta = node.attrFloat('beta', 1);
     const M = tA ? A!.dims[1] : A!.dims[0], K = tA ? A!.dims[0] : A!.dims[1], N = tB ? B!.dims[0] : B!.dims[1];
-    const a32 = ctx.fp16Accumulate ? undefined : f32(A!), b32 = a32 && f32(B!);
-    if (a32 && b32) {
-      const y = sgemm(M, N, K, { data: a32, rs: tA ? 1 : K, cs: tA ? M : 1 }, { data: b32, rs: tB ? 1 : N, cs: tB ? K : 1 });
-      // Epilogue in f32 storage: alpha·AB + beta·C, each element rounded once.
+    if (!ctx.fp16Accumulate && wasmFloat(A!.dtype) && wasmFloat(B!.dtype)) {
       const cv = C && beta !== 0 ? num(C) : undefined;
       const ic = cv && broadcastIndex(C!.dims, [M, N]);
-      if (alpha !== 1 || cv) for (let i = 0; i < y.length; i++) y[i] = alpha * y[i] + (cv ? beta * cv[ic![i]] : 0);
-      return [make(A!.dtype, [M, N], y)];
+      // Epilogue in f32: alpha·AB + beta·C, then one rounding to the output type.
+      const epilogue = alpha !== 1 || cv ? (y: Float32Array) => { for (let i = 0; i < y.length; i++) y[i] = alpha * y[i] + (cv ? beta * cv[ic![i]] : 0); } : undefined;
+      const s = { ars: tA ? 1 : K, acs: tA ? M : 1, brs: tB ? 1 : N, bcs: tB ? K : 1 };
+      return [{ dtype: A!.dtype, dims: [M, N], data: sgemm(M, N, K, A!, B!, s, [[0, 0]], A!.dtype, epilogue) }];
     }
     const out = new Float64Array(M * N);
     if (C && beta !== 0) {

@@ -127,3 +127,59 @@ export function im2colPacked(x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32,
     }
   }
 }
+
+/**
+ * fp16 bits → f32 for [lo, hi): the half's exponent and mantissa shifted into an f32 and scaled by 2^112
+ * (exact for normals and subnormals); Inf/NaN get the f32 all-ones exponent with the payload kept, NaNs
+ * quieted (as x86's vcvtph2ps and the JS codec do).
+ */
+export function f16ToF32(src: usize, dst: usize, lo: i32, hi: i32): void {
+  const magic = f32x4.splat(5.192296858534828e33); // 2^112
+  const expMask = i32x4.splat(0x7c00), em = i32x4.splat(0x7fff), infBits = i32x4.splat(0x7f800000);
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    const h = i32x4.extend_low_i16x8_u(v128.load64_zero(src + <usize>i * 2));
+    const e = v128.and(h, em);
+    const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
+    const scaled = f32x4.mul(i32x4.shl(e, 13), magic);
+    const nan = v128.and(i32x4.ne(v128.and(h, i32x4.splat(0x3ff)), i32x4.splat(0)), i32x4.splat(0x400000));
+    const special = v128.or(v128.or(i32x4.shl(e, 13), infBits), nan);
+    const isSpecial = i32x4.ge_u(v128.and(h, expMask), expMask);
+    v128.store(dst + <usize>i * 4, v128.or(v128.bitselect(special, scaled, isSpecial), sign));
+  }
+  for (; i < hi; i++) {
+    const h = <u32>load<u16>(src + <usize>i * 2);
+    const e = h & 0x7fff;
+    const bits = (e & 0x7c00) == 0x7c00 ? (e << 13) | 0x7f800000 | ((e & 0x3ff) != 0 ? 0x400000 : 0) : reinterpret<u32>(reinterpret<f32>(e << 13) * <f32>5.192296858534828e33);
+    store<u32>(dst + <usize>i * 4, bits | ((h & 0x8000) << 16));
+  }
+}
+
+/**
+ * f32 → fp16 bits for [lo, hi), round to nearest even, overflow to Inf, NaN kept quiet with its payload's top
+ * bits — bit-identical to src/ir/half.ts f32ArrayToF16 (the same integer formulas, four lanes at a time).
+ */
+export function f32ToF16(src: usize, dst: usize, lo: i32, hi: i32): void {
+  let i = lo;
+  for (; i + 4 <= hi; i += 4) {
+    const b = v128.load(src + <usize>i * 4);
+    v128.store64_lane(dst + <usize>i * 2, i16x8.narrow_i32x4_u(f32ToF16x4(b), f32ToF16x4(b)), 0);
+  }
+  for (; i < hi; i++) {
+    const r = f32ToF16x4(v128.load32_zero(src + <usize>i * 4));
+    store<u16>(dst + <usize>i * 2, <u16>i32x4.extract_lane(r, 0));
+  }
+}
+// @ts-ignore: decorator
+@inline function f32ToF16x4(b: v128): v128 {
+  const sign = v128.and(i32x4.shr_u(b, 16), i32x4.splat(0x8000));
+  const a = v128.and(b, i32x4.splat(0x7fffffff));
+  // ≥ 65536 after rounding, Inf or NaN
+  const big = v128.bitselect(v128.or(i32x4.splat(0x7e00), v128.and(i32x4.shr_u(a, 13), i32x4.splat(0x3ff))), i32x4.splat(0x7c00), i32x4.gt_u(a, i32x4.splat(0x7f800000)));
+  // below the smallest normal half: a float add of 0.5 aligns and rounds to the subnormal step 2^-24
+  const sub = i32x4.sub(f32x4.add(a, f32x4.splat(0.5)), i32x4.splat(0x3f000000));
+  // normal: rebias, round to nearest even on the 13 dropped bits (a carry may reach Inf)
+  const nrm = i32x4.shr_u(i32x4.add(i32x4.sub(a, i32x4.splat(0x37fff001)), v128.and(i32x4.shr_u(a, 13), i32x4.splat(1))), 13);
+  const lowOrNormal = v128.bitselect(sub, nrm, i32x4.lt_u(a, i32x4.splat(0x38800000)));
+  return v128.or(v128.bitselect(big, lowOrNormal, i32x4.ge_u(a, i32x4.splat(0x47800000))), sign);
+}
