@@ -59,7 +59,7 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   Sum: D('many-input sum'), ReduceSum: D('long reduction'), ReduceMean: D('long reduction'), ReduceL1: D('long reduction'),
   ReduceL2: D('long reduction of squares'), ReduceSumSquare: D('long reduction of squares'), ReduceProd: D('product overflows'),
   ReduceLogSum: D('long reduction'), ReduceLogSumExp: D('exp inside'), ReduceMax: I(13), ReduceMin: I(13),
-  LayerNormalization: D('variance statistics (PyTorch autocast keeps layer_norm fp32)'),
+  LayerNormalization: D('variance statistics (PyTorch autocast keeps layer_norm fp32)'), RMSNormalization: D('mean of squares'),
   GroupNormalization: D('variance statistics'), InstanceNormalization: D('variance statistics'),
   LpNormalization: D('norm of a long vector'), MeanVarianceNormalization: D('variance statistics'), LRN: D('sum of squares'),
   SoftmaxCrossEntropyLoss: D('loss'), NegativeLogLikelihoodLoss: D('loss'),

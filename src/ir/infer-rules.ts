@@ -38,7 +38,7 @@ const sameOps = [
   // linear algebra, conv, pooling, normalization
   'MatMul', 'Gemm', 'Einsum', 'Conv', 'ConvTranspose', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool',
   'GlobalLpPool', 'MaxRoiPool', 'RoiAlign', 'InstanceNormalization', 'GroupNormalization', 'LpNormalization',
-  'MeanVarianceNormalization', 'LRN', 'Softmax', 'LogSoftmax', 'Hardmax', 'CumSum', 'DFT', 'STFT',
+  'MeanVarianceNormalization', 'LRN', 'RMSNormalization', 'Softmax', 'LogSoftmax', 'Hardmax', 'CumSum', 'DFT', 'STFT',
   // reductions
   'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd',
   'ReduceSum', 'ReduceSumSquare',

@@ -13,6 +13,13 @@ import { constantKernels } from './constant.js';
 import { cumsumKernels } from './cumsum.js';
 import { triluKernels } from './trilu.js';
 import { unpoolKernels } from './unpool.js';
+import { quantizeKernels } from './quantize.js';
+import { selectKernels } from './select.js';
+import { linalgKernels } from './linalg.js';
+import { gridSampleKernels } from './gridsample.js';
+import { detectionKernels } from './detection.js';
+import { lossKernels } from './loss.js';
+import { spectralKernels } from './spectral.js';
 import { resizeKernels } from './resize.js';
 import { rnnKernels } from './rnn.js';
 import { controlKernels } from './control.js';
@@ -20,7 +27,8 @@ import { miscKernels } from './misc.js';
 
 export const cpuKernels: Record<string, Kernel> = {
   ...unaryKernels, ...binaryKernels, ...matmulKernels, ...convKernels, ...poolKernels, ...reduceKernels,
-  ...normKernels, ...shapeKernels, ...castKernels, ...constantKernels, ...cumsumKernels, ...triluKernels, ...unpoolKernels, ...resizeKernels, ...rnnKernels, ...controlKernels, ...miscKernels,
+  ...normKernels, ...shapeKernels, ...castKernels, ...constantKernels, ...cumsumKernels, ...triluKernels, ...unpoolKernels,
+  ...quantizeKernels, ...selectKernels, ...linalgKernels, ...gridSampleKernels, ...detectionKernels, ...lossKernels, ...spectralKernels, ...resizeKernels, ...rnnKernels, ...controlKernels, ...miscKernels,
 };
 export const claimedOps = (): string[] => Object.keys(cpuKernels).sort();
 export type { Kernel, KernelContext } from './types.js';

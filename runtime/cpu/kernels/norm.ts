@@ -1,4 +1,7 @@
-/** BatchNormalization (inference and training mode), LayerNormalization, InstanceNormalization, GroupNormalization. */
+/**
+ * Normalizations: BatchNormalization (inference and training mode), LayerNormalization, RMSNormalization,
+ * InstanceNormalization, GroupNormalization, LpNormalization, MeanVarianceNormalization, LRN. Statistics in float64.
+ */
 import type { Kernel } from './types.js';
 import { num, make, size, normAxis } from '../util.js';
 import { DataType } from '../../../src/ir/dtype.js';
@@ -96,6 +99,71 @@ export const normKernels: Record<string, Kernel> = {
         const k = perChannel ? c : g;
         out[base + i] = (x[base + i] - mean) * r * s[k] + b[k];
       }
+    }
+    return [make(X!.dtype, [...X!.dims], out)];
+  },
+  // RMSNormalization (opset 23): x / sqrt(mean(x²) over axes ≥ axis + epsilon) · scale.
+  RMSNormalization: (node, [X, scale]) => {
+    const axis = normAxis(node.attrInt('axis', -1), X!.dims.length);
+    const inner = size(X!.dims.slice(axis)), outer = size(X!.dims.slice(0, axis));
+    const x = num(X!), s = num(scale!), eps = node.attrFloat('epsilon', 1e-5);
+    const out = new Float64Array(x.length);
+    for (let o = 0; o < outer; o++) {
+      let ss = 0;
+      for (let i = 0; i < inner; i++) ss += x[o * inner + i] ** 2;
+      const r = 1 / Math.sqrt(ss / inner + eps);
+      for (let i = 0; i < inner; i++) out[o * inner + i] = x[o * inner + i] * r * s[i % s.length];
+    }
+    return [make(X!.dtype, [...X!.dims], out)];
+  },
+  LpNormalization: (node, [X]) => {
+    const axis = normAxis(node.attrInt('axis', -1), X!.dims.length), p = node.attrInt('p', 2);
+    const d = X!.dims[axis], inner = size(X!.dims.slice(axis + 1)), outer = size(X!.dims.slice(0, axis));
+    const x = num(X!), out = new Float64Array(x.length);
+    for (let o = 0; o < outer; o++) for (let k = 0; k < inner; k++) {
+      let norm = 0;
+      for (let j = 0; j < d; j++) { const v = x[(o * d + j) * inner + k]; norm += p === 1 ? Math.abs(v) : v * v; }
+      if (p !== 1) norm = Math.sqrt(norm);
+      for (let j = 0; j < d; j++) { const i = (o * d + j) * inner + k; out[i] = norm === 0 ? 0 : x[i] / norm; }
+    }
+    return [make(X!.dtype, [...X!.dims], out)];
+  },
+  // MeanVarianceNormalization: (x − E[x]) / (sqrt(E[x²] − E[x]²) + 1e-9) over `axes` (default N, H, W).
+  MeanVarianceNormalization: (node, [X]) => {
+    const r = X!.dims.length;
+    const axes = new Set((node.attrInts('axes') ?? [0, 2, 3]).map((a) => normAxis(a, r)));
+    const x = num(X!), out = new Float64Array(x.length);
+    const keep = X!.dims.map((d, i) => (axes.has(i) ? 1 : d));
+    const groups = new Map<number, number[]>();
+    const st = X!.dims.map((_, i) => size(X!.dims.slice(i + 1)));
+    const kst = keep.map((_, i) => size(keep.slice(i + 1)));
+    for (let i = 0; i < x.length; i++) {
+      let key = 0;
+      for (let a = 0; a < r; a++) if (!axes.has(a)) key += (Math.floor(i / st[a]) % X!.dims[a]) * kst[a];
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(i);
+    }
+    for (const idx of groups.values()) {
+      let m = 0, m2 = 0;
+      for (const i of idx) { m += x[i]; m2 += x[i] * x[i]; }
+      m /= idx.length; m2 /= idx.length;
+      const sd = Math.sqrt(Math.max(0, m2 - m * m)) + 1e-9;
+      for (const i of idx) out[i] = (x[i] - m) / sd;
+    }
+    return [make(X!.dtype, [...X!.dims], out)];
+  },
+  // LRN: x / (bias + alpha/size · Σ x² over a window of `size` channels)^beta.
+  LRN: (node, [X]) => {
+    const [N, C, ...sp] = X!.dims;
+    const isz = size(sp), x = num(X!), out = new Float64Array(x.length);
+    const n = node.attrInt('size', 1), alpha = node.attrFloat('alpha', 1e-4), beta = node.attrFloat('beta', 0.75), bias = node.attrFloat('bias', 1);
+    const lo = Math.floor((n - 1) / 2), hi = Math.ceil((n - 1) / 2);
+    for (let b = 0; b < N; b++) for (let c = 0; c < C; c++) for (let i = 0; i < isz; i++) {
+      let sq = 0;
+      for (let j = Math.max(0, c - lo); j <= Math.min(C - 1, c + hi); j++) sq += x[(b * C + j) * isz + i] ** 2;
+      const k = (b * C + c) * isz + i;
+      out[k] = x[k] / (bias + (alpha / n) * sq) ** beta;
     }
     return [make(X!.dtype, [...X!.dims], out)];
   },

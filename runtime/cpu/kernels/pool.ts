@@ -1,4 +1,4 @@
-/** MaxPool (with indices), AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool for any spatial rank. */
+/** MaxPool (with indices), AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool for any spatial rank. */
 import type { Kernel } from './types.js';
 import { num, make, size, strides, samePads } from '../util.js';
 import { DataType } from '../../../src/ir/dtype.js';
@@ -81,15 +81,16 @@ function pool(node: Node, X: { dims: number[] }, x: ArrayLike<number>, kind: 'ma
   return { out, idx, dims: [N, C, ...g.out] };
 }
 
-function globalPool(kind: 'max' | 'avg'): Kernel {
-  return (_n, [X]) => {
+function globalPool(kind: 'max' | 'avg' | 'lp'): Kernel {
+  return (node, [X]) => {
+    const p = node.attrInt('p', 2);
     const [N, C, ...sp] = X!.dims;
     const isz = size(sp), x = num(X!);
     const out = new Float64Array(N * C);
     for (let nc = 0; nc < N * C; nc++) {
       let acc = kind === 'max' ? -Infinity : 0;
-      for (let i = 0; i < isz; i++) { const v = x[nc * isz + i]; acc = kind === 'max' ? Math.max(acc, v) : acc + v; }
-      out[nc] = kind === 'max' ? acc : acc / isz;
+      for (let i = 0; i < isz; i++) { const v = x[nc * isz + i]; acc = kind === 'max' ? Math.max(acc, v) : kind === 'lp' ? acc + Math.abs(v) ** p : acc + v; }
+      out[nc] = kind === 'max' ? acc : kind === 'lp' ? acc ** (1 / p) : acc / isz;
     }
     return [make(X!.dtype, [N, C, ...sp.map(() => 1)], out)];
   };
@@ -104,4 +105,5 @@ export const poolKernels: Record<string, Kernel> = {
   LpPool: (node, [X]) => { const r = pool(node, X!, num(X!), 'lp'); return [make(X!.dtype, r.dims, r.out)]; },
   GlobalAveragePool: globalPool('avg'),
   GlobalMaxPool: globalPool('max'),
+  GlobalLpPool: globalPool('lp'),
 };

@@ -38,6 +38,7 @@ const table: Record<string, F> = {
   Selu: (x, n) => n.attrFloat('gamma', 1.0507009873554805) * (x > 0 ? x : n.attrFloat('alpha', 1.6732632423543772) * (Math.exp(x) - 1)),
   HardSigmoid: (x, n) => Math.max(0, Math.min(1, n.attrFloat('alpha', 0.2) * x + n.attrFloat('beta', 0.5))),
   HardSwish: (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)),
+  Swish: (x, n) => x / (1 + Math.exp(-n.attrFloat('alpha', 1) * x)),
   Mish: (x) => x * Math.tanh(x > 20 ? x : Math.log1p(Math.exp(x))),
   ThresholdedRelu: (x, n) => (x > n.attrFloat('alpha', 1) ? x : 0),
   Shrink: (x, n) => { const l = n.attrFloat('lambd', 0.5), b = n.attrFloat('bias', 0); return x < -l ? x + b : x > l ? x - b : 0; },
