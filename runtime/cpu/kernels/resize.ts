@@ -1,13 +1,12 @@
 /**
  * Resize (opset 10–19: nearest / linear / cubic, all coordinate transformation modes, scales or sizes,
- * axes, keep_aspect_ratio_policy) and Upsample (nearest/linear with scales). Separable: each output
+ * axes, keep_aspect_ratio_policy, antialias) and Upsample (nearest/linear with scales). Separable: each output
  * element is a weighted sum of input elements, computed per axis.
  */
 import type { Kernel } from './types.js';
 import { num, make, size, ints } from '../util.js';
 import type { Node } from '../../../src/ir/graph.js';
 import type { RTensor } from '../../../src/core/tensor.js';
-import { AmpError } from '../../../src/core/errors.js';
 
 function nearestIndex(x: number, mode: string, len: number): number {
   let i: number;
@@ -21,14 +20,43 @@ function nearestIndex(x: number, mode: string, len: number): number {
 }
 
 function cubicWeights(t: number, a: number): number[] {
-  const w = (d: number) => {
-    const x = Math.abs(d);
-    if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-    if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
-    return 0;
-  };
-  return [w(t + 1), w(t), w(1 - t), w(2 - t)];
+  return [cubicCoeff(t + 1, a), cubicCoeff(t, a), cubicCoeff(1 - t, a), cubicCoeff(2 - t, a)];
 }
+
+/**
+ * Antialiased linear / cubic taps (opset 18), as the ONNX reference computes them: when downsampling the
+ * filter is stretched by 1/scale and normalized; its points are the n input indices nearest to x (ties to the
+ * lower index) of the edge-padded axis; exclude_outside zeroes (and renormalizes away) taps outside it.
+ */
+function antialiasTaps(x: number, scale: number, inLen: number, cubicMode: boolean, a: number, exclude: boolean): [number, number][] {
+  const s = Math.min(scale, 1), x0 = Math.floor(x), ratio = x - x0;
+  let coeffs: number[];
+  if (cubicMode) {
+    const start = Math.floor(-2 / s) + 1;
+    coeffs = Array.from({ length: 2 - 2 * start }, (_, j) => cubicCoeff(s * (start + j - ratio), a));
+  } else {
+    const start = Math.floor(-1 / s) + 1;
+    coeffs = Array.from({ length: 2 - 2 * start }, (_, j) => Math.max(0, Math.min(1, 1 - Math.abs((start + j - ratio) * s))));
+  }
+  const n = coeffs.length, pad = Math.ceil(n / 2);
+  const cand: number[] = [];
+  for (let k = x0 - n - 1; k <= x0 + n + 1; k++) if (k >= -pad && k < inLen + pad) cand.push(k);
+  const idx = cand.sort((p, q) => Math.abs(x - p) - Math.abs(x - q) || p - q).slice(0, n).sort((p, q) => p - q);
+  const sum = coeffs.reduce((u, v) => u + v, 0);
+  let taps: [number, number][] = idx.map((k, j) => [k, coeffs[j] / sum]);
+  if (exclude) {
+    taps = taps.map(([k, w]) => [k, k < 0 || k >= inLen ? 0 : w]);
+    const t = taps.reduce((u, [, w]) => u + w, 0);
+    taps = taps.map(([k, w]) => [k, w / t]);
+  }
+  return taps.map(([k, w]) => [Math.max(0, Math.min(inLen - 1, k)), w]);
+}
+const cubicCoeff = (d: number, a: number): number => {
+  const x = Math.abs(d);
+  if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+  return 0;
+};
 
 /** Per output coordinate of one axis: list of (input index, weight). */
 function axisTaps(node: Node, inLen: number, outLen: number, scale: number, roiStart: number, roiEnd: number, opset: number): [number, number][][] {
@@ -59,6 +87,7 @@ function axisTaps(node: Node, inLen: number, outLen: number, scale: number, roiS
       default: x = (o + 0.5) / scale - 0.5; // half_pixel
     }
     if (mode === 'nearest') { taps.push([[nearestIndex(x, nm, inLen), 1]]); continue; }
+    if (node.attrInt('antialias', 0) === 1) { taps.push(antialiasTaps(x, scale, inLen, mode === 'cubic', cubicA, exclude)); continue; }
     if (mode === 'linear') {
       const xc = Math.max(0, Math.min(inLen - 1, x));
       const i0 = Math.floor(xc), i1 = Math.min(inLen - 1, i0 + 1), t = xc - i0;
@@ -80,7 +109,6 @@ function axisTaps(node: Node, inLen: number, outLen: number, scale: number, roiS
 
 function resize(node: Node, X: RTensor, scalesIn: number[] | undefined, sizesIn: number[] | undefined, roi: number[], opset: number): RTensor {
   const r = X.dims.length;
-  if (node.attrInt('antialias', 0) === 1) throw new AmpError(`${node.label}: Resize with antialias=1 is not supported by the CPU executor`);
   const axes = node.attrInts('axes')?.map((a) => (a < 0 ? a + r : a)) ?? Array.from({ length: r }, (_, i) => i);
   const scales = new Array<number>(r).fill(1);
   const outDims = [...X.dims];

@@ -16,7 +16,7 @@ import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import { bf16ArrayToF32, f32ArrayToBf16 } from '../../../src/ir/half.js';
 
 type Fn = (...a: number[]) => void;
-interface Exports { packB: Fn; gemm: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn }
+interface Exports { packB: Fn; packB16: Fn; gemm: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn }
 
 const PAGE = 65536;
 /** Columns per packed panel (the micro-kernel's width, NR in as/kernels.ts). */
@@ -53,8 +53,11 @@ function gemm(M: number, N: number, K: number, a: number, ars: number, acs: numb
   else if (P >= 2 * pool!.threads || M < 8) pool!.parallelFor('gemm', [M, N, K, a, ars, acs, bp, c, ldc, 0, 0, M, 0, P], 0, P, 12);
   else pool!.parallelFor('gemm', [M, N, K, a, ars, acs, bp, c, ldc, 0, 0, M, 0, P], 0, M, 10);
 }
-const packB = (b: number, rs: number, cs: number, K: number, N: number, dst: number, P: number) =>
-  over('packB', [b, rs, cs, K, N, dst], 0, P, K * N, PARALLEL_ELEMS);
+const packB = (b: number, rs: number, cs: number, K: number, N: number, dst: number, P: number, half = false) =>
+  over(half ? 'packB16' : 'packB', [b, rs, cs, K, N, dst], 0, P, K * N, PARALLEL_ELEMS);
+
+/** High-water mark of the kernel arena, in bytes (the memory never shrinks; it is reused by every call). */
+export const arenaBytes = (): number => (memory ? memory.buffer.byteLength : 0);
 
 /** Reserves `bytes` in the arena (16-byte aligned), growing the memory as needed; returns the address. */
 function alloc(bytes: number): number {
@@ -81,7 +84,7 @@ function call<T>(fn: () => T): T {
 export interface FloatData { dtype: number; data: TypedArray | string[] }
 export const wasmFloat = (dtype: number): boolean => dtype === DataType.FLOAT || dtype === DataType.FLOAT16 || dtype === DataType.BFLOAT16;
 
-/** Copies a float tensor into the arena as f32 (fp16 decoded in wasm, exactly); returns its address. */
+/** Copies a float tensor into the arena as f32 (fp16 decoded in wasm, exactly; its staging copy released). */
 function putF32(t: FloatData): number {
   const n = t.data.length, p = alloc(n * 4);
   if (t.dtype === DataType.FLOAT) f32View(p, n).set(t.data as Float32Array);
@@ -89,15 +92,32 @@ function putF32(t: FloatData): number {
     const h = alloc(n * 2);
     u16View(h, n).set(t.data as Uint16Array);
     over('f16ToF32', [h, p], 0, n, n, PARALLEL_ELEMS * 4);
+    top = h;
   } else bf16ArrayToF32(t.data as Uint16Array, f32View(p, n));
   return p;
+}
+/**
+ * Packs operand B (element (k, n) at off + k·rs + n·cs) into f32 panels at `dst` straight from its storage
+ * (fp16 decoded while packing); the staging copy is released afterwards.
+ */
+function putPackedB(t: FloatData, off: number, rs: number, cs: number, K: number, N: number, dst: number, P: number): void {
+  const mark = top, n = t.data.length;
+  if (t.dtype === DataType.FLOAT16) {
+    const h = alloc(n * 2);
+    u16View(h, n).set(t.data as Uint16Array);
+    packB(h + off * 2, rs, cs, K, N, dst, P, true);
+  } else {
+    const p = putF32(t);
+    packB(p + off * 4, rs, cs, K, N, dst, P);
+  }
+  top = mark;
 }
 /** The f32 values at `p` as a new array of storage type `dtype`: the one rounding of an op's output. */
 function takeAs(dtype: number, p: number, n: number): TypedArray {
   if (dtype === DataType.FLOAT16) {
-    const h = alloc(n * 2);
-    over('f32ToF16', [p, h], 0, n, n, PARALLEL_ELEMS * 4);
-    return u16View(h, n).slice();
+    // Encoded in place, on this thread: each half lands behind the f32 values already read (not safe split).
+    wasm!.f32ToF16(p, p, 0, n);
+    return u16View(p, n).slice();
   }
   if (dtype === DataType.BFLOAT16) return f32ArrayToBf16(f32View(p, n));
   return f32View(p, n).slice();
@@ -125,14 +145,18 @@ export function sgemm(M: number, N: number, K: number, A: FloatData, B: FloatDat
   batches: [number, number][], outType: number, epilogue?: (c: Float32Array) => void): TypedArray {
   const MN = M * N;
   return call(() => {
-    const ap = putF32(A), bp0 = putF32(B);
     const P = Math.ceil(N / NR);
-    const bp = alloc(P * NR * K * 4), c = alloc(MN * batches.length * 4);
+    // Arena order: packed B first (its staging copy is released before A and C are placed).
+    const bp = alloc(P * NR * K * 4);
+    const distinctB = new Set(batches.map(([, bo]) => bo)).size;
+    if (distinctB === 1 && MN && K) putPackedB(B, batches[0][1], s.brs, s.bcs, K, N, bp, P);
+    const bAll = distinctB > 1 ? putF32(B) : 0;
+    const ap = putF32(A), c = alloc(MN * batches.length * 4);
     f32View(c, MN * batches.length).fill(0);
-    let packed = -1;
+    let packed = distinctB === 1 ? batches[0][1] : -1;
     if (MN && K) {
       batches.forEach(([ao, bo], i) => {
-        if (bo !== packed) { packB(bp0 + bo * 4, s.brs, s.bcs, K, N, bp, P); packed = bo; }
+        if (bo !== packed) { packB(bAll + bo * 4, s.brs, s.bcs, K, N, bp, P); packed = bo; }
         gemm(M, N, K, ap + ao * 4, s.ars, s.acs, bp, c + i * MN * 4, N, P);
       });
     }

@@ -8,6 +8,26 @@
 // @ts-ignore: decorator
 @inline const NR: i32 = 8;
 
+/** Packs fp16 B (element (k, n) at b + 2·(k·rs + n·cs), half bits) into f32 panels [p0, p1), decoding exactly. */
+export function packB16(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, p0: i32, p1: i32): void {
+  for (let p = p0; p < p1; p++) {
+    const n0 = p * NR;
+    const w = min(NR, N - n0);
+    let d = dst + <usize>p * <usize>K * NR * 4;
+    for (let k = 0; k < K; k++) {
+      const row = b + (<usize>k * <usize>rs + <usize>n0 * <usize>cs) * 2;
+      if (w == NR && cs == 1) {
+        const h = v128.load(row);
+        v128.store(d, h2f(i32x4.extend_low_i16x8_u(h)));
+        v128.store(d, h2f(i32x4.extend_high_i16x8_u(h)), 16);
+      } else {
+        for (let j = 0; j < NR; j++) store<u32>(d + j * 4, j < w ? h2fScalar(<u32>load<u16>(row + <usize>j * <usize>cs * 2)) : 0);
+      }
+      d += NR * 4;
+    }
+  }
+}
+
 /** Packs B (element (k, n) at b + 4·(k·rs + n·cs)) into panels [p0, p1) of 8 columns. */
 export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, p0: i32, p1: i32): void {
   for (let p = p0; p < p1; p++) {
@@ -134,25 +154,26 @@ export function im2colPacked(x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32,
  * quieted (as x86's vcvtph2ps and the JS codec do).
  */
 export function f16ToF32(src: usize, dst: usize, lo: i32, hi: i32): void {
-  const magic = f32x4.splat(5.192296858534828e33); // 2^112
-  const expMask = i32x4.splat(0x7c00), em = i32x4.splat(0x7fff), infBits = i32x4.splat(0x7f800000);
   let i = lo;
-  for (; i + 4 <= hi; i += 4) {
-    const h = i32x4.extend_low_i16x8_u(v128.load64_zero(src + <usize>i * 2));
-    const e = v128.and(h, em);
-    const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
-    const scaled = f32x4.mul(i32x4.shl(e, 13), magic);
-    const nan = v128.and(i32x4.ne(v128.and(h, i32x4.splat(0x3ff)), i32x4.splat(0)), i32x4.splat(0x400000));
-    const special = v128.or(v128.or(i32x4.shl(e, 13), infBits), nan);
-    const isSpecial = i32x4.ge_u(v128.and(h, expMask), expMask);
-    v128.store(dst + <usize>i * 4, v128.or(v128.bitselect(special, scaled, isSpecial), sign));
-  }
-  for (; i < hi; i++) {
-    const h = <u32>load<u16>(src + <usize>i * 2);
-    const e = h & 0x7fff;
-    const bits = (e & 0x7c00) == 0x7c00 ? (e << 13) | 0x7f800000 | ((e & 0x3ff) != 0 ? 0x400000 : 0) : reinterpret<u32>(reinterpret<f32>(e << 13) * <f32>5.192296858534828e33);
-    store<u32>(dst + <usize>i * 4, bits | ((h & 0x8000) << 16));
-  }
+  for (; i + 4 <= hi; i += 4) v128.store(dst + <usize>i * 4, h2f(i32x4.extend_low_i16x8_u(v128.load64_zero(src + <usize>i * 2))));
+  for (; i < hi; i++) store<u32>(dst + <usize>i * 4, h2fScalar(<u32>load<u16>(src + <usize>i * 2)));
+}
+/** Four halves (one per i32 lane) → their f32 bit patterns. */
+// @ts-ignore: decorator
+@inline function h2f(h: v128): v128 {
+  const e = v128.and(h, i32x4.splat(0x7fff));
+  const sign = i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16);
+  const scaled = f32x4.mul(i32x4.shl(e, 13), f32x4.splat(5.192296858534828e33)); // · 2^112
+  const nan = v128.and(i32x4.ne(v128.and(h, i32x4.splat(0x3ff)), i32x4.splat(0)), i32x4.splat(0x400000));
+  const special = v128.or(v128.or(i32x4.shl(e, 13), i32x4.splat(0x7f800000)), nan);
+  const isSpecial = i32x4.ge_u(v128.and(h, i32x4.splat(0x7c00)), i32x4.splat(0x7c00));
+  return v128.or(v128.bitselect(special, scaled, isSpecial), sign);
+}
+// @ts-ignore: decorator
+@inline function h2fScalar(h: u32): u32 {
+  const e = h & 0x7fff;
+  const bits = (e & 0x7c00) == 0x7c00 ? (e << 13) | 0x7f800000 | ((e & 0x3ff) != 0 ? 0x400000 : 0) : reinterpret<u32>(reinterpret<f32>(e << 13) * <f32>5.192296858534828e33);
+  return bits | ((h & 0x8000) << 16);
 }
 
 /**
