@@ -16,7 +16,7 @@ import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import { bf16ArrayToF32, f32ArrayToBf16 } from '../../../src/ir/half.js';
 
 type Fn = (...a: number[]) => void;
-interface Exports { packB: Fn; packB16: Fn; gemm: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn }
+interface Exports { packB: Fn; packB16: Fn; gemm: Fn; gemmRows: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn }
 
 const PAGE = 65536;
 /** Columns per packed panel (the micro-kernel's width, NR in as/kernels.ts). */
@@ -144,6 +144,13 @@ export function f32ToF16(src: Float32Array): Uint16Array {
 export function sgemm(M: number, N: number, K: number, A: FloatData, B: FloatData, s: { ars: number; acs: number; brs: number; bcs: number },
   batches: [number, number][], outType: number, epilogue?: (c: Float32Array) => void): TypedArray {
   const MN = M * N;
+  // Few rows against one row-major B (a matrix-vector product): stream B once, unpacked.
+  if (M <= 4 && s.bcs === 1 && new Set(batches.map(([, bo]) => bo)).size === 1) return call(() => {
+    const bp0 = putF32(B), ap = putF32(A), c = alloc(MN * batches.length * 4);
+    batches.forEach(([ao, bo], i) => over('gemmRows', [M, N, K, ap + ao * 4, s.ars, s.acs, bp0 + bo * 4, s.brs, c + i * MN * 4, N], 0, N, M * N * K, PARALLEL_FLOPS / 2));
+    epilogue?.(f32View(c, MN * batches.length));
+    return takeAs(outType, c, MN * batches.length);
+  });
   return call(() => {
     const P = Math.ceil(N / NR);
     // Arena order: packed B first (its staging copy is released before A and C are placed).

@@ -204,3 +204,27 @@ export function f32ToF16(src: usize, dst: usize, lo: i32, hi: i32): void {
   const lowOrNormal = v128.bitselect(sub, nrm, i32x4.lt_u(a, i32x4.splat(0x38800000)));
   return v128.or(v128.bitselect(big, lowOrNormal, i32x4.ge_u(a, i32x4.splat(0x47800000))), sign);
 }
+
+/**
+ * C[m, n] = Σ_k A[m, k]·B[k, n] for all M rows and columns [n0, n1), streaming row-major B (row stride rs)
+ * once with no packing: for few rows (M ≤ 4) packing would cost more than the product. Per element the
+ * sum is the same f32 chain in k order as `gemm`, so the results are bit-identical.
+ */
+export function gemmRows(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
+  for (let m = 0; m < M; m++) {
+    const cr = c + <usize>m * <usize>ldc * 4;
+    for (let n = n0; n < n1; n++) store<f32>(cr + <usize>n * 4, 0);
+    const ar = a + <usize>m * <usize>ars * 4;
+    for (let k = 0; k < K; k++) {
+      const av = load<f32>(ar + <usize>k * <usize>acs * 4);
+      const x = f32x4.splat(av);
+      const br = b + <usize>k * <usize>rs * 4;
+      let n = n0;
+      for (; n + 4 <= n1; n += 4) {
+        const p = cr + <usize>n * 4;
+        v128.store(p, f32x4.add(v128.load(p), f32x4.mul(x, v128.load(br + <usize>n * 4))));
+      }
+      for (; n < n1; n++) store<f32>(cr + <usize>n * 4, load<f32>(cr + <usize>n * 4) + av * load<f32>(br + <usize>n * 4));
+    }
+  }
+}
