@@ -1,12 +1,12 @@
 /**
  * npm run bench:cpu — inference time of the CPU executor against onnxruntime-node (1 intra-op thread),
  * measured in the same run, median of repeated runs after a warm-up: the fixtures, and real-size models
- * generated here (ResNet-50; a BERT-base-shaped encoder, 2 layers, sequence 128), each in fp32 and as
- * converted to fp16 by the pass (onnxruntime runs the same converted model). Also the executor's peak
+ * generated here (ResNet-50; a BERT-base-shaped encoder, 2 layers, sequence 128; a 512 MB MLP, 8 MatMul
+ * 4096×4096 + Relu layers at batch 1), each in fp32 and as converted to fp16 by the pass (onnxruntime runs
+ * the same converted model). Also the executor's peak
  * memory, measured in a process of its own: the resident set it adds while running (peak RSS during the run
  * minus RSS before it, the weights already loaded) plus the weights, against weights + the largest set of
  * activations alive at once (from liveness).
- * generated 512 MB MLP (8 MatMul 4096×4096 + Relu layers, batch 1).
  * Aims (issue #12): ResNet-50 fp32 ≤ 8×, fp16 ≤ 10×; encoder and MLP ≤ 5×; peak memory ≤ 1.5×.
  * `--quick` skips the real-size models. AMP_THREADS sets the executor's threads (default: all cores).
  */
