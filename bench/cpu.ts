@@ -4,21 +4,24 @@
  * generated here (ResNet-50; a BERT-base-shaped encoder, 2 layers, sequence 128; a 512 MB MLP, 8 MatMul
  * 4096×4096 + Relu layers at batch 1), each in fp32 and as converted to fp16 by the pass (onnxruntime runs
  * the same converted model). Also the executor's peak
- * memory, measured in a process of its own: the resident set it adds while running (peak RSS during the run
- * minus RSS before it, the weights already loaded) plus the weights, against weights + the largest set of
+ * memory, measured in a process of its own: the resident set it adds while running (peak RSS over two runs
+ * minus RSS before the first, the model already loaded) plus the weights, against weights + the largest set of
  * activations alive at once (from liveness).
  * Aims (issue #12): ResNet-50 fp32 ≤ 8×, fp16 ≤ 10×; encoder and MLP ≤ 5×; peak memory ≤ 1.5×.
  * `--quick` skips the real-size models. AMP_THREADS sets the executor's threads (default: all cores).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import * as ort from 'onnxruntime-node';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
-import { kernelThreads } from '../runtime/cpu/wasm/index.js';
-import { loadModel, encodeModel } from '../src/onnx/io.js';
+import { kernelThreads, arenaBytes } from '../runtime/cpu/wasm/index.js';
+import { loadModel, saveModel, encodeModel } from '../src/onnx/io.js';
 import { convertSync } from '../src/tools/convert.js';
-import { randomInputs } from '../src/tools/inputs.js';
+import { randomInputs, readInputs } from '../src/tools/inputs.js';
+import { toFloat32 } from '../src/core/tensor.js';
 import type { Model } from '../src/ir/graph.js';
 import type { RTensor } from '../src/core/tensor.js';
 import { fixtureModels, fixtureModelPath, fixtureInputs } from '../test/helpers/fixtures.js';
@@ -26,7 +29,7 @@ import { toOrt } from '../test/helpers/ort.js';
 import { resnet50, bertEncoder } from '../fixtures/scripts/bench-models.js';
 import { f32ArrayToF16 } from '../src/ir/half.js';
 import { bigModel } from './util.js';
-import { DataType } from '../src/ir/dtype.js';
+import { DataType, dtypeName } from '../src/ir/dtype.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function timeIt(fn: () => unknown | Promise<unknown>, reps: number): Promise<number> {
@@ -52,30 +55,36 @@ const MODELS: Record<string, () => Model> = {
 };
 const self = fileURLToPath(import.meta.url);
 
-/** Child phase: peak memory of one run of `name` (fp32 or fp16), as JSON. */
-function memoryPhase(name: string, fp16: boolean): void {
+/** Child phase: peak memory of two runs of the model in `file` on `feedsFile` (a JSON of the input sets), as JSON. */
+function memoryPhase(file: string, feedsFile: string): void {
   const g = (globalThis as { gc?: () => void }).gc!;
-  let m = name in MODELS ? MODELS[name]() : loadModel(fixtureModelPath(name));
-  const feeds0 = name in MODELS ? randomInputs(m, 1, {}) : fixtureInputs(name);
-  if (fp16) m = convertSync(m).model;
-  const feeds = retype(m, feeds0);
+  const m = loadModel(file);
+  const feeds = readInputs(m, feedsFile);
   const ex = new CpuExecutor(m);
-  ex.runSync(feeds); // warm: kernels loaded, initializers decoded
   g();
   const before = rssNow();
   writeFileSync('/proc/self/clear_refs', '5'); // resets VmHWM to the current RSS
   ex.runSync(feeds);
-  console.log(JSON.stringify({ extra: rssPeak() - before, live: ex.peakLiveBytes, weights: weightBytes(m) }));
+  ex.runSync(feeds);
+  console.log(JSON.stringify({ extra: rssPeak() - before, live: ex.peakLiveBytes, weights: weightBytes(m), arena: arenaBytes() }));
 }
-function memory(name: string, fp16: boolean): { extra: number; live: number; weights: number } {
-  const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-  const r = spawnSync(tsx, [self, '--memory', name, fp16 ? 'fp16' : 'fp32'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '--expose-gc' } });
-  if (r.status !== 0) throw new Error(`memory phase ${name} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+/** Runs the memory phase in a fresh process, on the model as saved to a file (as a user would load it). */
+function memory(model: Model, feeds: Record<string, RTensor>): { extra: number; live: number; weights: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'amp-bench-cpu-'));
+  try {
+    saveModel(model, join(dir, 'm.onnx'), { force: true });
+    writeFileSync(join(dir, 'feeds.json'), JSON.stringify(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, { dtype: dtypeName(t.dtype), dims: t.dims, data: Array.from(toFloat32(t)) }]))));
+    const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+    const r = spawnSync(tsx, [self, '--memory', join(dir, 'm.onnx'), join(dir, 'feeds.json')], { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, NODE_OPTIONS: '--expose-gc' } });
+    if (r.status !== 0) throw new Error(`memory phase failed: ${r.stderr}`);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const rows: Record<string, string>[] = [];
-async function bench(name: string, model: Model, feeds: Record<string, RTensor>, reps: number, memKey: [string, boolean]): Promise<void> {
+async function bench(name: string, model: Model, feeds: Record<string, RTensor>, reps: number): Promise<void> {
   const ex = new CpuExecutor(model);
   const sess = await ort.InferenceSession.create(encodeModel(model), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
@@ -83,7 +92,7 @@ async function bench(name: string, model: Model, feeds: Record<string, RTensor>,
   const theirs = await timeIt(() => sess.run(ortFeeds), reps);
   await sess.release();
   ex.dispose();
-  const mem = memory(...memKey);
+  const mem = memory(model, feeds);
   rows.push({
     model: name, 'ours ms': ours.toPrecision(3), 'onnxruntime ms': theirs.toPrecision(3), ratio: `${(ours / theirs).toFixed(1)}×`,
     'weights MiB': (mem.weights / MiB).toFixed(1), 'largest live set MiB': (mem.live / MiB).toFixed(1), 'run adds MiB': (mem.extra / MiB).toFixed(1),
@@ -93,16 +102,16 @@ async function bench(name: string, model: Model, feeds: Record<string, RTensor>,
 
 if (process.argv.includes('--memory')) {
   const i = process.argv.indexOf('--memory');
-  memoryPhase(process.argv[i + 1], process.argv[i + 2] === 'fp16');
+  memoryPhase(process.argv[i + 1], process.argv[i + 2]);
 } else {
-  for (const name of fixtureModels()) await bench(name, loadModel(fixtureModelPath(name)), fixtureInputs(name), 20, [name, false]);
+  for (const name of fixtureModels()) await bench(name, loadModel(fixtureModelPath(name)), fixtureInputs(name), 20);
   if (!process.argv.includes('--quick')) {
     for (const [name, make] of Object.entries(MODELS)) {
       const m = make();
       const feeds = randomInputs(m, 1, {});
-      await bench(`${name} fp32`, m, feeds, 5, [name, false]);
+      await bench(`${name} fp32`, m, feeds, 5);
       const { model: m16 } = convertSync(m.clone());
-      await bench(`${name} fp16`, m16, retype(m16, feeds), 5, [name, true]);
+      await bench(`${name} fp16`, m16, retype(m16, feeds), 5);
     }
   }
   console.log(`CPU executor on ${kernelThreads()} thread(s); onnxruntime-node on 1 intra-op thread`);

@@ -13,8 +13,9 @@
  *   sum-like reductions, to show the accumulation error an fp16 accumulator would add.
  *
  * Scheduling: nodes run in topological order; each value is dropped after its last reader (liveness is
- * computed once per graph), so peak memory stays near the largest live set. If/Loop/Scan bodies run
- * through the same machinery with their enclosing scope visible.
+ * computed once per graph) and, in the main graph, its buffer is recycled for a later output of the same
+ * size (./pool.ts), so peak memory stays near the largest live set. If/Loop/Scan bodies run through the
+ * same machinery with their enclosing scope visible. Initializers are views of the model's weights.
  */
 import type { Graph, Model, Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
@@ -23,6 +24,7 @@ import { cpuKernels } from './kernels/index.js';
 import type { KernelContext } from './kernels/types.js';
 import { AmpError } from '../../src/core/errors.js';
 import { dtypeName } from '../../src/ir/dtype.js';
+import { BufferPool, withPool } from './pool.js';
 
 export interface RunOptions {
   /** Output names to return (default: the graph outputs). Any intermediate value may be named. */
@@ -50,6 +52,9 @@ export class CpuExecutor {
   private plans = new Map<Graph, Plan>();
   private ctx: KernelContext;
   private onValue?: RunOptions['onValue'];
+  private pool = new BufferPool();
+  /** Recycling is on for a run whose intermediates nobody observes. */
+  private recycle = false;
 
   constructor(readonly model: Model, readonly opts: ExecutorOptions = {}) {
     this.ctx = {
@@ -63,6 +68,9 @@ export class CpuExecutor {
       const [[op, label]] = missing;
       throw new AmpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')${op ? '' : ''}`);
     }
+    // Weights are read once, up front: payload problems surface here, and unaligned payloads are copied
+    // (see Tensor.data) before the first run, so the file buffer they came from can go.
+    for (const g of model.graph.allGraphs()) for (const t of g.initializers.values()) if (t.loaded) this.initializer(t);
   }
 
   private current?: Scope;
@@ -97,6 +105,10 @@ export class CpuExecutor {
     g.inputs.forEach((name, i) => { if (inputs[i]) { scope.vals.set(name, inputs[i]); this.track(bytesOf(inputs[i])); } });
     const plan = this.plan(g);
     const saved = this.current;
+    // Buffers this run produced, by array, with the number of live values holding each (views share arrays).
+    const recycle = this.recycle && g === this.model.graph;
+    const refs = new Map<object, number>();
+    const foreign = new Set<object>([...scope.vals.values()].map((v) => v.data));
     for (let i = 0; i < g.nodes.length; i++) {
       const n = g.nodes[i];
       const ins = n.inputs.map((x) => {
@@ -107,8 +119,12 @@ export class CpuExecutor {
       });
       this.current = scope;
       let outs: RTensor[];
+      // Temporaries of this node go back to the pool when it returns (not around control flow: its bodies
+      // run nodes of their own).
+      const mark = recycle && !n.subgraphs.size ? this.pool.begin() : -1;
       try {
         outs = cpuKernels[n.opType](n, ins, this.ctx);
+        if (mark >= 0) this.pool.end(mark, outs);
       } catch (e) {
         if (e instanceof AmpError) throw e;
         throw new AmpError(`node '${n.label}' (${n.opType}) failed: ${(e as Error).message}`);
@@ -117,11 +133,17 @@ export class CpuExecutor {
         if (!o || !outs[j]) return;
         scope.vals.set(o, outs[j]);
         this.track(bytesOf(outs[j]));
+        if (recycle && !foreign.has(outs[j].data)) refs.set(outs[j].data, (refs.get(outs[j].data) ?? 0) + 1);
         this.onValue?.(o, outs[j], n);
       });
       for (const f of plan.freeAfter[i]) {
         const v = scope.vals.get(f);
-        if (v && !want?.has(f) && !g.initializers.has(f)) { scope.vals.delete(f); this.track(-bytesOf(v)); }
+        if (v && !want?.has(f) && !g.initializers.has(f)) {
+          scope.vals.delete(f);
+          this.track(-bytesOf(v));
+          const r = refs.get(v.data);
+          if (r === 1) { refs.delete(v.data); this.pool.give(v.data); } else if (r) refs.set(v.data, r - 1);
+        }
       }
     }
     this.current = saved;
@@ -166,14 +188,18 @@ export class CpuExecutor {
     if (opts.onValue) g.inputs.forEach((name, i) => { if (!g.initializers.has(name)) opts.onValue!(name, inputs[i]); });
     const extra = (opts.outputs ?? []).filter((o) => !g.outputs.includes(o));
     const want = new Set(extra);
+    this.recycle = !opts.onValue;
     try {
-      const res = this.runGraph(g, inputs, undefined, want);
+      const res = withPool(this.recycle ? this.pool : undefined, () => this.runGraph(g, inputs, undefined, want));
       const all: Record<string, RTensor> = {};
       g.outputs.forEach((o, i) => { all[o] = res[i]; });
       extra.forEach((o, i) => { if (res[g.outputs.length + i]) all[o] = res[g.outputs.length + i]; });
       const names = opts.outputs ?? g.outputs;
       for (const n of names) if (!all[n]) throw new AmpError(`'${n}' is not a value of the model`);
-      return Object.fromEntries(names.map((n) => [n, all[n]]));
+      // Initializers are views of the model's weights: a caller gets its own copy.
+      const initial = new Set(this.inits.values());
+      const own = (t: RTensor): RTensor => (initial.has(t) ? { ...t, dims: [...t.dims], data: t.data.slice() as typeof t.data } : t);
+      return Object.fromEntries(names.map((n) => [n, own(all[n])]));
     } finally {
       this.onValue = undefined;
     }

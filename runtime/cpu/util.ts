@@ -8,6 +8,7 @@ import { DataType, typedArrayCtor, type TypedArray } from '../../src/ir/dtype.js
 import { f16ArrayToF32, bf16ArrayToF32, f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
 import { size, type RTensor } from '../../src/core/tensor.js';
 import { f16ToF32, f32ToF16 } from './wasm/index.js';
+import { takeBuffer } from './pool.js';
 
 /** Arrays this long convert fp16 ↔ f32 in wasm (bit-identical, ~10× faster); shorter ones in JS. */
 const WASM_CONVERT = 4096;
@@ -20,7 +21,7 @@ export type Num = Float64Array | Float32Array | Int32Array | Uint8Array | Int8Ar
 /** Values of a numeric tensor as JS numbers (fp16/bf16 decoded, int64 converted). Zero-copy where possible. */
 export function num(t: RTensor): ArrayLike<number> {
   switch (t.dtype) {
-    case DataType.FLOAT16: return t.data.length >= WASM_CONVERT ? f16ToF32(t.data as Uint16Array) : f16ArrayToF32(t.data as Uint16Array);
+    case DataType.FLOAT16: return t.data.length >= WASM_CONVERT ? f16ToF32(t.data as Uint16Array) : f16ArrayToF32(t.data as Uint16Array, takeBuffer(Float32Array, t.data.length));
     case DataType.BFLOAT16: return bf16ArrayToF32(t.data as Uint16Array);
     case DataType.INT64: case DataType.UINT64: {
       const d = t.data as BigInt64Array, o = new Float64Array(d.length);
@@ -67,7 +68,7 @@ export function make(dtype: number, dims: number[], values: ArrayLike<number>): 
  * Float64Array. Ops that accumulate into their output keep a Float64Array.
  */
 export const outBuf = (dtype: number, n: number): Float32Array | Float64Array =>
-  (dtype === DataType.FLOAT || dtype === DataType.FLOAT16 || dtype === DataType.BFLOAT16 ? new Float32Array(n) : new Float64Array(n));
+  (dtype === DataType.FLOAT || dtype === DataType.FLOAT16 || dtype === DataType.BFLOAT16 ? takeBuffer(Float32Array, n) : new Float64Array(n));
 
 export function strides(dims: readonly number[]): number[] {
   const s = new Array<number>(dims.length);

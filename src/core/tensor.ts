@@ -25,14 +25,18 @@ export function makeTensor(dtype: number, dims: number[], data?: TypedArray | st
   return { dtype, dims, data: new ctor(size(dims)) };
 }
 
-/** An IR tensor (initializer / Constant) as a runtime tensor (copies, so kernels may not alias the model). */
+/**
+ * An IR tensor (initializer / Constant) as a runtime tensor: a view of the model's payload, not a copy
+ * (weights are never held twice). Runtimes never write into their inputs; an executor that returns such a
+ * tensor as a model output hands back a copy.
+ */
 export function fromIrTensor(t: Tensor): RTensor {
   if (t.dataType === DataType.STRING) {
     const dec = new TextDecoder();
     return { dtype: t.dataType, dims: [...t.dims], data: (t.strings ?? t.proto?.stringData ?? []).map((b) => dec.decode(b as Uint8Array)) };
   }
   const d = t.data();
-  return { dtype: t.dataType, dims: [...t.dims], data: d.slice() as TypedArray };
+  return { dtype: t.dataType, dims: [...t.dims], data: d };
 }
 
 /** Any float tensor's values as fp32 (decoding fp16/bf16 bits); numbers for the rest. */

@@ -61,14 +61,22 @@ export class Tensor {
     if (this.external) return (this.bytes = readExternal(this.external));
     return (this.bytes = protoPayload(this.proto ?? {}, this.dataType, this.size));
   }
-  /** Elements as a typed array (fp16/bf16 as raw uint16 bits); a copy when the bytes are unaligned. */
+  /**
+   * Elements as a typed array (fp16/bf16 as raw uint16 bits), a view of the payload. Bytes that are not
+   * aligned for the element type (raw_data inside a model file usually is not) are copied once and the copy
+   * becomes the payload — the proto's raw_data too (same bytes, so encoding is unchanged) — so the file
+   * buffer they came from can be freed once every tensor has been read.
+   */
   data(): TypedArray {
     const ctor = typedArrayCtor(this.dataType);
     if (!ctor) throw new AmpError(`tensor '${this.name}' has no numeric view (data type ${this.dataType})`);
-    const b = this.raw();
-    if (b.byteOffset % ctor.BYTES_PER_ELEMENT === 0) return new ctor(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength / ctor.BYTES_PER_ELEMENT);
-    const copy = new Uint8Array(b);
-    return new ctor(copy.buffer, 0, copy.byteLength / ctor.BYTES_PER_ELEMENT);
+    let b = this.raw();
+    if (b.byteOffset % ctor.BYTES_PER_ELEMENT !== 0) {
+      const copy = new Uint8Array(b);
+      if (this.proto?.rawData === b) this.proto.rawData = copy;
+      b = this.bytes = copy;
+    }
+    return new ctor(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength / ctor.BYTES_PER_ELEMENT);
   }
   /** Replace the payload (marks the tensor modified so export writes a fresh proto with raw_data). */
   setData(dataType: number, bytes: Uint8Array | TypedArray): void {

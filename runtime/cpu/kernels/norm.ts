@@ -3,7 +3,7 @@
  * InstanceNormalization, GroupNormalization, LpNormalization, MeanVarianceNormalization, LRN. Statistics in float64.
  */
 import type { Kernel } from './types.js';
-import { num, make, size, normAxis } from '../util.js';
+import { num, make, outBuf, size, normAxis } from '../util.js';
 import { DataType } from '../../../src/ir/dtype.js';
 
 export const normKernels: Record<string, Kernel> = {
@@ -29,7 +29,7 @@ export const normKernels: Record<string, Kernel> = {
       runVar = Float64Array.from(v, (vv, c) => vv * mom + bv[c] * (1 - mom));
       m = bm; v = bv;
     }
-    const out = new Float64Array(x.length);
+    const out = outBuf(X!.dtype, x.length);
     for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
       const k = s[c] / Math.sqrt(v[c] + eps), off = b[c] - m[c] * k;
       const base = (n * C + c) * isz;
@@ -45,7 +45,7 @@ export const normKernels: Record<string, Kernel> = {
     const inner = size(X!.dims.slice(axis)), outer = size(X!.dims.slice(0, axis));
     const x = num(X!), s = num(scale!), b = B ? num(B) : undefined;
     const si = (i: number) => i % s.length;
-    const out = new Float64Array(x.length), meanO = new Float64Array(outer), inv = new Float64Array(outer);
+    const out = outBuf(X!.dtype, x.length), meanO = new Float64Array(outer), inv = new Float64Array(outer);
     for (let o = 0; o < outer; o++) {
       let mean = 0;
       for (let i = 0; i < inner; i++) mean += x[o * inner + i];
@@ -64,7 +64,7 @@ export const normKernels: Record<string, Kernel> = {
     const [N, C, ...sp] = X!.dims;
     const isz = size(sp), x = num(X!), s = num(scale!), b = num(B!);
     const eps = node.attrFloat('epsilon', 1e-5);
-    const out = new Float64Array(x.length);
+    const out = outBuf(X!.dtype, x.length);
     for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
       const base = (n * C + c) * isz;
       let mean = 0;
@@ -85,7 +85,7 @@ export const normKernels: Record<string, Kernel> = {
     const cpg = C / G, gsz = cpg * isz;
     // Opset 18 had per-group scale/bias; opset 21 per-channel.
     const perChannel = ctx.opset >= 21 || s.length === C;
-    const out = new Float64Array(x.length);
+    const out = outBuf(X!.dtype, x.length);
     for (let n = 0; n < N; n++) for (let g = 0; g < G; g++) {
       const base = (n * C + g * cpg) * isz;
       let mean = 0;

@@ -1,6 +1,6 @@
 /** MaxPool (with indices), AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool for any spatial rank. */
 import type { Kernel } from './types.js';
-import { num, make, size, strides, samePads } from '../util.js';
+import { num, make, outBuf, size, strides, samePads } from '../util.js';
 import { DataType } from '../../../src/ir/dtype.js';
 import type { Node } from '../../../src/ir/graph.js';
 
@@ -31,7 +31,8 @@ export function poolGeometry(node: Node, sp: number[]): PoolGeom {
   return { k, st, dl, pads, out };
 }
 
-function pool(node: Node, X: { dims: number[] }, x: ArrayLike<number>, kind: 'max' | 'avg' | 'lp'): { out: Float64Array; idx: Float64Array; dims: number[] } {
+/** Pooled values (each written once) and, for max when `withIdx`, the flat index of each maximum. */
+function pool(node: Node, X: { dtype: number; dims: number[] }, x: ArrayLike<number>, kind: 'max' | 'avg' | 'lp', withIdx = false): { out: Float32Array | Float64Array; idx: Float64Array; dims: number[] } {
   const [N, C, ...sp] = X.dims;
   const g = poolGeometry(node, sp);
   const r = sp.length, osz = size(g.out), isz = size(sp), ksz = size(g.k);
@@ -39,7 +40,7 @@ function pool(node: Node, X: { dims: number[] }, x: ArrayLike<number>, kind: 'ma
   const includePad = node.attrInt('count_include_pad', 0) === 1;
   const p = node.attrInt('p', 2);
   const storageCol = node.attrInt('storage_order', 0) === 1;
-  const out = new Float64Array(N * C * osz), idx = new Float64Array(kind === 'max' ? N * C * osz : 0);
+  const out = outBuf(X.dtype, N * C * osz), idx = new Float64Array(withIdx ? N * C * osz : 0);
   const pos = new Array<number>(r), kp = new Array<number>(r);
   for (let o = 0; o < osz; o++) {
     let rem = o;
@@ -71,7 +72,7 @@ function pool(node: Node, X: { dims: number[] }, x: ArrayLike<number>, kind: 'ma
       if (kind === 'avg') acc /= includePad ? padCount : offs.length;
       if (kind === 'lp') acc = acc ** (1 / p);
       out[nc * osz + o] = acc;
-      if (kind === 'max') {
+      if (withIdx) {
         let flat = best;
         if (storageCol && r === 2) { const h = Math.floor(best / sp[1]), w = best % sp[1]; flat = w * sp[0] + h; }
         idx[nc * osz + o] = base + flat;
@@ -98,8 +99,9 @@ function globalPool(kind: 'max' | 'avg' | 'lp'): Kernel {
 
 export const poolKernels: Record<string, Kernel> = {
   MaxPool: (node, [X]) => {
-    const r = pool(node, X!, num(X!), 'max');
-    return [make(X!.dtype, r.dims, r.out), make(DataType.INT64, r.dims, r.idx)];
+    const withIdx = !!node.outputs[1];
+    const r = pool(node, X!, num(X!), 'max', withIdx);
+    return withIdx ? [make(X!.dtype, r.dims, r.out), make(DataType.INT64, r.dims, r.idx)] : [make(X!.dtype, r.dims, r.out)];
   },
   AveragePool: (node, [X]) => { const r = pool(node, X!, num(X!), 'avg'); return [make(X!.dtype, r.dims, r.out)]; },
   LpPool: (node, [X]) => { const r = pool(node, X!, num(X!), 'lp'); return [make(X!.dtype, r.dims, r.out)]; },

@@ -14,9 +14,10 @@ import { KERNELS_WASM } from './kernels.wasm.js';
 import { startPool, type Pool } from './threads.js';
 import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import { bf16ArrayToF32, f32ArrayToBf16 } from '../../../src/ir/half.js';
+import { takeBuffer } from '../pool.js';
 
 type Fn = (...a: number[]) => void;
-interface Exports { packB: Fn; packB16: Fn; gemm: Fn; gemmRows: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn }
+interface Exports { packB: Fn; packB16: Fn; gemm: Fn; gemmRows: Fn; gemmRows16: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn }
 
 const PAGE = 65536;
 /** Columns per packed panel (the micro-kernel's width, NR in as/kernels.ts). */
@@ -117,17 +118,18 @@ function takeAs(dtype: number, p: number, n: number): TypedArray {
   if (dtype === DataType.FLOAT16) {
     // Encoded in place, on this thread: each half lands behind the f32 values already read (not safe split).
     wasm!.f32ToF16(p, p, 0, n);
-    return u16View(p, n).slice();
+    return copyOut(u16View(p, n), takeBuffer(Uint16Array, n));
   }
   if (dtype === DataType.BFLOAT16) return f32ArrayToBf16(f32View(p, n));
-  return f32View(p, n).slice();
+  return copyOut(f32View(p, n), takeBuffer(Float32Array, n));
 }
+const copyOut = <T extends Float32Array | Uint16Array>(src: T, dst: T): T => { dst.set(src); return dst; };
 
 /** fp16 bits → f32 values, bit-exact (as src/ir/half.ts), in wasm. */
 export function f16ToF32(src: Uint16Array): Float32Array {
   return call(() => {
     const p = putF32({ dtype: DataType.FLOAT16, data: src });
-    return f32View(p, src.length).slice();
+    return copyOut(f32View(p, src.length), takeBuffer(Float32Array, src.length));
   });
 }
 /** f32 → fp16 bits, round to nearest even, bit-exact (as src/ir/half.ts), in wasm. */
@@ -146,8 +148,12 @@ export function sgemm(M: number, N: number, K: number, A: FloatData, B: FloatDat
   const MN = M * N;
   // Few rows against one row-major B (a matrix-vector product): stream B once, unpacked.
   if (M <= 4 && s.bcs === 1 && new Set(batches.map(([, bo]) => bo)).size === 1) return call(() => {
-    const bp0 = putF32(B), ap = putF32(A), c = alloc(MN * batches.length * 4);
-    batches.forEach(([ao, bo], i) => over('gemmRows', [M, N, K, ap + ao * 4, s.ars, s.acs, bp0 + bo * 4, s.brs, c + i * MN * 4, N], 0, N, M * N * K, PARALLEL_FLOPS / 2));
+    // fp16 B is read as half bits, decoded while streaming (no f32 copy of the weights).
+    const half = B.dtype === DataType.FLOAT16, eb = half ? 2 : 4;
+    let bp0: number;
+    if (half) { bp0 = alloc(B.data.length * 2); u16View(bp0, B.data.length).set(B.data as Uint16Array); } else bp0 = putF32(B);
+    const ap = putF32(A), c = alloc(MN * batches.length * 4);
+    batches.forEach(([ao, bo], i) => over(half ? 'gemmRows16' : 'gemmRows', [M, N, K, ap + ao * 4, s.ars, s.acs, bp0 + bo * eb, s.brs, c + i * MN * 4, N], 0, N, M * N * K, PARALLEL_FLOPS / 2));
     epilogue?.(f32View(c, MN * batches.length));
     return takeAs(outType, c, MN * batches.length);
   });

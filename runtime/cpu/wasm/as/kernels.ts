@@ -228,3 +228,24 @@ export function gemmRows(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b
     }
   }
 }
+
+/** `gemmRows` with fp16 B (half bits, row stride rs), decoded exactly as it streams. */
+export function gemmRows16(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
+  for (let m = 0; m < M; m++) {
+    const cr = c + <usize>m * <usize>ldc * 4;
+    for (let n = n0; n < n1; n++) store<f32>(cr + <usize>n * 4, 0);
+    const ar = a + <usize>m * <usize>ars * 4;
+    for (let k = 0; k < K; k++) {
+      const av = load<f32>(ar + <usize>k * <usize>acs * 4);
+      const x = f32x4.splat(av);
+      const br = b + <usize>k * <usize>rs * 2;
+      let n = n0;
+      for (; n + 4 <= n1; n += 4) {
+        const p = cr + <usize>n * 4;
+        const bv = h2f(i32x4.extend_low_i16x8_u(v128.load64_zero(br + <usize>n * 2)));
+        v128.store(p, f32x4.add(v128.load(p), f32x4.mul(x, bv)));
+      }
+      for (; n < n1; n++) store<f32>(cr + <usize>n * 4, load<f32>(cr + <usize>n * 4) + av * reinterpret<f32>(h2fScalar(<u32>load<u16>(br + <usize>n * 2))));
+    }
+  }
+}
