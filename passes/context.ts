@@ -15,6 +15,8 @@ export interface ConvertSummary {
   casts: { inserted: number; removed: number; retargeted: number };
   initializers: { converted: number; duplicated: number; clampedValues: number; clampedTensors: number; flushedValues: number; flushedTensors: number; worstClamp?: { name: string; maxAbs: number }; worstFlush?: { name: string; count: number } };
   subgraphs: number;
+  /** Nodes (or input slots) kept fp32 because a constant they read does not fit the low type. */
+  guarded: { node: string; why: string }[];
   /** One summarized warning line, or none. */
   warnings: string[];
 }
@@ -27,6 +29,7 @@ export function emptySummary(target: 'fp16' | 'bf16'): ConvertSummary {
     casts: { inserted: 0, removed: 0, retargeted: 0 },
     initializers: { converted: 0, duplicated: 0, clampedValues: 0, clampedTensors: 0, flushedValues: 0, flushedTensors: 0 },
     subgraphs: 0,
+    guarded: [],
     warnings: [],
   };
 }
@@ -42,6 +45,8 @@ export interface PassContext {
   /** Why a node is fp32 (first reason wins). */
   reason: Map<Node, string>;
   prec: Map<Node, Precision>;
+  /** Input slots that keep fp32 on a low node (the op allows mixed types there). */
+  keepSlots: Map<Node, Set<number>>;
   /** Is this graph the main graph (its inputs/outputs follow keepIoTypes) or a body (they keep their types)? */
   isMain: boolean;
   summary: ConvertSummary;

@@ -3,13 +3,14 @@
  * applied to the main graph and then to every subgraph body.
  *
  *   1 classify          policy table + overrides → allow / infer / clear / deny per node
- *   2 paint-allow       allow → low precision, deny → fp32
- *   3 propagate-deny    infer nodes fed by deny nodes stay fp32
- *   4 paint-forward     infer/clear nodes reading a low value go low
- *   5 paint-backward    nodes feeding only low nodes go low (incl. Cast(to=FLOAT) retargeting); rest fp32
- *   6 convert-initializers  float initializers/constants read by low slots converted (clamped, counted)
- *   7 insert-casts      retype outputs, one shared Cast per (value, type) at each boundary, I/O policy
- *   8 cleanup           no-op casts, lossless round trips and dead casts removed
+ *   2 guard-constants   readers of constants fp16 cannot hold stay fp32 (or just that input slot group)
+ *   3 paint-allow       allow → low precision, deny → fp32
+ *   4 propagate-deny    infer nodes fed by deny nodes stay fp32
+ *   5 paint-forward     infer/clear nodes reading a low value go low
+ *   6 paint-backward    nodes feeding only low nodes go low (incl. Cast(to=FLOAT) retargeting); rest fp32
+ *   7 convert-initializers  float initializers/constants read by low slots converted (counted; clamped with --clamp)
+ *   8 insert-casts      retype outputs, one shared Cast per (value, type) at each boundary, I/O policy
+ *   9 cleanup           no-op casts, lossless round trips and dead casts removed
  *
  * Bodies of If/Loop/Scan run the same pipeline after their enclosing graph (so outer-scope values already
  * have their final types) and keep their own input/output types.
@@ -19,22 +20,23 @@ import { inferTypes } from '../src/ir/infer.js';
 import { emptySummary, lowType, type ConvertSummary, type PassContext } from './context.js';
 import type { ResolvedOptions } from './options.js';
 import { classify } from './steps/01-classify.js';
-import { paintAllow } from './steps/02-paint-allow.js';
-import { propagateDeny } from './steps/03-propagate-deny.js';
-import { paintForward } from './steps/04-paint-forward.js';
-import { paintBackward } from './steps/05-paint-backward.js';
-import { convertInitializers } from './steps/06-convert-initializers.js';
-import { insertCasts } from './steps/07-insert-casts.js';
-import { cleanup } from './steps/08-cleanup.js';
+import { guardConstants } from './steps/02-guard-constants.js';
+import { paintAllow } from './steps/03-paint-allow.js';
+import { propagateDeny } from './steps/04-propagate-deny.js';
+import { paintForward } from './steps/05-paint-forward.js';
+import { paintBackward } from './steps/06-paint-backward.js';
+import { convertInitializers } from './steps/07-convert-initializers.js';
+import { insertCasts } from './steps/08-insert-casts.js';
+import { cleanup } from './steps/09-cleanup.js';
 import { fmtCount } from './summary.js';
 import { opRole } from './policy.js';
 
-export const PIPELINE = [classify, paintAllow, propagateDeny, paintForward, paintBackward, convertInitializers, insertCasts, cleanup] as const;
+export const PIPELINE = [classify, guardConstants, paintAllow, propagateDeny, paintForward, paintBackward, convertInitializers, insertCasts, cleanup] as const;
 
 function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary: ConvertSummary, isMain: boolean): void {
   const ctx: PassContext = {
     model, graph, opts, low: lowType(opts.target), opset: model.opset('') ?? 1,
-    cls: new Map(), reason: new Map(), prec: new Map(), isMain, summary,
+    cls: new Map(), reason: new Map(), prec: new Map(), keepSlots: new Map(), isMain, summary,
   };
   graph.reindex();
   for (const step of PIPELINE) step(ctx);

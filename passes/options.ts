@@ -12,6 +12,14 @@ export interface ConvertOptions {
   deny?: string[];
   /** Nodes kept fp32, by exact name or /regex/ (string form "/re/flags" or a RegExp). */
   keepFp32?: (string | RegExp)[];
+  /** Clamp constants beyond fp16's range to ±65504 instead of keeping their readers fp32 (the old behaviour). */
+  clamp?: boolean;
+  /** Constants with |x| above this keep their readers fp32 (default 65504 for fp16; none for bf16). */
+  maxInit?: number;
+  /** Nonzero constant values below this count as lost to underflow (default 2^-24 for fp16; none for bf16). */
+  minPositive?: number;
+  /** A constant losing more than this share of its L1 mass to underflow keeps its reader fp32 (default 0.01). */
+  underflowMass?: number;
   /** A JSON file with the same keys; explicit options win over it. */
   config?: string;
 }
@@ -23,9 +31,13 @@ export interface ResolvedOptions {
   deny: Set<string>;
   keepNames: Set<string>;
   keepPatterns: RegExp[];
+  clamp: boolean;
+  maxInit?: number;
+  minPositive?: number;
+  underflowMass: number;
 }
 
-const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32']);
+const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32', 'clamp', 'maxInit', 'minPositive', 'underflowMass']);
 
 export function readConfig(path: string): ConvertOptions {
   let text: string;
@@ -53,6 +65,12 @@ export function parseNamePattern(s: string | RegExp): string | RegExp {
   try { return new RegExp(m[1], m[2]); } catch (e) { throw new AmpError(`invalid regular expression ${s}: ${(e as Error).message}`); }
 }
 
+function positive(v: unknown, key: string, file?: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v >= 0)) throw new AmpError(`option '${key}' must be a number ≥ 0 (got ${JSON.stringify(v)})`, file);
+  return v;
+}
+
 export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
   const fromFile = o.config ? readConfig(o.config) : {};
   const m = { ...fromFile, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as ConvertOptions;
@@ -66,5 +84,9 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
     deny: new Set(m.deny ?? []),
     keepNames: new Set(pats.filter((p): p is string => typeof p === 'string')),
     keepPatterns: pats.filter((p): p is RegExp => p instanceof RegExp),
+    clamp: m.clamp ?? false,
+    maxInit: positive(m.maxInit, 'maxInit', o.config),
+    minPositive: positive(m.minPositive, 'minPositive', o.config),
+    underflowMass: positive(m.underflowMass, 'underflowMass', o.config) ?? 0.01,
   };
 }

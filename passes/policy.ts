@@ -87,10 +87,17 @@ export const OP_POLICY: Record<string, OpPolicy> = {
  * `like`: the slot's type IS the output type (CastLike's target): cast to low only when the node goes low.
  * Integer / bool slots never need listing: only float values are ever cast.
  */
-export interface SlotPolicy { inputs?: Record<number, 'keep' | 'any' | 'like'>; keepOutputs?: number[] }
+export interface SlotPolicy {
+  inputs?: Record<number, 'keep' | 'any' | 'like'>;
+  keepOutputs?: number[];
+  /** Groups of inputs that may keep fp32 together while the node runs low (each group shares one type constraint). */
+  mixed?: number[][];
+}
 export const SLOT_POLICY: Record<string, SlotPolicy | ((opset: number) => SlotPolicy)> = {
   Resize: (opset): SlotPolicy => (opset >= 11 ? { inputs: { 1: 'keep', 2: 'keep' } } : { inputs: { 1: 'keep' } }),
   Upsample: { inputs: { 1: 'keep' } },
+  // BatchNormalization-15: X is T, scale/B are T1, mean/var are T2 — each pair may stay float.
+  BatchNormalization: (opset): SlotPolicy => (opset >= 15 ? { mixed: [[1, 2], [3, 4]] } : {}),
   Shape: { inputs: { 0: 'any' } },
   Size: { inputs: { 0: 'any' } },
   Cast: { inputs: { 0: 'any' } },

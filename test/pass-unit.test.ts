@@ -57,8 +57,30 @@ describe('the pass on small graphs', () => {
     expect(ops(model, 'ReduceSum')[0].inputs[0]).toBe('W');
   });
 
-  it('clamps out-of-range weights and summarizes clamping and flushing in ONE warning', () => {
+  it('by default keeps the reader of an out-of-range constant fp32 and names the constant', () => {
     const { model, summary } = convertSync(mixedModel({ big: true }));
+    expect(ops(model, 'MatMul')[0].inputs[1]).toBe('W'); // W stays fp32 and so does its reader
+    expect(summary.nodes.byOp.MatMul).toEqual({ low: 0, high: 1 });
+    expect(summary.keptFp32['constant beyond fp16 range']).toBe(1);
+    expect(summary.guarded).toEqual([{ node: 'mm', why: "constant 'W' reaches 1.00e+6 > 65504" }]);
+    expect(summary.initializers.clampedValues).toBe(0);
+    expect(model.graph.initializers.has('W__fp16')).toBe(false);
+  });
+
+  it('a constant losing a significant share of its mass to underflow keeps its reader fp32; --min-positive moves the line', () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', F, [1, 4]);
+    const w = b.init('tiny', F, [4, 4], Float32Array.from({ length: 16 }, (_, i) => (i < 8 ? 1e-9 : 4e-9)));
+    b.node('MatMul', [x, w], {}, { name: 'mm', outputs: ['y'] });
+    b.output('y', F, [1, 4]);
+    const m = b.build();
+    expect(convertSync(m.clone()).summary.guarded[0].why).toMatch(/'tiny' loses 100.0% of its mass below 5.96e-8/);
+    expect(convertSync(m.clone(), { minPositive: 1e-10 }).summary.guarded).toEqual([]);
+    expect(convertSync(m.clone(), { minPositive: 2e-9, underflowMass: 0.5 }).summary.guarded).toEqual([]); // 20% of the mass below 2e-9
+  });
+
+  it('clamp: true clamps out-of-range weights and summarizes clamping and flushing in ONE warning', () => {
+    const { model, summary } = convertSync(mixedModel({ big: true }), { clamp: true });
     const bits = model.graph.initializers.get('W__fp16')!.data() as Uint16Array;
     expect(f16BitsToF32(bits[3])).toBe(65504);
     expect(f16BitsToF32(bits[5])).toBe(0);

@@ -9,7 +9,7 @@ export function requiredInputType(ctx: PassContext, n: Node, slot: number): numb
   if (!name || !isFloatValue(ctx.graph, name)) return undefined;
   const sp = slotPolicy(n.opType, ctx.opset).inputs?.[slot];
   if (sp === 'any') return undefined;
-  if (sp === 'keep') return DataType.FLOAT;
+  if (sp === 'keep' || ctx.keepSlots.get(n)?.has(slot)) return DataType.FLOAT;
   const p = ctx.prec.get(n);
   // The like-slot's type is the output type: low when the node goes low, else whatever the output keeps.
   if (sp === 'like') return p === 'low' ? ctx.low : ctx.graph.values.get(n.outputs[0])?.type?.elemType;

@@ -1,5 +1,5 @@
 /**
- * Step 8 — cleanup. Removes Casts that change nothing (input already of the target type), collapses
+ * Step 9 — cleanup. Removes Casts that change nothing (input already of the target type), collapses
  * lossless round trips (low → fp32 → low becomes the low value itself; fp32 → low → fp32 is kept: it is a
  * deliberate rounding), and drops Casts nobody reads. Graph outputs are never removed or renamed here.
  */

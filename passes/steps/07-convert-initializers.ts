@@ -1,5 +1,5 @@
 /**
- * Step 6 — convert initializers and constants in place. A float initializer read only by low-precision
+ * Step 7 — convert initializers and constants in place. A float initializer read only by low-precision
  * slots is converted (values beyond ±65504 clamped to ±65504 rather than becoming Inf; nonzero values that
  * round to zero counted as flushed). One read by both low and fp32 slots keeps its fp32 original and gains
  * a converted copy (`<name>__fp16`) for the low readers: a second copy of a usually small tensor costs

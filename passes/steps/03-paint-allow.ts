@@ -1,4 +1,4 @@
-/** Step 2 — paint allow. Allow nodes that touch a float tensor run in low precision; deny nodes in fp32. */
+/** Step 3 — paint allow. Allow nodes that touch a float tensor run in low precision; deny nodes in fp32. */
 import { touchesFloat, type PassContext } from '../context.js';
 
 export function paintAllow(ctx: PassContext): void {

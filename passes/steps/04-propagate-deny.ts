@@ -1,5 +1,5 @@
 /**
- * Step 3 — propagate deny forward. An infer node fed (through infer/clear nodes) by a deny node stays fp32:
+ * Step 4 — propagate deny forward. An infer node fed (through infer/clear nodes) by a deny node stays fp32:
  * it consumes the fp32 result directly instead of casting it down just for an elementwise op (grappler's
  * rule). Propagation stops at allow nodes; clear nodes are passed through but not locked (they follow
  * their inputs in step 4).

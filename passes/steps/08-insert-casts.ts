@@ -1,5 +1,5 @@
 /**
- * Step 7 — apply the decisions: retype outputs and insert casts only at boundaries.
+ * Step 8 — apply the decisions: retype outputs and insert casts only at boundaries.
  * - Main graph I/O: without keepIoTypes, float inputs and outputs become low precision; with it, they keep
  *   fp32 and the cast sits at the edge. Subgraph bodies always keep their I/O types (If branches must agree,
  *   Loop-carried values keep their type across iterations).
@@ -10,7 +10,7 @@
  */
 import { type PassContext } from '../context.js';
 import { requiredInputType, lowOutputs } from './required.js';
-import { uniqueName } from './06-convert-initializers.js';
+import { uniqueName } from './07-convert-initializers.js';
 import { DataType, isConvertibleFloat } from '../../src/ir/dtype.js';
 import { Node } from '../../src/ir/graph.js';
 import { makeAttr } from '../../src/ir/builder.js';

@@ -1,12 +1,12 @@
 /**
- * Step 5 — paint backward and settle the rest. Repeated until nothing changes, in reverse topological
+ * Step 6 — paint backward and settle the rest. Repeated until nothing changes, in reverse topological
  * order: an undecided infer/clear node (or a Cast to fp32, a CastLike, a float Constant) whose float outputs
  * feed only low-precision nodes, and whose float inputs are constants or low, runs low too — this pulls
  * input preprocessing and existing Cast(to=FLOAT) into the fp16 region instead of casting at its edge.
  * Everything still undecided then stays fp32.
  */
 import { isFloatValue, type PassContext } from '../context.js';
-import { isLowSource } from './04-paint-forward.js';
+import { isLowSource } from './05-paint-forward.js';
 import { decidedByConsumers, opRole } from '../policy.js';
 import type { Node } from '../../src/ir/graph.js';
 import { DataType } from '../../src/ir/dtype.js';

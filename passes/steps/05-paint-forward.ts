@@ -1,5 +1,5 @@
 /**
- * Step 4 — paint infer and clear nodes forward. In topological order, an undecided infer/clear node runs in
+ * Step 5 — paint infer and clear nodes forward. In topological order, an undecided infer/clear node runs in
  * low precision when any of its float inputs already is low precision (produced by a low node, or a model
  * input that becomes low). Casts, constants and ops whose type follows a slot are decided by their consumers
  * instead (step 5; `decidedByConsumers` in the policy).
