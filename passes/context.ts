@@ -12,7 +12,8 @@ export interface ConvertSummary {
   nodes: { total: number; low: number; high: number; none: number; byOp: Record<string, { low: number; high: number }> };
   /** Why nodes stayed fp32, by reason. */
   keptFp32: Record<string, number>;
-  casts: { inserted: number; removed: number; retargeted: number };
+  /** Cast nodes the pass added, removed, retargeted; `total`: Cast nodes in the converted model. */
+  casts: { inserted: number; removed: number; retargeted: number; total: number };
   initializers: { converted: number; duplicated: number; clampedValues: number; clampedTensors: number; flushedValues: number; flushedTensors: number; worstClamp?: { name: string; maxAbs: number }; worstFlush?: { name: string; count: number } };
   subgraphs: number;
   /** Nodes (or input slots) kept fp32 because a constant they read does not fit the low type. */
@@ -26,7 +27,7 @@ export function emptySummary(target: 'fp16' | 'bf16'): ConvertSummary {
     target,
     nodes: { total: 0, low: 0, high: 0, none: 0, byOp: {} },
     keptFp32: {},
-    casts: { inserted: 0, removed: 0, retargeted: 0 },
+    casts: { inserted: 0, removed: 0, retargeted: 0, total: 0 },
     initializers: { converted: 0, duplicated: 0, clampedValues: 0, clampedTensors: 0, flushedValues: 0, flushedTensors: 0 },
     subgraphs: 0,
     guarded: [],

@@ -71,6 +71,7 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
   inferTypes(model);
   const summary = emptySummary(opts.target);
   convertGraph(model, model.graph, opts, summary, true);
+  for (const n of model.graph.allNodes()) if (opRole(n.opType) === 'cast') summary.casts.total++;
   const s = summary.initializers;
   if (s.clampedValues || s.flushedValues) {
     const parts: string[] = [];

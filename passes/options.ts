@@ -20,6 +20,8 @@ export interface ConvertOptions {
   minPositive?: number;
   /** A constant losing more than this share of its L1 mass to underflow keeps its reader fp32 (default 0.01). */
   underflowMass?: number;
+  /** Why a name in keepFp32 is kept (summaries group by it; default 'kept fp32 by name'). */
+  keepReasons?: Record<string, string>;
   /** A JSON file with the same keys; explicit options win over it. */
   config?: string;
 }
@@ -35,6 +37,7 @@ export interface ResolvedOptions {
   maxInit?: number;
   minPositive?: number;
   underflowMass: number;
+  keepReasons: Record<string, string>;
 }
 
 const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32', 'clamp', 'maxInit', 'minPositive', 'underflowMass']);
@@ -88,5 +91,6 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
     maxInit: positive(m.maxInit, 'maxInit', o.config),
     minPositive: positive(m.minPositive, 'minPositive', o.config),
     underflowMass: positive(m.underflowMass, 'underflowMass', o.config) ?? 0.01,
+    keepReasons: m.keepReasons ?? {},
   };
 }

@@ -8,12 +8,14 @@ export function formatSummary(s: ConvertSummary, extra: { input?: string; output
   const lines = [
     `${extra.input ?? 'model'} → ${extra.output ?? '(in memory)'} (${s.target})`,
     `nodes: ${s.nodes.total} — ${s.nodes.low} ${s.target} (${pct(s.nodes.low)}), ${s.nodes.high} fp32 (${pct(s.nodes.high)}), ${s.nodes.none} non-float${s.subgraphs ? `; ${s.subgraphs} subgraph(s)` : ''}`,
-    `casts: ${s.casts.inserted} inserted, ${s.casts.removed} removed, ${s.casts.retargeted} retargeted`,
+    `casts: ${s.casts.total} in the model (${s.casts.inserted} inserted, ${s.casts.removed} removed, ${s.casts.retargeted} retargeted)`,
     `initializers: ${s.initializers.converted} converted (${s.initializers.duplicated} duplicated for mixed readers), ${s.initializers.clampedValues} values clamped, ${s.initializers.flushedValues} flushed`,
   ];
   const kept = Object.entries(s.keptFp32).sort((a, b) => b[1] - a[1]);
   if (kept.length) lines.push(`kept fp32: ${kept.slice(0, 5).map(([why, n]) => `${n} ${why}`).join('; ')}${kept.length > 5 ? '; …' : ''}`);
   if (extra.bytesBefore !== undefined) lines.push(`size: ${size(extra.bytesBefore)} → ${size(extra.bytesAfter)}${extra.ms !== undefined ? `; ${(extra.ms / 1000).toFixed(2)} s` : ''}`);
+  for (const g of s.guarded.slice(0, 5)) lines.push(`kept fp32: ${g.node} — ${g.why}`);
+  if (s.guarded.length > 5) lines.push(`kept fp32: ${s.guarded.length - 5} more readers of constants beyond the fp16 range`);
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }

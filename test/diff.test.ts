@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { tensorStats, parseTolerance } from '../src/tools/report/stats.js';
+import { tensorStats, parseTolerance, meets } from '../src/tools/report/stats.js';
 import { diff } from '../src/tools/diff.js';
 import { renderHtml, renderMarkdown, renderJson } from '../src/tools/report/render.js';
 import { convertSync } from '../src/tools/convert.js';
@@ -37,7 +37,26 @@ describe('tensor statistics', () => {
     expect(inf.saturated).toBeCloseTo(0.5, 12);
     expect(Number.isNaN(inf.cosine)).toBe(true);
     expect(parseTolerance('rel=0.02,cos=0.99')).toEqual({ rel: 0.02, cos: 0.99 });
-    expect(() => parseTolerance('abs=1')).toThrow(/rel=0.01,cos=0.999/);
+    expect(() => parseTolerance('abs=1')).toThrow(/atol=1e-3,rtol=1e-2/);
+    expect(parseTolerance('atol=1e-3,rtol=0.01,scale=0.02,cos=0.999')).toEqual({ atol: 1e-3, rtol: 0.01, scale: 0.02, cos: 0.999 });
+  });
+
+  it('elementwise tolerance: |Δ| ≤ max(atol, scale·max|ref|) + rtol·|ref|, new NaN/Inf fail, cosine waived near zero', () => {
+    const ref = [10, 1, 0.001, -5], got = [10.05, 1.02, 0.0015, -5];
+    // allowed: A = max(0.001, 0.01·10) = 0.1, + 0.01·|ref|: worst ratio is element 0: 0.05 / (0.1 + 0.1)
+    const s = tensorStats(ref, got, { atol: 1e-3, rtol: 0.01, scale: 0.01 });
+    expect(s.tolRatio).toBeCloseTo(0.05 / 0.2, 12);
+    expect(meets(s, { atol: 1e-3, rtol: 0.01, scale: 0.01 })).toBe(true);
+    const tight = tensorStats(ref, got, { atol: 1e-3, rtol: 0.001 });
+    expect(tight.tolRatio).toBeCloseTo(0.02 / (1e-3 + 0.001 * 1), 12); // element 1 is the worst here
+    expect(meets(tight, { atol: 1e-3, rtol: 0.001 })).toBe(false);
+    // A NaN where the reference is finite fails whatever the tolerance; one the reference has too does not.
+    expect(meets(tensorStats([1, NaN], [1, NaN], { atol: 1 }), { atol: 1 })).toBe(true);
+    expect(meets(tensorStats([1, 2], [1, NaN], { atol: 1 }), { atol: 1 })).toBe(false);
+    // Near-zero outputs: cosine is noise and is not judged; atol judges them.
+    const tiny = tensorStats([1e-7, -1e-7, 2e-7], [-1e-7, 1e-7, 1e-7], { atol: 1e-3, rtol: 0.01, cos: 0.999 });
+    expect(tiny.cosine).toBeLessThan(0);
+    expect(meets(tiny, { atol: 1e-3, rtol: 0.01, cos: 0.999 })).toBe(true);
   });
 });
 
@@ -97,15 +116,17 @@ describe('report rendering', () => {
   it('CLI: diff writes --md/--html, exits 1 when outputs miss the tolerance; convert --report works', () => {
     const dir = mkdtempSync(join(tmpdir(), 'amp-diff-cli-'));
     const conv = join(dir, 'bv.onnx');
-    expect(cli([fixtureModelPath('bad_variance'), '-o', conv]).code).toBe(0);
+    expect(cli([fixtureModelPath('bad_variance'), '-o', conv, '--no-verify']).code).toBe(0);
     const r = cli(['diff', fixtureModelPath('bad_variance'), conv, '--inputs', fixturePath('inputs', 'bad_variance'), '--md', join(dir, 'r.md'), '--html', join(dir, 'r.html')]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/first tensor beyond tolerance: .* \(node var.square, Mul\)/);
     expect(readFileSync(join(dir, 'r.md'), 'utf8')).toMatch(/var.square/);
     expect(existsSync(join(dir, 'r.html'))).toBe(true);
-    const c = cli([fixtureModelPath('bad_variance'), '-o', join(dir, 'fixed.onnx'), '--inputs', fixturePath('inputs', 'bad_variance'), '--tolerance', 'rel=0.01,cos=0.999', '--report', join(dir, 'fixed.html')]);
+    // Range calibration off (--max-activation 1e9): the repair finds the culprit from the verification's failure.
+    const c = cli([fixtureModelPath('bad_variance'), '-o', join(dir, 'fixed.onnx'), '--inputs', fixturePath('inputs', 'bad_variance'), '--max-activation', '1e9', '--tolerance', 'rel=0.01,cos=0.999', '--report', join(dir, 'fixed.html')]);
     expect(c.code).toBe(0);
-    expect(c.stdout).toMatch(/tolerance rel=0.01,cos=0.999: met keeping var.square fp32/);
+    expect(c.stdout).toMatch(/^verified on 1 given input set/m);
+    expect(c.stdout).toMatch(/kept fp32 by the repair: var.square$/m);
     expect(readFileSync(join(dir, 'fixed.html'), 'utf8')).toMatch(/Outputs meet the tolerance/);
   });
 });

@@ -18,7 +18,9 @@ export function classify(ctx: PassContext): void {
       cls = 'deny';
       why = `no bfloat16 in ${n.opType}-${ctx.opset}'s type constraints`;
     }
-    if (n.name && (opts.keepNames.has(n.name) || opts.keepPatterns.some((r) => r.test(n.name)))) { cls = 'deny'; why = 'kept fp32 by name'; }
+    // By name, or by label for unnamed nodes (what calibration and the fallback name them by).
+    const key = n.name || n.label;
+    if (opts.keepNames.has(key) || (n.name && opts.keepPatterns.some((r) => r.test(n.name)))) { cls = 'deny'; why = opts.keepReasons[key] ?? 'kept fp32 by name'; }
     ctx.cls.set(n, cls);
     if (cls === 'deny') ctx.reason.set(n, why);
   }

@@ -44,9 +44,12 @@ export class Node {
     public proto?: NodeProto,
   ) {}
 
-  /** A label for messages: the name, or op type and position. */
+  /**
+   * A label for messages and for addressing unnamed nodes (keepFp32): the name, else op type and first output
+   * (output names are unique in a graph, and stay put when other nodes are inserted), else the position.
+   */
   get label(): string {
-    return this.name || `${this.opType}#${this.graph.nodes.indexOf(this)}(${this.outputs[0] ?? ''})`;
+    return this.name || (this.outputs[0] ? `${this.opType}(${this.outputs[0]})` : `${this.opType}#${this.graph.nodes.indexOf(this)}`);
   }
   attr(name: string): AttributeProto | undefined { return this.attributes.find((a) => a.name === name); }
   attrInt(name: string, dflt: number): number {

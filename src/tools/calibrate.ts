@@ -11,9 +11,12 @@ import { REDUCTIONS } from '../../passes/policy.js';
 
 export interface CalibrateOptions { maxActivation?: number; maxReduction?: number }
 export interface CalibrationResult {
+  /** Nodes to keep fp32, by name (or label, for unnamed nodes). */
   keepFp32: string[];
   ranges: Record<string, number>;
   reasons: Record<string, string>;
+  /** The fp32 model's outputs on each input set (the verification's reference). */
+  outputs: Record<string, RTensor>[];
 }
 
 export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts: CalibrateOptions = {}): CalibrationResult {
@@ -22,8 +25,9 @@ export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts:
   const reasons: Record<string, string> = {};
   const ex = new CpuExecutor(model);
   const dims = new Map<string, number[]>();
+  const outputs: Record<string, RTensor>[] = [];
   for (const feeds of inputs) {
-    ex.runSync(feeds, {
+    outputs.push(ex.runSync(feeds, {
       onValue: (name, t, node) => {
         dims.set(name, t.dims);
         if (!node || !isConvertibleFloat(t.dtype)) return;
@@ -34,7 +38,7 @@ export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts:
         ranges[key] = Math.max(ranges[key] ?? 0, m);
         if (m > bound && !reasons[key]) reasons[key] = `|output| reaches ${m.toPrecision(3)} > ${bound}`;
       },
-    });
+    }));
   }
   if (opts.maxReduction !== undefined) {
     for (const n of model.graph.allNodes()) {
@@ -43,7 +47,7 @@ export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts:
       if (depth > opts.maxReduction && !reasons[key]) reasons[key] = `reduces ${depth} elements > ${opts.maxReduction}`;
     }
   }
-  return { keepFp32: Object.keys(reasons), ranges, reasons };
+  return { keepFp32: Object.keys(reasons), ranges, reasons, outputs };
 }
 
 /** Elements summed into one output element, from the shapes seen while calibrating (0 when not a reduction). */

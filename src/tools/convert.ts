@@ -1,74 +1,150 @@
 /**
  * `convert()`: the library entry point of the mixed-precision conversion (the CLI's default command is one
- * call to it). Accepts a Model (converted in place), a file path or ONNX bytes. With input sets it also runs
- * the range-aware and tolerance steps, in this order: calibrate (keep fp32 what overflows) → fallback (keep
- * the fewest nodes fp32 so the outputs meet the tolerance) → the pass → a diff report of the result.
- * `convertSync` is the static pass alone. Deterministic and idempotent.
+ * call to it). Accepts a Model (converted in place), a file path or ONNX bytes. By default it proves its
+ * result (README "Verification"):
+ *   1. static rules — the pass; constants fp16 cannot hold keep their readers fp32 (passes/steps/02);
+ *   2. range — the fp32 model runs on calibration inputs (given, or synthesized); nodes whose activations
+ *      exceed `maxActivation` (and, if set, reductions deeper than `maxReduction`) stay fp32;
+ *   3. verify — the converted model runs on the same inputs; every output is checked against its tolerance;
+ *   4. repair — if an output misses it, the attribution-guided fallback keeps the fewest nodes fp32 until it
+ *      passes (within `maxEvals` conversions), and the result is verified again;
+ *   5. say what was proven — `verification` in the result.
+ * A model whose inputs cannot be synthesized, or that the CPU executor cannot run, gets the static rules and
+ * a note saying why it is unverified — never an exception. `verify: false` is the static path alone.
  */
 import { Model } from '../ir/graph.js';
 import { loadModel, modelFromBytes } from '../onnx/io.js';
+import { AmpError } from '../core/errors.js';
 import { runMixedPrecision, resolveOptions, type ConvertOptions } from '../../passes/index.js';
 import type { ConvertSummary } from '../../passes/context.js';
 import type { RTensor } from '../core/tensor.js';
 import { calibrate, type CalibrateOptions, type CalibrationResult } from './calibrate.js';
 import { fallback, type FallbackResult } from './fallback.js';
-import { diff, type DiffReport } from './diff.js';
-import type { Tolerance } from './report/stats.js';
+import { diff, TOLERANCES, type DiffReport } from './diff.js';
+import { formatTolerance, type Tolerance } from './report/stats.js';
+import { checkOutputs, synthesizeInputs, type Verification } from './verify.js';
+
+export type { Verification };
 
 export type { ConvertOptions, ConvertSummary };
 
-/** What `convert()` does beyond the static pass; every step needs `inputs`. */
 export interface ConvertRunOptions extends ConvertOptions {
-  /** Input sets (feeds by input name) for calibration, the tolerance fallback and the report. */
+  /** Prove the result by running it (default true); false is the static path alone. */
+  verify?: boolean;
+  /** Calibration / verification input sets (feeds by input name); default: `samples` synthesized sets. */
   inputs?: Record<string, RTensor>[];
-  /** Keep fp32 the nodes whose activations exceed `maxActivation` (default 65504) on `inputs`. */
-  calibrate?: boolean | CalibrateOptions;
-  /** Keep the fewest nodes fp32 so every output meets this tolerance on the first input set. */
+  /** How many input sets to synthesize when none are given (default 2), from `seed` (default 0). */
+  samples?: number;
+  seed?: number;
+  /** Concrete dims for inputs with symbolic dims, for synthesized inputs (default 1 for each symbolic dim). */
+  shapes?: Record<string, number[]>;
+  /** Keep fp32 the nodes whose activations exceed this on the inputs (default 8192 for fp16: 8× headroom below 65504; none for bf16). */
+  maxActivation?: number;
+  /** Keep fp32 the reductions deeper than this many elements (default: no limit). */
+  maxReduction?: number;
+  /** Output tolerance (default TOLERANCES[target]); `outputTolerance` overrides it per output name. */
   tolerance?: Tolerance;
+  outputTolerance?: Record<string, Tolerance>;
+  /** Conversions the repair may try (default 2·log2(nodes), at least 4). */
+  maxEvals?: number;
+  /** Range-calibrate without verifying (the calibration options), e.g. with `verify: false`. */
+  calibrate?: boolean | CalibrateOptions;
   /** Compare the converted model with the original on the first input set (a DiffReport in the result). */
   report?: boolean;
 }
+
 export interface ConvertResult {
   model: Model;
   summary: ConvertSummary;
+  verification: Verification;
   calibration?: CalibrationResult & { inputSets: number };
   fallback?: Omit<FallbackResult, 'report'>;
   report?: DiffReport;
-  /** One line per step that ran beyond the pass (calibration, tolerance, report), for a summary. */
+  /** One line per step that ran beyond the pass (calibration, verification, repair, report), for a summary. */
   notes: string[];
 }
 
 const toModel = (input: Model | string | Uint8Array): Model =>
   input instanceof Model ? input : typeof input === 'string' ? loadModel(input) : modelFromBytes(input);
+const message = (e: unknown) => (e instanceof AmpError ? e.message : (e as Error).message);
 
 export async function convert(input: Model | string | Uint8Array, options: ConvertRunOptions = {}): Promise<ConvertResult> {
-  const { inputs = [], calibrate: cal, tolerance, report, ...passOptions } = options;
+  const t0 = performance.now();
+  const { verify = true, inputs, samples = 2, seed = 0, shapes, maxActivation, maxReduction, tolerance: tolIn, outputTolerance,
+    maxEvals, calibrate: cal, report, ...passOptions } = options;
   const model = toModel(input);
-  if ((cal || tolerance || report) && !inputs.length) throw new Error('convert: calibrate, tolerance and report need input sets (options.inputs)');
+  const target = resolveOptions(passOptions).target;
+  const tolerance = tolIn ?? TOLERANCES[target];
   const notes: string[] = [];
   const keepFp32 = [...(passOptions.keepFp32 ?? [])];
-  const result: Omit<ConvertResult, 'model' | 'summary'> = { notes };
-  if (cal) {
-    const c = calibrate(model, inputs, cal === true ? {} : cal);
-    keepFp32.push(...c.keepFp32);
-    result.calibration = { ...c, inputSets: inputs.length };
-    notes.push(`calibration (${inputs.length} input set${inputs.length > 1 ? 's' : ''}): kept fp32 ${c.keepFp32.length ? c.keepFp32.map((k) => `${k} (${c.reasons[k]})`).join(', ') : 'nothing'}`);
+  const keepReasons: Record<string, string> = { ...passOptions.keepReasons };
+  const verification: Verification = {
+    status: verify ? 'unverified' : 'skipped', inputs: { source: inputs ? 'given' : 'synthesized', sets: 0 }, tolerance,
+    outputs: [], calibrated: {}, repaired: [], evaluations: 0, ms: 0,
+  };
+  const result: Omit<ConvertResult, 'model' | 'summary'> = { notes, verification };
+  const finish = (summary: ConvertSummary): ConvertResult => { verification.ms = performance.now() - t0; return { model, summary, ...result }; };
+  const runStatic = () => runMixedPrecision(model, resolveOptions({ ...passOptions, keepFp32, keepReasons }));
+
+  if (!verify && !cal && !report) return finish(runStatic());
+  if ((report || cal) && !verify && !inputs) throw new AmpError('calibrate and report without verification need input sets (options.inputs)');
+
+  // 1–2. Inputs and the fp32 reference run, which also records every activation's range.
+  let sets: Record<string, RTensor>[];
+  let calib: CalibrationResult;
+  const original = model.clone();
+  try {
+    sets = inputs ?? synthesizeInputs(model, samples, seed, shapes);
+    verification.inputs = { source: inputs ? 'given' : 'synthesized', sets: sets.length, ...(inputs ? {} : { seed }) };
+    const calOpts = typeof cal === 'object' ? cal : {};
+    calib = calibrate(original, sets, {
+      maxActivation: maxActivation ?? calOpts.maxActivation ?? (target === 'fp16' ? 8192 : Infinity),
+      maxReduction: maxReduction ?? calOpts.maxReduction,
+    });
+  } catch (e) {
+    const symbolic = inputs ? [] : model.graph.inputs.filter((i) => !model.graph.initializers.has(i) && model.graph.values.get(i)?.type?.shape?.some((d) => typeof d !== 'number'));
+    const hint = symbolic.length ? `; give --inputs, or --shape for the symbolic dims of ${symbolic.join(', ')}` : '';
+    verification.note = `not verified: the model could not run on ${inputs ? 'the given' : 'synthesized'} inputs (${message(e)}); static rules only${hint}`;
+    notes.push(verification.note);
+    if (!verify) throw e;
+    return finish(runStatic());
   }
-  const original = tolerance || report ? model.clone() : undefined;
-  if (tolerance) {
-    const { report: _r, ...fb } = await fallback(original!, inputs[0], tolerance, { ...passOptions, keepFp32 });
-    keepFp32.push(...fb.keepFp32);
-    result.fallback = fb;
-    const spec = Object.entries(tolerance).map(([k, v]) => `${k}=${v}`).join(',');
-    notes.push(`tolerance ${spec}: ${fb.met ? 'met' : 'NOT met'} keeping ${fb.keepFp32.length ? fb.keepFp32.join(', ') : 'no extra node'} fp32; ${fb.evaluations} evaluations in ${(fb.ms / 1000).toFixed(2)} s`);
+  for (const k of calib.keepFp32) { keepFp32.push(k); keepReasons[k] = 'activation range'; }
+  verification.calibrated = calib.reasons;
+  result.calibration = { ...calib, inputSets: sets.length };
+  notes.push(`calibration (${sets.length} ${verification.inputs.source} input set${sets.length > 1 ? 's' : ''}): kept fp32 ${calib.keepFp32.length ? calib.keepFp32.map((k) => `${k} (${calib.reasons[k]})`).join(', ') : 'nothing'}`);
+
+  // 3. Convert and verify.
+  let summary = runStatic();
+  if (verify) {
+    let checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
+    verification.evaluations = 1;
+    // 4. Repair on the first failing input set, from the original model; verify again on all sets.
+    for (let round = 0; round < 2 && !checks.every((c) => c.pass); round++) {
+      const failing = Math.min(...checks.map((c) => c.failedOn ?? Infinity));
+      const { report: _r, ...fb } = await fallback(original, sets[Number.isFinite(failing) ? failing : 0], tolerance, { ...passOptions, keepFp32, keepReasons }, maxEvals, { outputTolerance });
+      verification.evaluations += fb.evaluations;
+      result.fallback = fb;
+      if (!fb.keepFp32.length) break;
+      for (const k of fb.keepFp32) { keepFp32.push(k); keepReasons[k] = 'repair: outputs missed the tolerance'; }
+      verification.repaired.push(...fb.keepFp32);
+      const fresh = original.clone();
+      model.graph = fresh.graph;
+      model.proto = fresh.proto;
+      summary = runStatic();
+      checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
+      verification.evaluations++;
+    }
+    verification.outputs = checks;
+    verification.status = checks.every((c) => c.pass) ? 'verified' : 'failed';
+    notes.push(`${verification.status === 'verified' ? 'verified' : 'NOT verified'}: ${checks.length} output(s) on ${sets.length} input set(s), tolerance ${formatTolerance(tolerance)}` +
+      `${verification.repaired.length ? `; repair kept ${verification.repaired.join(', ')} fp32` : ''}`);
   }
-  const { summary } = convertSync(model, { ...passOptions, keepFp32 });
   if (report) {
-    result.report = await diff(original!, model, inputs[0]);
-    const t = result.report.tolerance;
-    notes.push(`outputs ${result.report.outputsMeet ? 'meet' : 'do not meet'} rel=${t.rel}, cos=${t.cos}`);
+    result.report = await diff(original, model, sets[0], { tolerance, outputTolerance });
+    notes.push(`outputs ${result.report.outputsMeet ? 'meet' : 'do not meet'} ${formatTolerance(tolerance)} on input set 1`);
   }
-  return { model, summary, ...result };
+  return finish(summary);
 }
 
 /** The static pass alone: no inputs, no runs. */

@@ -8,14 +8,15 @@
 import type { Model } from '../ir/graph.js';
 import { encodeModel, modelFromBytes } from '../onnx/io.js';
 import { runMixedPrecision, resolveOptions } from '../../passes/index.js';
-import { diff, type DiffReport, type ReferenceCache } from './diff.js';
+import { diff, type DiffReport, type DiffOptions, type ReferenceCache } from './diff.js';
 import type { Tolerance } from './report/stats.js';
 import type { ConvertOptions } from '../../passes/index.js';
 import type { RTensor } from '../core/tensor.js';
 
 export interface FallbackResult { keepFp32: string[]; evaluations: number; ms: number; report: DiffReport; met: boolean }
 
-export async function fallback(original: Model, feeds: Record<string, RTensor>, tolerance: Tolerance, options: ConvertOptions = {}, maxEvaluations?: number): Promise<FallbackResult> {
+export async function fallback(original: Model, feeds: Record<string, RTensor>, tolerance: Tolerance, options: ConvertOptions = {}, maxEvaluations?: number,
+  diffOptions: Pick<DiffOptions, 'outputTolerance'> = {}): Promise<FallbackResult> {
   const t0 = performance.now();
   const bytes = encodeModel(original);
   const nodes = [...original.graph.allNodes()].length;
@@ -29,11 +30,11 @@ export async function fallback(original: Model, feeds: Record<string, RTensor>, 
     evaluations++;
     const model = modelFromBytes(bytes);
     runMixedPrecision(model, resolveOptions({ ...options, keepFp32: [...base, ...keep] }));
-    return diff(original, model, feeds, { tolerance, histograms: false, reference });
+    return diff(original, model, feeds, { ...diffOptions, tolerance, histograms: false, reference });
   };
   let report = await evaluate(kept);
-  // keepFp32 addresses nodes by name: unnamed nodes cannot be kept individually and are passed over.
-  const named = new Set([...original.graph.allNodes()].map((n) => n.name).filter(Boolean));
+  // keepFp32 addresses nodes by name, or by label for unnamed main-graph nodes.
+  const named = new Set([...original.graph.allNodes()].map((n) => n.name || (n.graph === original.graph ? n.label : '')).filter(Boolean));
   while (!report.outputsMeet && evaluations < budget) {
     const culprit = report.ranked.find((d) => d.dtype !== 1 && !kept.includes(d.node) && named.has(d.node));
     if (!culprit) break;

@@ -42,8 +42,19 @@ function flatten(v: unknown, dims: number[], out: number[], depth = 0): void {
 
 /** JSON: { name: {dims, data, dtype?} } or { name: nested arrays }; dtype defaults to the declared type. */
 export function readInputsJson(model: Model, file: string): Record<string, RTensor> {
-  let json: Record<string, unknown>;
+  const sets = readInputSetsJson(model, file);
+  if (sets.length !== 1) throw new AmpError(`expected one input set, found ${sets.length}`, file);
+  return sets[0];
+}
+/** JSON: one input set (an object) or several (an array of them). */
+function readInputSetsJson(model: Model, file: string): Record<string, RTensor>[] {
+  let json: unknown;
   try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new AmpError(`not valid JSON: ${(e as Error).message}`, file); }
+  const sets = Array.isArray(json) ? json : [json];
+  if (!sets.length || sets.some((s) => !s || typeof s !== 'object' || Array.isArray(s))) throw new AmpError('expected an object of inputs by name, or an array of such objects', file);
+  return sets.map((s) => jsonSet(model, s as Record<string, unknown>, file));
+}
+function jsonSet(model: Model, json: Record<string, unknown>, file: string): Record<string, RTensor> {
   const feeds: Record<string, RTensor> = {};
   for (const [name, v] of Object.entries(json)) {
     const decl = model.graph.values.get(name)?.type?.elemType ?? DataType.FLOAT;
@@ -85,8 +96,11 @@ function concreteDims(name: string, shape: Dim[] | undefined, given?: number[]):
   return shape.map((d) => (typeof d === 'number' ? d : 1)); // symbolic dims default to 1
 }
 
-/** Seeded random inputs: floats N(0,1), ints in [0, 10), bools 50/50 (xorshift, so runs repeat). */
-export function randomInputs(model: Model, seed = 0, shapes: Record<string, number[]> = {}): Record<string, RTensor> {
+/**
+ * Seeded random inputs: floats N(0,1), ints in [0, 10) — or in [0, intRanges[name]) where given (e.g. token
+ * ids into an embedding table) — bools 50/50 (xorshift, so runs repeat).
+ */
+export function randomInputs(model: Model, seed = 0, shapes: Record<string, number[]> = {}, intRanges: Record<string, number> = {}): Record<string, RTensor> {
   const rnd = xorshift(seed * 2654435761 + 1);
   const feeds: Record<string, RTensor> = {};
   for (const k of Object.keys(shapes)) if (!feedNames(model).includes(k)) throw new AmpError(`--shape names '${k}', which is not an input (inputs: ${feedNames(model).join(', ')})`);
@@ -100,12 +114,24 @@ export function randomInputs(model: Model, seed = 0, shapes: Record<string, numb
     for (let i = 0; i < n; i++) {
       if (isFloat) vals[i] = Math.sqrt(-2 * Math.log(Math.max(rnd(), 1e-12))) * Math.cos(2 * Math.PI * rnd());
       else if (t.elemType === DataType.BOOL) vals[i] = rnd() < 0.5 ? 0 : 1;
-      else vals[i] = Math.floor(rnd() * 10);
+      else vals[i] = Math.floor(rnd() * (intRanges[name] ?? 10));
     }
     if (!typedArrayCtor(t.elemType)) throw new AmpError(`input '${name}': random ${dtypeName(t.elemType)} values are not supported`);
     feeds[name] = make(t.elemType, dims, vals);
   }
   return feeds;
+}
+
+/**
+ * --inputs PATH as input sets: a directory of `test_data_set_*` directories (the ONNX test layout, one set
+ * each), a directory of input_N.pb (one set), or a JSON file (an object: one set; an array: several).
+ */
+export function readInputSets(model: Model, path: string): Record<string, RTensor>[] {
+  let st;
+  try { st = statSync(path); } catch { throw new AmpError('no such file or directory', path); }
+  if (!st.isDirectory()) return readInputSetsJson(model, path);
+  const sets = readdirSync(path).filter((d) => /^test_data_set_\d+$/.test(d)).sort((a, b) => Number(a.slice(14)) - Number(b.slice(14)));
+  return sets.length ? sets.map((d) => readInputsDir(model, join(path, d))) : [readInputsDir(model, path)];
 }
 
 /** --inputs PATH: a directory of .pb files or a .json file. */

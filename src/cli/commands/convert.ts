@@ -1,10 +1,14 @@
-/** `amp-convert model.onnx` (the default command): convert to fp16/bf16 and print a one-screen summary. */
+/**
+ * `amp-convert model.onnx` (the default command): convert to fp16/bf16, verified by running it, and print a
+ * one-screen summary of what was done and proven. Exit codes: 0 written (verified, or unverifiable with a
+ * note, or --no-verify), 1 verification failed after repair (no file unless --force-unverified), 2 bad input.
+ */
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { loadModel, saveModel, convert, formatSummary, readInputs, renderHtml, writeFileAtomic, type ConvertRunOptions, type Model } from '../../index.js';
-import { addInputOptions, inputSets, tolerance, list, repeat, type InputFlags } from '../options.js';
+import { loadModel, saveModel, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, type ConvertRunOptions, type Model, type Tolerance } from '../../index.js';
+import { tolerance, list, repeat, type InputFlags } from '../options.js';
 
 /** model.onnx → model.fp16.onnx beside it. */
 export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
@@ -12,57 +16,92 @@ export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
   return join(dirname(input), `${b.endsWith('.onnx') ? b.slice(0, -5) : b}.${target}.onnx`);
 }
 
-interface Opts extends InputFlags { calibrate?: string | boolean; maxActivation?: string; maxReduction?: string; tolerance?: string; report?: string; output?: string; keepIoTypes?: boolean; bf16?: boolean; allow?: string[]; deny?: string[]; keepFp32?: string[]; config?: string; json?: boolean; force?: boolean; externalData?: boolean }
+interface Opts extends InputFlags {
+  verify: boolean; forceUnverified?: boolean; maxActivation?: string; maxReduction?: string; tolerance?: string; toleranceOutput?: string[];
+  maxEvals?: string; report?: string; output?: string; keepIoTypes?: boolean; bf16?: boolean; allow?: string[]; deny?: string[];
+  keepFp32?: string[]; config?: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
+}
+const num = (v: string | undefined, flag: string): number | undefined => {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x) || x < 0) throw new AmpError(`${flag} must be a number ≥ 0 (got '${v}')`);
+  return x;
+};
 
 export function register(program: Command): void {
-  addInputOptions(program.command('convert <model>', { isDefault: true }), 'for --calibrate, --tolerance and --report')
-    .description('convert a model to mixed precision (writes <model>.fp16.onnx)')
+  program.command('convert <model>', { isDefault: true })
+    .description('convert a model to mixed precision, verified by running it (writes <model>.fp16.onnx)')
     .option('-o, --output <file>', 'output path (default: <model>.fp16.onnx beside the input)')
     .option('--keep-io-types', 'keep the model inputs/outputs fp32 (casts at the edge)')
     .option('--bf16', 'convert to bfloat16 instead of float16')
     .option('--allow <ops>', 'op types to force into low precision (comma list)', list)
     .option('--deny <ops>', 'op types to keep fp32 (comma list)', list)
     .option('--keep-fp32 <name|/re/>', 'node name or /regex/ to keep fp32 (repeatable)', repeat)
-    .option('--config <amp.json>', 'JSON file with the same options (target, keepIoTypes, allow, deny, keepFp32)')
+    .option('--config <amp.json>', 'JSON file with the conversion options (target, keepIoTypes, allow, deny, keepFp32, clamp, maxInit, minPositive, underflowMass)')
     .option('--external-data', 'write weights to an external data file')
-    .option('--calibrate [dir]', 'keep fp32 the nodes whose activations exceed --max-activation on these inputs')
-    .option('--max-activation <x>', 'activation bound for --calibrate', '65504')
-    .option('--max-reduction <n>', 'keep fp32 reductions deeper than N elements (with --calibrate)')
-    .option('--tolerance <spec>', 'keep the fewest nodes fp32 so every output meets rel=..,cos=..')
+    .option('--clamp', 'clamp constants beyond the fp16 range to ±65504 instead of keeping their readers fp32')
+    .option('--max-init <x>', 'constants with |x| above this keep their readers fp32 (default 65504 for fp16)')
+    .option('--min-positive <x>', 'nonzero constants below this count as underflow (default 2^-24 for fp16)')
+    .option('--no-verify', 'the static pass only: no calibration run, no verification')
+    .option('--inputs <path>', 'calibration/verification inputs: test_data_set_* dirs, an input_N.pb dir, or JSON (object or array)')
+    .option('--random <n>', 'synthesize N input sets (default 2)')
+    .option('--seed <s>', 'seed for synthesized inputs', '0')
+    .option('--shape <name=d1,d2,..>', 'dims for inputs with symbolic dims (repeatable)', repeat)
+    .option('--max-activation <x>', 'keep fp32 the nodes whose activations exceed this (default 8192 for fp16)')
+    .option('--max-reduction <n>', 'keep fp32 reductions deeper than N elements')
+    .option('--tolerance <spec>', 'output tolerance: atol=..,rtol=..,scale=..,cos=..,rel=.. (default atol=0.001,rtol=0.01,scale=0.02,cos=0.999 for fp16)')
+    .option('--tolerance-output <name:spec>', 'tolerance for one output (repeatable)', repeat)
+    .option('--max-evals <n>', 'conversions the repair may try (default 2·log2(nodes))')
+    .option('--force-unverified', 'write the output even when verification fails (exit code 1 all the same)')
     .option('--report <out.html>', 'write a precision-diff report of the conversion')
     .option('--json', 'print the summary as JSON')
     .option('--force', 'overwrite an existing output')
     .action(async (file: string, o: Opts) => {
       const t0 = performance.now();
       const model = loadModel(file);
-      const needInputs = o.calibrate !== undefined || o.tolerance || o.report;
       const options: ConvertRunOptions = {
         target: o.bf16 ? 'bf16' : undefined, keepIoTypes: o.keepIoTypes, allow: o.allow, deny: o.deny, keepFp32: o.keepFp32, config: o.config,
-        inputs: needInputs ? (typeof o.calibrate === 'string' ? [readInputs(model, o.calibrate)] : inputSets(model, o, 1)) : undefined,
-        calibrate: o.calibrate !== undefined ? { maxActivation: Number(o.maxActivation), maxReduction: o.maxReduction !== undefined ? Number(o.maxReduction) : undefined } : undefined,
-        tolerance: o.tolerance ? tolerance(o.tolerance) : undefined,
-        report: !!o.report,
+        clamp: o.clamp, maxInit: num(o.maxInit, '--max-init'), minPositive: num(o.minPositive, '--min-positive'),
+        verify: o.verify, inputs: o.inputs ? readInputSets(model, o.inputs) : undefined,
+        samples: o.random !== undefined ? num(o.random, '--random') : undefined, seed: Number(o.seed), shapes: parseShapes(o.shape),
+        maxActivation: num(o.maxActivation, '--max-activation'), maxReduction: num(o.maxReduction, '--max-reduction'),
+        tolerance: o.tolerance ? tolerance(o.tolerance) : undefined, outputTolerance: outputTolerances(o.toleranceOutput),
+        maxEvals: num(o.maxEvals, '--max-evals'), report: !!o.report,
       };
+      if (!o.verify && o.report && !o.inputs) throw new AmpError('--report with --no-verify needs --inputs');
       const big = model.graph.nodes.length > 2000 || [...model.graph.initializers.values()].reduce((a, t) => a + t.byteLength, 0) > 64 * 2 ** 20;
       const bar = big && process.stderr.isTTY && !o.json ? new cliProgress.SingleBar({ format: 'converting {bar} {stage}', clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
-      bar?.start(3, 0, { stage: 'pass' });
+      bar?.start(3, 0, { stage: o.verify ? 'verifying' : 'pass' });
       const r = await convert(model, options);
       const out = o.output ?? defaultOutput(file, r.summary.target);
+      const failed = r.verification.status === 'failed';
       bar?.update(1, { stage: 'writing' });
-      const saved = saveModel(model, out, { force: o.force, inputPath: file, externalData: o.externalData });
+      const saved = failed && !o.forceUnverified ? undefined : saveModel(model, out, { force: o.force, inputPath: file, externalData: o.externalData });
       bar?.update(3, { stage: 'done' });
       bar?.stop();
       const bytesBefore = fileBytes(file, model);
-      const bytesAfter = saved.bytes + saved.externalBytes;
+      const bytesAfter = saved ? saved.bytes + saved.externalBytes : undefined;
       const ms = performance.now() - t0;
       const notes = [...r.notes];
       if (o.report && r.report) {
         writeFileAtomic(o.report, renderHtml(r.report, `${file} → ${out}`), { force: o.force });
-        notes[notes.length - 1] = `report: ${o.report} (${notes[notes.length - 1]})`;
+        notes.push(`report: ${o.report}`);
       }
-      if (o.json) process.stdout.write(`${JSON.stringify({ input: file, output: out, bytesBefore, bytesAfter, ms: Math.round(ms), notes, ...r.summary })}\n`);
-      else process.stdout.write(`${formatSummary(r.summary, { input: file, output: out, bytesBefore, bytesAfter, ms })}${notes.map((n) => `\n${n}`).join('')}\n`);
+      if (failed) notes.push(saved ? `written anyway (--force-unverified): ${out}` : `no output written: verification failed (write it anyway with --force-unverified)`);
+      if (o.json) process.stdout.write(`${JSON.stringify({ input: file, output: saved ? out : null, bytesBefore, bytesAfter: bytesAfter ?? null, ms: Math.round(ms), notes, ...r.summary, verification: r.verification })}\n`);
+      else process.stdout.write(`${[formatSummary(r.summary, { input: file, output: saved ? out : '(not written)', bytesBefore, bytesAfter, ms }), ...formatVerification(r.verification), ...notes.filter((n) => !/^(verified|NOT verified|not verified|calibration)/.test(n))].join('\n')}\n`);
+      if (failed) process.exitCode = 1;
     });
+}
+
+/** --tolerance-output name:spec (repeatable). */
+function outputTolerances(specs: string[] = []): Record<string, Tolerance> | undefined {
+  if (!specs.length) return undefined;
+  return Object.fromEntries(specs.map((s) => {
+    const i = s.lastIndexOf(':');
+    if (i <= 0) throw new AmpError(`--tolerance-output '${s}' must look like name:atol=..,rtol=..`);
+    return [s.slice(0, i), tolerance(s.slice(i + 1))];
+  }));
 }
 
 function fileBytes(file: string, model: Model): number {

@@ -22,6 +22,10 @@ export interface TensorStats {
   /** Fraction of values beyond the fp16 range in the reference, or Inf in the converted tensor where the reference is finite. */
   saturated: number;
   refMaxAbs: number;
+  /** NaN/Inf in the converted tensor where the reference is finite. */
+  newNonFinite: number;
+  /** With an elementwise tolerance: max over elements of |Δ| / (its allowed error); ≤ 1 meets it. */
+  tolRatio?: number;
 }
 
 /** Exact quantile by selection on a copy (Float64Array sort is numeric). */
@@ -31,17 +35,20 @@ function quantiles(xs: Float64Array, qs: number[]): number[] {
   return qs.map((q) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]);
 }
 
-export function tensorStats(ref: ArrayLike<number>, got: ArrayLike<number>): TensorStats {
+export function tensorStats(ref: ArrayLike<number>, got: ArrayLike<number>, tol?: Tolerance): TensorStats {
   const n = ref.length;
   let refMax = 0;
   for (let i = 0; i < n; i++) { const a = Math.abs(ref[i]); if (a > refMax && Number.isFinite(a)) refMax = a; }
   const floor = Math.max(refMax * 1e-3, 1e-30);
   const abs = new Float64Array(n);
-  let maxAbs = 0, sumAbs = 0, maxRel = 0, sumRel = 0, dot = 0, nr = 0, ng = 0, nan = 0, inf = 0, flushed = 0, nonzero = 0, sat = 0;
+  const elementwise = tol && (tol.atol !== undefined || tol.rtol !== undefined || tol.scale !== undefined);
+  const atol = elementwise ? absFloor(tol!, refMax) : 0, rtol = tol?.rtol ?? 0;
+  let maxAbs = 0, sumAbs = 0, maxRel = 0, sumRel = 0, dot = 0, nr = 0, ng = 0, nan = 0, inf = 0, flushed = 0, nonzero = 0, sat = 0, fresh = 0, ratio = 0;
   for (let i = 0; i < n; i++) {
     const r = ref[i], g = got[i];
     if (Number.isNaN(g)) nan++;
     else if (!Number.isFinite(g)) inf++;
+    if (!Number.isFinite(g) && Number.isFinite(r)) fresh++;
     if (r !== 0) { nonzero++; if (g === 0) flushed++; }
     if (Math.abs(r) > F16_MAX || (!Number.isFinite(g) && Number.isFinite(r))) sat++;
     const d = Number.isNaN(g) || Number.isNaN(r) ? Infinity : Math.abs(g - r);
@@ -52,12 +59,14 @@ export function tensorStats(ref: ArrayLike<number>, got: ArrayLike<number>): Ten
     maxRel = Math.max(maxRel, rel);
     sumRel += rel;
     if (Number.isFinite(g) && Number.isFinite(r)) { dot += r * g; nr += r * r; ng += g * g; }
+    if (elementwise && Number.isFinite(r)) { const q = d / (atol + rtol * Math.abs(r)); if (q > ratio) ratio = q; }
   }
   const [p50, p90, p99] = quantiles(abs, [0.5, 0.9, 0.99]);
   const cosine = nan || inf ? NaN : nr === 0 && ng === 0 ? 1 : nr === 0 || ng === 0 ? 0 : dot / Math.sqrt(nr * ng);
   return {
     count: n, maxAbs, meanAbs: n ? sumAbs / n : 0, scaled: refMax > 0 ? maxAbs / refMax : maxAbs, maxRel, meanRel: n ? sumRel / n : 0,
     p50, p90, p99, cosine, nan, inf, flushed: nonzero ? flushed / nonzero : 0, saturated: n ? sat / n : 0, refMaxAbs: refMax,
+    newNonFinite: fresh, ...(elementwise ? { tolRatio: ratio } : {}),
   };
 }
 
@@ -73,20 +82,36 @@ export function logHistogram(xs: ArrayLike<number>, bins = 24, lo = -8, hi = 6):
   return { edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * w), counts };
 }
 
-export interface Tolerance { rel?: number; cos?: number }
-/** Does a tensor meet the tolerance? rel bounds the scaled error (max|Δ|/max|ref|), cos the cosine. */
+/**
+ * What "close enough" means for a converted tensor. Elementwise, as numpy.allclose / Polygraphy:
+ * |Δ| ≤ A + rtol·|ref| for every element, where A = max(atol, scale·max|ref|) — fp16's error grows with the
+ * magnitude of the values, so an absolute floor alone would be too tight for large outputs and too loose for
+ * small ones. `cos` bounds the cosine similarity, except for outputs that are zero within A (cosine is noise
+ * there). `rel` bounds max|Δ| / max|ref|. NaN or Inf where the reference is finite always fails.
+ */
+export interface Tolerance { atol?: number; rtol?: number; scale?: number; cos?: number; rel?: number }
+export const TOLERANCE_KEYS = ['atol', 'rtol', 'scale', 'cos', 'rel'] as const;
+
+/** The absolute part of the elementwise bound for a tensor whose largest |ref| is refMax. */
+export const absFloor = (tol: Tolerance, refMax: number): number => Math.max(tol.atol ?? 0, (tol.scale ?? 0) * refMax, 1e-30);
+
+/** Does a tensor meet the tolerance? */
 export function meets(s: TensorStats, tol: Tolerance): boolean {
-  if (s.nan || s.inf) return false;
+  if (s.newNonFinite) return false;
+  if (s.tolRatio !== undefined && !(s.tolRatio <= 1)) return false;
   if (tol.rel !== undefined && !(s.scaled <= tol.rel)) return false;
-  if (tol.cos !== undefined && !(s.cosine >= tol.cos)) return false;
+  const nearZero = (tol.atol !== undefined || tol.scale !== undefined) && s.refMaxAbs <= Math.max(tol.atol ?? 0, 0);
+  if (tol.cos !== undefined && !nearZero && !(s.cosine >= tol.cos)) return false;
   return true;
 }
+/** "atol=1e-3,rtol=1e-2,scale=0.02,cos=0.999" (any subset; rel= too). */
 export function parseTolerance(spec: string): Tolerance {
   const t: Tolerance = {};
   for (const part of spec.split(',')) {
-    const m = /^(rel|cos)=([\d.eE+-]+)$/.exec(part.trim());
-    if (!m || !Number.isFinite(Number(m[2]))) throw new Error(`tolerance '${spec}' must look like rel=0.01,cos=0.999`);
-    t[m[1] as 'rel' | 'cos'] = Number(m[2]);
+    const m = /^(atol|rtol|scale|cos|rel)=([\d.eE+-]+)$/.exec(part.trim());
+    if (!m || !Number.isFinite(Number(m[2])) || Number(m[2]) < 0) throw new Error(`tolerance '${spec}' must look like atol=1e-3,rtol=1e-2,scale=0.02,cos=0.999 (any of atol, rtol, scale, cos, rel)`);
+    t[m[1] as keyof Tolerance] = Number(m[2]);
   }
   return t;
 }
+export const formatTolerance = (t: Tolerance): string => TOLERANCE_KEYS.filter((k) => t[k] !== undefined).map((k) => `${k}=${t[k]}`).join(',');

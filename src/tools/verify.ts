@@ -1,0 +1,130 @@
+/**
+ * Verification of a conversion: calibration inputs (given, or synthesized from the declared input types and
+ * shapes), and the check of every output of the converted model against the fp32 model's on each input set.
+ *
+ * Synthesized inputs (documented in README "Verification"): floats N(0, 1); integer inputs used as Gather
+ * indices into a constant table uniform over that table's axis (token ids into an embedding), other integers
+ * uniform in [0, 10); bools 50/50; symbolic dims 1 unless `shapes` names them. Seeded, so runs repeat.
+ */
+import type { Model, Node } from '../ir/graph.js';
+import { DataType } from '../ir/dtype.js';
+import { toFloat32, type RTensor } from '../core/tensor.js';
+import { f32ArrayToF16, f32ArrayToBf16 } from '../ir/half.js';
+import { CpuExecutor } from '../../runtime/cpu/executor.js';
+import { feedNames, randomInputs } from './inputs.js';
+import { tensorStats, meets, type Tolerance } from './report/stats.js';
+
+/** Integer inputs read as Gather indices into a constant table: the index range, by input name. */
+export function indexRanges(model: Model): Record<string, number> {
+  const g = model.graph, out: Record<string, number> = {};
+  for (const name of feedNames(model)) {
+    const uses: Node[] = g.values.get(name)?.consumers ?? [];
+    for (const n of uses) {
+      if (n.opType !== 'Gather' || n.inputs[1] !== name) continue;
+      const table = g.initializers.get(n.inputs[0]);
+      if (!table) continue;
+      const axis = n.attrInt('axis', 0);
+      const d = table.dims[axis < 0 ? axis + table.dims.length : axis];
+      out[name] = Math.min(out[name] ?? Infinity, d);
+    }
+  }
+  return out;
+}
+
+/** `count` seeded input sets for the model (see the header for the distributions). */
+export function synthesizeInputs(model: Model, count: number, seed = 0, shapes: Record<string, number[]> = {}): Record<string, RTensor>[] {
+  const ranges = indexRanges(model);
+  return Array.from({ length: count }, (_, i) => randomInputs(model, seed + i, shapes, ranges));
+}
+
+/** The feeds retyped for a converted model whose float inputs became fp16/bf16 (values rounded once). */
+export function feedsFor(model: Model, feeds: Record<string, RTensor>): Record<string, RTensor> {
+  return Object.fromEntries(Object.entries(feeds).map(([k, t]) => {
+    const want = model.graph.values.get(k)?.type?.elemType;
+    if (t.dtype !== DataType.FLOAT || (want !== DataType.FLOAT16 && want !== DataType.BFLOAT16)) return [k, t];
+    const v = t.data as Float32Array;
+    return [k, { dtype: want, dims: t.dims, data: want === DataType.FLOAT16 ? f32ArrayToF16(v) : f32ArrayToBf16(v) }];
+  }));
+}
+
+export interface OutputCheck {
+  name: string;
+  pass: boolean;
+  /** Worst over the input sets. */
+  maxAbs: number;
+  /** max |Δ| / max |ref|. */
+  scaled: number;
+  /** Elementwise |Δ| / max(|ref|, 1e-3·max|ref|), max. */
+  maxRel: number;
+  cosine: number;
+  /** NaN/Inf where the reference is finite. */
+  newNonFinite: number;
+  /** max |Δ| / allowed error (≤ 1 meets the elementwise tolerance). */
+  tolRatio?: number;
+  tolerance: Tolerance;
+  /** The first input set (index) on which it missed the tolerance. */
+  failedOn?: number;
+}
+
+/**
+ * Runs the converted model on every input set and compares each output with the reference outputs
+ * (the fp32 model's, on the same sets). An output passes when it meets its tolerance on every set.
+ */
+export function checkOutputs(converted: Model, sets: Record<string, RTensor>[], reference: Record<string, RTensor>[],
+  tolerance: Tolerance, outputTolerance: Record<string, Tolerance> = {}): OutputCheck[] {
+  const ex = new CpuExecutor(converted);
+  const checks = new Map<string, OutputCheck>();
+  sets.forEach((feeds, i) => {
+    const got = ex.runSync(feedsFor(converted, feeds));
+    for (const [name, ref] of Object.entries(reference[i])) {
+      const tol = outputTolerance[name] ?? tolerance;
+      const g = got[name];
+      const floatOut = g && ref.dtype !== DataType.STRING && ref.dtype !== DataType.BOOL;
+      if (!floatOut) continue;
+      const s = tensorStats(toFloat32(ref), toFloat32(g), tol);
+      const prev = checks.get(name);
+      const ok = meets(s, tol);
+      const worse = <K extends 'maxAbs' | 'scaled' | 'maxRel' | 'newNonFinite'>(k: K) => Math.max(prev?.[k] ?? 0, s[k]);
+      checks.set(name, {
+        name, tolerance: tol, pass: (prev?.pass ?? true) && ok,
+        ...(prev?.failedOn !== undefined ? { failedOn: prev.failedOn } : !ok ? { failedOn: i } : {}),
+        maxAbs: worse('maxAbs'), scaled: worse('scaled'), maxRel: worse('maxRel'), newNonFinite: worse('newNonFinite'),
+        cosine: Math.min(prev?.cosine ?? 1, Number.isNaN(s.cosine) ? -1 : s.cosine),
+        ...(s.tolRatio !== undefined ? { tolRatio: Math.max(prev?.tolRatio ?? 0, s.tolRatio) } : {}),
+      });
+    }
+  });
+  return [...checks.values()];
+}
+
+/** What `convert()` proved about its result. */
+export interface Verification {
+  /** verified: every output meets its tolerance on every input set; failed: not even after repair;
+   * unverified: the model could not be run (see `note`); skipped: verify was off. */
+  status: 'verified' | 'failed' | 'unverified' | 'skipped';
+  note?: string;
+  inputs: { source: 'given' | 'synthesized'; sets: number; seed?: number };
+  tolerance: Tolerance;
+  outputs: OutputCheck[];
+  /** Nodes kept fp32 by range calibration, and by the repair, with why. */
+  calibrated: Record<string, string>;
+  repaired: string[];
+  evaluations: number;
+  ms: number;
+}
+
+const e = (x: number) => (x === 0 ? '0' : x.toExponential(2));
+/** The verification as summary lines (the CLI prints them under the conversion summary). */
+export function formatVerification(v: Verification): string[] {
+  if (v.status === 'skipped') return ['verification: skipped (--no-verify)'];
+  const lines: string[] = [];
+  if (v.status === 'unverified') return [v.note ?? 'not verified'];
+  lines.push(`${v.status === 'verified' ? 'verified' : 'NOT VERIFIED'} on ${v.inputs.sets} ${v.inputs.source} input set(s)${v.inputs.seed !== undefined ? ` (seed ${v.inputs.seed})` : ''}, ${v.evaluations} conversion(s) checked, ${(v.ms / 1000).toFixed(2)} s`);
+  for (const o of v.outputs) {
+    lines.push(`  ${o.pass ? 'ok  ' : 'FAIL'} ${o.name}: max|Δ| ${e(o.maxAbs)}, max|Δ|/max|ref| ${e(o.scaled)}, cosine ${o.cosine.toFixed(6)}${o.newNonFinite ? `, ${o.newNonFinite} new NaN/Inf` : ''}${o.tolRatio !== undefined ? `, ${(100 * o.tolRatio).toFixed(0)}% of the allowed error` : ''}`);
+  }
+  const cal = Object.entries(v.calibrated);
+  if (cal.length) lines.push(`kept fp32 for their activation range: ${cal.slice(0, 8).map(([n, why]) => `${n} (${why})`).join(', ')}${cal.length > 8 ? ` and ${cal.length - 8} more` : ''}`);
+  if (v.repaired.length) lines.push(`kept fp32 by the repair: ${v.repaired.join(', ')}`);
+  return lines;
+}
