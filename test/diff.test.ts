@@ -54,7 +54,7 @@ describe('tensor statistics', () => {
     expect(meets(tensorStats([1, NaN], [1, NaN], { atol: 1 }), { atol: 1 })).toBe(true);
     expect(meets(tensorStats([1, 2], [1, NaN], { atol: 1 }), { atol: 1 })).toBe(false);
     // Near-zero outputs: cosine is noise and is not judged; atol judges them.
-    const tiny = tensorStats([1e-7, -1e-7, 2e-7], [-1e-7, 1e-7, 1e-7], { atol: 1e-3, rtol: 0.01, cos: 0.999 });
+    const tiny = tensorStats([1e-7, -1e-7, 2e-7], [-1e-7, 1e-7, -1e-7], { atol: 1e-3, rtol: 0.01, cos: 0.999 });
     expect(tiny.cosine).toBeLessThan(0);
     expect(meets(tiny, { atol: 1e-3, rtol: 0.01, cos: 0.999 })).toBe(true);
   });
