@@ -1,0 +1,129 @@
+/**
+ * Verified by default (issue #13): each class of model a blind converter breaks is converted by default to a
+ * model that onnxruntime-node runs within tolerance, and the result says what was proven.
+ *   bad_bn_stats   BatchNormalization statistics beyond fp16 → mean/var slots kept fp32 (static guard)
+ *   bad_deep_cnn   activations outgrow fp16 though weights fit → the overflowing layers kept fp32 (range)
+ *   bad_near_zero  outputs ~1e-7 → judged by atol, not by cosine noise
+ *   lrn_cnn        LRN (the executor used to refuse it) → calibrated and verified
+ */
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, readFileSync, existsSync, cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { convert } from '../src/tools/convert.js';
+import { encodeModel, loadModel } from '../src/onnx/io.js';
+import { CpuExecutor } from '../runtime/cpu/executor.js';
+import { toFloat32 } from '../src/core/tensor.js';
+import { feedsFor } from '../src/tools/verify.js';
+import { fixtureModelPath, fixtureInputs, agreement } from './helpers/fixtures.js';
+import { runOrt } from './helpers/ort.js';
+import { cli } from './helpers/cli.js';
+import { fixturePath } from './helpers/nodetests.js';
+
+async function ortAgreement(name: string, converted: ReturnType<typeof loadModel>) {
+  const feeds = fixtureInputs(name);
+  const ref = await runOrt(readFileSync(fixtureModelPath(name)), feeds);
+  const got = await runOrt(encodeModel(converted), feedsFor(converted, feeds));
+  return Object.keys(ref).map((k) => agreement(toFloat32(got[k]), toFloat32(ref[k])));
+}
+
+describe('convert() proves its output by default', () => {
+  it('BatchNormalization statistics beyond fp16 keep their inputs fp32 instead of being clamped', async () => {
+    const r = await convert(fixtureModelPath('bad_bn_stats'), { inputs: [fixtureInputs('bad_bn_stats')] });
+    expect(r.verification.status).toBe('verified');
+    expect(r.summary.guarded).toEqual([{ node: 'stem.bn', why: expect.stringMatching(/constant 'stem.bn.var' reaches 1.\d+e\+8 > 65504 \(inputs 3, 4 kept fp32\)/) }]);
+    expect(r.summary.initializers.clampedValues).toBe(0);
+    const bn = r.model.graph.nodes.find((n) => n.name === 'stem.bn')!;
+    expect(r.model.graph.values.get(bn.outputs[0])?.type?.elemType).toBe(10); // the node itself runs fp16
+    for (const a of await ortAgreement('bad_bn_stats', r.model)) { expect(a.cosine).toBeGreaterThan(0.9999); expect(a.maxScaled).toBeLessThan(0.01); }
+    // What the old default did: clamped statistics, a wrecked output.
+    const clamped = await convert(fixtureModelPath('bad_bn_stats'), { verify: false, clamp: true });
+    expect(clamped.summary.initializers.clampedValues).toBeGreaterThan(0);
+    const [bad] = await ortAgreement('bad_bn_stats', clamped.model);
+    expect(bad.maxScaled).toBeGreaterThan(0.1); // 500× the guarded conversion's error
+  });
+
+  it('activations that outgrow fp16 keep the overflowing layers fp32 (range calibration on synthesized inputs)', async () => {
+    const r = await convert(fixtureModelPath('bad_deep_cnn'));
+    expect(r.verification.status).toBe('verified');
+    expect(r.verification.inputs).toEqual({ source: 'synthesized', sets: 2, seed: 0 });
+    expect(Object.keys(r.verification.calibrated)).toEqual(expect.arrayContaining(['conv7']));
+    expect(r.summary.keptFp32['activation range']).toBeGreaterThan(0);
+    for (const a of await ortAgreement('bad_deep_cnn', r.model)) expect(a.cosine).toBeGreaterThan(0.9999);
+    // Without the range step the converted model overflows on the fp16 executor (a GPU would too).
+    const blind = await convert(fixtureModelPath('bad_deep_cnn'), { verify: false });
+    const out = new CpuExecutor(blind.model).runSync(feedsFor(blind.model, fixtureInputs('bad_deep_cnn'))).features;
+    expect(toFloat32(out).some((v) => !Number.isFinite(v))).toBe(true);
+  });
+
+  it('near-zero outputs are judged by atol: verified, where a cosine/scaled-only check fails', async () => {
+    const r = await convert(fixtureModelPath('bad_near_zero'), { inputs: [fixtureInputs('bad_near_zero')] });
+    expect(r.verification.status).toBe('verified');
+    expect(r.verification.repaired).toEqual([]);
+    const [o] = r.verification.outputs;
+    expect(o.maxAbs).toBeLessThan(1e-6);
+    expect(o.scaled).toBeGreaterThan(0.01); // what `rel=0.01` alone would have failed
+    const old = await convert(fixtureModelPath('bad_near_zero'), { inputs: [fixtureInputs('bad_near_zero')], tolerance: { rel: 0.01, cos: 0.999 }, maxEvals: 2 });
+    expect(old.verification.outputs[0].pass && old.verification.repaired.length === 0).toBe(false);
+  });
+
+  it('LRN models are calibrated and verified', async () => {
+    const r = await convert(fixtureModelPath('lrn_cnn'));
+    expect(r.verification.status).toBe('verified');
+    expect(r.summary.nodes.byOp.LRN).toEqual({ low: 0, high: 1 });
+    for (const a of await ortAgreement('lrn_cnn', r.model)) expect(a.cosine).toBeGreaterThan(0.9999);
+  });
+
+  it('a model its synthesized inputs cannot run gets the static rules and a note, never an exception', async () => {
+    const r = await convert(fixtureModelPath('silero_vad_v5'));
+    expect(r.verification.status).toBe('unverified');
+    expect(r.verification.note).toMatch(/not verified: the model could not run on synthesized inputs .*--shape for the symbolic dims of input/);
+    expect(r.summary.nodes.low).toBeGreaterThan(0);
+    const given = await convert(fixtureModelPath('silero_vad_v5'), { inputs: [fixtureInputs('silero_vad_v5')] });
+    expect(given.verification.status).toBe('verified');
+  });
+});
+
+describe('CLI: verified conversion', () => {
+  it('--json states the inputs, every output check, what was kept fp32 and why, and the cast count; exit 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amp-verify-'));
+    const out = join(dir, 'deep.onnx');
+    const r = cli([fixtureModelPath('bad_deep_cnn'), '-o', out, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.verification.status).toBe('verified');
+    expect(j.verification.inputs.source).toBe('synthesized');
+    expect(j.verification.outputs[0]).toMatchObject({ name: 'features', pass: true });
+    expect(j.verification.calibrated.conv7).toMatch(/\|output\| reaches .* > 8192/);
+    expect(j.keptFp32['activation range']).toBeGreaterThan(0);
+    expect(typeof j.casts.total).toBe('number');
+    expect(existsSync(out)).toBe(true);
+  });
+  it('verification failure: exit 1 and no output, unless --force-unverified; --no-verify skips it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amp-verify-'));
+    const strict = ['--tolerance', 'atol=1e-9,rtol=0', '--max-evals', '2'];
+    const f = cli([fixtureModelPath('mlp'), '-o', join(dir, 'a.onnx'), ...strict]);
+    expect(f.code).toBe(1);
+    expect(f.stdout).toMatch(/^NOT VERIFIED/m);
+    expect(f.stdout).toMatch(/no output written: verification failed/);
+    expect(existsSync(join(dir, 'a.onnx'))).toBe(false);
+    const forced = cli([fixtureModelPath('mlp'), '-o', join(dir, 'b.onnx'), ...strict, '--force-unverified']);
+    expect(forced.code).toBe(1);
+    expect(existsSync(join(dir, 'b.onnx'))).toBe(true);
+    const nv = cli([fixtureModelPath('mlp'), '-o', join(dir, 'c.onnx'), '--no-verify']);
+    expect(nv.code).toBe(0);
+    expect(nv.stdout).toMatch(/verification: skipped/);
+  });
+  it('several input sets from test_data_set_* directories; per-output tolerance', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amp-verify-'));
+    for (const k of [0, 1]) cpSync(fixturePath('inputs', 'mlp'), join(dir, 'sets', `test_data_set_${k}`), { recursive: true });
+    const r = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm.onnx'), '--inputs', join(dir, 'sets'), '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).verification.inputs).toEqual({ source: 'given', sets: 2 });
+    const bad = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm2.onnx'), '--inputs', fixturePath('inputs')]);
+    expect(bad.code).toBe(2); // a directory of neither sets nor input_N.pb: one line naming it
+    expect(bad.stderr).toMatch(/inputs: no input_N.pb files in the directory/);
+    const t = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm.onnx'), '--tolerance-output', 'logits:atol=1e-9,rtol=0', '--max-evals', '2', '--json']);
+    expect(JSON.parse(t.stdout).verification.outputs[0].tolerance).toEqual({ atol: 1e-9, rtol: 0 });
+  });
+});
