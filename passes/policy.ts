@@ -23,7 +23,11 @@ export type OpClass = 'allow' | 'infer' | 'clear' | 'deny';
  * Nodes with a role, and nodes with a `like` slot, are decided by their consumers, not painted forward.
  */
 export type OpRole = 'cast' | 'constant';
-export interface OpPolicy { cls: OpClass; bf16Since?: number; why?: string; role?: OpRole; fill?: number }
+export interface OpPolicy {
+  cls: OpClass; bf16Since?: number; why?: string; role?: OpRole; fill?: number;
+  /** From this opset the op is `infer` instead (it computes its sensitive part in fp32 itself, e.g. stash_type). */
+  inferFrom?: number;
+}
 
 const NEVER = Infinity;
 const A = (bf16Since = 13): OpPolicy => ({ cls: 'allow', bf16Since });
@@ -59,8 +63,9 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   Sum: D('many-input sum'), ReduceSum: D('long reduction'), ReduceMean: D('long reduction'), ReduceL1: D('long reduction'),
   ReduceL2: D('long reduction of squares'), ReduceSumSquare: D('long reduction of squares'), ReduceProd: D('product overflows'),
   ReduceLogSum: D('long reduction'), ReduceLogSumExp: D('exp inside'), ReduceMax: I(13), ReduceMin: I(13),
-  LayerNormalization: D('variance statistics (PyTorch autocast keeps layer_norm fp32)'), RMSNormalization: D('mean of squares'),
-  GroupNormalization: D('variance statistics'), InstanceNormalization: D('variance statistics'),
+  // Statistics in stash_type (float32 by default) from LayerNormalization-17 / GroupNormalization-21: fp16 I/O is safe.
+  LayerNormalization: { ...D('variance statistics (PyTorch autocast keeps layer_norm fp32)'), inferFrom: 17, bf16Since: 17 }, RMSNormalization: D('mean of squares'),
+  GroupNormalization: { ...D('variance statistics'), inferFrom: 21, bf16Since: 21 }, InstanceNormalization: D('variance statistics'),
   LpNormalization: D('norm of a long vector'), MeanVarianceNormalization: D('variance statistics'), LRN: D('sum of squares'),
   SoftmaxCrossEntropyLoss: D('loss'), NegativeLogLikelihoodLoss: D('loss'),
   Sinh: D('exp inside'), Cosh: D('exp inside'), LpPool: D('p-norm of a window'), GlobalLpPool: D('p-norm of a long vector'),
@@ -119,9 +124,10 @@ export const REDUCTIONS: Record<string, ReductionKind> = {
   ReduceLogSum: 'axes', ReduceLogSumExp: 'axes', ReduceProd: 'axes',
 };
 
-export function opPolicy(opType: string, domain: string): OpPolicy {
+export function opPolicy(opType: string, domain: string, opset = 1): OpPolicy {
   if (domain && domain !== 'ai.onnx') return D(`custom domain '${domain}'`);
-  return OP_POLICY[opType] ?? D('not in the policy table');
+  const p = OP_POLICY[opType] ?? D('not in the policy table');
+  return p.inferFrom !== undefined && opset >= p.inferFrom ? { ...p, cls: 'infer', why: undefined } : p;
 }
 export const opRole = (opType: string): OpRole | undefined => OP_POLICY[opType]?.role;
 /** The op the pass inserts at precision boundaries (the one with role 'cast'). */

@@ -22,7 +22,8 @@ export function opTables(): string {
     ['clear', 'follows its inputs (data movement)'], ['deny', 'kept fp32'],
   ];
   const lines = ['| class | meaning | ops |', '|---|---|---|'];
-  for (const [cls, meaning] of classes) lines.push(`| ${cls} | ${meaning} | ${code(sorted(Object.keys(OP_POLICY).filter((o) => OP_POLICY[o].cls === cls)))} |`);
+  const label = (o: string) => `\`${o}\`${OP_POLICY[o].inferFrom ? ` (infer from opset ${OP_POLICY[o].inferFrom})` : ''}`;
+  for (const [cls, meaning] of classes) lines.push(`| ${cls} | ${meaning} | ${sorted(Object.keys(OP_POLICY).filter((o) => OP_POLICY[o].cls === cls)).map(label).join(' ')} |`);
   lines.push('', '| where | count | ops |', '|---|---|---|');
   const cpu = sorted(Object.keys(cpuKernels));
   const gpu = sorted(Object.keys(gpuKernels));

@@ -9,7 +9,7 @@ import { opPolicy } from '../policy.js';
 export function classify(ctx: PassContext): void {
   const { opts } = ctx;
   for (const n of ctx.graph.nodes) {
-    const p = opPolicy(n.opType, n.domain);
+    const p = opPolicy(n.opType, n.domain, ctx.opset);
     let cls = p.cls;
     let why = p.why ?? '';
     if (opts.allow.has(n.opType)) cls = 'allow';
