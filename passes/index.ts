@@ -11,6 +11,7 @@
  *   7 convert-initializers  float initializers/constants read by low slots converted (counted; clamped with --clamp)
  *   8 insert-casts      retype outputs, one shared Cast per (value, type) at each boundary, I/O policy
  *   9 cleanup           no-op casts, lossless round trips and dead casts removed
+ *  10 fold-constant-casts  casts of constants computed now (a converted initializer / Constant instead)
  *
  * Bodies of If/Loop/Scan run the same pipeline after their enclosing graph (so outer-scope values already
  * have their final types) and keep their own input/output types.
@@ -28,10 +29,11 @@ import { paintBackward } from './steps/06-paint-backward.js';
 import { convertInitializers } from './steps/07-convert-initializers.js';
 import { insertCasts } from './steps/08-insert-casts.js';
 import { cleanup } from './steps/09-cleanup.js';
+import { foldConstantCasts } from './steps/10-fold-constant-casts.js';
 import { fmtCount } from './summary.js';
 import { opRole } from './policy.js';
 
-export const PIPELINE = [classify, guardConstants, paintAllow, propagateDeny, paintForward, paintBackward, convertInitializers, insertCasts, cleanup] as const;
+export const PIPELINE = [classify, guardConstants, paintAllow, propagateDeny, paintForward, paintBackward, convertInitializers, insertCasts, cleanup, foldConstantCasts] as const;
 
 function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary: ConvertSummary, isMain: boolean): void {
   const ctx: PassContext = {
@@ -72,6 +74,8 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
   const summary = emptySummary(opts.target);
   convertGraph(model, model.graph, opts, summary, true);
   for (const n of model.graph.allNodes()) if (opRole(n.opType) === 'cast') summary.casts.total++;
+  // A converted model is always written in topological order (a valid model), whatever order it came in.
+  for (const g of model.graph.allGraphs()) g.storedOrder = undefined;
   const s = summary.initializers;
   if (s.clampedValues || s.flushedValues) {
     const parts: string[] = [];

@@ -8,6 +8,7 @@ import { nodeTestsDir } from './helpers/nodetests.js';
 import { ModelBuilder } from '../src/ir/builder.js';
 import { DataType } from '../src/ir/dtype.js';
 import { encodeModel, loadModel, saveModel, modelFromBytes } from '../src/onnx/io.js';
+import { convertSync } from '../src/tools/convert.js';
 import { decodeModelProto, encodeModelProto } from '../src/onnx/proto.js';
 import { Tensor } from '../src/ir/tensor.js';
 
@@ -199,8 +200,17 @@ describe('unsorted graphs', () => {
   it('sorts nodes that arrive out of order, and names the nodes of a cycle', () => {
     const mp = decodeModelProto(readFileSync(model));
     mp.graph!.node = [...mp.graph!.node!].reverse();
-    const m = modelFromBytes(encodeModelProto(mp));
+    const bytes = encodeModelProto(mp);
+    const m = modelFromBytes(bytes);
     expect(m.graph.nodes.map((n) => n.opType)).toEqual(['MatMul', 'Add', 'Relu', 'MatMul']);
+    // Untouched (repack), the stored order comes back byte for byte; converted, the nodes are written sorted.
+    expect(Buffer.compare(Buffer.from(encodeModel(m)), Buffer.from(bytes))).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'amp-unsorted-'));
+    writeFileSync(join(dir, 'u.onnx'), bytes);
+    expect(cli(['repack', join(dir, 'u.onnx'), '-o', join(dir, 'r.onnx')]).code).toBe(0);
+    expect(Buffer.compare(readFileSync(join(dir, 'r.onnx')), Buffer.from(bytes))).toBe(0);
+    const conv = modelFromBytes(encodeModel(convertSync(modelFromBytes(bytes)).model));
+    expect(conv.graph.storedOrder).toBeUndefined();
     // Make a cycle: the first MatMul reads the Relu output.
     const cyc = decodeModelProto(readFileSync(model));
     const relu = cyc.graph!.node!.find((n) => n.opType === 'Relu')!;

@@ -186,6 +186,35 @@ describe('the pass on small graphs', () => {
   });
 });
 
+describe('models that already carry Cast(to=FLOAT) chains (exported classifiers)', () => {
+  /** uint8 image → Cast(to=FLOAT) → Div → Conv → Cast(to=FLOAT) → Relu → GAP → Flatten → Gemm → Cast(to=FLOAT) → Softmax → Cast(to=FLOAT) → probs */
+  function castChain() {
+    const b = new ModelBuilder({ opset: 17 });
+    let x = b.input('img', DataType.UINT8, [1, 3, 8, 8]);
+    [x] = b.node('Cast', [x], { to: F }, { name: 'to_float' });
+    [x] = b.node('Div', [x, b.init('s255', F, [], Float32Array.from([255]))], {}, { name: 'norm' });
+    [x] = b.node('Conv', [x, b.init('w', F, [4, 3, 3, 3], Float32Array.from({ length: 108 }, (_, i) => Math.sin(i)))], { kernel_shape: [3, 3] }, { name: 'conv' });
+    [x] = b.node('Cast', [x], { to: F }, { name: 'upcast1' });
+    [x] = b.node('Relu', [x], {}, { name: 'relu' });
+    [x] = b.node('GlobalAveragePool', [x], {}, { name: 'gap' });
+    [x] = b.node('Flatten', [x], {}, { name: 'flat' });
+    [x] = b.node('Gemm', [x, b.init('fw', F, [5, 4], Float32Array.from({ length: 20 }, (_, i) => Math.cos(i))), b.init('fb', F, [5], new Float32Array(5))], { transB: 1 }, { name: 'fc' });
+    [x] = b.node('Cast', [x], { to: F }, { name: 'upcast2' });
+    [x] = b.node('Softmax', [x], { axis: 1 }, { name: 'sm' });
+    b.node('Cast', [x], { to: F }, { name: 'upcast3', outputs: ['probs'] });
+    b.output('probs', F, [1, 5]);
+    return b.build();
+  }
+  it.each([false, true])('upcasts inside the fp16 region are retargeted, and a second conversion changes nothing (keepIoTypes=%s)', (keepIoTypes) => {
+    const first = convertSync(castChain(), { keepIoTypes });
+    for (const n of ['conv', 'relu', 'gap', 'flat', 'fc', 'sm']) expect(typeOf(first.model, first.model.graph.nodes.find((x) => x.name === n)!.outputs[0]), n).toBe(H);
+    expect(first.model.graph.nodes.filter((n) => n.opType === 'Cast' && n.attrInt('to', 0) === F).map((n) => n.name)).toEqual(keepIoTypes ? ['upcast3'] : []);
+    const bytes = encodeModel(first.model);
+    const again = convertSync(modelFromBytes(bytes), { keepIoTypes });
+    expect(Buffer.compare(Buffer.from(encodeModel(again.model)), Buffer.from(bytes))).toBe(0);
+  });
+});
+
 describe('amp-convert model.onnx (CLI)', () => {
   it('writes model.fp16.onnx beside the input, prints the summary, never touches the input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'amp-cli-'));

@@ -105,6 +105,8 @@ export class Graph {
   parent?: Graph;
   owner?: Node;
   proto?: GraphProto;
+  /** The file's node order when it was not topological (the IR keeps nodes sorted); export restores it while the node set is unchanged. */
+  storedOrder?: Node[];
   constructor(public name = '') {}
 
   /** The value for a name in this scope, creating it if needed. */

@@ -26,6 +26,7 @@ export function sortGraph(g: Graph, file?: string): void {
   for (const n of g.nodes) for (const gs of n.subgraphs.values()) for (const sg of gs) sortGraph(sg, file);
   const d = deps(g);
   if (isSorted(d)) return;
+  g.storedOrder = [...g.nodes];
   const n = g.nodes.length;
   const indeg = new Array<number>(n).fill(0);
   const users: number[][] = Array.from({ length: n }, () => []);

@@ -90,7 +90,10 @@ export function nodeToProto(n: Node): NodeProto {
 export function graphToProto(g: Graph): GraphProto {
   const p: GraphProto = g.proto ? cloneMessage(g.proto) : make(T.Graph, {});
   if (g.name || p.name) setField(p, 'name', g.name);
-  p.node = g.nodes.map(nodeToProto);
+  // A graph stored out of topological order is written back in its stored order while no pass changed its node set.
+  const same = g.storedOrder?.length === g.nodes.length && ((s) => g.nodes.every((n) => s.has(n)))(new Set(g.storedOrder));
+  const stored = same ? g.storedOrder! : g.nodes;
+  p.node = stored.map(nodeToProto);
   p.initializer = [...g.initializers.values()].map(tensorToProto);
   p.input = g.inputs.map((n) => valueInfoToProto(g.values.get(n), n));
   p.output = g.outputs.map((n) => valueInfoToProto(g.values.get(n), n));
