@@ -113,3 +113,26 @@ describe.each([false, true])('node tests converted (keepIoTypes=%s)', (keepIoTyp
     console.log(`onnx ${lim!.version} checker: ${eligible.length} converted models checked`);
   });
 });
+
+describe('bf16: every node test and fixture converted with --bf16 passes the ONNX checker (full_check)', () => {
+  it('node tests and fixtures', async () => {
+    const lim = checkerLimits();
+    expect(lim).toBeDefined();
+    const { fixtureModels, fixtureModelPath } = await import('./helpers/fixtures.js');
+    const files: string[] = [];
+    let low = 0;
+    const sources = [...nodeTestNames().map((n) => ({ name: n, make: () => { const c = loadNodeCase(n); return c ? c.model() : join(nodeTestsDir(), n, 'model.onnx'); } })),
+      ...fixtureModels().map((n) => ({ name: `fixture_${n}`, make: () => fixtureModelPath(n) }))];
+    for (const s of sources) {
+      const { model, summary } = convertSync(s.make(), { target: 'bf16' });
+      low += summary.nodes.low;
+      if (model.irVersion > lim!.ir || (model.opset('') ?? 0) > lim!.opset) continue;
+      const file = join(outDir, `${s.name}.bf16.onnx`);
+      writeFileSync(file, encodeModel(model));
+      files.push(file);
+    }
+    expect(files.length).toBeGreaterThan(300);
+    expect(low).toBeGreaterThan(300);
+    expect(Object.entries(checkModels(files)).filter(([, r]) => r !== 'ok').map(([p, r]) => `${p.split('/').pop()}: ${r.split('\n')[0]}`)).toEqual([]);
+  }, 300_000);
+});

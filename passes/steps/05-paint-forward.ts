@@ -19,16 +19,21 @@ export function isLowSource(ctx: PassContext, name: string): boolean {
   const p = v?.producer;
   if (p && p.graph === g) return ctx.prec.get(p) === 'low';
   if (g.inputs.includes(name) && !g.initializers.has(name)) {
-    return ctx.isMain && !ctx.opts.keepIoTypes ? true : elemType(g, name) === ctx.low;
+    // Main-graph fp32 inputs become low unless keepIoTypes; inputs already in a half type keep it.
+    const t = elemType(g, name);
+    return (ctx.isMain && !keepIo(ctx) && t === DataType.FLOAT) || t === ctx.low;
   }
   return elemType(g, name) === ctx.low && !g.initializers.has(name);
 }
+
+/** keepIoTypes, forced for bf16 below opset 13: Cast accepts bfloat16 only from opset 13, so no boundary could be cast. */
+export const keepIo = (ctx: PassContext): boolean => ctx.opts.keepIoTypes || (ctx.low === DataType.BFLOAT16 && ctx.opset < 13);
 
 export function paintForward(ctx: PassContext): void {
   for (const n of ctx.graph.nodes) {
     if (ctx.prec.has(n)) continue;
     if (opRole(n.opType) === 'cast' && n.attrInt('to', 0) === DataType.FLOAT && ctx.cls.get(n) !== 'deny' && isLowSource(ctx, n.inputs[0]) &&
-      (!ctx.graph.outputs.includes(n.outputs[0]) || (ctx.isMain && !ctx.opts.keepIoTypes)) && !(ctx.graph.values.get(n.outputs[0])?.consumers ?? []).some((c) => c.graph !== ctx.graph || ctx.prec.get(c) === 'high')) {
+      (!ctx.graph.outputs.includes(n.outputs[0]) || (ctx.isMain && !keepIo(ctx))) && !(ctx.graph.values.get(n.outputs[0])?.consumers ?? []).some((c) => c.graph !== ctx.graph || ctx.prec.get(c) === 'high')) {
       ctx.prec.set(n, 'low');
       continue;
     }

@@ -11,6 +11,7 @@
 import { type PassContext } from '../context.js';
 import { requiredInputType, lowOutputs } from './required.js';
 import { uniqueName } from './07-convert-initializers.js';
+import { keepIo } from './05-paint-forward.js';
 import { DataType, isConvertibleFloat } from '../../src/ir/dtype.js';
 import { Node } from '../../src/ir/graph.js';
 import { makeAttr } from '../../src/ir/builder.js';
@@ -33,7 +34,7 @@ export function insertCasts(ctx: PassContext): void {
   const typeOf = (name: string) => g.lookup(name)?.type?.elemType ?? g.values.get(name)?.type?.elemType;
   // Declared I/O types before anything changes.
   const outDecl = new Map(g.outputs.map((o) => [o, typeOf(o)]));
-  if (ctx.isMain && !ctx.opts.keepIoTypes) {
+  if (ctx.isMain && !keepIo(ctx)) {
     for (const i of g.inputs) {
       const v = g.values.get(i);
       if (v?.type?.elemType === DataType.FLOAT && !g.initializers.has(i)) v.type = { ...v.type, elemType: ctx.low };
@@ -87,7 +88,7 @@ function fixOutputs(ctx: PassContext, declared: Map<string, number | undefined>)
     const have = v?.type?.elemType;
     const decl = declared.get(o);
     if (have === undefined || decl === undefined || !isConvertibleFloat(have)) continue;
-    const want = ctx.isMain && !ctx.opts.keepIoTypes && decl === DataType.FLOAT ? ctx.low : decl;
+    const want = ctx.isMain && !keepIo(ctx) && decl === DataType.FLOAT ? ctx.low : decl;
     if (have === want) continue;
     const p = v!.producer;
     if (!p || p.graph !== g) continue; // an input passed straight through: left as is
