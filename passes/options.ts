@@ -1,6 +1,7 @@
 /** Options of the mixed-precision conversion, shared by the library API, the CLI and config files. */
 import { readFileSync } from 'node:fs';
 import { AmpError } from '../src/core/errors.js';
+import { RUNTIMES, type RuntimeName } from './runtimes.js';
 
 export interface ConvertOptions {
   /** Low-precision type: 'fp16' (default) or 'bf16'. */
@@ -20,6 +21,8 @@ export interface ConvertOptions {
   minPositive?: number;
   /** A constant losing more than this share of its L1 mass to underflow keeps its reader fp32 (default 0.01). */
   underflowMass?: number;
+  /** The runtime the model is for: ops it cannot run in fp16/bf16 stay fp32 (passes/runtimes.ts; default 'any'). */
+  runtime?: RuntimeName;
   /** Why a name in keepFp32 is kept (summaries group by it; default 'kept fp32 by name'). */
   keepReasons?: Record<string, string>;
   /** A JSON file with the same keys; explicit options win over it. */
@@ -38,9 +41,10 @@ export interface ResolvedOptions {
   minPositive?: number;
   underflowMass: number;
   keepReasons: Record<string, string>;
+  runtime: RuntimeName;
 }
 
-const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32', 'clamp', 'maxInit', 'minPositive', 'underflowMass']);
+const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32', 'clamp', 'maxInit', 'minPositive', 'underflowMass', 'runtime']);
 
 export function readConfig(path: string): ConvertOptions {
   let text: string;
@@ -68,6 +72,12 @@ export function parseNamePattern(s: string | RegExp): string | RegExp {
   try { return new RegExp(m[1], m[2]); } catch (e) { throw new AmpError(`invalid regular expression ${s}: ${(e as Error).message}`); }
 }
 
+function runtimeName(v: unknown, file?: string): RuntimeName {
+  if (v === undefined) return 'any';
+  if (typeof v !== 'string' || !(v in RUNTIMES)) throw new AmpError(`runtime must be one of ${Object.keys(RUNTIMES).join(', ')} (got ${JSON.stringify(v)})`, file);
+  return v as RuntimeName;
+}
+
 function positive(v: unknown, key: string, file?: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !(v >= 0)) throw new AmpError(`option '${key}' must be a number ≥ 0 (got ${JSON.stringify(v)})`, file);
@@ -92,5 +102,6 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
     minPositive: positive(m.minPositive, 'minPositive', o.config),
     underflowMass: positive(m.underflowMass, 'underflowMass', o.config) ?? 0.01,
     keepReasons: m.keepReasons ?? {},
+    runtime: runtimeName(m.runtime, o.config),
   };
 }

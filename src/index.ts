@@ -13,6 +13,7 @@ export { inferTypes } from './ir/infer.js';
 export { convert, convertSync, type ConvertOptions, type ConvertRunOptions, type ConvertResult, type ConvertSummary, type Verification } from './tools/convert.js';
 export { formatVerification, synthesizeInputs, checkOutputs, type OutputCheck } from './tools/verify.js';
 export { formatSummary } from '../passes/summary.js';
+export { RUNTIMES, type RuntimeName, type RuntimeProfile } from '../passes/runtimes.js';
 export { run, type RunResult } from './tools/run.js';
 export { CpuExecutor, executeNode, type RunOptions } from '../runtime/cpu/executor.js';
 export { createExecutor, parseBackend, BACKENDS, type Executor, type BackendName, type BackendOptions } from '../runtime/backend.js';

@@ -84,6 +84,28 @@ describe('convert() proves its output by default', () => {
   });
 });
 
+describe('runtime profiles', () => {
+  it('--runtime ort-cpu keeps Scatter* with a reduction fp32, which onnxruntime\'s CPU provider cannot run in fp16', async () => {
+    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { convertSync } = await import('../src/tools/convert.js');
+    const b = new ModelBuilder({ opset: 18 });
+    const x = b.input('x', 1, [4, 3]), u = b.input('u', 1, [2, 3]);
+    const [m] = b.node('MatMul', [x, b.init('w', 1, [3, 3], Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]))], {}, { name: 'mm' });
+    b.node('ScatterND', [m, b.init('i', 7, [2, 1], BigInt64Array.from([1n, 3n])), u], { reduction: 'add' }, { name: 'scatter', outputs: ['y'] });
+    b.output('y', 1, [4, 3]);
+    const model = b.build();
+    const feeds = { x: { dtype: 1, dims: [4, 3], data: new Float32Array(12).fill(1) }, u: { dtype: 1, dims: [2, 3], data: new Float32Array(6).fill(2) } };
+    const any = convertSync(model.clone()).model;
+    await expect(runOrt(encodeModel(any), feedsFor(any, feeds))).rejects.toThrow(/MLFloat16 data type is not supported with ScatterND/);
+    const { model: ort, summary } = convertSync(model.clone(), { runtime: 'ort-cpu' });
+    expect(summary.keptFp32['no low-precision ScatterND in ort-cpu']).toBe(1);
+    expect(summary.nodes.byOp.MatMul.low).toBe(1);
+    const y = (await runOrt(encodeModel(ort), feedsFor(ort, feeds))).y;
+    expect(Array.from(toFloat32(y))).toEqual([1, 1, 1, 3, 3, 3, 1, 1, 1, 3, 3, 3]);
+    expect(() => convertSync(model.clone(), { runtime: 'tpu' as never })).toThrow(/runtime must be one of any, ort-cpu, amp-webgpu/);
+  });
+});
+
 describe('CLI: verified conversion', () => {
   it('--json states the inputs, every output check, what was kept fp32 and why, and the cast count; exit 0', () => {
     const dir = mkdtempSync(join(tmpdir(), 'amp-verify-'));

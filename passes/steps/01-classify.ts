@@ -1,10 +1,12 @@
 /**
  * Step 1 — classify. Every node gets its policy class (allow / infer / clear / deny) from the table, then
  * the user's overrides: --allow / --deny by op type, --keep-fp32 by node name or regex (always wins), and
- * opset validity (a bf16 target keeps ops whose opset has no bfloat16 type constraint in fp32).
+ * the target runtime's limits (passes/runtimes.ts), and opset validity (a bf16 target keeps ops whose opset
+ * has no bfloat16 type constraint in fp32).
  */
 import type { PassContext } from '../context.js';
 import { opPolicy } from '../policy.js';
+import { runtimeLimit } from '../runtimes.js';
 
 export function classify(ctx: PassContext): void {
   const { opts } = ctx;
@@ -14,6 +16,8 @@ export function classify(ctx: PassContext): void {
     let why = p.why ?? '';
     if (opts.allow.has(n.opType)) cls = 'allow';
     if (opts.deny.has(n.opType)) { cls = 'deny'; why = 'denied by option'; }
+    const limit = cls !== 'deny' ? runtimeLimit(opts.runtime, n) : undefined;
+    if (limit) { cls = 'deny'; why = limit; }
     if (cls !== 'deny' && opts.target === 'bf16' && ctx.opset < (p.bf16Since ?? Infinity)) {
       cls = 'deny';
       why = `no bfloat16 in ${n.opType}-${ctx.opset}'s type constraints`;
