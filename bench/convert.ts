@@ -1,8 +1,10 @@
 /**
  * npm run bench:convert — conversion time (load + pass + save) of a generated ≥ 500 MB fp32 model and of
  * each fixture, against `cp` of the same file and a bare typed-array fp32→fp16 loop over the same weights,
- * all in this run; each large-model phase runs in its own process for its own peak RSS.
- * Aim: within 3× of cp; RSS ≤ 1.5× model size.
+ * all in this run; each large-model phase runs in its own process for its own peak RSS. Then the default,
+ * verified conversion (calibration + verification on 2 synthesized input sets) of a generated ResNet-50 and a
+ * BERT-base-shaped encoder, load to save.
+ * Aims: static conversion within 3× of cp, RSS ≤ 1.5× model size; verified ResNet-50 ≤ 10 s.
  */
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -10,7 +12,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadModel, saveModel } from '../src/onnx/io.js';
-import { convertSync } from '../src/tools/convert.js';
+import { convert, convertSync } from '../src/tools/convert.js';
+import { resnet50, bertEncoder } from '../fixtures/scripts/bench-models.js';
 import { f32ArrayToF16 } from '../src/ir/half.js';
 import { time, peakRss, runPhase, bigModel, MiB } from './util.js';
 import { fixtureModels, fixtureModelPath } from '../test/helpers/fixtures.js';
@@ -31,8 +34,16 @@ const cp = (src: string, dst: string) => time(() => execFileSync('cp', [src, dst
 if (process.argv.includes('--phase')) {
   const phase = arg('--phase'), dir = arg('--dir');
   const src = join(dir, 'big.onnx');
-  const ms = phase === 'convert' ? convertFile(src, join(dir, 'big.fp16.onnx')) : phase === 'loop' ? bareLoop(src) : cp(src, join(dir, 'copy.onnx'));
-  console.log(JSON.stringify({ ms, rss: peakRss() }));
+  if (phase === 'verified') {
+    const file = join(dir, `${arg('--model')}.onnx`);
+    const t0 = performance.now();
+    const r = await convert(loadModel(file));
+    saveModel(r.model, join(dir, `${arg('--model')}.fp16.onnx`), { force: true });
+    console.log(JSON.stringify({ ms: performance.now() - t0, rss: peakRss(), status: r.verification.status, verifyMs: r.verification.ms }));
+  } else {
+    const ms = phase === 'convert' ? convertFile(src, join(dir, 'big.fp16.onnx')) : phase === 'loop' ? bareLoop(src) : cp(src, join(dir, 'copy.onnx'));
+    console.log(JSON.stringify({ ms, rss: peakRss() }));
+  }
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'amp-bench-convert-'));
   try {
@@ -51,6 +62,13 @@ if (process.argv.includes('--phase')) {
       return { model: n, 'convert ms': (conv / reps).toFixed(1), 'cp ms': (copy / reps).toFixed(1), 'vs cp': `${(conv / copy).toFixed(2)}×`, 'bare loop ms': (loop / reps).toFixed(2) };
     });
     console.table(rows);
+    const verified = Object.entries({ 'ResNet-50': resnet50, 'BERT-base encoder': bertEncoder }).map(([name, make]) => {
+      const file = join(dir, `${name.replace(/\W+/g, '_')}.onnx`);
+      saveModel(make(), file, { force: true });
+      const v = runPhase(self, 'verified', ['--dir', dir, '--model', name.replace(/\W+/g, '_')]);
+      return { model: name, 'verified convert s': (v.ms / 1000).toFixed(2), status: String(v.status), 'of which calibrate + verify s': (v.verifyMs / 1000).toFixed(2), 'vs 10 s aim': `${(v.ms / 10000).toFixed(2)}×`, 'peak RSS / model': `${(v.rss / statSync(file).size).toFixed(2)}×` };
+    });
+    console.table(verified);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
