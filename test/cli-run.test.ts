@@ -52,3 +52,15 @@ describe('amp-convert run', () => {
     expect(w.stderr).toMatch(/--backend must be cpu, webgpu or auto \(got 'vulkan'\)/);
   });
 });
+
+describe('CLI conventions', () => {
+  it('--version prints the package version; usage errors exit 2 in every command (1 is kept for a missed tolerance)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    const v = cli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toBe(pkg.version);
+    for (const args of [['run', '--bogus'], ['diff'], ['convert'], ['inspect', 'a', 'b'], ['--nope']]) expect(cli(args).code, args.join(' ')).toBe(2);
+    expect(cli(['--help']).code).toBe(0);
+  });
+});

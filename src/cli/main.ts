@@ -4,21 +4,35 @@
  * Bad input (AmpError) → one line `amp-convert: <file>: <problem>` and exit 2; `--verbose` adds the stack.
  */
 import { Command } from 'commander';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { commands } from './commands/index.js';
 import { AmpError } from '../index.js';
+
+/** The package version, from the package.json above this file (in src/cli or dist/src/cli). */
+function version(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    const f = join(dir, 'package.json');
+    if (existsSync(f)) return (JSON.parse(readFileSync(f, 'utf8')) as { version: string }).version;
+  }
+  return 'unknown';
+}
 
 export function buildProgram(): Command {
   const program = new Command('amp-convert')
     .description('Mixed-precision (fp16/bf16) conversion for ONNX models, proved by running them')
+    .version(version(), '-V, --version')
     .option('--verbose', 'print stack traces and extra detail')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Before the commands are added, so they inherit it: usage errors reach main() and exit 2.
+    .exitOverride();
   for (const c of commands) c.register(program);
   return program;
 }
 
 export async function main(argv = process.argv): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
     // A command may report a verdict through the exit code (diff: 1 when outputs miss the tolerance).
@@ -41,8 +55,6 @@ export async function main(argv = process.argv): Promise<number> {
 }
 
 // Run when executed directly (not when imported by tests).
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().then((code) => { process.exitCode = code; });
 }
