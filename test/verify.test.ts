@@ -149,3 +149,35 @@ describe('CLI: verified conversion', () => {
     expect(JSON.parse(t.stdout).verification.outputs[0].tolerance).toEqual({ atol: 1e-9, rtol: 0 });
   });
 });
+
+describe('NumPy inputs (.npy, .npz) — written by numpy itself', () => {
+  it('reads np.save, np.savez and np.savez_compressed files as input sets', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { readInputSets } = await import('../src/tools/inputs.js');
+    const dir = mkdtempSync(join(tmpdir(), 'amp-npy-'));
+    const x = fixtureInputs('mlp').x;
+    const vals = Array.from(x.data as Float32Array);
+    const py = `import numpy as np, json, sys
+x = np.array(json.loads(sys.argv[2]), dtype=np.float32).reshape(${x.dims.join(',')})
+d = sys.argv[1]
+np.save(d + '/x.npy', x)
+np.savez(d + '/stored.npz', x=x)
+np.savez_compressed(d + '/packed.npz', x=x)
+import os; os.makedirs(d + '/sets'); np.savez(d + '/sets/a.npz', x=x); np.savez_compressed(d + '/sets/b.npz', x=x * 2)
+np.save(d + '/ids.npy', np.arange(6, dtype=np.int64).reshape(2, 3))`;
+    const r = spawnSync('/usr/bin/python3', ['-c', py, dir, JSON.stringify(vals)], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const m = loadModel(fixtureModelPath('mlp'));
+    for (const f of ['x.npy', 'stored.npz', 'packed.npz']) {
+      const [set] = readInputSets(m, join(dir, f));
+      expect(set.x.dims).toEqual(x.dims);
+      expect(Array.from(set.x.data as Float32Array)).toEqual(vals);
+    }
+    const sets = readInputSets(m, join(dir, 'sets'));
+    expect(sets.map((s) => (s.x.data as Float32Array)[1] / (x.data as Float32Array)[1])).toEqual([1, 2]);
+    const { readNpy } = await import('../src/tools/npy.js');
+    expect(readNpy(join(dir, 'ids.npy'))).toEqual({ dtype: 7, dims: [2, 3], data: BigInt64Array.from([0n, 1n, 2n, 3n, 4n, 5n]) });
+    const c = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm.onnx'), '--inputs', join(dir, 'sets'), '--json']);
+    expect(JSON.parse(c.stdout).verification.inputs).toEqual({ source: 'given', sets: 2 });
+  });
+});

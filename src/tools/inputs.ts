@@ -11,6 +11,7 @@ import { make } from '../../runtime/cpu/util.js';
 import { size, type RTensor } from '../core/tensor.js';
 import { AmpError } from '../core/errors.js';
 import { xorshift } from '../core/rng.js';
+import { readNpy, readNpz } from './npy.js';
 
 /** The inputs a caller must feed: graph inputs that are not initializers. */
 export function feedNames(model: Model): string[] {
@@ -124,14 +125,35 @@ export function randomInputs(model: Model, seed = 0, shapes: Record<string, numb
 
 /**
  * --inputs PATH as input sets: a directory of `test_data_set_*` directories (the ONNX test layout, one set
- * each), a directory of input_N.pb (one set), or a JSON file (an object: one set; an array: several).
+ * each), a directory of input_N.pb or of `<input name>.npy` files (one set), a directory of .npz files (one set
+ * each), a .npz file (one set), a .npy file (the model's only input), or a JSON file (an object: one set; an
+ * array: several).
  */
 export function readInputSets(model: Model, path: string): Record<string, RTensor>[] {
   let st;
   try { st = statSync(path); } catch { throw new AmpError('no such file or directory', path); }
-  if (!st.isDirectory()) return readInputSetsJson(model, path);
-  const sets = readdirSync(path).filter((d) => /^test_data_set_\d+$/.test(d)).sort((a, b) => Number(a.slice(14)) - Number(b.slice(14)));
-  return sets.length ? sets.map((d) => readInputsDir(model, join(path, d))) : [readInputsDir(model, path)];
+  if (!st.isDirectory()) {
+    if (path.endsWith('.npz')) return [checkNames(model, readNpz(path), path)];
+    if (path.endsWith('.npy')) {
+      const names = feedNames(model);
+      if (names.length !== 1) throw new AmpError(`a .npy file feeds a model with one input; this one has ${names.length} (use a .npz or a directory of <name>.npy)`, path);
+      return [{ [names[0]]: readNpy(path) }];
+    }
+    return readInputSetsJson(model, path);
+  }
+  const entries = readdirSync(path).sort();
+  const sets = entries.filter((d) => /^test_data_set_\d+$/.test(d)).sort((a, b) => Number(a.slice(14)) - Number(b.slice(14)));
+  if (sets.length) return sets.map((d) => readInputsDir(model, join(path, d)));
+  const npz = entries.filter((f) => f.endsWith('.npz'));
+  if (npz.length) return npz.map((f) => checkNames(model, readNpz(join(path, f)), join(path, f)));
+  const npy = entries.filter((f) => f.endsWith('.npy'));
+  if (npy.length) return [checkNames(model, Object.fromEntries(npy.map((f) => [f.slice(0, -4), readNpy(join(path, f))])), path)];
+  return [readInputsDir(model, path)];
+}
+function checkNames(model: Model, feeds: Record<string, RTensor>, path: string): Record<string, RTensor> {
+  const names = feedNames(model);
+  for (const k of Object.keys(feeds)) if (!names.includes(k)) throw new AmpError(`'${k}' is not an input of the model (inputs: ${names.join(', ')})`, path);
+  return feeds;
 }
 
 /** --inputs PATH: a directory of .pb files or a .json file. */
