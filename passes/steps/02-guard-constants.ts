@@ -16,25 +16,39 @@ import { Tensor } from '../../src/ir/tensor.js';
 import type { Node } from '../../src/ir/graph.js';
 
 export interface ConstantRange { maxAbs: number; flushedMass: number; flushed: number }
-const cache = new WeakMap<Tensor, ConstantRange>();
+const cache = new WeakMap<Tensor, ConstantRange & { key: string }>();
 
-/** Largest |x|, and the share of the L1 mass and the count of nonzero values below `minPositive`. */
-export function constantRange(t: Tensor, minPositive: number): ConstantRange {
-  const hit = cache.get(t);
-  if (hit) return hit;
+/**
+ * Largest |x|, and the share of the L1 mass and the count of nonzero values below `minPositive`. One pass on
+ * the bit patterns (|x| orders like its bits); the mass is summed in a second pass only when the tiny values
+ * could be `underflowMass` of it (the largest value alone is a lower bound of the mass).
+ */
+export function constantRange(t: Tensor, minPositive: number, underflowMass = 0): ConstantRange {
+  const key = `${minPositive}|${underflowMass}`, hit = cache.get(t);
+  if (hit?.key === key) return hit;
   const raw = t.raw();
-  const v = raw.byteOffset % 4 === 0 ? new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength >>> 2) : new Float32Array(new Uint8Array(raw).buffer);
-  let maxAbs = 0, mass = 0, tiny = 0, flushed = 0;
-  for (let i = 0; i < v.length; i++) {
-    const a = Math.abs(v[i]);
-    if (a > maxAbs) maxAbs = a;
-    mass += a;
-    if (a > 0 && a < minPositive) { tiny += a; flushed++; }
+  const bytes = raw.byteOffset % 4 === 0 ? raw : new Uint8Array(raw);
+  const bits = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
+  const v = new Float32Array(bytes.buffer, bytes.byteOffset, bits.length);
+  f32[0] = minPositive;
+  const tinyBits = minPositive > 0 ? u32[0] : 0;
+  let maxBits = 0, tiny = 0, flushed = 0;
+  for (let i = 0; i < bits.length; i++) {
+    const a = bits[i] & 0x7fffffff;
+    if (a > maxBits && a <= 0x7f800000) maxBits = a;
+    if (a !== 0 && a < tinyBits) { tiny += Math.abs(v[i]); flushed++; }
   }
-  const r = { maxAbs, flushedMass: mass > 0 ? tiny / mass : 0, flushed };
+  u32[0] = maxBits;
+  const maxAbs = f32[0];
+  let mass = maxAbs;
+  if (tiny > 0 && tiny > underflowMass * maxAbs) { mass = 0; for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (Number.isFinite(a)) mass += a; } }
+  const r = { maxAbs, flushedMass: mass > 0 ? tiny / mass : 0, flushed, key };
   cache.set(t, r);
   return r;
 }
+const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+/** A payload's range if step 2 measured it with fp16's default limit (what step 7 needs to skip its scan). */
+export const knownRange = (t: Tensor): ConstantRange | undefined => { const r = cache.get(t); return r?.key.startsWith(`${2 ** -24}|`) ? r : undefined; };
 
 /** The float tensor behind an input, when it is a constant of this graph. */
 function constantOf(ctx: PassContext, name: string): Tensor | undefined {
@@ -60,7 +74,7 @@ export function guardConstants(ctx: PassContext): void {
       if (!name || !isFloatValue(ctx.graph, name) || sp.inputs?.[slot] === 'keep' || sp.inputs?.[slot] === 'any') return;
       const t = constantOf(ctx, name);
       if (!t) return;
-      const r = constantRange(t, minPositive);
+      const r = constantRange(t, minPositive, opts.underflowMass);
       const why = r.maxAbs > maxInit ? `constant '${t.name || name}' reaches ${r.maxAbs.toPrecision(3)} > ${maxInit}`
         : r.flushedMass > opts.underflowMass ? `constant '${t.name || name}' loses ${(100 * r.flushedMass).toFixed(1)}% of its mass below ${minPositive.toPrecision(3)}`
           : undefined;

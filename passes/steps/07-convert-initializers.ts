@@ -11,31 +11,36 @@ import { requiredInputType } from './required.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { opPolicy, opRole } from '../policy.js';
+import { knownRange } from './02-guard-constants.js';
 import { f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
 import { makeAttr } from '../../src/ir/builder.js';
 import type { Node } from '../../src/ir/graph.js';
 
 /**
  * fp32 payload (raw little-endian bytes, any alignment) → low-precision bits, clamping finite overflow to
- * ±max instead of Inf. Works through an aligned 1 Mi-element scratch buffer, so an unaligned payload is
- * never copied whole.
+ * ±max instead of Inf. An unaligned payload goes through an aligned 1 Mi-element scratch buffer (never copied
+ * whole). `known`, the payload's range from step 2, skips the scan for clamped/flushed values when none can
+ * occur (nothing near fp16's max, nothing below its smallest subnormal).
  */
-export function lowerValues(raw: Uint8Array, low: number): { bits: Uint16Array; clamped: number; flushed: number; maxAbs: number } {
+export function lowerValues(raw: Uint8Array, low: number, known?: { maxAbs: number; flushed: number }): { bits: Uint16Array; clamped: number; flushed: number; maxAbs: number } {
   const n = raw.byteLength >>> 2;
   const bits = new Uint16Array(n);
   const CH = 1 << 20;
-  const scratch = new Float32Array(Math.min(CH, n));
-  const scratchBytes = new Uint8Array(scratch.buffer);
-  const sbits = new Uint32Array(scratch.buffer);
+  const aligned = raw.byteOffset % 4 === 0;
+  const scratch = aligned ? undefined : new Float32Array(Math.min(CH, n));
   let clamped = 0, flushed = 0, maxAbs = 0;
   const f16 = low === DataType.FLOAT16;
+  const scan = !known || !f16 || known.maxAbs >= 65504 || known.flushed > 0;
   for (let off = 0; off < n; off += CH) {
     const m = Math.min(CH, n - off);
-    scratchBytes.set(raw.subarray(off * 4, (off + m) * 4));
-    const src = m === scratch.length ? scratch : scratch.subarray(0, m);
+    let src: Float32Array;
+    if (scratch) { new Uint8Array(scratch.buffer).set(raw.subarray(off * 4, (off + m) * 4)); src = m === scratch.length ? scratch : scratch.subarray(0, m); }
+    else src = new Float32Array(raw.buffer, raw.byteOffset + off * 4, m);
+    const sbits = new Uint32Array(src.buffer, src.byteOffset, m);
     const out = bits.subarray(off, off + m);
     if (f16) f32ArrayToF16(src, out);
     else f32ArrayToBf16(src, out);
+    if (!scan) continue;
     for (let i = 0; i < m; i++) {
       const o = out[i] & 0x7fff, a = sbits[i] & 0x7fffffff;
       if (o === 0x7c00 && f16 && a < 0x7f800000) { out[i] = (out[i] & 0x8000) | 0x7bff; clamped++; maxAbs = Math.max(maxAbs, Math.abs(src[i])); }
@@ -46,7 +51,7 @@ export function lowerValues(raw: Uint8Array, low: number): { bits: Uint16Array; 
 }
 
 function lowerTensor(ctx: PassContext, t: Tensor, name: string): Tensor {
-  const r = lowerValues(t.raw(), ctx.low);
+  const r = lowerValues(t.raw(), ctx.low, knownRange(t));
   const s = ctx.summary.initializers;
   s.converted++;
   if (r.clamped) {
