@@ -208,9 +208,11 @@ export function f32ToF16(src: usize, dst: usize, lo: i32, hi: i32): void {
 /**
  * C[m, n] = Σ_k A[m, k]·B[k, n] for all M rows and columns [n0, n1), streaming row-major B (row stride rs)
  * once with no packing: for few rows (M ≤ 4) packing would cost more than the product. Per element the
- * sum is the same f32 chain in k order as `gemm`, so the results are bit-identical.
+ * sum is the same f32 chain in k order as `gemm`, so the results are bit-identical. `half`: B holds fp16
+ * bits, decoded exactly as it streams (a constant, so each export compiles to its own loop).
  */
-export function gemmRows(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
+@inline function rows(half: bool, M: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
+  const eb: usize = half ? 2 : 4;
   for (let m = 0; m < M; m++) {
     const cr = c + <usize>m * <usize>ldc * 4;
     for (let n = n0; n < n1; n++) store<f32>(cr + <usize>n * 4, 0);
@@ -218,34 +220,24 @@ export function gemmRows(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b
     for (let k = 0; k < K; k++) {
       const av = load<f32>(ar + <usize>k * <usize>acs * 4);
       const x = f32x4.splat(av);
-      const br = b + <usize>k * <usize>rs * 4;
+      const br = b + <usize>k * <usize>rs * eb;
       let n = n0;
       for (; n + 4 <= n1; n += 4) {
         const p = cr + <usize>n * 4;
-        v128.store(p, f32x4.add(v128.load(p), f32x4.mul(x, v128.load(br + <usize>n * 4))));
+        const bv = half ? h2f(i32x4.extend_low_i16x8_u(v128.load64_zero(br + <usize>n * 2))) : v128.load(br + <usize>n * 4);
+        v128.store(p, f32x4.add(v128.load(p), f32x4.mul(x, bv)));
       }
-      for (; n < n1; n++) store<f32>(cr + <usize>n * 4, load<f32>(cr + <usize>n * 4) + av * load<f32>(br + <usize>n * 4));
+      for (; n < n1; n++) {
+        const bs = half ? reinterpret<f32>(h2fScalar(<u32>load<u16>(br + <usize>n * 2))) : load<f32>(br + <usize>n * 4);
+        store<f32>(cr + <usize>n * 4, load<f32>(cr + <usize>n * 4) + av * bs);
+      }
     }
   }
 }
-
-/** `gemmRows` with fp16 B (half bits, row stride rs), decoded exactly as it streams. */
+export function gemmRows(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
+  rows(false, M, K, a, ars, acs, b, rs, c, ldc, n0, n1);
+}
+/** `gemmRows` with fp16 B (half bits, row stride rs). */
 export function gemmRows16(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
-  for (let m = 0; m < M; m++) {
-    const cr = c + <usize>m * <usize>ldc * 4;
-    for (let n = n0; n < n1; n++) store<f32>(cr + <usize>n * 4, 0);
-    const ar = a + <usize>m * <usize>ars * 4;
-    for (let k = 0; k < K; k++) {
-      const av = load<f32>(ar + <usize>k * <usize>acs * 4);
-      const x = f32x4.splat(av);
-      const br = b + <usize>k * <usize>rs * 2;
-      let n = n0;
-      for (; n + 4 <= n1; n += 4) {
-        const p = cr + <usize>n * 4;
-        const bv = h2f(i32x4.extend_low_i16x8_u(v128.load64_zero(br + <usize>n * 2)));
-        v128.store(p, f32x4.add(v128.load(p), f32x4.mul(x, bv)));
-      }
-      for (; n < n1; n++) store<f32>(cr + <usize>n * 4, load<f32>(cr + <usize>n * 4) + av * reinterpret<f32>(h2fScalar(<u32>load<u16>(br + <usize>n * 2))));
-    }
-  }
+  rows(true, M, K, a, ars, acs, b, rs, c, ldc, n0, n1);
 }
