@@ -114,9 +114,10 @@ if (process.argv.includes('--memory')) {
   const i = process.argv.indexOf('--memory');
   await memoryPhase(process.argv[i + 1], process.argv[i + 2]);
 } else {
-  for (const name of fixtureModels()) await bench(name, loadModel(fixtureModelPath(name)), fixtureInputs(name), 20);
+  // --only <text>: just the models whose name contains it.
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : '';
   if (!process.argv.includes('--quick')) {
-    for (const [name, make] of Object.entries(MODELS)) {
+    for (const [name, make] of Object.entries(MODELS).filter(([n]) => n.includes(only))) {
       const m = make();
       const feeds = randomInputs(m, 1, {});
       await bench(`${name} fp32`, m, feeds, 5);
@@ -124,6 +125,8 @@ if (process.argv.includes('--memory')) {
       await bench(`${name} fp16`, m16, retype(m16, feeds), 5);
     }
   }
+  // Fixtures after the real-size models: onnxruntime sessions of many small models slow later timings here.
+  for (const name of fixtureModels().filter((n) => n.includes(only))) await bench(name, loadModel(fixtureModelPath(name)), fixtureInputs(name), 20);
   console.log(`CPU executor on ${kernelThreads()} thread(s); onnxruntime-node on 1 intra-op thread`);
   console.table(rows);
 }

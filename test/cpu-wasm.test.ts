@@ -5,7 +5,8 @@
  * batched operands, fp16 in/out, sizes large enough to be split over the worker threads, and im2col Conv.
  */
 import { describe, it, expect } from 'vitest';
-import { sgemm, conv2d, kernelThreads } from '../runtime/cpu/wasm/index.js';
+import { sgemm, conv2d, kernelThreads, binaryF32, reluF32, erfF32, affineF32 } from '../runtime/cpu/wasm/index.js';
+import { erf } from '../runtime/cpu/kernels/unary.js';
 import { DataType } from '../src/ir/dtype.js';
 import { f32ArrayToF16, f16ArrayToF32 } from '../src/ir/half.js';
 
@@ -31,7 +32,7 @@ const same = (x: ArrayLike<number>, y: ArrayLike<number>) => {
 };
 
 describe('wasm GEMM is the f32 chain in k order, bit for bit', () => {
-  it.each([[1, 37, 19], [3, 8, 64], [4, 33, 5], [5, 17, 70], [9, 64, 31], [130, 200, 150]])('M=%i N=%i K=%i (plain and transposed B)', (M, N, K) => {
+  it.each([[1, 37, 19], [3, 8, 64], [4, 33, 5], [5, 17, 70], [9, 64, 31], [130, 200, 150], [20, 300, 2100]])('M=%i N=%i K=%i (plain and transposed B; the last packs B in column blocks)', (M, N, K) => {
     const a = rand(M * K), b = rand(K * N);
     const got = sgemm(M, N, K, { dtype: DataType.FLOAT, data: a }, { dtype: DataType.FLOAT, data: b }, { ars: K, acs: 1, brs: N, bcs: 1 }, [[0, 0]], DataType.FLOAT);
     expect(same(got as Float32Array, chain(M, N, K, a, K, 1, b, N, 1))).toBe(0);
@@ -45,8 +46,7 @@ describe('wasm GEMM is the f32 chain in k order, bit for bit', () => {
     batches.forEach(([ao, bo], i) => expect(same(got.subarray(i * M * N, (i + 1) * M * N), chain(M, N, K, a.subarray(ao), K, 1, b.subarray(bo), N, 1))).toBe(0));
   });
   it('fp16 operands are decoded exactly and the output is rounded once to fp16', () => {
-    for (const M of [2, 40]) {
-      const N = 24, K = 48;
+    for (const [M, N, K] of [[2, 24, 48], [40, 24, 48], [12, 270, 2200]]) {
       const ah = f32ArrayToF16(rand(M * K)), bh = f32ArrayToF16(rand(K * N));
       const got = sgemm(M, N, K, { dtype: DataType.FLOAT16, data: ah }, { dtype: DataType.FLOAT16, data: bh }, { ars: K, acs: 1, brs: N, bcs: 1 }, [[0, 0]], DataType.FLOAT16);
       const want = f32ArrayToF16(chain(M, N, K, f16ArrayToF32(ah), K, 1, f16ArrayToF32(bh), N, 1));
@@ -67,6 +67,9 @@ describe('wasm im2col Conv', () => {
     ['3×3 stride 2 pad 1', { C: 3, H: 9, W: 7, M: 5, KH: 3, KW: 3, SH: 2, SW: 2, PT: 1, PL: 1, DH: 1, DW: 1, group: 1 }],
     ['1×1 pointwise', { C: 8, H: 5, W: 6, M: 4, KH: 1, KW: 1, SH: 1, SW: 1, PT: 0, PL: 0, DH: 1, DW: 1, group: 1 }],
     ['depthwise dilated', { C: 4, H: 8, W: 8, M: 4, KH: 3, KW: 3, SH: 1, SW: 1, PT: 2, PL: 2, DH: 2, DW: 2, group: 4 }],
+    ['3×3 over column blocks', { C: 256, H: 20, W: 21, M: 3, KH: 3, KW: 3, SH: 1, SW: 1, PT: 1, PL: 1, DH: 1, DW: 1, group: 1 }],
+    ['3×3 over output-channel blocks', { C: 512, H: 6, W: 6, M: 240, KH: 3, KW: 3, SH: 2, SW: 2, PT: 1, PL: 1, DH: 1, DW: 1, group: 1 }],
+    ['1×1 over column blocks', { C: 2100, H: 16, W: 17, M: 2, KH: 1, KW: 1, SH: 1, SW: 1, PT: 0, PL: 0, DH: 1, DW: 1, group: 1 }],
   ])('%s matches the direct f32 chain with bias', (_name, g0) => {
     const OH = Math.floor((g0.H + 2 * g0.PT - ((g0.KH - 1) * g0.DH + 1)) / g0.SH) + 1;
     const OW = Math.floor((g0.W + 2 * g0.PL - ((g0.KW - 1) * g0.DW + 1)) / g0.SW) + 1;
@@ -85,5 +88,44 @@ describe('wasm im2col Conv', () => {
       want[((n * g.M + m) * OH + oh) * OW + ow] = fr(acc + bias[m]);
     }
     expect(same(got, want)).toBe(0);
+  });
+});
+
+describe('wasm elementwise loops', () => {
+  const n = 5003; // not a multiple of 4: the scalar tails run too
+  it('Add/Sub/Mul/Div equal float64 arithmetic rounded once to f32, in both operand orders and broadcast forms', () => {
+    const a = rand(n * 3), b = rand(n * 3).map((x) => x || 0.5);
+    for (const op of ['Add', 'Sub', 'Mul', 'Div']) {
+      const f = { Add: (x: number, y: number) => x + y, Sub: (x: number, y: number) => x - y, Mul: (x: number, y: number) => x * y, Div: (x: number, y: number) => x / y }[op]!;
+      for (const [outer, bl, inner] of [[1, 3 * n, 1], [3, n, 1], [3, 1, n], [1, 3, n]]) {
+        const bs = b.subarray(0, bl);
+        for (const rev of [false, true]) {
+          const got = binaryF32(op, { dtype: DataType.FLOAT, data: a }, { dtype: DataType.FLOAT, data: bs }, outer, bl, inner, rev, DataType.FLOAT);
+          const want = Float32Array.from(a, (x, i) => { const y = bs[Math.floor(i / inner) % bl]; return rev ? f(y, x) : f(x, y); });
+          expect(same(got as Float32Array, want)).toBe(0);
+        }
+      }
+    }
+  });
+  it('Relu selects exactly (NaN and −0 give +0, as the JS kernel)', () => {
+    const x = rand(n); x[0] = NaN; x[1] = -0; x[2] = Infinity; x[3] = -Infinity;
+    const got = reluF32({ dtype: DataType.FLOAT, data: x }, DataType.FLOAT) as Float32Array;
+    expect(same(got, Float32Array.from(x, (v) => (v > 0 ? v : 0)))).toBe(0);
+  });
+  it('erf is within 3 ulp of the float64 erf, with its special values', () => {
+    const x = Float32Array.from({ length: 40000 }, (_, i) => (i - 20000) / 4000); // −5 … 5, both pieces and the 0.5 seam
+    x.set([NaN, Infinity, -Infinity, -0, 0.5, -0.5, 0.49999997, 1e-30], 0);
+    const got = erfF32({ dtype: DataType.FLOAT, data: x }, DataType.FLOAT) as Float32Array;
+    const ulp = (v: number) => { const f = Math.abs(Math.fround(v)); return f === 0 ? 2 ** -149 : 2 ** (Math.floor(Math.log2(f)) - 23); };
+    let worst = 0;
+    for (let i = 8; i < x.length; i++) worst = Math.max(worst, Math.abs(got[i] - erf(x[i])) / ulp(erf(x[i])));
+    expect(worst).toBeLessThanOrEqual(3);
+    expect([...got.subarray(0, 4)]).toEqual([NaN, 1, -1, -0]);
+    expect(Object.is(got[3], -0)).toBe(true);
+  });
+  it('the BatchNormalization affine form is x·k + t in f32', () => {
+    const C = 5, inner = 1001, x = rand(2 * C * inner), k = rand(C), t = rand(C);
+    const got = affineF32({ dtype: DataType.FLOAT, data: x }, k, t, 2, inner, DataType.FLOAT) as Float32Array;
+    expect(same(got, Float32Array.from(x, (v, i) => { const c = Math.floor(i / inner) % C; return fr(fr(v * k[c]) + t[c]); }))).toBe(0);
   });
 });

@@ -5,16 +5,18 @@
  * Precision semantics (exact and documented):
  * - Tensors hold their declared type: FLOAT16/BFLOAT16 as raw uint16 bits, so an fp16 tensor holds exactly
  *   what fp16 hardware would.
- * - Every op computes in JS numbers (IEEE float64) from its inputs' exact values and rounds ONCE when it
- *   stores its outputs: to fp32 for FLOAT, to fp16 / bf16 (round to nearest even, overflow → ±Inf) for
- *   FLOAT16 / BFLOAT16. That is fp16 storage with wide accumulation — what fp16 kernels that accumulate in
- *   fp32 compute, up to the accumulator's own rounding.
+ * - Every op computes from its inputs' exact values and rounds ONCE when it stores its outputs: to fp32 for
+ *   FLOAT, to fp16 / bf16 (round to nearest even, overflow → ±Inf) for FLOAT16 / BFLOAT16. That is fp16
+ *   storage with wide accumulation — what fp16 GPU kernels that accumulate in fp32 compute. The arithmetic
+ *   inside an op is f32 where GPU kernels use f32 (the WebAssembly GEMM/Conv with f32 accumulation in k
+ *   order, elementwise Add/Sub/Mul/Div/Relu/Erf and inference BatchNormalization on large tensors: ./wasm)
+ *   and float64 elsewhere (reductions, normalization statistics, small tensors).
  * - `fp16Accumulate: true` instead rounds the running sum to fp16 after every add in MatMul, Gemm, Conv and
  *   sum-like reductions, to show the accumulation error an fp16 accumulator would add.
  *
  * Scheduling: nodes run in topological order; each value is dropped after its last reader (liveness is
- * computed once per graph) and, in the main graph, its buffer is recycled for a later output of the same
- * size (./pool.ts), so peak memory stays near the largest live set. If/Loop/Scan bodies run through the
+ * computed once per graph) and, in the main graph, its buffer is recycled for a later output that fits
+ * (./pool.ts), so peak memory stays near the largest live set. If/Loop/Scan bodies run through the
  * same machinery with their enclosing scope visible. Initializers are views of the model's weights.
  */
 import type { Graph, Model, Node } from '../../src/ir/graph.js';

@@ -1,7 +1,7 @@
 /**
  * Shared helpers of the CPU kernels: numeric views of any tensor, output encoding with the exact rounding
- * of the output type, strides and broadcasting. Kernels compute in JS numbers (float64) and round once
- * when they store: to fp32 for FLOAT, to fp16/bf16 (round to nearest even, overflow → ±Inf) for
+ * of the output type, strides and broadcasting. JS-loop kernels compute in JS numbers (float64) and round
+ * once when they store (the WebAssembly ones compute in f32, see ../executor.ts): to fp32 for FLOAT, to fp16/bf16 (round to nearest even, overflow → ±Inf) for
  * FLOAT16/BFLOAT16 — "compute wide, round at the output", as fp16 kernels with fp32 accumulation do.
  */
 import { DataType, typedArrayCtor, type TypedArray } from '../../src/ir/dtype.js';

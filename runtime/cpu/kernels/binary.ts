@@ -3,10 +3,13 @@ import type { Kernel } from './types.js';
 import { num, make, outBuf, broadcastShape, broadcastIndex, size, emptyLike } from '../util.js';
 import { binaryLoop, broadcastBlock, type BinaryLoop } from '../loops.js';
 import { DataType } from '../../../src/ir/dtype.js';
+import { binaryF32, wasmBinaryOps, wasmFloat } from '../wasm/index.js';
 import type { RTensor } from '../../../src/core/tensor.js';
 import type { Node } from '../../../src/ir/graph.js';
 
 type F = (a: number, b: number, n: Node, dtype: number) => number;
+/** Elements from which float arithmetic goes to the wasm loop (below, the call costs more than it saves). */
+const WASM_ELEMS = 4096;
 const isInt = (dt: number) => dt !== DataType.FLOAT && dt !== DataType.FLOAT16 && dt !== DataType.BFLOAT16 && dt !== DataType.DOUBLE;
 
 const arith: Record<string, F> = {
@@ -50,9 +53,15 @@ function fold(node: Node, inputs: RTensor[], f: (a: number, b: number) => number
   const dims = broadcastShape(inputs.map((t) => t.dims), node);
   const n = size(dims);
   if (inputs.length === 2 && key) {
-    const [a, b] = [num(inputs[0]), num(inputs[1])];
-    const bb = a.length === n ? broadcastBlock(inputs[1].dims, dims) : undefined;
-    const ab = !bb && b.length === n ? broadcastBlock(inputs[0].dims, dims) : undefined;
+    const [x, y] = inputs;
+    const bb = x.data.length === n ? broadcastBlock(y.dims, dims) : undefined;
+    const ab = !bb && y.data.length === n ? broadcastBlock(x.dims, dims) : undefined;
+    // Large float Add/Sub/Mul/Div: the wasm SIMD loop (fp16 decoded and rounded there, no JS temporaries).
+    if ((bb || ab) && n >= WASM_ELEMS && wasmBinaryOps.has(node.opType) && wasmFloat(x.dtype) && wasmFloat(y.dtype) && wasmFloat(outType)) {
+      const [o, i, l] = (bb ?? ab)!;
+      return { dtype: outType, dims, data: bb ? binaryF32(node.opType, x, y, o, i, l, false, outType) : binaryF32(node.opType, y, x, o, i, l, true, outType) };
+    }
+    const [a, b] = [num(x), num(y)];
     if (bb || ab) {
       const out = outBuf(outType, n);
       const l = loopsFor(key, f);

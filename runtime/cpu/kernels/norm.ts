@@ -5,13 +5,21 @@
 import type { Kernel } from './types.js';
 import { num, make, outBuf, size, normAxis } from '../util.js';
 import { DataType } from '../../../src/ir/dtype.js';
+import { affineF32, wasmFloat } from '../wasm/index.js';
 
 export const normKernels: Record<string, Kernel> = {
   BatchNormalization: (node, [X, scale, B, mean, varT]) => {
     const [N, C, ...sp] = X!.dims;
-    const isz = size(sp), x = num(X!), s = num(scale!), b = num(B!);
+    const isz = size(sp), s = num(scale!), b = num(B!);
     const eps = node.attrFloat('epsilon', 1e-5);
     const training = node.attrInt('training_mode', 0) === 1 && node.outputs.filter(Boolean).length > 1;
+    // Inference on a large float tensor: y = x·k + t per channel in f32 (wasm SIMD), k and t from float64.
+    if (!training && X!.data.length >= 4096 && wasmFloat(X!.dtype)) {
+      const m = num(mean!), v = num(varT!), k = Float32Array.from({ length: C }, (_, c) => s[c] / Math.sqrt(v[c] + eps));
+      const t = Float32Array.from({ length: C }, (_, c) => b[c] - m[c] * (s[c] / Math.sqrt(v[c] + eps)));
+      return [{ dtype: X!.dtype, dims: [...X!.dims], data: affineF32(X!, k, t, N, isz, X!.dtype) }];
+    }
+    const x = num(X!);
     let m = num(mean!), v = num(varT!);
     let runMean: Float64Array | undefined, runVar: Float64Array | undefined;
     if (training) {

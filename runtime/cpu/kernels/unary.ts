@@ -2,7 +2,9 @@
 import type { Kernel } from './types.js';
 import { num, make, outBuf } from '../util.js';
 import { unaryLoop } from '../loops.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
+import type { RTensor } from '../../../src/core/tensor.js';
+import { reluF32, erfF32, wasmFloat } from '../wasm/index.js';
 import type { Node } from '../../../src/ir/graph.js';
 
 // Maclaurin coefficients of erf(x)/x in x²: 2/√π · (−1)ⁿ / (n! (2n+1)), n = 0..9.
@@ -25,6 +27,9 @@ export function erf(x: number): number {
 }
 
 type F = (x: number, n: Node) => number;
+/** Ops with a wasm SIMD loop for large float tensors (Relu: same results; Erf: the same formula in f32, within 3 ulp). */
+const WASM_UNARY: Record<string, (x: RTensor, outType: number) => TypedArray> = { Relu: reluF32, Erf: erfF32 };
+const WASM_ELEMS = 4096;
 const table: Record<string, F> = {
   Abs: Math.abs, Neg: (x) => -x, Sqrt: Math.sqrt, Exp: Math.exp, Log: Math.log, Reciprocal: (x) => 1 / x,
   Relu: (x) => (x > 0 ? x : 0), Sigmoid: (x) => 1 / (1 + Math.exp(-x)), Tanh: Math.tanh, Erf: erf,
@@ -47,9 +52,10 @@ const table: Record<string, F> = {
     : 0.5 * x * (1 + erf(x / Math.SQRT2)),
 };
 
-function unary(f: F): Kernel {
+function unary(f: F, wasm?: (x: RTensor, outType: number) => TypedArray): Kernel {
   const loop = unaryLoop(f);
   return (node, [x]) => {
+    if (wasm && x!.data.length >= WASM_ELEMS && wasmFloat(x!.dtype)) return [{ dtype: x!.dtype, dims: [...x!.dims], data: wasm(x!, x!.dtype) }];
     const v = num(x!);
     const out = outBuf(x!.dtype, v.length);
     loop(v, out, node);
@@ -65,7 +71,7 @@ const bool = (f: (x: number) => boolean): Kernel => (_n, [x]) => {
 };
 
 export const unaryKernels: Record<string, Kernel> = {
-  ...Object.fromEntries(Object.entries(table).map(([k, f]) => [k, unary(f)])),
+  ...Object.fromEntries(Object.entries(table).map(([k, f]) => [k, unary(f, WASM_UNARY[k])])),
   Not: bool((x) => !x),
   IsNaN: bool(Number.isNaN),
   IsInf: (node, inputs, ctx) => {

@@ -17,7 +17,10 @@ import { bf16ArrayToF32, f32ArrayToBf16 } from '../../../src/ir/half.js';
 import { takeBuffer } from '../pool.js';
 
 type Fn = (...a: number[]) => void;
-interface Exports { packB: Fn; packB16: Fn; gemm: Fn; gemmRows: Fn; gemmRows16: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn }
+interface Exports {
+  packB: Fn; packB16: Fn; gemm: Fn; gemmRows: Fn; gemmRows16: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn;
+  addF32: Fn; subF32: Fn; mulF32: Fn; divF32: Fn; subF32Rev: Fn; divF32Rev: Fn; reluF32: Fn; erfF32: Fn; affineF32: Fn;
+}
 
 const PAGE = 65536;
 /** Columns per packed panel (the micro-kernel's width, NR in as/kernels.ts). */
@@ -47,15 +50,22 @@ function over(fn: keyof Exports, args: number[], lo: number, hi: number, work: n
   if (work < threshold) wasm![fn](...args, lo, hi);
   else pool!.parallelFor(fn, [...args, lo, hi], lo, hi, args.length);
 }
-/** C = A·B on packed B: split over panels when there are enough of them, else over rows. */
-function gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, bp: number, c: number, ldc: number, P: number): void {
-  const flops = 2 * M * N * K;
-  if (flops < PARALLEL_FLOPS) wasm!.gemm(M, N, K, a, ars, acs, bp, c, ldc, 0, 0, M, 0, P);
-  else if (P >= 2 * pool!.threads || M < 8) pool!.parallelFor('gemm', [M, N, K, a, ars, acs, bp, c, ldc, 0, 0, M, 0, P], 0, P, 12);
-  else pool!.parallelFor('gemm', [M, N, K, a, ars, acs, bp, c, ldc, 0, 0, M, 0, P], 0, M, 10);
+/** C = A·B over panels [p0, p1) of packed B (bp holds panels from pb on): split over panels when there are enough of them, else over rows. */
+function gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, bp: number, pb: number, c: number, ldc: number, p0: number, p1: number): void {
+  const flops = 2 * M * Math.min(N, (p1 - p0) * NR) * K, args = [M, N, K, a, ars, acs, bp, pb, c, ldc, 0, 0, M, p0, p1];
+  if (flops < PARALLEL_FLOPS) wasm!.gemm(...args);
+  else if (p1 - p0 >= 2 * pool!.threads || M < 8) pool!.parallelFor('gemm', args, p0, p1, 13);
+  else pool!.parallelFor('gemm', args, 0, M, 11);
 }
+/** Packs panels [0, P) of B into `dst` (its first panel 0). */
 const packB = (b: number, rs: number, cs: number, K: number, N: number, dst: number, P: number, half = false) =>
-  over(half ? 'packB16' : 'packB', [b, rs, cs, K, N, dst], 0, P, K * N, PARALLEL_ELEMS);
+  over(half ? 'packB16' : 'packB', [b, rs, cs, K, N, dst, 0], 0, P, K * N, PARALLEL_ELEMS);
+/**
+ * Panels per column block of packed B: the weight operand of a GEMM and the im2col matrix of a convolution
+ * are packed one block at a time (about BLOCK_BYTES), so the arena holds a block, not the whole operand.
+ */
+const BLOCK_BYTES = 2 << 20;
+const blockPanels = (P: number, K: number): number => Math.max(1, Math.min(P, Math.floor(BLOCK_BYTES / (K * NR * 4))));
 
 /** High-water mark of the kernel arena, in bytes (the memory never shrinks; it is reused by every call). */
 export const arenaBytes = (): number => (memory ? memory.buffer.byteLength : 0);
@@ -98,20 +108,33 @@ function putF32(t: FloatData): number {
   return p;
 }
 /**
- * Packs operand B (element (k, n) at off + k·rs + n·cs) into f32 panels at `dst` straight from its storage
- * (fp16 decoded while packing); the staging copy is released afterwards.
+ * Packs columns [c0, c0 + w) of operand B (element (k, n) at off + k·rs + n·cs) into f32 panels at `dst`
+ * straight from its storage (fp16 decoded while packing). Only the part of B the block reads is staged:
+ * the rows' column range of a row-major B, the contiguous span of a column-major one; the staging copy is
+ * released afterwards.
  */
-function putPackedB(t: FloatData, off: number, rs: number, cs: number, K: number, N: number, dst: number, P: number): void {
-  const mark = top, n = t.data.length;
-  if (t.dtype === DataType.FLOAT16) {
-    const h = alloc(n * 2);
-    u16View(h, n).set(t.data as Uint16Array);
-    packB(h + off * 2, rs, cs, K, N, dst, P, true);
-  } else {
-    const p = putF32(t);
-    packB(p + off * 4, rs, cs, K, N, dst, P);
-  }
+function putPackedB(t: FloatData, off: number, rs: number, cs: number, K: number, c0: number, w: number, dst: number): void {
+  const mark = top, half = t.dtype === DataType.FLOAT16;
+  const lo = off + c0 * cs, span = (w - 1) * cs + (K - 1) * rs + 1;
+  let src: number;
+  if (span <= 2 * K * w) { src = stage(t, [[lo, span]], half); } else if (cs === 1) {
+    src = stage(t, Array.from({ length: K }, (_, k) => [lo + k * rs, w] as [number, number]), half);
+    rs = w;
+  } else { src = stage(t, [[0, t.data.length]], half) + lo * (half ? 2 : 4); }
+  packB(src, rs, cs, K, w, dst, Math.ceil(w / NR), half);
   top = mark;
+}
+/** Copies ranges [start, start + n) of a float tensor, one after another, into the arena: half bits kept if `half`, else as f32. */
+function stage(t: FloatData, ranges: [number, number][], half: boolean): number {
+  const n = ranges.reduce((a, [, m]) => a + m, 0), p = alloc(n * (half ? 2 : 4));
+  let o = 0;
+  for (const [start, m] of ranges) {
+    const src = (t.data as Float32Array | Uint16Array).subarray(start, start + m);
+    if (half || t.dtype === DataType.FLOAT) (half ? u16View(p + o * 2, m) : f32View(p + o * 4, m)).set(src);
+    else if (t.dtype === DataType.FLOAT16) { const h = alloc(m * 2); u16View(h, m).set(src); over('f16ToF32', [h, p + o * 4], 0, m, m, PARALLEL_ELEMS * 4); top = h; } else bf16ArrayToF32(src as Uint16Array, f32View(p + o * 4, m));
+    o += m;
+  }
+  return p;
 }
 /** The f32 values at `p` as a new array of storage type `dtype`: the one rounding of an op's output. */
 function takeAs(dtype: number, p: number, n: number): TypedArray {
@@ -159,18 +182,24 @@ export function sgemm(M: number, N: number, K: number, A: FloatData, B: FloatDat
   });
   return call(() => {
     const P = Math.ceil(N / NR);
-    // Arena order: packed B first (its staging copy is released before A and C are placed).
-    const bp = alloc(P * NR * K * 4);
     const distinctB = new Set(batches.map(([, bo]) => bo)).size;
-    if (distinctB === 1 && MN && K) putPackedB(B, batches[0][1], s.brs, s.bcs, K, N, bp, P);
-    const bAll = distinctB > 1 ? putF32(B) : 0;
     const ap = putF32(A), c = alloc(MN * batches.length * 4);
     f32View(c, MN * batches.length).fill(0);
-    let packed = distinctB === 1 ? batches[0][1] : -1;
-    if (MN && K) {
+    if (!MN || !K) return takeAs(outType, c, MN * batches.length);
+    if (distinctB === 1) {
+      // One B (a weight): packed one column block at a time, each block used by every batch entry.
+      const PB = blockPanels(P, K), bp = alloc(PB * NR * K * 4);
+      for (let q0 = 0; q0 < P; q0 += PB) {
+        const q1 = Math.min(P, q0 + PB);
+        putPackedB(B, batches[0][1], s.brs, s.bcs, K, q0 * NR, Math.min(N, q1 * NR) - q0 * NR, bp);
+        batches.forEach(([ao], i) => gemm(M, N, K, ap + ao * 4, s.ars, s.acs, bp, q0, c + i * MN * 4, N, q0, q1));
+      }
+    } else {
+      const bAll = putF32(B), bp = alloc(P * NR * K * 4);
+      let packed = -1;
       batches.forEach(([ao, bo], i) => {
         if (bo !== packed) { packB(bAll + bo * 4, s.brs, s.bcs, K, N, bp, P); packed = bo; }
-        gemm(M, N, K, ap + ao * 4, s.ars, s.acs, bp, c + i * MN * 4, N, P);
+        gemm(M, N, K, ap + ao * 4, s.ars, s.acs, bp, 0, c + i * MN * 4, N, 0, P);
       });
     }
     epilogue?.(f32View(c, MN * batches.length));
@@ -189,15 +218,26 @@ export function conv2d(X: FloatData, batch: number, Wt: FloatData, bias: ArrayLi
   const { C, H, W, M, KH, KW, OH, OW, group } = g;
   const CG = C / group, MG = M / group, K = CG * KH * KW, N = OH * OW, P = Math.ceil(N / NR);
   return call(() => {
-    const xp = putF32(X), wp = putF32(Wt), bp = alloc(P * NR * K * 4), yp = alloc(batch * M * N * 4);
+    // im2col goes one column block at a time (blockPanels), straight into the panels the GEMM reads; weights
+    // beyond a block are staged (decoded to f32) one block of output channels at a time.
+    const PB = blockPanels(P, K), RB = M * K * 4 <= 2 * BLOCK_BYTES ? MG : Math.max(8, Math.floor(BLOCK_BYTES / (K * 4)));
+    const xp = putF32(X), bp = alloc(PB * NR * K * 4), yp = alloc(batch * M * N * 4), wAll = RB >= MG ? putF32(Wt) : -1;
     const pointwise = KH === 1 && KW === 1 && g.SH === 1 && g.SW === 1 && g.PT === 0 && g.PL === 0 && OH === H && OW === W;
     for (let n = 0; n < batch; n++) {
       for (let gi = 0; gi < group; gi++) {
         const xg = xp + ((n * C + gi * CG) * H * W) * 4;
-        // A 1×1 stride-1 unpadded conv reads x[c, h·w] as B directly; anything else goes through im2col.
-        if (pointwise) packB(xg, N, 1, K, N, bp, P);
-        else over('im2colPacked', [xg, CG, H, W, KH, KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, OH, OW, bp], 0, P, K * N, PARALLEL_ELEMS);
-        gemm(MG, N, K, wp + gi * MG * K * 4, K, 1, bp, yp + ((n * M + gi * MG) * N) * 4, N, P);
+        for (let q0 = 0; q0 < P; q0 += PB) {
+          const q1 = Math.min(P, q0 + PB);
+          // A 1×1 stride-1 unpadded conv reads x[c, h·w] as B directly; anything else goes through im2col.
+          if (pointwise) over('packB', [xg, N, 1, K, N, bp, q0], q0, q1, K * (q1 - q0) * NR, PARALLEL_ELEMS);
+          else over('im2colPacked', [xg, CG, H, W, KH, KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, OH, OW, bp, q0], q0, q1, K * (q1 - q0) * NR, PARALLEL_ELEMS);
+          for (let r0 = 0; r0 < MG; r0 += RB) {
+            const rows = Math.min(RB, MG - r0), mark = top, m0 = gi * MG + r0;
+            const wp = wAll >= 0 ? wAll + m0 * K * 4 : stage(Wt, [[m0 * K, rows * K]], false);
+            gemm(rows, N, K, wp, K, 1, bp, q0, yp + ((n * M + m0) * N) * 4, N, q0, q1);
+            top = mark;
+          }
+        }
       }
     }
     if (bias) {
@@ -205,5 +245,43 @@ export function conv2d(X: FloatData, batch: number, Wt: FloatData, bias: ArrayLi
       for (let n = 0; n < batch; n++) for (let m = 0; m < M; m++) { const o = (n * M + m) * N, b = bias[m]; for (let i = 0; i < N; i++) y[o + i] += b; }
     }
     return takeAs(outType, yp, batch * M * N);
+  });
+}
+
+/** Elementwise ops with a wasm f32 loop: name → [kernel, kernel with the operands swapped]. */
+const BINARY: Record<string, [keyof Exports, keyof Exports]> = {
+  Add: ['addF32', 'addF32'], Sub: ['subF32', 'subF32Rev'], Mul: ['mulF32', 'mulF32'], Div: ['divF32', 'divF32Rev'],
+};
+export const wasmBinaryOps = new Set(Object.keys(BINARY));
+/**
+ * o = a ∘ b (b ∘ a when `rev`) for a float op in wasmBinaryOps, b broadcast as [outer, bl, inner] over the
+ * full-size a, computed in f32 (equal to float64 and one rounding for these ops) and rounded once to `outType`.
+ */
+export function binaryF32(op: string, a: FloatData, b: FloatData, outer: number, bl: number, inner: number, rev: boolean, outType: number): TypedArray {
+  return call(() => {
+    const n = a.data.length, ap = putF32(a), bp = putF32(b);
+    wasm![BINARY[op][rev ? 1 : 0]](ap, bp, ap, bl, inner, 0, outer); // in place: o[i] reads only a[i]
+    return takeAs(outType, ap, n);
+  });
+}
+/** Relu (x > 0 ? x : 0) in f32, rounded once to `outType`. */
+export const reluF32 = (x: FloatData, outType: number): TypedArray => unaryF32('reluF32', x, outType);
+/** erf in f32 (as/kernels.ts erfF32: the JS erf's formula, evaluated in f32), rounded once to `outType`. */
+export const erfF32 = (x: FloatData, outType: number): TypedArray => unaryF32('erfF32', x, outType);
+function unaryF32(fn: 'reluF32' | 'erfF32', x: FloatData, outType: number): TypedArray {
+  return call(() => {
+    const n = x.data.length, p = putF32(x);
+    wasm![fn](p, p, 0, Math.ceil(n / 4) * 4); // whole vectors: the arena rounds allocations to 16 bytes
+    return takeAs(outType, p, n);
+  });
+}
+/** y = x·k[c] + t[c] for x[outer, C, inner] (an inference BatchNormalization's affine form), in f32, rounded once to `outType`. */
+export function affineF32(x: FloatData, k: Float32Array, t: Float32Array, outer: number, inner: number, outType: number): TypedArray {
+  return call(() => {
+    const n = x.data.length, p = putF32(x), kp = alloc(k.length * 4), tp = alloc(t.length * 4);
+    f32View(kp, k.length).set(k);
+    f32View(tp, t.length).set(t);
+    wasm!.affineF32(p, kp, tp, p, k.length, inner, 0, outer);
+    return takeAs(outType, p, n);
   });
 }

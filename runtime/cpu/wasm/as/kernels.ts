@@ -4,16 +4,18 @@
 //
 // Layouts: row-major f32. Packed B ("panels"): N split into panels of 8 columns; panel p holds, for each k,
 // the 8 values B[k, 8p..8p+7] (zero past N), so the micro-kernel reads B with two aligned v128 loads.
+// A packed buffer may hold only panels [pb, …) of a larger B (column blocks): panel p sits at
+// dst + (p − pb)·K·8·4, so callers pass the buffer's first panel index `pb` and absolute panel ranges.
 
 // @ts-ignore: decorator
 @inline const NR: i32 = 8;
 
 /** Packs fp16 B (element (k, n) at b + 2·(k·rs + n·cs), half bits) into f32 panels [p0, p1), decoding exactly. */
-export function packB16(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, p0: i32, p1: i32): void {
+export function packB16(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, pb: i32, p0: i32, p1: i32): void {
   for (let p = p0; p < p1; p++) {
     const n0 = p * NR;
     const w = min(NR, N - n0);
-    let d = dst + <usize>p * <usize>K * NR * 4;
+    let d = dst + <usize>(p - pb) * <usize>K * NR * 4;
     for (let k = 0; k < K; k++) {
       const row = b + (<usize>k * <usize>rs + <usize>n0 * <usize>cs) * 2;
       if (w == NR && cs == 1) {
@@ -29,11 +31,11 @@ export function packB16(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, 
 }
 
 /** Packs B (element (k, n) at b + 4·(k·rs + n·cs)) into panels [p0, p1) of 8 columns. */
-export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, p0: i32, p1: i32): void {
+export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, pb: i32, p0: i32, p1: i32): void {
   for (let p = p0; p < p1; p++) {
     const n0 = p * NR;
     const w = min(NR, N - n0);
-    let d = dst + <usize>p * <usize>K * NR * 4;
+    let d = dst + <usize>(p - pb) * <usize>K * NR * 4;
     for (let k = 0; k < K; k++) {
       const row = b + (<usize>k * <usize>rs + <usize>n0 * <usize>cs) * 4;
       if (w == NR && cs == 1) {
@@ -48,15 +50,15 @@ export function packB(b: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usize, p0
 }
 
 /**
- * C[m, n] (+)= Σ_k A[m, k]·B[k, n] for rows [m0, m1) and panels [p0, p1) of packed B. A(m, k) is at
+ * C[m, n] (+)= Σ_k A[m, k]·B[k, n] for rows [m0, m1) and panels [p0, p1) of packed B (first panel pb). A(m, k) is at
  * a + 4·(m·ars + k·acs); C is row-major with row stride ldc. `acc` = 1 adds to C. Sums are f32, in k order.
  */
-export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, bp: usize, c: usize, ldc: i32, acc: i32, m0: i32, m1: i32, p0: i32, p1: i32): void {
+export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, bp: usize, pb: i32, c: usize, ldc: i32, acc: i32, m0: i32, m1: i32, p0: i32, p1: i32): void {
   const astep = <usize>acs * 4;
   for (let p = p0; p < p1; p++) {
     const n0 = p * NR;
     const w = min(NR, N - n0);
-    const panel = bp + <usize>p * <usize>K * NR * 4;
+    const panel = bp + <usize>(p - pb) * <usize>K * NR * 4;
     let m = m0;
     for (; m + 4 <= m1; m += 4) {
       let a0 = a + <usize>m * <usize>ars * 4;
@@ -122,11 +124,11 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, bp: u
  * position (oh·OW + ow), row k = (c, kh, kw); out-of-image taps read 0.
  */
 export function im2colPacked(x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PT: i32, PL: i32,
-  DH: i32, DW: i32, OH: i32, OW: i32, dst: usize, p0: i32, p1: i32): void {
+  DH: i32, DW: i32, OH: i32, OW: i32, dst: usize, pb: i32, p0: i32, p1: i32): void {
   const K = C * KH * KW, N = OH * OW;
   for (let p = p0; p < p1; p++) {
     const n0 = p * NR;
-    let d = dst + <usize>p * <usize>K * NR * 4;
+    let d = dst + <usize>(p - pb) * <usize>K * NR * 4;
     for (let c = 0; c < C; c++) {
       const xc = x + <usize>c * <usize>H * <usize>W * 4;
       for (let kh = 0; kh < KH; kh++) {
@@ -240,4 +242,142 @@ export function gemmRows(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b
 /** `gemmRows` with fp16 B (half bits, row stride rs). */
 export function gemmRows16(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
   rows(true, M, K, a, ars, acs, b, rs, c, ldc, n0, n1);
+}
+
+// ---- elementwise f32 ---------------------------------------------------------------------------------
+// o = a ∘ b with b broadcast as [outer, bl, inner] (varying along the middle axis only), in f32: for two f32
+// operands +, −, ×, ÷ are correctly rounded, so this equals computing in float64 and rounding once.
+// Ops: 0 add, 1 sub, 2 mul, 3 div. `rev` swaps the operands (b ∘ a). Rows [lo, hi) of outer.
+
+// @ts-ignore: decorator
+@inline function op4(op: i32, x: v128, y: v128): v128 {
+  if (op == 0) return f32x4.add(x, y);
+  if (op == 1) return f32x4.sub(x, y);
+  if (op == 2) return f32x4.mul(x, y);
+  return f32x4.div(x, y);
+}
+// @ts-ignore: decorator
+@inline function op1(op: i32, x: f32, y: f32): f32 {
+  if (op == 0) return x + y;
+  if (op == 1) return x - y;
+  if (op == 2) return x * y;
+  return x / y;
+}
+// @ts-ignore: decorator
+@inline function bin(op: i32, rev: bool, a: usize, b: usize, o: usize, bl: i32, inner: i32, lo: i32, hi: i32): void {
+  let i = <usize>lo * <usize>bl * <usize>inner;
+  for (let p = lo; p < hi; p++) {
+    if (inner == 1) {
+      let j = 0;
+      for (; j + 4 <= bl; j += 4, i += 4) {
+        const x = v128.load(a + i * 4), y = v128.load(b + <usize>j * 4);
+        v128.store(o + i * 4, rev ? op4(op, y, x) : op4(op, x, y));
+      }
+      for (; j < bl; j++, i++) {
+        const x = load<f32>(a + i * 4), y = load<f32>(b + <usize>j * 4);
+        store<f32>(o + i * 4, rev ? op1(op, y, x) : op1(op, x, y));
+      }
+    } else {
+      for (let j = 0; j < bl; j++) {
+        const ys = load<f32>(b + <usize>j * 4), y = f32x4.splat(ys);
+        let k = 0;
+        for (; k + 4 <= inner; k += 4, i += 4) {
+          const x = v128.load(a + i * 4);
+          v128.store(o + i * 4, rev ? op4(op, y, x) : op4(op, x, y));
+        }
+        for (; k < inner; k++, i++) {
+          const x = load<f32>(a + i * 4);
+          store<f32>(o + i * 4, rev ? op1(op, ys, x) : op1(op, x, ys));
+        }
+      }
+    }
+  }
+}
+export function addF32(a: usize, b: usize, o: usize, bl: i32, inner: i32, lo: i32, hi: i32): void { bin(0, false, a, b, o, bl, inner, lo, hi); }
+export function subF32(a: usize, b: usize, o: usize, bl: i32, inner: i32, lo: i32, hi: i32): void { bin(1, false, a, b, o, bl, inner, lo, hi); }
+export function mulF32(a: usize, b: usize, o: usize, bl: i32, inner: i32, lo: i32, hi: i32): void { bin(2, false, a, b, o, bl, inner, lo, hi); }
+export function divF32(a: usize, b: usize, o: usize, bl: i32, inner: i32, lo: i32, hi: i32): void { bin(3, false, a, b, o, bl, inner, lo, hi); }
+export function subF32Rev(a: usize, b: usize, o: usize, bl: i32, inner: i32, lo: i32, hi: i32): void { bin(1, true, a, b, o, bl, inner, lo, hi); }
+export function divF32Rev(a: usize, b: usize, o: usize, bl: i32, inner: i32, lo: i32, hi: i32): void { bin(3, true, a, b, o, bl, inner, lo, hi); }
+
+/** o = x > 0 ? x : 0 for [lo, hi) (NaN and −0 → +0, as the JS Relu). */
+export function reluF32(a: usize, o: usize, lo: i32, hi: i32): void {
+  let i = lo;
+  const z = f32x4.splat(0);
+  for (; i + 4 <= hi; i += 4) {
+    const x = v128.load(a + <usize>i * 4);
+    v128.store(o + <usize>i * 4, v128.and(x, f32x4.gt(x, z)));
+  }
+  for (; i < hi; i++) { const x = load<f32>(a + <usize>i * 4); store<f32>(o + <usize>i * 4, x > 0 ? x : 0); }
+}
+
+/** o = a·k[j] + t[j] over [outer, bl = channels, inner] rows [lo, hi): an inference BatchNormalization in f32. */
+export function affineF32(a: usize, k: usize, t: usize, o: usize, bl: i32, inner: i32, lo: i32, hi: i32): void {
+  let i = <usize>lo * <usize>bl * <usize>inner;
+  for (let p = lo; p < hi; p++) {
+    for (let j = 0; j < bl; j++) {
+      const ks = load<f32>(k + <usize>j * 4), ts = load<f32>(t + <usize>j * 4);
+      const kv = f32x4.splat(ks), tv = f32x4.splat(ts);
+      let q = 0;
+      for (; q + 4 <= inner; q += 4, i += 4) v128.store(o + i * 4, f32x4.add(f32x4.mul(v128.load(a + i * 4), kv), tv));
+      for (; q < inner; q++, i++) store<f32>(o + i * 4, load<f32>(a + i * 4) * ks + ts);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function splat(x: f32): v128 { return f32x4.splat(x); }
+/** e^x in f32 (Cephes expf: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^n in the exponent bits); ~1 ulp. */
+// @ts-ignore: decorator
+@inline function expV(x0: v128): v128 {
+  const x = f32x4.min(f32x4.max(x0, splat(-87.3)), splat(88.3));
+  const fx = f32x4.floor(f32x4.add(f32x4.mul(x, splat(1.44269504088896341)), splat(0.5)));
+  let r = f32x4.sub(x, f32x4.mul(fx, splat(0.693359375)));
+  r = f32x4.sub(r, f32x4.mul(fx, splat(-2.12194440e-4)));
+  let y = splat(1.9875691500e-4);
+  y = f32x4.add(f32x4.mul(y, r), splat(1.3981999507e-3));
+  y = f32x4.add(f32x4.mul(y, r), splat(8.3334519073e-3));
+  y = f32x4.add(f32x4.mul(y, r), splat(4.1665795894e-2));
+  y = f32x4.add(f32x4.mul(y, r), splat(1.6666665459e-1));
+  y = f32x4.add(f32x4.mul(y, r), splat(5.0000001201e-1));
+  y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(r, r)), r), splat(1));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
+  return f32x4.mul(y, pow2);
+}
+/**
+ * erf in f32, the same two-piece form as the JS erf (runtime/cpu/kernels/unary.ts): its Maclaurin series for
+ * |x| < 0.5, else 1 − erfc by the Numerical Recipes Chebyshev fit; sign restored; NaN propagates, ±Inf → ±1.
+ * Processes [lo, hi) in whole vectors: the caller rounds hi up to a multiple of 4 (arena slack).
+ */
+export function erfF32(a: usize, o: usize, lo: i32, hi: i32): void {
+  const signMask = i32x4.splat(0x80000000);
+  for (let i = lo; i < hi; i += 4) {
+    const x = v128.load(a + <usize>i * 4);
+    const ax = f32x4.abs(x), z = f32x4.mul(ax, ax);
+    let p = splat(-1.6365844691234924e-07);                       // E9 … E0: 2/√π·(−1)ⁿ/(n!(2n+1))
+    p = f32x4.add(f32x4.mul(p, z), splat(1.6462114365889246e-06));
+    p = f32x4.add(f32x4.mul(p, z), splat(-1.492565035840625e-05));
+    p = f32x4.add(f32x4.mul(p, z), splat(0.00012055332981789664));
+    p = f32x4.add(f32x4.mul(p, z), splat(-0.0008548327023450852));
+    p = f32x4.add(f32x4.mul(p, z), splat(0.005223977625442188));
+    p = f32x4.add(f32x4.mul(p, z), splat(-0.026866170645131252));
+    p = f32x4.add(f32x4.mul(p, z), splat(0.11283791670955126));
+    p = f32x4.add(f32x4.mul(p, z), splat(-0.37612638903183754));
+    p = f32x4.add(f32x4.mul(p, z), splat(1.1283791670955126));
+    p = f32x4.mul(p, ax);
+    const t = f32x4.div(splat(1), f32x4.add(splat(1), f32x4.mul(splat(0.5), ax)));
+    let q = splat(0.17087277);
+    q = f32x4.add(f32x4.mul(q, t), splat(-0.82215223));
+    q = f32x4.add(f32x4.mul(q, t), splat(1.48851587));
+    q = f32x4.add(f32x4.mul(q, t), splat(-1.13520398));
+    q = f32x4.add(f32x4.mul(q, t), splat(0.27886807));
+    q = f32x4.add(f32x4.mul(q, t), splat(-0.18628806));
+    q = f32x4.add(f32x4.mul(q, t), splat(0.09678418));
+    q = f32x4.add(f32x4.mul(q, t), splat(0.37409196));
+    q = f32x4.add(f32x4.mul(q, t), splat(1.00002368));
+    q = f32x4.add(f32x4.mul(q, t), splat(-1.26551223));
+    const big = f32x4.sub(splat(1), f32x4.mul(t, expV(f32x4.sub(q, z))));
+    const v = v128.bitselect(p, big, f32x4.lt(ax, splat(0.5)));
+    v128.store(o + <usize>i * 4, v128.or(v, v128.and(x, signMask)));
+  }
 }
