@@ -3,7 +3,7 @@
  * ArgMax/ArgMin, Softmax/LogSoftmax/Hardmax (opset ≥ 13 semantics: one axis; older: coerced to 2-D at axis).
  */
 import type { Kernel } from './types.js';
-import { num, make, size, ints, normAxis } from '../util.js';
+import { num, make, size, ints, normAxis, outBuf } from '../util.js';
 import { roundF16 } from '../../../src/ir/half.js';
 import { DataType } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../../src/core/tensor.js';
@@ -110,7 +110,7 @@ function softmaxLike(kind: 'softmax' | 'log' | 'hard'): Kernel {
     const inner = ctx.opset >= 13 ? X!.dims[axis] : size(X!.dims.slice(axis));
     const stride = ctx.opset >= 13 ? size(X!.dims.slice(axis + 1)) : 1;
     const outer = x.length / (inner * stride);
-    const out = new Float64Array(x.length);
+    const out = outBuf(X!.dtype, x.length); // f32 for float types: the rounding make() does next anyway
     for (let o = 0; o < outer; o++) for (let s = 0; s < stride; s++) {
       const base = o * inner * stride + s;
       let mx = -Infinity, arg = 0;

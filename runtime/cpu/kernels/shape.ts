@@ -4,6 +4,7 @@
  */
 import type { Kernel } from './types.js';
 import { num, make, size, strides, ints, normAxis, emptyLike, broadcastShape, broadcastIndex } from '../util.js';
+import { takeBuffer } from '../pool.js';
 import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../../src/core/tensor.js';
 import { AmpError } from '../../../src/core/errors.js';
@@ -30,23 +31,26 @@ export function take(t: RTensor, idx: ArrayLike<number>, dims: number[]): RTenso
 const i64 = (dims: number[], v: number[]) => make(DataType.INT64, dims, v);
 const view = (t: RTensor, dims: number[]): RTensor => ({ dtype: t.dtype, dims, data: t.data });
 
+/** Permutes axes, copying straight into the output (innermost output axis as a strided loop; no index table). */
 export function transpose(t: RTensor, perm: number[]): RTensor {
   const dims = perm.map((p) => t.dims[p]);
   const n = size(dims), r = dims.length;
   const ist = strides(t.dims);
   const pst = perm.map((p) => ist[p]);
-  const idx = new Int32Array(n);
+  const src = t.data as ArrayLike<unknown>;
+  const out = (t.data instanceof Float32Array ? takeBuffer(Float32Array, n) : t.data instanceof Uint16Array ? takeBuffer(Uint16Array, n) : emptyLike(t.dtype, n)) as unknown[];
+  const last = r ? dims[r - 1] : 1, ls = r ? pst[r - 1] : 0;
   const cnt = new Array<number>(r).fill(0);
   let off = 0;
-  for (let i = 0; i < n; i++) {
-    idx[i] = off;
-    for (let a = r - 1; a >= 0; a--) {
+  for (let i = 0; i < n;) {
+    for (let k = 0; k < last; k++, i++) out[i] = src[off + k * ls];
+    for (let a = r - 2; a >= 0; a--) {
       cnt[a]++; off += pst[a];
       if (cnt[a] < dims[a]) break;
       off -= pst[a] * cnt[a]; cnt[a] = 0;
     }
   }
-  return take(t, idx, dims);
+  return { dtype: t.dtype, dims, data: out as never };
 }
 
 
