@@ -3,7 +3,8 @@
  * of re-exports (api/amp-convert.api.md is generated from it and checked by a test).
  */
 export { AmpError } from './core/errors.js';
-export { loadModel, saveModel, encodeModel, modelFromBytes, writeFileAtomic, type SaveOptions, type SaveResult, type LoadOptions } from './onnx/io.js';
+export { printable } from './core/text.js';
+export { loadModel, saveModel, encodeModel, modelFromBytes, writeFileAtomic, modelFiles, checkOutput, type SaveOptions, type SaveResult, type LoadOptions } from './onnx/io.js';
 export { Model, Graph, Node, Value, type TensorType, type Dim } from './ir/graph.js';
 export { Tensor } from './ir/tensor.js';
 export { DataType, dtypeName } from './ir/dtype.js';

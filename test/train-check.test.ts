@@ -117,7 +117,7 @@ describe('train-check on digits (CPU, short run)', () => {
       ['1,2,0\n3,4\n', /line 2 has 2 columns, expected 3/],
       ['1,2,0\n3,x,1\n', /line 2, column 2: 'x' is not a number/],
       ['1,2,0\n3,4,0\n', /single class/],
-      ['1,2,0.5\n3,4,1\n', /label '0.5' must be a non-negative integer/],
+      ['1,2,0.5\n3,4,1\n', /label '0.5' must be an integer class in 0..9999/],
     ];
     for (const [text, re] of cases) {
       writeFileSync(join(dir, 'd.csv'), text);

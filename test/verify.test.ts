@@ -145,7 +145,7 @@ describe('CLI: verified conversion', () => {
     const bad = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm2.onnx'), '--inputs', fixturePath('inputs')]);
     expect(bad.code).toBe(2); // a directory of neither sets nor input_N.pb: one line naming it
     expect(bad.stderr).toMatch(/inputs: no input_N.pb files in the directory/);
-    const t = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm.onnx'), '--tolerance-output', 'logits:atol=1e-9,rtol=0', '--max-evals', '2', '--json']);
+    const t = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm3.onnx'), '--tolerance-output', 'logits:atol=1e-9,rtol=0', '--max-evals', '2', '--json']);
     expect(JSON.parse(t.stdout).verification.outputs[0].tolerance).toEqual({ atol: 1e-9, rtol: 0 });
   });
 });

@@ -128,8 +128,10 @@ export class CpuExecutor {
         outs = cpuKernels[n.opType](n, ins, this.ctx);
         if (mark >= 0) this.pool.end(mark, outs);
       } catch (e) {
-        if (e instanceof AmpError) throw e;
-        throw new AmpError(`node '${n.label}' (${n.opType}) failed: ${(e as Error).message}`);
+        // Named by node (once, at the innermost level) and by the model's file: a model a kernel cannot run is bad input.
+        const msg = e instanceof AmpError ? e.message : `failed: ${(e as Error)?.message ?? e}`;
+        if (e instanceof AmpError && (e.file || msg.startsWith('node '))) throw e.file ? e : new AmpError(msg, this.model.file);
+        throw new AmpError(`node '${n.label}' (${n.opType}): ${msg}`, this.model.file);
       }
       n.outputs.forEach((o, j) => {
         if (!o || !outs[j]) return;

@@ -78,7 +78,7 @@ export function strides(dims: readonly number[]): number[] {
 }
 
 export function broadcastShape(shapes: number[][], node?: Node): number[] {
-  const rank = Math.max(...shapes.map((s) => s.length));
+  const rank = shapes.reduce((m, s) => Math.max(m, s.length), 0);
   const out = new Array<number>(rank).fill(1);
   for (const s of shapes) {
     for (let i = 0; i < s.length; i++) {
@@ -120,7 +120,11 @@ export function broadcastIndex(inDims: readonly number[], outDims: readonly numb
   return idx;
 }
 
-export const normAxis = (a: number, rank: number) => (a < 0 ? a + rank : a);
+/** An axis in [−rank, upper] (upper: rank − 1, or rank where an op allows it) as its index in [0, upper]. */
+export function normAxis(a: number, rank: number, upper = rank - 1): number {
+  if (!Number.isInteger(a) || a < -rank || a > upper) throw new AmpError(`axis ${a} is out of range for a rank-${rank} tensor`);
+  return a < 0 ? a + rank : a;
+}
 /** An int64/int32 tensor's values as numbers (shape-like inputs). */
 export function ints(t: RTensor | undefined): number[] {
   if (!t) return [];

@@ -16,6 +16,8 @@ function shuffle(n: number, seed: number): Int32Array {
   return idx;
 }
 
+/** Class labels at or above this are refused (the model's output layer has one unit per class). */
+const MAX_CLASSES = 10_000;
 /** Parses a numeric CSV; `labelCol` defaults to the last column (negative counts from the end). */
 export function readCsv(path: string, labelCol = -1, opts: { splitSeed?: number; testFraction?: number } = {}): Dataset {
   let st;
@@ -42,12 +44,12 @@ export function readCsv(path: string, labelCol = -1, opts: { splitSeed?: number;
       const v = Number(c.trim());
       if (c.trim() === '' || !Number.isFinite(v)) throw new AmpError(`line ${lineNo}, column ${j + 1}: '${c.trim()}' is not a number`, path);
       if (j === lc) {
-        if (!Number.isInteger(v) || v < 0) throw new AmpError(`line ${lineNo}: label '${c.trim()}' must be a non-negative integer class`, path);
+        if (!Number.isInteger(v) || v < 0 || v >= MAX_CLASSES) throw new AmpError(`line ${lineNo}: label '${c.trim()}' must be an integer class in 0..${MAX_CLASSES - 1}`, path);
         Y[r] = v;
       } else X[r * f + k++] = v;
     });
   });
-  const classes = Math.max(...Y) + 1;
+  const classes = Y.reduce((m, y) => Math.max(m, y), 0) + 1;
   if (new Set(Y).size < 2) throw new AmpError('has a single class: nothing to learn', path);
   return split(X, Y, f, classes, path, opts.splitSeed ?? 0, opts.testFraction ?? 0.2);
 }

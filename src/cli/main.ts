@@ -8,7 +8,7 @@ import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commands } from './commands/index.js';
-import { AmpError } from '../index.js';
+import { AmpError, printable } from '../index.js';
 
 /** The package version, from the package.json above this file (in src/cli or dist/src/cli). */
 function version(): string {
@@ -48,7 +48,7 @@ export async function main(argv = process.argv): Promise<number> {
       if (verbose) process.stderr.write(`${e.stack}\n`);
       return e.exitCode;
     }
-    process.stderr.write(`amp-convert: internal error: ${(e as Error).message}\n`);
+    process.stderr.write(`amp-convert: internal error: ${printable(String((e as Error)?.message ?? e), 600)}\n`);
     if (verbose) process.stderr.write(`${(e as Error).stack}\n`);
     return 1;
   }

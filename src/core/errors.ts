@@ -2,6 +2,8 @@
  * The one error type the library throws for bad input. The CLI prints `amp-convert: <file>: <message>` on
  * one line and exits with `exitCode` (2 for bad input); anything else is a bug and keeps its stack.
  */
+import { printable } from './text.js';
+
 export class AmpError extends Error {
   constructor(message: string, readonly file?: string, readonly exitCode = 2) {
     super(message);
@@ -9,6 +11,6 @@ export class AmpError extends Error {
   }
   /** The one-line form the CLI prints. */
   oneLine(): string {
-    return this.file ? `${this.file}: ${this.message}` : this.message;
+    return printable(this.file ? `${this.file}: ${this.message}` : this.message, 600);
   }
 }

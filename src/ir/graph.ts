@@ -163,6 +163,8 @@ export class Model {
   proto: ModelProto;
   /** Directory external data locations are relative to (the model file's directory). */
   baseDir?: string;
+  /** The file it was loaded from, for messages about it. */
+  file?: string;
   constructor(proto: ModelProto, public graph: Graph) {
     this.proto = proto;
   }
@@ -171,7 +173,8 @@ export class Model {
    * same fidelity state (protos, unknown fields) and encodes to the same bytes; external tensors stay references.
    */
   clone(): Model {
-    return modelFromBytes(encodeModel(this), { baseDir: this.baseDir });
+    const m = modelFromBytes(encodeModel(this), { baseDir: this.baseDir, file: this.file });
+    return m;
   }
   get irVersion(): number { return toNum(this.proto.irVersion); }
   /** Opset version imported for a domain ('' and 'ai.onnx' are the default domain). */

@@ -4,7 +4,7 @@
  * that touches one tensor at a time never holds all weights twice.
  */
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { DataType, rawByteLength, typedArrayCtor, type TypedArray } from './dtype.js';
+import { DataType, dtypeBits, dtypeName, rawByteLength, typedArrayCtor, type TypedArray } from './dtype.js';
 import { toNum, toBig, type TensorProto, type Long } from '../onnx/proto.js';
 import { AmpError } from '../core/errors.js';
 
@@ -39,8 +39,9 @@ export class Tensor {
   static fromArray(name: string, dataType: number, dims: number[], data: TypedArray): Tensor {
     return Tensor.fromBytes(name, dataType, dims, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
+  /** A tensor over a TensorProto, checked first (checkTensorProto): dims, type and data agree. */
   static fromProto(p: TensorProto, external?: ExternalRef): Tensor {
-    const t = new Tensor(p.name ?? '', p.dataType ?? 0, (p.dims ?? []).map((d) => toNum(d as number | Long)));
+    const t = new Tensor(p.name ?? '', p.dataType ?? 0, checkTensorProto(p, external));
     t.proto = p;
     t.external = external;
     return t;
@@ -88,6 +89,61 @@ export class Tensor {
   /** Drop loaded external bytes (they can be read again). */
   release(): void {
     if (this.external) this.bytes = undefined;
+  }
+}
+
+/** Elements beyond this in one tensor are refused (2^40: a TiB of bytes or more). */
+export const MAX_ELEMENTS = 2 ** 40;
+
+/**
+ * Checks that a TensorProto's dims, data type and data agree before anything is allocated for it: dims are
+ * non-negative safe integers whose product stays below MAX_ELEMENTS, the type is a known ONNX type, and the
+ * data it carries (raw_data, the typed field, or the external range) holds exactly dims × element size.
+ * An external tensor without `length` gets it from its dims (the ONNX spec allows leaving it out).
+ * Returns the dims as numbers; throws AmpError naming the tensor.
+ */
+export function checkTensorProto(p: TensorProto, ext?: ExternalRef): number[] {
+  const where = `tensor '${p.name ?? ''}'`;
+  const dims = (p.dims ?? []).map((d) => {
+    let n: number;
+    try { n = toNum(d as number | Long); } catch { throw new AmpError(`${where} has a dim beyond 2^53 (${String(d)})`); }
+    if (n < 0) throw new AmpError(`${where} has a negative dim (${n})`);
+    return n;
+  });
+  const n = numel(dims);
+  if (!(n <= MAX_ELEMENTS)) throw new AmpError(`${where} declares ${dims.join('×')} elements, more than the 2^40 allowed`);
+  const t = p.dataType ?? 0;
+  if (t !== DataType.STRING && dtypeBits(t) === 0) throw new AmpError(`${where} has an unknown data type (${t})`);
+  if (t === DataType.STRING) {
+    if (!ext && (p.stringData?.length ?? 0) !== n) throw new AmpError(`${where} declares ${n} strings but holds ${p.stringData?.length ?? 0}`);
+    return dims;
+  }
+  const bytes = rawByteLength(t, n);
+  if (ext) {
+    if (ext.length < 0) ext.length = bytes;
+    if (ext.length !== bytes) throw new AmpError(`${where}: external data length ${ext.length} does not match its dims (${dims.join('×') || 'scalar'} ${dtypeName(t)} = ${bytes} bytes)`);
+    return dims;
+  }
+  const raw = p.rawData;
+  if (raw && raw.length) {
+    if (raw.length !== bytes) throw new AmpError(`${where} has ${raw.length} bytes of raw_data for ${dims.join('×') || 'scalar'} ${dtypeName(t)} (${bytes} bytes)`);
+    return dims;
+  }
+  const [field, count] = typedFieldCount(p, t, n);
+  if (field.length !== count) throw new AmpError(`${where} holds ${field.length} values in its typed data for ${dims.join('×') || 'scalar'} ${dtypeName(t)} (${count} expected)`);
+  return dims;
+}
+/** The typed field an inline tensor of type t keeps its n elements in, and how many entries it needs. */
+function typedFieldCount(p: TensorProto, t: number, n: number): [ArrayLike<unknown>, number] {
+  switch (t) {
+    case DataType.FLOAT: return [p.floatData ?? [], n];
+    case DataType.COMPLEX64: return [p.floatData ?? [], 2 * n];
+    case DataType.DOUBLE: return [p.doubleData ?? [], n];
+    case DataType.COMPLEX128: return [p.doubleData ?? [], 2 * n];
+    case DataType.INT64: return [p.int64Data ?? [], n];
+    case DataType.UINT32: case DataType.UINT64: return [p.uint64Data ?? [], n];
+    case DataType.UINT4: case DataType.INT4: case DataType.FLOAT4E2M1: return [p.int32Data ?? [], Math.ceil(n / 2)];
+    default: return [p.int32Data ?? [], n];
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * Topological order of a graph's nodes. Stable: an already sorted graph keeps its order exactly (so
  * re-encoding is byte-identical), otherwise Kahn's algorithm picks the earliest ready node by file order.
- * Cycles are found with @dagrejs/graphlib (Tarjan) and reported naming the nodes on them.
+ * Cycles are reported naming the nodes on one: found with @dagrejs/graphlib (Tarjan) among up to
+ * TARJAN_MAX unsorted nodes, and beyond that by an iterative walk (Tarjan recurses once per node on a path,
+ * so a cycle of thousands of nodes would overflow the stack).
  */
 import * as graphlib from '@dagrejs/graphlib';
 import type { Graph, Node } from './graph.js';
@@ -66,16 +68,28 @@ export function sortGraph(g: Graph, file?: string): void {
     order.push(g.nodes[i]);
     for (const u of users[i]) if (--indeg[u] === 0) push(u);
   }
-  if (order.length < n) throw new AmpError(`graph '${g.name}' has a cycle through nodes ${describeCycle(g, d)}`, file);
+  if (order.length < n) throw new AmpError(`graph '${g.name}' has a cycle through nodes ${describeCycle(g, d, indeg)}`, file);
   g.nodes = order;
 }
 
-function describeCycle(g: Graph, d: number[][]): string {
-  const dg = new graphlib.Graph();
-  g.nodes.forEach((_, i) => dg.setNode(String(i)));
-  d.forEach((ds, i) => ds.forEach((j) => dg.setEdge(String(j), String(i))));
-  const cycles = graphlib.alg.findCycles(dg);
-  const selfLoops = d.flatMap((ds, i) => (ds.includes(i) ? [[String(i)]] : []));
-  const first = cycles[0] ?? selfLoops[0] ?? [];
-  return first.map((i: string) => `'${g.nodes[Number(i)].label}'`).sort().join(', ');
+const TARJAN_MAX = 1000;
+/** Names the nodes of one cycle among the nodes Kahn's algorithm could not place (indeg > 0). */
+function describeCycle(g: Graph, d: number[][], indeg: number[]): string {
+  const left = indeg.flatMap((k, i) => (k > 0 ? [i] : []));
+  let first: number[];
+  if (left.length <= TARJAN_MAX) {
+    const dg = new graphlib.Graph();
+    left.forEach((i) => dg.setNode(String(i)));
+    left.forEach((i) => d[i].forEach((j) => indeg[j] > 0 && dg.setEdge(String(j), String(i))));
+    const cycles: string[][] = graphlib.alg.findCycles(dg);
+    first = (cycles[0] ?? []).map(Number);
+  } else {
+    // Every unplaced node depends on another unplaced node: walking those dependencies must revisit one.
+    const seen = new Map<number, number>(), path: number[] = [];
+    let i = left[0];
+    while (!seen.has(i)) { seen.set(i, path.length); path.push(i); i = d[i].find((j) => indeg[j] > 0)!; }
+    first = path.slice(seen.get(i));
+  }
+  const names = first.map((i) => `'${g.nodes[i].label}'`).sort();
+  return names.length > 12 ? `${names.slice(0, 12).join(', ')} and ${names.length - 12} more` : names.join(', ');
 }

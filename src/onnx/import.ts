@@ -2,7 +2,7 @@
 import { isAbsolute, resolve, sep, relative } from 'node:path';
 import { realpathSync, existsSync, statSync } from 'node:fs';
 import { Graph, Model, Node, type TensorType, type Dim } from '../ir/graph.js';
-import { Tensor, type ExternalRef } from '../ir/tensor.js';
+import { Tensor, checkTensorProto, type ExternalRef } from '../ir/tensor.js';
 import { toNum, type GraphProto, type ModelProto, type TensorProto, type TypeProto, type ValueInfoProto, type Long } from './proto.js';
 import { sortGraph } from '../ir/topo.js';
 import { AmpError } from '../core/errors.js';
@@ -55,20 +55,27 @@ export function resolveExternal(p: TensorProto, opts: ImportOptions): ExternalRe
     if (!Number.isSafeInteger(n) || n < 0) throw new AmpError(`${where}: external data ${k} '${s}' is not a valid byte count`, opts.file);
     return n;
   };
-  const ref = { location, path, offset: num('offset', 0), length: num('length', -1) };
-  // Checked at load (a stat, no read) so a short file is reported before any work is done.
-  const size = statSync(path).size;
-  if (ref.offset + Math.max(ref.length, 0) > size) {
-    throw new AmpError(`${where}: external data file '${location}' is short: needs bytes ${ref.offset}..${ref.offset + ref.length}, has ${size}`, opts.file);
-  }
-  return ref;
+  if (!statSync(path).isFile()) throw new AmpError(`${where}: external data location '${location}' is not a regular file`, opts.file);
+  return { location, path, offset: num('offset', 0), length: num('length', -1) };
 }
 
 function importTensor(p: TensorProto, opts: ImportOptions): Tensor {
   const ext = p.dataLocation === 1 ? resolveExternal(p, opts) : undefined;
-  const t = Tensor.fromProto(p, ext);
-  if (ext && ext.length < 0) ext.length = t.byteLength;
+  let t: Tensor;
+  try { t = Tensor.fromProto(p, ext); } catch (e) { throw e instanceof AmpError && !e.file ? new AmpError(e.message, opts.file) : e; }
+  if (ext) {
+    // Checked at load (a stat, no read) so a short file is reported before any work is done.
+    const size = statSync(ext.path).size;
+    if (ext.offset + ext.length > size) {
+      throw new AmpError(`tensor '${p.name ?? ''}': external data file '${ext.location}' is short: needs bytes ${ext.offset}..${ext.offset + ext.length}, has ${size}`, opts.file);
+    }
+  }
   return t;
+}
+
+/** Runs a check, prefixing its AmpError with `where` and naming the file. */
+function checked(fn: () => unknown, where: string, file?: string): void {
+  try { fn(); } catch (e) { throw e instanceof AmpError ? new AmpError(`${where}: ${e.message}`, file) : e; }
 }
 
 function declare(g: Graph, vi: ValueInfoProto): void {
@@ -79,7 +86,14 @@ function declare(g: Graph, vi: ValueInfoProto): void {
   else if (vi.type) v.typeProto = vi.type;
 }
 
-export function graphFromProto(gp: GraphProto, opts: ImportOptions, parent?: Graph): Graph {
+/**
+ * Subgraph nesting deeper than this is refused (real models nest a few levels; recursion needs bounds). The
+ * protobuf decoder already stops at 100 nested messages (protoc's default), about 33 levels of If.
+ */
+export const MAX_NESTING = 24;
+
+export function graphFromProto(gp: GraphProto, opts: ImportOptions, parent?: Graph, depth = 0): Graph {
+  if (depth > MAX_NESTING) throw new AmpError(`subgraphs nest deeper than ${MAX_NESTING} levels`, opts.file);
   const g = new Graph(gp.name ?? '');
   g.proto = gp;
   g.parent = parent;
@@ -94,22 +108,48 @@ export function graphFromProto(gp: GraphProto, opts: ImportOptions, parent?: Gra
   for (const vi of gp.output ?? []) { g.outputs.push(vi.name ?? ''); declare(g, vi); }
   for (const np of gp.node ?? []) {
     const n = new Node(np.opType ?? '', [...(np.input ?? [])], [...(np.output ?? [])], g, np.name ?? '', np.domain ?? '', [...(np.attribute ?? [])], np);
+    for (const a of n.attributes) for (const t of [a.t, ...(a.tensors ?? [])]) if (t) checked(() => checkTensorProto(t), `node '${n.label}' attribute '${a.name ?? ''}'`, opts.file);
     for (const a of n.attributes) {
-      if (a.type === GRAPH && a.g) n.subgraphs.set(a.name ?? '', [graphFromProto(a.g, opts, g)]);
-      else if (a.type === GRAPHS && a.graphs?.length) n.subgraphs.set(a.name ?? '', a.graphs.map((s) => graphFromProto(s, opts, g)));
+      if (a.type === GRAPH && a.g) n.subgraphs.set(a.name ?? '', [graphFromProto(a.g, opts, g, depth + 1)]);
+      else if (a.type === GRAPHS && a.graphs?.length) n.subgraphs.set(a.name ?? '', a.graphs.map((s) => graphFromProto(s, opts, g, depth + 1)));
     }
     for (const gs of n.subgraphs.values()) for (const s of gs) s.owner = n;
     g.nodes.push(n);
   }
+  checkNames(g, opts.file);
   return g;
+}
+
+/** Each value has one source: a graph input, an initializer, or one node output; graph I/O have names. */
+function checkNames(g: Graph, file?: string): void {
+  const where = `graph '${g.name}'`;
+  if (g.inputs.some((n) => !n)) throw new AmpError(`${where} has an input without a name`, file);
+  if (g.outputs.some((n) => !n)) throw new AmpError(`${where} has an output without a name`, file);
+  const source = new Map<string, string>();
+  for (const i of g.inputs) { if (source.has(i)) throw new AmpError(`${where} declares input '${i}' twice`, file); source.set(i, 'a graph input'); }
+  for (const t of g.initializers.keys()) if (!source.has(t)) source.set(t, 'an initializer');
+  for (const n of g.nodes) for (const o of n.outputs) {
+    if (!o) continue;
+    const prev = source.get(o);
+    if (prev) throw new AmpError(`${where}: value '${o}' is written by node '${n.label}' and by ${prev}`, file);
+    source.set(o, `node '${n.label}'`);
+  }
 }
 
 export function modelFromProto(mp: ModelProto, opts: ImportOptions = {}): Model {
   if (!mp.graph) throw new AmpError('not an ONNX model: it has no graph', opts.file);
-  const graph = graphFromProto(mp.graph, opts);
+  let graph: Graph;
+  try {
+    graph = graphFromProto(mp.graph, opts);
+  } catch (e) {
+    // A field beyond what the IR can hold (an int64 past 2^53, …) is bad input, not a bug of ours.
+    if (e instanceof AmpError) throw e;
+    throw new AmpError(`malformed model: ${(e as Error).message}`, opts.file);
+  }
   sortGraph(graph, opts.file);
   graph.reindex();
   const model = new Model(mp, graph);
   model.baseDir = opts.baseDir;
+  model.file = opts.file;
   return model;
 }

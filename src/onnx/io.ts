@@ -5,8 +5,8 @@
  * in-memory copy of the weights; output goes to a temp file renamed into place, so no partial file is
  * ever left, and the input is never the output.
  */
-import { openSync, writeSync, closeSync, renameSync, rmSync, statSync, readFileSync, existsSync, realpathSync } from 'node:fs';
-import { dirname, basename, resolve, join } from 'node:path';
+import { openSync, writeSync, closeSync, renameSync, rmSync, statSync, lstatSync, linkSync, readFileSync, existsSync, type Stats } from 'node:fs';
+import { dirname, basename, resolve, join, isAbsolute, relative, sep } from 'node:path';
 import { T, Writer, decodeModelProto, make, type ModelProto, type GraphProto, type TensorProto, type StringStringEntry, UNKNOWN } from './proto.js';
 import { modelFromProto } from './import.js';
 import { modelToProto, tensorOf, cloneMessage } from './export.js';
@@ -16,6 +16,8 @@ import { AmpError } from '../core/errors.js';
 import { toNum } from './proto.js';
 
 const MAX_PROTO = 2 ** 31 - 1;
+/** Opset versions beyond this are refused (ONNX is at 24; room for decades of releases and custom domains). */
+const MAX_OPSET = 100_000;
 
 /** Reads a file's bytes with clear errors for the usual ways a path is wrong. */
 export function readInputFile(path: string, what = 'model'): Buffer {
@@ -41,6 +43,10 @@ export function decodeModelBytes(bytes: Uint8Array, file = '<bytes>'): ModelProt
   for (const n of mp.graph.node ?? []) {
     if (!n.opType) throw new AmpError(`not a valid ONNX model: a node in graph '${mp.graph.name ?? ''}' has no op_type`, file);
   }
+  for (const o of mp.opsetImport ?? []) {
+    const v = (() => { try { return toNum(o.version); } catch { return NaN; } })();
+    if (!(v >= 0 && v <= MAX_OPSET)) throw new AmpError(`not a valid ONNX model: opset import '${o.domain ?? ''}' has version ${String(o.version)}`, file);
+  }
   return mp;
 }
 
@@ -65,8 +71,10 @@ export interface SaveOptions {
   inline?: boolean;
   /** Overwrite an existing output. */
   force?: boolean;
-  /** The input path: refusing to write over it, whatever `force` says. */
+  /** The input path: refusing to write over it or its external data, whatever `force` says. */
   inputPath?: string;
+  /** More files never to write over (by identity: links and hard links included). */
+  protect?: string[];
 }
 export interface SaveResult { bytes: number; externalFile?: string; externalBytes: number; externalTensors: number; forcedExternal: boolean }
 
@@ -129,40 +137,57 @@ function modelParts(m: ModelProto): Part[] {
 
 interface ExtPlan { file: string; location: string; writes: { tensor: Tensor; offset: number; length: number }[]; size: number }
 
-/** Rewrites top-level initializer protos for the chosen placement; returns the external data plan. */
+/** A graph proto and, depth first, those of its nodes' subgraph attributes. */
+function* graphProtos(g: GraphProto): Generator<GraphProto> {
+  yield g;
+  for (const n of g.node ?? []) for (const a of n.attribute ?? []) {
+    if (a.g) yield* graphProtos(a.g);
+    for (const s of a.graphs ?? []) yield* graphProtos(s);
+  }
+}
+
+/**
+ * Rewrites the initializer protos of every graph (subgraphs of If/Loop/Scan included) for the chosen
+ * placement; returns the external data plan. A tensor that stays external is copied into the output's
+ * data file either way, so the output never points at the input's files (which may sit in another directory).
+ */
 function placeTensors(mp: ModelProto, outPath: string, opts: SaveOptions, forceExternal: boolean): ExtPlan | undefined {
-  const g = mp.graph;
-  if (!g) return undefined;
+  if (!mp.graph) return undefined;
   const location = opts.location ?? `${basename(outPath)}.data`;
   const plan: ExtPlan = { file: join(dirname(outPath), location), location, writes: [], size: 0 };
   const threshold = opts.threshold ?? 1024;
   const externalize = opts.externalData || forceExternal;
-  g.initializer = (g.initializer ?? []).map((p) => {
-    const t = tensorOf.get(p);
-    if (!t) return p;
-    const isExt = p.dataLocation === 1;
-    const goExt = externalize ? t.byteLength >= threshold : opts.inline ? false : isExt;
-    if (!goExt) {
-      if (!isExt) return p;
+  for (const g of graphProtos(mp.graph)) {
+    const top = g === mp.graph;
+    g.initializer = (g.initializer ?? []).map((p) => {
+      const t = tensorOf.get(p);
+      if (!t) return p;
+      const isExt = p.dataLocation === 1;
+      const goExt = externalize ? t.byteLength >= threshold : opts.inline ? false : isExt;
+      if (!goExt) {
+        if (!isExt) return p;
+        const q = cloneMessage(p);
+        delete (q as Record<string, unknown>).externalData;
+        delete (q as Record<string, unknown>).dataLocation;
+        // Top level: the payload is streamed from the external file when written; a subgraph is encoded whole.
+        if (top) inlineFromExternal.add(q);
+        else q.rawData = t.raw();
+        tensorOf.set(q, t);
+        return q;
+      }
+      const offset = plan.size;
+      const length = t.byteLength;
+      plan.writes.push({ tensor: t, offset, length });
+      plan.size += length;
       const q = cloneMessage(p);
-      delete (q as Record<string, unknown>).externalData;
-      delete (q as Record<string, unknown>).dataLocation;
-      inlineFromExternal.add(q); // payload streamed from the external file when written
+      for (const k of ['floatData', 'int32Data', 'int64Data', 'doubleData', 'uint64Data', 'rawData'] as const) delete (q as Record<string, unknown>)[k];
+      q.dataLocation = 1;
+      const kv: StringStringEntry[] = [{ key: 'location', value: location }, { key: 'offset', value: String(offset) }, { key: 'length', value: String(length) }];
+      q.externalData = kv.map((e) => make(T.StringStringEntry, e));
       tensorOf.set(q, t);
       return q;
-    }
-    const offset = plan.size;
-    const length = t.byteLength;
-    plan.writes.push({ tensor: t, offset, length });
-    plan.size += length;
-    const q = cloneMessage(p);
-    for (const k of ['floatData', 'int32Data', 'int64Data', 'doubleData', 'uint64Data', 'rawData'] as const) delete (q as Record<string, unknown>)[k];
-    q.dataLocation = 1;
-    const kv: StringStringEntry[] = [{ key: 'location', value: location }, { key: 'offset', value: String(offset) }, { key: 'length', value: String(length) }];
-    q.externalData = kv.map((e) => make(T.StringStringEntry, e));
-    tensorOf.set(q, t);
-    return q;
-  });
+    });
+  }
   return plan.writes.length ? plan : undefined;
 }
 
@@ -172,40 +197,116 @@ function writeAll(fd: number, b: Uint8Array): void {
 }
 
 function tempName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
 }
 
-/** Runs `fn` on a temp file's fd and renames it to `path` only if everything succeeded. */
-function atomicWrite(path: string, fn: (fd: number) => void): void {
+// Temp files being written. While there are any, SIGINT/SIGTERM remove them before the process ends (writes are
+// synchronous, so a signal is handled when the write has finished or failed: the output is then the new
+// file or the old one, never a partial one, and no temp file stays behind).
+const liveTemps = new Set<string>();
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+function onSignal(sig: NodeJS.Signals): void {
+  for (const t of liveTemps) rmSync(t, { force: true });
+  liveTemps.clear();
+  for (const s of SIGNALS) process.removeListener(s, onSignal);
+  // Ends the process as the signal would have, unless the embedding program listens for it itself.
+  if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+}
+function trackTemp(tmp: string): void {
+  if (!liveTemps.size && !process.listeners('SIGINT').includes(onSignal)) for (const s of SIGNALS) process.on(s, onSignal);
+  liveTemps.add(tmp);
+}
+function untrackTemp(tmp: string): void {
+  liveTemps.delete(tmp);
+  // Handlers stay a moment longer: a signal that arrived during the (synchronous) write is delivered when the
+  // event loop next polls, and must still find a listener that ends the process (unref'd: no delay at exit).
+  if (!liveTemps.size) setTimeout(() => { if (!liveTemps.size) for (const s of SIGNALS) process.removeListener(s, onSignal); }, 200).unref();
+}
+
+/**
+ * Runs `fn` on a temp file's fd and moves it to `path` only if everything succeeded. Without `force` the
+ * move is a hard link, which fails if `path` appeared meanwhile (so of two racing writers only one wins);
+ * with `force` it is a rename (atomic replace).
+ */
+function atomicWrite(path: string, fn: (fd: number) => void, force = false): void {
   const tmp = tempName(path);
   let fd: number;
-  try { fd = openSync(tmp, 'wx'); } catch (e) { throw new AmpError(`cannot write: ${(e as Error).message}`, path); }
+  trackTemp(tmp);
+  try { fd = openSync(tmp, 'wx'); } catch (e) { untrackTemp(tmp); throw new AmpError(`cannot write: ${(e as Error).message}`, path); }
   try {
     fn(fd);
     closeSync(fd);
     fd = -1;
-    renameSync(tmp, path);
+    if (force) renameSync(tmp, path);
+    else {
+      try { linkSync(tmp, path); } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') throw new AmpError('output exists (written meanwhile by another process); use --force to overwrite', path);
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'ENOSYS') throw e;
+        // A file system without hard links: the existence check before writing is all there is.
+        if (existsSync(path)) throw new AmpError('output exists; use --force to overwrite', path);
+        renameSync(tmp, path);
+      }
+      rmSync(tmp, { force: true });
+    }
   } catch (e) {
     if (fd >= 0) closeSync(fd);
     rmSync(tmp, { force: true });
     throw e;
+  } finally {
+    untrackTemp(tmp);
   }
 }
 
-function checkOutput(path: string, opts: SaveOptions): void {
-  if (opts.inputPath && existsSync(path) && existsSync(opts.inputPath) && realpathSync(path) === realpathSync(opts.inputPath)) {
-    throw new AmpError('refusing to overwrite the input model; choose another output path', path);
+const sameFile = (a: Stats, b: Stats) => a.dev === b.dev && a.ino === b.ino;
+const statOrUndefined = (p: string, link = false): Stats | undefined => { try { return link ? lstatSync(p) : statSync(p); } catch { return undefined; } };
+
+/** The files a loaded model reads: the model file and every external data file of every graph. */
+export function modelFiles(model: Model, path?: string): string[] {
+  const files = new Set<string>(path ? [resolve(path)] : []);
+  for (const g of model.graph.allGraphs()) for (const t of g.initializers.values()) if (t.external) files.add(t.external.path);
+  return [...files];
+}
+
+/**
+ * Refuses an output path that cannot be written safely: a name ending in a separator, a missing directory,
+ * a symbolic link (never written through, never replaced), anything but a regular file (FIFO, device,
+ * directory), one of the protected input files (by identity, so links and hard links count), or an existing
+ * file without `force`.
+ */
+export function checkOutput(path: string, opts: { force?: boolean; inputPath?: string; protect?: string[] } = {}): void {
+  if (/[\\/]$/.test(path)) throw new AmpError('output path names a directory; give a file name', path);
+  const dir = statOrUndefined(dirname(resolve(path)));
+  if (!dir?.isDirectory()) throw new AmpError('output directory does not exist', path);
+  const st = statOrUndefined(path, true);
+  if (!st) return;
+  if (st.isSymbolicLink()) throw new AmpError('output path is a symbolic link; refusing to write through or replace it', path);
+  if (st.isDirectory()) throw new AmpError('output path is a directory', path);
+  if (!st.isFile()) throw new AmpError('output path is not a regular file (a FIFO, socket or device); refusing to replace it', path);
+  for (const p of [...(opts.inputPath ? [opts.inputPath] : []), ...(opts.protect ?? [])]) {
+    const ps = statOrUndefined(p);
+    if (ps && sameFile(st, ps)) throw new AmpError(`refusing to overwrite ${resolve(p) === resolve(opts.inputPath ?? '') ? 'the input model' : 'a file the input model reads'}; choose another output path`, path);
   }
-  if (!existsSync(dirname(resolve(path)))) throw new AmpError('output directory does not exist', path);
-  if (existsSync(path)) {
-    if (statSync(path).isDirectory()) throw new AmpError('output path is a directory', path);
-    if (!opts.force) throw new AmpError('output exists; use --force to overwrite', path);
+  if (!opts.force) throw new AmpError('output exists; use --force to overwrite', path);
+}
+
+/** An external data location for an output: a plain relative file name inside the output's directory, not the output itself. */
+function checkLocation(location: string, outPath: string): void {
+  const dir = dirname(resolve(outPath)), target = resolve(dir, location);
+  const rel = relative(dir, target);
+  if (!location || isAbsolute(location) || /^[a-zA-Z]:/.test(location) || rel.startsWith('..') || isAbsolute(rel) || rel === '' || location.split(/[\\/]/).includes('..')) {
+    throw new AmpError(`external data location '${location}' must be a file name inside the output's directory`, outPath);
   }
+  if (target === resolve(outPath)) throw new AmpError(`external data location '${location}' is the output model itself`, outPath);
+  if (rel.includes(sep) && !statOrUndefined(dirname(target))?.isDirectory()) throw new AmpError(`external data location '${location}': its directory does not exist`, outPath);
 }
 
 /** Serializes a model to a file (and optionally one external data file), streaming tensor payloads. */
 export function saveModel(model: Model, path: string, opts: SaveOptions = {}): SaveResult {
+  // Never written over: the input model and everything it reads (this model's external data included).
+  opts = { ...opts, protect: [...(opts.protect ?? []), ...modelFiles(model, opts.inputPath)] };
   checkOutput(path, opts);
+  if (opts.location !== undefined) checkLocation(opts.location, path);
   const mp = modelToProto(model);
   // First placement: as asked. If the protobuf would pass 2 GB, externalize instead of failing.
   let plan = placeTensors(mp, path, opts, false);
@@ -224,7 +325,7 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): S
       for (const w of plan!.writes) {
         writePayload(fd, { tensor: w.tensor, length: w.length });
       }
-    });
+    }, opts.force);
   }
   try {
     atomicWrite(path, (fd) => {
@@ -237,7 +338,7 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): S
         writePayload(fd, p);
       }
       flush();
-    });
+    }, opts.force);
   } catch (e) {
     if (plan) rmSync(plan.file, { force: true });
     throw e;
@@ -262,10 +363,13 @@ function copyRange(src: string, offset: number, length: number, fd: number): voi
   }
 }
 
-/** Writes a small file (report, config) via temp file + rename; refuses to overwrite unless forced. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { force?: boolean } = { force: true }): void {
+/**
+ * Writes a small file (report, tensor, bindings) via a temp file: refuses to overwrite unless `force`, and
+ * never writes over `protect` (the input model and its data) or through a symbolic link (checkOutput).
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, opts: { force?: boolean; protect?: string[] } = {}): void {
   checkOutput(path, opts);
-  atomicWrite(path, (fd) => writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data));
+  atomicWrite(path, (fd) => writeAll(fd, typeof data === 'string' ? Buffer.from(data) : data), opts.force);
 }
 
 /** Encodes a model fully in memory (small models, the API's bytes output). External tensors stay external. */

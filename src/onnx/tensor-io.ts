@@ -1,10 +1,9 @@
 /** TensorProto files (.pb, the ONNX backend-test layout) ↔ runtime tensors. */
-import { writeFileSync } from 'node:fs';
 import { T, decodeTensorProto, encodeTensorProto, make, type TensorProto } from './proto.js';
 import { Tensor } from '../ir/tensor.js';
 import { DataType, typedArrayCtor, type TypedArray } from '../ir/dtype.js';
 import type { RTensor } from '../core/tensor.js';
-import { readInputFile } from './io.js';
+import { readInputFile, writeFileAtomic } from './io.js';
 import { AmpError } from '../core/errors.js';
 
 export function rtensorFromProto(p: TensorProto): RTensor {
@@ -32,6 +31,7 @@ export function readTensorFile(path: string): { name: string; tensor: RTensor } 
   try { p = decodeTensorProto(bytes); } catch (e) { throw new AmpError(`not a TensorProto file (${(e as Error).message})`, path); }
   return { name: p.name ?? '', tensor: rtensorFromProto(p) };
 }
-export function writeTensorFile(path: string, t: RTensor, name = ''): void {
-  writeFileSync(path, encodeTensorProto(rtensorToProto(t, name)));
+/** Writes a TensorProto file (safely: see writeFileAtomic for `force` and `protect`). */
+export function writeTensorFile(path: string, t: RTensor, name = '', opts: { force?: boolean; protect?: string[] } = {}): void {
+  writeFileAtomic(path, encodeTensorProto(rtensorToProto(t, name)), opts);
 }

@@ -15,6 +15,7 @@
 import { Model } from '../ir/graph.js';
 import { loadModel, modelFromBytes } from '../onnx/io.js';
 import { AmpError } from '../core/errors.js';
+import { isConvertibleFloat, DataType } from '../ir/dtype.js';
 import { runMixedPrecision, resolveOptions, type ConvertOptions } from '../../passes/index.js';
 import type { ConvertSummary } from '../../passes/context.js';
 import type { RTensor } from '../core/tensor.js';
@@ -102,7 +103,13 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
       maxReduction: maxReduction ?? calOpts.maxReduction,
     });
   } catch (e) {
+    const feeds = model.graph.inputs.filter((i) => !model.graph.initializers.has(i)).map((i) => model.graph.values.get(i)?.type);
     const symbolic = inputs ? [] : model.graph.inputs.filter((i) => !model.graph.initializers.has(i) && model.graph.values.get(i)?.type?.shape?.some((d) => typeof d !== 'number'));
+    // Inputs exactly as declared (given, or float/bool tensors of fully static shapes): a model that cannot run
+    // on them is malformed — bad input, not an unverifiable model. Symbolic dims or synthesized integer inputs
+    // (indices, lengths) may be what does not fit, so those keep the note.
+    const exact = inputs || feeds.every((t) => t?.shape && t.shape.every((d) => typeof d === 'number') && (isConvertibleFloat(t.elemType) || t.elemType === DataType.BOOL));
+    if (exact && e instanceof AmpError) throw e;
     const hint = symbolic.length ? `; give --inputs, or --shape for the symbolic dims of ${symbolic.join(', ')}` : '';
     verification.note = `not verified: the model could not run on ${inputs ? 'the given' : 'synthesized'} inputs (${message(e)}); static rules only${hint}`;
     notes.push(verification.note);

@@ -86,15 +86,21 @@ export function parseShapes(specs: string[] = []): Record<string, number[]> {
   for (const s of specs) {
     const m = /^([^=]+)=([\d,]+)$/.exec(s);
     if (!m) throw new AmpError(`--shape '${s}' must look like name=1,3,224,224`);
-    out[m[1]] = m[2].split(',').map(Number);
+    const dims = m[2].split(',').map(Number);
+    if (dims.some((d) => !Number.isSafeInteger(d) || d > MAX_INPUT_ELEMENTS)) throw new AmpError(`--shape '${s}': dims must be integers up to ${MAX_INPUT_ELEMENTS}`);
+    out[m[1]] = dims;
   }
   return out;
 }
 
+/** Elements of one synthesized input at most (2^28: 1 GiB of floats); beyond, --shape must say what is meant. */
+const MAX_INPUT_ELEMENTS = 2 ** 28;
 function concreteDims(name: string, shape: Dim[] | undefined, given?: number[]): number[] {
-  if (given) return given;
-  if (!shape) throw new AmpError(`input '${name}' has no declared shape: give one with --shape ${name}=...`);
-  return shape.map((d) => (typeof d === 'number' ? d : 1)); // symbolic dims default to 1
+  const dims = given ?? shape?.map((d) => (typeof d === 'number' ? d : 1)); // symbolic dims default to 1
+  if (!dims) throw new AmpError(`input '${name}' has no declared shape: give one with --shape ${name}=...`);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new AmpError(`input '${name}' has an invalid dim in [${dims.join(', ')}]`);
+  if (dims.reduce((a, b) => a * b, 1) > MAX_INPUT_ELEMENTS) throw new AmpError(`input '${name}' would have ${dims.join('×')} elements (more than 2^28): give smaller dims with --shape ${name}=...`);
+  return dims;
 }
 
 /**

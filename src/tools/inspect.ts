@@ -1,4 +1,5 @@
 /** `inspect`: what a model is, in one screen (or JSON). Pure over the IR; reads no tensor payloads. */
+import { printable } from '../core/text.js';
 import type { Model, Dim } from '../ir/graph.js';
 import { dtypeName } from '../ir/dtype.js';
 import { toNum } from '../onnx/proto.js';
@@ -73,13 +74,15 @@ export const fmtBytes = (b: number): string =>
 const fmtShape = (s: Dim[] | null) => (s ? `[${s.map((d) => (d === null ? '?' : d)).join(', ')}]` : '[?]');
 
 export function formatInspect(r: InspectReport): string {
+  // Everything from the model file is made printable (names, op types, domains, producer: see printable).
+  const p = (s: string) => printable(s, 120);
   const lines = [
-    `${r.file ?? 'model'}: IR ${r.irVersion}, opsets ${Object.entries(r.opsets).map(([d, v]) => `${d} ${v}`).join(', ')}${r.producer ? `, producer ${r.producer}` : ''}`,
-    `nodes ${r.nodes} (${r.subgraphs} subgraph${r.subgraphs === 1 ? '' : 's'}): ${Object.entries(r.ops).map(([k, v]) => `${k}×${v}`).join(' ')}`,
-    ...r.inputs.map((i) => `  input  ${i.name}: ${i.type} ${fmtShape(i.shape)}`),
-    ...r.outputs.map((o) => `  output ${o.name}: ${o.type} ${fmtShape(o.shape)}`),
+    `${p(r.file ?? 'model')}: IR ${r.irVersion}, opsets ${Object.entries(r.opsets).map(([d, v]) => `${p(d)} ${v}`).join(', ')}${r.producer ? `, producer ${p(r.producer)}` : ''}`,
+    `nodes ${r.nodes} (${r.subgraphs} subgraph${r.subgraphs === 1 ? '' : 's'}): ${Object.entries(r.ops).map(([k, v]) => `${p(k)}×${v}`).join(' ')}`,
+    ...r.inputs.map((i) => `  input  ${p(i.name)}: ${i.type} ${p(fmtShape(i.shape))}`),
+    ...r.outputs.map((o) => `  output ${p(o.name)}: ${o.type} ${p(fmtShape(o.shape))}`),
     `parameters ${r.parameters.count.toLocaleString('en-US')} (${fmtBytes(r.parameters.bytes)})${Object.entries(r.parameters.byType).map(([k, v]) => `; ${k} ${v.count.toLocaleString('en-US')} in ${v.tensors} tensors, ${fmtBytes(v.bytes)}`).join('')}`,
   ];
-  if (r.externalData.length) lines.push(...r.externalData.map((e) => `external data ${e.file}: ${e.tensors} tensors, ${fmtBytes(e.bytes)}`));
+  if (r.externalData.length) lines.push(...r.externalData.map((e) => `external data ${p(e.file)}: ${e.tensors} tensors, ${fmtBytes(e.bytes)}`));
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@
  * indices into a constant table uniform over that table's axis (token ids into an embedding), other integers
  * uniform in [0, 10); bools 50/50; symbolic dims 1 unless `shapes` names them. Seeded, so runs repeat.
  */
+import { printable } from '../core/text.js';
 import type { Model, Node } from '../ir/graph.js';
 import { DataType } from '../ir/dtype.js';
 import { toFloat32, type RTensor } from '../core/tensor.js';
@@ -121,10 +122,10 @@ export function formatVerification(v: Verification): string[] {
   if (v.status === 'unverified') return [v.note ?? 'not verified'];
   lines.push(`${v.status === 'verified' ? 'verified' : 'NOT VERIFIED'} on ${v.inputs.sets} ${v.inputs.source} input set(s)${v.inputs.seed !== undefined ? ` (seed ${v.inputs.seed})` : ''}, ${v.evaluations} conversion(s) checked, ${(v.ms / 1000).toFixed(2)} s`);
   for (const o of v.outputs) {
-    lines.push(`  ${o.pass ? 'ok  ' : 'FAIL'} ${o.name}: max|Δ| ${e(o.maxAbs)}, max|Δ|/max|ref| ${e(o.scaled)}, cosine ${o.cosine.toFixed(6)}${o.newNonFinite ? `, ${o.newNonFinite} new NaN/Inf` : ''}${o.tolRatio !== undefined ? `, ${(100 * o.tolRatio).toFixed(0)}% of the allowed error` : ''}`);
+    lines.push(`  ${o.pass ? 'ok  ' : 'FAIL'} ${printable(o.name)}: max|Δ| ${e(o.maxAbs)}, max|Δ|/max|ref| ${e(o.scaled)}, cosine ${o.cosine.toFixed(6)}${o.newNonFinite ? `, ${o.newNonFinite} new NaN/Inf` : ''}${o.tolRatio !== undefined ? `, ${(100 * o.tolRatio).toFixed(0)}% of the allowed error` : ''}`);
   }
   const cal = Object.entries(v.calibrated);
-  if (cal.length) lines.push(`kept fp32 for their activation range: ${cal.slice(0, 8).map(([n, why]) => `${n} (${why})`).join(', ')}${cal.length > 8 ? ` and ${cal.length - 8} more` : ''}`);
-  if (v.repaired.length) lines.push(`kept fp32 by the repair: ${v.repaired.join(', ')}`);
+  if (cal.length) lines.push(`kept fp32 for their activation range: ${cal.slice(0, 8).map(([n, why]) => `${printable(n)} (${printable(why)})`).join(', ')}${cal.length > 8 ? ` and ${cal.length - 8} more` : ''}`);
+  if (v.repaired.length) lines.push(`kept fp32 by the repair: ${v.repaired.map((n) => printable(n)).join(', ')}`);
   return lines;
 }

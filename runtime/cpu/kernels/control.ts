@@ -3,8 +3,16 @@ import type { Kernel } from './types.js';
 import { ints, size } from '../util.js';
 import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../../src/core/tensor.js';
-import { take } from './shape.js';
+import type { Node } from '../../../src/ir/graph.js';
 import { AmpError } from '../../../src/core/errors.js';
+import { take } from './shape.js';
+
+/** The graph attribute `name` of a control-flow node (a model without it is malformed). */
+function bodyOf(node: Node, name: string) {
+  const g = node.subgraphs.get(name)?.[0];
+  if (!g) throw new AmpError(`has no '${name}' graph attribute`);
+  return g;
+}
 
 /** Stacks equally shaped tensors along a new leading axis (Loop/Scan outputs). */
 function stack(ts: RTensor[], fallbackType: number): RTensor {
@@ -26,10 +34,10 @@ function sliceAt(t: RTensor, axis: number, i: number): RTensor {
 export const controlKernels: Record<string, Kernel> = {
   If: (node, [cond], ctx) => {
     const branch = (cond!.data as ArrayLike<number>)[0] ? 'then_branch' : 'else_branch';
-    return ctx.runGraph(node.subgraphs.get(branch)![0], []);
+    return ctx.runGraph(bodyOf(node, branch), []);
   },
   Loop: (node, [M, cond, ...carried], ctx) => {
-    const body = node.subgraphs.get('body')![0];
+    const body = bodyOf(node, 'body');
     const maxTrip = M ? ints(M)[0] : Infinity;
     let c = cond ? !!(cond.data as ArrayLike<number>)[0] : true;
     let state = carried as RTensor[];
@@ -48,7 +56,7 @@ export const controlKernels: Record<string, Kernel> = {
     return [...state, ...scans.map((s, k) => stack(s, scanTypes[k]))];
   },
   Scan: (node, inputs, ctx) => {
-    const body = node.subgraphs.get('body')![0];
+    const body = bodyOf(node, 'body');
     const nScan = node.attrInt('num_scan_inputs', 0);
     const ts = inputs as RTensor[];
     let state = ts.slice(0, ts.length - nScan);

@@ -9,6 +9,7 @@ import { num, f64, make, broadcastShape, broadcastIndex, size } from '../util.js
 import { sgemm, wasmFloat } from '../wasm/index.js';
 import { roundF16 } from '../../../src/ir/half.js';
 import { DataType } from '../../../src/ir/dtype.js';
+import { AmpError } from '../../../src/core/errors.js';
 import type { RTensor } from '../../../src/core/tensor.js';
 
 /** C[M,N] (+)= A[M,K]·B[K,N] on flat arrays with offsets; `acc16` rounds the running sum to fp16. */
@@ -33,6 +34,7 @@ export function matmul(A: RTensor, B: RTensor, acc16: boolean, outType = A.dtype
   const ad = A.dims.length === 1 ? [1, A.dims[0]] : A.dims;
   const bd = B.dims.length === 1 ? [B.dims[0], 1] : B.dims;
   const M = ad[ad.length - 2], K = ad[ad.length - 1], N = bd[bd.length - 1];
+  if (!A.dims.length || !B.dims.length || bd[bd.length - 2] !== K) throw new AmpError(`MatMul of shapes [${A.dims}] and [${B.dims}]: inner dims differ`);
   const batch = broadcastShape([ad.slice(0, -2), bd.slice(0, -2)], node);
   const nb = size(batch);
   const ia = broadcastIndex(ad.slice(0, -2), batch), ib = broadcastIndex(bd.slice(0, -2), batch);
@@ -66,6 +68,7 @@ export const matmulKernels: Record<string, Kernel> = {
     const tA = node.attrInt('transA', 0) === 1, tB = node.attrInt('transB', 0) === 1;
     const alpha = node.attrFloat('alpha', 1), beta = node.attrFloat('beta', 1);
     const M = tA ? A!.dims[1] : A!.dims[0], K = tA ? A!.dims[0] : A!.dims[1], N = tB ? B!.dims[0] : B!.dims[1];
+    if (A!.dims.length !== 2 || B!.dims.length !== 2 || (tB ? B!.dims[1] : B!.dims[0]) !== K) throw new AmpError(`Gemm of shapes [${A!.dims}] and [${B!.dims}] (transA ${+tA}, transB ${+tB}): inner dims differ`);
     if (!ctx.fp16Accumulate && wasmFloat(A!.dtype) && wasmFloat(B!.dtype)) {
       const cv = C && beta !== 0 ? num(C) : undefined;
       const ic = cv && broadcastIndex(C!.dims, [M, N]);

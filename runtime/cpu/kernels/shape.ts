@@ -106,7 +106,7 @@ export const shapeKernels: Record<string, Kernel> = {
     return [view(x!, out)];
   },
   Flatten: (node, [x]) => {
-    const a = normAxis(node.attrInt('axis', 1), x!.dims.length);
+    const a = normAxis(node.attrInt('axis', 1), x!.dims.length, x!.dims.length);
     return [view(x!, [size(x!.dims.slice(0, a)), size(x!.dims.slice(a))])];
   },
   Squeeze: (node, [x, axesIn]) => {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { loadModel, saveModel, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, RUNTIMES, type RuntimeName, type ConvertRunOptions, type Model, type Tolerance } from '../../index.js';
+import { loadModel, saveModel, modelFiles, checkOutput, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, RUNTIMES, type RuntimeName, type ConvertRunOptions, type Model, type Tolerance } from '../../index.js';
 import { tolerance, list, repeat, type InputFlags } from '../options.js';
 
 /** model.onnx → model.fp16.onnx beside it. */
@@ -60,6 +60,10 @@ export function register(program: Command): void {
     .action(async (file: string, o: Opts) => {
       const t0 = performance.now();
       const model = loadModel(file);
+      const inputs = modelFiles(model, file);
+      // Outputs are checked before the (long) conversion: a path that would be refused fails now.
+      checkOutput(o.output ?? defaultOutput(file, o.bf16 ? 'bf16' : 'fp16'), { force: o.force, protect: inputs });
+      if (o.report) checkOutput(o.report, { force: o.force, protect: inputs });
       const options: ConvertRunOptions = {
         target: o.bf16 ? 'bf16' : undefined, keepIoTypes: o.keepIoTypes, allow: o.allow, deny: o.deny, keepFp32: o.keepFp32, config: o.config,
         runtime: o.runtime as RuntimeName, clamp: o.clamp, maxInit: num(o.maxInit, '--max-init'), minPositive: num(o.minPositive, '--min-positive'),
@@ -85,7 +89,7 @@ export function register(program: Command): void {
       const ms = performance.now() - t0;
       const notes = [...r.notes];
       if (o.report && r.report) {
-        writeFileAtomic(o.report, renderHtml(r.report, `${file} → ${out}`), { force: o.force });
+        writeFileAtomic(o.report, renderHtml(r.report, `${file} → ${out}`), { force: o.force, protect: [...inputs, ...(saved ? [out] : [])] });
         notes.push(`report: ${o.report}`);
       }
       if (failed) notes.push(saved ? `written anyway (--force-unverified): ${out}` : `no output written: verification failed (write it anyway with --force-unverified)`);

@@ -1,6 +1,6 @@
 /** `amp-convert diff original.onnx converted.onnx`: where precision went, tensor by tensor. */
 import type { Command } from 'commander';
-import { loadModel, writeFileAtomic, diff, renderText, renderMarkdown, renderJson, renderHtml } from '../../index.js';
+import { loadModel, writeFileAtomic, modelFiles, diff, renderText, renderMarkdown, renderJson, renderHtml } from '../../index.js';
 import { addInputOptions, inputSets, tolerance, type InputFlags } from '../options.js';
 
 export function register(program: Command): void {
@@ -16,8 +16,9 @@ export function register(program: Command): void {
       const original = loadModel(a), converted = loadModel(b);
       const [feeds] = inputSets(original, o, 1);
       const r = await diff(original, converted, feeds, { tolerance: tolerance(o.tolerance) });
-      if (o.md) writeFileAtomic(o.md, renderMarkdown(r, Number(o.top) * 2), { force: o.force });
-      if (o.html) writeFileAtomic(o.html, renderHtml(r, `${a} vs ${b}`), { force: o.force });
+      const protect = [...modelFiles(original, a), ...modelFiles(converted, b)];
+      if (o.md) writeFileAtomic(o.md, renderMarkdown(r, Number(o.top) * 2), { force: o.force, protect });
+      if (o.html) writeFileAtomic(o.html, renderHtml(r, `${a} vs ${b}`), { force: o.force, protect });
       process.stdout.write(o.json ? `${renderJson(r)}\n` : `${renderText(r, Number(o.top))}\n`);
       if (!r.outputsMeet) process.exitCode = 1;
     });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { mkdirSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, writeTensorFile, readInputs, randomInputs, parseShapes, run, toFloat32, dtypeName, DataType, AmpError, parseBackend, type RTensor } from '../../index.js';
+import { loadModel, writeTensorFile, modelFiles, checkOutput, readInputs, randomInputs, parseShapes, run, toFloat32, dtypeName, DataType, AmpError, parseBackend, printable, type RTensor } from '../../index.js';
 import { repeat } from '../options.js';
 
 function values(t: RTensor, limit: number): (number | string | boolean)[] {
@@ -20,12 +20,13 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for --random', '0')
     .option('--shape <name=d1,d2,..>', 'concrete dims for an input with symbolic dims (repeatable)', repeat)
     .option('--outputs <dir>', 'write output_N.pb files here')
+    .option('--force', 'overwrite existing output_N.pb files')
     .option('--backend <name>', 'cpu | webgpu | auto', 'cpu')
     .option('--adapter <name>', 'pin the WebGPU adapter (e.g. llvmpipe)')
     .option('--fp16-accumulate', 'emulate fp16 accumulation in MatMul/Gemm/Conv/reductions')
     .option('--all', 'print every value of large outputs (default: the first 16)')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, o: { adapter?: string; inputs?: string; random?: boolean; seed: string; shape?: string[]; outputs?: string; backend: string; fp16Accumulate?: boolean; all?: boolean; json?: boolean }) => {
+    .action(async (file: string, o: { adapter?: string; inputs?: string; random?: boolean; seed: string; shape?: string[]; outputs?: string; force?: boolean; backend: string; fp16Accumulate?: boolean; all?: boolean; json?: boolean }) => {
       const backend = parseBackend(o.backend);
       if (!o.inputs && !o.random) throw new AmpError('give --inputs DIR|file.json or --random');
       const model = loadModel(file);
@@ -34,7 +35,9 @@ export function register(program: Command): void {
       if (o.outputs) {
         if (existsSync(o.outputs) && !statSync(o.outputs).isDirectory()) throw new AmpError('--outputs must be a directory', o.outputs);
         mkdirSync(o.outputs, { recursive: true });
-        model.graph.outputs.forEach((name, i) => writeTensorFile(join(o.outputs!, `output_${i}.pb`), r.outputs[name], name));
+        const files = model.graph.outputs.map((_, i) => join(o.outputs!, `output_${i}.pb`)), protect = modelFiles(model, file);
+        for (const f of files) checkOutput(f, { force: o.force, protect }); // all refused before any is written
+        model.graph.outputs.forEach((name, i) => writeTensorFile(files[i], r.outputs[name], name, { force: o.force, protect }));
       }
       const limit = o.all ? Infinity : 16;
       const outs = Object.entries(r.outputs).map(([name, t]) => ({ name, dtype: dtypeName(t.dtype), dims: t.dims, values: values(t, limit), truncated: t.data.length > limit }));
@@ -42,7 +45,7 @@ export function register(program: Command): void {
       else {
         if (r.note) process.stdout.write(`${r.note}\n`);
         if (r.adapter && program.opts().verbose) process.stdout.write(`adapter features: ${r.adapter.features.join(' ')}\n`);
-        for (const x of outs) process.stdout.write(`${x.name}: ${x.dtype} [${x.dims.join(', ')}] ${JSON.stringify(x.values)}${x.truncated ? ' …' : ''}\n`);
+        for (const x of outs) process.stdout.write(`${printable(x.name)}: ${x.dtype} [${x.dims.join(', ')}] ${JSON.stringify(x.values)}${x.truncated ? ' …' : ''}\n`);
         process.stdout.write(`${r.backend}: ${r.ms.toFixed(2)} ms\n`);
       }
     });

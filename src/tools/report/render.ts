@@ -1,4 +1,5 @@
 /** Renderers of a DiffReport: terminal table, Markdown, JSON and one self-contained HTML page (inline SVG, no network). */
+import { printable } from '../../core/text.js';
 import type { DiffReport, TensorDiff } from '../diff.js';
 import type { Histogram, TensorStats } from './stats.js';
 import { dtypeName } from '../../ir/dtype.js';
@@ -6,33 +7,35 @@ import { dtypeName } from '../../ir/dtype.js';
 const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
 const c = (x: number) => (Number.isNaN(x) ? 'NaN' : x.toFixed(6));
 const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[ch]!));
+/** Model text in Markdown: printable (no control characters), Markdown punctuation backslash-escaped, HTML tags inert. */
+const md = (s: string) => printable(s, 120).replace(/[\\`*_{}[\]()<>#+!|~]/g, '\\$&');
 const tolText = (r: DiffReport) => Object.entries(r.tolerance).map(([k, v]) => `${k}=${v}`).join(', ');
 
 function row(d: TensorDiff): string[] {
   const s = d.stats;
-  return [d.node, d.op, dtypeName(d.dtype), e(d.self?.scaled ?? NaN), e(s.scaled), c(s.cosine), e(s.maxAbs), String(s.nan + s.inf), (s.flushed * 100).toFixed(1) + '%'];
+  return [printable(d.node, 80), printable(d.op, 40), dtypeName(d.dtype), e(d.self?.scaled ?? NaN), e(s.scaled), c(s.cosine), e(s.maxAbs), String(s.nan + s.inf), (s.flushed * 100).toFixed(1) + '%'];
 }
 const HEAD = ['node', 'op', 'type', 'self err', 'total err', 'cosine', 'max|Δ|', 'NaN+Inf', 'flushed'];
 
 export function renderText(r: DiffReport, top = 10): string {
   const lines: string[] = [];
   lines.push(`outputs ${r.outputsMeet ? 'meet' : 'DO NOT meet'} the tolerance (${tolText(r)}); ${r.tensors.length} tensors compared in ${(r.ms / 1000).toFixed(2)} s`);
-  for (const o of r.outputs) lines.push(`  output ${o.name}: err ${e(o.stats.scaled)} (max|Δ|/max|ref|), cosine ${c(o.stats.cosine)}, NaN+Inf ${o.stats.nan + o.stats.inf}`);
-  if (r.firstBreak) lines.push(`first tensor beyond tolerance: ${r.firstBreak.name} (node ${r.firstBreak.node}, ${r.firstBreak.op})`);
+  for (const o of r.outputs) lines.push(`  output ${printable(o.name)}: err ${e(o.stats.scaled)} (max|Δ|/max|ref|), cosine ${c(o.stats.cosine)}, NaN+Inf ${o.stats.nan + o.stats.inf}`);
+  if (r.firstBreak) lines.push(`first tensor beyond tolerance: ${printable(r.firstBreak.name)} (node ${printable(r.firstBreak.node)}, ${printable(r.firstBreak.op)})`);
   const rows = [HEAD, ...r.ranked.slice(0, top).map(row)];
-  const w = HEAD.map((_, i) => Math.max(...rows.map((x) => x[i].length)));
+  const w = HEAD.map((_, i) => rows.reduce((m, x) => Math.max(m, x[i].length), 0));
   lines.push(`worst nodes by the error they introduce themselves (top ${Math.min(top, r.ranked.length)}):`);
   for (const x of rows) lines.push('  ' + x.map((v, i) => v.padEnd(w[i])).join('  '));
   return lines.join('\n');
 }
 
 export function renderMarkdown(r: DiffReport, top = 20): string {
-  const t = (rows: string[][]) => [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((x) => `| ${x.map((v) => v.replace(/\|/g, '\\|')).join(' | ')} |`)].join('\n');
+  const t = (rows: string[][]) => [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((x) => `| ${x.map(md).join(' | ')} |`)].join('\n');
   return [
     '# Precision diff',
     '',
     `Outputs ${r.outputsMeet ? 'meet' : '**do not meet**'} the tolerance (${tolText(r)}). ${r.tensors.length} tensors compared.`,
-    r.firstBreak ? `First tensor beyond tolerance: \`${r.firstBreak.name}\` (node \`${r.firstBreak.node}\`, ${r.firstBreak.op}).` : 'No tensor is beyond tolerance.',
+    r.firstBreak ? `First tensor beyond tolerance: ${md(r.firstBreak.name)} (node ${md(r.firstBreak.node)}, ${md(r.firstBreak.op)}).` : 'No tensor is beyond tolerance.',
     '',
     '## Outputs',
     t(r.outputs.map(row)),
@@ -55,7 +58,7 @@ function errorPlot(r: DiffReport): string {
   const pts = r.tensors.filter((t) => !t.isOutput);
   const n = Math.max(1, pts.length - 1);
   const errs = pts.flatMap((t) => [t.stats.scaled, t.self?.scaled ?? 0]).map((v) => (Number.isFinite(v) ? v : 1e3));
-  const yMax = Math.min(3, Math.ceil(lg(Math.max(1e-4, ...errs)))), yMin = -7;
+  const yMax = Math.min(3, Math.ceil(lg(errs.reduce((m, v) => Math.max(m, v), 1e-4)))), yMin = -7;
   const x = (i: number) => L + ((W - L - R) * i) / n;
   const y = (v: number) => T + ((H - T - B) * (yMax - Math.max(yMin, Math.min(yMax, Number.isFinite(v) ? lg(v) : yMax)))) / (yMax - yMin);
   const grid: string[] = [];

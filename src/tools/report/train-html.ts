@@ -9,8 +9,8 @@ function linePlot(id: string, series: { name: string; ys: number[]; color: strin
   const W = 900, H = 280, L = 60, B = 36, T = 16, R = 16;
   const tr = (v: number) => (yLog ? Math.log10(Math.max(v, 1e-12)) : v);
   const all = series.flatMap((s) => s.ys.map(tr)).filter(Number.isFinite);
-  const lo = Math.min(...all), hi = Math.max(...all) === lo ? lo + 1 : Math.max(...all);
-  const n = Math.max(...series.map((s) => s.ys.length)) - 1 || 1;
+  const lo = all.reduce((m, v) => Math.min(m, v), Infinity), top = all.reduce((m, v) => Math.max(m, v), -Infinity), hi = top === lo ? lo + 1 : top;
+  const n = series.reduce((m, s) => Math.max(m, s.ys.length), 0) - 1 || 1;
   const x = (i: number) => L + ((W - L - R) * i) / n;
   const y = (v: number) => T + ((H - T - B) * (hi - tr(v))) / (hi - lo);
   // Smooth noisy per-step losses with a moving average so the three runs stay readable.
