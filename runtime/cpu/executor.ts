@@ -68,7 +68,7 @@ export class CpuExecutor {
     for (const n of model.graph.allNodes()) if (!cpuKernels[n.opType] || (n.domain && n.domain !== 'ai.onnx')) missing.set(`${n.domain ? `${n.domain}.` : ''}${n.opType}`, n.label);
     if (missing.size) {
       const [[op, label]] = missing;
-      throw new AmpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')${op ? '' : ''}`);
+      throw new AmpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')${op ? '' : ''}`, model.file);
     }
     // Weights are read once, up front: payload problems surface here, and unaligned payloads are copied
     // (see Tensor.data) before the first run, so the file buffer they came from can go.
@@ -184,7 +184,11 @@ export class CpuExecutor {
     });
   }
 
+  /** Runs the model; problems are AmpErrors naming the model's file. */
   runSync(feeds: Record<string, RTensor>, opts: RunOptions = {}): Record<string, RTensor> {
+    try { return this.runModel(feeds, opts); } catch (e) { throw e instanceof AmpError && !e.file && this.model.file ? new AmpError(e.message, this.model.file) : e; }
+  }
+  private runModel(feeds: Record<string, RTensor>, opts: RunOptions): Record<string, RTensor> {
     const g = this.model.graph;
     const inputs = this.checkFeeds(feeds);
     this.onValue = opts.onValue;

@@ -11,6 +11,8 @@
  * The executor installs a pool for the duration of a run (runs are synchronous), and none while a caller
  * observes intermediate values (they may keep them).
  */
+import { checkAlloc } from './limits.js';
+
 type Pooled = Float32Array | Uint16Array;
 /** Free buffers kept at most (the smallest are let go first); requests below MIN_BYTES are not pooled. */
 const MAX_FREE = 64, MIN_BYTES = 4096;
@@ -64,5 +66,6 @@ export function withPool<T>(p: BufferPool | undefined, fn: () => T): T {
 export const currentPool = (): BufferPool | undefined => current;
 /** A Float32Array / Uint16Array of length n for an op that writes every element. */
 export function takeBuffer<T extends Pooled>(ctor: { new (b: ArrayBuffer, off: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  checkAlloc(n, ctor.BYTES_PER_ELEMENT);
   return current ? current.take(ctor, n) : new ctor(n);
 }

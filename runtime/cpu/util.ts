@@ -9,6 +9,7 @@ import { f16ArrayToF32, bf16ArrayToF32, f32ArrayToF16, f32ArrayToBf16 } from '..
 import { size, type RTensor } from '../../src/core/tensor.js';
 import { f16ToF32, f32ToF16 } from './wasm/index.js';
 import { takeBuffer } from './pool.js';
+import { checkAlloc } from './limits.js';
 
 /** Arrays this long convert fp16 ↔ f32 in wasm (bit-identical, ~10× faster); shorter ones in JS. */
 const WASM_CONVERT = 4096;
@@ -41,6 +42,7 @@ export const isFloat = (dt: number) => dt === DataType.FLOAT || dt === DataType.
 /** Encodes computed values as a tensor of `dtype` (the one rounding step of an op). */
 export function make(dtype: number, dims: number[], values: ArrayLike<number>): RTensor {
   const n = size(dims);
+  checkAlloc(n, 8);
   switch (dtype) {
     case DataType.FLOAT16: {
       const f = values instanceof Float32Array ? values : new Float32Array(values as ArrayLike<number>);
@@ -68,7 +70,7 @@ export function make(dtype: number, dims: number[], values: ArrayLike<number>): 
  * Float64Array. Ops that accumulate into their output keep a Float64Array.
  */
 export const outBuf = (dtype: number, n: number): Float32Array | Float64Array =>
-  (dtype === DataType.FLOAT || dtype === DataType.FLOAT16 || dtype === DataType.BFLOAT16 ? takeBuffer(Float32Array, n) : new Float64Array(n));
+  (dtype === DataType.FLOAT || dtype === DataType.FLOAT16 || dtype === DataType.BFLOAT16 ? takeBuffer(Float32Array, n) : (checkAlloc(n, 8), new Float64Array(n)));
 
 export function strides(dims: readonly number[]): number[] {
   const s = new Array<number>(dims.length);
@@ -132,8 +134,9 @@ export function ints(t: RTensor | undefined): number[] {
 }
 /** Generic element copy (keeps dtype; works for every storage incl. strings and bigint). */
 export function emptyLike(dtype: number, n: number): TypedArray | string[] {
-  if (dtype === DataType.STRING) return new Array<string>(n).fill('');
   const ctor = typedArrayCtor(dtype);
+  checkAlloc(n, ctor?.BYTES_PER_ELEMENT ?? 16);
+  if (dtype === DataType.STRING) return new Array<string>(n).fill('');
   if (!ctor) throw new AmpError(`element type ${dtype} is not supported by the CPU executor`);
   return new ctor(n);
 }

@@ -4,11 +4,11 @@
  * Bad input (AmpError) → one line `amp-convert: <file>: <problem>` and exit 2; `--verbose` adds the stack.
  */
 import { Command } from 'commander';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commands } from './commands/index.js';
-import { AmpError, printable } from '../index.js';
+import { AmpError, printable, setMaxTensorBytes } from '../index.js';
 
 /** The package version, from the package.json above this file (in src/cli or dist/src/cli). */
 function version(): string {
@@ -24,12 +24,22 @@ export function buildProgram(): Command {
     .description('Mixed-precision (fp16/bf16) conversion for ONNX models, proved by running them')
     .version(version(), '-V, --version')
     .option('--verbose', 'print stack traces and extra detail')
+    .option('--max-memory <MiB>', 'largest tensor a run may allocate (default: a quarter of the RAM, at most 16 GiB)')
     .showHelpAfterError()
     // Before the commands are added, so they inherit it: usage errors reach main() and exit 2.
     .exitOverride();
   for (const c of commands) c.register(program);
+  program.hook('preAction', () => {
+    const v = program.opts<{ maxMemory?: string }>().maxMemory;
+    if (v === undefined) return;
+    const mb = Number(v);
+    if (!(mb > 0)) throw new AmpError(`--max-memory must be a positive number of MiB (got '${v}')`);
+    setMaxTensorBytes(mb * 2 ** 20);
+  });
   return program;
 }
+
+const isFile = (p: string): boolean => { try { return statSync(p).isFile(); } catch { return false; } };
 
 export async function main(argv = process.argv): Promise<number> {
   const program = buildProgram();
@@ -44,7 +54,9 @@ export async function main(argv = process.argv): Promise<number> {
     }
     const verbose = argv.includes('--verbose');
     if (e instanceof AmpError) {
-      process.stderr.write(`amp-convert: ${e.oneLine()}\n`);
+      // A problem found deep in the pass or a runtime without a file of its own is about the model given.
+      const file = e.file ?? argv.slice(2).find((a) => !a.startsWith('-') && isFile(a));
+      process.stderr.write(`amp-convert: ${(file && !e.file ? new AmpError(e.message, file) : e).oneLine()}\n`);
       if (verbose) process.stderr.write(`${e.stack}\n`);
       return e.exitCode;
     }

@@ -7,6 +7,7 @@
  */
 import type { AttributeProto, GraphProto, ModelProto, NodeProto, TypeProto, ValueInfoProto } from '../onnx/proto.js';
 import { toNum } from '../onnx/proto.js';
+import { AmpError } from '../core/errors.js';
 import type { Tensor } from './tensor.js';
 // A cycle the module system resolves: clone() runs only after both modules have loaded.
 import { encodeModel, modelFromBytes } from '../onnx/io.js';
@@ -54,7 +55,11 @@ export class Node {
   attr(name: string): AttributeProto | undefined { return this.attributes.find((a) => a.name === name); }
   attrInt(name: string, dflt: number): number {
     const a = this.attr(name);
-    return a && a.i != null ? toNum(a.i) : dflt;
+    return a && a.i != null ? this.int(name, a.i) : dflt;
+  }
+  /** An int64 attribute value as a number; beyond 2^53 it is bad input naming the node. */
+  private int(name: string, v: Parameters<typeof toNum>[0]): number {
+    try { return toNum(v); } catch { throw new AmpError(`node '${this.label}' attribute '${name}' is beyond 2^53 (${String(v)})`); }
   }
   attrFloat(name: string, dflt: number): number {
     const a = this.attr(name);
@@ -62,7 +67,7 @@ export class Node {
   }
   attrInts(name: string): number[] | undefined {
     const a = this.attr(name);
-    return a ? (a.ints ?? []).map((v) => toNum(v)) : undefined;
+    return a ? (a.ints ?? []).map((v) => this.int(name, v)) : undefined;
   }
   attrFloats(name: string): number[] | undefined {
     const a = this.attr(name);

@@ -6,7 +6,6 @@
  */
 import { DataType as D } from './dtype.js';
 import type { Node } from './graph.js';
-import { toNum } from '../onnx/proto.js';
 
 export type OutSpec = 'in0' | 'in1' | 'in2' | 'in3' | number | { attr: string; default?: number | 'in0' } | ((node: Node, inputs: (number | undefined)[]) => number | undefined);
 export type TypeRule = OutSpec[];
@@ -88,6 +87,6 @@ export function applySpec(spec: OutSpec, node: Node, inputs: (number | undefined
   if (typeof spec === 'function') return spec(node, inputs);
   if (typeof spec === 'string') return inputs[Number(spec.slice(2))];
   const a = node.attr(spec.attr);
-  if (a && a.i != null) return toNum(a.i);
+  if (a && a.i != null) return node.attrInt(spec.attr, 0);
   return spec.default === 'in0' ? inputs[0] : spec.default;
 }

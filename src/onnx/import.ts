@@ -120,6 +120,21 @@ export function graphFromProto(gp: GraphProto, opts: ImportOptions, parent?: Gra
   return g;
 }
 
+/**
+ * Every value a node reads, and every graph output, is defined: a graph input, an initializer, a node output
+ * of this graph, or a value of an enclosing graph (subgraphs read their scope). Iterative over nesting via
+ * the bounded recursion of MAX_NESTING.
+ */
+function checkReads(g: Graph, outer: Set<string>, file?: string): void {
+  const known = new Set([...outer, ...g.inputs, ...g.initializers.keys()]);
+  for (const n of g.nodes) for (const o of n.outputs) if (o) known.add(o);
+  for (const n of g.nodes) {
+    for (const i of n.inputs) if (i && !known.has(i)) throw new AmpError(`graph '${g.name}': node '${n.label}' reads '${i}', which nothing defines`, file);
+    for (const gs of n.subgraphs.values()) for (const s of gs) checkReads(s, known, file);
+  }
+  for (const o of g.outputs) if (!known.has(o)) throw new AmpError(`graph '${g.name}': output '${o}' is never computed`, file);
+}
+
 /** Each value has one source: a graph input, an initializer, or one node output; graph I/O have names. */
 function checkNames(g: Graph, file?: string): void {
   const where = `graph '${g.name}'`;
@@ -146,6 +161,7 @@ export function modelFromProto(mp: ModelProto, opts: ImportOptions = {}): Model 
     if (e instanceof AmpError) throw e;
     throw new AmpError(`malformed model: ${(e as Error).message}`, opts.file);
   }
+  checkReads(graph, new Set(), opts.file);
   sortGraph(graph, opts.file);
   graph.reindex();
   const model = new Model(mp, graph);

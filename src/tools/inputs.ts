@@ -105,9 +105,13 @@ function concreteDims(name: string, shape: Dim[] | undefined, given?: number[]):
 
 /**
  * Seeded random inputs: floats N(0,1), ints in [0, 10) — or in [0, intRanges[name]) where given (e.g. token
- * ids into an embedding table) — bools 50/50 (xorshift, so runs repeat).
+ * ids into an embedding table) — bools 50/50 (xorshift, so runs repeat). An input it cannot make is an
+ * AmpError naming the model's file.
  */
 export function randomInputs(model: Model, seed = 0, shapes: Record<string, number[]> = {}, intRanges: Record<string, number> = {}): Record<string, RTensor> {
+  try { return randomFeeds(model, seed, shapes, intRanges); } catch (e) { throw e instanceof AmpError && !e.file && model.file ? new AmpError(e.message, model.file) : e; }
+}
+function randomFeeds(model: Model, seed: number, shapes: Record<string, number[]>, intRanges: Record<string, number>): Record<string, RTensor> {
   const rnd = xorshift(seed * 2654435761 + 1);
   const feeds: Record<string, RTensor> = {};
   for (const k of Object.keys(shapes)) if (!feedNames(model).includes(k)) throw new AmpError(`--shape names '${k}', which is not an input (inputs: ${feedNames(model).join(', ')})`);

@@ -15,6 +15,7 @@ import { startPool, type Pool } from './threads.js';
 import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import { bf16ArrayToF32, f32ArrayToBf16 } from '../../../src/ir/half.js';
 import { takeBuffer } from '../pool.js';
+import { checkAlloc } from '../limits.js';
 
 type Fn = (...a: number[]) => void;
 interface Exports {
@@ -72,6 +73,7 @@ export const arenaBytes = (): number => (memory ? memory.buffer.byteLength : 0);
 
 /** Reserves `bytes` in the arena (16-byte aligned), growing the memory as needed; returns the address. */
 function alloc(bytes: number): number {
+  checkAlloc(bytes, 1);
   const p = top;
   top = p + Math.ceil(bytes / 16) * 16;
   const need = top - memory!.buffer.byteLength;
