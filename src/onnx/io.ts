@@ -18,6 +18,8 @@ import { toNum } from './proto.js';
 const MAX_PROTO = 2 ** 31 - 1;
 /** Opset versions beyond this are refused (ONNX is at 24; room for decades of releases and custom domains). */
 const MAX_OPSET = 100_000;
+/** Nodes in the main graph beyond this are refused (the largest public models have a few hundred thousand). */
+const MAX_NODES = 10_000_000;
 
 /** Reads a file's bytes with clear errors for the usual ways a path is wrong. */
 export function readInputFile(path: string, what = 'model'): Buffer {
@@ -40,6 +42,7 @@ export function decodeModelBytes(bytes: Uint8Array, file = '<bytes>'): ModelProt
   if (!mp.graph || !(ir >= 1 && ir <= 64) || !(mp.opsetImport ?? []).length && ir >= 3) {
     throw new AmpError(`not an ONNX model (ir_version ${ir}, ${mp.graph ? 'a graph' : 'no graph'}, ${(mp.opsetImport ?? []).length} opset imports)`, file);
   }
+  if ((mp.graph.node?.length ?? 0) > MAX_NODES) throw new AmpError(`has ${mp.graph.node!.length} nodes, more than the ${MAX_NODES} allowed`, file);
   for (const n of mp.graph.node ?? []) {
     if (!n.opType) throw new AmpError(`not a valid ONNX model: a node in graph '${mp.graph.name ?? ''}' has no op_type`, file);
   }
