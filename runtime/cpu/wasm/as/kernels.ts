@@ -327,6 +327,9 @@ export function affineF32(a: usize, k: usize, t: usize, o: usize, bl: i32, inner
 
 // @ts-ignore: decorator
 @inline function splat(x: f32): v128 { return f32x4.splat(x); }
+/** One Horner step, p·x + c, rounded twice (mul, then add: no fused multiply-add, as everywhere here). */
+// @ts-ignore: decorator
+@inline function step(p: v128, x: v128, c: f32): v128 { return f32x4.add(f32x4.mul(p, x), f32x4.splat(c)); }
 /** e^x in f32 (Cephes expf: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2^n in the exponent bits); ~1 ulp. */
 // @ts-ignore: decorator
 @inline function expV(x0: v128): v128 {
@@ -335,11 +338,11 @@ export function affineF32(a: usize, k: usize, t: usize, o: usize, bl: i32, inner
   let r = f32x4.sub(x, f32x4.mul(fx, splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(fx, splat(-2.12194440e-4)));
   let y = splat(1.9875691500e-4);
-  y = f32x4.add(f32x4.mul(y, r), splat(1.3981999507e-3));
-  y = f32x4.add(f32x4.mul(y, r), splat(8.3334519073e-3));
-  y = f32x4.add(f32x4.mul(y, r), splat(4.1665795894e-2));
-  y = f32x4.add(f32x4.mul(y, r), splat(1.6666665459e-1));
-  y = f32x4.add(f32x4.mul(y, r), splat(5.0000001201e-1));
+  y = step(y, r, 1.3981999507e-3);
+  y = step(y, r, 8.3334519073e-3);
+  y = step(y, r, 4.1665795894e-2);
+  y = step(y, r, 1.6666665459e-1);
+  y = step(y, r, 5.0000001201e-1);
   y = f32x4.add(f32x4.add(f32x4.mul(y, f32x4.mul(r, r)), r), splat(1));
   const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(fx), i32x4.splat(127)), 23);
   return f32x4.mul(y, pow2);
@@ -355,27 +358,27 @@ export function erfF32(a: usize, o: usize, lo: i32, hi: i32): void {
     const x = v128.load(a + <usize>i * 4);
     const ax = f32x4.abs(x), z = f32x4.mul(ax, ax);
     let p = splat(-1.6365844691234924e-07);                       // E9 … E0: 2/√π·(−1)ⁿ/(n!(2n+1))
-    p = f32x4.add(f32x4.mul(p, z), splat(1.6462114365889246e-06));
-    p = f32x4.add(f32x4.mul(p, z), splat(-1.492565035840625e-05));
-    p = f32x4.add(f32x4.mul(p, z), splat(0.00012055332981789664));
-    p = f32x4.add(f32x4.mul(p, z), splat(-0.0008548327023450852));
-    p = f32x4.add(f32x4.mul(p, z), splat(0.005223977625442188));
-    p = f32x4.add(f32x4.mul(p, z), splat(-0.026866170645131252));
-    p = f32x4.add(f32x4.mul(p, z), splat(0.11283791670955126));
-    p = f32x4.add(f32x4.mul(p, z), splat(-0.37612638903183754));
-    p = f32x4.add(f32x4.mul(p, z), splat(1.1283791670955126));
+    p = step(p, z, 1.6462114365889246e-06);
+    p = step(p, z, -1.492565035840625e-05);
+    p = step(p, z, 0.00012055332981789664);
+    p = step(p, z, -0.0008548327023450852);
+    p = step(p, z, 0.005223977625442188);
+    p = step(p, z, -0.026866170645131252);
+    p = step(p, z, 0.11283791670955126);
+    p = step(p, z, -0.37612638903183754);
+    p = step(p, z, 1.1283791670955126);
     p = f32x4.mul(p, ax);
     const t = f32x4.div(splat(1), f32x4.add(splat(1), f32x4.mul(splat(0.5), ax)));
     let q = splat(0.17087277);
-    q = f32x4.add(f32x4.mul(q, t), splat(-0.82215223));
-    q = f32x4.add(f32x4.mul(q, t), splat(1.48851587));
-    q = f32x4.add(f32x4.mul(q, t), splat(-1.13520398));
-    q = f32x4.add(f32x4.mul(q, t), splat(0.27886807));
-    q = f32x4.add(f32x4.mul(q, t), splat(-0.18628806));
-    q = f32x4.add(f32x4.mul(q, t), splat(0.09678418));
-    q = f32x4.add(f32x4.mul(q, t), splat(0.37409196));
-    q = f32x4.add(f32x4.mul(q, t), splat(1.00002368));
-    q = f32x4.add(f32x4.mul(q, t), splat(-1.26551223));
+    q = step(q, t, -0.82215223);
+    q = step(q, t, 1.48851587);
+    q = step(q, t, -1.13520398);
+    q = step(q, t, 0.27886807);
+    q = step(q, t, -0.18628806);
+    q = step(q, t, 0.09678418);
+    q = step(q, t, 0.37409196);
+    q = step(q, t, 1.00002368);
+    q = step(q, t, -1.26551223);
     const big = f32x4.sub(splat(1), f32x4.mul(t, expV(f32x4.sub(q, z))));
     const v = v128.bitselect(p, big, f32x4.lt(ax, splat(0.5)));
     v128.store(o + <usize>i * 4, v128.or(v, v128.and(x, signMask)));
