@@ -26,7 +26,12 @@ let sharedKey = '';
 async function open(adapterName?: string): Promise<GpuContext> {
   const require = createRequire(import.meta.url);
   let mod: { create(o: string[]): GPU; globals: object };
-  try { mod = require('webgpu'); } catch (e) { throw new AmpError(`the webgpu package cannot be loaded (${(e as Error).message}); use --backend cpu`); }
+  try { mod = require('webgpu'); } catch (e) {
+    // An optional dependency: absent when installed with --omit=optional or on a platform Dawn does not ship for.
+    const missing = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND';
+    throw new AmpError(missing ? "the WebGPU runtime needs the optional package 'webgpu' (npm install webgpu), or use --backend cpu"
+      : `the webgpu package cannot be loaded (${(e as Error).message}); use --backend cpu`);
+  }
   Object.assign(globalThis, mod.globals);
   const opts = adapterName ? [`adapter=${adapterName}`] : [];
   const gpu = mod.create(opts);

@@ -4,47 +4,92 @@
  * survives decode → encode.
  */
 import protobuf from 'protobufjs';
-import type { onnx as OnnxNS } from 'onnx-proto';
 import { onnxDescriptor } from './schema.js';
 
 const { Reader, Writer, util } = protobuf;
-export type Long = protobuf.Long;
+/** A 64-bit integer as protobufjs decodes int64 fields beyond 2^31 (its own type, so ours stay self-contained). */
+export interface Long { low: number; high: number; unsigned: boolean; toString(radix?: number): string }
 
 /** protobufjs keeps fields the schema does not know here (raw bytes) and writes them back on encode. */
 export const UNKNOWN = '$unknowns';
 
-// onnx-proto's interfaces (ONNX 1.10) extended with what current ONNX added.
+// The messages of onnx.proto (ONNX 1.18+) as plain interfaces: the fields this project reads or writes, named
+// as protobufjs names them (camelCase). Written here rather than imported from onnx-proto, whose ONNX 1.10
+// declarations lack newer fields and reference a global `Long` that breaks consumers' type checks;
+// test/proto-types.test.ts checks them against the wire schema and decodes our output with onnx-proto.
 export interface StringStringEntry { key?: string | null; value?: string | null }
-export interface TensorProto extends Omit<OnnxNS.ITensorProto, 'dims' | 'int64Data' | 'uint64Data'> {
+export interface TensorProto {
   dims?: (number | Long)[] | null;
+  dataType?: number | null;
+  segment?: { begin?: number | Long | null; end?: number | Long | null } | null;
+  floatData?: number[] | null;
+  int32Data?: number[] | null;
+  stringData?: Uint8Array[] | null;
   int64Data?: (number | Long)[] | null;
+  name?: string | null;
+  docString?: string | null;
+  rawData?: Uint8Array | null;
+  externalData?: StringStringEntry[] | null;
+  /** 0 DEFAULT, 1 EXTERNAL. */
+  dataLocation?: number | null;
+  doubleData?: number[] | null;
   uint64Data?: (number | Long)[] | null;
   metadataProps?: StringStringEntry[] | null;
 }
-export interface TypeProto extends OnnxNS.ITypeProto { [k: string]: unknown }
+export interface TensorShapeProto { dim?: { dimValue?: number | Long | null; dimParam?: string | null; denotation?: string | null }[] | null }
+export interface TypeProto {
+  tensorType?: { elemType?: number | null; shape?: TensorShapeProto | null } | null;
+  sequenceType?: { elemType?: TypeProto | null } | null;
+  mapType?: { keyType?: number | null; valueType?: TypeProto | null } | null;
+  optionalType?: { elemType?: TypeProto | null } | null;
+  sparseTensorType?: { elemType?: number | null; shape?: TensorShapeProto | null } | null;
+  denotation?: string | null;
+  [k: string]: unknown;
+}
 export interface ValueInfoProto { name?: string | null; type?: TypeProto | null; docString?: string | null; metadataProps?: StringStringEntry[] | null }
-export interface AttributeProto extends Omit<OnnxNS.IAttributeProto, 't' | 'g' | 'tensors' | 'graphs' | 'i' | 'ints'> {
+export interface AttributeProto {
+  name?: string | null;
+  refAttrName?: string | null;
+  docString?: string | null;
+  /** AttributeType: 1 FLOAT, 2 INT, 3 STRING, 4 TENSOR, 5 GRAPH, 6 FLOATS, 7 INTS, 8 STRINGS, 9 TENSORS, 10 GRAPHS, … */
+  type?: number | null;
+  f?: number | null;
   i?: number | Long | null;
-  ints?: (number | Long)[] | null;
+  s?: Uint8Array | null;
   t?: TensorProto | null;
   g?: GraphProto | null;
+  sparseTensor?: unknown;
+  tp?: TypeProto | null;
+  floats?: number[] | null;
+  ints?: (number | Long)[] | null;
+  strings?: Uint8Array[] | null;
   tensors?: TensorProto[] | null;
   graphs?: GraphProto[] | null;
-  tp?: TypeProto | null;
+  sparseTensors?: unknown[] | null;
   typeProtos?: TypeProto[] | null;
 }
-export interface NodeProto extends Omit<OnnxNS.INodeProto, 'attribute'> {
+export interface NodeProto {
+  input?: string[] | null;
+  output?: string[] | null;
+  name?: string | null;
+  opType?: string | null;
+  domain?: string | null;
   attribute?: AttributeProto[] | null;
+  docString?: string | null;
   overload?: string | null;
   metadataProps?: StringStringEntry[] | null;
   deviceConfigurations?: unknown[] | null;
 }
-export interface GraphProto extends Omit<OnnxNS.IGraphProto, 'node' | 'initializer' | 'input' | 'output' | 'valueInfo'> {
+export interface GraphProto {
   node?: NodeProto[] | null;
+  name?: string | null;
   initializer?: TensorProto[] | null;
+  sparseInitializer?: unknown[] | null;
+  docString?: string | null;
   input?: ValueInfoProto[] | null;
   output?: ValueInfoProto[] | null;
   valueInfo?: ValueInfoProto[] | null;
+  quantizationAnnotation?: unknown[] | null;
   metadataProps?: StringStringEntry[] | null;
 }
 export interface OperatorSetId { domain?: string | null; version?: number | Long | null }

@@ -3,13 +3,13 @@
  *
  * Why not onnx-proto's static module: it was generated from ONNX 1.10 and drops every field added since
  * (FLOAT8/INT4 types, metadata_props on nodes/graphs, FunctionProto additions, device configurations),
- * and its static encoders write fields in declaration order instead of field-number order. We keep
- * onnx-proto's TypeScript interfaces as the typed view (see proto.ts) and load this descriptor by
- * reflection, which encodes in field-number order like the reference C++ writer.
+ * and its static encoders write fields in declaration order instead of field-number order. The typed view
+ * is our own interfaces in proto.ts (checked against this descriptor by test/proto-types.test.ts); this
+ * descriptor is loaded by reflection, which encodes in field-number order like the reference C++ writer.
  *
  * onnx.proto is proto2: repeated scalars are unpacked unless marked `packed` (only TensorProto's data
  * arrays are), and every optional field has presence, so a field explicitly set to its default is kept.
- * Field names are camelCase to match onnx-proto's interfaces.
+ * Field names are camelCase, as protobufjs names them.
  */
 type F = { type: string; id: number; rule?: 'repeated'; options?: { packed: boolean } };
 const f = (type: string, id: number): F => ({ type, id });
