@@ -16,6 +16,7 @@
  * Bodies of If/Loop/Scan run the same pipeline after their enclosing graph (so outer-scope values already
  * have their final types) and keep their own input/output types.
  */
+import { closest } from '../src/core/text.js';
 import type { Graph, Model } from '../src/ir/graph.js';
 import { inferTypes } from '../src/ir/infer.js';
 import { emptySummary, lowType, type ConvertSummary, type PassContext } from './context.js';
@@ -31,7 +32,7 @@ import { insertCasts } from './steps/08-insert-casts.js';
 import { cleanup } from './steps/09-cleanup.js';
 import { foldConstantCasts } from './steps/10-fold-constant-casts.js';
 import { fmtCount } from './summary.js';
-import { opRole } from './policy.js';
+import { opRole, OP_POLICY } from './policy.js';
 
 export const PIPELINE = [classify, guardConstants, paintAllow, propagateDeny, paintForward, paintBackward, convertInitializers, insertCasts, cleanup, foldConstantCasts] as const;
 
@@ -72,6 +73,7 @@ function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary
 export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertSummary {
   inferTypes(model);
   const summary = emptySummary(opts.target);
+  summary.warnings.push(...unmatchedOptions(model, opts));
   convertGraph(model, model.graph, opts, summary, true);
   for (const n of model.graph.allNodes()) if (opRole(n.opType) === 'cast') summary.casts.total++;
   // A converted model is always written in topological order (a valid model), whatever order it came in.
@@ -85,6 +87,28 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
   }
   if (opts.target === 'bf16' && (model.opset('') ?? 0) < 13) summary.warnings.push('opset < 13: few ops accept bfloat16, most nodes stay fp32');
   return summary;
+}
+
+/**
+ * Option values that match nothing — an op type in allow/deny that is neither in the policy table nor in the
+ * model, a keepFp32 name no node has, a pattern no node matches, a keepIoTypes name that is no model input or
+ * output — as warnings with the closest candidates
+ * (a typo there would otherwise silently convert what the user meant to keep).
+ */
+function unmatchedOptions(model: Model, opts: ResolvedOptions): string[] {
+  const nodes = [...model.graph.allNodes()];
+  const ops = new Set([...Object.keys(OP_POLICY), ...nodes.map((n) => n.opType)]);
+  const names = new Set(nodes.flatMap((n) => [n.name, n.label].filter(Boolean)));
+  const hint = (s: string, pool: Iterable<string>) => { const c = closest(s, pool); return c.length ? `; did you mean ${c.map((x) => `'${x}'`).join(', ')}?` : ''; };
+  const out: string[] = [];
+  for (const [flag, set] of [['allow', opts.allow], ['deny', opts.deny]] as const) {
+    for (const op of set) if (!ops.has(op)) out.push(`${flag} '${op}' is not an op type${hint(op, ops)}`);
+  }
+  for (const name of opts.keepNames) if (!names.has(name)) out.push(`keepFp32 '${name}' names no node of the model${hint(name, names)}`);
+  for (const re of opts.keepPatterns) if (!nodes.some((n) => re.test(n.name) || re.test(n.label))) out.push(`keepFp32 ${re} matches no node of the model`);
+  const io = [...model.graph.inputs, ...model.graph.outputs];
+  if (opts.keepIoTypes instanceof Set) for (const name of opts.keepIoTypes) if (!io.includes(name)) out.push(`keepIoTypes '${name}' is not an input or output of the model${hint(name, io)}`);
+  return out;
 }
 
 export type { ConvertSummary } from './context.js';

@@ -6,8 +6,8 @@ import { RUNTIMES, type RuntimeName } from './runtimes.js';
 export interface ConvertOptions {
   /** Low-precision type: 'fp16' (default) or 'bf16'. */
   target?: 'fp16' | 'bf16';
-  /** Keep the model's float inputs/outputs fp32 (casts at the edge). */
-  keepIoTypes?: boolean;
+  /** Keep the model's float inputs/outputs fp32 (casts at the edge): all of them (true) or those named. */
+  keepIoTypes?: boolean | string[];
   /** Op types forced to the allow / deny class. */
   allow?: string[];
   deny?: string[];
@@ -31,7 +31,8 @@ export interface ConvertOptions {
 
 export interface ResolvedOptions {
   target: 'fp16' | 'bf16';
-  keepIoTypes: boolean;
+  /** Main-graph inputs/outputs that keep their types: all (true) or those named. */
+  keepIoTypes: boolean | Set<string>;
   allow: Set<string>;
   deny: Set<string>;
   keepNames: Set<string>;
@@ -60,7 +61,7 @@ export function readConfig(path: string): ConvertOptions {
   };
   ['allow', 'deny', 'keepFp32'].forEach(strList);
   if (c.target !== undefined && c.target !== 'fp16' && c.target !== 'bf16') throw new AmpError(`config key 'target' must be "fp16" or "bf16"`, path);
-  if (c.keepIoTypes !== undefined && typeof c.keepIoTypes !== 'boolean') throw new AmpError(`config key 'keepIoTypes' must be true or false`, path);
+  if (c.keepIoTypes !== undefined && typeof c.keepIoTypes !== 'boolean') strList('keepIoTypes');
   return c as ConvertOptions;
 }
 
@@ -92,7 +93,7 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
   const pats = (m.keepFp32 ?? []).map(parseNamePattern);
   return {
     target: m.target ?? 'fp16',
-    keepIoTypes: m.keepIoTypes ?? false,
+    keepIoTypes: Array.isArray(m.keepIoTypes) ? new Set(m.keepIoTypes) : m.keepIoTypes ?? false,
     allow: new Set(m.allow ?? []),
     deny: new Set(m.deny ?? []),
     keepNames: new Set(pats.filter((p): p is string => typeof p === 'string')),

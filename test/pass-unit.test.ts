@@ -241,3 +241,25 @@ describe('amp-convert model.onnx (CLI)', () => {
     expect(existsSync(join(dir, 'mlp.bf16.onnx'))).toBe(true);
   });
 });
+
+describe('option values that match nothing are warned about, with close matches', () => {
+  it('keepIoTypes as a list keeps only the named inputs/outputs; typos in allow/deny/keepFp32/keepIoTypes warn', () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', F, [2, 4]), z = b.input('z', F, [2, 4]);
+    const [s] = b.node('Add', [x, z], {}, { name: 'add' });
+    b.node('Relu', [s], {}, { name: 'relu1', outputs: ['y'] });
+    b.node('Sigmoid', [s], {}, { name: 'sig', outputs: ['w'] });
+    b.output('y', F, [2, 4]);
+    b.output('w', F, [2, 4]);
+    const { model, summary } = convertSync(b.build(), { keepIoTypes: ['x', 'w'] });
+    expect([typeOf(model, 'x'), typeOf(model, 'z')]).toEqual([F, H]);
+    expect(model.graph.outputs.map((o) => typeOf(model, o))).toEqual([H, F]);
+    expect(summary.warnings).toEqual([]);
+    const typos = convertSync(mixedModel(), { deny: ['Rellu'], allow: ['Expp'], keepFp32: ['mmm', '/^nothing$/'], keepIoTypes: ['xx'] }).summary.warnings;
+    expect(typos).toContain("deny 'Rellu' is not an op type; did you mean 'Relu', 'Celu', 'Elu'?");
+    expect(typos.some((w) => /^allow 'Expp' is not an op type; did you mean 'Exp'/.test(w))).toBe(true);
+    expect(typos.some((w) => /^keepFp32 'mmm' names no node of the model; did you mean 'mm'/.test(w))).toBe(true);
+    expect(typos).toContain('keepFp32 /^nothing$/ matches no node of the model');
+    expect(typos.some((w) => /^keepIoTypes 'xx' is not an input or output of the model; did you mean 'x'/.test(w))).toBe(true);
+  });
+});

@@ -21,19 +21,25 @@ export function isLowSource(ctx: PassContext, name: string): boolean {
   if (g.inputs.includes(name) && !g.initializers.has(name)) {
     // Main-graph fp32 inputs become low unless keepIoTypes; inputs already in a half type keep it.
     const t = elemType(g, name);
-    return (ctx.isMain && !keepIo(ctx) && t === DataType.FLOAT) || t === ctx.low;
+    return (ctx.isMain && !keepIo(ctx, name) && t === DataType.FLOAT) || t === ctx.low;
   }
   return elemType(g, name) === ctx.low && !g.initializers.has(name);
 }
 
-/** keepIoTypes, forced for bf16 below opset 13: Cast accepts bfloat16 only from opset 13, so no boundary could be cast. */
-export const keepIo = (ctx: PassContext): boolean => ctx.opts.keepIoTypes || (ctx.low === DataType.BFLOAT16 && ctx.opset < 13);
+/**
+ * Does main-graph input/output `name` keep its type? keepIoTypes (all, or the names listed), forced for bf16
+ * below opset 13: Cast accepts bfloat16 only from opset 13, so no boundary could be cast.
+ */
+export const keepIo = (ctx: PassContext, name: string): boolean => {
+  const k = ctx.opts.keepIoTypes;
+  return k === true || (k instanceof Set && k.has(name)) || (ctx.low === DataType.BFLOAT16 && ctx.opset < 13);
+};
 
 export function paintForward(ctx: PassContext): void {
   for (const n of ctx.graph.nodes) {
     if (ctx.prec.has(n)) continue;
     if (opRole(n.opType) === 'cast' && n.attrInt('to', 0) === DataType.FLOAT && ctx.cls.get(n) !== 'deny' && isLowSource(ctx, n.inputs[0]) &&
-      (!ctx.graph.outputs.includes(n.outputs[0]) || (ctx.isMain && !keepIo(ctx))) && !(ctx.graph.values.get(n.outputs[0])?.consumers ?? []).some((c) => c.graph !== ctx.graph || ctx.prec.get(c) === 'high')) {
+      (!ctx.graph.outputs.includes(n.outputs[0]) || (ctx.isMain && !keepIo(ctx, n.outputs[0]))) && !(ctx.graph.values.get(n.outputs[0])?.consumers ?? []).some((c) => c.graph !== ctx.graph || ctx.prec.get(c) === 'high')) {
       ctx.prec.set(n, 'low');
       continue;
     }

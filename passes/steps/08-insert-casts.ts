@@ -34,10 +34,10 @@ export function insertCasts(ctx: PassContext): void {
   const typeOf = (name: string) => g.lookup(name)?.type?.elemType ?? g.values.get(name)?.type?.elemType;
   // Declared I/O types before anything changes.
   const outDecl = new Map(g.outputs.map((o) => [o, typeOf(o)]));
-  if (ctx.isMain && !keepIo(ctx)) {
+  if (ctx.isMain) {
     for (const i of g.inputs) {
       const v = g.values.get(i);
-      if (v?.type?.elemType === DataType.FLOAT && !g.initializers.has(i)) v.type = { ...v.type, elemType: ctx.low };
+      if (!keepIo(ctx, i) && v?.type?.elemType === DataType.FLOAT && !g.initializers.has(i)) v.type = { ...v.type, elemType: ctx.low };
     }
   }
   const cache = new Map<string, string>();
@@ -88,7 +88,7 @@ function fixOutputs(ctx: PassContext, declared: Map<string, number | undefined>)
     const have = v?.type?.elemType;
     const decl = declared.get(o);
     if (have === undefined || decl === undefined || !isConvertibleFloat(have)) continue;
-    const want = ctx.isMain && !keepIo(ctx) && decl === DataType.FLOAT ? ctx.low : decl;
+    const want = ctx.isMain && !keepIo(ctx, o) && decl === DataType.FLOAT ? ctx.low : decl;
     if (have === want) continue;
     const p = v!.producer;
     if (!p || p.graph !== g) continue; // an input passed straight through: left as is

@@ -13,3 +13,20 @@ export function printable(s: string, max = 200): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
+
+/** Edit distance (insertions, deletions, substitutions), case-insensitive: for "did you mean". */
+function distance(a: string, b: string): number {
+  a = a.toLowerCase(); b = b.toLowerCase();
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+/** Up to `n` candidates closest to `s` (within a third of its length, at least 2 edits), closest first. */
+export function closest(s: string, candidates: Iterable<string>, n = 3): string[] {
+  const limit = Math.max(2, Math.floor(s.length / 3));
+  return [...new Set(candidates)].map((c) => [c, distance(s, c)] as const).filter(([, d]) => d <= limit).sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : 1)).slice(0, n).map(([c]) => c);
+}

@@ -18,7 +18,7 @@ export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
 
 interface Opts extends InputFlags {
   verify: boolean; forceUnverified?: boolean; maxActivation?: string; maxReduction?: string; tolerance?: string; toleranceOutput?: string[];
-  maxEvals?: string; report?: string; output?: string; keepIoTypes?: boolean; bf16?: boolean; allow?: string[]; deny?: string[];
+  maxEvals?: string; report?: string; output?: string; keepIoTypes?: boolean | string; bf16?: boolean; allow?: string[]; deny?: string[];
   keepFp32?: string[]; config?: string; runtime: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
 }
 const num = (v: string | undefined, flag: string): number | undefined => {
@@ -32,7 +32,7 @@ export function register(program: Command): void {
   program.command('convert <model>', { isDefault: true })
     .description('convert a model to mixed precision, verified by running it (writes <model>.fp16.onnx)')
     .option('-o, --output <file>', 'output path (default: <model>.fp16.onnx beside the input)')
-    .option('--keep-io-types', 'keep the model inputs/outputs fp32 (casts at the edge)')
+    .option('--keep-io-types [names]', 'keep the model inputs/outputs fp32 (casts at the edge): all, or the comma-listed names')
     .option('--bf16', 'convert to bfloat16 instead of float16')
     .option('--allow <ops>', 'op types to force into low precision (comma list)', list)
     .option('--deny <ops>', 'op types to keep fp32 (comma list)', list)
@@ -65,7 +65,7 @@ export function register(program: Command): void {
       checkOutput(o.output ?? defaultOutput(file, o.bf16 ? 'bf16' : 'fp16'), { force: o.force, protect: inputs });
       if (o.report) checkOutput(o.report, { force: o.force, protect: inputs });
       const options: ConvertRunOptions = {
-        target: o.bf16 ? 'bf16' : undefined, keepIoTypes: o.keepIoTypes, allow: o.allow, deny: o.deny, keepFp32: o.keepFp32, config: o.config,
+        target: o.bf16 ? 'bf16' : undefined, keepIoTypes: typeof o.keepIoTypes === 'string' ? list(o.keepIoTypes) : o.keepIoTypes, allow: o.allow, deny: o.deny, keepFp32: o.keepFp32, config: o.config,
         runtime: o.runtime as RuntimeName, clamp: o.clamp, maxInit: num(o.maxInit, '--max-init'), minPositive: num(o.minPositive, '--min-positive'),
         verify: o.verify, inputs: o.inputs ? readInputSets(model, o.inputs) : undefined,
         samples: o.random !== undefined ? num(o.random, '--random') : undefined, seed: Number(o.seed), shapes: parseShapes(o.shape),
