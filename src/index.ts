@@ -23,11 +23,11 @@ export { readInputs, readInputSets, randomInputs, parseShapes } from './tools/in
 export { readTensorFile, writeTensorFile } from './onnx/tensor-io.js';
 export { toFloat32, type RTensor } from './core/tensor.js';
 export { diff, DEFAULT_TOLERANCE, TOLERANCES, type DiffReport, type TensorDiff, type DiffOptions } from './tools/diff.js';
-export { renderText, renderMarkdown, renderJson, renderHtml } from './tools/report/render.js';
+export { renderText, renderMarkdown, renderJson, renderHtml, type DiffJson } from './tools/report/render.js';
 export { tensorStats, parseTolerance, formatTolerance, type TensorStats, type Tolerance, type Histogram } from './tools/report/stats.js';
 export { calibrate, type CalibrateOptions, type CalibrationResult } from './tools/calibrate.js';
 export { fallback, type FallbackResult } from './tools/fallback.js';
-export { trainCheck, formatTrainCheck, type TrainCheckReport, type TrainCheckOptions } from './tools/train-check.js';
+export { trainCheck, formatTrainCheck, trainCheckJson, type TrainCheckReport, type TrainCheckOptions, type TrainCheckJson, type ModeSummary } from './tools/train-check.js';
 export { renderTrainHtml } from './tools/report/train-html.js';
 export { LossScaler } from '../runtime/train/loss-scaler.js';
 export { buildTrainingGraph } from '../runtime/train/autodiff.js';

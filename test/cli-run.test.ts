@@ -64,3 +64,32 @@ describe('CLI conventions', () => {
     expect(cli(['--help']).code).toBe(0);
   });
 });
+
+describe('--json: one line per command, element types as names', () => {
+  it('inspect, run, convert, diff and train-check print one JSON line each', async () => {
+    const { cliIn } = await import('./helpers/cli.js');
+    const { mkdtempSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'amp-json-')), out = join(dir, 'm.onnx');
+    const runs = {
+      inspect: await cliIn(['inspect', fixtureModelPath('mlp'), '--json']),
+      run: await cliIn(['run', fixtureModelPath('mlp'), '--random', '--json']),
+      convert: await cliIn([fixtureModelPath('mlp'), '-o', out, '--json']),
+      diff: await cliIn(['diff', fixtureModelPath('mlp'), out, '--random', '1', '--json']),
+      'train-check': await cliIn(['train-check', '--data', 'digits', '--epochs', '1', '--seeds', '1', '--json']),
+    };
+    for (const [cmd, r] of Object.entries(runs)) {
+      expect(r.code, `${cmd}: ${r.stderr}`).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines, cmd).toHaveLength(1);
+      expect(() => JSON.parse(lines[0]), cmd).not.toThrow();
+    }
+    const d = JSON.parse(runs.diff.stdout);
+    expect(d.tensors.every((t: { dtype: unknown }) => typeof t.dtype === 'string')).toBe(true);
+    expect(d.outputs[0].dtype).toBe('FLOAT16');
+    const t = JSON.parse(runs['train-check'].stdout);
+    expect(t.modes[0].perSeed[0]).toEqual({ seed: 1, testAccuracy: expect.any(Number), finalLoss: expect.any(Number) });
+    expect(t.modes[0].runs).toBeUndefined();
+  }, 120_000);
+});

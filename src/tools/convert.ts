@@ -52,6 +52,8 @@ export interface ConvertRunOptions extends ConvertOptions {
   calibrate?: boolean | CalibrateOptions;
   /** Compare the converted model with the original on the first input set (a DiffReport in the result). */
   report?: boolean;
+  /** Called as each phase starts ('calibrating', 'converting', 'verifying', 'repairing', 'reporting'), for progress. */
+  onPhase?: (phase: string) => void;
 }
 
 export interface ConvertResult {
@@ -72,7 +74,7 @@ const message = (e: unknown) => (e instanceof AmpError ? e.message : (e as Error
 export async function convert(input: Model | string | Uint8Array, options: ConvertRunOptions = {}): Promise<ConvertResult> {
   const t0 = performance.now();
   const { verify = true, inputs, samples = 2, seed = 0, shapes, maxActivation, maxReduction, tolerance: tolIn, outputTolerance,
-    maxEvals, calibrate: cal, report, ...passOptions } = options;
+    maxEvals, calibrate: cal, report, onPhase, ...passOptions } = options;
   const model = toModel(input);
   const target = resolveOptions(passOptions).target;
   const tolerance = tolIn ?? TOLERANCES[target];
@@ -98,6 +100,7 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
     sets = inputs ?? synthesizeInputs(model, samples, seed, shapes);
     verification.inputs = { source: inputs ? 'given' : 'synthesized', sets: sets.length, ...(inputs ? {} : { seed }) };
     const calOpts = typeof cal === 'object' ? cal : {};
+    onPhase?.(`calibrating on ${sets.length} input set${sets.length > 1 ? 's' : ''}`);
     calib = calibrate(original, sets, {
       maxActivation: maxActivation ?? calOpts.maxActivation ?? (target === 'fp16' ? 8192 : Infinity),
       maxReduction: maxReduction ?? calOpts.maxReduction,
@@ -122,13 +125,16 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
   notes.push(`calibration (${sets.length} ${verification.inputs.source} input set${sets.length > 1 ? 's' : ''}): kept fp32 ${calib.keepFp32.length ? calib.keepFp32.map((k) => `${k} (${calib.reasons[k]})`).join(', ') : 'nothing'}`);
 
   // 3. Convert and verify.
+  onPhase?.('converting');
   let summary = runStatic();
   if (verify) {
+    onPhase?.('verifying');
     let checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
     verification.evaluations = 1;
     // 4. Repair on the first failing input set, from the original model; verify again on all sets.
     for (let round = 0; round < 2 && !checks.every((c) => c.pass); round++) {
       const failing = Math.min(...checks.map((c) => c.failedOn ?? Infinity));
+      onPhase?.('repairing');
       const { report: _r, ...fb } = await fallback(original, sets[Number.isFinite(failing) ? failing : 0], tolerance, { ...passOptions, keepFp32, keepReasons }, maxEvals, { outputTolerance });
       verification.evaluations += fb.evaluations;
       result.fallback = fb;
@@ -148,6 +154,7 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
       `${verification.repaired.length ? `; repair kept ${verification.repaired.join(', ')} fp32` : ''}`);
   }
   if (report) {
+    onPhase?.('reporting');
     result.report = await diff(original, model, sets[0], { tolerance, outputTolerance });
     notes.push(`outputs ${result.report.outputsMeet ? 'meet' : 'do not meet'} ${formatTolerance(tolerance)} on input set 1`);
   }

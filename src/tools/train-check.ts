@@ -20,6 +20,23 @@ export interface TrainCheckOptions {
 }
 export interface ModeSummary { mode: Mode; accMean: number; accStd: number; finalLoss: number; skipped: number; underflow: number; runs: TrainResult[] }
 export interface TrainCheckReport { backend: string; data: string; model: string; epochs: number; seeds: number[]; lossMultiplier: number; modes: ModeSummary[]; gapPoints: number; ms: number }
+/**
+ * `train-check --json` (one line): the report with each mode's runs summarized — per seed its test accuracy
+ * and final loss, and the loss-scale trajectory of the first seed as its change points.
+ */
+export interface TrainCheckJson extends Omit<TrainCheckReport, 'modes'> {
+  modes: (Omit<ModeSummary, 'runs'> & { perSeed: { seed: number; testAccuracy: number; finalLoss: number }[]; scaleTrajectory: { step: number; scale: number }[] })[];
+}
+export function trainCheckJson(r: TrainCheckReport): TrainCheckJson {
+  return {
+    ...r,
+    modes: r.modes.map(({ runs, ...m }) => ({
+      ...m,
+      perSeed: runs.map((x, i) => ({ seed: r.seeds[i], testAccuracy: x.testAccuracy, finalLoss: x.finalLoss })),
+      scaleTrajectory: (runs[0]?.scaleHistory ?? []).filter((_, i, a) => i === 0 || a[i - 1].scale !== a[i].scale).map(({ step, scale }) => ({ step, scale })),
+    })),
+  };
+}
 
 // The package root, from src/ or from the build in dist/src/.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/dist\/?$/, '');

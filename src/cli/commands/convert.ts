@@ -74,15 +74,21 @@ export function register(program: Command): void {
         maxEvals: num(o.maxEvals, '--max-evals'), report: !!o.report,
       };
       if (!o.verify && o.report && !o.inputs) throw new AmpError('--report with --no-verify needs --inputs');
+      // Progress for models that take a while: a bar on a terminal, else one line per phase on stderr.
       const big = model.graph.nodes.length > 2000 || [...model.graph.initializers.values()].reduce((a, t) => a + t.byteLength, 0) > 64 * 2 ** 20;
-      const bar = big && process.stderr.isTTY && !o.json ? new cliProgress.SingleBar({ format: 'converting {bar} {stage}', clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
-      bar?.start(3, 0, { stage: o.verify ? 'verifying' : 'pass' });
+      const bar = big && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'converting {bar} {stage}', clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
+      const phases = ['calibrating', 'converting', 'verifying', 'repairing', 'reporting'];
+      bar?.start(phases.length + 1, 0, { stage: 'loading' });
+      options.onPhase = (phase) => {
+        if (bar) bar.update(phases.findIndex((p) => phase.startsWith(p)) + 1, { stage: phase });
+        else if (big) process.stderr.write(`amp-convert: ${phase}…\n`);
+      };
       const r = await convert(model, options);
       const out = o.output ?? defaultOutput(file, r.summary.target);
       const failed = r.verification.status === 'failed';
-      bar?.update(1, { stage: 'writing' });
+      bar?.update(phases.length, { stage: 'writing' });
       const saved = failed && !o.forceUnverified ? undefined : saveModel(model, out, { force: o.force, inputPath: file, externalData: o.externalData });
-      bar?.update(3, { stage: 'done' });
+      bar?.update(phases.length + 1, { stage: 'done' });
       bar?.stop();
       const bytesBefore = fileBytes(file, model);
       const bytesAfter = saved ? saved.bytes + saved.externalBytes : undefined;

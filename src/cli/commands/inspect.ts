@@ -7,6 +7,6 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .action((file: string, o: { json?: boolean }) => {
       const r = inspectModel(loadModel(file), file);
-      process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatInspect(r)}\n`);
+      process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `${formatInspect(r)}\n`);
     });
 }

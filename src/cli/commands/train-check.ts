@@ -1,6 +1,6 @@
 /** `amp-convert train-check`: fp32 vs AMP with and without loss scaling, from the same initial weights. */
 import type { Command } from 'commander';
-import { trainCheck, formatTrainCheck, renderTrainHtml, writeFileAtomic, AmpError, parseBackend } from '../../index.js';
+import { trainCheck, formatTrainCheck, renderTrainHtml, writeFileAtomic, AmpError, parseBackend, trainCheckJson } from '../../index.js';
 
 export function register(program: Command): void {
   program.command('train-check')
@@ -26,7 +26,7 @@ export function register(program: Command): void {
       const [trainLimit, testLimit] = (o.limit ?? '').split(',').map((v) => (v ? Number(v) : undefined));
       const r = await trainCheck({ trainLimit, testLimit, model: o.model, data: o.data, labelCol: o.labelCol !== undefined ? Number(o.labelCol) : undefined, epochs: Number(o.epochs), seeds, lr: Number(o.lr), optimizer: o.optimizer, lossMultiplier: Number(o.lossMultiplier), backend });
       if (o.report) writeFileAtomic(o.report, renderTrainHtml(r), { force: o.force });
-      if (o.json) process.stdout.write(`${JSON.stringify({ ...r, modes: r.modes.map(({ runs, ...m }) => ({ ...m, scaleTrajectory: runs[0].scaleHistory.filter((_, i, a) => i === 0 || a[i - 1].scale !== a[i].scale) })) })}\n`);
+      if (o.json) process.stdout.write(`${JSON.stringify(trainCheckJson(r))}\n`);
       else process.stdout.write(`${formatTrainCheck(r)}\n(${(r.ms / 1000).toFixed(1)} s)\n`);
     });
 }

@@ -46,8 +46,13 @@ export function renderMarkdown(r: DiffReport, top = 20): string {
   ].join('\n');
 }
 
+/**
+ * `diff --json` (one line): the DiffReport with element types as names ('FLOAT16') and non-finite numbers as
+ * strings ('NaN', 'Infinity'), which JSON cannot hold as numbers.
+ */
+export type DiffJson = Omit<DiffReport, 'tensors' | 'outputs' | 'ranked'> & Record<'tensors' | 'outputs' | 'ranked', (Omit<TensorDiff, 'dtype'> & { dtype: string })[]>;
 export function renderJson(r: DiffReport): string {
-  return JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2);
+  return JSON.stringify(r, (k, v) => (k === 'dtype' && typeof v === 'number' ? dtypeName(v) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
 }
 
 // ---- HTML ----------------------------------------------------------------------------------------
