@@ -7,6 +7,10 @@ import type { OpClass } from './policy.js';
 /** 'low' = the target (fp16/bf16); 'high' = fp32; 'none' = the node touches no float tensor. */
 export type Precision = 'low' | 'high' | 'none';
 
+/**
+ * What the pass did: node counts by precision, casts, initializers converted, nodes kept fp32 by reason,
+ * warnings.
+ */
 export interface ConvertSummary {
   target: 'fp16' | 'bf16';
   nodes: { total: number; low: number; high: number; none: number; byOp: Record<string, { low: number; high: number }> };

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { AmpError } from '../src/core/errors.js';
 import { RUNTIMES, type RuntimeName } from './runtimes.js';
 
+/** Options of the mixed-precision pass itself (also the keys of a `--config` JSON file). */
 export interface ConvertOptions {
   /** Low-precision type: 'fp16' (default) or 'bf16'. */
   target?: 'fp16' | 'bf16';

@@ -8,10 +8,12 @@
 import type { Node } from '../src/ir/graph.js';
 
 type Limit = true | ((n: Node) => boolean);
+/** A runtime profile: its description and the ops (with opset limits) it cannot run in low precision. */
 export interface RuntimeProfile { description: string; noLow: Record<string, Limit> }
 
 const reduces = (n: Node) => n.attrString('reduction', 'none') !== 'none';
 
+/** Runtime profiles (`--runtime`): for each, the ops it cannot run in fp16/bf16, which the pass keeps fp32. */
 export const RUNTIMES = {
   any: { description: 'no runtime limits assumed', noLow: {} },
   'ort-cpu': {
@@ -20,6 +22,7 @@ export const RUNTIMES = {
   },
   'amp-webgpu': { description: "amp-convert's WebGPU runtime: every op runs in fp16 (on the GPU or its CPU reference)", noLow: {} },
 } satisfies Record<string, RuntimeProfile>;
+/** The name of a runtime profile in RUNTIMES. */
 export type RuntimeName = keyof typeof RUNTIMES;
 
 /** Why `runtime` cannot run this node in low precision, or undefined when it can. */

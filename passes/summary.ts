@@ -3,6 +3,7 @@ import type { ConvertSummary } from './context.js';
 import { printable } from '../src/core/text.js';
 
 export const fmtCount = (n: number): string => n.toLocaleString('en-US');
+/** The CLI's one-screen text form of a ConvertSummary. */
 export function formatSummary(s: ConvertSummary, extra: { input?: string; output?: string; bytesBefore?: number; bytesAfter?: number; ms?: number } = {}): string {
   const pct = (a: number) => (s.nodes.total ? `${((100 * a) / s.nodes.total).toFixed(0)}%` : '0%');
   const size = (b?: number) => (b === undefined ? '?' : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`);

@@ -8,12 +8,15 @@ import type { RTensor } from '../src/core/tensor.js';
 import { CpuExecutor, type RunOptions } from './cpu/executor.js';
 import { AmpError } from '../src/core/errors.js';
 
+/** What every backend offers: run a model on feeds, dispose. */
 export interface Executor {
   readonly name: string;
   run(feeds: Record<string, RTensor>, opts?: RunOptions): Promise<Record<string, RTensor>>;
   dispose(): void;
 }
+/** The backend names run, diff and train-check accept. */
 export const BACKENDS = ['cpu', 'webgpu', 'auto'] as const;
+/** One of BACKENDS. */
 export type BackendName = (typeof BACKENDS)[number];
 /** A backend name from user input; throws a one-line error naming the choices. */
 export function parseBackend(name: string | undefined): BackendName {
@@ -21,8 +24,10 @@ export function parseBackend(name: string | undefined): BackendName {
   if (!(BACKENDS as readonly string[]).includes(n)) throw new AmpError(`--backend must be ${BACKENDS.slice(0, -1).join(', ')} or ${BACKENDS.at(-1)} (got '${n}')`);
   return n as BackendName;
 }
+/** Backend choice for run/diff: the backend, a WebGPU adapter name, fp16 accumulation emulation (CPU). */
 export interface BackendOptions { backend?: BackendName; adapter?: string; fp16Accumulate?: boolean }
 
+/** An executor for a backend name ('auto' picks WebGPU when an adapter is there, else the CPU). */
 export async function createExecutor(model: Model, opts: BackendOptions = {}): Promise<{ executor: Executor; note?: string }> {
   const backend = parseBackend(opts.backend);
   if (backend === 'webgpu' || backend === 'auto') {

@@ -11,3 +11,19 @@ describe('public API', () => {
     expect(report).toBe(readFileSync(`${repoRoot}/api/amp-convert.api.md`, 'utf8'));
   }, 60_000);
 });
+
+describe('public API documentation', () => {
+  it('every export of src/index.ts carries a JSDoc comment', async () => {
+    const { Project, Node } = await import('ts-morph');
+    const { join } = await import('node:path');
+    const root = join(import.meta.dirname, '..');
+    const p = new Project({ tsConfigFilePath: join(root, 'tsconfig.json'), skipAddingFilesFromTsConfig: true });
+    const f = p.addSourceFileAtPath(join(root, 'src/index.ts'));
+    p.resolveSourceFileDependencies();
+    const undocumented = [...f.getExportedDeclarations()].filter(([, [d]]) => {
+      const host = Node.isVariableDeclaration(d) ? d.getVariableStatement() : d;
+      return !(host && Node.isJSDocable(host) && host.getJsDocs().length);
+    }).map(([name]) => name);
+    expect(undocumented).toEqual([]);
+  }, 60_000);
+});

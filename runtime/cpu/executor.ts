@@ -28,6 +28,7 @@ import { AmpError } from '../../src/core/errors.js';
 import { dtypeName } from '../../src/ir/dtype.js';
 import { BufferPool, withPool } from './pool.js';
 
+/** Options of one CpuExecutor run: outputs to return, and a callback for every intermediate value. */
 export interface RunOptions {
   /** Output names to return (default: the graph outputs). Any intermediate value may be named. */
   outputs?: string[];
@@ -48,6 +49,7 @@ class Scope {
 
 interface Plan { freeAfter: string[][] }
 
+/** The CPU reference executor: fp16/bf16 stored as half bits, every op rounded once to its output type. */
 export class CpuExecutor {
   readonly name = 'cpu';
   private inits = new Map<Tensor, RTensor>();

@@ -7,7 +7,9 @@ import { totalmem } from 'node:os';
 import { AmpError } from '../../src/core/errors.js';
 
 let maxTensorBytes = Math.min(16 * 2 ** 30, Math.floor(totalmem() / 4));
+/** The largest tensor, in bytes, a CPU run may allocate (see setMaxTensorBytes). */
 export const getMaxTensorBytes = (): number => maxTensorBytes;
+/** Sets the largest tensor, in bytes, a CPU run may allocate (the CLI's `--max-memory`). */
 export function setMaxTensorBytes(bytes: number): void {
   if (!(bytes > 0)) throw new AmpError(`the memory limit must be a positive number of bytes (got ${bytes})`);
   maxTensorBytes = bytes;

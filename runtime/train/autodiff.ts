@@ -39,6 +39,7 @@ function probeShapes(forward: Model): Map<string, number[]> {
   return shapes;
 }
 
+/** The training graph of a forward model: loss, gradients of every float initializer (reverse-mode autodiff). */
 export function buildTrainingGraph(forward: Model, opts: { logits?: string } = {}): TrainingGraph {
   const model = forward.clone(); // work on a copy
   const g = model.graph;

@@ -17,6 +17,7 @@ export interface LossScalerOptions {
 export interface ScalerState { scale: number; growthTracker: number; steps: number; skippedSteps: number; history: { step: number; scale: number; skipped: boolean }[] }
 export interface StepDecision { skip: boolean; scale: number; gradNorm: number; clipped: boolean }
 
+/** Dynamic loss scaling with PyTorch GradScaler semantics (init 2^16, growth 2, backoff 0.5, interval 2000). */
 export class LossScaler {
   readonly enabled: boolean;
   readonly growthFactor: number;

@@ -4,6 +4,10 @@
  */
 import { printable } from './text.js';
 
+/**
+ * Bad input: the one error type the library throws for problems with a file, a model or an option (exit code 2
+ * in the CLI).
+ */
 export class AmpError extends Error {
   constructor(message: string, readonly file?: string, readonly exitCode = 2) {
     super(message);

@@ -9,6 +9,7 @@ import { DataType, typedArrayCtor } from '../ir/dtype.js';
 import type { Tensor } from '../ir/tensor.js';
 import { f16ArrayToF32, bf16ArrayToF32 } from '../ir/half.js';
 
+/** A runtime tensor: ONNX element type, dims, and its elements in a typed array (fp16/bf16 as uint16 bits). */
 export interface RTensor {
   dtype: number;
   dims: number[];

@@ -6,6 +6,7 @@
  */
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
+/** Model-derived text made safe for a terminal: control characters escaped, cut to `max` characters. */
 export function printable(s: string, max = 200): string {
   const cut = s.length > max ? `${s.slice(0, max)}…` : s;
   return cut.replace(UNSAFE, (c) => {

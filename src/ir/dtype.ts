@@ -8,6 +8,7 @@ export const DataType = {
 export type DataTypeCode = number;
 
 const NAMES: Record<number, string> = Object.fromEntries(Object.entries(DataType).map(([k, v]) => [v, k]));
+/** The ONNX name of a DataType code ('FLOAT16'), or DATATYPE_<n> for unknown codes. */
 export function dtypeName(t: number): string {
   return NAMES[t] ?? `DATATYPE_${t}`;
 }

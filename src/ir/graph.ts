@@ -14,8 +14,10 @@ import { encodeModel, modelFromBytes } from '../onnx/io.js';
 
 /** A dimension: a size, a symbolic name, or unknown (null). */
 export type Dim = number | string | null;
+/** Element type (ONNX DataType code) and shape (numbers, symbolic names, or null for unknown). */
 export interface TensorType { elemType: number; shape?: Dim[] }
 
+/** A named value of a graph: its type, its producer and its consumers. */
 export class Value {
   /** Element type and shape when the value is a tensor and they are known (declared or inferred). */
   type?: TensorType;
@@ -31,6 +33,7 @@ export class Value {
   get isGraphOutput(): boolean { return this.graph.outputs.includes(this.name); }
 }
 
+/** An operator instance: op type, inputs/outputs by value name, attributes and subgraphs. */
 export class Node {
   /** Subgraph-valued attributes (If then/else, Loop/Scan body), by attribute name. */
   subgraphs = new Map<string, Graph[]>();
@@ -96,6 +99,10 @@ export class Node {
   }
 }
 
+/**
+ * A graph of the IR: nodes in topological order, values, initializers, inputs and outputs; subgraphs have a
+ * parent.
+ */
 export class Graph {
   nodes: Node[] = [];
   /** Graph input / output names, in declaration order. */
@@ -163,6 +170,7 @@ export class Graph {
   }
 }
 
+/** A loaded or built ONNX model: the top-level proto fields and the main graph in the IR. */
 export class Model {
   /** Top-level proto fields (graph excluded; it is rebuilt from `graph` on export). */
   proto: ModelProto;

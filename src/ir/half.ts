@@ -24,6 +24,7 @@ const HALF_TO_F32 = (() => {
   return t;
 })();
 
+/** The value of fp16 bits (exact). */
 export function f16BitsToF32(h: number): number {
   return HALF_TO_F32[h & 0xffff];
 }
@@ -64,16 +65,19 @@ export function roundF16(x: number): number {
   return HALF_TO_F32[f32ToF16Bits(x)];
 }
 
+/** The value of bf16 bits (exact). */
 export function bf16BitsToF32(h: number): number {
   u32[0] = (h & 0xffff) << 16;
   return f32[0];
 }
+/** A number rounded to bf16 (round to nearest even, NaN kept), as bits. */
 export function f32ToBf16Bits(x: number): number {
   f32[0] = x;
   const b = u32[0];
   if ((b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff)) return ((b >>> 16) | 0x40) & 0xffff; // NaN stays NaN (quiet)
   return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
 }
+/** A number rounded to the nearest bf16 value. */
 export function roundBf16(x: number): number {
   return bf16BitsToF32(f32ToBf16Bits(x));
 }
@@ -113,21 +117,28 @@ export function f32ArrayToF16(src: Float32Array | ArrayLike<number>, dst = new U
   }
   return dst;
 }
+/** fp16 bits to f32 values, elementwise (exact). */
 export function f16ArrayToF32(src: Uint16Array, dst = new Float32Array(src.length)): Float32Array {
   for (let i = 0; i < src.length; i++) dst[i] = HALF_TO_F32[src[i]];
   return dst;
 }
+/** Numbers to bf16 bits, elementwise (round to nearest even). */
 export function f32ArrayToBf16(src: Float32Array | ArrayLike<number>, dst = new Uint16Array(src.length)): Uint16Array {
   for (let i = 0; i < src.length; i++) dst[i] = f32ToBf16Bits(src[i]);
   return dst;
 }
+/** bf16 bits to f32 values, elementwise (exact). */
 export function bf16ArrayToF32(src: Uint16Array, dst = new Float32Array(src.length)): Float32Array {
   const o = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
   for (let i = 0; i < src.length; i++) o[i] = src[i] << 16;
   return dst;
 }
 
+/** The largest finite fp16 value. */
 export const F16_MAX = 65504;
+/** The smallest normal fp16 value. */
 export const F16_MIN_NORMAL = 2 ** -14;
+/** The smallest positive (subnormal) fp16 value. */
 export const F16_MIN_SUBNORMAL = 2 ** -24;
+/** The largest finite bf16 value. */
 export const BF16_MAX = 3.3895313892515355e38;

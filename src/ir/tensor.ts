@@ -19,6 +19,7 @@ export interface ExternalRef {
 
 export const numel = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
+/** An initializer or constant: dims, data type and payload (read lazily from external data). */
 export class Tensor {
   /** The proto this tensor was read from; reused verbatim on export while the tensor is unchanged. */
   proto?: TensorProto;

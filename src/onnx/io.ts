@@ -53,6 +53,7 @@ export function decodeModelBytes(bytes: Uint8Array, file = '<bytes>'): ModelProt
   return mp;
 }
 
+/** Options of loadModel. */
 export interface LoadOptions { /** Directory for external data, default: the model file's directory. */ baseDir?: string }
 
 /** Loads an ONNX file into the IR. External tensors stay on disk until read. */
@@ -60,11 +61,13 @@ export function loadModel(path: string, opts: LoadOptions = {}): Model {
   const bytes = readInputFile(path);
   return modelFromBytes(bytes, { baseDir: opts.baseDir ?? dirname(resolve(path)), file: path });
 }
+/** Decodes ONNX bytes into the IR; `baseDir` resolves external data, `file` names it in errors. */
 export function modelFromBytes(bytes: Uint8Array, opts: { baseDir?: string; file?: string } = {}): Model {
   const mp = decodeModelBytes(bytes, opts.file);
   return modelFromProto(mp, { baseDir: opts.baseDir, file: opts.file });
 }
 
+/** How saveModel places tensors and whether it may overwrite. */
 export interface SaveOptions {
   /** Move tensors of at least `threshold` bytes to one external file (`<output>.data` unless `location`). */
   externalData?: boolean;
@@ -79,6 +82,7 @@ export interface SaveOptions {
   /** More files never to write over (by identity: links and hard links included). */
   protect?: string[];
 }
+/** What saveModel wrote: the model's bytes and the external data file, if any. */
 export interface SaveResult { bytes: number; externalFile?: string; externalBytes: number; externalTensors: number; forcedExternal: boolean }
 
 // ---- streaming encoder ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ export function rtensorToProto(t: RTensor, name = ''): TensorProto {
   return make(T.Tensor, { name, dims: t.dims, dataType: t.dtype, rawData: new Uint8Array(d.buffer, d.byteOffset, d.byteLength).slice() });
 }
 
+/** Reads a TensorProto file (input_N.pb / output_N.pb of the ONNX test layout). */
 export function readTensorFile(path: string): { name: string; tensor: RTensor } {
   const bytes = readInputFile(path, 'tensor');
   let p: TensorProto;

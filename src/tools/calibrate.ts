@@ -9,7 +9,9 @@ import { toFloat32, type RTensor } from '../core/tensor.js';
 import { isConvertibleFloat } from '../ir/dtype.js';
 import { REDUCTIONS } from '../../passes/policy.js';
 
+/** Thresholds of calibrate (activation magnitude; reduction depth in elements). */
 export interface CalibrateOptions { maxActivation?: number; maxReduction?: number }
+/** Nodes calibrate keeps fp32 and why, with the observed ranges and the fp32 outputs. */
 export interface CalibrationResult {
   /** Nodes to keep fp32, by name (or label, for unnamed nodes). */
   keepFp32: string[];
@@ -19,6 +21,10 @@ export interface CalibrationResult {
   outputs: Record<string, RTensor>[];
 }
 
+/**
+ * Runs the fp32 model on input sets and names the nodes to keep fp32: activations beyond maxActivation,
+ * reductions deeper than maxReduction.
+ */
 export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts: CalibrateOptions = {}): CalibrationResult {
   const bound = opts.maxActivation ?? 65504;
   const ranges: Record<string, number> = {};

@@ -29,6 +29,7 @@ export type { Verification };
 
 export type { ConvertOptions, ConvertSummary };
 
+/** Options of convert: the pass options plus calibration, verification, repair and reporting. */
 export interface ConvertRunOptions extends ConvertOptions {
   /** Prove the result by running it (default true); false is the static path alone. */
   verify?: boolean;
@@ -56,6 +57,7 @@ export interface ConvertRunOptions extends ConvertOptions {
   onPhase?: (phase: string) => void;
 }
 
+/** The converted model and what was done (summary), proven (verification), calibrated and repaired. */
 export interface ConvertResult {
   model: Model;
   summary: ConvertSummary;
@@ -71,6 +73,11 @@ const toModel = (input: Model | string | Uint8Array): Model =>
   input instanceof Model ? input : typeof input === 'string' ? loadModel(input) : modelFromBytes(input);
 const message = (e: unknown) => (e instanceof AmpError ? e.message : (e as Error).message);
 
+/**
+ * Converts a model to fp16/bf16 and, by default, proves it: calibrates on input sets, verifies every output
+ * against the tolerance, repairs with the fallback. The model (a Model is converted in place) and what was
+ * done and proven.
+ */
 export async function convert(input: Model | string | Uint8Array, options: ConvertRunOptions = {}): Promise<ConvertResult> {
   const t0 = performance.now();
   const { verify = true, inputs, samples = 2, seed = 0, shapes, maxActivation, maxReduction, tolerance: tolIn, outputTolerance,

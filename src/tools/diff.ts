@@ -18,6 +18,7 @@ import { make } from '../../runtime/cpu/util.js';
 import { isConvertibleFloat, DataType } from '../ir/dtype.js';
 import { tensorStats, logHistogram, meets, type TensorStats, type Histogram, type Tolerance } from './report/stats.js';
 
+/** One compared tensor: its node, op, converted type, error statistics and the error its node adds itself. */
 export interface TensorDiff {
   name: string;
   convertedName: string;
@@ -33,6 +34,10 @@ export interface TensorDiff {
   histValues?: Histogram;
   histErrors?: Histogram;
 }
+/**
+ * A precision diff: per-tensor statistics, outputs, the ranking by self-introduced error, the first tensor
+ * beyond tolerance.
+ */
 export interface DiffReport {
   tolerance: Tolerance;
   tensors: TensorDiff[];
@@ -45,6 +50,7 @@ export interface DiffReport {
 }
 /** The fp32 model's values for one input set; pass the same object to several diffs to run the model once. */
 export interface ReferenceCache { raw: Map<string, RTensor>; vals: Map<string, Float32Array> }
+/** Options of diff: the tolerance, per-output tolerances, attribution and histograms on or off, a cached reference run. */
 export interface DiffOptions {
   tolerance?: Tolerance;
   /** Per graph output, replacing `tolerance` for it. */
@@ -60,6 +66,7 @@ export const TOLERANCES: Record<'fp16' | 'bf16', Tolerance> = {
   fp16: { atol: 1e-3, rtol: 1e-2, scale: 2e-2, cos: 0.999 },
   bf16: { atol: 1e-2, rtol: 6e-2, scale: 8e-2, cos: 0.99 },
 };
+/** The fp16 output tolerance (TOLERANCES.fp16). */
 export const DEFAULT_TOLERANCE: Tolerance = TOLERANCES.fp16;
 export const baseName = (n: string): string => n.replace(/__(fp16|fp32|bf16)(_\d+)?$/, '');
 
@@ -81,6 +88,10 @@ const worstFirst = (a: TensorDiff, b: TensorDiff) => {
   return bad(b) - bad(a) || b.self!.scaled - a.self!.scaled;
 };
 
+/**
+ * Runs the original and the converted model on the same feeds and compares every output and matching
+ * intermediate, attributing error to the nodes that introduce it.
+ */
 export async function diff(original: Model, converted: Model, feeds: Record<string, RTensor>, opts: DiffOptions = {}): Promise<DiffReport> {
   const t0 = performance.now();
   const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;

@@ -13,8 +13,13 @@ import type { Tolerance } from './report/stats.js';
 import type { ConvertOptions } from '../../passes/index.js';
 import type { RTensor } from '../core/tensor.js';
 
+/** Nodes the repair kept fp32, conversions tried, time, and whether the tolerance was met. */
 export interface FallbackResult { keepFp32: string[]; evaluations: number; ms: number; report: DiffReport; met: boolean }
 
+/**
+ * The attribution-guided repair: keeps the fewest nodes fp32 until the outputs meet the tolerance, within a
+ * budget of conversions.
+ */
 export async function fallback(original: Model, feeds: Record<string, RTensor>, tolerance: Tolerance, options: ConvertOptions = {}, maxEvaluations?: number,
   diffOptions: Pick<DiffOptions, 'outputTolerance'> = {}): Promise<FallbackResult> {
   const t0 = performance.now();

@@ -5,6 +5,7 @@ import { dtypeName } from '../ir/dtype.js';
 import { toNum } from '../onnx/proto.js';
 import { Tensor } from '../ir/tensor.js';
 
+/** What inspectModel finds (also the `inspect --json` shape). */
 export interface InspectReport {
   file?: string;
   irVersion: number;
@@ -19,6 +20,7 @@ export interface InspectReport {
   externalData: { file: string; tensors: number; bytes: number }[];
 }
 
+/** Describes a model: IR version, opsets, op histogram, inputs/outputs, parameters, external data. */
 export function inspectModel(model: Model, file?: string): InspectReport {
   const ops: Record<string, number> = {};
   let nodes = 0, subgraphs = 0;
@@ -69,10 +71,12 @@ export function inspectModel(model: Model, file?: string): InspectReport {
   };
 }
 
+/** A byte count for humans (B, KiB, MiB, GiB). */
 export const fmtBytes = (b: number): string =>
   b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(2)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`;
 const fmtShape = (s: Dim[] | null) => (s ? `[${s.map((d) => (d === null ? '?' : d)).join(', ')}]` : '[?]');
 
+/** The `inspect` command's text form of an InspectReport. */
 export function formatInspect(r: InspectReport): string {
   // Everything from the model file is made printable (names, op types, domains, producer: see printable).
   const p = (s: string) => printable(s, 120);

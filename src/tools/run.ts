@@ -4,8 +4,10 @@ import { loadModel, modelFromBytes } from '../onnx/io.js';
 import { createExecutor, type BackendOptions } from '../../runtime/backend.js';
 import type { RTensor } from '../core/tensor.js';
 
+/** Outputs of run, the backend that ran them, time, and the adapter for WebGPU. */
 export interface RunResult { outputs: Record<string, RTensor>; backend: string; ms: number; note?: string; adapter?: { name: string; features: string[]; shaderF16: boolean } }
 
+/** Runs a model on the CPU executor or the WebGPU runtime; returns its outputs and the time taken. */
 export async function run(input: Model | string | Uint8Array, feeds: Record<string, RTensor>, opts: BackendOptions & { outputs?: string[] } = {}): Promise<RunResult> {
   const model = input instanceof Model ? input : typeof input === 'string' ? loadModel(input) : modelFromBytes(input);
   const { executor, note } = await createExecutor(model, opts);

@@ -14,11 +14,14 @@ import { convertSync } from './convert.js';
 import { AmpError } from '../core/errors.js';
 import type { BackendName } from '../../runtime/backend.js';
 
+/** Options of trainCheck: data, model, epochs, seeds, optimizer, learning rate, loss multiplier, backend. */
 export interface TrainCheckOptions {
   model?: string; data: string; labelCol?: number; trainLimit?: number; testLimit?: number; epochs?: number; seeds?: number[]; lr?: number;
   optimizer?: 'sgd' | 'adam'; backend?: BackendName; lossMultiplier?: number; batch?: number;
 }
+/** One training mode's results over the seeds. */
 export interface ModeSummary { mode: Mode; accMean: number; accStd: number; finalLoss: number; skipped: number; underflow: number; runs: TrainResult[] }
+/** Results of trainCheck per mode (accuracy mean/std, final loss, skipped steps, underflow). */
 export interface TrainCheckReport { backend: string; data: string; model: string; epochs: number; seeds: number[]; lossMultiplier: number; modes: ModeSummary[]; gapPoints: number; ms: number }
 /**
  * `train-check --json` (one line): the report with each mode's runs summarized — per seed its test accuracy
@@ -27,6 +30,7 @@ export interface TrainCheckReport { backend: string; data: string; model: string
 export interface TrainCheckJson extends Omit<TrainCheckReport, 'modes'> {
   modes: (Omit<ModeSummary, 'runs'> & { perSeed: { seed: number; testAccuracy: number; finalLoss: number }[]; scaleTrajectory: { step: number; scale: number }[] })[];
 }
+/** The one-line `train-check --json` shape of a report (TrainCheckJson). */
 export function trainCheckJson(r: TrainCheckReport): TrainCheckJson {
   return {
     ...r,
@@ -53,6 +57,10 @@ const stats = (xs: number[]) => {
   return { m, sd: Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1)) };
 };
 
+/**
+ * Trains the same model in fp32, AMP with dynamic loss scaling, and AMP without it, over several seeds, and
+ * compares test accuracy.
+ */
 export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckReport> {
   const t0 = performance.now();
   const data: Dataset = opts.data === 'fashion-mnist'
@@ -86,6 +94,7 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
   };
 }
 
+/** The text table of a TrainCheckReport. */
 export function formatTrainCheck(r: TrainCheckReport): string {
   const pct = (x: number) => (100 * x).toFixed(2);
   const lines = [

@@ -48,6 +48,7 @@ export function feedsFor(model: Model, feeds: Record<string, RTensor>): Record<s
   }));
 }
 
+/** One output's verification: its errors against the fp32 model, the tolerance, and whether it passed. */
 export interface OutputCheck {
   name: string;
   pass: boolean;

@@ -17,6 +17,7 @@ function row(d: TensorDiff): string[] {
 }
 const HEAD = ['node', 'op', 'type', 'self err', 'total err', 'cosine', 'max|Δ|', 'NaN+Inf', 'flushed'];
 
+/** A DiffReport as the terminal table of `diff`. */
 export function renderText(r: DiffReport, top = 10): string {
   const lines: string[] = [];
   lines.push(`outputs ${r.outputsMeet ? 'meet' : 'DO NOT meet'} the tolerance (${tolText(r)}); ${r.tensors.length} tensors compared in ${(r.ms / 1000).toFixed(2)} s`);
@@ -29,6 +30,7 @@ export function renderText(r: DiffReport, top = 10): string {
   return lines.join('\n');
 }
 
+/** A DiffReport as Markdown (model text escaped). */
 export function renderMarkdown(r: DiffReport, top = 20): string {
   const t = (rows: string[][]) => [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((x) => `| ${x.map(md).join(' | ')} |`)].join('\n');
   return [
@@ -51,6 +53,7 @@ export function renderMarkdown(r: DiffReport, top = 20): string {
  * strings ('NaN', 'Infinity'), which JSON cannot hold as numbers.
  */
 export type DiffJson = Omit<DiffReport, 'tensors' | 'outputs' | 'ranked'> & Record<'tensors' | 'outputs' | 'ranked', (Omit<TensorDiff, 'dtype'> & { dtype: string })[]>;
+/** A DiffReport as the one-line `diff --json` (DiffJson). */
 export function renderJson(r: DiffReport): string {
   return JSON.stringify(r, (k, v) => (k === 'dtype' && typeof v === 'number' ? dtypeName(v) : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
 }
@@ -89,6 +92,7 @@ function statsCells(s: TensorStats | undefined): string {
   return s ? `<td>${e(s.scaled)}</td>` : '<td>–</td>';
 }
 
+/** A DiffReport as one self-contained HTML page with plots (no network access). */
 export function renderHtml(r: DiffReport, title = 'amp-convert precision diff', top = 30): string {
   const rows = r.ranked.slice(0, top).map((d, i) => `<tr class="${d.self && (d.self.nan || d.self.inf || (r.tolerance.rel !== undefined && d.self.scaled > r.tolerance.rel)) ? 'bad' : ''}"><td>${i + 1}</td><td>${esc(d.node)}</td><td>${d.op}</td><td>${dtypeName(d.dtype)}</td>${statsCells(d.self)}<td>${e(d.stats.scaled)}</td><td>${c(d.stats.cosine)}</td><td>${d.stats.nan + d.stats.inf}</td><td>${(d.stats.flushed * 100).toFixed(1)}%</td></tr>`).join('\n');
   const outs = r.outputs.map((o) => `<tr class="${o.stats.nan || o.stats.inf ? 'bad' : ''}"><td>${esc(o.name)}</td><td>${dtypeName(o.dtype)}</td><td>${e(o.stats.scaled)}</td><td>${e(o.stats.maxAbs)}</td><td>${e(o.stats.p99)}</td><td>${c(o.stats.cosine)}</td><td>${o.stats.nan + o.stats.inf}</td></tr>`).join('\n');

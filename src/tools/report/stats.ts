@@ -1,7 +1,9 @@
 /** Error statistics between a reference (fp32) tensor and a converted one, plus histograms. Pure functions. */
 import { F16_MAX } from '../../ir/half.js';
 
+/** A histogram over log10 |x| (values or errors): bin edges (as log10) and counts. */
 export interface Histogram { edges: number[]; counts: number[] }
+/** Error statistics of one tensor (see tensorStats). */
 export interface TensorStats {
   count: number;
   maxAbs: number;
@@ -35,6 +37,10 @@ function quantiles(xs: Float64Array, qs: number[]): number[] {
   return qs.map((q) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]);
 }
 
+/**
+ * Error statistics of `got` against `ref`: max/mean abs and rel error, scaled error, quantiles, cosine,
+ * NaN/Inf, flushed and saturated values, and the tolerance ratio when `tol` is elementwise.
+ */
 export function tensorStats(ref: ArrayLike<number>, got: ArrayLike<number>, tol?: Tolerance): TensorStats {
   const n = ref.length;
   let refMax = 0;
@@ -114,4 +120,5 @@ export function parseTolerance(spec: string): Tolerance {
   }
   return t;
 }
+/** A tolerance in the `--tolerance` syntax (atol=..,rtol=..). */
 export const formatTolerance = (t: Tolerance): string => TOLERANCE_KEYS.filter((k) => t[k] !== undefined).map((k) => `${k}=${t[k]}`).join(',');

@@ -25,6 +25,7 @@ function mdTable(md: string): string {
   return `<table>${rows.map((r, i) => `<tr>${r.split('|').slice(1, -1).map((c) => (i ? `<td>${esc(c.trim())}</td>` : `<th>${esc(c.trim())}</th>`)).join('')}</tr>`).join('')}</table>`;
 }
 
+/** A TrainCheckReport as one self-contained HTML page (loss curves, loss-scale trajectory). */
 export function renderTrainHtml(r: TrainCheckReport): string {
   const first = (m: string) => r.modes.find((x) => x.mode === m)!.runs[0];
   const loss = linePlot('loss-plot', r.modes.map((m) => ({ name: m.mode, ys: m.runs[0].losses, color: COLORS[m.mode] })), true, 'training loss (seed 1, moving average)');
