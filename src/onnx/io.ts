@@ -13,7 +13,8 @@ import { modelToProto, tensorOf, cloneMessage } from './export.js';
 import type { Model } from '../ir/graph.js';
 import { readExternal, type Tensor } from '../ir/tensor.js';
 import { AmpError } from '../core/errors.js';
-import { toNum } from './proto.js';
+import { toNum, encodeModelProto } from './proto.js';
+import { protoToJson, protoFromJson } from './json.js';
 
 const MAX_PROTO = 2 ** 31 - 1;
 /** Opset versions beyond this are refused (ONNX is at 24; room for decades of releases and custom domains). */
@@ -59,7 +60,20 @@ export interface LoadOptions { /** Directory for external data, default: the mod
 /** Loads an ONNX file into the IR. External tensors stay on disk until read. */
 export function loadModel(path: string, opts: LoadOptions = {}): Model {
   const bytes = readInputFile(path);
-  return modelFromBytes(bytes, { baseDir: opts.baseDir ?? dirname(resolve(path)), file: path });
+  const o = { baseDir: opts.baseDir ?? dirname(resolve(path)), file: path };
+  // A .json file is the model's JSON form (./json.ts).
+  if (/\.json$/i.test(path)) return modelFromJson(bytes.toString('utf8'), o);
+  return modelFromBytes(bytes, o);
+}
+/** A model → its JSON form: protobuf's JSON mapping of ModelProto, as Python's json_format writes it (./json.ts). */
+export function modelToJson(model: Model): string {
+  return protoToJson(decodeModelProto(encodeModel(model)));
+}
+/** A model from its JSON form; external data resolves against `baseDir`. */
+export function modelFromJson(text: string, opts: { baseDir?: string; file?: string } = {}): Model {
+  const mp = protoFromJson(text, opts.file);
+  const bytes = (() => { try { return encodeModelProto(mp); } catch (e) { throw new AmpError(`not a JSON ModelProto: ${(e as Error).message}`, opts.file); } })();
+  return modelFromBytes(bytes, opts);
 }
 /** Decodes ONNX bytes into the IR; `baseDir` resolves external data, `file` names it in errors. */
 export function modelFromBytes(bytes: Uint8Array, opts: { baseDir?: string; file?: string } = {}): Model {
