@@ -39,6 +39,7 @@ describe('the packed package, installed', () => {
     const maps = spawnSync('find', [pkg, '-name', '*.map'], { encoding: 'utf8' }).stdout.trim();
     expect(maps).toBe('');
     expect(existsSync(join(app, 'node_modules/webgpu'))).toBe(false); // optional, left out
+    expect(existsSync(join(app, 'node_modules/ts-morph'))).toBe(false); // optional, left out
     expect(existsSync(join(app, 'node_modules/onnx-proto'))).toBe(false); // not a run-time dependency
   });
   it('is small without its optional dependencies', () => {
@@ -64,11 +65,16 @@ describe('the packed package, installed', () => {
     const t = run(['train-check', '--data', 'digits', '--epochs', '1', '--seeds', '1']);
     expect(t.status, t.stderr).toBe(0);
   }, 600_000);
-  it('the WebGPU backend without its optional package: one line naming the package, exit 2', () => {
+  it('features behind optional packages say which one in one line, exit 2 (WebGPU: webgpu; bindings: ts-morph)', () => {
     const r = run(['run', 'mlp.onnx', '--random', '--backend', 'webgpu']);
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/optional package 'webgpu' \(npm install webgpu\)/);
+    const t = run(['mlp.onnx', '-o', 'typed.onnx', '--emit-types', 'typed.ts']);
+    expect(t.status).toBe(2);
+    expect(t.stderr.trim().split('\n')).toHaveLength(1);
+    expect(t.stderr).toMatch(/optional package 'ts-morph' \(npm install ts-morph\)/);
+    expect(existsSync(join(app, 'typed.onnx'))).toBe(false); // refused before converting
   });
   it('its types check under --strict without skipLibCheck', () => {
     writeFileSync(join(app, 'consumer.ts'), `

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { loadModel, saveModel, modelFiles, checkOutput, modelToJson, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, RUNTIMES, type RuntimeName, type ConvertRunOptions, type Model, type Tolerance } from '../../index.js';
+import { loadModel, saveModel, modelFiles, checkOutput, modelToJson, emitBindings, loadTsMorph, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, RUNTIMES, type RuntimeName, type ConvertRunOptions, type Model, type Tolerance } from '../../index.js';
 import { tolerance, list, repeat, type InputFlags } from '../options.js';
 
 /** model.onnx → model.fp16.onnx beside it. */
@@ -19,7 +19,7 @@ export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
 interface Opts extends InputFlags {
   verify: boolean; forceUnverified?: boolean; maxActivation?: string; maxReduction?: string; tolerance?: string; toleranceOutput?: string[];
   maxEvals?: string; report?: string; output?: string; keepIoTypes?: boolean | string; bf16?: boolean; allow?: string[]; deny?: string[];
-  keepFp32?: string[]; config?: string; emitIr?: string; runtime: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
+  keepFp32?: string[]; config?: string; emitIr?: string; emitTypes?: string; runtime: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
 }
 const num = (v: string | undefined, flag: string): number | undefined => {
   if (v === undefined) return undefined;
@@ -55,6 +55,7 @@ export function register(program: Command): void {
     .option('--max-evals <n>', 'conversions the repair may try (default 2·log2(nodes))')
     .option('--force-unverified', 'write the output even when verification fails (exit code 1 all the same)')
     .option('--report <out.html>', 'write a precision-diff report of the conversion')
+    .option('--emit-types <out.ts>', 'also write typed bindings for the converted model (TypeScript: inputs, outputs, a typed onnxruntime run helper)')
     .option('--emit-ir <out.json>', 'also write the converted model in its JSON form (protobuf JSON mapping of ModelProto)')
     .option('--json', 'print the summary as JSON')
     .option('--force', 'overwrite an existing output')
@@ -66,6 +67,7 @@ export function register(program: Command): void {
       checkOutput(o.output ?? defaultOutput(file, o.bf16 ? 'bf16' : 'fp16'), { force: o.force, protect: inputs });
       if (o.report) checkOutput(o.report, { force: o.force, protect: inputs });
       if (o.emitIr) checkOutput(o.emitIr, { force: o.force, protect: inputs });
+      if (o.emitTypes) { checkOutput(o.emitTypes, { force: o.force, protect: inputs }); await loadTsMorph(); }
       const options: ConvertRunOptions = {
         target: o.bf16 ? 'bf16' : undefined, keepIoTypes: typeof o.keepIoTypes === 'string' ? list(o.keepIoTypes) : o.keepIoTypes, allow: o.allow, deny: o.deny, keepFp32: o.keepFp32, config: o.config,
         runtime: o.runtime as RuntimeName, clamp: o.clamp, maxInit: num(o.maxInit, '--max-init'), minPositive: num(o.minPositive, '--min-positive'),
@@ -99,6 +101,10 @@ export function register(program: Command): void {
       if (o.report && r.report) {
         writeFileAtomic(o.report, renderHtml(r.report, `${file} → ${out}`), { force: o.force, protect: [...inputs, ...(saved ? [out] : [])] });
         notes.push(`report: ${o.report}`);
+      }
+      if (o.emitTypes && saved) {
+        writeFileAtomic(o.emitTypes, await emitBindings(model, basename(out)), { force: o.force, protect: [...inputs, out] });
+        notes.push(`typed bindings: ${o.emitTypes}`);
       }
       if (o.emitIr && saved) {
         writeFileAtomic(o.emitIr, `${modelToJson(model)}\n`, { force: o.force, protect: [...inputs, out] });
