@@ -10,6 +10,7 @@ export { loadModel, saveModel, encodeModel, modelFromBytes, modelToJson, modelFr
 export { Model, Graph, Node, Value, type TensorType, type Dim } from './ir/graph.js';
 export { Tensor } from './ir/tensor.js';
 export { DataType, dtypeName } from './ir/dtype.js';
+export { ModelBuilder, GraphBuilder, makeAttr, type AttrValue } from './ir/builder.js';
 export * from './ir/half.js';
 export { inspectModel, formatInspect, fmtBytes, type InspectReport } from './tools/inspect.js';
 export { inferTypes } from './ir/infer.js';

@@ -1,5 +1,7 @@
 /**
- * Building models in code (fixtures, training graphs, tests): a thin layer over the IR constructors.
+ * Building models in code — for build pipelines that make a graph without writing ONNX first, and for
+ * fixtures, training graphs and tests: a thin layer over the IR constructors. The built Model goes through
+ * convert / run / diff / saveModel like a loaded one.
  *   const b = new ModelBuilder({ opset: 17 });
  *   const x = b.input('x', DataType.FLOAT, ['N', 4]);
  *   const w = b.init('w', DataType.FLOAT, [4, 3], new Float32Array(12));
@@ -12,11 +14,13 @@ import { Tensor } from './tensor.js';
 import { T, make, type AttributeProto, type ModelProto, type TensorProto } from '../onnx/proto.js';
 import type { TypedArray } from './dtype.js';
 import { tensorToProto } from '../onnx/export.js';
+import { validateGraph } from '../onnx/import.js';
 
+/** An attribute value: integers → INT(S), other numbers or {float} → FLOAT(S), strings, a Tensor, a Graph (subgraph). */
 export type AttrValue = number | number[] | string | string[] | Tensor | Graph | { float: number } | { floats: number[] };
 
 const enc = new TextEncoder();
-/** AttributeProto from a JS value: integers → INT(S), non-integers or {float} → FLOAT(S), Tensor → TENSOR. */
+/** An AttributeProto from a JS value: integers → INT(S), non-integers or {float} → FLOAT(S), Tensor → TENSOR. */
 export function makeAttr(name: string, v: AttrValue): AttributeProto {
   if (v instanceof Tensor) return make(T.Attribute, { name, type: 4, t: tensorToProto(v) as TensorProto });
   if (v instanceof Graph) return make(T.Attribute, { name, type: 5 }); // g is filled from node.subgraphs on export
@@ -31,6 +35,7 @@ export function makeAttr(name: string, v: AttrValue): AttributeProto {
   return make(T.Attribute, { name, type: 6, floats: v.floats });
 }
 
+/** Builds one graph: inputs, initializers, nodes and outputs (names are ONNX value names). */
 export class GraphBuilder {
   readonly graph: Graph;
   private counter = 0;
@@ -45,11 +50,13 @@ export class GraphBuilder {
     do n = `${scope}${prefix}_${this.counter++}`; while (this.graph.lookup(n) || this.graph.values.has(n));
     return n;
   }
+  /** Declares a graph input of an element type (DataType) and shape (numbers, symbolic names, null); returns its name. */
   input(name: string, elemType: number, shape?: Dim[]): string {
     this.graph.inputs.push(name);
     this.graph.value(name).type = { elemType, shape };
     return name;
   }
+  /** Adds an initializer (fp16/bf16 data as uint16 bits); returns its name. */
   init(name: string, dataType: number, dims: number[], data: TypedArray): string {
     const t = Tensor.fromArray(name, dataType, dims, data);
     this.graph.initializers.set(name, t);
@@ -65,16 +72,19 @@ export class GraphBuilder {
     this.graph.nodes.push(n);
     return outs;
   }
+  /** Declares a graph output (a value some node writes), optionally with its type. */
   output(name: string, elemType?: number, shape?: Dim[]): void {
     this.graph.outputs.push(name);
     if (elemType !== undefined) this.graph.value(name).type = { elemType, shape };
   }
 }
 
+/** Builds a model: the main graph plus the opset imports and IR version (defaults: opset 17, IR 8). */
 export class ModelBuilder extends GraphBuilder {
   constructor(private opts: { opset?: number; irVersion?: number; producer?: string; extraOpsets?: Record<string, number> } = {}) {
     super('main');
   }
+  /** The model, checked as a loaded one would be (one source per value, defined reads, no cycles) and sorted. */
   build(): Model {
     const opsetImport = [make(T.OperatorSetId, { domain: '', version: this.opts.opset ?? 17 }),
       ...Object.entries(this.opts.extraOpsets ?? {}).map(([domain, version]) => make(T.OperatorSetId, { domain, version }))];
@@ -84,6 +94,7 @@ export class ModelBuilder extends GraphBuilder {
       opsetImport,
     });
     this.graph.reindex();
+    validateGraph(this.graph);
     return new Model(proto, this.graph);
   }
 }

@@ -116,8 +116,17 @@ export function graphFromProto(gp: GraphProto, opts: ImportOptions, parent?: Gra
     for (const gs of n.subgraphs.values()) for (const s of gs) s.owner = n;
     g.nodes.push(n);
   }
-  checkNames(g, opts.file);
   return g;
+}
+
+/**
+ * The checks every model passes before anything works on it — each value has one source, every read is
+ * defined, no cycles — and the nodes sorted topologically (stable). For imported and built models alike.
+ */
+export function validateGraph(graph: Graph, file?: string): void {
+  for (const g of graph.allGraphs()) checkNames(g, file);
+  checkReads(graph, new Set(), file);
+  sortGraph(graph, file);
 }
 
 /**
@@ -161,8 +170,7 @@ export function modelFromProto(mp: ModelProto, opts: ImportOptions = {}): Model 
     if (e instanceof AmpError) throw e;
     throw new AmpError(`malformed model: ${(e as Error).message}`, opts.file);
   }
-  checkReads(graph, new Set(), opts.file);
-  sortGraph(graph, opts.file);
+  validateGraph(graph, opts.file);
   graph.reindex();
   const model = new Model(mp, graph);
   model.baseDir = opts.baseDir;
