@@ -1,6 +1,7 @@
 /**
  * The import rule (README "Architecture"): each layer imports only the layers below it.
- *   core (src/ir, src/onnx, src/core) ← passes/ and runtime/ (not each other) ← tools (src/tools) ← API (src/index.ts) ← CLI (src/cli)
+ *   core (src/ir, src/onnx, src/core) ← passes/ and runtime/ (not each other) ← tools (src/tools) ← API (src/index.ts)
+ *   ← CLI (src/cli) and the Vite plugin (src/vite), which import only the API
  * Walks every static import, re-export and dynamic import() of the sources with ts-morph.
  */
 import { describe, it, expect } from 'vitest';
@@ -8,7 +9,7 @@ import { Project, SyntaxKind } from 'ts-morph';
 import { relative, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
-type Layer = 'core' | 'passes' | 'runtime' | 'tools' | 'api' | 'cli';
+type Layer = 'core' | 'passes' | 'runtime' | 'tools' | 'api' | 'cli' | 'plugin';
 const ALLOWED: Record<Layer, Layer[]> = {
   core: ['core'],
   passes: ['core', 'passes'],
@@ -16,6 +17,7 @@ const ALLOWED: Record<Layer, Layer[]> = {
   tools: ['core', 'passes', 'runtime', 'tools'],
   api: ['core', 'passes', 'runtime', 'tools', 'api'],
   cli: ['api', 'cli'],
+  plugin: ['api', 'plugin'],
 };
 
 export function layerOf(rel: string): Layer | undefined {
@@ -25,6 +27,7 @@ export function layerOf(rel: string): Layer | undefined {
   if (rel.startsWith('src/tools/')) return 'tools';
   if (rel === 'src/index.ts') return 'api';
   if (rel.startsWith('src/cli/')) return 'cli';
+  if (rel.startsWith('src/vite/')) return 'plugin';
   return undefined;
 }
 

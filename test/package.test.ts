@@ -79,6 +79,8 @@ describe('the packed package, installed', () => {
   it('its types check under --strict without skipLibCheck', () => {
     writeFileSync(join(app, 'consumer.ts'), `
       import { convert, loadModel, saveModel, diff, run, type ConvertRunOptions } from 'amp-convert';
+      import ampConvert from 'amp-convert/vite';
+      export const plugin = ampConvert({ convert: { keepIoTypes: true } }).name;
       const opts: ConvertRunOptions = { keepIoTypes: true, verify: true };
       const r = await convert(loadModel('mlp.onnx'), opts);
       if (r.verification.status !== 'failed') saveModel(r.model, 'out.onnx', { force: true });
