@@ -21,10 +21,10 @@ export { RUNTIMES, type RuntimeName, type RuntimeProfile } from '../passes/runti
 export { run, type RunResult } from './tools/run.js';
 export { CpuExecutor, executeNode, type RunOptions } from '../runtime/cpu/executor.js';
 export { createExecutor, parseBackend, BACKENDS, type Executor, type BackendName, type BackendOptions } from '../runtime/backend.js';
-export { readInputs, readInputSets, randomInputs, parseShapes } from './tools/inputs.js';
+export { readInputs, readInputSets, readOutputSets, randomInputs, parseShapes } from './tools/inputs.js';
 export { readTensorFile, writeTensorFile } from './onnx/tensor-io.js';
 export { toFloat32, type RTensor } from './core/tensor.js';
-export { diff, DEFAULT_TOLERANCE, TOLERANCES, type DiffReport, type TensorDiff, type DiffOptions } from './tools/diff.js';
+export { diff, diffSets, DEFAULT_TOLERANCE, TOLERANCES, type DiffReport, type TensorDiff, type DiffOptions, type DiffSetsResult, type SetOutcome } from './tools/diff.js';
 export { renderText, renderMarkdown, renderJson, renderHtml, type DiffJson } from './tools/report/render.js';
 export { tensorStats, parseTolerance, formatTolerance, type TensorStats, type Tolerance, type Histogram } from './tools/report/stats.js';
 export { calibrate, type CalibrateOptions, type CalibrationResult } from './tools/calibrate.js';

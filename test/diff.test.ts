@@ -130,3 +130,57 @@ describe('report rendering', () => {
     expect(readFileSync(join(dir, 'fixed.html'), 'utf8')).toMatch(/Outputs meet the tolerance/);
   });
 });
+
+describe('diff at the level of Polygraphy', () => {
+  it('compares every input set, checks golden outputs, and prints the flags that keep the culprits', async () => {
+    const { cliIn } = await import('./helpers/cli.js');
+    const { writeTensorFile } = await import('../src/onnx/tensor-io.js');
+    const { loadModel } = await import('../src/onnx/io.js');
+    const { CpuExecutor } = await import('../runtime/cpu/executor.js');
+    const { readInputsDir } = await import('../src/tools/inputs.js');
+    const { mkdirSync, cpSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'amp-diff-sets-'));
+    const conv = join(dir, 'mlp.fp16.onnx');
+    expect((await cliIn([fixtureModelPath('mlp'), '-o', conv])).code).toBe(0);
+    // Two sets in the ONNX test layout, each with its golden (fp32) outputs.
+    const m = loadModel(fixtureModelPath('mlp'));
+    for (const k of [0, 1]) {
+      const d = join(dir, 'sets', `test_data_set_${k}`);
+      mkdirSync(d, { recursive: true });
+      cpSync(fixturePath('inputs', 'mlp'), d, { recursive: true });
+      const feeds = readInputsDir(m, d);
+      const out = new CpuExecutor(m).runSync(feeds);
+      m.graph.outputs.forEach((o, i) => writeTensorFile(join(d, `output_${i}.pb`), k === 1 ? out[o] : out[o], o, { force: true }));
+    }
+    const ok = await cliIn(['diff', fixtureModelPath('mlp'), conv, '--inputs', join(dir, 'sets'), '--expected', join(dir, 'sets'), '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const j = JSON.parse(ok.stdout);
+    expect(j.sets).toHaveLength(2);
+    expect(j.sets.every((s: { expected: { pass: boolean }[] }) => s.expected.length === 1 && s.expected[0].pass)).toBe(true);
+    // Wrong golden outputs: exit 1, named per set.
+    const wrong = join(dir, 'wrong');
+    cpSync(join(dir, 'sets'), wrong, { recursive: true });
+    const feeds = readInputsDir(m, join(wrong, 'test_data_set_1'));
+    const out = new CpuExecutor(m).runSync(feeds)[m.graph.outputs[0]];
+    writeTensorFile(join(wrong, 'test_data_set_1', 'output_0.pb'), { ...out, data: (out.data as Float32Array).map((v) => v * 2 + 1) }, m.graph.outputs[0], { force: true });
+    const bad = await cliIn(['diff', fixtureModelPath('mlp'), conv, '--inputs', join(dir, 'sets'), '--expected', wrong]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/set 1 vs expected \S+: ok/);
+    expect(bad.stdout).toMatch(/set 2 vs expected \S+: FAIL/);
+    // A known-bad conversion: the report names the culprit and the flags that keep it fp32, in every format.
+    const bv = join(dir, 'bv.onnx');
+    expect((await cliIn([fixtureModelPath('bad_variance'), '-o', bv, '--no-verify'])).code).toBe(0);
+    const r = await cliIn(['diff', fixtureModelPath('bad_variance'), bv, '--inputs', fixturePath('inputs', 'bad_variance'), '--top', '3', '--md', join(dir, 'bv.md'), '--html', join(dir, 'bv.html')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/to keep the culprits fp32, convert with: --keep-fp32 'var\.square'/);
+    expect(readFileSync(join(dir, 'bv.md'), 'utf8')).toMatch(/--keep-fp32 'var\.square'/);
+    const html = readFileSync(join(dir, 'bv.html'), 'utf8');
+    expect(html).toMatch(/<div class="keep" id="keep">--keep-fp32 &#39;var\.square&#39;|<div class="keep" id="keep">--keep-fp32 'var\.square'/);
+    const page = await screenshotReport(join(dir, 'bv.html'));
+    expect(page.errors).toEqual([]);
+    expect(page.rankedRows).toBe(3); // --top honoured in HTML
+    expect(html).toMatch(/class="f16"/); // fp16 limits marked on the histograms
+    expect(html).toMatch(/rect class="zero"/);
+    writeFileSync(join(dir, 'bv.png'), page.png);
+  }, 120_000);
+});

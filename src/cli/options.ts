@@ -28,3 +28,13 @@ export function tolerance(spec?: string): Tolerance {
   if (!spec) return DEFAULT_TOLERANCE;
   try { return parseTolerance(spec); } catch (e) { throw new AmpError((e as Error).message); }
 }
+
+/** --tolerance-output name:spec (repeatable). */
+export function outputTolerances(specs: string[] = []): Record<string, Tolerance> | undefined {
+  if (!specs.length) return undefined;
+  return Object.fromEntries(specs.map((s) => {
+    const i = s.lastIndexOf(':');
+    if (i <= 0) throw new AmpError(`--tolerance-output '${s}' must look like name:atol=..,rtol=..`);
+    return [s.slice(0, i), tolerance(s.slice(i + 1))];
+  }));
+}

@@ -12,6 +12,7 @@
  * both models get the same fp16-representable values, so input quantization is not blamed on any node.
  */
 import type { Model, Node } from '../ir/graph.js';
+import { AmpError } from '../core/errors.js';
 import { CpuExecutor, executeNode } from '../../runtime/cpu/executor.js';
 import { toFloat32, fromIrTensor, type RTensor } from '../core/tensor.js';
 import { make } from '../../runtime/cpu/util.js';
@@ -168,4 +169,43 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
     outputsMeet: outputs.length > 0 && outputs.every((o) => meets(o.stats, tolFor(o.convertedName))),
     ms: performance.now() - t0,
   };
+}
+
+/** One input set's outcome in diffSets. */
+export interface SetOutcome { index: number; outputsMeet: boolean; outputs: { name: string; scaled: number; cosine: number; maxAbs: number; newNonFinite: number }[]; expected?: { name: string; pass: boolean; maxAbs: number; tolRatio?: number; cosine: number }[] }
+/** diffSets: the full report of the worst input set, and every set's outcome. */
+export interface DiffSetsResult { report: DiffReport; worst: number; sets: SetOutcome[]; outputsMeet: boolean }
+
+/**
+ * diff over several input sets (as Polygraphy compares all of them): every set is compared, the verdict is
+ * that all meet the tolerance, and the full report (attribution, histograms) is the worst set's — the first
+ * failing one, else the one with the largest output error. With `expected` (golden outputs per set, e.g.
+ * output_N.pb), the converted model's outputs are also checked against them with the same tolerance.
+ */
+export async function diffSets(original: Model, converted: Model, sets: Record<string, RTensor>[], opts: DiffOptions & { expected?: Record<string, RTensor>[] } = {}): Promise<DiffSetsResult> {
+  if (!sets.length) throw new AmpError('no input sets to compare on');
+  if (opts.expected && opts.expected.length !== sets.length) throw new AmpError(`${opts.expected.length} sets of expected outputs for ${sets.length} input sets`);
+  const reports: DiffReport[] = [];
+  const outcomes: SetOutcome[] = [];
+  for (let i = 0; i < sets.length; i++) {
+    const r = await diff(original, converted, sets[i], { ...opts, attribution: false, histograms: false });
+    const o: SetOutcome = { index: i, outputsMeet: r.outputsMeet, outputs: r.outputs.map((t) => ({ name: t.name, scaled: t.stats.scaled, cosine: t.stats.cosine, maxAbs: t.stats.maxAbs, newNonFinite: t.stats.newNonFinite })) };
+    if (opts.expected) {
+      const got = new CpuExecutor(converted).runSync(alignFeeds(original, converted, sets[i]).conv);
+      o.expected = Object.entries(opts.expected[i]).map(([name, want]) => {
+        if (!got[name]) throw new AmpError(`expected output '${name}' is not an output of the converted model`);
+        const tol = opts.outputTolerance?.[name] ?? opts.tolerance ?? DEFAULT_TOLERANCE;
+        const s = tensorStats(toFloat32(want), toFloat32(got[name]), tol);
+        return { name, pass: meets(s, tol), maxAbs: s.maxAbs, tolRatio: s.tolRatio, cosine: s.cosine };
+      });
+      if (o.expected.some((x) => !x.pass)) o.outputsMeet = false;
+    }
+    reports.push(r);
+    outcomes.push(o);
+  }
+  const score = (o: SetOutcome) => (o.outputsMeet ? 0 : 1e9) + Math.max(0, ...o.outputs.map((x) => (Number.isFinite(x.scaled) ? x.scaled : 1e6)));
+  const worst = outcomes.reduce((w, o) => (score(o) > score(outcomes[w]) ? o.index : w), 0);
+  // The worst set's report again with histograms (and attribution), for the pages.
+  const report = await diff(original, converted, sets[worst], opts);
+  return { report, worst, sets: outcomes, outputsMeet: outcomes.every((o) => o.outputsMeet) };
 }

@@ -160,6 +160,29 @@ export function readInputSets(model: Model, path: string): Record<string, RTenso
   if (npy.length) return [checkNames(model, Object.fromEntries(npy.map((f) => [f.slice(0, -4), readNpy(join(path, f))])), path)];
   return [readInputsDir(model, path)];
 }
+/**
+ * Golden outputs (`diff --expected PATH`): output_N.pb files (N = position among the graph outputs) in a
+ * directory of `test_data_set_*` directories (one set each, in order) or in the directory itself (one set).
+ */
+export function readOutputSets(model: Model, path: string): Record<string, RTensor>[] {
+  let st;
+  try { st = statSync(path); } catch { throw new AmpError('no such file or directory', path); }
+  if (!st.isDirectory()) throw new AmpError('expected outputs must be a directory of output_N.pb files or of test_data_set_* directories', path);
+  const sets = readdirSync(path).filter((d) => /^test_data_set_\d+$/.test(d)).sort((a, b) => Number(a.slice(14)) - Number(b.slice(14)));
+  const one = (dir: string) => {
+    const outs: Record<string, RTensor> = {};
+    const files = readdirSync(dir).filter((f) => /^output_\d+\.pb$/.test(f));
+    if (!files.length) throw new AmpError('no output_N.pb files in the directory', dir);
+    for (const f of files) {
+      const i = Number(/\d+/.exec(f)![0]);
+      if (i >= model.graph.outputs.length) throw new AmpError(`${f}: the model has only ${model.graph.outputs.length} outputs`, dir);
+      outs[model.graph.outputs[i]] = readTensorFile(join(dir, f)).tensor;
+    }
+    return outs;
+  };
+  return sets.length ? sets.map((d) => one(join(path, d))) : [one(path)];
+}
+
 function checkNames(model: Model, feeds: Record<string, RTensor>, path: string): Record<string, RTensor> {
   const names = feedNames(model);
   for (const k of Object.keys(feeds)) if (!names.includes(k)) throw new AmpError(`'${k}' is not an input of the model (inputs: ${names.join(', ')})`, path);

@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { loadModel, saveModel, modelFiles, checkOutput, modelToJson, emitBindings, loadTsMorph, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, RUNTIMES, type RuntimeName, type ConvertRunOptions, type Model, type Tolerance } from '../../index.js';
-import { tolerance, list, repeat, type InputFlags } from '../options.js';
+import { loadModel, saveModel, modelFiles, checkOutput, modelToJson, emitBindings, loadTsMorph, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, RUNTIMES, type RuntimeName, type ConvertRunOptions, type Model } from '../../index.js';
+import { tolerance, list, repeat, outputTolerances, type InputFlags } from '../options.js';
 
 /** model.onnx → model.fp16.onnx beside it. */
 export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
@@ -117,15 +117,6 @@ export function register(program: Command): void {
     });
 }
 
-/** --tolerance-output name:spec (repeatable). */
-function outputTolerances(specs: string[] = []): Record<string, Tolerance> | undefined {
-  if (!specs.length) return undefined;
-  return Object.fromEntries(specs.map((s) => {
-    const i = s.lastIndexOf(':');
-    if (i <= 0) throw new AmpError(`--tolerance-output '${s}' must look like name:atol=..,rtol=..`);
-    return [s.slice(0, i), tolerance(s.slice(i + 1))];
-  }));
-}
 
 function fileBytes(file: string, model: Model): number {
   const ext = new Set<string>();

@@ -1,8 +1,8 @@
 /** Error statistics between a reference (fp32) tensor and a converted one, plus histograms. Pure functions. */
 import { F16_MAX } from '../../ir/half.js';
 
-/** A histogram over log10 |x| (values or errors): bin edges (as log10) and counts. */
-export interface Histogram { edges: number[]; counts: number[] }
+/** A histogram over log10 |x| (values or errors): bin edges (as log10) and counts; exact zeros and NaN/Inf apart. */
+export interface Histogram { edges: number[]; counts: number[]; zeros?: number; nonFinite?: number }
 /** Error statistics of one tensor (see tensorStats). */
 export interface TensorStats {
   count: number;
@@ -76,16 +76,18 @@ export function tensorStats(ref: ArrayLike<number>, got: ArrayLike<number>, tol?
   };
 }
 
-/** Histogram of log10(|x|) (zeros and non-finite values counted in the first/last bins). */
+/** Histogram of log10(|x|); exact zeros and NaN/Inf are counted apart (drawn as such, not as 1e-8 / 1e6). */
 export function logHistogram(xs: ArrayLike<number>, bins = 24, lo = -8, hi = 6): Histogram {
   const counts = new Array<number>(bins).fill(0);
   const w = (hi - lo) / bins;
+  let zeros = 0, nonFinite = 0;
   for (let i = 0; i < xs.length; i++) {
     const a = Math.abs(xs[i]);
-    const l = a === 0 ? lo : Number.isFinite(a) ? Math.log10(a) : hi;
-    counts[Math.max(0, Math.min(bins - 1, Math.floor((l - lo) / w)))]++;
+    if (a === 0) { zeros++; continue; }
+    if (!Number.isFinite(a)) { nonFinite++; continue; }
+    counts[Math.max(0, Math.min(bins - 1, Math.floor((Math.log10(a) - lo) / w)))]++;
   }
-  return { edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * w), counts };
+  return { edges: Array.from({ length: bins + 1 }, (_, i) => lo + i * w), counts, zeros, nonFinite };
 }
 
 /**
