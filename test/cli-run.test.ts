@@ -89,7 +89,7 @@ describe('--json: one line per command, element types as names', () => {
     expect(d.tensors.every((t: { dtype: unknown }) => typeof t.dtype === 'string')).toBe(true);
     expect(d.outputs[0].dtype).toBe('FLOAT16');
     const t = JSON.parse(runs['train-check'].stdout);
-    expect(t.modes[0].perSeed[0]).toEqual({ seed: 1, testAccuracy: expect.any(Number), finalLoss: expect.any(Number) });
+    expect(t.modes[0].perSeed[0]).toEqual({ seed: 1, testAccuracy: expect.any(Number), epochAccuracy: [expect.any(Number)], finalLoss: expect.any(Number) });
     expect(t.modes[0].runs).toBeUndefined();
   }, 120_000);
 });

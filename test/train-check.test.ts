@@ -127,3 +127,26 @@ describe('train-check on digits (CPU, short run)', () => {
     expect(readCsv(fixturePath('data', 'digits.csv.gz')).features).toBe(64);
   });
 });
+
+describe('the training report page', () => {
+  it('shows accuracy per epoch, the loss scale as a 2^k step plot, no ± for one seed, and renders cleanly', async () => {
+    const { trainCheck } = await import('../src/tools/train-check.js');
+    const { renderTrainHtml } = await import('../src/tools/report/train-html.js');
+    const { screenshotReport } = await import('../src/tools/report/screenshot.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const r = await trainCheck({ data: 'digits', epochs: 3, seeds: [1], lr: 0.05, optimizer: 'sgd', lossMultiplier: 1, backend: 'cpu' });
+    expect(r.modes.every((m) => m.runs[0].epochAccuracy.length === 3 && m.runs[0].epochAccuracy[2] === m.runs[0].testAccuracy)).toBe(true);
+    const html = renderTrainHtml(r);
+    expect(html).not.toMatch(/± 0\.00/);
+    expect(html).toMatch(/test accuracy % \(seed 1\)/);
+    expect((html.match(/<circle /g) ?? []).length).toBe(3 * r.modes.length); // one dot per epoch and mode
+    expect(html).toMatch(/2<tspan dy="-5" font-size="9">16<\/tspan>/); // 2^16, the initial scale
+    const dir = mkdtempSync(join(tmpdir(), 'amp-train-html-'));
+    writeFileSync(join(dir, 't.html'), html);
+    const page = await screenshotReport(join(dir, 't.html'));
+    expect(page.errors).toEqual([]);
+    expect(page.png.subarray(1, 4).toString()).toBe('PNG');
+  }, 120_000);
+});

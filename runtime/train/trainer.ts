@@ -27,6 +27,8 @@ export interface TrainConfig {
 }
 export interface TrainResult {
   mode: Mode; testAccuracy: number; finalLoss: number; losses: number[]; skippedSteps: number;
+  /** Test accuracy after each epoch (the last is testAccuracy). */
+  epochAccuracy: number[];
   scaleHistory: { step: number; scale: number }[];
   /** Fraction of gradient values nonzero in fp32 but zero in the run's precision (sampled once per epoch). */
   underflow: number;
@@ -87,6 +89,24 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   const mult = cfg.lossMultiplier ?? 1;
   let underflowNum = 0, underflowDen = 0, step = 0;
   const rnd = xorshift((cfg.seed ?? 0) + 1);
+  /** Test accuracy in the run's precision, with the current master weights. */
+  const testAccuracy = async (): Promise<number> => {
+    let correct = 0;
+    const nTest = data.yTest.length;
+    for (let b0 = 0; b0 < nTest; b0 += 256) {
+      const n = Math.min(256, nTest - b0);
+      const fd: Record<string, RTensor> = { [forward.graph.inputs[0]]: asType(f32t(xDims(n), data.xTest.slice(b0 * f, (b0 + n) * f)), lowT) };
+      tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), lowT); });
+      const z = toFloat32((await evalExec.run(fd))[tg.logits]);
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        for (let c = 1; c < C; c++) if (z[i * C + c] > z[i * C + best]) best = c;
+        if (best === data.yTest[b0 + i]) correct++;
+      }
+    }
+    return correct / nTest;
+  };
+  const epochAccuracy: number[] = [];
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     const order = Int32Array.from({ length: nTrain }, (_, i) => i);
     for (let i = nTrain - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
@@ -118,25 +138,13 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
       losses.push(toFloat32(out.loss)[0]);
       step++;
     }
-  }
-  // Test accuracy in the run's precision.
-  let correct = 0;
-  const nTest = data.yTest.length;
-  for (let b0 = 0; b0 < nTest; b0 += 256) {
-    const n = Math.min(256, nTest - b0);
-    const fd: Record<string, RTensor> = { [forward.graph.inputs[0]]: asType(f32t(xDims(n), data.xTest.slice(b0 * f, (b0 + n) * f)), lowT) };
-    tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), lowT); });
-    const z = toFloat32((await evalExec.run(fd))[tg.logits]);
-    for (let i = 0; i < n; i++) {
-      let best = 0;
-      for (let c = 1; c < C; c++) if (z[i * C + c] > z[i * C + best]) best = c;
-      if (best === data.yTest[b0 + i]) correct++;
-    }
+    epochAccuracy.push(await testAccuracy());
   }
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 20)));
+  const finalAccuracy = epochAccuracy[epochAccuracy.length - 1] ?? await testAccuracy();
   for (const e of new Set([fp32Exec, exec, evalExec])) e.dispose();
   return {
-    backend: exec.name, mode: cfg.mode, testAccuracy: correct / nTest, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, losses,
+    backend: exec.name, mode: cfg.mode, testAccuracy: finalAccuracy, epochAccuracy, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, losses,
     skippedSteps: scaler.state.skippedSteps, scaleHistory: scaler.state.history.map((h) => ({ step: h.step, scale: h.scale })),
     underflow: underflowDen ? underflowNum / underflowDen : 0, steps: step,
   };

@@ -28,7 +28,7 @@ export interface TrainCheckReport { backend: string; data: string; model: string
  * and final loss, and the loss-scale trajectory of the first seed as its change points.
  */
 export interface TrainCheckJson extends Omit<TrainCheckReport, 'modes'> {
-  modes: (Omit<ModeSummary, 'runs'> & { perSeed: { seed: number; testAccuracy: number; finalLoss: number }[]; scaleTrajectory: { step: number; scale: number }[] })[];
+  modes: (Omit<ModeSummary, 'runs'> & { perSeed: { seed: number; testAccuracy: number; epochAccuracy: number[]; finalLoss: number }[]; scaleTrajectory: { step: number; scale: number }[] })[];
 }
 /** The one-line `train-check --json` shape of a report (TrainCheckJson). */
 export function trainCheckJson(r: TrainCheckReport): TrainCheckJson {
@@ -36,7 +36,7 @@ export function trainCheckJson(r: TrainCheckReport): TrainCheckJson {
     ...r,
     modes: r.modes.map(({ runs, ...m }) => ({
       ...m,
-      perSeed: runs.map((x, i) => ({ seed: r.seeds[i], testAccuracy: x.testAccuracy, finalLoss: x.finalLoss })),
+      perSeed: runs.map((x, i) => ({ seed: r.seeds[i], testAccuracy: x.testAccuracy, epochAccuracy: x.epochAccuracy, finalLoss: x.finalLoss })),
       scaleTrajectory: (runs[0]?.scaleHistory ?? []).filter((_, i, a) => i === 0 || a[i - 1].scale !== a[i].scale).map(({ step, scale }) => ({ step, scale })),
     })),
   };
@@ -98,9 +98,9 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
 export function formatTrainCheck(r: TrainCheckReport): string {
   const pct = (x: number) => (100 * x).toFixed(2);
   const lines = [
-    `| run | test accuracy % (mean ± std, ${r.seeds.length} seeds) | final loss | skipped steps | fp16 gradient underflow |`,
+    `| run | test accuracy % (${r.seeds.length > 1 ? `mean ± std, ${r.seeds.length} seeds` : `seed ${r.seeds[0]}`}) | final loss | skipped steps | fp16 gradient underflow |`,
     '|---|---|---|---|---|',
-    ...r.modes.map((m) => `| ${m.mode === 'fp32' ? 'fp32' : m.mode === 'amp' ? 'AMP + loss scaling' : 'AMP, no loss scaling'} | ${pct(m.accMean)} ± ${pct(m.accStd)} | ${m.finalLoss.toFixed(4)} | ${m.skipped.toFixed(1)} | ${m.mode === 'fp32' ? '–' : `${pct(m.underflow)}%`} |`),
+    ...r.modes.map((m) => `| ${m.mode === 'fp32' ? 'fp32' : m.mode === 'amp' ? 'AMP + loss scaling' : 'AMP, no loss scaling'} | ${pct(m.accMean)}${r.seeds.length > 1 ? ` ± ${pct(m.accStd)}` : ''} | ${m.finalLoss.toFixed(4)} | ${m.skipped.toFixed(1)} | ${m.mode === 'fp32' ? '–' : `${pct(m.underflow)}%`} |`),
   ];
   return `${r.data} (${r.model}), ${r.epochs} epochs, ${r.backend} backend, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}`;
 }
