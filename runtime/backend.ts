@@ -1,7 +1,8 @@
 /**
  * Backend selection. Every executor implements `Executor`; `createExecutor` picks one by name (validated
  * here, once, for the CLI and the API alike). 'auto' uses WebGPU when an adapter is available, else the CPU
- * reference, and says which and why. The WebGPU module is imported only when asked for.
+ * reference, and says which and why; 'ort' runs onnxruntime-node when it is installed. The WebGPU and
+ * onnxruntime modules are imported only when asked for.
  */
 import type { Model } from '../src/ir/graph.js';
 import type { RTensor } from '../src/core/tensor.js';
@@ -15,7 +16,7 @@ export interface Executor {
   dispose(): void;
 }
 /** The backend names run, diff and train-check accept. */
-export const BACKENDS = ['cpu', 'webgpu', 'auto'] as const;
+export const BACKENDS = ['cpu', 'webgpu', 'ort', 'auto'] as const;
 /** One of BACKENDS. */
 export type BackendName = (typeof BACKENDS)[number];
 /** A backend name from user input; throws a one-line error naming the choices. */
@@ -30,6 +31,11 @@ export interface BackendOptions { backend?: BackendName; adapter?: string; fp16A
 /** An executor for a backend name ('auto' picks WebGPU when an adapter is there, else the CPU). */
 export async function createExecutor(model: Model, opts: BackendOptions = {}): Promise<{ executor: Executor; note?: string }> {
   const backend = parseBackend(opts.backend);
+  if (backend === 'ort') {
+    if (opts.fp16Accumulate) throw new AmpError('--fp16-accumulate is a CPU reference option');
+    const { OrtExecutor } = await import('./ort/executor.js');
+    return { executor: await OrtExecutor.create(model), note: 'onnxruntime-node (CPU provider): outputs as a production runtime computes them, not the fp16 storage oracle' };
+  }
   if (backend === 'webgpu' || backend === 'auto') {
     if (opts.fp16Accumulate && backend === 'webgpu') throw new AmpError('--fp16-accumulate is a CPU reference option; the WebGPU kernels accumulate in f32');
     try {

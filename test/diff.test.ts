@@ -157,6 +157,12 @@ describe('diff at the level of Polygraphy', () => {
     const j = JSON.parse(ok.stdout);
     expect(j.sets).toHaveLength(2);
     expect(j.sets.every((s: { expected: { pass: boolean }[] }) => s.expected.length === 1 && s.expected[0].pass)).toBe(true);
+    // The converted model on other runtimes (Polygraphy's comparison): onnxruntime-node and WebGPU.
+    for (const backend of ['ort', 'webgpu']) {
+      const b = await cliIn(['diff', fixtureModelPath('mlp'), conv, '--inputs', join(dir, 'sets'), '--backend', backend]);
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.stdout).toMatch(new RegExp(`set 2 on ${backend} \\S+: ok`));
+    }
     // Wrong golden outputs: exit 1, named per set.
     const wrong = join(dir, 'wrong');
     cpSync(join(dir, 'sets'), wrong, { recursive: true });

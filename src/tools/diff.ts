@@ -14,6 +14,7 @@
 import type { Model, Node } from '../ir/graph.js';
 import { AmpError } from '../core/errors.js';
 import { CpuExecutor, executeNode } from '../../runtime/cpu/executor.js';
+import { createExecutor, type BackendName } from '../../runtime/backend.js';
 import { toFloat32, fromIrTensor, type RTensor } from '../core/tensor.js';
 import { make } from '../../runtime/cpu/util.js';
 import { isConvertibleFloat, DataType } from '../ir/dtype.js';
@@ -172,7 +173,13 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
 }
 
 /** One input set's outcome in diffSets. */
-export interface SetOutcome { index: number; outputsMeet: boolean; outputs: { name: string; scaled: number; cosine: number; maxAbs: number; newNonFinite: number }[]; expected?: { name: string; pass: boolean; maxAbs: number; tolRatio?: number; cosine: number }[] }
+export interface SetOutcome {
+  index: number; outputsMeet: boolean; outputs: { name: string; scaled: number; cosine: number; maxAbs: number; newNonFinite: number }[];
+  /** With `expected`: the converted model's outputs against the golden ones. */
+  expected?: { name: string; pass: boolean; maxAbs: number; tolRatio?: number; cosine: number }[];
+  /** With a `backend` other than the CPU reference: the converted model's outputs on it against the fp32 reference. */
+  backend?: { name: string; outputs: { name: string; pass: boolean; maxAbs: number; tolRatio?: number; cosine: number }[] };
+}
 /** diffSets: the full report of the worst input set, and every set's outcome. */
 export interface DiffSetsResult { report: DiffReport; worst: number; sets: SetOutcome[]; outputsMeet: boolean }
 
@@ -182,27 +189,37 @@ export interface DiffSetsResult { report: DiffReport; worst: number; sets: SetOu
  * failing one, else the one with the largest output error. With `expected` (golden outputs per set, e.g.
  * output_N.pb), the converted model's outputs are also checked against them with the same tolerance.
  */
-export async function diffSets(original: Model, converted: Model, sets: Record<string, RTensor>[], opts: DiffOptions & { expected?: Record<string, RTensor>[] } = {}): Promise<DiffSetsResult> {
+export async function diffSets(original: Model, converted: Model, sets: Record<string, RTensor>[], opts: DiffOptions & { expected?: Record<string, RTensor>[]; backend?: BackendName; adapter?: string } = {}): Promise<DiffSetsResult> {
   if (!sets.length) throw new AmpError('no input sets to compare on');
   if (opts.expected && opts.expected.length !== sets.length) throw new AmpError(`${opts.expected.length} sets of expected outputs for ${sets.length} input sets`);
   const reports: DiffReport[] = [];
   const outcomes: SetOutcome[] = [];
+  const check = (want: RTensor, got: RTensor | undefined, name: string) => {
+    if (!got) throw new AmpError(`output '${name}' is missing from the converted model's results`);
+    const tol = opts.outputTolerance?.[name] ?? opts.tolerance ?? DEFAULT_TOLERANCE;
+    const s = tensorStats(toFloat32(want), toFloat32(got), tol);
+    return { name, pass: meets(s, tol), maxAbs: s.maxAbs, tolRatio: s.tolRatio, cosine: s.cosine };
+  };
+  // Another runtime (Polygraphy's comparison): the converted model's outputs there against the fp32 reference.
+  const other = opts.backend && opts.backend !== 'cpu' ? (await createExecutor(converted, { backend: opts.backend, adapter: opts.adapter })).executor : undefined;
   for (let i = 0; i < sets.length; i++) {
     const r = await diff(original, converted, sets[i], { ...opts, attribution: false, histograms: false });
     const o: SetOutcome = { index: i, outputsMeet: r.outputsMeet, outputs: r.outputs.map((t) => ({ name: t.name, scaled: t.stats.scaled, cosine: t.stats.cosine, maxAbs: t.stats.maxAbs, newNonFinite: t.stats.newNonFinite })) };
+    const { ref, conv } = alignFeeds(original, converted, sets[i]);
     if (opts.expected) {
-      const got = new CpuExecutor(converted).runSync(alignFeeds(original, converted, sets[i]).conv);
-      o.expected = Object.entries(opts.expected[i]).map(([name, want]) => {
-        if (!got[name]) throw new AmpError(`expected output '${name}' is not an output of the converted model`);
-        const tol = opts.outputTolerance?.[name] ?? opts.tolerance ?? DEFAULT_TOLERANCE;
-        const s = tensorStats(toFloat32(want), toFloat32(got[name]), tol);
-        return { name, pass: meets(s, tol), maxAbs: s.maxAbs, tolRatio: s.tolRatio, cosine: s.cosine };
-      });
+      const got = new CpuExecutor(converted).runSync(conv);
+      o.expected = Object.entries(opts.expected[i]).map(([name, want]) => check(want, got[name], name));
       if (o.expected.some((x) => !x.pass)) o.outputsMeet = false;
+    }
+    if (other) {
+      const want = new CpuExecutor(original).runSync(ref), got = await other.run(conv);
+      o.backend = { name: other.name, outputs: original.graph.outputs.map((name) => check(want[name], got[name], name)) };
+      if (o.backend.outputs.some((x) => !x.pass)) o.outputsMeet = false;
     }
     reports.push(r);
     outcomes.push(o);
   }
+  other?.dispose();
   const score = (o: SetOutcome) => (o.outputsMeet ? 0 : 1e9) + Math.max(0, ...o.outputs.map((x) => (Number.isFinite(x.scaled) ? x.scaled : 1e6)));
   const worst = outcomes.reduce((w, o) => (score(o) > score(outcomes[w]) ? o.index : w), 0);
   // The worst set's report again with histograms (and attribution), for the pages.

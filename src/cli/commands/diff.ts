@@ -1,6 +1,6 @@
 /** `amp-convert diff original.onnx converted.onnx`: where precision went, tensor by tensor, on every input set. */
 import type { Command } from 'commander';
-import { loadModel, writeFileAtomic, modelFiles, diffSets, readInputSets, readOutputSets, renderText, renderMarkdown, renderJson, renderHtml, printable, AmpError, type RTensor } from '../../index.js';
+import { loadModel, writeFileAtomic, modelFiles, diffSets, readInputSets, readOutputSets, renderText, renderMarkdown, renderJson, renderHtml, printable, AmpError, parseBackend, type RTensor } from '../../index.js';
 import { addInputOptions, inputSets, tolerance, outputTolerances, repeat, type InputFlags } from '../options.js';
 
 export function register(program: Command): void {
@@ -8,19 +8,21 @@ export function register(program: Command): void {
     .description('compare an fp32 model and its converted version on the same inputs, tensor by tensor'), '(every set is compared; the report shows the worst)')
     .option('--tolerance <spec>', 'atol=..,rtol=..,scale=..,cos=..,rel=.. (default: the fp16 tolerance of the verified convert)')
     .option('--tolerance-output <name:spec>', 'tolerance for one output (repeatable)', repeat)
+    .option('--backend <name>', 'also run the converted model on cpu | webgpu | ort (onnxruntime-node, if installed) and check its outputs against the fp32 reference', 'cpu')
+    .option('--adapter <name>', 'pin the WebGPU adapter')
     .option('--expected <dir>', 'golden outputs: output_N.pb files, or test_data_set_* dirs of them (one per input set)')
     .option('--top <k>', 'rows in the ranked tables (text, Markdown, HTML)', '10')
     .option('--json', 'print the worst set\'s report and every set\'s outcome as one JSON line')
     .option('--md <file>', 'write a Markdown report')
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--force', 'overwrite report files')
-    .action(async (a: string, b: string, o: InputFlags & { tolerance?: string; toleranceOutput?: string[]; expected?: string; top: string; json?: boolean; md?: string; html?: string; force?: boolean }) => {
+    .action(async (a: string, b: string, o: InputFlags & { tolerance?: string; toleranceOutput?: string[]; expected?: string; backend: string; adapter?: string; top: string; json?: boolean; md?: string; html?: string; force?: boolean }) => {
       const original = loadModel(a), converted = loadModel(b);
       const top = Number(o.top);
       if (!Number.isInteger(top) || top < 1) throw new AmpError(`--top must be a positive integer (got '${o.top}')`);
       const sets: Record<string, RTensor>[] = o.inputs ? readInputSets(original, o.inputs) : inputSets(original, o, 1);
       const expected = o.expected ? readOutputSets(converted, o.expected) : undefined;
-      const r = await diffSets(original, converted, sets, { tolerance: tolerance(o.tolerance), outputTolerance: outputTolerances(o.toleranceOutput), expected });
+      const r = await diffSets(original, converted, sets, { tolerance: tolerance(o.tolerance), outputTolerance: outputTolerances(o.toleranceOutput), expected, backend: parseBackend(o.backend), adapter: o.adapter });
       const protect = [...modelFiles(original, a), ...modelFiles(converted, b)];
       const title = `${a} vs ${b}${sets.length > 1 ? ` (input set ${r.worst + 1} of ${sets.length}, the worst)` : ''}`;
       if (o.md) writeFileAtomic(o.md, renderMarkdown(r.report, top), { force: o.force, protect });
@@ -29,6 +31,7 @@ export function register(program: Command): void {
       else {
         const lines = [renderText(r.report, top)];
         if (sets.length > 1) lines.push(`input sets: ${sets.length}, ${r.sets.filter((s) => s.outputsMeet).length} meet the tolerance; the report above is set ${r.worst + 1}`);
+        for (const s of r.sets) for (const x of s.backend?.outputs ?? []) lines.push(`  set ${s.index + 1} on ${s.backend!.name} ${printable(x.name)}: ${x.pass ? 'ok' : 'FAIL'} (max|Δ| ${x.maxAbs.toExponential(2)}, cosine ${x.cosine.toFixed(6)})`);
         for (const s of r.sets) for (const x of s.expected ?? []) lines.push(`  set ${s.index + 1} vs expected ${printable(x.name)}: ${x.pass ? 'ok' : 'FAIL'} (max|Δ| ${x.maxAbs.toExponential(2)}, cosine ${x.cosine.toFixed(6)})`);
         process.stdout.write(`${lines.join('\n')}\n`);
       }

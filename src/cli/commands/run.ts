@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--shape <name=d1,d2,..>', 'concrete dims for an input with symbolic dims (repeatable)', repeat)
     .option('--outputs <dir>', 'write output_N.pb files here')
     .option('--force', 'overwrite existing output_N.pb files')
-    .option('--backend <name>', 'cpu | webgpu | auto', 'cpu')
+    .option('--backend <name>', 'cpu | webgpu | ort (onnxruntime-node, if installed) | auto', 'cpu')
     .option('--adapter <name>', 'pin the WebGPU adapter (e.g. llvmpipe)')
     .option('--fp16-accumulate', 'emulate fp16 accumulation in MatMul/Gemm/Conv/reductions')
     .option('--all', 'print every value of large outputs (default: the first 16)')

@@ -1,0 +1,61 @@
+/**
+ * onnxruntime-node as a backend (`--backend ort`): to compare the converted model as a production runtime
+ * runs it (Polygraphy's use) — not as the fp16 oracle, since its CPU provider computes fp16 ops its own way.
+ * onnxruntime-node is not a dependency of this package: it is loaded when asked for, with a one-line message
+ * naming it when it is not installed. Outputs only (no intermediates), synchronous-looking like the others.
+ */
+import type { Model } from '../../src/ir/graph.js';
+import type { RTensor } from '../../src/core/tensor.js';
+import { DataType, type TypedArray } from '../../src/ir/dtype.js';
+import { AmpError } from '../../src/core/errors.js';
+import { encodeModel } from '../../src/onnx/io.js';
+import type { RunOptions } from '../cpu/executor.js';
+
+const ORT_TYPE: Record<number, string> = {
+  [DataType.FLOAT]: 'float32', [DataType.FLOAT16]: 'float16', [DataType.DOUBLE]: 'float64', [DataType.INT8]: 'int8',
+  [DataType.UINT8]: 'uint8', [DataType.INT16]: 'int16', [DataType.UINT16]: 'uint16', [DataType.INT32]: 'int32',
+  [DataType.UINT32]: 'uint32', [DataType.INT64]: 'int64', [DataType.UINT64]: 'uint64', [DataType.BOOL]: 'bool', [DataType.STRING]: 'string',
+};
+const FROM_ORT = Object.fromEntries(Object.entries(ORT_TYPE).map(([k, v]) => [v, Number(k)]));
+
+interface OrtTensor { type: string; data: unknown; dims: readonly number[] }
+interface OrtModule {
+  Tensor: new (type: string, data: unknown, dims: readonly number[]) => OrtTensor;
+  InferenceSession: { create(model: Uint8Array, o?: object): Promise<{ run(f: Record<string, OrtTensor>, names?: string[]): Promise<Record<string, OrtTensor>>; release(): Promise<void> }> };
+}
+
+export class OrtExecutor {
+  readonly name = 'ort';
+  private constructor(private ort: OrtModule, private session: Awaited<ReturnType<OrtModule['InferenceSession']['create']>>, readonly model: Model) {}
+  static async create(model: Model): Promise<OrtExecutor> {
+    let ort: OrtModule;
+    try { ort = (await import('onnxruntime-node' as string)) as OrtModule; } catch {
+      throw new AmpError("the ort backend needs the package 'onnxruntime-node' (npm install onnxruntime-node)", model.file);
+    }
+    try {
+      // External data: onnxruntime resolves it against the model's directory, which bytes do not have.
+      if ([...model.graph.allGraphs()].some((g) => [...g.initializers.values()].some((t) => t.external))) throw new Error('models with external data: repack --inline first');
+      return new OrtExecutor(ort, await ort.InferenceSession.create(encodeModel(model), { intraOpNumThreads: 1 }), model);
+    } catch (e) {
+      throw new AmpError(`onnxruntime cannot load the model: ${String((e as Error).message).split('\n')[0]}`, model.file);
+    }
+  }
+  async run(feeds: Record<string, RTensor>, opts: RunOptions = {}): Promise<Record<string, RTensor>> {
+    const inputs = Object.fromEntries(Object.entries(feeds).map(([k, t]) => {
+      const type = ORT_TYPE[t.dtype];
+      if (!type) throw new AmpError(`input '${k}': onnxruntime's JS tensors do not hold ${t.dtype}`, this.model.file);
+      return [k, new this.ort.Tensor(type, t.data, t.dims)];
+    }));
+    let out: Record<string, OrtTensor>;
+    try { out = await this.session.run(inputs, opts.outputs); } catch (e) {
+      throw new AmpError(`onnxruntime failed: ${String((e as Error).message).split('\n')[0]}`, this.model.file);
+    }
+    return Object.fromEntries(Object.entries(out).map(([k, t]) => {
+      let data = t.data as TypedArray | string[];
+      // float16 comes back as its Uint16Array bits, or as a Float16Array where the runtime has one.
+      if (t.type === 'float16' && !(data instanceof Uint16Array)) data = new Uint16Array((data as unknown as { buffer: ArrayBuffer }).buffer);
+      return [k, { dtype: FROM_ORT[t.type], dims: [...t.dims], data }];
+    }));
+  }
+  dispose(): void { void this.session.release(); }
+}
