@@ -75,6 +75,9 @@ describe('the packed package, installed', () => {
     expect(t.stderr.trim().split('\n')).toHaveLength(1);
     expect(t.stderr).toMatch(/optional package 'ts-morph' \(npm install ts-morph\)/);
     expect(existsSync(join(app, 'typed.onnx'))).toBe(false); // refused before converting
+    const o = run(['run', 'mlp.onnx', '--random', '--backend', 'ort']);
+    expect(o.status).toBe(2);
+    expect(o.stderr).toMatch(/needs the package 'onnxruntime-node' \(npm install onnxruntime-node\)/);
   });
   it('its types check under --strict without skipLibCheck', () => {
     writeFileSync(join(app, 'consumer.ts'), `
