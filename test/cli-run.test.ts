@@ -49,7 +49,7 @@ describe('amp-convert run', () => {
     }
     const w = cli(['run', fixtureModelPath('mlp'), '--random', '--backend', 'vulkan']);
     expect(w.code).toBe(2);
-    expect(w.stderr).toMatch(/--backend must be cpu, webgpu or auto \(got 'vulkan'\)/);
+    expect(w.stderr).toMatch(/--backend must be cpu, webgpu, ort or auto \(got 'vulkan'\)/);
   });
 });
 
