@@ -14,11 +14,11 @@ export { ModelBuilder, GraphBuilder, makeAttr, type AttrValue } from './ir/build
 export * from './ir/half.js';
 export { inspectModel, formatInspect, fmtBytes, type InspectReport } from './tools/inspect.js';
 export { inferTypes } from './ir/infer.js';
-export { convert, convertSync, type ConvertOptions, type ConvertRunOptions, type ConvertResult, type ConvertSummary, type Verification } from './tools/convert.js';
+export { convert, convertSync, type ConvertOptions, type ConvertRunOptions, type ConvertResult, type ConvertSummary, type Verification, type ConvertJson } from './tools/convert.js';
 export { formatVerification, synthesizeInputs, checkOutputs, type OutputCheck } from './tools/verify.js';
 export { formatSummary } from '../passes/summary.js';
 export { RUNTIMES, type RuntimeName, type RuntimeProfile } from '../passes/runtimes.js';
-export { run, type RunResult } from './tools/run.js';
+export { run, type RunResult, type RunJson } from './tools/run.js';
 export { CpuExecutor, executeNode, type RunOptions } from '../runtime/cpu/executor.js';
 export { createExecutor, parseBackend, BACKENDS, type Executor, type BackendName, type BackendOptions } from '../runtime/backend.js';
 export { readInputs, readInputSets, readOutputSets, randomInputs, parseShapes } from './tools/inputs.js';

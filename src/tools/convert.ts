@@ -58,6 +58,15 @@ export interface ConvertRunOptions extends ConvertOptions {
 }
 
 /** The converted model and what was done (summary), proven (verification), calibrated and repaired. */
+/**
+ * `amp-convert model.onnx --json` (one line): files and sizes (external data included), time, notes, the
+ * pass's summary and what verification proved.
+ */
+export interface ConvertJson extends ConvertSummary {
+  input: string; output: string | null; bytesBefore: number; bytesAfter: number | null; ms: number; notes: string[]; verification: Verification;
+}
+
+/** The converted model and what was done (summary), proven (verification), calibrated and repaired. */
 export interface ConvertResult {
   model: Model;
   summary: ConvertSummary;

@@ -7,6 +7,15 @@ import type { RTensor } from '../core/tensor.js';
 /** Outputs of run, the backend that ran them, time, and the adapter for WebGPU. */
 export interface RunResult { outputs: Record<string, RTensor>; backend: string; ms: number; note?: string; adapter?: { name: string; features: string[]; shaderF16: boolean } }
 
+/**
+ * `run --json` (one line): the backend, its note and adapter, the time, and per output its element type by
+ * name, dims and values (the first 16 unless --all; int64 as numbers, bool as true/false, fp16 decoded).
+ */
+export interface RunJson {
+  backend: string; adapter?: RunResult['adapter']; note?: string; ms: number;
+  outputs: { name: string; dtype: string; dims: number[]; values: (number | string | boolean)[]; truncated: boolean }[];
+}
+
 /** Runs a model on the CPU executor or the WebGPU runtime; returns its outputs and the time taken. */
 export async function run(input: Model | string | Uint8Array, feeds: Record<string, RTensor>, opts: BackendOptions & { outputs?: string[] } = {}): Promise<RunResult> {
   const model = input instanceof Model ? input : typeof input === 'string' ? loadModel(input) : modelFromBytes(input);

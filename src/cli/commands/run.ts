@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { mkdirSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, writeTensorFile, modelFiles, checkOutput, readInputs, randomInputs, parseShapes, run, toFloat32, dtypeName, DataType, AmpError, parseBackend, printable, type RTensor } from '../../index.js';
+import { loadModel, writeTensorFile, modelFiles, checkOutput, readInputs, randomInputs, parseShapes, run, toFloat32, dtypeName, DataType, AmpError, parseBackend, printable, type RunJson, type RTensor } from '../../index.js';
 import { repeat } from '../options.js';
 
 function values(t: RTensor, limit: number): (number | string | boolean)[] {
@@ -41,7 +41,8 @@ export function register(program: Command): void {
       }
       const limit = o.all ? Infinity : 16;
       const outs = Object.entries(r.outputs).map(([name, t]) => ({ name, dtype: dtypeName(t.dtype), dims: t.dims, values: values(t, limit), truncated: t.data.length > limit }));
-      if (o.json) process.stdout.write(`${JSON.stringify({ backend: r.backend, adapter: r.adapter, note: r.note, ms: Number(r.ms.toFixed(3)), outputs: outs })}\n`);
+      const json: RunJson = { backend: r.backend, adapter: r.adapter, note: r.note, ms: Number(r.ms.toFixed(3)), outputs: outs };
+      if (o.json) process.stdout.write(`${JSON.stringify(json)}\n`);
       else {
         if (r.note) process.stdout.write(`${r.note}\n`);
         if (r.adapter && program.opts().verbose) process.stdout.write(`adapter features: ${r.adapter.features.join(' ')}\n`);
