@@ -164,3 +164,30 @@ describe('WebGPU executor', () => {
 });
 
 afterAll(() => { /* the device is shared per process and released when the worker exits */ });
+
+describe('large tensors', () => {
+  it('requests the adapter\'s binding limit; an initializer beyond it stays on the CPU and its op runs there (counted), never uploaded', async () => {
+    const { run } = await import('../src/tools/run.js');
+    const K = 8224, N = 4096; // 134.7 MB of f32 weights: beyond a 128 MiB binding
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', F, [1, K]);
+    const w = b.init('w', F, [K, N], Float32Array.from({ length: K * N }, (_, i) => ((i * 2654435761) % 1000) / 1e6 - 5e-4));
+    const [h] = b.node('MatMul', [x, w]);
+    b.node('Relu', [h], {}, { outputs: ['y'] });
+    b.output('y', F, [1, N]);
+    const m = b.build();
+    const feeds = { x: tensor(F, [1, K]) };
+    const gpu = await WebGpuExecutor.create(m);
+    expect(gpu.ctx.maxBinding).toBeGreaterThanOrEqual(128 * 2 ** 20);
+    const got = await gpu.run(feeds);
+    expect(gpu.cpuNodes).toEqual(gpu.ctx.maxBinding < K * N * 4 ? { MatMul: 1 } : {});
+    expect(gpu.gpuNodes.Relu).toBe(1);
+    const want = new CpuExecutor(m).runSync(feeds).y.data as Float32Array;
+    const a = toFloat32(got.y);
+    for (let i = 0; i < N; i += 97) expect(Math.abs(a[i] - want[i])).toBeLessThan(1e-5);
+    gpu.dispose();
+    const r = await run(m, feeds, { backend: 'webgpu' });
+    expect(r.crossings).toBe(gpu.ctx.maxBinding < K * N * 4 ? 1 : 0);
+    expect(r.note).toMatch(/nodes on the GPU/);
+  }, 120_000);
+});

@@ -12,6 +12,8 @@ export interface GpuContext {
   adapterName: string;
   features: string[];
   f16: boolean;
+  /** The largest storage buffer binding, in bytes: tensors beyond it run their ops on the CPU reference. */
+  maxBinding: number;
   /** Validation / out-of-memory errors Dawn reported; checked (and thrown) at every readback. */
   errors: string[];
   /** Keeps Dawn's GPU object alive as long as this context. */
@@ -43,13 +45,18 @@ async function open(adapterName?: string): Promise<GpuContext> {
   if (!adapter) throw new AmpError(`no WebGPU adapter named '${adapterName}'; ${INSTALL}`);
   const features = [...adapter.features] as string[];
   const f16 = features.includes('shader-f16');
-  const device = await adapter.requestDevice({ requiredFeatures: f16 ? ['shader-f16' as GPUFeatureName] : [] });
+  // The adapter's maximum buffer and binding sizes, not WebGPU's defaults (256 MiB / 128 MiB): large weights fit.
+  const lim = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: f16 ? ['shader-f16' as GPUFeatureName] : [],
+    requiredLimits: { maxBufferSize: lim.maxBufferSize, maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize },
+  });
   const info = (adapter as unknown as { info?: { device?: string; description?: string; vendor?: string } }).info;
   const name = info?.device || info?.description || info?.vendor || 'unknown adapter';
   const errors: string[] = [];
   device.addEventListener('uncapturederror', (ev) => errors.push((ev as GPUUncapturedErrorEvent).error.message.split('\n')[0]));
   device.lost.then((l) => { if (l.reason !== 'destroyed') process.stderr.write(`amp-convert: WebGPU device lost: ${l.message}\n`); });
-  return { device, adapterName: name, features, f16, errors, keepAlive: gpu, destroy: () => device.destroy() };
+  return { device, adapterName: name, features, f16, maxBinding: device.limits.maxStorageBufferBindingSize, errors, keepAlive: gpu, destroy: () => device.destroy() };
 }
 
 /** One device per process (and adapter choice): creating Dawn devices is slow on lavapipe. */

@@ -18,7 +18,8 @@ import { DataType } from '../../src/ir/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
 import { f16ArrayToF32, f32ArrayToF16 } from '../../src/ir/half.js';
 
-type Val = { gpu?: GpuTensor; cpu?: RTensor };
+/** A value on the GPU, on the CPU, or both; `init`: an initializer's (its upload is kept across runs). */
+type Val = { gpu?: GpuTensor; cpu?: RTensor; init?: boolean };
 const gpuType = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16;
 
 export class WebGpuExecutor {
@@ -65,7 +66,7 @@ export class WebGpuExecutor {
   private uploads: GPUBuffer[] = [];
   private gpuOf(v: Val): GpuTensor | undefined {
     if (v.gpu) return v.gpu;
-    if (v.cpu && gpuType(v.cpu.dtype)) { v.gpu = this.upload(v.cpu); this.uploads.push(v.gpu.buffer); return v.gpu; }
+    if (v.cpu && gpuType(v.cpu.dtype)) { v.gpu = this.upload(v.cpu); if (!v.init) this.uploads.push(v.gpu.buffer); return v.gpu; }
     return undefined;
   }
 
@@ -77,7 +78,8 @@ export class WebGpuExecutor {
     const owned = new Map<GPUBuffer, number>(); // refcounts of intermediate buffers (views share them)
     for (const [name, t] of g.initializers) {
       let v = this.inits.get(t);
-      if (!v) { const r = fromIrTensor(t); v = gpuType(r.dtype) ? { cpu: r, gpu: this.upload(r) } : { cpu: r }; this.inits.set(t, v); }
+      // Uploaded when a kernel first reads it (a weight only CPU-fallback ops read never goes to the GPU).
+      if (!v) { v = { cpu: fromIrTensor(t), init: true }; this.inits.set(t, v); }
       env.set(name, v);
     }
     for (const name of g.inputs) {
@@ -149,10 +151,12 @@ export class WebGpuExecutor {
       return [{ gpu: { ...x0.gpu, dims: [...o.dims] } }];
     }
     const kernel = gpuKernels[n.opType];
-    if (kernel && (ins.every((v) => !v || v.gpu || (v.cpu && gpuType(v.cpu.dtype)))) && (this.ctx.f16 || ins.every((v) => !v || (v.gpu ?? v.cpu)!.dtype !== DataType.FLOAT16))) {
+    // Tensors beyond the adapter's largest binding stay on the CPU (their op runs there: a crossing).
+    const fits = (v?: Val) => !v || (v.gpu?.bytes ?? (v.cpu!.data as ArrayBufferView).byteLength ?? 0) <= this.ctx.maxBinding;
+    if (kernel && ins.every(fits) && (ins.every((v) => !v || v.gpu || (v.cpu && gpuType(v.cpu.dtype)))) && (this.ctx.f16 || ins.every((v) => !v || (v.gpu ?? v.cpu)!.dtype !== DataType.FLOAT16))) {
       const gins = ins.map((v) => (v ? this.gpuOf(v) : undefined));
       const prog = kernel(n, gins, opset);
-      if (prog) {
+      if (prog && prog.outputs.every((o) => o.dims.reduce((a, b) => a * b, 1) * (o.dtype === DataType.FLOAT16 ? 2 : 4) <= this.ctx.maxBinding)) {
         count(this.gpuNodes);
         return this.runner.run(prog).map((t) => ({ gpu: t }));
       }
@@ -162,5 +166,9 @@ export class WebGpuExecutor {
     return executeNode(n, cins, { opset }).map((t) => ({ cpu: t }));
   }
 
-  dispose(): void { this.runner.dispose(); this.inits.clear(); }
+  dispose(): void {
+    for (const v of this.inits.values()) v.gpu?.buffer.destroy();
+    this.runner.dispose();
+    this.inits.clear();
+  }
 }

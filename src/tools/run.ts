@@ -5,7 +5,11 @@ import { createExecutor, type BackendOptions } from '../../runtime/backend.js';
 import type { RTensor } from '../core/tensor.js';
 
 /** Outputs of run, the backend that ran them, time, and the adapter for WebGPU. */
-export interface RunResult { outputs: Record<string, RTensor>; backend: string; ms: number; note?: string; adapter?: { name: string; features: string[]; shaderF16: boolean } }
+export interface RunResult {
+  outputs: Record<string, RTensor>; backend: string; ms: number; note?: string; adapter?: { name: string; features: string[]; shaderF16: boolean };
+  /** WebGPU: nodes that ran on the CPU reference instead (each reads its inputs back and uploads its outputs). */
+  crossings?: number;
+}
 
 /**
  * `run --json` (one line): the backend, its note and adapter, the time, and per output its element type by
@@ -23,8 +27,15 @@ export async function run(input: Model | string | Uint8Array, feeds: Record<stri
   try {
     const t0 = performance.now();
     const outputs = await executor.run(feeds, { outputs: opts.outputs });
+    const ms = performance.now() - t0;
     const adapter = (executor as { adapter?: RunResult['adapter'] }).adapter;
-    return { outputs, backend: executor.name, ms: performance.now() - t0, note, adapter };
+    // The WebGPU executor says which nodes ran on the CPU reference instead (each a GPU ↔ CPU crossing).
+    const placed = executor as { gpuNodes?: Record<string, number>; cpuNodes?: Record<string, number> };
+    const crossings = placed.cpuNodes ? Object.values(placed.cpuNodes).reduce((a, b) => a + b, 0) : undefined;
+    const where = placed.gpuNodes && placed.cpuNodes
+      ? `; ${Object.values(placed.gpuNodes).reduce((a, b) => a + b, 0)} nodes on the GPU, ${crossings} on the CPU${crossings ? ` (${Object.entries(placed.cpuNodes).map(([k, v]) => `${k}×${v}`).join(' ')})` : ''}`
+      : '';
+    return { outputs, backend: executor.name, ms, note: note || where ? `${note ?? ''}${where}` : undefined, adapter, crossings };
   } finally {
     executor.dispose();
   }
