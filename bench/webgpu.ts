@@ -1,6 +1,8 @@
 /**
  * npm run bench:webgpu — MatMul GFLOP/s in f32 and f16 on the WebGPU adapter, and fixture inference time on
  * WebGPU vs the CPU reference vs onnxruntime-node (single thread), all in this run (median of repeats).
+ * `--vgg19`: also VGG-19 (548 MB of weights, fc1's 411 MB weight beyond the adapter's largest binding), one
+ * run each: time, where its nodes ran, and agreement with the CPU reference.
  */
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -48,4 +50,19 @@ for (const name of ['mlp', 'cnn', 'transformer_block', 'hello_deepa']) {
   rows.push({ model: name, 'webgpu ms': g.toFixed(2), 'cpu ref ms': c.toFixed(2), 'onnxruntime ms': o.toFixed(3), 'webgpu / cpu': `${(g / c).toFixed(1)}×`, 'webgpu / onnxruntime': `${(g / o).toFixed(0)}×` });
 }
 console.table(rows);
+
+if (process.argv.includes('--vgg19')) {
+  const { vgg19 } = await import('../fixtures/scripts/bench-models.js');
+  const { randomInputs } = await import('../src/tools/inputs.js');
+  const m = vgg19(), feeds = randomInputs(m, 1, {});
+  const ex = await WebGpuExecutor.create(m), cpu = new CpuExecutor(m);
+  const sess = await ort.InferenceSession.create((await import('../src/onnx/io.js')).encodeModel(m), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  const of = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
+  let t = performance.now(); const g = (await ex.run(feeds)).logits.data as Float32Array; const gms = performance.now() - t;
+  t = performance.now(); const c = cpu.runSync(feeds).logits.data as Float32Array; const cms = performance.now() - t;
+  t = performance.now(); await sess.run(of); const oms = performance.now() - t;
+  let d = 0, ref = 0;
+  for (let i = 0; i < c.length; i++) { d = Math.max(d, Math.abs(g[i] - c[i])); ref = Math.max(ref, Math.abs(c[i])); }
+  console.table([{ model: 'VGG-19 fp32', 'webgpu ms': gms.toFixed(0), 'cpu ref ms': cms.toFixed(0), 'onnxruntime ms': oms.toFixed(0), 'nodes on the CPU': JSON.stringify(ex.cpuNodes), 'max|Δ|/max|ref| vs cpu': (d / ref).toExponential(2) }]);
+}
 process.exit(0);
