@@ -263,3 +263,38 @@ describe('option values that match nothing are warned about, with close matches'
     expect(typos.some((w) => /^keepIoTypes 'xx' is not an input or output of the model; did you mean 'x'/.test(w))).toBe(true);
   });
 });
+
+describe('external weights convert in bounded memory', () => {
+  it('fp32 external tensors are scanned and converted chunk by chunk while written, never held whole, with the same bytes as an in-memory conversion', async () => {
+    const { saveModel, loadModel } = await import('../src/onnx/io.js');
+    const dir = mkdtempSync(join(tmpdir(), 'amp-stream-'));
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', F, [1, 1024]);
+    let h = x;
+    for (let i = 0; i < 3; i++) {
+      // Values away from zero, but a few that fp16 rounds to zero (counted as flushed either way).
+      const w = b.init(`w${i}`, F, [1024, 1024], Float32Array.from({ length: 1024 * 1024 }, (_, k) => (k % 100003 === 5 ? 2 ** -26 : k % 100003 === 9 ? 2 ** -25 : (((k + i) % 7) + 1) / 256 * (k % 2 ? 1 : -1))));
+      [h] = b.node('MatMul', [h, w], {}, { name: `mm${i}` });
+    }
+    b.node('Relu', [h], {}, { outputs: ['y'], name: 'relu' });
+    b.output('y', F, [1, 1024]);
+    saveModel(b.build(), join(dir, 'm.onnx'), { externalData: true });
+    const streamed = loadModel(join(dir, 'm.onnx'));
+    const sources = [...streamed.graph.initializers.values()];
+    const { model, summary } = convertSync(streamed);
+    const outs = [...model.graph.initializers.values()];
+    expect(outs.every((t) => t.derived && !t.loaded)).toBe(true);
+    expect(sources.every((t) => !t.loaded)).toBe(true); // step 2 scanned them in chunks without keeping them
+    saveModel(model, join(dir, 's.onnx'), { externalData: true });
+    expect(outs.every((t) => !t.loaded) && sources.every((t) => !t.loaded)).toBe(true); // written without being held
+    // The same model converted in memory writes the same bytes.
+    const eager = loadModel(join(dir, 'm.onnx'));
+    for (const t of eager.graph.initializers.values()) t.raw();
+    const e = convertSync(eager);
+    saveModel(e.model, join(dir, 'e.onnx'), { externalData: true });
+    expect(summary.initializers.flushedValues).toBeGreaterThan(0);
+    expect(summary.initializers).toEqual(e.summary.initializers);
+    expect(readFileSync(join(dir, 's.onnx.data')).equals(readFileSync(join(dir, 'e.onnx.data')))).toBe(true);
+    expect(typeOf(loadModel(join(dir, 's.onnx')), 'w0')).toBe(H);
+  });
+});

@@ -15,7 +15,11 @@ import { DataType } from '../../src/ir/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import type { Node } from '../../src/ir/graph.js';
 
-export interface ConstantRange { maxAbs: number; flushedMass: number; flushed: number }
+/**
+ * A constant's range: largest |x|; the share of its L1 mass and the count of nonzero values below
+ * minPositive; and `zeroed`, the nonzero values fp16 rounds to zero (|x| ≤ 2⁻²⁵, ties to even).
+ */
+export interface ConstantRange { maxAbs: number; flushedMass: number; flushed: number; zeroed: number }
 const cache = new WeakMap<Tensor, ConstantRange & { key: string }>();
 
 /**
@@ -26,23 +30,33 @@ const cache = new WeakMap<Tensor, ConstantRange & { key: string }>();
 export function constantRange(t: Tensor, minPositive: number, underflowMass = 0): ConstantRange {
   const key = `${minPositive}|${underflowMass}`, hit = cache.get(t);
   if (hit?.key === key) return hit;
-  const raw = t.raw();
-  const bytes = raw.byteOffset % 4 === 0 ? raw : new Uint8Array(raw);
-  const bits = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
-  const v = new Float32Array(bytes.buffer, bytes.byteOffset, bits.length);
+  // Chunk by chunk (Tensor.chunks): an external tensor is scanned without being held in memory.
+  const views = function* () {
+    for (const raw of t.chunks()) {
+      const bytes = raw.byteOffset % 4 === 0 ? raw : new Uint8Array(raw);
+      const n = bytes.byteLength >>> 2;
+      yield [new Uint32Array(bytes.buffer, bytes.byteOffset, n), new Float32Array(bytes.buffer, bytes.byteOffset, n)] as const;
+    }
+  };
   f32[0] = minPositive;
   const tinyBits = minPositive > 0 ? u32[0] : 0;
-  let maxBits = 0, tiny = 0, flushed = 0;
-  for (let i = 0; i < bits.length; i++) {
-    const a = bits[i] & 0x7fffffff;
-    if (a > maxBits && a <= 0x7f800000) maxBits = a;
-    if (a !== 0 && a < tinyBits) { tiny += Math.abs(v[i]); flushed++; }
+  let maxBits = 0, tiny = 0, flushed = 0, zeroed = 0;
+  for (const [bits, v] of views()) {
+    for (let i = 0; i < bits.length; i++) {
+      const a = bits[i] & 0x7fffffff;
+      if (a > maxBits && a <= 0x7f800000) maxBits = a;
+      if (a !== 0 && a < tinyBits) { tiny += Math.abs(v[i]); flushed++; }
+      if (a !== 0 && a <= 0x33000000) zeroed++;
+    }
   }
   u32[0] = maxBits;
   const maxAbs = f32[0];
   let mass = maxAbs;
-  if (tiny > 0 && tiny > underflowMass * maxAbs) { mass = 0; for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (Number.isFinite(a)) mass += a; } }
-  const r = { maxAbs, flushedMass: mass > 0 ? tiny / mass : 0, flushed, key };
+  if (tiny > 0 && tiny > underflowMass * maxAbs) {
+    mass = 0;
+    for (const [, v] of views()) for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (Number.isFinite(a)) mass += a; }
+  }
+  const r = { maxAbs, flushedMass: mass > 0 ? tiny / mass : 0, flushed, zeroed, key };
   cache.set(t, r);
   return r;
 }

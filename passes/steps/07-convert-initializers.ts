@@ -22,7 +22,7 @@ import type { Node } from '../../src/ir/graph.js';
  * whole). `known`, the payload's range from step 2, skips the scan for clamped/flushed values when none can
  * occur (nothing near fp16's max, nothing below its smallest subnormal).
  */
-export function lowerValues(raw: Uint8Array, low: number, known?: { maxAbs: number; flushed: number }): { bits: Uint16Array; clamped: number; flushed: number; maxAbs: number } {
+export function lowerValues(raw: Uint8Array, low: number, known?: { maxAbs: number; flushed: number }, codec: (src: Float32Array, dst: Uint16Array) => void = (s, d) => { f32ArrayToF16(s, d as Uint16Array<ArrayBuffer>); }): { bits: Uint16Array; clamped: number; flushed: number; maxAbs: number } {
   const n = raw.byteLength >>> 2;
   const bits = new Uint16Array(n);
   const CH = 1 << 20;
@@ -38,7 +38,7 @@ export function lowerValues(raw: Uint8Array, low: number, known?: { maxAbs: numb
     else src = new Float32Array(raw.buffer, raw.byteOffset + off * 4, m);
     const sbits = new Uint32Array(src.buffer, src.byteOffset, m);
     const out = bits.subarray(off, off + m);
-    if (f16) f32ArrayToF16(src, out);
+    if (f16) codec(src, out);
     else f32ArrayToBf16(src, out);
     if (!scan) continue;
     for (let i = 0; i < m; i++) {
@@ -50,9 +50,26 @@ export function lowerValues(raw: Uint8Array, low: number, known?: { maxAbs: numb
   return { bits, clamped, flushed, maxAbs };
 }
 
+/**
+ * The low-precision version of tensor `t` under `name` (t itself, converted in place, when the name is its
+ * own). An external tensor not in memory whose range (step 2) rules out clamping becomes a
+ * derived tensor instead: converted chunk by chunk while the model is written (Tensor.derived), so a model
+ * larger than memory converts in the memory of one chunk.
+ */
 function lowerTensor(ctx: PassContext, t: Tensor, name: string): Tensor {
-  const r = lowerValues(t.raw(), ctx.low, knownRange(t));
   const s = ctx.summary.initializers;
+  const known = knownRange(t);
+  if (!t.loaded && t.external && (ctx.low !== DataType.FLOAT16 || (known && known.maxAbs < 65504))) {
+    s.converted++;
+    // Nothing to clamp (step 2 measured the range); the values fp16 rounds to zero were counted there too.
+    if (ctx.low === DataType.FLOAT16 && known!.zeroed) {
+      s.flushedValues += known!.zeroed; s.flushedTensors++;
+      if (!s.worstFlush || known!.zeroed > s.worstFlush.count) s.worstFlush = { name, count: known!.zeroed };
+    }
+    const low = ctx.low, codec = ctx.opts.halfCodec;
+    return Tensor.derive(name, low, [...t.dims], t, (chunk) => { const b = lowerValues(chunk, low, known, codec).bits; return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); });
+  }
+  const r = lowerValues(t.raw(), ctx.low, known, ctx.opts.halfCodec);
   s.converted++;
   if (r.clamped) {
     s.clampedValues += r.clamped; s.clampedTensors++;
@@ -88,7 +105,7 @@ export function convertInitializers(ctx: PassContext): void {
     if (!low.length) continue;
     const v = g.values.get(name)!;
     if (low.length === rs.length && !g.outputs.includes(name)) {
-      lowerTensor(ctx, t, name);
+      g.initializers.set(name, lowerTensor(ctx, t, name));
       v.type = { ...(v.type ?? { elemType: ctx.low }), elemType: ctx.low };
       continue;
     }

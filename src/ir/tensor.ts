@@ -28,12 +28,25 @@ export class Tensor {
   /** String tensors keep their elements as bytes. */
   strings?: Uint8Array[];
   modified = false;
+  /**
+   * A tensor computed from another chunk by chunk (fp32 weights in an external file converted to fp16): it is
+   * read and converted while it is written — held whole only if someone asks for raw() — so converting a model
+   * larger than memory takes memory for one chunk, not for the model.
+   */
+  derived?: { source: Tensor; map: (chunk: Uint8Array) => Uint8Array; byteLength: number };
 
   constructor(public name: string, public dataType: number, public dims: number[]) {}
 
   static fromBytes(name: string, dataType: number, dims: number[], bytes: Uint8Array): Tensor {
     const t = new Tensor(name, dataType, dims);
     t.bytes = bytes;
+    t.modified = true;
+    return t;
+  }
+  /** A tensor whose payload is `map` applied to `source`'s, chunk by chunk (see `derived`). */
+  static derive(name: string, dataType: number, dims: number[], source: Tensor, map: (chunk: Uint8Array) => Uint8Array): Tensor {
+    const t = new Tensor(name, dataType, dims);
+    t.derived = { source, map, byteLength: rawByteLength(dataType, numel(dims)) };
     t.modified = true;
     return t;
   }
@@ -51,17 +64,40 @@ export class Tensor {
   get size(): number { return numel(this.dims); }
   get byteLength(): number {
     if (this.bytes) return this.bytes.byteLength;
+    if (this.derived) return this.derived.byteLength;
     if (this.external) return this.external.length;
     return rawByteLength(this.dataType, this.size);
   }
   /** True when the payload is already in memory (inline, or loaded). */
-  get loaded(): boolean { return this.bytes !== undefined || !this.external; }
+  get loaded(): boolean { return this.bytes !== undefined || (!this.external && !this.derived); }
 
-  /** Payload as little-endian raw bytes. Reads external data on first use. */
+  /** Payload as little-endian raw bytes. Reads external data (or computes a derived payload) on first use. */
   raw(): Uint8Array {
     if (this.bytes) return this.bytes;
+    if (this.derived) {
+      const out = new Uint8Array(this.derived.byteLength);
+      let o = 0;
+      for (const c of this.chunks()) { out.set(c, o); o += c.byteLength; }
+      return (this.bytes = out);
+    }
     if (this.external) return (this.bytes = readExternal(this.external));
     return (this.bytes = protoPayload(this.proto ?? {}, this.dataType, this.size));
+  }
+  /**
+   * The payload in pieces of about `bytes` (multiples of 8, so element boundaries hold), without holding it
+   * whole: external data is read piece by piece and not kept; a derived payload is computed piece by piece.
+   */
+  *chunks(bytes = 16 << 20): Generator<Uint8Array> {
+    const step = Math.max(8, bytes - (bytes % 8));
+    if (this.bytes || (!this.external && !this.derived)) {
+      const all = this.raw();
+      for (let o = 0; o < all.byteLength; o += step) yield all.subarray(o, Math.min(all.byteLength, o + step));
+    } else if (this.derived) {
+      for (const c of this.derived.source.chunks(bytes)) yield this.derived.map(c);
+    } else {
+      const ref = this.external!;
+      for (let o = 0; o < ref.length; o += step) yield readExternal({ ...ref, offset: ref.offset + o, length: Math.min(step, ref.length - o) });
+    }
   }
   /**
    * Elements as a typed array (fp16/bf16 as raw uint16 bits), a view of the payload. Bytes that are not
@@ -85,11 +121,12 @@ export class Tensor {
     this.dataType = dataType;
     this.bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.external = undefined;
+    this.derived = undefined;
     this.modified = true;
   }
   /** Drop loaded external bytes (they can be read again). */
   release(): void {
-    if (this.external) this.bytes = undefined;
+    if (this.external || this.derived) this.bytes = undefined;
   }
 }
 

@@ -38,7 +38,8 @@ export function tensorToProto(t: Tensor): TensorProto {
   if (t.name || p.name) p.name = t.name;
   if (t.strings) p.stringData = t.strings;
   else if (t.external && !t.modified) { p.dataLocation = 1; p.externalData = t.proto?.externalData ?? []; }
-  else p.rawData = t.raw();
+  else if (!(t.derived && !t.loaded)) p.rawData = t.raw();
+  // (A derived payload not computed yet is left to the writer, which streams it: src/onnx/io.ts.)
   tensorOf.set(p, t);
   return p;
 }

@@ -123,7 +123,7 @@ const inlineFromExternal = new WeakSet<TensorProto>();
 
 function tensorParts(t: TensorProto): Part[] {
   const ir = tensorOf.get(t);
-  if (ir && inlineFromExternal.has(t)) {
+  if (ir && (inlineFromExternal.has(t) || (ir.derived && !ir.loaded && t.dataLocation !== 1))) {
     const before = pick(T.Tensor, t, (id) => id < 9, false);
     const after = pick(T.Tensor, t, (id) => id > 9, true);
     return [before, header(9, ir.byteLength), { tensor: ir, length: ir.byteLength }, after];
@@ -183,6 +183,8 @@ function placeTensors(mp: ModelProto, outPath: string, opts: SaveOptions, forceE
     g.initializer = (g.initializer ?? []).map((p) => {
       const t = tensorOf.get(p);
       if (!t) return p;
+      // A derived payload inside a subgraph is computed now: subgraphs are encoded whole, not streamed.
+      if (!top && t.derived && !t.loaded && p.dataLocation !== 1 && !(externalize && t.byteLength >= threshold)) { const q = cloneMessage(p); q.rawData = t.raw(); tensorOf.set(q, t); return q; }
       const isExt = p.dataLocation === 1;
       const goExt = externalize ? t.byteLength >= threshold : opts.inline ? false : isExt;
       if (!goExt) {
@@ -370,6 +372,8 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): S
 
 function writePayload(fd: number, p: Part): void {
   if (p instanceof Uint8Array) return writeAll(fd, p);
+  // Computed while written, one chunk in memory at a time (a converted external tensor: see Tensor.derived).
+  if (!p.tensor.loaded && p.tensor.derived) { for (const c of p.tensor.chunks()) writeAll(fd, c); return; }
   const ext = !p.tensor.loaded && p.tensor.external;
   if (ext) copyRange(ext.path, ext.offset, p.length, fd);
   else writeAll(fd, p.tensor.raw());

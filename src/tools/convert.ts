@@ -14,6 +14,9 @@
  */
 import { Model } from '../ir/graph.js';
 import { loadModel, modelFromBytes } from '../onnx/io.js';
+import { totalmem } from 'node:os';
+import { f32ArrayToF16 } from '../ir/half.js';
+import { f32ToF16 } from '../../runtime/cpu/wasm/index.js';
 import { AmpError } from '../core/errors.js';
 import { isConvertibleFloat, DataType } from '../ir/dtype.js';
 import { runMixedPrecision, resolveOptions, type ConvertOptions } from '../../passes/index.js';
@@ -82,6 +85,9 @@ const toModel = (input: Model | string | Uint8Array): Model =>
   input instanceof Model ? input : typeof input === 'string' ? loadModel(input) : modelFromBytes(input);
 const message = (e: unknown) => (e instanceof AmpError ? e.message : (e as Error).message);
 
+/** The pass's f32 → fp16 codec: the executor's WebAssembly SIMD one for large arrays (bit-identical to half.ts). */
+const wasmHalf = (src: Float32Array, dst: Uint16Array): void => { if (src.length >= 4096) dst.set(f32ToF16(src)); else f32ArrayToF16(src, dst as Uint16Array<ArrayBuffer>); };
+
 /**
  * Converts a model to fp16/bf16 and, by default, proves it: calibrates on input sets, verifies every output
  * against the tolerance, repairs with the fallback. The model (a Model is converted in place) and what was
@@ -103,9 +109,17 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
   };
   const result: Omit<ConvertResult, 'model' | 'summary'> = { notes, verification };
   const finish = (summary: ConvertSummary): ConvertResult => { verification.ms = performance.now() - t0; return { model, summary, ...result }; };
-  const runStatic = () => runMixedPrecision(model, resolveOptions({ ...passOptions, keepFp32, keepReasons }));
+  const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, ...passOptions, keepFp32, keepReasons }));
 
   if (!verify && !cal && !report) return finish(runStatic());
+  // Verification runs both precisions in memory: a model whose weights take a large share of this machine's
+  // memory (an LLM-sized one) gets the static rules, streamed tensor by tensor, and a note saying so.
+  const weights = [...model.graph.allGraphs()].reduce((a, g) => a + [...g.initializers.values()].reduce((s, t) => s + t.byteLength, 0), 0);
+  if (weights > totalmem() / 4 && !inputs) {
+    verification.note = `not verified: the weights (${(weights / 2 ** 30).toFixed(1)} GiB) take more than a quarter of this machine's memory, and verification holds both precisions; static rules only (give --inputs to verify anyway, or --no-verify to skip this check)`;
+    notes.push(verification.note);
+    return finish(runStatic());
+  }
   if ((report || cal) && !verify && !inputs) throw new AmpError('calibrate and report without verification need input sets (options.inputs)');
 
   // 1–2. Inputs and the fp32 reference run, which also records every activation's range.
@@ -179,7 +193,7 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
 
 /** The static pass alone: no inputs, no runs. */
 export function convertSync(input: Model | string | Uint8Array, options: ConvertOptions = {}): { model: Model; summary: ConvertSummary } {
-  const opts = resolveOptions(options);
+  const opts = resolveOptions({ halfCodec: wasmHalf, ...options });
   const model = toModel(input);
   const summary = runMixedPrecision(model, opts);
   return { model, summary };
