@@ -298,3 +298,24 @@ describe('external weights convert in bounded memory', () => {
     expect(typeOf(loadModel(join(dir, 's.onnx')), 'w0')).toBe(H);
   });
 });
+
+describe('models that are partly fp16 already', () => {
+  it('an fp16 Attention (opset 23), fed fp16 or through a Cast from fp32, is left fp16 and the result runs on onnxruntime', async () => {
+    const { f32ArrayToF16 } = await import('../src/ir/half.js');
+    for (const mixed of [false, true]) {
+      const b = new ModelBuilder({ opset: 23, irVersion: 10 });
+      const q = b.input('q', H, [1, 2, 4, 8]), k = b.input('k', H, [1, 2, 4, 8]);
+      let v = b.input('v', mixed ? F : H, [1, 2, 4, 8]);
+      if (mixed) [v] = b.node('Cast', [v], { to: H }, { name: 'to_half' });
+      b.node('Attention', [q, k, v], {}, { outputs: ['y'], name: 'attn' });
+      b.output('y', H, [1, 2, 4, 8]);
+      const { model, summary } = convertSync(b.build());
+      expect(summary.casts.total).toBe(0);
+      expect(model.graph.outputs.map((o) => typeOf(model, o))).toEqual([H]);
+      const t = (dt: number) => { const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)); return { dtype: dt, dims: [1, 2, 4, 8], data: dt === H ? f32ArrayToF16(x) : x }; };
+      const feeds = Object.fromEntries(model.graph.inputs.map((n) => [n, t(typeOf(model, n)!)]));
+      const out = await runOrt(encodeModel(model), feeds as never);
+      expect(out.y.dtype).toBe(H);
+    }
+  });
+});
