@@ -72,6 +72,11 @@ function opModel(op: string): Model {
   } else if (op === 'Flatten') {
     [h] = b.node('Reshape', [h, b.init('s1', DataType.INT64, [3], BigInt64Array.from([4n, 2n, 4n]))]);
     [h] = b.node('Flatten', [h], { axis: 1 });
+  } else if (op === 'AveragePool') {
+    // [4, 8] as [4, 2, 2, 2] images; a 2×2 window, top/left padding excluded from the divisor, then back.
+    [h] = b.node('Reshape', [h, b.init('s1', DataType.INT64, [4], BigInt64Array.from([4n, 2n, 2n, 2n]))]);
+    [h] = b.node('AveragePool', [h], { kernel_shape: [2, 2], strides: [1, 1], pads: [1, 1, 0, 0] });
+    [h] = b.node('Reshape', [h, b.init('s2', DataType.INT64, [2], BigInt64Array.from([4n, 8n]))]);
   } else if (op !== 'MatMul') [h] = b.node(op, [h]);
   const [y] = b.node('Gemm', [h, b.init('w2', DataType.FLOAT, [8, 10], r(80, 3)), b.init('b2', DataType.FLOAT, [10], r(10, 4))], {}, { outputs: ['logits'] });
   b.output(y, DataType.FLOAT, [4, 10]);
@@ -81,12 +86,12 @@ const OPS_IN_FIXTURES = new Set(['Gemm', 'Conv', 'MaxPool', 'GlobalAveragePool',
 describe('every gradient rule matches finite differences', () => {
   const ops = Object.keys(gradRules).filter((o) => !OPS_IN_FIXTURES.has(o));
   it('covers every rule not exercised by the MLP/CNN fixtures', () => {
-    expect(ops.sort()).toEqual(['Add', 'Dropout', 'Flatten', 'Identity', 'MatMul', 'Mul', 'Relu', 'Reshape', 'Sigmoid', 'Sub', 'Tanh']);
+    expect(ops.sort()).toEqual(['Add', 'AveragePool', 'Dropout', 'Flatten', 'Identity', 'MatMul', 'Mul', 'Relu', 'Reshape', 'Sigmoid', 'Sub', 'Tanh']);
   });
   it.each(ops)('%s', (op) => {
     const m = opModel(op);
     expect(m.graph.nodes.some((n) => n.opType === op)).toBe(true);
-    expect(fdCheck(m, [4, 6])).toBe(3 * m.graph.initializers.size - (op === 'Reshape' ? 6 : op === 'Flatten' ? 3 : 0));
+    expect(fdCheck(m, [4, 6])).toBe(3 * m.graph.initializers.size - (op === 'Reshape' || op === 'AveragePool' ? 6 : op === 'Flatten' ? 3 : 0));
   });
 });
 
@@ -101,9 +106,14 @@ describe('autodiff and the pass', () => {
 });
 
 describe('train-check on digits (CPU, short run)', () => {
-  it('AMP with loss scaling matches fp32; without scaling a small-gradient regime underflows and fails', async () => {
+  it('AMP with loss scaling matches fp32; without scaling a small-gradient regime underflows and fails; bf16 needs no scaling', async () => {
     const r = await trainCheck({ data: 'digits', epochs: 4, seeds: [1], lossMultiplier: 1e-6 });
-    const [fp32, amp, noscale] = r.modes;
+    const [fp32, amp, noscale, bf16] = r.modes;
+    expect(r.modes.map((m) => m.mode)).toEqual(['fp32', 'amp', 'amp-noscale', 'amp-bf16']);
+    // bf16 has fp32's exponent range: the same small gradients do not underflow, without any loss scaling.
+    expect(bf16.underflow).toBeLessThan(0.01);
+    expect(Math.abs(fp32.accMean - bf16.accMean)).toBeLessThan(0.02);
+    expect(bf16.skipped).toBe(0);
     expect(fp32.accMean).toBeGreaterThan(0.9);
     expect(Math.abs(fp32.accMean - amp.accMean)).toBeLessThan(0.02);
     expect(noscale.underflow).toBeGreaterThan(0.5);
@@ -149,4 +159,30 @@ describe('the training report page', () => {
     expect(page.errors).toEqual([]);
     expect(page.png.subarray(1, 4).toString()).toBe('PNG');
   }, 120_000);
+});
+
+describe('AveragePool gradient with a stride that leaves a border and the padding counted', () => {
+  it('matches finite differences (output_padding path, count_include_pad = 1)', () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const r = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 7.1 + s) * 0.4);
+    const x = b.input('x', DataType.FLOAT, [4, 6]);
+    let [h] = b.node('MatMul', [x, b.init('w1', DataType.FLOAT, [6, 9], r(54, 1))]);
+    [h] = b.node('Reshape', [h, b.init('s1', DataType.INT64, [4], BigInt64Array.from([4n, 1n, 3n, 3n]))]);
+    // 3×3 image, 2×2 window, stride 2, one row/column of padding counted: windows at 0 and 2 (the last row is covered once).
+    [h] = b.node('AveragePool', [h], { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 1, 1], count_include_pad: 1 });
+    [h] = b.node('Reshape', [h, b.init('s2', DataType.INT64, [2], BigInt64Array.from([4n, 4n]))]);
+    const [y] = b.node('Gemm', [h, b.init('w2', DataType.FLOAT, [4, 10], r(40, 3)), b.init('b2', DataType.FLOAT, [10], r(10, 4))], {}, { outputs: ['logits'] });
+    b.output(y, DataType.FLOAT, [4, 10]);
+    expect(fdCheck(b.build(), [4, 6])).toBe(9);
+    // And a stride that leaves the last row/column outside every window (it gets no gradient).
+    const b2 = new ModelBuilder({ opset: 17 });
+    const x2 = b2.input('x', DataType.FLOAT, [4, 6]);
+    let [g] = b2.node('MatMul', [x2, b2.init('w1', DataType.FLOAT, [6, 9], r(54, 5))]);
+    [g] = b2.node('Reshape', [g, b2.init('s1', DataType.INT64, [4], BigInt64Array.from([4n, 1n, 3n, 3n]))]);
+    [g] = b2.node('AveragePool', [g], { kernel_shape: [2, 2], strides: [2, 2] });
+    [g] = b2.node('Reshape', [g, b2.init('s2', DataType.INT64, [2], BigInt64Array.from([4n, 1n]))]);
+    const [y2] = b2.node('Gemm', [g, b2.init('w2', DataType.FLOAT, [1, 10], r(10, 3)), b2.init('b2', DataType.FLOAT, [10], r(10, 4))], {}, { outputs: ['logits'] });
+    b2.output(y2, DataType.FLOAT, [4, 10]);
+    expect(fdCheck(b2.build(), [4, 6])).toBe(9);
+  });
 });

@@ -8,14 +8,15 @@ import type { Model } from '../../src/ir/graph.js';
 import { createExecutor, type BackendName, type Executor } from '../backend.js';
 import { toFloat32, type RTensor } from '../../src/core/tensor.js';
 import { DataType } from '../../src/ir/dtype.js';
-import { f32ArrayToF16 } from '../../src/ir/half.js';
+import { f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
 import { buildTrainingGraph } from './autodiff.js';
 import { LossScaler, type LossScalerOptions } from './loss-scaler.js';
 import { Sgd, Adam, type Optimizer } from './optim.js';
 import type { Dataset } from './data.js';
 import { xorshift } from '../../src/core/rng.js';
 
-export type Mode = 'fp32' | 'amp' | 'amp-noscale';
+/** fp32; fp16 AMP with / without dynamic loss scaling; bf16 AMP (fp32's exponent range: no loss scaling needed). */
+export type Mode = 'fp32' | 'amp' | 'amp-noscale' | 'amp-bf16';
 export interface TrainConfig {
   mode: Mode; epochs: number; batch?: number; lr: number; optimizer?: 'sgd' | 'adam'; seed?: number;
   scaler?: LossScalerOptions;
@@ -23,7 +24,8 @@ export interface TrainConfig {
   lossMultiplier?: number;
   backend?: BackendName;
   /** Lowers a training graph to mixed precision (required for the AMP modes); must keep `loss/…` nodes fp32. */
-  lower?: (m: Model) => Model;
+  /** The mixed-precision pass for the AMP modes: the training graph → its fp16 (or bf16) version. */
+  lower?: (m: Model, target: 'fp16' | 'bf16') => Model;
 }
 export interface TrainResult {
   mode: Mode; testAccuracy: number; finalLoss: number; losses: number[]; skippedSteps: number;
@@ -39,7 +41,8 @@ const F = DataType.FLOAT, H = DataType.FLOAT16;
 /** Node-name pattern of the fused loss, which the AMP lowering keeps fp32. */
 export const LOSS_NODES = /^loss\//;
 const f32t = (dims: number[], data: Float32Array): RTensor => ({ dtype: F, dims, data });
-const asType = (t: RTensor, dtype: number): RTensor => (dtype === H ? { dtype: H, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) } : t);
+const asType = (t: RTensor, dtype: number): RTensor => (dtype === H ? { dtype: H, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) }
+  : dtype === DataType.BFLOAT16 ? { dtype, dims: t.dims, data: f32ArrayToBf16(t.data as Float32Array) } : t);
 
 /** He-style initial weights from the forward model's initializers, re-drawn per seed. */
 export function initialWeights(forward: Model, seed: number): Map<string, Float32Array> {
@@ -62,12 +65,12 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   const amp = cfg.mode !== 'fp32';
   const lowered = (m: Model): Model => {
     if (!cfg.lower) throw new Error(`train: mode '${cfg.mode}' needs cfg.lower (the mixed-precision pass)`);
-    return cfg.lower(m);
+    return cfg.lower(m, cfg.mode === 'amp-bf16' ? 'bf16' : 'fp16');
   };
   const make = async (m: Model): Promise<Executor> => (await createExecutor(m, { backend: cfg.backend ?? 'cpu' })).executor;
   const fp32Exec = await make(tg.model);
   const exec = amp ? await make(lowered(tg.model)) : fp32Exec;
-  const lowT = amp ? H : F;
+  const lowT = cfg.mode === 'amp-bf16' ? DataType.BFLOAT16 : amp ? H : F;
   // Forward-only evaluation graph in the run's precision: logits of the training graph's forward part.
   const evalModel = forward.clone();
   for (const w of tg.weights) {

@@ -50,7 +50,7 @@ export function datasetPath(data: string): string {
 }
 
 /** The AMP training graph: the same pass as inference, the fused loss kept fp32. */
-export const lowerForAmp = (m: Model): Model => convertSync(m.clone(), { keepFp32: [LOSS_NODES] }).model;
+export const lowerForAmp = (m: Model, target: 'fp16' | 'bf16' = 'fp16'): Model => convertSync(m.clone(), { keepFp32: [LOSS_NODES], target }).model;
 
 const stats = (xs: number[]) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -72,7 +72,7 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
   const perSample = inShape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1);
   if (perSample !== data.features) throw new AmpError(`the model takes ${perSample} values per sample but the data has ${data.features} features`, modelPath);
   const seeds = opts.seeds ?? [1, 2, 3];
-  const modes: Mode[] = ['fp32', 'amp', 'amp-noscale'];
+  const modes: Mode[] = ['fp32', 'amp', 'amp-noscale', 'amp-bf16'];
   const runs = new Map<Mode, TrainResult[]>(modes.map((m) => [m, []]));
   let backend = 'cpu';
   for (const seed of seeds) {
@@ -94,13 +94,15 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
   };
 }
 
+/** Display names of the training modes. */
+const MODE_NAMES: Record<Mode, string> = { fp32: 'fp32', amp: 'AMP + loss scaling', 'amp-noscale': 'AMP, no loss scaling', 'amp-bf16': 'AMP bf16 (no scaling needed)' };
 /** The text table of a TrainCheckReport. */
 export function formatTrainCheck(r: TrainCheckReport): string {
   const pct = (x: number) => (100 * x).toFixed(2);
   const lines = [
-    `| run | test accuracy % (${r.seeds.length > 1 ? `mean ± std, ${r.seeds.length} seeds` : `seed ${r.seeds[0]}`}) | final loss | skipped steps | fp16 gradient underflow |`,
+    `| run | test accuracy % (${r.seeds.length > 1 ? `mean ± std, ${r.seeds.length} seeds` : `seed ${r.seeds[0]}`}) | final loss | skipped steps | gradient underflow in the low precision |`,
     '|---|---|---|---|---|',
-    ...r.modes.map((m) => `| ${m.mode === 'fp32' ? 'fp32' : m.mode === 'amp' ? 'AMP + loss scaling' : 'AMP, no loss scaling'} | ${pct(m.accMean)}${r.seeds.length > 1 ? ` ± ${pct(m.accStd)}` : ''} | ${m.finalLoss.toFixed(4)} | ${m.skipped.toFixed(1)} | ${m.mode === 'fp32' ? '–' : `${pct(m.underflow)}%`} |`),
+    ...r.modes.map((m) => `| ${MODE_NAMES[m.mode]} | ${pct(m.accMean)}${r.seeds.length > 1 ? ` ± ${pct(m.accStd)}` : ''} | ${m.finalLoss.toFixed(4)} | ${m.skipped.toFixed(1)} | ${m.mode === 'fp32' ? '–' : `${pct(m.underflow)}%`} |`),
   ];
   return `${r.data} (${r.model}), ${r.epochs} epochs, ${r.backend} backend, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}`;
 }

@@ -5,12 +5,12 @@ import { matmul } from './matmul.js';
 import { add, mul, relu, sigmoid, tanh, identity } from './elementwise.js';
 import { reshape, globalAveragePool } from './shape.js';
 import { conv } from './conv.js';
-import { maxPool } from './pool.js';
+import { maxPool, averagePool } from './pool.js';
 import { batchNorm } from './norm.js';
 
 export const gradRules: Record<string, GradRule> = {
   Gemm: gemm, MatMul: matmul, Add: add, Sub: add, Mul: mul, Relu: relu, Sigmoid: sigmoid, Tanh: tanh,
   Identity: identity, Dropout: identity, Flatten: reshape, Reshape: reshape, GlobalAveragePool: globalAveragePool,
-  Conv: conv, MaxPool: maxPool, BatchNormalization: batchNorm,
+  Conv: conv, MaxPool: maxPool, AveragePool: averagePool, BatchNormalization: batchNorm,
 };
 export type { GradRule, GradContext } from './types.js';

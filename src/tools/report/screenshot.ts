@@ -28,7 +28,11 @@ export async function screenshotReport(htmlPath: string): Promise<PageCheck> {
       height: document.body.scrollHeight,
       title: document.title,
     }));
-    const png = await page.screenshot({ fullPage: true });
+    // Headless Chromium under heavy load occasionally fails a capture ("Unable to capture screenshot"): retry.
+    let png: Buffer | undefined;
+    for (let attempt = 0; !png; attempt++) {
+      try { png = await page.screenshot({ fullPage: true }); } catch (e) { if (attempt >= 2) throw e; await new Promise((r) => setTimeout(r, 500)); }
+    }
     return { png, errors, ...info };
   } finally {
     await browser.close();

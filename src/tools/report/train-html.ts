@@ -2,7 +2,7 @@
 import type { TrainCheckReport } from '../train-check.js';
 import { formatTrainCheck } from '../train-check.js';
 
-const COLORS: Record<string, string> = { fp32: '#2f6fd6', amp: '#1a9d5b', 'amp-noscale': '#e0573d' };
+const COLORS: Record<string, string> = { fp32: '#2f6fd6', amp: '#1a9d5b', 'amp-noscale': '#e0573d', 'amp-bf16': '#8b5cf6' };
 const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[ch]!));
 
 function linePlot(id: string, series: { name: string; ys: number[]; color: string }[], yLog: boolean, yLabel: string): string {
