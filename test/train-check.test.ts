@@ -186,3 +186,23 @@ describe('AveragePool gradient with a stride that leaves a border and the paddin
     expect(fdCheck(b2.build(), [4, 6])).toBe(9);
   });
 });
+
+describe('BatchNormalization gradient in training mode (batch statistics)', () => {
+  it('matches finite differences, for [N, C, H, W] and [N, C] inputs', () => {
+    const r = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 7.1 + s) * 0.4);
+    for (const dims of [[4n, 2n, 2n, 2n], [4n, 8n]]) {
+      const b = new ModelBuilder({ opset: 15 });
+      const x = b.input('x', DataType.FLOAT, [4, 6]);
+      let [h] = b.node('MatMul', [x, b.init('w1', DataType.FLOAT, [6, 8], r(48, 1))]);
+      [h] = b.node('Reshape', [h, b.init('s1', DataType.INT64, [dims.length], BigInt64Array.from(dims))]);
+      const C = Number(dims[1]);
+      const bn = ['scale', 'bias', 'mean', 'var'].map((k, i) => b.init(`bn.${k}`, DataType.FLOAT, [C], i === 3 ? new Float32Array(C).fill(1) : i === 0 ? r(C, 2).map((v) => v + 1) : r(C, 5 + i)));
+      [h] = b.node('BatchNormalization', [h, ...bn], { training_mode: 1, epsilon: { float: 1e-5 } });
+      [h] = b.node('Reshape', [h, b.init('s2', DataType.INT64, [2], BigInt64Array.from([4n, 8n]))]);
+      const [y] = b.node('Gemm', [h, b.init('w2', DataType.FLOAT, [8, 10], r(80, 3)), b.init('b2', DataType.FLOAT, [10], r(10, 4))], {}, { outputs: ['logits'] });
+      b.output(y, DataType.FLOAT, [4, 10]);
+      // Trainable: w1, bn.scale, bn.bias, w2, b2 (the running statistics get no gradient): 3 entries each.
+      expect(fdCheck(b.build(), [4, 6])).toBe(15);
+    }
+  });
+});

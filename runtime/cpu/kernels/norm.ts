@@ -12,7 +12,8 @@ export const normKernels: Record<string, Kernel> = {
     const [N, C, ...sp] = X!.dims;
     const isz = size(sp), s = num(scale!), b = num(B!);
     const eps = node.attrFloat('epsilon', 1e-5);
-    const training = node.attrInt('training_mode', 0) === 1 && node.outputs.filter(Boolean).length > 1;
+    // Training mode normalizes with the batch's statistics (the ONNX reference: whatever outputs are asked for).
+    const training = node.attrInt('training_mode', 0) === 1;
     // Inference on a large float tensor: y = x·k + t per channel in f32 (wasm SIMD), k and t from float64.
     if (!training && X!.data.length >= 4096 && wasmFloat(X!.dtype)) {
       const m = num(mean!), v = num(varT!), k = Float32Array.from({ length: C }, (_, c) => s[c] / Math.sqrt(v[c] + eps));
@@ -44,7 +45,7 @@ export const normKernels: Record<string, Kernel> = {
       for (let i = 0; i < isz; i++) out[base + i] = x[base + i] * k + off;
     }
     const y = make(X!.dtype, [...X!.dims], out);
-    return training ? [y, make(mean!.dtype, [C], runMean!), make(varT!.dtype, [C], runVar!)] : [y];
+    return training && node.outputs.filter(Boolean).length > 1 ? [y, make(mean!.dtype, [C], runMean!), make(varT!.dtype, [C], runVar!)] : [y];
   },
   LayerNormalization: (node, [X, scale, B]) => {
     const rank = X!.dims.length;
