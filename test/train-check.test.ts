@@ -206,3 +206,20 @@ describe('BatchNormalization gradient in training mode (batch statistics)', () =
     }
   });
 });
+
+describe('the CNN trains with BatchNormalization in training mode', () => {
+  it('batch statistics in the training graph, running statistics updated and used for the test', async () => {
+    const { trainCheck } = await import('../src/tools/train-check.js');
+    const tg = buildTrainingGraph(loadModel(fixtureModelPath('cnn')), { bnTraining: true });
+    const bns = tg.model.graph.nodes.filter((n) => n.opType === 'BatchNormalization' && !n.name.startsWith('bwd'));
+    expect(bns.length).toBeGreaterThan(0);
+    expect(bns.every((n) => n.attrInt('training_mode', 0) === 1 && n.outputs.length === 3)).toBe(true);
+    expect(tg.state).toHaveLength(2 * bns.length);
+    expect(tg.model.graph.outputs.slice(-tg.state.length)).toEqual(tg.state.map((s) => s.output));
+    const r = await trainCheck({ data: 'digits', model: fixtureModelPath('cnn'), epochs: 3, seeds: [1], bnTraining: true });
+    const [fp32, amp, , bf16] = r.modes;
+    expect(fp32.accMean).toBeGreaterThan(0.7);
+    expect(Math.abs(fp32.accMean - amp.accMean)).toBeLessThan(0.04);
+    expect(Math.abs(fp32.accMean - bf16.accMean)).toBeLessThan(0.04);
+  }, 120_000);
+});

@@ -21,7 +21,11 @@ import { gradRules, type GradContext } from './grad/index.js';
 import { CpuExecutor } from '../cpu/executor.js';
 import { makeTensor, type RTensor } from '../../src/core/tensor.js';
 
-export interface TrainingGraph { model: Model; weights: string[]; grads: string[]; logits: string; classes: number }
+/**
+ * A training graph. `state`: with `bnTraining`, each BatchNormalization's running mean and variance — inputs
+ * the trainer feeds and outputs it reads back after each step (the node updates them by its momentum).
+ */
+export interface TrainingGraph { model: Model; weights: string[]; grads: string[]; logits: string; classes: number; state: { input: string; output: string }[] }
 
 /** Dims of every forward value for batch 1 (symbolic dims → 1), by running the forward model once on zeros. */
 function probeShapes(forward: Model): Map<string, number[]> {
@@ -40,7 +44,7 @@ function probeShapes(forward: Model): Map<string, number[]> {
 }
 
 /** The training graph of a forward model: loss, gradients of every float initializer (reverse-mode autodiff). */
-export function buildTrainingGraph(forward: Model, opts: { logits?: string } = {}): TrainingGraph {
+export function buildTrainingGraph(forward: Model, opts: { logits?: string; bnTraining?: boolean } = {}): TrainingGraph {
   const model = forward.clone(); // work on a copy
   const g = model.graph;
   const logits = opts.logits ?? g.outputs[0];
@@ -78,6 +82,17 @@ export function buildTrainingGraph(forward: Model, opts: { logits?: string } = {
     indices.set(n, n.outputs[1]);
   }
   const shapes = probeShapes(forward);
+  // Training-mode BatchNormalization: batch statistics in the forward pass, running statistics as state.
+  const state: { input: string; output: string }[] = [];
+  if (opts.bnTraining) for (const n of fwdNodes) if (n.opType === 'BatchNormalization') {
+    n.setAttr(makeAttr('training_mode', 1));
+    for (const k of [3, 4]) {
+      const out = fresh(`${n.label}.running_${k === 3 ? 'mean' : 'var'}`);
+      n.outputs[k - 2] = out;
+      g.value(out).type = { elemType: DataType.FLOAT, shape: weightDims.get(n.inputs[k]) };
+      state.push({ input: n.inputs[k], output: out });
+    }
+  }
 
   // Fused softmax cross-entropy (fp32 by name), and the seed gradient of the scaled loss.
   g.inputs.push('labels', 'grad_scale', 'loss_coef');
@@ -112,9 +127,11 @@ export function buildTrainingGraph(forward: Model, opts: { logits?: string } = {
   }
   g.outputs = ['loss'];
   const gradNames: string[] = [];
-  // Float initializers no gradient reaches (BatchNormalization running statistics) stay constants.
+  // Float initializers no gradient reaches (BatchNormalization running statistics) stay constants — or, with
+  // bnTraining, inputs the trainer feeds (state).
   for (const w of [...weights]) {
     if (grads.has(w)) continue;
+    if (state.some((s) => s.input === w)) { weights.splice(weights.indexOf(w), 1); continue; }
     const t = forward.graph.initializers.get(w)!;
     g.initializers.set(w, t);
     g.inputs = g.inputs.filter((x) => x !== w);
@@ -128,6 +145,7 @@ export function buildTrainingGraph(forward: Model, opts: { logits?: string } = {
     g.outputs.push(out);
     gradNames.push(out);
   }
+  g.outputs.push(...state.map((s) => s.output));
   g.reindex();
-  return { model, weights, grads: gradNames, logits, classes };
+  return { model, weights, grads: gradNames, logits, classes, state };
 }

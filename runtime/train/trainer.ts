@@ -23,9 +23,10 @@ export interface TrainConfig {
   /** Multiplies the loss before scaling: a small value reproduces a small-gradient regime (underflow study). */
   lossMultiplier?: number;
   backend?: BackendName;
-  /** Lowers a training graph to mixed precision (required for the AMP modes); must keep `loss/…` nodes fp32. */
-  /** The mixed-precision pass for the AMP modes: the training graph → its fp16 (or bf16) version. */
+  /** The mixed-precision pass for the AMP modes: the training graph → its fp16 (or bf16) version; must keep `loss/…` nodes fp32. */
   lower?: (m: Model, target: 'fp16' | 'bf16') => Model;
+  /** BatchNormalization in training mode: batch statistics while training, running statistics (updated by its momentum) for the test. */
+  bnTraining?: boolean;
 }
 export interface TrainResult {
   mode: Mode; testAccuracy: number; finalLoss: number; losses: number[]; skippedSteps: number;
@@ -61,7 +62,7 @@ export function initialWeights(forward: Model, seed: number): Map<string, Float3
 
 export async function train(forward: Model, data: Dataset, cfg: TrainConfig, init: Map<string, Float32Array>): Promise<TrainResult & { backend: string }> {
   const batch = cfg.batch ?? 32;
-  const tg = buildTrainingGraph(forward);
+  const tg = buildTrainingGraph(forward, { bnTraining: cfg.bnTraining });
   const amp = cfg.mode !== 'fp32';
   const lowered = (m: Model): Model => {
     if (!cfg.lower) throw new Error(`train: mode '${cfg.mode}' needs cfg.lower (the mixed-precision pass)`);
@@ -69,17 +70,23 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   };
   const make = async (m: Model): Promise<Executor> => (await createExecutor(m, { backend: cfg.backend ?? 'cpu' })).executor;
   const fp32Exec = await make(tg.model);
-  const exec = amp ? await make(lowered(tg.model)) : fp32Exec;
+  const runModel = amp ? lowered(tg.model) : tg.model;
+  const exec = amp ? await make(runModel) : fp32Exec;
   const lowT = cfg.mode === 'amp-bf16' ? DataType.BFLOAT16 : amp ? H : F;
   // Forward-only evaluation graph in the run's precision: logits of the training graph's forward part.
   const evalModel = forward.clone();
-  for (const w of tg.weights) {
+  for (const w of [...tg.weights, ...tg.state.map((s) => s.input)]) {
     const t = evalModel.graph.initializers.get(w)!;
     evalModel.graph.initializers.delete(w);
     evalModel.graph.inputs.push(w);
     evalModel.graph.value(w).type = { elemType: F, shape: [...t.dims] };
   }
-  const evalExec = await make(amp ? lowered(evalModel) : evalModel);
+  const evalRun = amp ? lowered(evalModel) : evalModel;
+  const evalExec = await make(evalRun);
+  // Running statistics (bnTraining): fp32, fed in each graph's declared input type, read back after each step.
+  const stateVals = tg.state.map((s) => Float32Array.from(forward.graph.initializers.get(s.input)!.data() as Float32Array));
+  const typeIn = (m: Model, name: string) => m.graph.values.get(name)?.type?.elemType ?? F;
+  const feedState = (fd: Record<string, RTensor>, m: Model) => tg.state.forEach((s, k) => { fd[s.input] = asType(f32t([stateVals[k].length], stateVals[k]), typeIn(m, s.input)); });
   const master = tg.weights.map((w) => Float32Array.from(init.get(w)!));
   const dims = tg.weights.map((w) => tg.model.graph.values.get(w)!.type!.shape as number[]);
   const scaler = new LossScaler({ ...(cfg.scaler ?? {}), enabled: cfg.mode === 'amp' });
@@ -100,6 +107,7 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
       const n = Math.min(256, nTest - b0);
       const fd: Record<string, RTensor> = { [forward.graph.inputs[0]]: asType(f32t(xDims(n), data.xTest.slice(b0 * f, (b0 + n) * f)), lowT) };
       tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), lowT); });
+      feedState(fd, evalRun);
       const z = toFloat32((await evalExec.run(fd))[tg.logits]);
       for (let i = 0; i < n; i++) {
         let best = 0;
@@ -123,10 +131,12 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
           grad_scale: asType(f32t([], Float32Array.from([(sc * mult) / batch])), t), loss_coef: asType(f32t([], Float32Array.from([-1 / batch])), t),
         };
         tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), t); });
+        feedState(fd, t === F ? tg.model : runModel);
         return fd;
       };
       const out = await exec.run(feeds(lowT, scale));
       const grads = tg.grads.map((g) => Float32Array.from(toFloat32(out[g])));
+      tg.state.forEach((s, k) => { stateVals[k] = Float32Array.from(toFloat32(out[s.output])); });
       if (amp && b0 === 0) {
         // Underflow study: the same step in fp32 (scale 1) vs this run's gradients before unscaling.
         const ref = await fp32Exec.run(feeds(F, 1));

@@ -18,6 +18,8 @@ import type { BackendName } from '../../runtime/backend.js';
 export interface TrainCheckOptions {
   model?: string; data: string; labelCol?: number; trainLimit?: number; testLimit?: number; epochs?: number; seeds?: number[]; lr?: number;
   optimizer?: 'sgd' | 'adam'; backend?: BackendName; lossMultiplier?: number; batch?: number;
+  /** BatchNormalization in training mode (batch statistics; running statistics for the test accuracy). */
+  bnTraining?: boolean;
 }
 /** One training mode's results over the seeds. */
 export interface ModeSummary { mode: Mode; accMean: number; accStd: number; finalLoss: number; skipped: number; underflow: number; runs: TrainResult[] }
@@ -78,7 +80,7 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
   for (const seed of seeds) {
     const init = initialWeights(forward, seed);
     for (const mode of modes) {
-      const r = await train(forward, data, { mode, epochs: opts.epochs ?? 10, lr: opts.lr ?? 0.05, optimizer: opts.optimizer, seed, lossMultiplier: opts.lossMultiplier, batch: opts.batch, backend: opts.backend, lower: lowerForAmp }, init);
+      const r = await train(forward, data, { mode, epochs: opts.epochs ?? 10, lr: opts.lr ?? 0.05, optimizer: opts.optimizer, seed, lossMultiplier: opts.lossMultiplier, batch: opts.batch, backend: opts.backend, lower: lowerForAmp, bnTraining: opts.bnTraining }, init);
       backend = r.backend;
       runs.get(mode)!.push(r);
     }
