@@ -20,6 +20,8 @@ import { f16ArrayToF32, f32ArrayToF16 } from '../../src/ir/half.js';
 
 /** A value on the GPU, on the CPU, or both; `init`: an initializer's (its upload is kept across runs). */
 type Val = { gpu?: GpuTensor; cpu?: RTensor; init?: boolean };
+/** Ops that need only their input's dims. */
+const DIMS_ONLY = new Set(['Shape', 'Size']);
 const gpuType = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16;
 
 export class WebGpuExecutor {
@@ -27,6 +29,8 @@ export class WebGpuExecutor {
   /** Nodes that ran as WGSL kernels / fell back to the CPU in the last run, by op type. */
   gpuNodes: Record<string, number> = {};
   cpuNodes: Record<string, number> = {};
+  /** CPU nodes of the last run that had to read a GPU value back (the costly crossings). */
+  crossings = 0;
   private runner: Runner;
   private inits = new Map<Tensor, Val>();
   private lastUse = new Map<string, number>();
@@ -73,7 +77,7 @@ export class WebGpuExecutor {
   async run(feeds: Record<string, RTensor>, opts: RunOptions = {}): Promise<Record<string, RTensor>> {
     const g = this.model.graph;
     const opset = this.model.opset('') ?? 17;
-    this.gpuNodes = {}; this.cpuNodes = {};
+    this.gpuNodes = {}; this.cpuNodes = {}; this.crossings = 0;
     const env = new Map<string, Val>();
     const owned = new Map<GPUBuffer, number>(); // refcounts of intermediate buffers (views share them)
     for (const [name, t] of g.initializers) {
@@ -150,18 +154,26 @@ export class WebGpuExecutor {
       count(this.gpuNodes);
       return [{ gpu: { ...x0.gpu, dims: [...o.dims] } }];
     }
+    if (DIMS_ONLY.has(n.opType) && x0?.gpu) {
+      // Shape/Size read only the dims: no readback.
+      count(this.cpuNodes);
+      return executeNode(n, [{ dtype: x0.gpu.dtype, dims: x0.gpu.dims, data: new Float32Array(0) }], { opset }).map((t) => ({ cpu: t }));
+    }
     const kernel = gpuKernels[n.opType];
     // Tensors beyond the adapter's largest binding stay on the CPU (their op runs there: a crossing).
     const fits = (v?: Val) => !v || (v.gpu?.bytes ?? (v.cpu!.data as ArrayBufferView).byteLength ?? 0) <= this.ctx.maxBinding;
-    if (kernel && ins.every(fits) && (ins.every((v) => !v || v.gpu || (v.cpu && gpuType(v.cpu.dtype)))) && (this.ctx.f16 || ins.every((v) => !v || (v.gpu ?? v.cpu)!.dtype !== DataType.FLOAT16))) {
-      const gins = ins.map((v) => (v ? this.gpuOf(v) : undefined));
-      const prog = kernel(n, gins, opset);
+    // Non-float inputs (axes, shapes) stay on the CPU and go to the kernel as such.
+    const onCpu = (v?: Val) => !!v && !v.gpu && !!v.cpu && !gpuType(v.cpu.dtype);
+    if (kernel && ins.every(fits) && (this.ctx.f16 || ins.every((v) => !v || (v.gpu ?? v.cpu)!.dtype !== DataType.FLOAT16))) {
+      const gins = ins.map((v) => (v && !onCpu(v) ? this.gpuOf(v) : undefined));
+      const prog = kernel(n, gins, opset, ins.map((v) => (onCpu(v) ? v!.cpu : undefined)));
       if (prog && prog.outputs.every((o) => o.dims.reduce((a, b) => a * b, 1) * (o.dtype === DataType.FLOAT16 ? 2 : 4) <= this.ctx.maxBinding)) {
         count(this.gpuNodes);
         return this.runner.run(prog).map((t) => ({ gpu: t }));
       }
     }
     count(this.cpuNodes);
+    if (ins.some((v) => v?.gpu && !v.cpu)) this.crossings++; // a GPU value read back for the CPU
     const cins = await Promise.all(ins.map(async (v, k) => (v ? this.cpuOf(v, declared(n.inputs[k])) : undefined)));
     return executeNode(n, cins, { opset }).map((t) => ({ cpu: t }));
   }

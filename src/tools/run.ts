@@ -7,7 +7,7 @@ import type { RTensor } from '../core/tensor.js';
 /** Outputs of run, the backend that ran them, time, and the adapter for WebGPU. */
 export interface RunResult {
   outputs: Record<string, RTensor>; backend: string; ms: number; note?: string; adapter?: { name: string; features: string[]; shaderF16: boolean };
-  /** WebGPU: nodes that ran on the CPU reference instead (each reads its inputs back and uploads its outputs). */
+  /** WebGPU: nodes that ran on the CPU reference and had to read a GPU value back (a GPU → CPU crossing). */
   crossings?: number;
 }
 
@@ -30,10 +30,11 @@ export async function run(input: Model | string | Uint8Array, feeds: Record<stri
     const ms = performance.now() - t0;
     const adapter = (executor as { adapter?: RunResult['adapter'] }).adapter;
     // The WebGPU executor says which nodes ran on the CPU reference instead (each a GPU ↔ CPU crossing).
-    const placed = executor as { gpuNodes?: Record<string, number>; cpuNodes?: Record<string, number> };
-    const crossings = placed.cpuNodes ? Object.values(placed.cpuNodes).reduce((a, b) => a + b, 0) : undefined;
+    const placed = executor as { gpuNodes?: Record<string, number>; cpuNodes?: Record<string, number>; crossings?: number };
+    const crossings = placed.crossings;
+    const onCpu = placed.cpuNodes ? Object.values(placed.cpuNodes).reduce((a, b) => a + b, 0) : 0;
     const where = placed.gpuNodes && placed.cpuNodes
-      ? `; ${Object.values(placed.gpuNodes).reduce((a, b) => a + b, 0)} nodes on the GPU, ${crossings} on the CPU${crossings ? ` (${Object.entries(placed.cpuNodes).map(([k, v]) => `${k}×${v}`).join(' ')})` : ''}`
+      ? `; ${Object.values(placed.gpuNodes).reduce((a, b) => a + b, 0)} nodes on the GPU, ${onCpu} on the CPU${onCpu ? ` (${Object.entries(placed.cpuNodes).map(([k, v]) => `${k}×${v}`).join(' ')})` : ''}, ${crossings} reading a GPU value back`
       : '';
     return { outputs, backend: executor.name, ms, note: note || where ? `${note ?? ''}${where}` : undefined, adapter, crossings };
   } finally {

@@ -32,10 +32,11 @@ export const mul: GradRule = (n, [dY], c) => {
   if (c.needs(A)) c.accumulate(A, unbroadcast(c, A, n.outputs[0], c.emit('Mul', [dY, B])[0]));
   if (c.needs(B)) c.accumulate(B, unbroadcast(c, B, n.outputs[0], c.emit('Mul', [dY, A])[0]));
 };
+// dX = dY where X > 0: Sign of the output (0 or 1) as the mask — float ops only, so it runs on the GPU too.
 export const relu: GradRule = (n, [dY], c) => {
   if (!dY || !c.needs(n.inputs[0])) return;
-  const [pos] = c.emit('Greater', [n.inputs[0], c.scalar(0)]);
-  c.accumulate(n.inputs[0], c.emit('Where', [pos, dY, c.scalar(0)])[0]);
+  const [mask] = c.emit('Sign', [n.outputs[0]]);
+  c.accumulate(n.inputs[0], c.emit('Mul', [dY, mask])[0]);
 };
 export const sigmoid: GradRule = (n, [dY], c) => {
   if (!dY || !c.needs(n.inputs[0])) return;

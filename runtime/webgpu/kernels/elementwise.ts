@@ -13,7 +13,7 @@ const ERF = `fn erf_(x: f32) -> f32 {
 const UNARY: Record<string, string> = {
   Relu: 'max(x, 0.0)', Neg: '-x', Abs: 'abs(x)', Sqrt: 'sqrt(x)', Exp: 'exp(x)', Log: 'log(x)', Reciprocal: '1.0 / x',
   Sigmoid: '1.0 / (1.0 + exp(-x))', Tanh: 'tanh(x)', Erf: 'erf_(x)', Ceil: 'ceil(x)', Floor: 'floor(x)', Sin: 'sin(x)', Cos: 'cos(x)',
-  LeakyRelu: 'select(alpha * x, x, x >= 0.0)', Gelu: '0.5 * x * (1.0 + erf_(x * 0.70710678))', Identity: 'x',
+  Sign: 'sign(x)', LeakyRelu: 'select(alpha * x, x, x >= 0.0)', Gelu: '0.5 * x * (1.0 + erf_(x * 0.70710678))', Identity: 'x',
 };
 const BINARY: Record<string, string> = { Add: 'a + b', Sub: 'a - b', Mul: 'a * b', Div: 'a / b', Pow: 'pow_(a, b)', Max: 'max(a, b)', Min: 'min(a, b)' };
 // WGSL pow is exp2(b·log2(a)): NaN for a < 0. ONNX Pow of a negative base with an integer exponent is real.

@@ -1,0 +1,47 @@
+/**
+ * ReduceSum / ReduceMean over any axes (attribute before opset 13/18, int64 input after), keepdims or not:
+ * one invocation per output element, looping over the reduced elements with strides, accumulating in f32.
+ */
+import type { GpuKernel } from './types.js';
+import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params } from '../shader.js';
+
+const MAX_RANK = 6;
+const strides = (dims: number[]) => dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
+
+const reduce = (op: 'ReduceSum' | 'ReduceMean', axesInputFrom: number): GpuKernel => (node, [x], opset, cpu) => {
+  if (!isFloatTensor(x) || x!.dims.length > MAX_RANK) return undefined;
+  const r = x!.dims.length;
+  const axesIn = opset >= axesInputFrom ? cpu?.[1] : undefined;
+  let axes = axesIn ? Array.from(axesIn.data as ArrayLike<number | bigint>, Number) : node.attrInts('axes') ?? [];
+  if (!axes.length) {
+    if (node.attrInt('noop_with_empty_axes', 0) === 1) return undefined; // the identity: let the CPU copy it
+    axes = x!.dims.map((_, i) => i);
+  }
+  axes = axes.map((a) => (a < 0 ? a + r : a));
+  if (axes.some((a) => a < 0 || a >= r)) return undefined;
+  const keepdims = node.attrInt('keepdims', 1) === 1;
+  const st = strides(x!.dims);
+  const kept = x!.dims.map((_, i) => i).filter((i) => !axes.includes(i)), red = [...new Set(axes)].sort((a, b) => a - b);
+  const outDims = keepdims ? x!.dims.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((i) => x!.dims[i]);
+  const count = numel(outDims), R = numel(red.map((i) => x!.dims[i]));
+  const p = new Params().u32('count', count).u32('nKept', kept.length).u32('nRed', red.length).u32('R', R).f32('scale', op === 'ReduceMean' ? 1 / R : 1)
+    .array('keptDims', kept.map((i) => x!.dims[i]), MAX_RANK, 1).array('keptStrides', kept.map((i) => st[i]), MAX_RANK)
+    .array('redDims', red.map((i) => x!.dims[i]), MAX_RANK, 1).array('redStrides', red.map((i) => st[i]), MAX_RANK);
+  const T = wgslType(x!.dtype);
+  return {
+    key: `reduce:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: outDims }], meta: p.meta, groups: groupsFor(count),
+    wgsl: () => `${bindings([x!.dtype], [x!.dtype])}${PROLOGUE('count', p)}
+  var rem = i; var base = 0u;
+  for (var k = 0u; k < nKept; k++) { let ax = nKept - 1u - k; base += (rem % keptDims(ax)) * keptStrides(ax); rem = rem / keptDims(ax); }
+  var acc = 0.0;
+  for (var j = 0u; j < R; j++) {
+    var rj = j; var off = base;
+    for (var k = 0u; k < nRed; k++) { let ax = nRed - 1u - k; off += (rj % redDims(ax)) * redStrides(ax); rj = rj / redDims(ax); }
+    acc += f32(in0[off]);
+  }
+  out0[i] = ${T}(acc * scale);
+}`,
+  };
+};
+
+export const reduceKernels: Record<string, GpuKernel> = { ReduceSum: reduce('ReduceSum', 13), ReduceMean: reduce('ReduceMean', 18) };
