@@ -52,6 +52,9 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
     expect(await compare('MatMul', [tensor(dt, [2, 17, 33]), tensor(dt, [33, 19])])).toBeLessThan(bound(dt));
     expect(await compare('MatMul', [tensor(dt, [3, 1, 5, 20]), tensor(dt, [4, 20, 7])])).toBeLessThan(bound(dt));
     expect(await compare('Gemm', [tensor(dt, [23, 18]), tensor(dt, [29, 23]), tensor(dt, [29])], { transA: 1, transB: 1, alpha: { float: 0.5 }, beta: { float: 2 } })).toBeLessThan(bound(dt));
+    // ≥ 64×64 outputs take the register-tiled kernel (edges not multiples of its 64×64 block or 16-deep k tile).
+    expect(await compare('MatMul', [tensor(dt, [2, 70, 50]), tensor(dt, [50, 130])])).toBeLessThan(bound(dt));
+    expect(await compare('Gemm', [tensor(dt, [37, 81]), tensor(dt, [66, 37]), tensor(dt, [81, 66])], { transA: 1, transB: 1, alpha: { float: 0.5 }, beta: { float: 2 } })).toBeLessThan(bound(dt));
   });
   it('ReduceSum / ReduceMean over any axes, keepdims or not, axes as attribute (opset 11) or input (13/18)', async () => {
     const axes = (v: number[]) => ({ name: 'axes', t: { dtype: DataType.INT64, dims: [v.length], data: BigInt64Array.from(v.map(BigInt)) } as RTensor });

@@ -1,4 +1,4 @@
-/** MatMul (batched, broadcast batch dims) and Gemm: 16×16 tiles in workgroup memory, f32 accumulation. */
+/** MatMul (batched, broadcast batch dims) and Gemm: tiles in workgroup memory (16×16, or 64×64 register-tiled), f32 accumulation. */
 import type { GpuKernel } from './types.js';
 import { bindings, numel, wgslType, isFloatTensor, Params } from '../shader.js';
 import { broadcastShape, broadcastIndex } from '../../cpu/util.js';
@@ -39,6 +39,62 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
 }`;
 }
 
+/**
+ * The register-tiled form for larger products: a 16×16 workgroup computes a 64×64 block of C, each invocation
+ * a 4×4 sub-block (vec4 rows), from 64×16 / 16×64 tiles of A and B in workgroup memory. Every output is the
+ * same f32 sum in k order as `tiled`, so both kernels agree bit for bit; this one loads each element of the
+ * tiles once per 16 multiply-adds instead of once per one.
+ */
+function tiled4(T: string, withC: boolean, p: Params): string {
+  return `${p.module}
+var<workgroup> As: array<array<f32, 64>, 16>;
+var<workgroup> Bs: array<array<f32, 64>, 16>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  ${p.locals}
+  let batch = wg.z;
+  let aOff = offs(2u * batch); let bOff = offs(2u * batch + 1u);
+  let tid = l.y * 16u + l.x;
+  let row0 = wg.y * 64u + l.y * 4u; let col0 = wg.x * 64u + l.x * 4u;
+  var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  for (var t = 0u; t < (K + 15u) / 16u; t++) {
+    for (var e = 0u; e < 4u; e++) {
+      let idx = tid + e * 256u;
+      let am = idx / 16u; let ak = idx % 16u;
+      let gm = wg.y * 64u + am; let gk = t * 16u + ak;
+      var av = 0.0;
+      if (gm < M && gk < K) { av = f32(in0[aOff + select(gm * K + gk, gk * M + gm, transA == 1u)]); }
+      As[ak][am] = av;
+      let bk = idx / 64u; let bn = idx % 64u;
+      let gkb = t * 16u + bk; let gn = wg.x * 64u + bn;
+      var bv = 0.0;
+      if (gkb < K && gn < N) { bv = f32(in1[bOff + select(gkb * N + gn, gn * K + gkb, transB == 1u)]); }
+      Bs[bk][bn] = bv;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < 16u; k++) {
+      let b = vec4<f32>(Bs[k][l.x * 4u], Bs[k][l.x * 4u + 1u], Bs[k][l.x * 4u + 2u], Bs[k][l.x * 4u + 3u]);
+      for (var i = 0u; i < 4u; i++) { acc[i] = acc[i] + As[k][l.y * 4u + i] * b; }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let row = row0 + i;
+    if (row >= M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let col = col0 + j;
+      if (col < N) {
+        var y = alpha * acc[i][j];
+        ${withC ? 'y += beta * f32(in2[row * cRow + col * cCol]);' : ''}
+        out0[batch * M * N + row * N + col] = ${T}(y);
+      }
+    }
+  }
+}`;
+}
+/** Products this large use the register-tiled kernel (below, the 16×16 one wastes fewer invocations). */
+const big = (M: number, N: number) => M >= 64 && N >= 64;
+
 export const matmulKernels: Record<string, GpuKernel> = {
   MatMul: (node, [A, B]) => {
     if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || A!.dims.length < 2 || B!.dims.length < 2) return undefined;
@@ -52,10 +108,11 @@ export const matmulKernels: Record<string, GpuKernel> = {
     for (let i = 0; i < nb; i++) offs.push(ia[i] * M * K, ib[i] * K * N);
     const T = wgslType(A!.dtype);
     const p = params(M, N, K, 0, 0, 1, 0, 0, 0, offs);
+    const t4 = big(M, N), tile = t4 ? 64 : 16;
     return {
-      key: `matmul:${A!.dtype}`, inputs: [A!, B!], outputs: [{ dtype: A!.dtype, dims: [...batch, M, N] }],
-      meta: p.meta, groups: Math.ceil(N / 16), groupsY: Math.ceil(M / 16), groupsZ: nb,
-      wgsl: () => `${bindings([A!.dtype, B!.dtype], [A!.dtype])}${tiled(T, false, p)}`,
+      key: `matmul:${A!.dtype}:${t4}`, inputs: [A!, B!], outputs: [{ dtype: A!.dtype, dims: [...batch, M, N] }],
+      meta: p.meta, groups: Math.ceil(N / tile), groupsY: Math.ceil(M / tile), groupsZ: nb,
+      wgsl: () => `${bindings([A!.dtype, B!.dtype], [A!.dtype])}${(t4 ? tiled4 : tiled)(T, false, p)}`,
     };
   },
   Gemm: (node, [A, B, C]) => {
@@ -71,11 +128,12 @@ export const matmulKernels: Record<string, GpuKernel> = {
     const T = wgslType(A!.dtype);
     const ins = C ? [A!, B!, C] : [A!, B!];
     const p = params(M, N, K, tA, tB, node.attrFloat('alpha', 1), node.attrFloat('beta', 1), cr, cc, [0, 0]);
+    const t4 = big(M, N), tile = t4 ? 64 : 16;
     return {
-      key: `gemm:${A!.dtype}:${!!C}`, inputs: ins, outputs: [{ dtype: A!.dtype, dims: [M, N] }],
+      key: `gemm:${A!.dtype}:${!!C}:${t4}`, inputs: ins, outputs: [{ dtype: A!.dtype, dims: [M, N] }],
       meta: p.meta,
-      groups: Math.ceil(N / 16), groupsY: Math.ceil(M / 16), groupsZ: 1,
-      wgsl: () => `${bindings(ins.map((t) => t.dtype), [A!.dtype])}${tiled(T, !!C, p)}`,
+      groups: Math.ceil(N / tile), groupsY: Math.ceil(M / tile), groupsZ: 1,
+      wgsl: () => `${bindings(ins.map((t) => t.dtype), [A!.dtype])}${(t4 ? tiled4 : tiled)(T, !!C, p)}`,
     };
   },
 };
