@@ -23,8 +23,8 @@ async function timeIt(fn: () => unknown, reps: number): Promise<number> {
   return median(ts);
 }
 
-const mm = [];
-for (const n of [128, 256]) {
+const mm: Record<string, string>[] = [];
+for (const n of [128, 256, 1024]) {
   for (const dt of [DataType.FLOAT, DataType.FLOAT16]) {
     const b = new ModelBuilder({ opset: 17 });
     b.node('MatMul', [b.input('a', dt, [n, n]), b.input('b', dt, [n, n])], {}, { outputs: ['y'] });
@@ -35,6 +35,13 @@ for (const n of [128, 256]) {
     const ms = await timeIt(() => ex.run({ a: t, b: t }), 5);
     mm.push({ size: `${n}³`, dtype: dt === DataType.FLOAT ? 'f32' : 'f16', ms: ms.toFixed(1), 'GFLOP/s': ((2 * n ** 3) / (ms * 1e6)).toFixed(2) });
   }
+}
+// Next to it, the CPU executor's WebAssembly GEMM on the same product (all cores): the CPU peak measured here.
+{
+  const { sgemm } = await import('../runtime/cpu/wasm/index.js');
+  const n = 1024, v = Float32Array.from({ length: n * n }, (_, i) => ((i * 7) % 13) / 13), t = { dtype: DataType.FLOAT, data: v };
+  const ms = await timeIt(() => sgemm(n, n, n, t, t, { ars: n, acs: 1, brs: n, bcs: 1 }, [[0, 0]], DataType.FLOAT), 3);
+  mm.push({ size: `${n}³ (CPU executor, wasm SIMD)`, dtype: 'f32', ms: ms.toFixed(1), 'GFLOP/s': ((2 * n ** 3) / (ms * 1e6)).toFixed(2) });
 }
 console.log(`adapter: ${(await WebGpuExecutor.create(loadModel(fixtureModelPath('mlp')))).note}`);
 console.table(mm);
