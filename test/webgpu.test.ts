@@ -176,6 +176,25 @@ describe('WebGPU executor', () => {
 
 afterAll(() => { /* the device is shared per process and released when the worker exits */ });
 
+describe('fp16 without shader-f16', () => {
+  it.each(['mlp', 'cnn', 'transformer_block'])('fixture %s converted to fp16 runs with emulated fp16 storage (f32 buffers, rounded per store) like native f16', async (name) => {
+    const m = convertSync(fixtureModelPath(name)).model;
+    const feeds = Object.fromEntries(Object.entries(fixtureInputs(name)).map(([k, t]) => [k, t.dtype === F ? { dtype: H, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) } : t]));
+    const ref = new CpuExecutor(m).runSync(feeds);
+    const emu = await WebGpuExecutor.create(m, { emulateHalf: true }), native = await WebGpuExecutor.create(m);
+    expect(emu.note).toMatch(/emulated/);
+    const a = await emu.run(feeds), b = await native.run(feeds);
+    expect(Object.keys(emu.gpuNodes).length).toBeGreaterThan(0);
+    expect(emu.cpuNodes).toEqual(native.cpuNodes); // the same placement as with shader-f16
+    for (const k of Object.keys(ref)) {
+      expect(a[k].dtype).toBe(ref[k].dtype);
+      expect(agreement(toFloat32(a[k]), toFloat32(ref[k])).maxScaled, `${name} ${k} vs CPU`).toBeLessThan(5e-3);
+      expect(agreement(toFloat32(a[k]), toFloat32(b[k])).maxScaled, `${name} ${k} vs native f16`).toBeLessThan(1e-3);
+    }
+    emu.dispose(); native.dispose();
+  }, 120_000);
+});
+
 describe('training on the GPU', () => {
   it('the MLP training graph (fp32 and AMP) runs every node on the GPU: no crossings', async () => {
     const { buildTrainingGraph } = await import('../runtime/train/autodiff.js');

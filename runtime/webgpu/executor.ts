@@ -12,7 +12,7 @@ import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, type RTensor } from '../../src/core/tensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
 import { gpuContext, type GpuContext } from './device.js';
-import { Runner, type GpuTensor } from './shader.js';
+import { Runner, withHalfEmulation, elemBytes, type GpuTensor } from './shader.js';
 import { gpuKernels, VIEW_OPS } from './kernels/index.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
@@ -35,29 +35,33 @@ export class WebGpuExecutor {
   private inits = new Map<Tensor, Val>();
   private lastUse = new Map<string, number>();
 
-  private constructor(readonly model: Model, readonly ctx: GpuContext) {
+  /** fp16 tensors in f32 buffers, rounded to fp16 on every store (no shader-f16 on the adapter, or asked for). */
+  readonly emulateHalf: boolean;
+  private constructor(readonly model: Model, readonly ctx: GpuContext, emulateHalf = false) {
+    this.emulateHalf = emulateHalf || !ctx.f16;
     this.runner = new Runner(ctx);
     const g = model.graph;
     g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUse.set(x, i)));
   }
 
-  static async create(model: Model, opts: { adapter?: string } = {}): Promise<WebGpuExecutor> {
-    return new WebGpuExecutor(model, await gpuContext(opts.adapter));
+  static async create(model: Model, opts: { adapter?: string; emulateHalf?: boolean } = {}): Promise<WebGpuExecutor> {
+    return new WebGpuExecutor(model, await gpuContext(opts.adapter), opts.emulateHalf);
   }
   get adapter(): { name: string; features: string[]; shaderF16: boolean } {
-    return { name: this.ctx.adapterName, features: [...this.ctx.features].sort(), shaderF16: this.ctx.f16 };
+    return { name: this.ctx.adapterName, features: [...this.ctx.features].sort(), shaderF16: this.ctx.f16 && !this.emulateHalf };
   }
   get note(): string {
-    return `webgpu adapter: ${this.ctx.adapterName}${this.ctx.f16 ? ' (shader-f16)' : ' (no shader-f16: f16 tensors computed via the CPU reference)'}`;
+    return `webgpu adapter: ${this.ctx.adapterName}${!this.emulateHalf ? ' (shader-f16)' : this.ctx.f16 ? ' (fp16 storage emulated in f32, as asked)' : ' (no shader-f16: fp16 storage emulated in f32 buffers, rounded on every store)'}`;
   }
 
   private upload(t: RTensor): GpuTensor {
-    let data = t.data as ArrayBufferView;
-    if (t.dtype === DataType.FLOAT16 && !this.ctx.f16) data = f16ArrayToF32(t.data as Uint16Array); // no f16 on this adapter
-    return this.runner.upload(t.dtype === DataType.FLOAT16 && !this.ctx.f16 ? DataType.FLOAT : t.dtype, [...t.dims], data);
+    // Emulated fp16 storage: the exact values as f32 (the tensor keeps its FLOAT16 type).
+    const data = t.dtype === DataType.FLOAT16 && this.emulateHalf ? f16ArrayToF32(t.data as Uint16Array) : (t.data as ArrayBufferView);
+    return this.runner.upload(t.dtype, [...t.dims], data);
   }
   private async download(t: GpuTensor, want = t.dtype): Promise<RTensor> {
     const bytes = await this.runner.read(t);
+    if (t.dtype === DataType.FLOAT16 && this.emulateHalf) return { dtype: t.dtype, dims: [...t.dims], data: f32ArrayToF16(new Float32Array(bytes.buffer, 0, bytes.byteLength / 4)) };
     const arr = t.dtype === DataType.FLOAT16 ? new Uint16Array(bytes.buffer, 0, bytes.byteLength / 2) : new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
     if (want === DataType.FLOAT16 && t.dtype === DataType.FLOAT) return { dtype: want, dims: t.dims, data: f32ArrayToF16(arr as Float32Array) };
     return { dtype: t.dtype, dims: [...t.dims], data: arr };
@@ -164,12 +168,16 @@ export class WebGpuExecutor {
     const fits = (v?: Val) => !v || (v.gpu?.bytes ?? (v.cpu!.data as ArrayBufferView).byteLength ?? 0) <= this.ctx.maxBinding;
     // Non-float inputs (axes, shapes) stay on the CPU and go to the kernel as such.
     const onCpu = (v?: Val) => !!v && !v.gpu && !!v.cpu && !gpuType(v.cpu.dtype);
-    if (kernel && ins.every(fits) && (this.ctx.f16 || ins.every((v) => !v || (v.gpu ?? v.cpu)!.dtype !== DataType.FLOAT16))) {
-      const gins = ins.map((v) => (v && !onCpu(v) ? this.gpuOf(v) : undefined));
-      const prog = kernel(n, gins, opset, ins.map((v) => (onCpu(v) ? v!.cpu : undefined)));
-      if (prog && prog.outputs.every((o) => o.dims.reduce((a, b) => a * b, 1) * (o.dtype === DataType.FLOAT16 ? 2 : 4) <= this.ctx.maxBinding)) {
+    if (kernel && ins.every(fits)) {
+      const ran = withHalfEmulation(this.emulateHalf, () => {
+        const gins = ins.map((v) => (v && !onCpu(v) ? this.gpuOf(v) : undefined));
+        const prog = kernel(n, gins, opset, ins.map((v) => (onCpu(v) ? v!.cpu : undefined)));
+        if (!prog || !prog.outputs.every((o) => o.dims.reduce((a, b) => a * b, 1) * elemBytes(o.dtype) <= this.ctx.maxBinding)) return undefined;
+        return this.runner.run(prog);
+      });
+      if (ran) {
         count(this.gpuNodes);
-        return this.runner.run(prog).map((t) => ({ gpu: t }));
+        return ran.map((t) => ({ gpu: t }));
       }
     }
     count(this.cpuNodes);

@@ -22,16 +22,57 @@ export interface Program {
 }
 
 export const MAX_X = 65535;
-export const wgslType = (dtype: number): string => (dtype === DataType.FLOAT16 ? 'f16' : 'f32');
-export const elemBytes = (dtype: number): number => (dtype === DataType.FLOAT16 ? 2 : 4);
+
+/** WGSL: the IEEE half bits of f32 x rounded to nearest even, ±Inf past the range, NaN kept (as src/ir/half.ts). */
+export const HALF_BITS = `fn half_bits(x: f32) -> u32 {
+  let b = bitcast<u32>(x);
+  let sign = (b >> 16u) & 0x8000u;
+  let a = b & 0x7fffffffu;
+  var o: u32;
+  if (a >= 0x47800000u) {
+    o = select(0x7c00u, 0x7e00u | ((a >> 13u) & 0x3ffu), a > 0x7f800000u);
+  } else if (a < 0x38800000u) {
+    // subnormal: shift the full significand, round to nearest even
+    let e = i32(a >> 23u);
+    if (e < 102) { o = 0u; } else {
+      let m = (a & 0x7fffffu) | 0x800000u;
+      let shift = u32(126 - e);
+      let q = m >> shift;
+      let rem = m & ((1u << shift) - 1u);
+      let half = 1u << (shift - 1u);
+      o = q + select(0u, 1u, rem > half || (rem == half && (q & 1u) == 1u));
+    }
+  } else {
+    o = (a - 0x37fff001u + ((a >> 13u) & 1u)) >> 13u;
+  }
+  return o | sign;
+}`;
+/**
+ * fp16 storage on adapters without shader-f16 (or when asked): fp16 tensors live in f32 buffers and every
+ * store rounds through `q16` — the same values, and the same one rounding per op, as native f16 storage.
+ * Set around kernel construction and dispatch by the executor (kernels read it through wgslType/elemBytes).
+ */
+let emulated = false;
+export function withHalfEmulation<T>(on: boolean, fn: () => T): T {
+  const saved = emulated;
+  emulated = on;
+  try { return fn(); } finally { emulated = saved; }
+}
+export const halfEmulated = (): boolean => emulated;
+const Q16 = `${HALF_BITS}
+fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }`;
+/** The WGSL type a kernel converts its results to on store: f32, f16, or (emulated) q16, rounding to fp16 in f32. */
+export const wgslType = (dtype: number): string => (dtype === DataType.FLOAT16 ? (emulated ? 'q16' : 'f16') : 'f32');
+const storageType = (dtype: number): string => (dtype === DataType.FLOAT16 && !emulated ? 'f16' : 'f32');
+export const elemBytes = (dtype: number): number => (dtype === DataType.FLOAT16 && !emulated ? 2 : 4);
 export const numel = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
 /** Binding declarations: meta at 0, inputs from 1, outputs after; `enable f16` when any is half. */
 export function bindings(inputs: number[], outputs: number[]): string {
-  const f16 = [...inputs, ...outputs].includes(DataType.FLOAT16);
-  const ins = inputs.map((t, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${wgslType(t)}>;`);
-  const outs = outputs.map((t, i) => `@group(0) @binding(${inputs.length + 1 + i}) var<storage, read_write> out${i}: array<${wgslType(t)}>;`);
-  return [f16 ? 'enable f16;' : '', '@group(0) @binding(0) var<storage, read> prm: array<u32>;', ...ins, ...outs].join('\n');
+  const half = [...inputs, ...outputs].includes(DataType.FLOAT16);
+  const ins = inputs.map((t, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${storageType(t)}>;`);
+  const outs = outputs.map((t, i) => `@group(0) @binding(${inputs.length + 1 + i}) var<storage, read_write> out${i}: array<${storageType(t)}>;`);
+  return [half && !emulated ? 'enable f16;' : '', '@group(0) @binding(0) var<storage, read> prm: array<u32>;', ...ins, ...outs, half && emulated ? Q16 : ''].join('\n');
 }
 /** Standard prologue: the flat global index over a 2-D dispatch of 64-wide workgroups, the kernel's named
  * parameters, and a bounds guard on `count` (an expression over them). */

@@ -1,6 +1,6 @@
 /** Elementwise unary and broadcasting binary ops, and Cast between f32 and f16. Compute in f32. */
 import type { GpuKernel } from './types.js';
-import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params } from '../shader.js';
+import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params, HALF_BITS, halfEmulated } from '../shader.js';
 import { broadcastShape } from '../../cpu/util.js';
 import { DataType } from '../../../src/ir/dtype.js';
 
@@ -68,41 +68,21 @@ export const binary = (op: string): GpuKernel => (node, [a, b]) => {
 /**
  * f32 → f16 bit-exactly, like src/ir/half.ts: round to nearest even, ±Inf past the range, NaN kept NaN.
  * (A plain f16(x) conversion is indeterminate for out-of-range values in WGSL.) The half bits are turned into
- * an f16 through bitcast<vec2<f16>>, which Dawn accepts.
+ * an f16 through bitcast<vec2<f16>>, which Dawn accepts; with emulated fp16 storage, q16 does the same in f32.
  */
-const TO_HALF = `fn to_half(x: f32) -> f16 {
-  let b = bitcast<u32>(x);
-  let sign = (b >> 16u) & 0x8000u;
-  let a = b & 0x7fffffffu;
-  var o: u32;
-  if (a >= 0x47800000u) {
-    o = select(0x7c00u, 0x7e00u | ((a >> 13u) & 0x3ffu), a > 0x7f800000u);
-  } else if (a < 0x38800000u) {
-    // subnormal: shift the full significand, round to nearest even
-    let e = i32(a >> 23u);
-    if (e < 102) { o = 0u; } else {
-      let m = (a & 0x7fffffu) | 0x800000u;
-      let shift = u32(126 - e);
-      let q = m >> shift;
-      let rem = m & ((1u << shift) - 1u);
-      let half = 1u << (shift - 1u);
-      o = q + select(0u, 1u, rem > half || (rem == half && (q & 1u) == 1u));
-    }
-  } else {
-    o = (a - 0x37fff001u + ((a >> 13u) & 1u)) >> 13u;
-  }
-  return bitcast<vec2<f16>>(o | sign)[0];
-}`;
+const TO_HALF = `${HALF_BITS}
+fn to_half(x: f32) -> f16 { return bitcast<vec2<f16>>(half_bits(x))[0]; }`;
 
 export const cast: GpuKernel = (node, [x]) => {
   const to = node.attrInt('to', 0);
   if (!isFloatTensor(x) || (to !== DataType.FLOAT && to !== DataType.FLOAT16)) return undefined;
   const n = numel(x!.dims);
   const p = new Params().u32('count', n);
-  const conv = to === DataType.FLOAT16 && x!.dtype === DataType.FLOAT ? 'to_half(in0[i])' : `${wgslType(to)}(in0[i])`;
+  const toHalf = to === DataType.FLOAT16 && x!.dtype === DataType.FLOAT, emu = halfEmulated();
+  const conv = toHalf ? (emu ? 'q16(in0[i])' : 'to_half(in0[i])') : `${wgslType(to)}(in0[i])`;
   return {
     key: `cast:${x!.dtype}:${to}`, inputs: [x!], outputs: [{ dtype: to, dims: [...x!.dims] }], meta: p.meta, groups: groupsFor(n),
-    wgsl: () => `${bindings([x!.dtype], [to])}\n${to === DataType.FLOAT16 && x!.dtype === DataType.FLOAT ? TO_HALF : ''}${PROLOGUE('count', p)}
+    wgsl: () => `${bindings([x!.dtype], [to])}\n${toHalf && !emu ? TO_HALF : ''}${PROLOGUE('count', p)}
   out0[i] = ${conv};
 }`,
   };
