@@ -319,3 +319,28 @@ describe('models that are partly fp16 already', () => {
     }
   });
 });
+
+describe('inline weights stay in the model file', () => {
+  it('a loaded model leaves large raw_data in its file (read or streamed from there), encodes the same bytes, and converts streaming', async () => {
+    const { saveModel, loadModel } = await import('../src/onnx/io.js');
+    const dir = mkdtempSync(join(tmpdir(), 'amp-backing-'));
+    const b = new ModelBuilder({ opset: 17 });
+    let h = b.input('x', F, [1, 512]);
+    for (let i = 0; i < 3; i++) [h] = b.node('MatMul', [h, b.init(`w${i}`, F, [512, 512], Float32Array.from({ length: 512 * 512 }, (_, k) => (((k + i) % 5) + 1) / 64))]);
+    b.node('Relu', [h], {}, { outputs: ['y'] });
+    b.output('y', F, [1, 512]);
+    saveModel(b.build(), join(dir, 'm.onnx'));
+    const m = loadModel(join(dir, 'm.onnx'));
+    const ws = [...m.graph.initializers.values()];
+    expect(ws.every((t) => t.backing && !t.loaded)).toBe(true);
+    expect(Buffer.from(encodeModel(m)).equals(readFileSync(join(dir, 'm.onnx')))).toBe(true);
+    const { model } = convertSync(m);
+    expect([...model.graph.initializers.values()].every((t) => t.derived && !t.loaded)).toBe(true);
+    saveModel(model, join(dir, 's.onnx'));
+    expect(ws.every((t) => !t.loaded)).toBe(true);
+    const eager = loadModel(join(dir, 'm.onnx'));
+    for (const t of eager.graph.initializers.values()) t.raw();
+    saveModel(convertSync(eager).model, join(dir, 'e.onnx'));
+    expect(readFileSync(join(dir, 's.onnx')).equals(readFileSync(join(dir, 'e.onnx')))).toBe(true);
+  });
+});

@@ -52,14 +52,14 @@ export function lowerValues(raw: Uint8Array, low: number, known?: { maxAbs: numb
 
 /**
  * The low-precision version of tensor `t` under `name` (t itself, converted in place, when the name is its
- * own). An external tensor not in memory whose range (step 2) rules out clamping becomes a
+ * own). A tensor not in memory (external data, or inline data left in the model file) whose range (step 2) rules out clamping becomes a
  * derived tensor instead: converted chunk by chunk while the model is written (Tensor.derived), so a model
  * larger than memory converts in the memory of one chunk.
  */
 function lowerTensor(ctx: PassContext, t: Tensor, name: string): Tensor {
   const s = ctx.summary.initializers;
   const known = knownRange(t);
-  if (!t.loaded && t.external && (ctx.low !== DataType.FLOAT16 || (known && known.maxAbs < 65504))) {
+  if (!t.loaded && (t.external || t.backing) && (ctx.low !== DataType.FLOAT16 || (known && known.maxAbs < 65504))) {
     s.converted++;
     // Nothing to clamp (step 2 measured the range); the values fp16 rounds to zero were counted there too.
     if (ctx.low === DataType.FLOAT16 && known!.zeroed) {

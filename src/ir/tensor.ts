@@ -34,6 +34,11 @@ export class Tensor {
    * larger than memory takes memory for one chunk, not for the model.
    */
   derived?: { source: Tensor; map: (chunk: Uint8Array) => Uint8Array; byteLength: number };
+  /**
+   * An inline payload (raw_data) left in the model file it was loaded from instead of in memory: read from
+   * there when asked for, streamed from there when written — so a loaded model does not hold its weights.
+   */
+  backing?: ExternalRef;
 
   constructor(public name: string, public dataType: number, public dims: number[]) {}
 
@@ -65,11 +70,12 @@ export class Tensor {
   get byteLength(): number {
     if (this.bytes) return this.bytes.byteLength;
     if (this.derived) return this.derived.byteLength;
+    if (this.backing) return this.backing.length;
     if (this.external) return this.external.length;
     return rawByteLength(this.dataType, this.size);
   }
   /** True when the payload is already in memory (inline, or loaded). */
-  get loaded(): boolean { return this.bytes !== undefined || (!this.external && !this.derived); }
+  get loaded(): boolean { return this.bytes !== undefined || (!this.external && !this.derived && !this.backing); }
 
   /** Payload as little-endian raw bytes. Reads external data (or computes a derived payload) on first use. */
   raw(): Uint8Array {
@@ -81,6 +87,7 @@ export class Tensor {
       return (this.bytes = out);
     }
     if (this.external) return (this.bytes = readExternal(this.external));
+    if (this.backing) return (this.bytes = readExternal(this.backing));
     return (this.bytes = protoPayload(this.proto ?? {}, this.dataType, this.size));
   }
   /**
@@ -89,13 +96,13 @@ export class Tensor {
    */
   *chunks(bytes = 16 << 20): Generator<Uint8Array> {
     const step = Math.max(8, bytes - (bytes % 8));
-    if (this.bytes || (!this.external && !this.derived)) {
+    if (this.bytes || (!this.external && !this.derived && !this.backing)) {
       const all = this.raw();
       for (let o = 0; o < all.byteLength; o += step) yield all.subarray(o, Math.min(all.byteLength, o + step));
     } else if (this.derived) {
       for (const c of this.derived.source.chunks(bytes)) yield this.derived.map(c);
     } else {
-      const ref = this.external!;
+      const ref = (this.external ?? this.backing)!;
       for (let o = 0; o < ref.length; o += step) yield readExternal({ ...ref, offset: ref.offset + o, length: Math.min(step, ref.length - o) });
     }
   }
@@ -122,11 +129,12 @@ export class Tensor {
     this.bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.external = undefined;
     this.derived = undefined;
+    this.backing = undefined;
     this.modified = true;
   }
   /** Drop loaded external bytes (they can be read again). */
   release(): void {
-    if (this.external || this.derived) this.bytes = undefined;
+    if (this.external || this.derived || this.backing) this.bytes = undefined;
   }
 }
 

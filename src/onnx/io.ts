@@ -63,7 +63,39 @@ export function loadModel(path: string, opts: LoadOptions = {}): Model {
   const o = { baseDir: opts.baseDir ?? dirname(resolve(path)), file: path };
   // A .json file is the model's JSON form (./json.ts).
   if (/\.json$/i.test(path)) return modelFromJson(bytes.toString('utf8'), o);
-  return modelFromBytes(bytes, o);
+  const model = modelFromBytes(bytes, o);
+  leaveWeightsInFile(model, bytes, resolve(path));
+  return model;
+}
+
+/** Inline payloads at least this large stay in the model file (Tensor.backing) instead of memory. */
+const BACKING_MIN = 64 << 10;
+/**
+ * After decoding, the protos hold views of the whole file buffer. Large initializer payloads become ranges of
+ * the file (read or streamed from there when needed) and every other view is copied, so the file buffer can be
+ * collected: a loaded model holds its structure, not its weights (an in-memory model file converts in bounded
+ * memory like one with external data). Encoding is unchanged: the writer streams those payloads from the file.
+ */
+function leaveWeightsInFile(model: Model, bytes: Uint8Array, path: string): void {
+  const buffer = bytes.buffer;
+  // The main graph's (a subgraph is encoded whole, so its payloads stay in memory — copied below).
+  for (const t of model.graph.initializers.values()) {
+    const raw = t.proto?.rawData;
+    if (!raw || raw.buffer !== buffer || raw.byteLength < BACKING_MIN || t.external) continue;
+    t.backing = { location: basename(path), path, offset: raw.byteOffset - bytes.byteOffset, length: raw.byteLength };
+    delete (t.proto as Record<string, unknown>).rawData;
+  }
+  const seen = new Set<object>();
+  const copyViews = (o: unknown): void => {
+    if (!o || typeof o !== 'object' || seen.has(o)) return;
+    seen.add(o);
+    for (const k of Reflect.ownKeys(o)) {
+      const v = (o as Record<PropertyKey, unknown>)[k];
+      if (v instanceof Uint8Array) { if (v.buffer === buffer) (o as Record<PropertyKey, unknown>)[k] = new Uint8Array(v); } else if (v && typeof v === 'object') copyViews(v);
+    }
+  };
+  copyViews(model.proto);
+  for (const g of model.graph.allGraphs()) { copyViews(g.proto); for (const n of g.nodes) copyViews(n.attributes); }
 }
 /** A model → its JSON form: protobuf's JSON mapping of ModelProto, as Python's json_format writes it (./json.ts). */
 export function modelToJson(model: Model): string {
@@ -123,7 +155,8 @@ const inlineFromExternal = new WeakSet<TensorProto>();
 
 function tensorParts(t: TensorProto): Part[] {
   const ir = tensorOf.get(t);
-  if (ir && (inlineFromExternal.has(t) || (ir.derived && !ir.loaded && t.dataLocation !== 1))) {
+  // Streamed payloads: external data inlined, a derived tensor not computed yet, an inline tensor left in its file.
+  if (ir && (inlineFromExternal.has(t) || (ir.derived && !ir.loaded && t.dataLocation !== 1) || (ir.backing && t === ir.proto && !t.rawData?.length))) {
     const before = pick(T.Tensor, t, (id) => id < 9, false);
     const after = pick(T.Tensor, t, (id) => id > 9, true);
     return [before, header(9, ir.byteLength), { tensor: ir, length: ir.byteLength }, after];
@@ -183,8 +216,8 @@ function placeTensors(mp: ModelProto, outPath: string, opts: SaveOptions, forceE
     g.initializer = (g.initializer ?? []).map((p) => {
       const t = tensorOf.get(p);
       if (!t) return p;
-      // A derived payload inside a subgraph is computed now: subgraphs are encoded whole, not streamed.
-      if (!top && t.derived && !t.loaded && p.dataLocation !== 1 && !(externalize && t.byteLength >= threshold)) { const q = cloneMessage(p); q.rawData = t.raw(); tensorOf.set(q, t); return q; }
+      // A derived or file-backed payload inside a subgraph is read now: subgraphs are encoded whole, not streamed.
+      if (!top && (t.derived || t.backing) && !p.rawData?.length && p.dataLocation !== 1 && !(externalize && t.byteLength >= threshold)) { const q = cloneMessage(p); q.rawData = t.raw(); tensorOf.set(q, t); return q; }
       const isExt = p.dataLocation === 1;
       const goExt = externalize ? t.byteLength >= threshold : opts.inline ? false : isExt;
       if (!goExt) {
@@ -374,7 +407,7 @@ function writePayload(fd: number, p: Part): void {
   if (p instanceof Uint8Array) return writeAll(fd, p);
   // Computed while written, one chunk in memory at a time (a converted external tensor: see Tensor.derived).
   if (!p.tensor.loaded && p.tensor.derived) { for (const c of p.tensor.chunks()) writeAll(fd, c); return; }
-  const ext = !p.tensor.loaded && p.tensor.external;
+  const ext = !p.tensor.loaded && (p.tensor.external ?? p.tensor.backing);
   if (ext) copyRange(ext.path, ext.offset, p.length, fd);
   else writeAll(fd, p.tensor.raw());
 }
@@ -402,7 +435,10 @@ export function encodeModel(model: Model): Uint8Array {
   const parts = modelParts(modelToProto(model));
   const out = new Uint8Array(sum(parts));
   let o = 0;
-  for (const p of parts) { const b = p instanceof Uint8Array ? p : p.tensor.raw(); out.set(b, o); o += b.byteLength; }
+  // Payloads not in memory are copied chunk by chunk, without loading (caching) them in their tensors.
+  for (const p of parts) {
+    if (p instanceof Uint8Array) { out.set(p, o); o += p.byteLength; } else for (const c of p.tensor.chunks()) { out.set(c, o); o += c.byteLength; }
+  }
   return out;
 }
 export type { GraphProto };
