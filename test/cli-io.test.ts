@@ -1,5 +1,5 @@
-import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, mkdirSync, symlinkSync, copyFileSync, truncateSync } from 'node:fs';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { rmSync, mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, mkdirSync, symlinkSync, copyFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import * as ort from 'onnxruntime-node';
@@ -41,6 +41,7 @@ function expectOneLineError(r: { code: number; stderr: string }, file: string, w
 }
 const leftovers = () => readdirSync(dir).filter((f) => f.includes('.tmp-'));
 
+afterAll(() => rmSync(dir, { recursive: true, force: true })); // the >2 GB case leaves gigabytes here
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'amp-io-'));
   model = out('mlp.onnx');

@@ -3,8 +3,8 @@
  * fixtures/scripts/hostile.ts. The contract: a valid result, or one line on stderr naming the file with
  * exit 2 — never a stack trace, an "internal error", a hang, a write through a link, or a lost input.
  */
-import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync, lstatSync, statSync, mkdirSync, linkSync, symlinkSync } from 'node:fs';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { rmSync, mkdtempSync, readFileSync, writeFileSync, readdirSync, existsSync, lstatSync, statSync, mkdirSync, linkSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
@@ -31,6 +31,7 @@ const noTemps = (d: string) => expect(readdirSync(d).filter((f) => f.includes('.
 const runOut = (file: string) => new CpuExecutor(loadModel(file)).runSync({ x: { dtype: DataType.FLOAT, dims: [1, 8], data: Float32Array.from({ length: 8 }, (_, i) => i / 8 - 0.3) } }).y.data as Float32Array;
 
 beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'amp-hostile-')); });
+afterAll(() => rmSync(dir, { recursive: true, force: true })); // the SIGINT case writes a 256 MB model
 
 describe('1: external data', () => {
   it('a tensor without the optional length key loads, repacks inline and converts correctly', async () => {
