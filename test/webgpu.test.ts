@@ -63,6 +63,9 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
     expect(await compare('ReduceSum', [tensor(dt, [2, 3, 4, 5])], { keepdims: 1 }, [])).toBeLessThan(bound(dt)); // all axes
     expect(await compare('ReduceMean', [tensor(dt, [6, 10, 3])], { axes: [1], keepdims: 0 })).toBeLessThan(bound(dt)); // opset 17: attribute
     expect(await compare('Sign', [tensor(dt, [41])])).toBe(0);
+    const shape = (v: number[]) => ({ name: 'shape', t: { dtype: DataType.INT64, dims: [v.length], data: BigInt64Array.from(v.map(BigInt)) } as RTensor });
+    expect(await compare('Expand', [tensor(dt, [3, 1, 5])], {}, [shape([2, 3, 4, 5])])).toBe(0);
+    expect(await compare('Expand', [tensor(dt, [1])], {}, [shape([7, 9])])).toBe(0);
   });
   it('elementwise with broadcasting, unary activations, Cast', async () => {
     for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min']) expect(await compare(op, [tensor(dt, [3, 1, 5]), tensor(dt, [4, 5])]), op).toBeLessThan(bound(dt));

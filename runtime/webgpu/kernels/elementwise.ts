@@ -88,8 +88,25 @@ export const cast: GpuKernel = (node, [x]) => {
   };
 };
 
+/** Expand: x broadcast to the shape given (an int64 input on the CPU), numpy-style. */
+export const expand: GpuKernel = (node, [x], _opset, cpu) => {
+  const shape = cpu?.[1];
+  if (!isFloatTensor(x) || !shape) return undefined;
+  const out = broadcastShape([x!.dims, Array.from(shape.data as ArrayLike<number | bigint>, Number)], node);
+  if (out.length > 6) return undefined;
+  const n = numel(out), T = wgslType(x!.dtype);
+  const p = new Params().u32('count', n).u32('rank', out.length).array('shape', out, 6, 1).array('strideA', bstrides(x!.dims, out), 6);
+  return {
+    key: `expand:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: out }], meta: p.meta, groups: groupsFor(n),
+    wgsl: () => `${bindings([x!.dtype], [x!.dtype])}${PROLOGUE('count', p)}
+  ${stridedOffsets('shape', 'rank', { oa: 'strideA' })}
+  out0[i] = ${T}(f32(in0[oa]));
+}`,
+  };
+};
+
 export const elementwiseKernels: Record<string, GpuKernel> = {
   ...Object.fromEntries(Object.keys(UNARY).map((k) => [k, unary(k)])),
   ...Object.fromEntries(Object.keys(BINARY).map((k) => [k, binary(k)])),
-  Cast: cast,
+  Cast: cast, Expand: expand,
 };
