@@ -63,6 +63,9 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
     expect(await compare('ReduceSum', [tensor(dt, [2, 3, 4, 5])], { keepdims: 1 }, [])).toBeLessThan(bound(dt)); // all axes
     expect(await compare('ReduceMean', [tensor(dt, [6, 10, 3])], { axes: [1], keepdims: 0 })).toBeLessThan(bound(dt)); // opset 17: attribute
     expect(await compare('Sign', [tensor(dt, [41])])).toBe(0);
+    // ConvTranspose: strides with output_padding and pads, groups, dilation, bias.
+    expect(await compare('ConvTranspose', [tensor(dt, [2, 4, 5, 6]), tensor(dt, [4, 3, 3, 2]), tensor(dt, [6])], { group: 2, strides: [2, 3], pads: [1, 0, 0, 1], output_padding: [1, 2] })).toBeLessThan(bound(dt));
+    expect(await compare('ConvTranspose', [tensor(dt, [1, 3, 7, 7]), tensor(dt, [3, 5, 3, 3])], { dilations: [2, 1], pads: [1, 1, 1, 1] })).toBeLessThan(bound(dt));
     const shape = (v: number[]) => ({ name: 'shape', t: { dtype: DataType.INT64, dims: [v.length], data: BigInt64Array.from(v.map(BigInt)) } as RTensor });
     expect(await compare('Expand', [tensor(dt, [3, 1, 5])], {}, [shape([2, 3, 4, 5])])).toBe(0);
     expect(await compare('Expand', [tensor(dt, [1])], {}, [shape([7, 9])])).toBe(0);

@@ -1,4 +1,7 @@
-/** 2-D Conv (groups, strides, pads incl. auto_pad, dilations, bias); one invocation per output element, f32 accumulation. */
+/**
+ * 2-D Conv (groups, strides, pads incl. auto_pad, dilations, bias) and ConvTranspose (groups, strides, explicit
+ * pads, dilations, output_padding, bias); one invocation per output element, f32 accumulation.
+ */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, wgslType, isFloatTensor, Params } from '../shader.js';
 import { convGeometry } from '../../cpu/kernels/conv.js';
@@ -30,6 +33,46 @@ export const convKernels: Record<string, GpuKernel> = {
       for (var kw = 0u; kw < KW; kw++) {
         let iw = i32(ow * SW + kw * DW) - i32(PL);
         if (iw < 0 || iw >= W) { continue; }
+        acc += f32(in0[xc + u32(ih) * u32(W) + u32(iw)]) * f32(in1[wc + kh * KW + kw]);
+      }
+    }
+  }
+  out0[i] = ${T}(acc);
+}`,
+    };
+  },
+  ConvTranspose: (node, [X, W, B]) => {
+    // Explicit geometry only (auto_pad / output_shape run on the CPU reference).
+    if (!isFloatTensor(X) || X!.dims.length !== 4 || W!.dtype !== X!.dtype || (B && B.dtype !== X!.dtype)) return undefined;
+    if (node.attrString('auto_pad', 'NOTSET') !== 'NOTSET' || node.attrInts('output_shape')) return undefined;
+    const [N, C, H, Wd] = X!.dims, [, MG, KH, KW] = W!.dims, group = node.attrInt('group', 1);
+    const s = node.attrInts('strides') ?? [1, 1], d = node.attrInts('dilations') ?? [1, 1], p0 = node.attrInts('pads') ?? [0, 0, 0, 0], op = node.attrInts('output_padding') ?? [0, 0];
+    const OH = s[0] * (H - 1) + op[0] + (KH - 1) * d[0] + 1 - p0[0] - p0[2], OW = s[1] * (Wd - 1) + op[1] + (KW - 1) * d[1] + 1 - p0[1] - p0[3];
+    const M = MG * group, n = N * M * OH * OW, T = wgslType(X!.dtype);
+    if (OH <= 0 || OW <= 0) return undefined;
+    const ins = B ? [X!, W!, B] : [X!, W!];
+    const p = new Params().u32('count', n).u32('C', C).i32('H', H).i32('W', Wd).u32('M', M).u32('MG', MG).u32('OH', OH).u32('OW', OW)
+      .u32('KH', KH).u32('KW', KW).i32('SH', s[0]).i32('SW', s[1]).i32('PT', p0[0]).i32('PL', p0[1]).i32('DH', d[0]).i32('DW', d[1]).u32('CG', C / group);
+    return {
+      key: `convtranspose2d:${X!.dtype}:${!!B}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: [N, M, OH, OW] }], meta: p.meta, groups: groupsFor(n),
+      wgsl: () => `${bindings(ins.map((t) => t.dtype), [X!.dtype])}${PROLOGUE('count', p)}
+  let ow = i % OW; let oh = (i / OW) % OH; let m = (i / (OW * OH)) % M; let nb = i / (OW * OH * M);
+  let grp = m / MG; let ml = m % MG;
+  var acc = ${B ? 'f32(in2[m])' : '0.0'};
+  for (var c = 0u; c < CG; c++) {
+    let cg = grp * CG + c;
+    let xc = (nb * C + cg) * u32(H) * u32(W);
+    let wc = (cg * MG + ml) * KH * KW;
+    for (var kh = 0u; kh < KH; kh++) {
+      let th = i32(oh) + PT - i32(kh) * DH;
+      if (th < 0 || th % SH != 0) { continue; }
+      let ih = th / SH;
+      if (ih >= H) { continue; }
+      for (var kw = 0u; kw < KW; kw++) {
+        let tw = i32(ow) + PL - i32(kw) * DW;
+        if (tw < 0 || tw % SW != 0) { continue; }
+        let iw = tw / SW;
+        if (iw >= W) { continue; }
         acc += f32(in0[xc + u32(ih) * u32(W) + u32(iw)]) * f32(in1[wc + kh * KW + kw]);
       }
     }
