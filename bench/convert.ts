@@ -9,9 +9,12 @@
  * against 4 × the largest tensor + 300 MB (the bound that holds whatever the model's size).
  * Aims: static conversion within 3× of cp, RSS ≤ 1.5× model size; verified ResNet-50 ≤ 10 s; external data
  * ≤ 2× cp with RSS ≤ 4 × largest tensor + 300 MB.
+ * onnxconverter-common's float16 converter (bench/occ.py) is the baseline for speed, peak RSS and Cast counts
+ * where Python can import it (pip, or OCC_PATH=a source checkout; its `onnx` and `numpy` from the system);
+ * otherwise those columns say it was not available.
  */
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +37,18 @@ function bareLoop(src: string): number {
   return time(() => { for (const w of ws) f32ArrayToF16(w); }).ms;
 }
 const cp = (src: string, dst: string) => time(() => execFileSync('cp', [src, dst])).ms;
+
+/** A Python that imports onnxconverter-common (PYTHON, python3, then Debian's /usr/bin/python3), or undefined. */
+const occPython = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)
+  .find((py) => spawnSync(py, ['-c', 'import os, sys; sys.path.insert(0, os.environ.get("OCC_PATH", ".")); import onnx, onnxconverter_common.float16'], { encoding: 'utf8' }).status === 0);
+/** onnxconverter-common's float16 conversion of src (load → convert → save, timed inside Python). */
+function occ(src: string, dst: string, keepIo = false): { ms: number; rss: number; casts: number } | undefined {
+  if (!occPython) return undefined;
+  const r = spawnSync(occPython, [fileURLToPath(new URL('./occ.py', import.meta.url)), src, dst, keepIo ? 'keep-io' : ''], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) return undefined;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+const NA = 'n/a (onnxconverter-common not importable; set OCC_PATH)';
 
 if (process.argv.includes('--phase')) {
   const phase = arg('--phase'), dir = arg('--dir');
@@ -64,8 +79,11 @@ if (process.argv.includes('--phase')) {
     saveModel(bigModel(mb), join(dir, 'big.onnx'));
     const size = statSync(join(dir, 'big.onnx')).size;
     const [c, l, k] = ['convert', 'loop', 'cp'].map((p) => runPhase(self, p, ['--dir', dir]));
-    console.log(`generated model: ${(size / MiB).toFixed(0)} MiB fp32`);
-    console.table([{ model: 'generated', 'convert ms': c.ms.toFixed(0), 'cp ms': k.ms.toFixed(0), 'vs cp': `${(c.ms / k.ms).toFixed(2)}×`, 'bare loop ms': l.ms.toFixed(0), 'vs loop': `${(c.ms / l.ms).toFixed(2)}×`, 'peak RSS / model': `${(c.rss / size).toFixed(2)}×` }]);
+    const o = occ(join(dir, 'big.onnx'), join(dir, 'big.occ.onnx'));
+    rmSync(join(dir, 'big.occ.onnx'), { force: true });
+    console.log(`generated model: ${(size / MiB).toFixed(0)} MiB fp32; onnxconverter-common: ${occPython ? `via ${occPython}` : NA}`);
+    console.table([{ model: 'generated', 'convert ms': c.ms.toFixed(0), 'cp ms': k.ms.toFixed(0), 'vs cp': `${(c.ms / k.ms).toFixed(2)}×`, 'bare loop ms': l.ms.toFixed(0), 'vs loop': `${(c.ms / l.ms).toFixed(2)}×`, 'peak RSS / model': `${(c.rss / size).toFixed(2)}×`,
+      'onnxconverter-common ms': o ? o.ms.toFixed(0) : 'n/a', 'its peak RSS / model': o ? `${(o.rss / size).toFixed(2)}×` : 'n/a', 'ours faster by': o ? `${(o.ms / c.ms).toFixed(1)}×` : 'n/a' }]);
     const rows = fixtureModels().map((n) => {
       const src = fixtureModelPath(n);
       copyFileSync(src, join(dir, `${n}.onnx`));
@@ -75,6 +93,22 @@ if (process.argv.includes('--phase')) {
       return { model: n, 'convert ms': (conv / reps).toFixed(1), 'cp ms': (copy / reps).toFixed(1), 'vs cp': `${(conv / copy).toFixed(2)}×`, 'bare loop ms': (loop / reps).toFixed(2) };
     });
     console.table(rows);
+    // Cast nodes in the output: ours (static and verified, as `amp-convert` writes it by default) against
+    // onnxconverter-common's, with the model I/O converted and with keepIoTypes / keep_io_types.
+    const castRows = [];
+    for (const n of fixtureModels()) {
+      const src = fixtureModelPath(n);
+      const row: Record<string, string | number> = { model: n };
+      for (const keepIoTypes of [false, true]) {
+        const tag = keepIoTypes ? ' (keep I/O)' : '';
+        row[`static${tag}`] = convertSync(loadModel(src), { keepIoTypes }).summary.casts.total;
+        row[`verified${tag}`] = (await convert(loadModel(src), { keepIoTypes })).summary.casts.total;
+        row[`onnxconverter-common${tag}`] = occ(src, join(dir, `${n}.occ.onnx`), keepIoTypes)?.casts ?? 'n/a';
+      }
+      castRows.push(row);
+    }
+    console.log('Cast nodes in the converted model');
+    console.table(castRows);
     const verified = Object.entries({ 'ResNet-50': resnet50, 'BERT-base encoder': bertEncoder }).map(([name, make]) => {
       const file = join(dir, `${name.replace(/\W+/g, '_')}.onnx`);
       saveModel(make(), file, { force: true });

@@ -54,8 +54,13 @@ export interface PassContext {
   keepSlots: Map<Node, Set<number>>;
   /** Is this graph the main graph (its inputs/outputs follow keepIoTypes) or a body (they keep their types)? */
   isMain: boolean;
+  /** Outputs (by index) of branch nodes that are low precision in every body (shared by all graphs of the model). */
+  branchLow: Map<Node, Set<number>>;
   summary: ConvertSummary;
 }
+
+/** Is output `name` of node `p` a branch output that goes low as a whole? */
+export const isLowBranchOutput = (ctx: PassContext, p: Node, name: string): boolean => !!ctx.branchLow.get(p)?.has(p.outputs.indexOf(name));
 
 export const lowType = (target: 'fp16' | 'bf16'): number => (target === 'bf16' ? DataType.BFLOAT16 : DataType.FLOAT16);
 

@@ -14,12 +14,16 @@
  *  10 fold-constant-casts  casts of constants computed now (a converted initializer / Constant instead)
  *
  * Bodies of If/Loop/Scan run the same pipeline after their enclosing graph (so outer-scope values already
- * have their final types) and keep their own input/output types.
+ * have their final types) and keep their own input/output types — except the outputs of a branch node (If)
+ * that every branch computes in low precision: those go low on both sides of the boundary. Which ones is
+ * only known once the bodies are converted, so a copy of the model is converted first (lowBranchOutputs).
  */
 import { closest } from '../src/core/text.js';
 import type { Graph, Model } from '../src/ir/graph.js';
 import { inferTypes } from '../src/ir/infer.js';
 import { emptySummary, lowType, type ConvertSummary, type PassContext } from './context.js';
+import { DataType } from '../src/ir/dtype.js';
+import type { Node } from '../src/ir/graph.js';
 import type { ResolvedOptions } from './options.js';
 import { classify } from './steps/01-classify.js';
 import { guardConstants } from './steps/02-guard-constants.js';
@@ -36,10 +40,10 @@ import { opRole, OP_POLICY } from './policy.js';
 
 export const PIPELINE = [classify, guardConstants, paintAllow, propagateDeny, paintForward, paintBackward, convertInitializers, insertCasts, cleanup, foldConstantCasts] as const;
 
-function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary: ConvertSummary, isMain: boolean): void {
+function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary: ConvertSummary, isMain: boolean, branchLow: Map<Node, Set<number>>): void {
   const ctx: PassContext = {
     model, graph, opts, low: lowType(opts.target), opset: model.opset('') ?? 1,
-    cls: new Map(), reason: new Map(), prec: new Map(), keepSlots: new Map(), isMain, summary,
+    cls: new Map(), reason: new Map(), prec: new Map(), keepSlots: new Map(), isMain, branchLow, summary,
   };
   graph.reindex();
   for (const step of PIPELINE) step(ctx);
@@ -62,7 +66,7 @@ function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary
     for (const bodies of n.subgraphs.values()) {
       for (const body of bodies) {
         summary.subgraphs++;
-        convertGraph(model, body, opts, summary, false);
+        convertGraph(model, body, opts, summary, false, branchLow);
       }
     }
   }
@@ -72,9 +76,10 @@ function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary
 /** Converts a model in place; returns what was done. Deterministic: no randomness, no map-order surprises. */
 export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertSummary {
   inferTypes(model);
+  const branchLow = lowBranchOutputs(model, opts);
   const summary = emptySummary(opts.target);
   summary.warnings.push(...unmatchedOptions(model, opts));
-  convertGraph(model, model.graph, opts, summary, true);
+  convertGraph(model, model.graph, opts, summary, true, branchLow);
   for (const n of model.graph.allNodes()) if (opRole(n.opType) === 'cast') summary.casts.total++;
   // A converted model is always written in topological order (a valid model), whatever order it came in.
   for (const g of model.graph.allGraphs()) g.storedOrder = undefined;
@@ -87,6 +92,52 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
   }
   if (opts.target === 'bf16' && (model.opset('') ?? 0) < 13) summary.warnings.push('opset < 13: few ops accept bfloat16, most nodes stay fp32');
   return summary;
+}
+
+const branchNodes = (m: Model): Node[] => [...m.graph.allNodes()].filter((n) => opRole(n.opType) === 'branch');
+
+/**
+ * The branch-node outputs that every body computes in low precision — the body's output k is already low, or
+ * is the pass's Cast(to=FLOAT) of a low value — found by converting a copy. Letting them go low removes the
+ * cast at the end of each body and the readers' casts back down, and loses nothing (the value was low
+ * already). Repeated while new ones appear (an inner If going low lets its enclosing one go low), at most 8
+ * rounds; models without a float-valued branch node skip it.
+ */
+function lowBranchOutputs(model: Model, opts: ResolvedOptions): Map<Node, Set<number>> {
+  const nodes = branchNodes(model);
+  const low = lowType(opts.target);
+  const found = new Map<Node, Set<number>>();
+  if (!nodes.some((n) => n.outputs.some((o) => model.graph.lookup(o)?.type?.elemType === DataType.FLOAT))) return found;
+  for (let round = 0; round < 8; round++) {
+    const trial = model.clone();
+    inferTypes(trial);
+    const twins = branchNodes(trial); // same order: the copy has the same graphs and nodes
+    const hints = new Map<Node, Set<number>>();
+    nodes.forEach((n, i) => { if (found.has(n)) hints.set(twins[i], found.get(n)!); });
+    convertGraph(trial, trial.graph, opts, emptySummary(opts.target), true, hints);
+    let grew = false;
+    twins.forEach((t, i) => {
+      t.outputs.forEach((_, k) => {
+        if (found.get(nodes[i])?.has(k)) return;
+        const bodies = [...t.subgraphs.values()].flat();
+        if (!bodies.length || !bodies.every((b) => isLowOutput(b, b.outputs[k], low))) return;
+        if (!found.has(nodes[i])) found.set(nodes[i], new Set());
+        found.get(nodes[i])!.add(k);
+        grew = true;
+      });
+    });
+    if (!grew) break;
+  }
+  return found;
+}
+
+/** Is body output `name` low precision, or an fp32 Cast of a low value produced in the body? */
+function isLowOutput(body: Graph, name: string | undefined, low: number): boolean {
+  if (!name) return false;
+  const v = body.values.get(name);
+  if (v?.type?.elemType === low) return true;
+  const p = v?.producer;
+  return !!p && p.graph === body && opRole(p.opType) === 'cast' && p.attrInt('to', 0) === DataType.FLOAT && body.values.get(p.inputs[0])?.type?.elemType === low;
 }
 
 /**

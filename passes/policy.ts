@@ -20,9 +20,11 @@ export type OpClass = 'allow' | 'infer' | 'clear' | 'deny';
  * Roles the steps act on (they ask for a role, never for an op name):
  *   cast      converts the element type to attribute `to`; the pass inserts, retargets and removes these
  *   constant  holds its value in attribute `value` (`fill`: the value when the attribute is absent)
- * Nodes with a role, and nodes with a `like` slot, are decided by their consumers, not painted forward.
+ *   branch    runs one of its bodies; output k is body output k, by position, so an output that is low
+ *             precision in every body can go low as a whole (passes/index.ts)
+ * Cast and constant nodes, and nodes with a `like` slot, are decided by their consumers, not painted forward.
  */
-export type OpRole = 'cast' | 'constant';
+export type OpRole = 'cast' | 'constant' | 'branch';
 export interface OpPolicy {
   cls: OpClass; bf16Since?: number; why?: string; role?: OpRole; fill?: number;
   /** From this opset the op is `infer` instead (it computes its sensitive part in fp32 itself, e.g. stash_type). */
@@ -82,8 +84,9 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   // No float tensors at all: listed so that nothing the executor runs falls through to 'not in the policy table'.
   Not: N(), And: N(), Or: N(), Xor: N(), BitShift: N(), BitwiseAnd: N(), BitwiseOr: N(), BitwiseXor: N(), BitwiseNot: N(),
   StringNormalizer: N(), RegexFullMatch: N(), StringConcat: N(), StringSplit: N(),
-  // Control flow: the node keeps fp32 at its boundary; its bodies are converted on their own (passes/index.ts).
-  If: D('control flow boundary'), Loop: D('control flow boundary'), Scan: D('control flow boundary'),
+  // Control flow: the node keeps fp32 at its boundary; its bodies are converted on their own (passes/index.ts),
+  // an If's outputs go low where every branch computes them in low precision.
+  If: { ...D('control flow boundary'), role: 'branch' }, Loop: D('control flow boundary'), Scan: D('control flow boundary'),
 };
 
 /**
@@ -136,7 +139,8 @@ export const CAST_OP = Object.keys(OP_POLICY).find((k) => OP_POLICY[k].role === 
 export const followsSlot = (opType: string, opset: number): boolean => Object.values(slotPolicy(opType, opset).inputs ?? {}).includes('like');
 /** Is the node's precision decided by its consumers (casts, constants, ops whose output type follows a slot)? */
 export function decidedByConsumers(opType: string, opset: number): boolean {
-  return !!opRole(opType) || followsSlot(opType, opset);
+  const role = opRole(opType);
+  return role === 'cast' || role === 'constant' || followsSlot(opType, opset);
 }
 export function slotPolicy(opType: string, opset: number): SlotPolicy {
   const p = SLOT_POLICY[opType];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { convertSync } from '../src/tools/convert.js';
 import { encodeModel, modelFromBytes } from '../src/onnx/io.js';
-import { ModelBuilder } from '../src/ir/builder.js';
+import { ModelBuilder, GraphBuilder } from '../src/ir/builder.js';
 import { DataType } from '../src/ir/dtype.js';
 import { fixtureModels, fixtureModelPath } from './helpers/fixtures.js';
 import { runOrt } from './helpers/ort.js';
@@ -155,6 +155,57 @@ describe('the pass on small graphs', () => {
     const body = ops(model, 'Loop')[0].subgraphs.get('body')![0];
     expect(body.values.get(body.inputs[2])?.type?.elemType).toBe(body.values.get(body.outputs[1])?.type?.elemType);
     expect([...body.nodes].some((n) => n.opType === 'MatMul' && body.values.get(n.outputs[0])?.type?.elemType === H)).toBe(true);
+  });
+
+  it('lets an If output go low when every branch computes it low (nested too): no cast inside or outside', async () => {
+    /** x → MatMul → If(c1){ Relu → MatMul | If(c2){ Tanh | Sigmoid } } → Relu → MatMul → y; e = Exp(x) passes through one branch of a second If. */
+    const build = () => {
+      const b = new ModelBuilder({ opset: 17 });
+      const x = b.input('x', F, [4]);
+      const c1 = b.input('c1', DataType.BOOL, []), c2 = b.input('c2', DataType.BOOL, []);
+      const w = b.init('w', F, [4, 4], Float32Array.from({ length: 16 }, (_, i) => ((i * 7) % 5 - 2) / 4));
+      const [hx] = b.node('MatMul', [x, w], {}, { name: 'pre' });
+      const inner = (name: string, op: string, src = hx) => { const g = new GraphBuilder(name, b.graph); const [o] = g.node(op, [src], {}, { name: `${name}.${op}` }); g.output(o, F, [4]); return g.graph; };
+      const nested = new GraphBuilder('nest', b.graph);
+      const [ni] = nested.node('If', [c2], { then_branch: inner('t2', 'Tanh'), else_branch: inner('e2', 'Sigmoid') }, { name: 'inner_if' });
+      nested.output(ni, F, [4]);
+      const thenB = new GraphBuilder('t1', b.graph);
+      const [r] = thenB.node('Relu', [hx], {}, { name: 't1.relu' });
+      const [m] = thenB.node('MatMul', [r, w], {}, { name: 't1.mm' });
+      thenB.output(m, F, [4]);
+      const [o1] = b.node('If', [c1], { then_branch: thenB.graph, else_branch: nested.graph }, { name: 'outer_if' });
+      const [r2] = b.node('Relu', [o1], {}, { name: 'post.relu' });
+      b.node('MatMul', [r2, w], {}, { name: 'post.mm', outputs: ['y'] });
+      b.output('y', F, [4]);
+      // An fp32 value (Exp is kept fp32) passed through one branch: that output keeps fp32.
+      const [e] = b.node('Exp', [x], {}, { name: 'exp' });
+      const [o2] = b.node('If', [c1], { then_branch: inner('t3', 'Relu'), else_branch: inner('e3', 'Identity', e) }, { name: 'mixed_if' });
+      b.node('Identity', [o2], {}, { name: 'id', outputs: ['z'] });
+      b.output('z', F, [4]);
+      return b.build();
+    };
+    const { model } = convertSync(build());
+    const all = [...model.graph.allNodes()];
+    const casts = all.filter((n) => n.opType === 'Cast');
+    // Only Exp's input and the mixed If need casts: its low branch casts up at its end, z goes down to fp16.
+    expect(casts.map((c) => `${c.graph.name}: ${c.inputs[0]} → ${c.attrInt('to', 0)}`).sort()).toEqual(['main: x → 1', 'main: z__fp32 → 10', 't3: t3.relu_0__fp16 → 1']);
+    const outer = all.find((n) => n.name === 'outer_if')!, innerIf = all.find((n) => n.name === 'inner_if')!, mixed = all.find((n) => n.name === 'mixed_if')!;
+    expect(typeOf(model, outer.outputs[0])).toBe(H);
+    expect(innerIf.graph.values.get(innerIf.outputs[0])?.type?.elemType).toBe(H);
+    expect(typeOf(model, mixed.outputs[0])).toBe(F);
+    for (const n of [outer, innerIf]) for (const [g] of n.subgraphs.values()) expect(g.values.get(g.outputs[0])?.type?.elemType).toBe(H);
+    // Valid and right: onnxruntime runs every path and agrees with the fp32 model.
+    const bytes = encodeModel(model), ref = encodeModel(build());
+    const hx = Uint16Array.from([0x3c00, 0xb800, 0x3e00, 0x3400]), fx = Float32Array.from([1, -0.5, 1.5, 0.25]);
+    for (const [a, c] of [[1, 1], [0, 1], [0, 0]]) {
+      const bool = (v: number) => ({ dtype: DataType.BOOL, dims: [], data: Uint8Array.from([v]) });
+      const got = await runOrt(bytes, { x: { dtype: H, dims: [4], data: hx }, c1: bool(a), c2: bool(c) });
+      const want = await runOrt(ref, { x: { dtype: F, dims: [4], data: fx }, c1: bool(a), c2: bool(c) });
+      const y = Array.from(got.y.data as Uint16Array, f16BitsToF32);
+      (want.y.data as Float32Array).forEach((v, i) => expect(Math.abs(y[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)));
+    }
+    // Idempotent: converting again changes nothing.
+    expect(Buffer.compare(Buffer.from(encodeModel(convertSync(modelFromBytes(bytes)).model)), Buffer.from(bytes))).toBe(0);
   });
 
   it('targets bf16, and keeps ops whose opset has no bfloat16 in fp32', () => {

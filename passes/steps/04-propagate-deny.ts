@@ -2,9 +2,9 @@
  * Step 4 — propagate deny forward. An infer node fed (through infer/clear nodes) by a deny node stays fp32:
  * it consumes the fp32 result directly instead of casting it down just for an elementwise op (grappler's
  * rule). Propagation stops at allow nodes; clear nodes are passed through but not locked (they follow
- * their inputs in step 4).
+ * their inputs in step 5). A branch node's outputs that go low as a whole (ctx.branchLow) do not propagate.
  */
-import { isFloatValue, type PassContext } from '../context.js';
+import { isFloatValue, isLowBranchOutput, type PassContext } from '../context.js';
 import type { Node } from '../../src/ir/graph.js';
 
 export function propagateDeny(ctx: PassContext): void {
@@ -14,7 +14,7 @@ export function propagateDeny(ctx: PassContext): void {
   while (queue.length) {
     const n = queue.shift()!;
     for (const o of n.outputs) {
-      if (!isFloatValue(g, o)) continue;
+      if (!isFloatValue(g, o) || isLowBranchOutput(ctx, n, o)) continue;
       for (const c of g.values.get(o)?.consumers ?? []) {
         if (seen.has(c) || c.graph !== g) continue;
         const cls = ctx.cls.get(c);

@@ -7,7 +7,7 @@
  * removes it as a no-op). One that feeds an fp32 node is a boundary and stays (idempotence: the pass's own
  * boundary casts look exactly like that).
  */
-import { elemType, isFloatValue, type PassContext } from '../context.js';
+import { elemType, isFloatValue, isLowBranchOutput, type PassContext } from '../context.js';
 import { decidedByConsumers, opRole } from '../policy.js';
 import { DataType } from '../../src/ir/dtype.js';
 
@@ -17,7 +17,7 @@ export function isLowSource(ctx: PassContext, name: string): boolean {
   if (!isFloatValue(g, name)) return false;
   const v = g.lookup(name) ?? g.values.get(name);
   const p = v?.producer;
-  if (p && p.graph === g) return ctx.prec.get(p) === 'low';
+  if (p && p.graph === g) return ctx.prec.get(p) === 'low' || isLowBranchOutput(ctx, p, name);
   if (g.inputs.includes(name) && !g.initializers.has(name)) {
     // Main-graph fp32 inputs become low unless keepIoTypes; inputs already in a half type keep it.
     const t = elemType(g, name);

@@ -1,8 +1,9 @@
 /**
  * Step 8 — apply the decisions: retype outputs and insert casts only at boundaries.
  * - Main graph I/O: without keepIoTypes, float inputs and outputs become low precision; with it, they keep
- *   fp32 and the cast sits at the edge. Subgraph bodies always keep their I/O types (If branches must agree,
- *   Loop-carried values keep their type across iterations).
+ *   fp32 and the cast sits at the edge. Subgraph bodies keep their I/O types (Loop-carried values keep their
+ *   type across iterations) — except a branch node's outputs found low in every body (ctx.branchLow): the
+ *   node's output and each body's output k become low, so neither side casts.
  * - One Cast per (value, target type), shared by every consumer that needs it, placed right before the
  *   first of them. Casts are named `<value>__fp16` / `<value>__fp32` so reports can map values through them.
  * - Cast(to=FLOAT) nodes painted low are retargeted; a graph output whose producer changed type is renamed
@@ -73,6 +74,10 @@ export function insertCasts(ctx: PassContext): void {
         }
       }
     }
+    for (const j of ctx.branchLow.get(n) ?? []) {
+      const v = g.values.get(n.outputs[j]);
+      if (v?.type?.elemType === DataType.FLOAT) v.type = { ...v.type, elemType: ctx.low };
+    }
     out.push(n);
   }
   g.nodes = out;
@@ -83,15 +88,25 @@ export function insertCasts(ctx: PassContext): void {
 /** Graph outputs must keep their names; when the type they should have differs, cast at the edge. */
 function fixOutputs(ctx: PassContext, declared: Map<string, number | undefined>): void {
   const g = ctx.graph;
-  for (const o of g.outputs) {
+  for (const o of [...g.outputs]) {
     const v = g.values.get(o);
-    const have = v?.type?.elemType;
+    const have = v?.type?.elemType ?? g.lookup(o)?.type?.elemType;
     const decl = declared.get(o);
     if (have === undefined || decl === undefined || !isConvertibleFloat(have)) continue;
-    const want = ctx.isMain && !keepIo(ctx, o) && decl === DataType.FLOAT ? ctx.low : decl;
+    const k = g.outputs.indexOf(o);
+    const branchLow = !!g.owner && !!ctx.branchLow.get(g.owner)?.has(k);
+    const want = (ctx.isMain && !keepIo(ctx, o) && decl === DataType.FLOAT) || branchLow ? ctx.low : decl;
     if (have === want) continue;
-    const p = v!.producer;
-    if (!p || p.graph !== g) continue; // an input passed straight through: left as is
+    const p = v?.producer;
+    if (!p || p.graph !== g) {
+      // A value passed straight through: left as is, unless the branch output must go low (outputs are positional).
+      if (branchLow) {
+        const cast = uniqueName(ctx, `${o}__${suffix(want!)}`);
+        g.nodes.push(makeCast(ctx, o, want!, cast));
+        g.outputs[k] = cast;
+      }
+      continue;
+    }
     const renamed = uniqueName(ctx, `${o}__${suffix(have)}`);
     g.value(renamed).type = { ...v!.type!, elemType: have };
     p.outputs = p.outputs.map((x) => (x === o ? renamed : x));
