@@ -77,7 +77,7 @@ describe('--json: one line per command, element types as names', () => {
       run: await cliIn(['run', fixtureModelPath('mlp'), '--random', '--json']),
       convert: await cliIn([fixtureModelPath('mlp'), '-o', out, '--json']),
       diff: await cliIn(['diff', fixtureModelPath('mlp'), out, '--random', '1', '--json']),
-      'train-check': await cliIn(['train-check', '--data', 'digits', '--epochs', '1', '--seeds', '1', '--json']),
+      'train-check': await cliIn(['train-check', '--data', 'digits', '--epochs', '1', '--seeds', '1', '--batch', '16', '--json']),
     };
     for (const [cmd, r] of Object.entries(runs)) {
       expect(r.code, `${cmd}: ${r.stderr}`).toBe(0);
@@ -91,5 +91,8 @@ describe('--json: one line per command, element types as names', () => {
     const t = JSON.parse(runs['train-check'].stdout);
     expect(t.modes[0].perSeed[0]).toEqual({ seed: 1, testAccuracy: expect.any(Number), epochAccuracy: [expect.any(Number)], finalLoss: expect.any(Number) });
     expect(t.modes[0].runs).toBeUndefined();
+    expect(t.batch).toBe(16);
+    expect(t.samples.train + t.samples.test).toBe(1797); // the digits set, split
+    expect((await cliIn(['train-check', '--data', 'digits', '--batch', '0'])).code).toBe(2);
   }, 120_000);
 });

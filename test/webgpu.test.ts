@@ -66,6 +66,9 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
     // ConvTranspose: strides with output_padding and pads, groups, dilation, bias.
     expect(await compare('ConvTranspose', [tensor(dt, [2, 4, 5, 6]), tensor(dt, [4, 3, 3, 2]), tensor(dt, [6])], { group: 2, strides: [2, 3], pads: [1, 0, 0, 1], output_padding: [1, 2] })).toBeLessThan(bound(dt));
     expect(await compare('ConvTranspose', [tensor(dt, [1, 3, 7, 7]), tensor(dt, [3, 5, 3, 3])], { dilations: [2, 1], pads: [1, 1, 1, 1] })).toBeLessThan(bound(dt));
+    // output_shape (the Conv input gradient's form) and auto_pad SAME_UPPER: pads derived as the spec says.
+    expect(await compare('ConvTranspose', [tensor(dt, [2, 3, 4, 5]), tensor(dt, [3, 2, 3, 3])], { strides: [2, 2], output_shape: [9, 10] })).toBeLessThan(bound(dt));
+    expect(await compare('ConvTranspose', [tensor(dt, [1, 2, 3, 4]), tensor(dt, [2, 2, 2, 3])], { strides: [2, 2], auto_pad: 'SAME_UPPER' })).toBeLessThan(bound(dt));
     const shape = (v: number[]) => ({ name: 'shape', t: { dtype: DataType.INT64, dims: [v.length], data: BigInt64Array.from(v.map(BigInt)) } as RTensor });
     expect(await compare('Expand', [tensor(dt, [3, 1, 5])], {}, [shape([2, 3, 4, 5])])).toBe(0);
     expect(await compare('Expand', [tensor(dt, [1])], {}, [shape([7, 9])])).toBe(0);

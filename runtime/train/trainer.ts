@@ -17,6 +17,9 @@ import { xorshift } from '../../src/core/rng.js';
 
 /** fp32; fp16 AMP with / without dynamic loss scaling; bf16 AMP (fp32's exponent range: no loss scaling needed). */
 export type Mode = 'fp32' | 'amp' | 'amp-noscale' | 'amp-bf16';
+/** Minibatch size when the caller gives none. */
+export const DEFAULT_BATCH = 32;
+
 export interface TrainConfig {
   mode: Mode; epochs: number; batch?: number; lr: number; optimizer?: 'sgd' | 'adam'; seed?: number;
   scaler?: LossScalerOptions;
@@ -61,7 +64,7 @@ export function initialWeights(forward: Model, seed: number): Map<string, Float3
 }
 
 export async function train(forward: Model, data: Dataset, cfg: TrainConfig, init: Map<string, Float32Array>): Promise<TrainResult & { backend: string }> {
-  const batch = cfg.batch ?? 32;
+  const batch = cfg.batch ?? DEFAULT_BATCH;
   const tg = buildTrainingGraph(forward, { bnTraining: cfg.bnTraining });
   const amp = cfg.mode !== 'fp32';
   const lowered = (m: Model): Model => {

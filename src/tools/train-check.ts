@@ -9,7 +9,7 @@ import type { Model } from '../ir/graph.js';
 import { loadModel } from '../onnx/io.js';
 import { readCsv, readFashionMnist, type Dataset } from '../../runtime/train/data.js';
 import { buildMlp } from '../../runtime/train/models.js';
-import { train, initialWeights, LOSS_NODES, type Mode, type TrainResult } from '../../runtime/train/trainer.js';
+import { train, initialWeights, LOSS_NODES, DEFAULT_BATCH, type Mode, type TrainResult } from '../../runtime/train/trainer.js';
 import { convertSync } from './convert.js';
 import { AmpError } from '../core/errors.js';
 import type { BackendName } from '../../runtime/backend.js';
@@ -24,7 +24,7 @@ export interface TrainCheckOptions {
 /** One training mode's results over the seeds. */
 export interface ModeSummary { mode: Mode; accMean: number; accStd: number; finalLoss: number; skipped: number; underflow: number; runs: TrainResult[] }
 /** Results of trainCheck per mode (accuracy mean/std, final loss, skipped steps, underflow). */
-export interface TrainCheckReport { backend: string; data: string; model: string; epochs: number; seeds: number[]; lossMultiplier: number; modes: ModeSummary[]; gapPoints: number; ms: number }
+export interface TrainCheckReport { backend: string; data: string; model: string; epochs: number; seeds: number[]; lossMultiplier: number; batch: number; samples: { train: number; test: number }; modes: ModeSummary[]; gapPoints: number; ms: number }
 /**
  * `train-check --json` (one line): the report with each mode's runs summarized — per seed its test accuracy
  * and final loss, and the loss-scale trajectory of the first seed as its change points.
@@ -73,6 +73,7 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
   const inShape = forward.graph.values.get(forward.graph.inputs[0])?.type?.shape ?? [];
   const perSample = inShape.slice(1).reduce<number>((a, d) => a * (typeof d === 'number' ? d : NaN), 1);
   if (perSample !== data.features) throw new AmpError(`the model takes ${perSample} values per sample but the data has ${data.features} features`, modelPath);
+  if ((opts.batch ?? DEFAULT_BATCH) > data.yTrain.length) throw new AmpError(`batch ${opts.batch} is larger than the ${data.yTrain.length} training samples`);
   const seeds = opts.seeds ?? [1, 2, 3];
   const modes: Mode[] = ['fp32', 'amp', 'amp-noscale', 'amp-bf16'];
   const runs = new Map<Mode, TrainResult[]>(modes.map((m) => [m, []]));
@@ -91,7 +92,8 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
     return { mode, accMean: a.m, accStd: a.sd, finalLoss: stats(rs.map((r) => r.finalLoss)).m, skipped: rs.reduce((x, r) => x + r.skippedSteps, 0) / rs.length, underflow: stats(rs.map((r) => r.underflow)).m, runs: rs };
   });
   return {
-    backend, data: opts.data, model: modelPath, epochs: opts.epochs ?? 10, seeds, lossMultiplier: opts.lossMultiplier ?? 1, modes: summaries,
+    backend, data: opts.data, model: modelPath, epochs: opts.epochs ?? 10, seeds, lossMultiplier: opts.lossMultiplier ?? 1,
+    batch: opts.batch ?? DEFAULT_BATCH, samples: { train: data.yTrain.length, test: data.yTest.length }, modes: summaries,
     gapPoints: 100 * (summaries[0].accMean - summaries[1].accMean), ms: performance.now() - t0,
   };
 }
@@ -106,5 +108,5 @@ export function formatTrainCheck(r: TrainCheckReport): string {
     '|---|---|---|---|---|',
     ...r.modes.map((m) => `| ${MODE_NAMES[m.mode]} | ${pct(m.accMean)}${r.seeds.length > 1 ? ` ± ${pct(m.accStd)}` : ''} | ${m.finalLoss.toFixed(4)} | ${m.skipped.toFixed(1)} | ${m.mode === 'fp32' ? '–' : `${pct(m.underflow)}%`} |`),
   ];
-  return `${r.data} (${r.model}), ${r.epochs} epochs, ${r.backend} backend, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}`;
+  return `${r.data} (${r.model}; ${r.samples.train} training / ${r.samples.test} test samples), ${r.epochs} epochs, batch ${r.batch}, ${r.backend} backend, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}`;
 }

@@ -29,6 +29,34 @@ export function convGeometry(node: Node, spatial: number[], kernel: number[], tr
   return { kernel, strides: st, pads, dilations: dl, out };
 }
 
+
+/**
+ * ConvTranspose's output size and begin/end pads per spatial axis: from pads and output_padding, or — with
+ * output_shape or auto_pad SAME_* — the pads that produce that shape (split as the spec says).
+ */
+export function convTransposeGeometry(node: Node, sp: number[], kdims: number[]): Omit<ConvGeom, 'kernel'> {
+  const r = sp.length;
+  const st = node.attrInts('strides') ?? new Array(r).fill(1);
+  const dl = node.attrInts('dilations') ?? new Array(r).fill(1);
+  const op = node.attrInts('output_padding') ?? new Array(r).fill(0);
+  let pads = node.attrInts('pads') ?? new Array(2 * r).fill(0);
+  const ek = kdims.map((k, i) => (k - 1) * dl[i] + 1);
+  let out = sp.map((s, i) => st[i] * (s - 1) + op[i] + ek[i] - pads[i] - pads[i + r]);
+  const given = node.attrInts('output_shape');
+  const auto = node.attrString('auto_pad', 'NOTSET');
+  if (given || auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
+    const target = given ? given.slice(-r) : sp.map((s, i) => s * st[i]);
+    pads = new Array(2 * r).fill(0);
+    for (let i = 0; i < r; i++) {
+      const total = st[i] * (sp[i] - 1) + op[i] + ek[i] - target[i];
+      const half = Math.floor(total / 2);
+      if (auto === 'SAME_UPPER') { pads[i] = half; pads[i + r] = total - half; } else { pads[i] = total - half; pads[i + r] = half; }
+    }
+    out = target;
+  }
+  return { strides: st, dilations: dl, pads, out };
+}
+
 /** For every spatial axis position of the kernel window: offsets (dilated) flattened. */
 function windowOffsets(kernel: number[], dil: number[]): number[][] {
   const total = size(kernel);
@@ -103,24 +131,7 @@ export const convKernels: Record<string, Kernel> = {
     const [, MG, ...kdims] = W!.dims;
     const group = node.attrInt('group', 1);
     const M = MG * group, r = sp.length;
-    const st = node.attrInts('strides') ?? new Array(r).fill(1);
-    const dl = node.attrInts('dilations') ?? new Array(r).fill(1);
-    const op = node.attrInts('output_padding') ?? new Array(r).fill(0);
-    let pads = node.attrInts('pads') ?? new Array(2 * r).fill(0);
-    const ek = kdims.map((k, i) => (k - 1) * dl[i] + 1);
-    let outSp = sp.map((s, i) => st[i] * (s - 1) + op[i] + ek[i] - pads[i] - pads[i + r]);
-    const given = node.attrInts('output_shape');
-    const auto = node.attrString('auto_pad', 'NOTSET');
-    if (given || auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {
-      const target = given ? given.slice(-r) : sp.map((s, i) => s * st[i]);
-      pads = new Array(2 * r).fill(0);
-      for (let i = 0; i < r; i++) {
-        const total = st[i] * (sp[i] - 1) + op[i] + ek[i] - target[i];
-        const half = Math.floor(total / 2);
-        if (auto === 'SAME_UPPER') { pads[i] = half; pads[i + r] = total - half; } else { pads[i] = total - half; pads[i + r] = half; }
-      }
-      outSp = target;
-    }
+    const { strides: st, dilations: dl, pads, out: outSp } = convTransposeGeometry(node, sp, kdims);
     const x = num(X!), w = num(W!), b = B ? num(B) : undefined;
     const osz = size(outSp), isz = size(sp), ksz = size(kdims);
     const os = strides(outSp);

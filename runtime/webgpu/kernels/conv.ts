@@ -1,10 +1,11 @@
 /**
- * 2-D Conv (groups, strides, pads incl. auto_pad, dilations, bias) and ConvTranspose (groups, strides, explicit
- * pads, dilations, output_padding, bias); one invocation per output element, f32 accumulation.
+ * 2-D Conv (groups, strides, pads incl. auto_pad, dilations, bias) and ConvTranspose (groups, strides, pads,
+ * dilations, output_padding, output_shape / auto_pad, bias; geometry shared with the CPU kernel); one
+ * invocation per output element, f32 accumulation.
  */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, wgslType, isFloatTensor, Params } from '../shader.js';
-import { convGeometry } from '../../cpu/kernels/conv.js';
+import { convGeometry, convTransposeGeometry } from '../../cpu/kernels/conv.js';
 
 export const convKernels: Record<string, GpuKernel> = {
   Conv: (node, [X, W, B]) => {
@@ -42,12 +43,9 @@ export const convKernels: Record<string, GpuKernel> = {
     };
   },
   ConvTranspose: (node, [X, W, B]) => {
-    // Explicit geometry only (auto_pad / output_shape run on the CPU reference).
     if (!isFloatTensor(X) || X!.dims.length !== 4 || W!.dtype !== X!.dtype || (B && B.dtype !== X!.dtype)) return undefined;
-    if (node.attrString('auto_pad', 'NOTSET') !== 'NOTSET' || node.attrInts('output_shape')) return undefined;
     const [N, C, H, Wd] = X!.dims, [, MG, KH, KW] = W!.dims, group = node.attrInt('group', 1);
-    const s = node.attrInts('strides') ?? [1, 1], d = node.attrInts('dilations') ?? [1, 1], p0 = node.attrInts('pads') ?? [0, 0, 0, 0], op = node.attrInts('output_padding') ?? [0, 0];
-    const OH = s[0] * (H - 1) + op[0] + (KH - 1) * d[0] + 1 - p0[0] - p0[2], OW = s[1] * (Wd - 1) + op[1] + (KW - 1) * d[1] + 1 - p0[1] - p0[3];
+    const { strides: s, dilations: d, pads: p0, out: [OH, OW] } = convTransposeGeometry(node, [H, Wd], [KH, KW]);
     const M = MG * group, n = N * M * OH * OW, T = wgslType(X!.dtype);
     if (OH <= 0 || OW <= 0) return undefined;
     const ins = B ? [X!, W!, B] : [X!, W!];

@@ -12,6 +12,7 @@ export function register(program: Command): void {
     .option('--epochs <e>', 'epochs', '10')
     .option('--seeds <list>', 'seeds, comma-separated', '1,2,3')
     .option('--lr <x>', 'learning rate', '0.05')
+    .option('--batch <n>', 'minibatch size (default: 32)')
     .option('--optimizer <sgd|adam>', 'optimizer', 'sgd')
     .option('--loss-multiplier <x>', 'multiply the loss (small-gradient regime) and divide the gradients back in fp32', '1')
     .option('--backend <name>', 'cpu | webgpu | auto', 'cpu')
@@ -19,13 +20,15 @@ export function register(program: Command): void {
     .option('--report <out.html>', 'write the HTML report (loss curves, scale trajectory)')
     .option('--json', 'machine-readable output')
     .option('--force', 'overwrite the report')
-    .action(async (o: { limit?: string; model?: string; data: string; labelCol?: string; epochs: string; seeds: string; lr: string; optimizer: string; lossMultiplier: string; backend: string; report?: string; json?: boolean; force?: boolean; bnTraining?: boolean }) => {
+    .action(async (o: { batch?: string; limit?: string; model?: string; data: string; labelCol?: string; epochs: string; seeds: string; lr: string; optimizer: string; lossMultiplier: string; backend: string; report?: string; json?: boolean; force?: boolean; bnTraining?: boolean }) => {
       const seeds = o.seeds.split(',').map(Number);
       if (seeds.some((s) => !Number.isInteger(s))) throw new AmpError(`--seeds '${o.seeds}' must be integers`);
       if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new AmpError(`--optimizer must be sgd or adam`);
       const backend = parseBackend(o.backend);
+      const batch = o.batch === undefined ? undefined : Number(o.batch);
+      if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new AmpError(`--batch '${o.batch}' must be a positive integer`);
       const [trainLimit, testLimit] = (o.limit ?? '').split(',').map((v) => (v ? Number(v) : undefined));
-      const r = await trainCheck({ trainLimit, testLimit, model: o.model, data: o.data, labelCol: o.labelCol !== undefined ? Number(o.labelCol) : undefined, epochs: Number(o.epochs), seeds, lr: Number(o.lr), optimizer: o.optimizer, lossMultiplier: Number(o.lossMultiplier), backend, bnTraining: o.bnTraining });
+      const r = await trainCheck({ trainLimit, testLimit, model: o.model, data: o.data, labelCol: o.labelCol !== undefined ? Number(o.labelCol) : undefined, epochs: Number(o.epochs), seeds, lr: Number(o.lr), optimizer: o.optimizer, lossMultiplier: Number(o.lossMultiplier), backend, bnTraining: o.bnTraining, batch });
       if (o.report) writeFileAtomic(o.report, renderTrainHtml(r), { force: o.force });
       if (o.json) process.stdout.write(`${JSON.stringify(trainCheckJson(r))}\n`);
       else process.stdout.write(`${formatTrainCheck(r)}\n(${(r.ms / 1000).toFixed(1)} s)\n`);
