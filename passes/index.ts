@@ -8,10 +8,12 @@
  *   4 propagate-deny    infer nodes fed by deny nodes stay fp32
  *   5 paint-forward     infer/clear nodes reading a low value go low
  *   6 paint-backward    nodes feeding only low nodes go low (incl. Cast(to=FLOAT) retargeting); rest fp32
+ *  6b fewest-casts      clear nodes re-decided by a minimum cut: the fewest (value, type) casts
  *   7 convert-initializers  float initializers/constants read by low slots converted (counted; clamped with --clamp)
  *   8 insert-casts      retype outputs, one shared Cast per (value, type) at each boundary, I/O policy
  *   9 cleanup           no-op casts, lossless round trips and dead casts removed
  *  10 fold-constant-casts  casts of constants computed now (a converted initializer / Constant instead)
+ *  11 hoist-casts       (whole model, last) a body's casts of outer-scope values move out, before its node
  *
  * Bodies of If/Loop/Scan run the same pipeline after their enclosing graph (so outer-scope values already
  * have their final types) and keep their own input/output types — except the outputs of a branch node (If)
@@ -31,14 +33,16 @@ import { paintAllow } from './steps/03-paint-allow.js';
 import { propagateDeny } from './steps/04-propagate-deny.js';
 import { paintForward } from './steps/05-paint-forward.js';
 import { paintBackward } from './steps/06-paint-backward.js';
+import { fewestCasts } from './steps/06b-fewest-casts.js';
 import { convertInitializers } from './steps/07-convert-initializers.js';
 import { insertCasts } from './steps/08-insert-casts.js';
 import { cleanup } from './steps/09-cleanup.js';
 import { foldConstantCasts } from './steps/10-fold-constant-casts.js';
+import { hoistCasts } from './steps/11-hoist-casts.js';
 import { fmtCount } from './summary.js';
 import { opRole, OP_POLICY } from './policy.js';
 
-export const PIPELINE = [classify, guardConstants, paintAllow, propagateDeny, paintForward, paintBackward, convertInitializers, insertCasts, cleanup, foldConstantCasts] as const;
+export const PIPELINE = [classify, guardConstants, paintAllow, propagateDeny, paintForward, paintBackward, fewestCasts, convertInitializers, insertCasts, cleanup, foldConstantCasts] as const;
 
 function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary: ConvertSummary, isMain: boolean, branchLow: Map<Node, Set<number>>): void {
   const ctx: PassContext = {
@@ -80,6 +84,7 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
   const summary = emptySummary(opts.target);
   summary.warnings.push(...unmatchedOptions(model, opts));
   convertGraph(model, model.graph, opts, summary, true, branchLow);
+  hoistCasts(model, summary);
   for (const n of model.graph.allNodes()) if (opRole(n.opType) === 'cast') summary.casts.total++;
   // A converted model is always written in topological order (a valid model), whatever order it came in.
   for (const g of model.graph.allGraphs()) g.storedOrder = undefined;

@@ -49,6 +49,8 @@ export interface ResolvedOptions {
   underflowMass: number;
   keepReasons: Record<string, string>;
   runtime: RuntimeName;
+  /** Step 6b: re-decide clear nodes for the fewest casts (on; tests turn it off to compare). */
+  fewestCasts: boolean;
   halfCodec?: (src: Float32Array, dst: Uint16Array) => void;
 }
 
@@ -111,6 +113,7 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
     underflowMass: positive(m.underflowMass, 'underflowMass', o.config) ?? 0.01,
     keepReasons: m.keepReasons ?? {},
     runtime: runtimeName(m.runtime, o.config),
+    fewestCasts: true,
     halfCodec: m.halfCodec,
   };
 }

@@ -33,6 +33,22 @@ function mixedModel(opts: { big?: boolean } = {}): Model {
   return b.build();
 }
 
+describe('minimum cut (passes/min-cut.ts)', () => {
+  it('finds the max flow and the source side of the CLRS example, and cuts deep chains without recursion', async () => {
+    const { FlowNetwork } = await import('../passes/min-cut.js');
+    const net = new FlowNetwork(6); // s=0, v1..v4 = 1..4, t=5
+    for (const [u, v, c] of [[0, 1, 16], [0, 2, 13], [2, 1, 4], [1, 3, 12], [3, 2, 9], [2, 4, 14], [4, 3, 7], [3, 5, 20], [4, 5, 4]]) net.edge(u, v, c);
+    expect(net.maxFlow(0, 5)).toBe(23);
+    expect(net.sourceSide(0)).toEqual([true, true, true, false, true, false]);
+    const chain = new FlowNetwork(2);
+    let prev = 0;
+    for (let i = 0; i < 50_000; i++) { const v = chain.vertex(); chain.edge(prev, v, i === 25_000 ? 1 : 5); prev = v; }
+    chain.edge(prev, 1, 5);
+    expect(chain.maxFlow(0, 1)).toBe(1);
+    expect(chain.sourceSide(0).filter(Boolean)).toHaveLength(25_001); // s and the chain up to the bottleneck
+  });
+});
+
 describe('the pass on small graphs', () => {
   it('puts one shared Cast per (value, type) at the boundary and keeps deny ops fp32', () => {
     const { model, summary } = convertSync(mixedModel());
@@ -206,6 +222,73 @@ describe('the pass on small graphs', () => {
     }
     // Idempotent: converting again changes nothing.
     expect(Buffer.compare(Buffer.from(encodeModel(convertSync(modelFromBytes(bytes)).model)), Buffer.from(bytes))).toBe(0);
+  });
+
+  it('places casts where fewest are needed: a value cast once before its slices, not each slice (minimum cut)', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', F, [4, 6]);
+    const w = b.init('w', F, [2, 3], Float32Array.from([0.5, -1, 2, 0.25, 1, -0.5]));
+    const ints = (name: string, v: number[]) => b.init(name, DataType.INT64, [v.length], BigInt64Array.from(v.map(BigInt)));
+    const [s0, s1, s2] = [ints('s0', [0]), ints('s1', [2]), ints('s2', [4])], [e0, e1, e2] = [ints('e0', [2]), ints('e1', [4]), ints('e2', [6])];
+    const [ax, ax1] = [ints('ax', [0]), ints('ax1', [1])];
+    // x (kept fp32 at the edge) → three Slices → MatMul each (fp16): one cast of x, not three of the slices.
+    for (const [i, [st, en]] of [[s0, e0], [s1, e1], [s2, e2]].entries()) {
+      const [sl] = b.node('Slice', [x, st, en, ax1], {}, { name: `slice${i}` });
+      b.node('MatMul', [sl, w], {}, { name: `mm${i}`, outputs: [`y${i}`] });
+      b.output(`y${i}`, F);
+    }
+    // A fp16 MatMul → two Slices → Exp (kept fp32): one upcast of the product, not one per slice.
+    const [p] = b.node('MatMul', [x, b.init('w6', F, [6, 3], new Float32Array(18).fill(0.1))], {}, { name: 'mmx' });
+    for (const [i, [st, en]] of [[s0, e0], [s1, e1]].entries()) {
+      const [sl] = b.node('Slice', [p, st, en, ax], {}, { name: `pslice${i}` });
+      b.node('Exp', [sl], {}, { name: `exp${i}`, outputs: [`z${i}`] });
+      b.output(`z${i}`, F);
+    }
+    const build = () => modelFromBytes(encodeModel(b.build()));
+    const { model, summary } = convertSync(build(), { keepIoTypes: true });
+    const casts = [...model.graph.allNodes()].filter((n) => n.opType === 'Cast');
+    expect(casts.filter((c) => c.inputs[0] === 'x')).toHaveLength(1);
+    expect(casts.filter((c) => c.inputs[0] === p)).toHaveLength(1);
+    expect(summary.keptFp32['fewer casts in fp32']).toBe(2); // the two Slices of the product
+    expect(casts).toHaveLength(2 + 3); // plus the three fp16 MatMul outputs cast back for the kept-fp32 outputs
+    // Painting alone (the step turned off) casts every slice.
+    const { runMixedPrecision, resolveOptions } = await import('../passes/index.js');
+    const o = resolveOptions({ keepIoTypes: true }); o.fewestCasts = false;
+    expect(runMixedPrecision(build(), o).casts.total).toBeGreaterThan(casts.length);
+    const feeds = { x: { dtype: F, dims: [4, 6], data: Float32Array.from({ length: 24 }, (_, i) => (i % 7) / 4 - 0.5) } };
+    const [got, want] = [await runOrt(encodeModel(model), feeds), await runOrt(encodeModel(build()), feeds)];
+    for (const k of Object.keys(want)) (want[k].data as Float32Array).forEach((v, i) => expect(Math.abs((got[k].data as Float32Array)[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)));
+  });
+
+  it('hoists a body\'s cast of an outer-scope value out of the Loop (computed once, not per iteration) and shares it between If branches', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', F, [4]), c = b.input('c', DataType.BOOL, []);
+    const w = b.init('w', F, [4, 4], Float32Array.from({ length: 16 }, (_, i) => ((i * 5) % 7 - 3) / 8));
+    const branch = (name: string, op: string) => { const g = new GraphBuilder(name, b.graph); const [m] = g.node('MatMul', [x, w], {}, { name: `${name}.mm` }); const [o] = g.node(op, [m], {}, { name: `${name}.${op}` }); g.output(o, F, [4]); return g.graph; };
+    const [iy] = b.node('If', [c], { then_branch: branch('t', 'Relu'), else_branch: branch('e', 'Tanh') }, { name: 'if' });
+    const body = new GraphBuilder('body', b.graph);
+    body.input('i', DataType.INT64, []); body.input('cin', DataType.BOOL, []); body.input('acc', F, [4]);
+    const [m] = body.node('MatMul', [x, w], {}, { name: 'body.mm' }); // x: outer scope, read every iteration
+    const [a] = body.node('Add', [body.graph.inputs[2], m], {}, { name: 'body.add' });
+    body.node('Identity', ['cin'], {}, { name: 'body.cond', outputs: ['cout'] });
+    body.output('cout', DataType.BOOL, []); body.output(a, F, [4]);
+    b.node('Loop', [b.init('trip', DataType.INT64, [], BigInt64Array.from([3n])), b.init('t', DataType.BOOL, [], Uint8Array.from([1])), iy], { body: body.graph }, { name: 'loop', outputs: ['y'] });
+    b.output('y', F, [4]);
+    const build = () => modelFromBytes(encodeModel(b.build()));
+    const { model } = convertSync(build(), { keepIoTypes: true });
+    const all = [...model.graph.allNodes()];
+    const bodyCasts = all.filter((n) => n.opType === 'Cast' && n.graph !== model.graph);
+    expect(bodyCasts.filter((n) => n.inputs[0] === 'x')).toEqual([]);
+    const xCasts = model.graph.nodes.filter((n) => n.opType === 'Cast' && n.inputs[0] === 'x');
+    expect(xCasts).toHaveLength(1); // one, before the If, shared by both branches and the Loop body
+    expect(model.graph.nodes.indexOf(xCasts[0])).toBeLessThan(model.graph.nodes.findIndex((n) => n.opType === 'If'));
+    const again = convertSync(modelFromBytes(encodeModel(model)), { keepIoTypes: true });
+    expect(Buffer.compare(Buffer.from(encodeModel(again.model)), Buffer.from(encodeModel(model)))).toBe(0);
+    for (const cv of [0, 1]) {
+      const feeds = { x: { dtype: F, dims: [4], data: Float32Array.from([0.5, -1, 1.5, 2]) }, c: { dtype: DataType.BOOL, dims: [], data: Uint8Array.from([cv]) } };
+      const [got, want] = [await runOrt(encodeModel(model), feeds), await runOrt(encodeModel(build()), feeds)];
+      (want.y.data as Float32Array).forEach((v, i) => expect(Math.abs((got.y.data as Float32Array)[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)));
+    }
   });
 
   it('targets bf16, and keeps ops whose opset has no bfloat16 in fp32', () => {
