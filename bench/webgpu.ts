@@ -1,6 +1,7 @@
 /**
  * npm run bench:webgpu — MatMul GFLOP/s in f32 and f16 on the WebGPU adapter, and fixture inference time on
- * WebGPU vs the CPU reference vs onnxruntime-node (single thread), all in this run (median of repeats).
+ * WebGPU vs the CPU reference vs onnxruntime-node (single thread), all in this run (median of repeats); then a
+ * generated ResNet-50, fp32 and converted to fp16, on WebGPU vs onnxruntime-node.
  * `--vgg19`: also VGG-19 (548 MB of weights, fc1's 411 MB weight beyond the adapter's largest binding), one
  * run each: time, where its nodes ran, and agreement with the CPU reference.
  */
@@ -57,6 +58,25 @@ for (const name of ['mlp', 'cnn', 'transformer_block', 'hello_deepa']) {
   rows.push({ model: name, 'webgpu ms': g.toFixed(2), 'cpu ref ms': c.toFixed(2), 'onnxruntime ms': o.toFixed(3), 'webgpu / cpu': `${(g / c).toFixed(1)}×`, 'webgpu / onnxruntime': `${(g / o).toFixed(0)}×` });
 }
 console.table(rows);
+
+// ResNet-50 (generated, random weights), fp32 and as converted to fp16: WebGPU vs onnxruntime-node (1 thread), median of 3.
+{
+  const { resnet50 } = await import('../fixtures/scripts/bench-models.js');
+  const { randomInputs } = await import('../src/tools/inputs.js');
+  const { convertSync } = await import('../src/tools/convert.js');
+  const { encodeModel } = await import('../src/onnx/io.js');
+  const fp32 = resnet50(), r = [];
+  for (const [tag, m] of [['fp32', fp32], ['fp16', convertSync(fp32.clone()).model]] as const) {
+    const feeds = randomInputs(m, 1, {});
+    const ex = await WebGpuExecutor.create(m);
+    const sess = await ort.InferenceSession.create(encodeModel(m), { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    const of = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
+    const g = await timeIt(() => ex.run(feeds), 3), o = await timeIt(() => sess.run(of), 3);
+    r.push({ model: `ResNet-50 ${tag}`, 'webgpu ms': g.toFixed(0), 'onnxruntime ms': o.toFixed(1), 'webgpu / onnxruntime': `${(g / o).toFixed(0)}×`, 'nodes on the CPU': JSON.stringify(ex.cpuNodes) });
+    ex.dispose();
+  }
+  console.table(r);
+}
 
 if (process.argv.includes('--vgg19')) {
   const { vgg19 } = await import('../fixtures/scripts/bench-models.js');

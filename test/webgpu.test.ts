@@ -96,6 +96,9 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
   it('Conv 2-D (groups, strides, pads, dilations, bias) and pools', async () => {
     expect(await compare('Conv', [tensor(dt, [2, 4, 11, 9]), tensor(dt, [6, 2, 3, 3]), tensor(dt, [6])], { group: 2, strides: [2, 1], pads: [1, 2, 1, 0], dilations: [1, 2] })).toBeLessThan(bound(dt));
     expect(await compare('Conv', [tensor(dt, [1, 3, 10, 10]), tensor(dt, [5, 3, 3, 3])], { auto_pad: 'SAME_UPPER' })).toBeLessThan(bound(dt));
+    // The implicit-GEMM form (no groups, ≥ 32 output channels, ≥ 64 pixels): edges of the 64×64 tiles, dilation, stride, bias.
+    expect(await compare('Conv', [tensor(dt, [2, 6, 20, 18]), tensor(dt, [48, 6, 3, 3]), tensor(dt, [48])], { pads: [1, 1, 1, 1], strides: [1, 2], dilations: [2, 1] })).toBeLessThan(bound(dt));
+    expect(await compare('Conv', [tensor(dt, [1, 70, 9, 9]), tensor(dt, [65, 70, 1, 1])], {})).toBeLessThan(bound(dt));
     expect(await compare('MaxPool', [tensor(dt, [2, 3, 9, 7])], { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 0, 1, 1] })).toBe(0);
     expect(await compare('AveragePool', [tensor(dt, [2, 3, 9, 7])], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 })).toBeLessThan(bound(dt));
     expect(await compare('GlobalAveragePool', [tensor(dt, [2, 5, 6, 7])])).toBeLessThan(bound(dt));

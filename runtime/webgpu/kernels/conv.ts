@@ -1,11 +1,68 @@
 /**
  * 2-D Conv (groups, strides, pads incl. auto_pad, dilations, bias) and ConvTranspose (groups, strides, pads,
- * dilations, output_padding, output_shape / auto_pad, bias; geometry shared with the CPU kernel); one
- * invocation per output element, f32 accumulation.
+ * dilations, output_padding, output_shape / auto_pad, bias; geometry shared with the CPU kernel); f32
+ * accumulation. A Conv without groups, with ≥ 32 output channels and ≥ 16 output pixels, is an implicit GEMM —
+ * W[M, C·KH·KW] × im2col(X)[C·KH·KW, OH·OW] per image, gathered into the register-tiled GEMM's workgroup tiles
+ * as they load (no im2col buffer); the others take one invocation per output element.
  */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, wgslType, isFloatTensor, Params } from '../shader.js';
 import { convGeometry, convTransposeGeometry } from '../../cpu/kernels/conv.js';
+
+/**
+ * The register-tiled GEMM of kernels/matmul.ts over (output channel, output pixel), B tiles gathered from X.
+ * Each invocation loads the same tile column of B at every step, so its pixel's window origin is computed once;
+ * a pointwise conv (1×1, stride 1, no pads) reads X as the B matrix itself.
+ */
+function convGemm(T: string, withBias: boolean, pointwise: boolean, p: Params): string {
+  return `${p.module}
+var<workgroup> As: array<array<f32, 64>, 16>;
+var<workgroup> Bs: array<array<f32, 64>, 16>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  ${p.locals}
+  let nb = wg.z; let P = OH * OW; let KK = KH * KW; let K = C * KK;
+  let xOff = nb * C * u32(H) * u32(W);
+  let tid = l.y * 16u + l.x;
+  let row0 = wg.y * 64u + l.y * 4u; let col0 = wg.x * 64u + l.x * 4u;
+  let ak = tid % 16u; let am0 = tid / 16u;
+  let bn = tid % 64u; let bk0 = tid / 64u;
+  let gp = wg.x * 64u + bn;
+  let ih0 = i32((gp / OW) * SH) - i32(PT); let iw0 = i32((gp % OW) * SW) - i32(PL);
+  var acc = array<vec4<f32>, 4>(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  for (var t = 0u; t < (K + 15u) / 16u; t++) {
+    for (var e = 0u; e < 4u; e++) {
+      let am = am0 + 16u * e;
+      let gm = wg.y * 64u + am; let gk = t * 16u + ak;
+      var av = 0.0;
+      if (gm < M && gk < K) { av = f32(in1[gm * K + gk]); }
+      As[ak][am] = av;
+      let bk = bk0 + 4u * e; let gkb = t * 16u + bk;
+      var bv = 0.0;
+      if (gkb < K && gp < P) {
+        ${pointwise ? 'bv = f32(in0[xOff + gkb * P + gp]);' : `let c = gkb / KK; let r = gkb % KK;
+        let ih = ih0 + i32((r / KW) * DH); let iw = iw0 + i32((r % KW) * DW);
+        if (ih >= 0 && ih < H && iw >= 0 && iw < W) { bv = f32(in0[xOff + (c * u32(H) + u32(ih)) * u32(W) + u32(iw)]); }`}
+      }
+      Bs[bk][bn] = bv;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < 16u; k++) {
+      let b = vec4<f32>(Bs[k][l.x * 4u], Bs[k][l.x * 4u + 1u], Bs[k][l.x * 4u + 2u], Bs[k][l.x * 4u + 3u]);
+      for (var i = 0u; i < 4u; i++) { acc[i] = acc[i] + As[k][l.y * 4u + i] * b; }
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let row = row0 + i;
+    if (row >= M) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let col = col0 + j;
+      if (col < P) { out0[(nb * M + row) * P + col] = ${T}(acc[i][j]${withBias ? ' + f32(in2[row])' : ''}); }
+    }
+  }
+}`;
+}
 
 export const convKernels: Record<string, GpuKernel> = {
   Conv: (node, [X, W, B]) => {
@@ -15,6 +72,16 @@ export const convKernels: Record<string, GpuKernel> = {
     const [OH, OW] = g.out, group = node.attrInt('group', 1);
     const n = N * M * OH * OW, T = wgslType(X!.dtype);
     const ins = B ? [X!, W!, B] : [X!, W!];
+    if (group === 1 && M >= 32 && OH * OW >= 16 && N <= 65535) {
+      const q = new Params().u32('C', C).i32('H', H).i32('W', Wd).u32('M', M).u32('OH', OH).u32('OW', OW).u32('KH', KH).u32('KW', KW)
+        .u32('SH', g.strides[0]).u32('SW', g.strides[1]).u32('PT', g.pads[0]).u32('PL', g.pads[1]).u32('DH', g.dilations[0]).u32('DW', g.dilations[1]);
+      const pointwise = KH === 1 && KW === 1 && g.strides.every((v) => v === 1) && g.pads.every((v) => v === 0);
+      return {
+        key: `conv2d-gemm:${X!.dtype}:${!!B}:${pointwise}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: [N, M, OH, OW] }], meta: q.meta,
+        groups: Math.ceil((OH * OW) / 64), groupsY: Math.ceil(M / 64), groupsZ: N,
+        wgsl: () => `${bindings(ins.map((t) => t.dtype), [X!.dtype])}${convGemm(T, !!B, pointwise, q)}`,
+      };
+    }
     const p = new Params().u32('count', n).u32('C', C).i32('H', H).i32('W', Wd).u32('M', M).u32('OH', OH).u32('OW', OW)
       .u32('KH', KH).u32('KW', KW).u32('SH', g.strides[0]).u32('SW', g.strides[1]).u32('PT', g.pads[0]).u32('PL', g.pads[1])
       .u32('DH', g.dilations[0]).u32('DW', g.dilations[1]).u32('G', group).u32('CG', CG);
