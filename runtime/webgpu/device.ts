@@ -14,6 +14,8 @@ export interface GpuContext {
   f16: boolean;
   /** The largest storage buffer binding, in bytes: tensors beyond it run their ops on the CPU reference. */
   maxBinding: number;
+  /** A software rasterizer (lavapipe/llvmpipe, SwiftShader): kernels pick their CPU-friendly forms. */
+  software: boolean;
   /** Validation / out-of-memory errors Dawn reported; checked (and thrown) at every readback. */
   errors: string[];
   /** Keeps Dawn's GPU object alive as long as this context. */
@@ -56,7 +58,8 @@ async function open(adapterName?: string): Promise<GpuContext> {
   const errors: string[] = [];
   device.addEventListener('uncapturederror', (ev) => errors.push((ev as GPUUncapturedErrorEvent).error.message.split('\n')[0]));
   device.lost.then((l) => { if (l.reason !== 'destroyed') process.stderr.write(`amp-convert: WebGPU device lost: ${l.message}\n`); });
-  return { device, adapterName: name, features, f16, maxBinding: device.limits.maxStorageBufferBindingSize, errors, keepAlive: gpu, destroy: () => device.destroy() };
+  const software = /llvmpipe|lavapipe|swiftshader/i.test(`${name} ${info?.description ?? ''}`);
+  return { device, adapterName: name, features, f16, maxBinding: device.limits.maxStorageBufferBindingSize, software, errors, keepAlive: gpu, destroy: () => device.destroy() };
 }
 
 /** One device per process (and adapter choice): creating Dawn devices is slow on lavapipe. */

@@ -12,7 +12,7 @@ import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, type RTensor } from '../../src/core/tensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
 import { gpuContext, type GpuContext } from './device.js';
-import { Runner, withHalfEmulation, elemBytes, type GpuTensor } from './shader.js';
+import { Runner, withHalfEmulation, withSoftwareAdapter, elemBytes, type GpuTensor } from './shader.js';
 import { gpuKernels, VIEW_OPS } from './kernels/index.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
@@ -37,15 +37,19 @@ export class WebGpuExecutor {
 
   /** fp16 tensors in f32 buffers, rounded to fp16 on every store (no shader-f16 on the adapter, or asked for). */
   readonly emulateHalf: boolean;
-  private constructor(readonly model: Model, readonly ctx: GpuContext, emulateHalf = false) {
+  /** Kernels take their software-adapter forms (register blocks, no workgroup memory). */
+  readonly software: boolean;
+  private constructor(readonly model: Model, readonly ctx: GpuContext, emulateHalf = false, forms: 'auto' | 'gpu' | 'software' = 'auto') {
     this.emulateHalf = emulateHalf || !ctx.f16;
+    this.software = forms === 'auto' ? ctx.software : forms === 'software';
     this.runner = new Runner(ctx);
     const g = model.graph;
     g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUse.set(x, i)));
   }
 
-  static async create(model: Model, opts: { adapter?: string; emulateHalf?: boolean } = {}): Promise<WebGpuExecutor> {
-    return new WebGpuExecutor(model, await gpuContext(opts.adapter), opts.emulateHalf);
+  /** `forms`: the kernels' GPU or software-adapter forms; 'auto' (default) picks by the adapter. */
+  static async create(model: Model, opts: { adapter?: string; emulateHalf?: boolean; forms?: 'auto' | 'gpu' | 'software' } = {}): Promise<WebGpuExecutor> {
+    return new WebGpuExecutor(model, await gpuContext(opts.adapter), opts.emulateHalf, opts.forms);
   }
   get adapter(): { name: string; features: string[]; shaderF16: boolean } {
     return { name: this.ctx.adapterName, features: [...this.ctx.features].sort(), shaderF16: this.ctx.f16 && !this.emulateHalf };
@@ -169,12 +173,12 @@ export class WebGpuExecutor {
     // Non-float inputs (axes, shapes) stay on the CPU and go to the kernel as such.
     const onCpu = (v?: Val) => !!v && !v.gpu && !!v.cpu && !gpuType(v.cpu.dtype);
     if (kernel && ins.every(fits)) {
-      const ran = withHalfEmulation(this.emulateHalf, () => {
+      const ran = withHalfEmulation(this.emulateHalf, () => withSoftwareAdapter(this.software, () => {
         const gins = ins.map((v) => (v && !onCpu(v) ? this.gpuOf(v) : undefined));
         const prog = kernel(n, gins, opset, ins.map((v) => (onCpu(v) ? v!.cpu : undefined)));
         if (!prog || !prog.outputs.every((o) => o.dims.reduce((a, b) => a * b, 1) * elemBytes(o.dtype) <= this.ctx.maxBinding)) return undefined;
         return this.runner.run(prog);
-      });
+      }));
       if (ran) {
         count(this.gpuNodes);
         return ran.map((t) => ({ gpu: t }));

@@ -6,7 +6,8 @@
  * as they load (no im2col buffer); the others take one invocation per output element.
  */
 import type { GpuKernel } from './types.js';
-import { bindings, PROLOGUE, groupsFor, wgslType, isFloatTensor, Params } from '../shader.js';
+import { bindings, PROLOGUE, groupsFor, wgslType, isFloatTensor, Params, softwareAdapter } from '../shader.js';
+import { RB, CV, accumulators } from './matmul.js';
 import { convGeometry, convTransposeGeometry } from '../../cpu/kernels/conv.js';
 
 /**
@@ -64,6 +65,50 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
 }`;
 }
 
+/**
+ * The implicit GEMM as register blocks (kernels/matmul.ts `registers`), for software adapters: RB output
+ * channels × 4·CV pixels per invocation, each pixel's window origin computed once, (c, kh, kw) once per k.
+ */
+function convRegisters(T: string, withBias: boolean, pointwise: boolean, p: Params): string {
+  const CB = 4 * CV;
+  const px = (j: number) => pointwise ? `f32(in0[xk + pix[${j}]])`
+    : `select(0.0, f32(in0[xc + u32(clamp(ih0[${j}] + dh, 0, H - 1)) * u32(W) + u32(clamp(iw0[${j}] + dw, 0, W - 1))]), ih0[${j}] + dh >= 0 && ih0[${j}] + dh < H && iw0[${j}] + dw >= 0 && iw0[${j}] + dw < W)`;
+  return `${p.module}
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  ${p.locals}
+  let nb = wg.z; let P = OH * OW; let KK = KH * KW; let K = C * KK;
+  let xOff = nb * C * u32(H) * u32(W);
+  let row0 = gid.y * ${RB}u; let col0 = gid.x * ${CB}u;
+  if (row0 >= M || col0 >= P) { return; }
+  var r: array<u32, ${RB}>; var pix: array<u32, ${CB}>; var ih0: array<i32, ${CB}>; var iw0: array<i32, ${CB}>;
+  for (var i = 0u; i < ${RB}u; i++) { r[i] = min(row0 + i, M - 1u); }
+  for (var j = 0u; j < ${CB}u; j++) {
+    let q = min(col0 + j, P - 1u); pix[j] = q;
+    ih0[j] = i32((q / OW) * SH) - i32(PT); iw0[j] = i32((q % OW) * SW) - i32(PL);
+  }
+  ${accumulators()}
+  for (var k = 0u; k < K; k++) {
+    ${pointwise ? 'let xk = xOff + k * P;' : `let c = k / KK; let rr = k % KK;
+    let dh = i32((rr / KW) * DH); let dw = i32((rr % KW) * DW);
+    let xc = xOff + c * u32(H) * u32(W);`}
+    ${Array.from({ length: CV }, (_, v) => `let b${v} = vec4<f32>(${[0, 1, 2, 3].map((q) => px(4 * v + q)).join(', ')});`).join('\n    ')}
+    for (var i = 0u; i < ${RB}u; i++) {
+      let a = f32(in1[r[i] * K + k]);
+      ${Array.from({ length: CV }, (_, v) => `acc[i][${v}] = acc[i][${v}] + a * b${v};`).join(' ')}
+    }
+  }
+  for (var i = 0u; i < ${RB}u; i++) {
+    let row = row0 + i;
+    if (row >= M) { break; }
+    for (var j = 0u; j < ${CB}u; j++) {
+      let col = col0 + j;
+      if (col < P) { out0[(nb * M + row) * P + col] = ${T}(acc[i][j / 4u][j % 4u]${withBias ? ' + f32(in2[row])' : ''}); }
+    }
+  }
+}`;
+}
+
 export const convKernels: Record<string, GpuKernel> = {
   Conv: (node, [X, W, B]) => {
     if (!isFloatTensor(X) || X!.dims.length !== 4 || W!.dtype !== X!.dtype || (B && B.dtype !== X!.dtype)) return undefined;
@@ -76,10 +121,11 @@ export const convKernels: Record<string, GpuKernel> = {
       const q = new Params().u32('C', C).i32('H', H).i32('W', Wd).u32('M', M).u32('OH', OH).u32('OW', OW).u32('KH', KH).u32('KW', KW)
         .u32('SH', g.strides[0]).u32('SW', g.strides[1]).u32('PT', g.pads[0]).u32('PL', g.pads[1]).u32('DH', g.dilations[0]).u32('DW', g.dilations[1]);
       const pointwise = KH === 1 && KW === 1 && g.strides.every((v) => v === 1) && g.pads.every((v) => v === 0);
+      const regs = softwareAdapter();
       return {
-        key: `conv2d-gemm:${X!.dtype}:${!!B}:${pointwise}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: [N, M, OH, OW] }], meta: q.meta,
-        groups: Math.ceil((OH * OW) / 64), groupsY: Math.ceil(M / 64), groupsZ: N,
-        wgsl: () => `${bindings(ins.map((t) => t.dtype), [X!.dtype])}${convGemm(T, !!B, pointwise, q)}`,
+        key: `conv2d-gemm:${X!.dtype}:${!!B}:${pointwise}:${regs}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: [N, M, OH, OW] }], meta: q.meta,
+        groups: Math.ceil((OH * OW) / (regs ? 32 * CV : 64)), groupsY: Math.ceil(M / (regs ? 8 * RB : 64)), groupsZ: N,
+        wgsl: () => `${bindings(ins.map((t) => t.dtype), [X!.dtype])}${(regs ? convRegisters : convGemm)(T, !!B, pointwise, q)}`,
       };
     }
     const p = new Params().u32('count', n).u32('C', C).i32('H', H).i32('W', Wd).u32('M', M).u32('OH', OH).u32('OW', OW)

@@ -54,11 +54,14 @@ export const binary = (op: string): GpuKernel => (node, [a, b]) => {
   const n = numel(out), r = out.length;
   const T = wgslType(a!.dtype);
   const p = new Params().u32('count', n).u32('rank', r).array('shape', out, 6, 1).array('strideA', bstrides(a!.dims, out), 6).array('strideB', bstrides(b!.dims, out), 6);
+  // No index arithmetic where an operand is read as is (same element count as the output) or is one element.
+  const plain = (t: typeof a) => (numel(t!.dims) === n ? 'i' : numel(t!.dims) === 1 ? '0u' : undefined);
+  const ia = plain(a), ib = plain(b), direct = ia !== undefined && ib !== undefined;
   return {
-    key: `binary:${op}:${a!.dtype}`, inputs: [a!, b!], outputs: [{ dtype: a!.dtype, dims: out }],
+    key: `binary:${op}:${a!.dtype}:${direct ? `${ia}${ib}` : 'strided'}`, inputs: [a!, b!], outputs: [{ dtype: a!.dtype, dims: out }],
     meta: p.meta, groups: groupsFor(n),
     wgsl: () => `${bindings([a!.dtype, b!.dtype], [a!.dtype])}\n${POW}${PROLOGUE('count', p)}
-  ${stridedOffsets('shape', 'rank', { oa: 'strideA', ob: 'strideB' })}
+  ${direct ? `let oa = ${ia}; let ob = ${ib};` : stridedOffsets('shape', 'rank', { oa: 'strideA', ob: 'strideB' })}
   let a = f32(in0[oa]); let b = f32(in1[ob]);
   out0[i] = ${T}(${BINARY[op]});
 }`,

@@ -1,6 +1,9 @@
-/** MatMul (batched, broadcast batch dims) and Gemm: tiles in workgroup memory (16×16, or 64×64 register-tiled), f32 accumulation. */
+/**
+ * MatMul (batched, broadcast batch dims) and Gemm, f32 accumulation: tiles in workgroup memory (16×16, or 64×64
+ * register-tiled) on GPUs, register blocks without workgroup memory on software adapters.
+ */
 import type { GpuKernel } from './types.js';
-import { bindings, numel, wgslType, isFloatTensor, Params } from '../shader.js';
+import { bindings, numel, wgslType, isFloatTensor, Params, softwareAdapter } from '../shader.js';
 import { broadcastShape, broadcastIndex } from '../../cpu/util.js';
 
 
@@ -92,6 +95,61 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   }
 }`;
 }
+/** Rows and vec4 columns of C per invocation in the register-block GEMMs (measured on lavapipe: see README). */
+export const RB = 16, CV = 2;
+/** The register block's accumulators, as WGSL (function variables start at zero). */
+export const accumulators = (): string => `var acc: array<array<vec4<f32>, ${CV}>, ${RB}>;`;
+
+/**
+ * Register blocks without workgroup memory, for software adapters: each invocation computes an RB × 4·CV block
+ * of C straight from A and B (indices clamped at the edges, stores masked), summing in k order like the tiled
+ * kernels. On a CPU rasterizer workgroup memory buys nothing and every barrier splits the shader.
+ */
+function registers(T: string, withC: boolean, p: Params): string {
+  const CB = 4 * CV;
+  const bload = (v: number) => `vec4<f32>(${[0, 1, 2, 3].map((q) => `f32(in1[select(o + c[${4 * v + q}], bOff + c[${4 * v + q}] * K + k, transB == 1u)])`).join(', ')})`;
+  return `${p.module}
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  ${p.locals}
+  let batch = wg.z;
+  let aOff = offs(2u * batch); let bOff = offs(2u * batch + 1u);
+  let row0 = gid.y * ${RB}u; let col0 = gid.x * ${CB}u;
+  if (row0 >= M || col0 >= N) { return; }
+  var r: array<u32, ${RB}>; var c: array<u32, ${CB}>;
+  for (var i = 0u; i < ${RB}u; i++) { r[i] = min(row0 + i, M - 1u); }
+  for (var j = 0u; j < ${CB}u; j++) { c[j] = min(col0 + j, N - 1u); }
+  ${accumulators()}
+  for (var k = 0u; k < K; k++) {
+    let o = bOff + k * N;
+    ${Array.from({ length: CV }, (_, v) => `let b${v} = ${bload(v)};`).join('\n    ')}
+    for (var i = 0u; i < ${RB}u; i++) {
+      let a = f32(in0[aOff + select(r[i] * K + k, k * M + r[i], transA == 1u)]);
+      ${Array.from({ length: CV }, (_, v) => `acc[i][${v}] = acc[i][${v}] + a * b${v};`).join(' ')}
+    }
+  }
+  for (var i = 0u; i < ${RB}u; i++) {
+    let row = row0 + i;
+    if (row >= M) { break; }
+    for (var j = 0u; j < ${CB}u; j++) {
+      let col = col0 + j;
+      if (col < N) {
+        var y = alpha * acc[i][j / 4u][j % 4u];
+        ${withC ? 'y += beta * f32(in2[row * cRow + col * cCol]);' : ''}
+        out0[batch * M * N + row * N + col] = ${T}(y);
+      }
+    }
+  }
+}`;
+}
+
+/** Workgroup counts and WGSL of the GEMM form this adapter wants for an M × N product. */
+function gemmForm(M: number, N: number): { tag: string; gx: number; gy: number; wgsl: (T: string, withC: boolean, p: Params) => string } {
+  if (softwareAdapter()) return { tag: 'registers', gx: Math.ceil(N / (32 * CV)), gy: Math.ceil(M / (8 * RB)), wgsl: registers };
+  const t4 = big(M, N), tile = t4 ? 64 : 16;
+  return { tag: t4 ? 'tiled4' : 'tiled', gx: Math.ceil(N / tile), gy: Math.ceil(M / tile), wgsl: t4 ? tiled4 : tiled };
+}
+
 /** Products this large use the register-tiled kernel (below, the 16×16 one wastes fewer invocations). */
 const big = (M: number, N: number) => M >= 64 && N >= 64;
 
@@ -108,11 +166,11 @@ export const matmulKernels: Record<string, GpuKernel> = {
     for (let i = 0; i < nb; i++) offs.push(ia[i] * M * K, ib[i] * K * N);
     const T = wgslType(A!.dtype);
     const p = params(M, N, K, 0, 0, 1, 0, 0, 0, offs);
-    const t4 = big(M, N), tile = t4 ? 64 : 16;
+    const f = gemmForm(M, N);
     return {
-      key: `matmul:${A!.dtype}:${t4}`, inputs: [A!, B!], outputs: [{ dtype: A!.dtype, dims: [...batch, M, N] }],
-      meta: p.meta, groups: Math.ceil(N / tile), groupsY: Math.ceil(M / tile), groupsZ: nb,
-      wgsl: () => `${bindings([A!.dtype, B!.dtype], [A!.dtype])}${(t4 ? tiled4 : tiled)(T, false, p)}`,
+      key: `matmul:${A!.dtype}:${f.tag}`, inputs: [A!, B!], outputs: [{ dtype: A!.dtype, dims: [...batch, M, N] }],
+      meta: p.meta, groups: f.gx, groupsY: f.gy, groupsZ: nb,
+      wgsl: () => `${bindings([A!.dtype, B!.dtype], [A!.dtype])}${f.wgsl(T, false, p)}`,
     };
   },
   Gemm: (node, [A, B, C]) => {
@@ -128,12 +186,12 @@ export const matmulKernels: Record<string, GpuKernel> = {
     const T = wgslType(A!.dtype);
     const ins = C ? [A!, B!, C] : [A!, B!];
     const p = params(M, N, K, tA, tB, node.attrFloat('alpha', 1), node.attrFloat('beta', 1), cr, cc, [0, 0]);
-    const t4 = big(M, N), tile = t4 ? 64 : 16;
+    const f = gemmForm(M, N);
     return {
-      key: `gemm:${A!.dtype}:${!!C}:${t4}`, inputs: ins, outputs: [{ dtype: A!.dtype, dims: [M, N] }],
+      key: `gemm:${A!.dtype}:${!!C}:${f.tag}`, inputs: ins, outputs: [{ dtype: A!.dtype, dims: [M, N] }],
       meta: p.meta,
-      groups: Math.ceil(N / tile), groupsY: Math.ceil(M / tile), groupsZ: 1,
-      wgsl: () => `${bindings(ins.map((t) => t.dtype), [A!.dtype])}${(t4 ? tiled4 : tiled)(T, !!C, p)}`,
+      groups: f.gx, groupsY: f.gy, groupsZ: 1,
+      wgsl: () => `${bindings(ins.map((t) => t.dtype), [A!.dtype])}${f.wgsl(T, !!C, p)}`,
     };
   },
 };
