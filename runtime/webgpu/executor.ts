@@ -13,13 +13,16 @@ import { fromIrTensor, type RTensor } from '../../src/core/tensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
 import { gpuContext, type GpuContext } from './device.js';
 import { Runner, withHalfEmulation, withSoftwareAdapter, elemBytes, type GpuTensor } from './shader.js';
-import { gpuKernels, VIEW_OPS } from './kernels/index.js';
+import { gpuKernels, VIEW_OPS, splitProducts } from './kernels/index.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
 import { f16ArrayToF32, f32ArrayToF16 } from '../../src/ir/half.js';
 
-/** A value on the GPU, on the CPU, or both; `init`: an initializer's (its upload is kept across runs). */
-type Val = { gpu?: GpuTensor; cpu?: RTensor; init?: boolean };
+/**
+ * A value on the GPU, on the CPU, or both; `init`: an initializer's (its upload is kept across runs);
+ * `blocks`: a weight beyond the binding, uploaded as column blocks for a split product.
+ */
+type Val = { gpu?: GpuTensor; cpu?: RTensor; init?: boolean; blocks?: { n0: number; t: GpuTensor }[] };
 /** Ops that need only their input's dims. */
 const DIMS_ONLY = new Set(['Shape', 'Size']);
 const gpuType = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16;
@@ -184,14 +187,54 @@ export class WebGpuExecutor {
         return ran.map((t) => ({ gpu: t }));
       }
     }
+    const split = splitProducts[n.opType];
+    if (split && ins[1]?.cpu && !fits(ins[1]) && ins.every((v, k) => k === 1 || fits(v))) {
+      const out = withHalfEmulation(this.emulateHalf, () => withSoftwareAdapter(this.software, () => this.splitProduct(n, ins, split)));
+      if (out) { count(this.gpuNodes); return out; }
+    }
     count(this.cpuNodes);
     if (ins.some((v) => v?.gpu && !v.cpu)) this.crossings++; // a GPU value read back for the CPU
     const cins = await Promise.all(ins.map(async (v, k) => (v ? this.cpuOf(v, declared(n.inputs[k])) : undefined)));
     return executeNode(n, cins, { opset }).map((t) => ({ cpu: t }));
   }
 
+  /** A product whose weight exceeds the binding, as column blocks of its result (kernels/matmul.ts splitProducts). */
+  private splitProduct(n: Node, ins: (Val | undefined)[], split: (typeof splitProducts)[string]): Val[] | undefined {
+    const wv = ins[1]!, w = wv.cpu!;
+    if (w.dims.length !== 2 || !gpuType(w.dtype)) return undefined;
+    const trans = split.transposed(n);
+    const K = trans ? w.dims[1] : w.dims[0], N = trans ? w.dims[0] : w.dims[1];
+    const nc = Math.floor(this.ctx.maxBinding / (K * elemBytes(w.dtype)) / 64) * 64;
+    const A = ins[0] && this.gpuOf(ins[0]), C = ins[2] && this.gpuOf(ins[2]);
+    if (nc < 64 || !A || (ins[2] && !C)) return undefined;
+    if (!wv.blocks) {
+      const src = w.data as Float32Array | Uint16Array, blocks: { n0: number; t: GpuTensor }[] = [];
+      for (let n0 = 0; n0 < N; n0 += nc) {
+        const w1 = Math.min(nc, N - n0);
+        let data: Float32Array | Uint16Array;
+        if (trans) data = src.subarray(n0 * K, (n0 + w1) * K); // B's rows n0.. are the result's columns
+        else { data = new (src.constructor as Float32ArrayConstructor)(K * w1); for (let k = 0; k < K; k++) data.set(src.subarray(k * N + n0, k * N + n0 + w1), k * w1); }
+        const t = this.upload({ dtype: w.dtype, dims: trans ? [w1, K] : [K, w1], data });
+        if (!wv.init) this.uploads.push(t.buffer);
+        blocks.push({ n0, t });
+      }
+      if (wv.init) wv.blocks = blocks; else return this.runBlocks(n, A, C, blocks, split, K, N);
+    }
+    return this.runBlocks(n, A, C, wv.blocks, split, K, N);
+  }
+  private runBlocks(n: Node, A: GpuTensor, C: GpuTensor | undefined, blocks: { n0: number; t: GpuTensor }[], split: (typeof splitProducts)[string], K: number, N: number): Val[] | undefined {
+    const into = this.runner.tensor(A.dtype, split.outDims(n, A, K, N));
+    if (into.bytes > this.ctx.maxBinding) { this.runner.release(into.buffer); return undefined; }
+    for (const b of blocks) {
+      const prog = split.run(n, A, b.t, C, { into, ldc: N, cOff: b.n0 });
+      if (!prog) { this.runner.release(into.buffer); return undefined; }
+      this.runner.run(prog);
+    }
+    return [{ gpu: into }];
+  }
+
   dispose(): void {
-    for (const v of this.inits.values()) v.gpu?.buffer.destroy();
+    for (const v of this.inits.values()) { v.gpu?.buffer.destroy(); for (const b of v.blocks ?? []) b.t.buffer.destroy(); }
     this.runner.dispose();
     this.inits.clear();
   }

@@ -19,6 +19,8 @@ export interface Program {
   groups: number;
   groupsY?: number;
   groupsZ?: number;
+  /** Write into these tensors instead of new ones (the column blocks of a product split over N share one). */
+  into?: GpuTensor[];
 }
 
 export const MAX_X = 65535;
@@ -189,12 +191,15 @@ export class Runner {
     return { dtype, dims, buffer, bytes };
   }
 
+  /** A new (pooled) tensor of this type and shape. */
+  tensor(dtype: number, dims: number[]): GpuTensor {
+    const bytes = numel(dims) * elemBytes(dtype);
+    return { dtype, dims, buffer: this.alloc(bytes), bytes };
+  }
+
   run(p: Program): GpuTensor[] {
     const dev = this.ctx.device;
-    const outs = p.outputs.map((o) => {
-      const bytes = numel(o.dims) * elemBytes(o.dtype);
-      return { dtype: o.dtype, dims: o.dims, buffer: this.alloc(bytes), bytes };
-    });
+    const outs = p.into ?? p.outputs.map((o) => this.tensor(o.dtype, o.dims));
     if (numel(p.outputs[0]?.dims ?? [1]) === 0 || p.groups === 0) return outs;
     const key = `${p.key}|${perInvocation()}`; // PROLOGUE kernels differ by it
     let pipe = this.pipelines.get(key);

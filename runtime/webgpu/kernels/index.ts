@@ -17,3 +17,4 @@ export const gpuKernels: Record<string, GpuKernel> = {
 /** Ops that only reinterpret dims: the GPU buffer is shared, no kernel runs. */
 export const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 export type { GpuKernel } from './types.js';
+export { splitProducts } from './matmul.js';

@@ -3,14 +3,18 @@
  * register-tiled) on GPUs, register blocks without workgroup memory on software adapters.
  */
 import type { GpuKernel } from './types.js';
-import { bindings, numel, wgslType, isFloatTensor, Params, softwareAdapter } from '../shader.js';
+import { bindings, numel, wgslType, isFloatTensor, Params, softwareAdapter, type GpuTensor, type Program } from '../shader.js';
+import type { Node } from '../../../src/ir/graph.js';
 import { broadcastShape, broadcastIndex } from '../../cpu/util.js';
 
 
-/** The parameters of the tiled kernel; `offs` holds (A offset, B offset) per batch. */
-const params = (M: number, N: number, K: number, tA: number, tB: number, alpha: number, beta: number, cRow: number, cCol: number, offs: number[]) =>
+/**
+ * The parameters of the GEMM kernels; `offs` holds (A offset, B offset) per batch. The result is columns
+ * [cOff, cOff + N) of a C with `ldc` columns (a column block of a product split over N; else cOff 0, ldc N).
+ */
+const params = (M: number, N: number, K: number, tA: number, tB: number, alpha: number, beta: number, cRow: number, cCol: number, offs: number[], ldc = N, cOff = 0) =>
   new Params().u32('M', M).u32('N', N).u32('K', K).u32('transA', tA).u32('transB', tB).f32('alpha', alpha).f32('beta', beta)
-    .u32('cRow', cRow).u32('cCol', cCol).array('offs', offs);
+    .u32('cRow', cRow).u32('cCol', cCol).u32('ldc', ldc).u32('cOff', cOff).array('offs', offs);
 
 /** A[M,K]·B[K,N] per batch (workgroup z), 16×16 tiles. */
 function tiled(T: string, withC: boolean, p: Params): string {
@@ -36,8 +40,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
   }
   if (row < M && col < N) {
     var y = alpha * acc;
-    ${withC ? 'y += beta * f32(in2[row * cRow + col * cCol]);' : ''}
-    out0[batch * M * N + row * N + col] = ${T}(y);
+    ${withC ? 'y += beta * f32(in2[row * cRow + (cOff + col) * cCol]);' : ''}
+    out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);
   }
 }`;
 }
@@ -88,8 +92,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
       let col = col0 + j;
       if (col < N) {
         var y = alpha * acc[i][j];
-        ${withC ? 'y += beta * f32(in2[row * cRow + col * cCol]);' : ''}
-        out0[batch * M * N + row * N + col] = ${T}(y);
+        ${withC ? 'y += beta * f32(in2[row * cRow + (cOff + col) * cCol]);' : ''}
+        out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);
       }
     }
   }
@@ -135,8 +139,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
       let col = col0 + j;
       if (col < N) {
         var y = alpha * acc[i][j / 4u][j % 4u];
-        ${withC ? 'y += beta * f32(in2[row * cRow + col * cCol]);' : ''}
-        out0[batch * M * N + row * N + col] = ${T}(y);
+        ${withC ? 'y += beta * f32(in2[row * cRow + (cOff + col) * cCol]);' : ''}
+        out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);
       }
     }
   }
@@ -153,45 +157,63 @@ function gemmForm(M: number, N: number): { tag: string; gx: number; gy: number; 
 /** Products this large use the register-tiled kernel (below, the 16×16 one wastes fewer invocations). */
 const big = (M: number, N: number) => M >= 64 && N >= 64;
 
+/** Where a product writes: columns [cOff, cOff + its N) of `into` (N columns in all), for a product split over N. */
+export interface ColumnBlock { into: GpuTensor; ldc: number; cOff: number }
+
+function matmul(node: Node, A?: GpuTensor, B?: GpuTensor, block?: ColumnBlock): Program | undefined {
+  if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || A!.dims.length < 2 || B!.dims.length < 2) return undefined;
+  const ad = A!.dims, bd = B!.dims;
+  const M = ad[ad.length - 2], K = ad[ad.length - 1], N = bd[bd.length - 1];
+  const batch = broadcastShape([ad.slice(0, -2), bd.slice(0, -2)], node);
+  const nb = numel(batch);
+  if (nb > 65535) return undefined;
+  const ia = broadcastIndex(ad.slice(0, -2), batch), ib = broadcastIndex(bd.slice(0, -2), batch);
+  const offs: number[] = [];
+  for (let i = 0; i < nb; i++) offs.push(ia[i] * M * K, ib[i] * K * N);
+  const T = wgslType(A!.dtype);
+  const p = params(M, N, K, 0, 0, 1, 0, 0, 0, offs, block?.ldc ?? N, block?.cOff ?? 0);
+  const f = gemmForm(M, N);
+  return {
+    key: `matmul:${A!.dtype}:${f.tag}`, inputs: [A!, B!], outputs: [{ dtype: A!.dtype, dims: [...batch, M, N] }], into: block && [block.into],
+    meta: p.meta, groups: f.gx, groupsY: f.gy, groupsZ: nb,
+    wgsl: () => `${bindings([A!.dtype, B!.dtype], [A!.dtype])}${f.wgsl(T, false, p)}`,
+  };
+}
+
+function gemm(node: Node, A?: GpuTensor, B?: GpuTensor, C?: GpuTensor, block?: ColumnBlock): Program | undefined {
+  if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || (C && C.dtype !== A!.dtype)) return undefined;
+  const tA = node.attrInt('transA', 0), tB = node.attrInt('transB', 0);
+  const M = tA ? A!.dims[1] : A!.dims[0], K = tA ? A!.dims[0] : A!.dims[1], N = tB ? B!.dims[0] : B!.dims[1];
+  let cr = 0, cc = 0;
+  if (C) {
+    const cd = C.dims.length === 1 ? [1, C.dims[0]] : C.dims.length === 0 ? [1, 1] : C.dims;
+    cr = cd[0] === 1 ? 0 : cd[1];
+    cc = cd[1] === 1 ? 0 : 1;
+  }
+  const T = wgslType(A!.dtype);
+  const ins = C ? [A!, B!, C] : [A!, B!];
+  const p = params(M, N, K, tA, tB, node.attrFloat('alpha', 1), node.attrFloat('beta', 1), cr, cc, [0, 0], block?.ldc ?? N, block?.cOff ?? 0);
+  const f = gemmForm(M, N);
+  return {
+    key: `gemm:${A!.dtype}:${!!C}:${f.tag}`, inputs: ins, outputs: [{ dtype: A!.dtype, dims: [M, N] }], into: block && [block.into],
+    meta: p.meta,
+    groups: f.gx, groupsY: f.gy, groupsZ: 1,
+    wgsl: () => `${bindings(ins.map((t) => t.dtype), [A!.dtype])}${f.wgsl(T, !!C, p)}`,
+  };
+}
+
+/**
+ * Products whose weight (input 1, on the CPU) exceeds the largest binding run as column blocks of the result:
+ * block j reads B's columns [n0, n1) — rows of a transposed B (contiguous), else a copy of the columns — and
+ * writes C[:, n0:n1] of the one output. Each output element is still one kernel's whole k-sum, so the result
+ * is the unsplit product's. Per op: the output's dims, whether B is stored transposed, and a block's program.
+ */
+export const splitProducts: Record<string, { outDims: (node: Node, A: GpuTensor, K: number, N: number) => number[]; transposed: (node: Node) => boolean; run: (node: Node, A: GpuTensor, B: GpuTensor, C: GpuTensor | undefined, block: ColumnBlock) => Program | undefined }> = {
+  MatMul: { outDims: (_n, A, _K, N) => [...A.dims.slice(0, -1), N], transposed: () => false, run: (node, A, B, _C, block) => matmul(node, A, B, block) },
+  Gemm: { outDims: (node, A, _K, N) => [node.attrInt('transA', 0) ? A.dims[1] : A.dims[0], N], transposed: (node) => node.attrInt('transB', 0) === 1, run: (node, A, B, C, block) => gemm(node, A, B, C, block) },
+};
+
 export const matmulKernels: Record<string, GpuKernel> = {
-  MatMul: (node, [A, B]) => {
-    if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || A!.dims.length < 2 || B!.dims.length < 2) return undefined;
-    const ad = A!.dims, bd = B!.dims;
-    const M = ad[ad.length - 2], K = ad[ad.length - 1], N = bd[bd.length - 1];
-    const batch = broadcastShape([ad.slice(0, -2), bd.slice(0, -2)], node);
-    const nb = numel(batch);
-    if (nb > 65535) return undefined;
-    const ia = broadcastIndex(ad.slice(0, -2), batch), ib = broadcastIndex(bd.slice(0, -2), batch);
-    const offs: number[] = [];
-    for (let i = 0; i < nb; i++) offs.push(ia[i] * M * K, ib[i] * K * N);
-    const T = wgslType(A!.dtype);
-    const p = params(M, N, K, 0, 0, 1, 0, 0, 0, offs);
-    const f = gemmForm(M, N);
-    return {
-      key: `matmul:${A!.dtype}:${f.tag}`, inputs: [A!, B!], outputs: [{ dtype: A!.dtype, dims: [...batch, M, N] }],
-      meta: p.meta, groups: f.gx, groupsY: f.gy, groupsZ: nb,
-      wgsl: () => `${bindings([A!.dtype, B!.dtype], [A!.dtype])}${f.wgsl(T, false, p)}`,
-    };
-  },
-  Gemm: (node, [A, B, C]) => {
-    if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || (C && C.dtype !== A!.dtype)) return undefined;
-    const tA = node.attrInt('transA', 0), tB = node.attrInt('transB', 0);
-    const M = tA ? A!.dims[1] : A!.dims[0], K = tA ? A!.dims[0] : A!.dims[1], N = tB ? B!.dims[0] : B!.dims[1];
-    let cr = 0, cc = 0;
-    if (C) {
-      const cd = C.dims.length === 1 ? [1, C.dims[0]] : C.dims.length === 0 ? [1, 1] : C.dims;
-      cr = cd[0] === 1 ? 0 : cd[1];
-      cc = cd[1] === 1 ? 0 : 1;
-    }
-    const T = wgslType(A!.dtype);
-    const ins = C ? [A!, B!, C] : [A!, B!];
-    const p = params(M, N, K, tA, tB, node.attrFloat('alpha', 1), node.attrFloat('beta', 1), cr, cc, [0, 0]);
-    const f = gemmForm(M, N);
-    return {
-      key: `gemm:${A!.dtype}:${!!C}:${f.tag}`, inputs: ins, outputs: [{ dtype: A!.dtype, dims: [M, N] }],
-      meta: p.meta,
-      groups: f.gx, groupsY: f.gy, groupsZ: 1,
-      wgsl: () => `${bindings(ins.map((t) => t.dtype), [A!.dtype])}${f.wgsl(T, !!C, p)}`,
-    };
-  },
+  MatMul: (node, [A, B]) => matmul(node, A, B),
+  Gemm: (node, [A, B, C]) => gemm(node, A, B, C),
 };
