@@ -78,6 +78,10 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
     const shape = (v: number[]) => ({ name: 'shape', t: { dtype: DataType.INT64, dims: [v.length], data: BigInt64Array.from(v.map(BigInt)) } as RTensor });
     expect(await compare('Expand', [tensor(dt, [3, 1, 5])], {}, [shape([2, 3, 4, 5])])).toBe(0);
     expect(await compare('Expand', [tensor(dt, [1])], {}, [shape([7, 9])])).toBe(0);
+    // Slice: negative axes and starts, a negative step, ends past the dims, an axis left whole.
+    const i64 = (name: string, v: number[]) => ({ name, t: { dtype: DataType.INT64, dims: [v.length], data: BigInt64Array.from(v.map(BigInt)) } as RTensor });
+    expect(await compare('Slice', [tensor(dt, [4, 7, 9])], {}, [i64('st', [1, -2]), i64('en', [100, 0]), i64('ax', [0, -1]), i64('sp', [2, -3])])).toBe(0);
+    expect(await compare('Slice', [tensor(dt, [5, 6])], {}, [i64('st', [-4]), i64('en', [-1])])).toBe(0);
   });
   it('elementwise with broadcasting, unary activations, Cast', async () => {
     for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min']) expect(await compare(op, [tensor(dt, [3, 1, 5]), tensor(dt, [4, 5])]), op).toBeLessThan(bound(dt));

@@ -8,6 +8,7 @@ import { takeBuffer } from '../pool.js';
 import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../../src/core/tensor.js';
 import { AmpError } from '../../../src/core/errors.js';
+import type { Node } from '../../../src/ir/graph.js';
 
 /** New tensor of t's type whose element i is t[idx[i]]; runs of consecutive indices are block-copied. */
 export function take(t: RTensor, idx: ArrayLike<number>, dims: number[]): RTensor {
@@ -54,7 +55,11 @@ export function transpose(t: RTensor, perm: number[]): RTensor {
 }
 
 
-function sliceIndices(dims: number[], starts: number[], ends: number[], axes: number[], steps: number[]): { idx: Int32Array; out: number[] } {
+/**
+ * Slice's geometry per axis, as ONNX defines it: negative starts/ends counted from the end, clamped (to
+ * [0, d] for positive steps, [-1, d - 1] for negative ones); first index, step and output size per axis.
+ */
+export function sliceGeometry(dims: number[], starts: number[], ends: number[], axes: number[], steps: number[]): { st: number[]; sp: number[]; out: number[] } {
   const r = dims.length;
   const st = new Array(r).fill(0), en = [...dims], sp = new Array(r).fill(1);
   axes.forEach((a0, i) => {
@@ -66,7 +71,21 @@ function sliceIndices(dims: number[], starts: number[], ends: number[], axes: nu
     else { s = Math.max(-1, Math.min(d - 1, s)); e = Math.max(-1, Math.min(d - 1, e)); }
     st[a] = s; en[a] = e; sp[a] = step;
   });
-  const out = dims.map((_, a) => Math.max(0, Math.ceil((en[a] - st[a]) / sp[a])));
+  return { st, sp, out: dims.map((_, a) => Math.max(0, Math.ceil((en[a] - st[a]) / sp[a]))) };
+}
+
+/** Slice's inputs (opset ≥ 10) or attributes (before): starts, ends, axes, steps. */
+export function sliceArgs(node: Node, [starts, ends, axes, steps]: (RTensor | undefined)[]): { starts: number[]; ends: number[]; axes: number[]; steps: number[] } {
+  const st = starts ? ints(starts) : node.attrInts('starts')!;
+  const en = ends ? ints(ends) : node.attrInts('ends')!;
+  const ax = axes ? ints(axes) : node.attrInts('axes') ?? st.map((_, i) => i);
+  const clampBig = (v: number) => Math.max(-(2 ** 53), Math.min(2 ** 53, v));
+  return { starts: st.map(clampBig), ends: en.map(clampBig), axes: ax, steps: steps ? ints(steps) : ax.map(() => 1) };
+}
+
+function sliceIndices(dims: number[], starts: number[], ends: number[], axes: number[], steps: number[]): { idx: Int32Array; out: number[] } {
+  const r = dims.length;
+  const { st, sp, out } = sliceGeometry(dims, starts, ends, axes, steps);
   const n = size(out), ist = strides(dims);
   const idx = new Int32Array(n);
   const cnt = new Array<number>(r).fill(0);
@@ -178,13 +197,9 @@ export const shapeKernels: Record<string, Kernel> = {
       return take(x!, s.idx, s.out);
     });
   },
-  Slice: (node, [x, starts, ends, axes, steps]) => {
-    const st = starts ? ints(starts) : node.attrInts('starts')!;
-    const en = ends ? ints(ends) : node.attrInts('ends')!;
-    const ax = axes ? ints(axes) : node.attrInts('axes') ?? st.map((_, i) => i);
-    const sp = steps ? ints(steps) : ax.map(() => 1);
-    const clampBig = (v: number) => Math.max(-(2 ** 53), Math.min(2 ** 53, v));
-    const s = sliceIndices(x!.dims, st.map(clampBig), en.map(clampBig), ax, sp);
+  Slice: (node, [x, ...rest]) => {
+    const a = sliceArgs(node, rest);
+    const s = sliceIndices(x!.dims, a.starts, a.ends, a.axes, a.steps);
     return [take(x!, s.idx, s.out)];
   },
   Gather: (node, [x, indices]) => {

@@ -1,7 +1,8 @@
-/** Elementwise unary and broadcasting binary ops, and Cast between f32 and f16. Compute in f32. */
+/** Elementwise unary and broadcasting binary ops, Cast between f32 and f16, Expand and Slice. Compute in f32. */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params, HALF_BITS, halfEmulated } from '../shader.js';
 import { broadcastShape } from '../../cpu/util.js';
+import { sliceArgs, sliceGeometry } from '../../cpu/kernels/shape.js';
 import { DataType } from '../../../src/ir/dtype.js';
 
 // erf with |error| < 1.5e-7 (Abramowitz & Stegun 7.1.26): WGSL has no erf.
@@ -108,8 +109,28 @@ export const expand: GpuKernel = (node, [x], _opset, cpu) => {
   };
 };
 
+/**
+ * Slice (starts/ends/axes/steps from the CPU inputs, or attributes before opset 10; geometry shared with the CPU
+ * kernel): a strided copy. Negative steps make per-axis strides negative; u32 arithmetic wraps them exactly.
+ */
+export const slice: GpuKernel = (node, [x], _opset, cpu = []) => {
+  if (!isFloatTensor(x) || x!.dims.length > 6 || (node.inputs.length > 1 && !cpu[1])) return undefined;
+  const a = sliceArgs(node, cpu.slice(1));
+  const { st, sp, out } = sliceGeometry(x!.dims, a.starts, a.ends, a.axes, a.steps);
+  const n = numel(out), T = wgslType(x!.dtype), ist = bstrides(x!.dims, x!.dims);
+  const base = st.reduce((acc, s0, i) => acc + s0 * ist[i], 0);
+  const p = new Params().u32('count', n).u32('rank', out.length).u32('base', base).array('shape', out, 6, 1).array('strideA', sp.map((v, i) => (v * ist[i]) >>> 0), 6);
+  return {
+    key: `slice:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: out }], meta: p.meta, groups: groupsFor(n),
+    wgsl: () => `${bindings([x!.dtype], [x!.dtype])}${PROLOGUE('count', p)}
+  ${stridedOffsets('shape', 'rank', { oa: 'strideA' })}
+  out0[i] = ${T}(f32(in0[base + oa]));
+}`,
+  };
+};
+
 export const elementwiseKernels: Record<string, GpuKernel> = {
   ...Object.fromEntries(Object.keys(UNARY).map((k) => [k, unary(k)])),
   ...Object.fromEntries(Object.keys(BINARY).map((k) => [k, binary(k)])),
-  Cast: cast, Expand: expand,
+  Cast: cast, Expand: expand, Slice: slice,
 };
