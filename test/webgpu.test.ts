@@ -115,6 +115,32 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
   });
 });
 
+describe.each([F, H])('MaxPool indices and ScatterElements on the GPU (dtype %i)', (dt) => {
+  it('routes values back through overlapping MaxPool windows with an atomic scatter-add, as the CPU does', async () => {
+    // The MaxPool gradient's pattern, with windows that overlap (kernel 3, stride 1): positions repeat.
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', dt, [2, 3, 7, 6]);
+    const [y, idx] = b.node('MaxPool', [x], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] }, { outputs: 2 });
+    const flat = (v: string) => b.node('Reshape', [v, b.init(`${v}_shape`, DataType.INT64, [1], BigInt64Array.from([-1n]))])[0];
+    const [zeros] = b.node('Mul', [flat(x), b.init('zero', dt, [], (dt === H ? Uint16Array.from([0]) : Float32Array.from([0])) as never)]);
+    b.node('ScatterElements', [zeros, flat(idx), flat(y)], { axis: 0, reduction: 'add' }, { outputs: ['g'] });
+    b.node('ScatterElements', [zeros, flat(idx), flat(y)], { axis: 0 }, { outputs: ['s'] });
+    b.output('g'); b.output('s'); b.output(idx);
+    const m = b.build(), feeds = { x: tensor(dt, [2, 3, 7, 6]) };
+    const want = new CpuExecutor(m).runSync(feeds);
+    for (const forms of ['gpu', 'software'] as const) {
+      const ex = await WebGpuExecutor.create(m, { forms });
+      const got = await ex.run(feeds);
+      expect(ex.gpuNodes).toMatchObject({ MaxPool: 1, ScatterElements: 2 });
+      expect(ex.crossings).toBe(0);
+      expect(Array.from(got[idx].data as BigInt64Array)).toEqual(Array.from(want[idx].data as BigInt64Array));
+      expect(agreement(toFloat32(got.g), toFloat32(want.g)).maxScaled).toBeLessThan(dt === H ? 5e-3 : 1e-6);
+      expect(agreement(toFloat32(got.s), toFloat32(want.s)).maxScaled).toBe(0); // repeated positions carry equal values (the same max)
+      ex.dispose();
+    }
+  }, 60_000);
+});
+
 describe('WebGPU executor', () => {
   it('passes the shared node tests of the ops it implements (fallback to the CPU for declined attribute forms)', async () => {
     const implemented = new Set([...Object.keys(gpuKernels), ...VIEW_OPS]);
@@ -218,19 +244,26 @@ describe('fp16 without shader-f16', () => {
 });
 
 describe('training on the GPU', () => {
-  it('the MLP training graph (fp32 and AMP) runs every node on the GPU: no crossings', async () => {
+  it('the MLP and CNN training graphs (fp32 and AMP) run without crossings, and agree with the CPU reference', async () => {
     const { buildTrainingGraph } = await import('../runtime/train/autodiff.js');
     const { lowerForAmp } = await import('../src/tools/train-check.js');
-    const { makeTensor } = await import('../src/core/tensor.js');
-    const tg = buildTrainingGraph(loadModel(fixtureModelPath('mlp')));
-    for (const m of [tg.model, lowerForAmp(tg.model)]) {
-      const ex = await WebGpuExecutor.create(m);
-      const feeds: Record<string, RTensor> = {};
-      for (const i of m.graph.inputs) { const t = m.graph.values.get(i)!.type!; feeds[i] = makeTensor(t.elemType, (t.shape ?? []).map((d) => (typeof d === 'number' ? d : 4))); }
-      await ex.run(feeds);
-      expect(ex.cpuNodes).toEqual({});
-      expect(ex.crossings).toBe(0);
-      ex.dispose();
+    for (const name of ['mlp', 'cnn']) {
+      const tg = buildTrainingGraph(loadModel(fixtureModelPath(name)));
+      for (const m of [tg.model, lowerForAmp(tg.model)]) {
+        const ex = await WebGpuExecutor.create(m);
+        const feeds: Record<string, RTensor> = {};
+        // Random values (the MaxPool gradient routes through its Indices: ties in zeros would hide a wrong index).
+        for (const i of m.graph.inputs) { const t = m.graph.values.get(i)!.type!; feeds[i] = tensor(t.elemType, (t.shape ?? []).map((d) => (typeof d === 'number' ? d : 4))); }
+        const got = await ex.run(feeds);
+        // The MLP's nodes all have kernels; the CNN's shape arithmetic (Shape → Slice → ReduceProd → Cast) runs on the CPU on dims alone.
+        if (name === 'mlp') expect(ex.cpuNodes).toEqual({});
+        expect(ex.gpuNodes.ScatterElements ?? 0).toBe(name === 'cnn' ? 1 : 0);
+        expect(ex.crossings, name).toBe(0);
+        const want = new CpuExecutor(m).runSync(feeds);
+        const low = m.graph.values.get(m.graph.outputs[0])?.type?.elemType === H || m !== tg.model;
+        for (const o of m.graph.outputs) expect(agreement(toFloat32(got[o]), toFloat32(want[o])).maxScaled, `${name} ${o}`).toBeLessThan(low ? 5e-3 : 1e-5);
+        ex.dispose();
+      }
     }
   }, 120_000);
 });

@@ -68,6 +68,7 @@ export class WebGpuExecutor {
   }
   private async download(t: GpuTensor, want = t.dtype): Promise<RTensor> {
     const bytes = await this.runner.read(t);
+    if (t.dtype === DataType.INT64) return { dtype: t.dtype, dims: [...t.dims], data: BigInt64Array.from(new Int32Array(bytes.buffer, 0, bytes.byteLength / 4), BigInt) };
     if (t.dtype === DataType.FLOAT16 && this.emulateHalf) return { dtype: t.dtype, dims: [...t.dims], data: f32ArrayToF16(new Float32Array(bytes.buffer, 0, bytes.byteLength / 4)) };
     const arr = t.dtype === DataType.FLOAT16 ? new Uint16Array(bytes.buffer, 0, bytes.byteLength / 2) : new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
     if (want === DataType.FLOAT16 && t.dtype === DataType.FLOAT) return { dtype: want, dims: t.dims, data: f32ArrayToF16(arr as Float32Array) };

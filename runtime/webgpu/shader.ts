@@ -21,6 +21,8 @@ export interface Program {
   groupsZ?: number;
   /** Write into these tensors instead of new ones (the column blocks of a product split over N share one). */
   into?: GpuTensor[];
+  /** A second dispatch on this one's outputs (e.g. copy, then scatter into the copy); its outputs are the op's. */
+  next?: (outs: GpuTensor[]) => Program;
 }
 
 export const MAX_X = 65535;
@@ -78,7 +80,8 @@ const Q16 = `${HALF_BITS}
 fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }`;
 /** The WGSL type a kernel converts its results to on store: f32, f16, or (emulated) q16, rounding to fp16 in f32. */
 export const wgslType = (dtype: number): string => (dtype === DataType.FLOAT16 ? (emulated ? 'q16' : 'f16') : 'f32');
-const storageType = (dtype: number): string => (dtype === DataType.FLOAT16 && !emulated ? 'f16' : 'f32');
+// int64 tensors (MaxPool's indices) live on the GPU as i32: positions in a tensor the GPU can bind fit.
+const storageType = (dtype: number): string => (dtype === DataType.FLOAT16 && !emulated ? 'f16' : dtype === DataType.INT64 ? 'i32' : 'f32');
 export const elemBytes = (dtype: number): number => (dtype === DataType.FLOAT16 && !emulated ? 2 : 4);
 export const numel = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
@@ -219,7 +222,7 @@ export class Runner {
     this.pass.setBindGroup(0, bind);
     const x = p.groupsY ? p.groups : Math.min(p.groups, MAX_X), y = p.groupsY ?? Math.ceil(p.groups / MAX_X);
     this.pass.dispatchWorkgroups(x, y, p.groupsZ ?? 1);
-    return outs;
+    return p.next ? this.run(p.next(outs)) : outs;
   }
 
   /** Submits everything recorded so far (one command encoder per stretch of GPU work). */

@@ -9,10 +9,11 @@ import { layernormKernels } from './layernorm.js';
 import { batchnormKernels } from './batchnorm.js';
 import { transposeKernels } from './transpose.js';
 import { reduceKernels } from './reduce.js';
+import { scatterKernels } from './scatter.js';
 
 export const gpuKernels: Record<string, GpuKernel> = {
   ...elementwiseKernels, ...matmulKernels, ...convKernels, ...poolKernels, ...softmaxKernels, ...layernormKernels,
-  ...batchnormKernels, ...transposeKernels, ...reduceKernels,
+  ...batchnormKernels, ...transposeKernels, ...reduceKernels, ...scatterKernels,
 };
 /** Ops that only reinterpret dims: the GPU buffer is shared, no kernel runs. */
 export const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);

@@ -1,10 +1,13 @@
-/** 2-D MaxPool / AveragePool (pads, strides, dilations, count_include_pad) and GlobalAveragePool. */
+/** 2-D MaxPool (with Indices) / AveragePool (pads, strides, dilations, count_include_pad) and GlobalAveragePool. */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, type GpuTensor } from '../shader.js';
 import { poolGeometry } from '../../cpu/kernels/pool.js';
+import { DataType } from '../../../src/ir/dtype.js';
 
 function pool2d(node: Parameters<GpuKernel>[0], X: GpuTensor | undefined, kind: 'max' | 'avg') {
-  if (!isFloatTensor(X) || X!.dims.length !== 4 || node.outputs.filter(Boolean).length > 1) return undefined;
+  // MaxPool's Indices (flat positions in X, row-major: storage_order 0) as a second, int64 output.
+  const withIdx = kind === 'max' && !!node.outputs[1];
+  if (!isFloatTensor(X) || X!.dims.length !== 4 || (kind === 'avg' && node.outputs.filter(Boolean).length > 1) || (withIdx && node.attrInt('storage_order', 0) !== 0)) return undefined;
   const [N, C, H, W] = X!.dims;
   const g = poolGeometry(node, [H, W]);
   const [OH, OW] = g.out;
@@ -12,25 +15,27 @@ function pool2d(node: Parameters<GpuKernel>[0], X: GpuTensor | undefined, kind: 
   const p = new Params().u32('count', n).i32('H', H).i32('W', W).u32('OH', OH).u32('OW', OW).u32('KH', g.k[0]).u32('KW', g.k[1])
     .u32('SH', g.st[0]).u32('SW', g.st[1]).i32('PT', g.pads[0]).i32('PL', g.pads[1]).u32('DH', g.dl[0]).u32('DW', g.dl[1])
     .u32('includePad', node.attrInt('count_include_pad', 0)).i32('PB', g.pads[2]).i32('PR', g.pads[3]);
+  const outs = [{ dtype: X!.dtype, dims: [N, C, OH, OW] }, ...(withIdx ? [{ dtype: DataType.INT64, dims: [N, C, OH, OW] }] : [])];
   return {
-    key: `pool:${kind}:${X!.dtype}`, inputs: [X!], outputs: [{ dtype: X!.dtype, dims: [N, C, OH, OW] }], meta: p.meta, groups: groupsFor(n),
-    wgsl: () => `${bindings([X!.dtype], [X!.dtype])}${PROLOGUE('count', p)}
+    key: `pool:${kind}:${X!.dtype}:${withIdx}`, inputs: [X!], outputs: outs, meta: p.meta, groups: groupsFor(n),
+    wgsl: () => `${bindings([X!.dtype], outs.map((o) => o.dtype))}${PROLOGUE('count', p)}
   let ow = i % OW; let oh = (i / OW) % OH; let nc = i / (OW * OH);
   var acc = ${kind === 'max' ? '-3.4e38' : '0.0'};
-  var cnt = 0u; var padded = 0u;
+  var cnt = 0u; var padded = 0u; var best = -1;
   for (var kh = 0u; kh < KH; kh++) {
     let ih = i32(oh * SH + kh * DH) - PT;
     for (var kw = 0u; kw < KW; kw++) {
       let iw = i32(ow * SW + kw * DW) - PL;
       if (ih >= -PT && ih < H + PB && iw >= -PL && iw < W + PR) { padded++; }
       if (ih < 0 || ih >= H || iw < 0 || iw >= W) { continue; }
-      let v = f32(in0[nc * u32(H) * u32(W) + u32(ih) * u32(W) + u32(iw)]);
-      ${kind === 'max' ? 'acc = max(acc, v);' : 'acc += v;'}
+      let at = nc * u32(H) * u32(W) + u32(ih) * u32(W) + u32(iw);
+      let v = f32(in0[at]);
+      ${kind === 'avg' ? 'acc += v;' : withIdx ? 'if (v > acc || best < 0) { acc = v; best = i32(at); }' : 'acc = max(acc, v);'}
       cnt++;
     }
   }
   ${kind === 'avg' ? 'acc = acc / f32(select(cnt, padded, includePad == 1u));' : ''}
-  out0[i] = ${T}(acc);
+  out0[i] = ${T}(acc);${withIdx ? '\n  out1[i] = best;' : ''}
 }`,
   };
 }
