@@ -16,6 +16,8 @@ export interface GpuContext {
   maxBinding: number;
   /** A software rasterizer (lavapipe/llvmpipe, SwiftShader): kernels pick their CPU-friendly forms. */
   software: boolean;
+  /** Storage buffers one kernel may bind (parameters, inputs, outputs): kernels with more run on the CPU. */
+  maxStorageBuffers: number;
   /** Validation / out-of-memory errors Dawn reported; checked (and thrown) at every readback. */
   errors: string[];
   /** Keeps Dawn's GPU object alive as long as this context. */
@@ -51,7 +53,7 @@ async function open(adapterName?: string): Promise<GpuContext> {
   const lim = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: f16 ? ['shader-f16' as GPUFeatureName] : [],
-    requiredLimits: { maxBufferSize: lim.maxBufferSize, maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize },
+    requiredLimits: { maxBufferSize: lim.maxBufferSize, maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize, maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage },
   });
   const info = (adapter as unknown as { info?: { device?: string; description?: string; vendor?: string } }).info;
   const name = info?.device || info?.description || info?.vendor || 'unknown adapter';
@@ -59,7 +61,7 @@ async function open(adapterName?: string): Promise<GpuContext> {
   device.addEventListener('uncapturederror', (ev) => errors.push((ev as GPUUncapturedErrorEvent).error.message.split('\n')[0]));
   device.lost.then((l) => { if (l.reason !== 'destroyed') process.stderr.write(`amp-convert: WebGPU device lost: ${l.message}\n`); });
   const software = /llvmpipe|lavapipe|swiftshader/i.test(`${name} ${info?.description ?? ''}`);
-  return { device, adapterName: name, features, f16, maxBinding: device.limits.maxStorageBufferBindingSize, software, errors, keepAlive: gpu, destroy: () => device.destroy() };
+  return { device, adapterName: name, features, f16, maxBinding: device.limits.maxStorageBufferBindingSize, software, maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage, errors, keepAlive: gpu, destroy: () => device.destroy() };
 }
 
 /** One device per process (and adapter choice): creating Dawn devices is slow on lavapipe. */

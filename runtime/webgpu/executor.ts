@@ -181,6 +181,7 @@ export class WebGpuExecutor {
         const gins = ins.map((v) => (v && !onCpu(v) ? this.gpuOf(v) : undefined));
         const prog = kernel(n, gins, opset, ins.map((v) => (onCpu(v) ? v!.cpu : undefined)));
         if (!prog || !prog.outputs.every((o) => o.dims.reduce((a, b) => a * b, 1) * elemBytes(o.dtype) <= this.ctx.maxBinding)) return undefined;
+        if (prog.inputs.length + prog.outputs.length + 1 > this.ctx.maxStorageBuffers) return undefined; // + the parameters
         return this.runner.run(prog);
       }));
       if (ran) {

@@ -1,5 +1,5 @@
 /**
- * ReduceSum / ReduceMean over any axes (attribute before opset 13/18, int64 input after), keepdims or not:
+ * ReduceSum / ReduceMean over any axes (the int64 input when there is one, else the attribute), keepdims or not:
  * one invocation per output element, looping over the reduced elements with strides, accumulating in f32.
  */
 import type { GpuKernel } from './types.js';
@@ -8,10 +8,12 @@ import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params }
 const MAX_RANK = 6;
 const strides = (dims: number[]) => dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
 
-const reduce = (op: 'ReduceSum' | 'ReduceMean', axesInputFrom: number): GpuKernel => (node, [x], opset, cpu) => {
+const reduce = (op: 'ReduceSum' | 'ReduceMean'): GpuKernel => (node, [x], _opset, cpu) => {
   if (!isFloatTensor(x) || x!.dims.length > MAX_RANK) return undefined;
   const r = x!.dims.length;
-  const axesIn = opset >= axesInputFrom ? cpu?.[1] : undefined;
+  // An axes input wins whatever the opset (as on the CPU: graphs built by our autodiff pass it at any opset).
+  if (node.inputs[1] && !cpu?.[1]) return undefined;
+  const axesIn = cpu?.[1];
   let axes = axesIn ? Array.from(axesIn.data as ArrayLike<number | bigint>, Number) : node.attrInts('axes') ?? [];
   if (!axes.length) {
     if (node.attrInt('noop_with_empty_axes', 0) === 1) return undefined; // the identity: let the CPU copy it
@@ -44,4 +46,4 @@ const reduce = (op: 'ReduceSum' | 'ReduceMean', axesInputFrom: number): GpuKerne
   };
 };
 
-export const reduceKernels: Record<string, GpuKernel> = { ReduceSum: reduce('ReduceSum', 13), ReduceMean: reduce('ReduceMean', 18) };
+export const reduceKernels: Record<string, GpuKernel> = { ReduceSum: reduce('ReduceSum'), ReduceMean: reduce('ReduceMean') };
