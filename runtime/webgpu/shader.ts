@@ -56,33 +56,30 @@ export const HALF_BITS = `fn half_bits(x: f32) -> u32 {
  * store rounds through `q16` — the same values, and the same one rounding per op, as native f16 storage.
  * Set around kernel construction and dispatch by the executor (kernels read it through wgslType/elemBytes).
  */
-let emulated = false;
-export function withHalfEmulation<T>(on: boolean, fn: () => T): T {
-  const saved = emulated;
-  emulated = on;
-  try { return fn(); } finally { emulated = saved; }
+/** A flag set for the duration of a call (kernels read it while they build their programs). */
+function scopedFlag(): { get: () => boolean; with: <T>(on: boolean, fn: () => T) => T } {
+  let flag = false;
+  return { get: () => flag, with: (on, fn) => { const saved = flag; flag = on; try { return fn(); } finally { flag = saved; } } };
 }
-export const halfEmulated = (): boolean => emulated;
+const emulation = scopedFlag();
+export const withHalfEmulation = emulation.with;
+export const halfEmulated = emulation.get;
 
 /**
  * The adapter is a software rasterizer (lavapipe/llvmpipe, SwiftShader): each invocation is a SIMD lane of a
  * CPU thread, workgroup memory is ordinary memory and every barrier splits the shader — so the GEMMs use
  * register blocks without workgroup memory there. Set around kernel construction by the executor.
  */
-let software = false;
-export function withSoftwareAdapter<T>(on: boolean, fn: () => T): T {
-  const saved = software;
-  software = on;
-  try { return fn(); } finally { software = saved; }
-}
-export const softwareAdapter = (): boolean => software;
+const software = scopedFlag();
+export const withSoftwareAdapter = software.with;
+export const softwareAdapter = software.get;
 const Q16 = `${HALF_BITS}
 fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }`;
 /** The WGSL type a kernel converts its results to on store: f32, f16, or (emulated) q16, rounding to fp16 in f32. */
-export const wgslType = (dtype: number): string => (dtype === DataType.FLOAT16 ? (emulated ? 'q16' : 'f16') : 'f32');
+export const wgslType = (dtype: number): string => (dtype === DataType.FLOAT16 ? (halfEmulated() ? 'q16' : 'f16') : 'f32');
 // int64 tensors (MaxPool's indices) live on the GPU as i32: positions in a tensor the GPU can bind fit.
-const storageType = (dtype: number): string => (dtype === DataType.FLOAT16 && !emulated ? 'f16' : dtype === DataType.INT64 ? 'i32' : 'f32');
-export const elemBytes = (dtype: number): number => (dtype === DataType.FLOAT16 && !emulated ? 2 : 4);
+const storageType = (dtype: number): string => (dtype === DataType.FLOAT16 && !halfEmulated() ? 'f16' : dtype === DataType.INT64 ? 'i32' : 'f32');
+export const elemBytes = (dtype: number): number => (dtype === DataType.FLOAT16 && !halfEmulated() ? 2 : 4);
 export const numel = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
 /** Binding declarations: meta at 0, inputs from 1, outputs after; `enable f16` when any is half. */
@@ -90,13 +87,13 @@ export function bindings(inputs: number[], outputs: number[]): string {
   const half = [...inputs, ...outputs].includes(DataType.FLOAT16);
   const ins = inputs.map((t, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${storageType(t)}>;`);
   const outs = outputs.map((t, i) => `@group(0) @binding(${inputs.length + 1 + i}) var<storage, read_write> out${i}: array<${storageType(t)}>;`);
-  return [half && !emulated ? 'enable f16;' : '', '@group(0) @binding(0) var<storage, read> prm: array<u32>;', ...ins, ...outs, half && emulated ? Q16 : ''].join('\n');
+  return [half && !halfEmulated() ? 'enable f16;' : '', '@group(0) @binding(0) var<storage, read> prm: array<u32>;', ...ins, ...outs, half && halfEmulated() ? Q16 : ''].join('\n');
 }
 /**
  * Elements each invocation of a PROLOGUE kernel computes: one on GPUs; several on software adapters, where an
  * invocation's fixed cost outweighs a small body (an 8M-element Relu on lavapipe: 41 ms at 1, 15.5 ms at 8).
  */
-export const perInvocation = (): number => (software ? 8 : 1);
+export const perInvocation = (): number => (software.get() ? 8 : 1);
 /**
  * Standard prologue: the flat global index over a 2-D dispatch of 64-wide workgroups (perInvocation() indices
  * each), the kernel's named parameters, and a bounds guard on `count` (an expression over them). The kernel's

@@ -7,7 +7,7 @@
  */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, wgslType, isFloatTensor, Params, softwareAdapter } from '../shader.js';
-import { RB, CV, accumulators } from './matmul.js';
+import { RB, CV, accumulators, registerFma, blockStores, TILE_PRODUCT } from './matmul.js';
 import { convGeometry, convTransposeGeometry } from '../../cpu/kernels/conv.js';
 
 /**
@@ -47,21 +47,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
       }
       Bs[bk][bn] = bv;
     }
-    workgroupBarrier();
-    for (var k = 0u; k < 16u; k++) {
-      let b = vec4<f32>(Bs[k][l.x * 4u], Bs[k][l.x * 4u + 1u], Bs[k][l.x * 4u + 2u], Bs[k][l.x * 4u + 3u]);
-      for (var i = 0u; i < 4u; i++) { acc[i] = acc[i] + As[k][l.y * 4u + i] * b; }
-    }
-    workgroupBarrier();
+${TILE_PRODUCT}
   }
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + i;
-    if (row >= M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + j;
-      if (col < P) { out0[(nb * M + row) * P + col] = ${T}(acc[i][j]${withBias ? ' + f32(in2[row])' : ''}); }
-    }
-  }
+${blockStores(4, 4, 'P', `out0[(nb * M + row) * P + col] = ${T}(acc[i][j]${withBias ? ' + f32(in2[row])' : ''});`)}
 }`;
 }
 
@@ -95,17 +83,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     ${Array.from({ length: CV }, (_, v) => `let b${v} = vec4<f32>(${[0, 1, 2, 3].map((q) => px(4 * v + q)).join(', ')});`).join('\n    ')}
     for (var i = 0u; i < ${RB}u; i++) {
       let a = f32(in1[r[i] * K + k]);
-      ${Array.from({ length: CV }, (_, v) => `acc[i][${v}] = acc[i][${v}] + a * b${v};`).join(' ')}
+      ${registerFma()}
     }
   }
-  for (var i = 0u; i < ${RB}u; i++) {
-    let row = row0 + i;
-    if (row >= M) { break; }
-    for (var j = 0u; j < ${CB}u; j++) {
-      let col = col0 + j;
-      if (col < P) { out0[(nb * M + row) * P + col] = ${T}(acc[i][j / 4u][j % 4u]${withBias ? ' + f32(in2[row])' : ''}); }
-    }
-  }
+${blockStores(RB, CB, 'P', `out0[(nb * M + row) * P + col] = ${T}(acc[i][j / 4u][j % 4u]${withBias ? ' + f32(in2[row])' : ''});`)}
 }`;
 }
 

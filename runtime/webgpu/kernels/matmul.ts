@@ -78,29 +78,35 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
       if (gkb < K && gn < N) { bv = f32(in1[bOff + select(gkb * N + gn, gn * K + gkb, transB == 1u)]); }
       Bs[bk][bn] = bv;
     }
-    workgroupBarrier();
-    for (var k = 0u; k < 16u; k++) {
-      let b = vec4<f32>(Bs[k][l.x * 4u], Bs[k][l.x * 4u + 1u], Bs[k][l.x * 4u + 2u], Bs[k][l.x * 4u + 3u]);
-      for (var i = 0u; i < 4u; i++) { acc[i] = acc[i] + As[k][l.y * 4u + i] * b; }
-    }
-    workgroupBarrier();
+${TILE_PRODUCT}
   }
-  for (var i = 0u; i < 4u; i++) {
-    let row = row0 + i;
-    if (row >= M) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let col = col0 + j;
-      if (col < N) {
-        var y = alpha * acc[i][j];
+${blockStores(4, 4, 'N', `var y = alpha * acc[i][j];
         ${withC ? 'y += beta * f32(in2[row * cRow + (cOff + col) * cCol]);' : ''}
-        out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);
-      }
-    }
-  }
+        out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);`)}
 }`;
 }
 /** Rows and vec4 columns of C per invocation in the register-block GEMMs (measured on lavapipe: see README). */
 export const RB = 16, CV = 2;
+/** WGSL: for each row i < R and column j < C of the invocation's block (from row0, col0) inside M × `bound`, `store`. */
+export const blockStores = (R: number, C: number, bound: string, store: string): string => `  for (var i = 0u; i < ${R}u; i++) {
+    let row = row0 + i;
+    if (row >= M) { break; }
+    for (var j = 0u; j < ${C}u; j++) {
+      let col = col0 + j;
+      if (col < ${bound}) {
+        ${store}
+      }
+    }
+  }`;
+/** The 64×64 tile step: once As (16×64) and Bs (16×64) hold a k-slice, each invocation's 4×4 block accumulates it. */
+export const TILE_PRODUCT = `    workgroupBarrier();
+    for (var k = 0u; k < 16u; k++) {
+      let b = vec4<f32>(Bs[k][l.x * 4u], Bs[k][l.x * 4u + 1u], Bs[k][l.x * 4u + 2u], Bs[k][l.x * 4u + 3u]);
+      for (var i = 0u; i < 4u; i++) { acc[i] = acc[i] + As[k][l.y * 4u + i] * b; }
+    }
+    workgroupBarrier();`;
+/** The register block's update for one k: row i's A value `a` times the CV column vectors b0, b1, … */
+export const registerFma = (): string => Array.from({ length: CV }, (_, v) => `acc[i][${v}] = acc[i][${v}] + a * b${v};`).join(' ');
 /** The register block's accumulators, as WGSL (function variables start at zero). */
 export const accumulators = (): string => `var acc: array<array<vec4<f32>, ${CV}>, ${RB}>;`;
 
@@ -129,21 +135,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     ${Array.from({ length: CV }, (_, v) => `let b${v} = ${bload(v)};`).join('\n    ')}
     for (var i = 0u; i < ${RB}u; i++) {
       let a = f32(in0[aOff + select(r[i] * K + k, k * M + r[i], transA == 1u)]);
-      ${Array.from({ length: CV }, (_, v) => `acc[i][${v}] = acc[i][${v}] + a * b${v};`).join(' ')}
+      ${registerFma()}
     }
   }
-  for (var i = 0u; i < ${RB}u; i++) {
-    let row = row0 + i;
-    if (row >= M) { break; }
-    for (var j = 0u; j < ${CB}u; j++) {
-      let col = col0 + j;
-      if (col < N) {
-        var y = alpha * acc[i][j / 4u][j % 4u];
+${blockStores(RB, CB, 'N', `var y = alpha * acc[i][j / 4u][j % 4u];
         ${withC ? 'y += beta * f32(in2[row * cRow + (cOff + col) * cCol]);' : ''}
-        out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);
-      }
-    }
-  }
+        out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);`)}
 }`;
 }
 
