@@ -2,7 +2,7 @@
 import type { Graph, Model, Node } from '../src/ir/graph.js';
 import { DataType, isConvertibleFloat } from '../src/ir/dtype.js';
 import type { ResolvedOptions } from './options.js';
-import type { OpClass } from './policy.js';
+import { opRole, type OpClass } from './policy.js';
 
 /** 'low' = the target (fp16/bf16); 'high' = fp32; 'none' = the node touches no float tensor. */
 export type Precision = 'low' | 'high' | 'none';
@@ -61,6 +61,13 @@ export interface PassContext {
 
 /** Is output `name` of node `p` a branch output that goes low as a whole? */
 export const isLowBranchOutput = (ctx: PassContext, p: Node, name: string): boolean => !!ctx.branchLow.get(p)?.has(p.outputs.indexOf(name));
+/** The node output that body output k of a branch (k) or loop (k − 1) node is, or -1. */
+export const ownerOutputOf = (owner: Node, k: number): number => (opRole(owner.opType) === 'loop' ? k - 1 : opRole(owner.opType) === 'branch' ? k : -1);
+/** Is body output k of graph g (a body) going low with its node's output? */
+export const isLowBodyOutput = (ctx: PassContext, g: Graph, k: number): boolean => !!g.owner && !!ctx.branchLow.get(g.owner)?.has(ownerOutputOf(g.owner, k));
+/** Loop-carried values going low: input slot 2 + j of a loop node (and its body's input 2 + j) for output j. */
+export const isLowCarriedSlot = (ctx: PassContext, n: Node, slot: number): boolean =>
+  opRole(n.opType) === 'loop' && slot >= 2 && !!ctx.branchLow.get(n)?.has(slot - 2);
 
 export const lowType = (target: 'fp16' | 'bf16'): number => (target === 'bf16' ? DataType.BFLOAT16 : DataType.FLOAT16);
 

@@ -17,8 +17,9 @@
  *
  * Bodies of If/Loop/Scan run the same pipeline after their enclosing graph (so outer-scope values already
  * have their final types) and keep their own input/output types — except the outputs of a branch node (If)
- * that every branch computes in low precision: those go low on both sides of the boundary. Which ones is
- * only known once the bodies are converted, so a copy of the model is converted first (lowBranchOutputs).
+ * that every branch computes in low precision, and Loop outputs (carried values among them) its body computes
+ * and reads in low precision: those go low on both sides of the boundary. Which ones is only known once the
+ * bodies are converted, so a copy of the model is converted first (lowBranchOutputs).
  */
 import { closest } from '../src/core/text.js';
 import type { Graph, Model } from '../src/ir/graph.js';
@@ -50,6 +51,13 @@ function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary
     cls: new Map(), reason: new Map(), prec: new Map(), keepSlots: new Map(), isMain, branchLow, summary,
   };
   graph.reindex();
+  // A loop-carried value that stays low enters the body low (the loop node's input is cast, if at all, outside).
+  if (graph.owner && opRole(graph.owner.opType) === 'loop') {
+    for (const j of branchLow.get(graph.owner) ?? []) {
+      const v = graph.values.get(graph.inputs[2 + j]);
+      if (2 + j < graph.inputs.length && v?.type?.elemType === DataType.FLOAT) v.type = { ...v.type, elemType: ctx.low };
+    }
+  }
   for (const step of PIPELINE) step(ctx);
   for (const n of graph.nodes) {
     // A Cast counts by what it produces; other nodes by their decision.
@@ -99,7 +107,7 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
   return summary;
 }
 
-const branchNodes = (m: Model): Node[] => [...m.graph.allNodes()].filter((n) => opRole(n.opType) === 'branch');
+const branchNodes = (m: Model): Node[] => [...m.graph.allNodes()].filter((n) => opRole(n.opType) === 'branch' || opRole(n.opType) === 'loop');
 
 /**
  * The branch-node outputs that every body computes in low precision — the body's output k is already low, or
@@ -122,10 +130,13 @@ function lowBranchOutputs(model: Model, opts: ResolvedOptions): Map<Node, Set<nu
     convertGraph(trial, trial.graph, opts, emptySummary(opts.target), true, hints);
     let grew = false;
     twins.forEach((t, i) => {
+      const loop = opRole(t.opType) === 'loop', carried = t.inputs.length - 2;
       t.outputs.forEach((_, k) => {
         if (found.get(nodes[i])?.has(k)) return;
         const bodies = [...t.subgraphs.values()].flat();
-        if (!bodies.length || !bodies.every((b) => isLowOutput(b, b.outputs[k], low))) return;
+        if (!bodies.length || !bodies.every((b) => isLowOutput(b, b.outputs[loop ? 1 + k : k], low))) return;
+        // A carried value goes low only if the body reads it low anyway (else its first iteration would lose precision).
+        if (loop && k < carried && !bodies.every((b) => readOnlyLow(b, b.inputs[2 + k], low))) return;
         if (!found.has(nodes[i])) found.set(nodes[i], new Set());
         found.get(nodes[i])!.add(k);
         grew = true;
@@ -134,6 +145,13 @@ function lowBranchOutputs(model: Model, opts: ResolvedOptions): Map<Node, Set<nu
     if (!grew) break;
   }
   return found;
+}
+
+/** Is body input `name` low already (a converted model), or read only through casts to the low type? */
+function readOnlyLow(body: Graph, name: string | undefined, low: number): boolean {
+  if (name && body.values.get(name)?.type?.elemType === low) return true;
+  const cs = name ? body.values.get(name)?.consumers ?? [] : [];
+  return cs.length > 0 && cs.every((c) => c.graph === body && opRole(c.opType) === 'cast' && c.attrInt('to', 0) === low);
 }
 
 /** Is body output `name` low precision, or an fp32 Cast of a low value produced in the body? */

@@ -22,9 +22,11 @@ export type OpClass = 'allow' | 'infer' | 'clear' | 'deny';
  *   constant  holds its value in attribute `value` (`fill`: the value when the attribute is absent)
  *   branch    runs one of its bodies; output k is body output k, by position, so an output that is low
  *             precision in every body can go low as a whole (passes/index.ts)
+ *   loop      repeats its body: output j is body output 1 + j; for a loop-carried value (j below the count of
+ *             carried inputs) input 2 + j and body input 2 + j too, so a value carried low can stay low
  * Cast and constant nodes, and nodes with a `like` slot, are decided by their consumers, not painted forward.
  */
-export type OpRole = 'cast' | 'constant' | 'branch';
+export type OpRole = 'cast' | 'constant' | 'branch' | 'loop';
 export interface OpPolicy {
   cls: OpClass; bf16Since?: number; why?: string; role?: OpRole; fill?: number;
   /** From this opset the op is `infer` instead (it computes its sensitive part in fp32 itself, e.g. stash_type). */
@@ -86,7 +88,7 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   StringNormalizer: N(), RegexFullMatch: N(), StringConcat: N(), StringSplit: N(),
   // Control flow: the node keeps fp32 at its boundary; its bodies are converted on their own (passes/index.ts),
   // an If's outputs go low where every branch computes them in low precision.
-  If: { ...D('control flow boundary'), role: 'branch' }, Loop: D('control flow boundary'), Scan: D('control flow boundary'),
+  If: { ...D('control flow boundary'), role: 'branch' }, Loop: { ...D('control flow boundary'), role: 'loop' }, Scan: D('control flow boundary'),
 };
 
 /**

@@ -291,6 +291,46 @@ describe('the pass on small graphs', () => {
     }
   });
 
+  it('carries a Loop value in fp16 when the body reads and computes it in fp16: no casts per iteration, none at the Loop', async () => {
+    /** x → MatMul → Loop(3){ h → MatMul → Tanh → h'; g → Exp (fp32) → g' } → MatMul → y; g stays fp32 (its reader is fp32). */
+    const build = () => {
+      const b = new ModelBuilder({ opset: 17 });
+      const x = b.input('x', F, [4]);
+      const w = b.init('w', F, [4, 4], Float32Array.from({ length: 16 }, (_, i) => ((i * 3) % 7 - 3) / 6));
+      const [h0] = b.node('MatMul', [x, w], {}, { name: 'pre' });
+      const body = new GraphBuilder('body', b.graph);
+      body.input('i', DataType.INT64, []); body.input('cin', DataType.BOOL, []);
+      const h = body.input('h', F, [4]), g = body.input('g', F, [4]);
+      const [m] = body.node('MatMul', [h, w], {}, { name: 'body.mm' });
+      const [t] = body.node('Tanh', [m], {}, { name: 'body.tanh' });
+      const [e] = body.node('Exp', [g], {}, { name: 'body.exp' });
+      const [gn] = body.node('Mul', [e, b.init('half', F, [], Float32Array.from([0.5]))], {}, { name: 'body.mul' });
+      body.node('Identity', ['cin'], {}, { name: 'body.cond', outputs: ['cout'] });
+      body.output('cout', DataType.BOOL, []); body.output(t, F, [4]); body.output(gn, F, [4]);
+      const trip = b.init('trip', DataType.INT64, [], BigInt64Array.from([3n])), yes = b.init('yes', DataType.BOOL, [], Uint8Array.from([1]));
+      const [hl, gl] = b.node('Loop', [trip, yes, h0, x], { body: body.graph }, { name: 'loop', outputs: ['hl', 'gl'] });
+      b.node('MatMul', [hl, w], {}, { name: 'post', outputs: ['y'] });
+      b.output('y', F, [4]);
+      b.node('Identity', [gl], {}, { name: 'gid', outputs: ['z'] });
+      b.output('z', F, [4]);
+      return b.build();
+    };
+    const { model } = convertSync(build(), { keepIoTypes: true });
+    const loop = ops(model, 'Loop')[0], body = loop.subgraphs.get('body')![0];
+    const bodyType = (name: string) => body.values.get(name)?.type?.elemType;
+    // h: low on both sides and inside; g: fp32 (Exp reads it in fp32).
+    expect([typeOf(model, loop.inputs[2]), bodyType(body.inputs[2]), bodyType(body.outputs[1]), typeOf(model, loop.outputs[0])]).toEqual([H, H, H, H]);
+    expect([typeOf(model, loop.inputs[3]), bodyType(body.inputs[3]), bodyType(body.outputs[2]), typeOf(model, loop.outputs[1])]).toEqual([F, F, F, F]);
+    expect(body.nodes.filter((n) => n.opType === 'Cast')).toEqual([]);
+    // Casts only at the model's edge (x in, y and z out are kept fp32 by keepIoTypes).
+    expect(model.graph.nodes.filter((n) => n.opType === 'Cast').map((c) => c.inputs[0]).sort()).toEqual(['x', 'y__fp16']);
+    const bytes = encodeModel(model);
+    expect(Buffer.compare(Buffer.from(encodeModel(convertSync(modelFromBytes(bytes), { keepIoTypes: true }).model)), Buffer.from(bytes))).toBe(0);
+    const feeds = { x: { dtype: F, dims: [4], data: Float32Array.from([0.5, -1, 1.5, 0.25]) } };
+    const [got, want] = [await runOrt(bytes, feeds), await runOrt(encodeModel(build()), feeds)];
+    for (const k of ['y', 'z']) (want[k].data as Float32Array).forEach((v, i) => expect(Math.abs((got[k].data as Float32Array)[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)));
+  });
+
   it('targets bf16, and keeps ops whose opset has no bfloat16 in fp32', () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', F, [1, 1, 4, 4]);

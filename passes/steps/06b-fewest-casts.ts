@@ -10,7 +10,7 @@
  * boundary casts look exactly like that). A value read inside a subgraph or by a decided-by-consumers node pins
  * its producer; constants and initializers cost nothing (they are converted, not cast).
  */
-import { isFloatValue, type PassContext } from '../context.js';
+import { isFloatValue, isLowBodyOutput, type PassContext } from '../context.js';
 import { isLowSource, keepIo } from './05-paint-forward.js';
 import { requiredInputType } from './required.js';
 import { decidedByConsumers, opRole, slotPolicy } from '../policy.js';
@@ -103,7 +103,7 @@ function valuesToCost(ctx: PassContext): { name: string; producer?: Node; reader
 function outputType(ctx: PassContext, name: string): number {
   const g = ctx.graph;
   const k = g.outputs.indexOf(name);
-  if (g.owner && ctx.branchLow.get(g.owner)?.has(k)) return ctx.low;
+  if (isLowBodyOutput(ctx, g, k)) return ctx.low;
   const decl = (g.lookup(name) ?? g.values.get(name))?.type?.elemType;
   if (ctx.isMain && decl === DataType.FLOAT && !keepIo(ctx, name)) return ctx.low;
   return decl ?? DataType.FLOAT;

@@ -1,15 +1,15 @@
 /**
  * Step 8 — apply the decisions: retype outputs and insert casts only at boundaries.
  * - Main graph I/O: without keepIoTypes, float inputs and outputs become low precision; with it, they keep
- *   fp32 and the cast sits at the edge. Subgraph bodies keep their I/O types (Loop-carried values keep their
- *   type across iterations) — except a branch node's outputs found low in every body (ctx.branchLow): the
- *   node's output and each body's output k become low, so neither side casts.
+ *   fp32 and the cast sits at the edge. Subgraph bodies keep their I/O types — except the outputs of a
+ *   branch or loop node found low in its bodies (ctx.branchLow): the node's output and the body output it is
+ *   become low (and a loop-carried value's input on both sides), so neither side casts.
  * - One Cast per (value, target type), shared by every consumer that needs it, placed right before the
  *   first of them. Casts are named `<value>__fp16` / `<value>__fp32` so reports can map values through them.
  * - Cast(to=FLOAT) nodes painted low are retargeted; a graph output whose producer changed type is renamed
  *   `<name>__<type>` and a Cast restores the declared name and type.
  */
-import { type PassContext } from '../context.js';
+import { isLowBodyOutput, type PassContext } from '../context.js';
 import { requiredInputType, lowOutputs } from './required.js';
 import { uniqueName } from './07-convert-initializers.js';
 import { keepIo } from './05-paint-forward.js';
@@ -94,7 +94,7 @@ function fixOutputs(ctx: PassContext, declared: Map<string, number | undefined>)
     const decl = declared.get(o);
     if (have === undefined || decl === undefined || !isConvertibleFloat(have)) continue;
     const k = g.outputs.indexOf(o);
-    const branchLow = !!g.owner && !!ctx.branchLow.get(g.owner)?.has(k);
+    const branchLow = isLowBodyOutput(ctx, g, k);
     const want = (ctx.isMain && !keepIo(ctx, o) && decl === DataType.FLOAT) || branchLow ? ctx.low : decl;
     if (have === want) continue;
     const p = v?.producer;

@@ -1,5 +1,5 @@
 /** The element type each float input slot must have once decisions are applied (undefined: no constraint). */
-import { isFloatValue, type PassContext } from '../context.js';
+import { isFloatValue, isLowCarriedSlot, type PassContext } from '../context.js';
 import { slotPolicy } from '../policy.js';
 import type { Node } from '../../src/ir/graph.js';
 import { DataType } from '../../src/ir/dtype.js';
@@ -10,6 +10,7 @@ export function requiredInputType(ctx: PassContext, n: Node, slot: number): numb
   const sp = slotPolicy(n.opType, ctx.opset).inputs?.[slot];
   if (sp === 'any') return undefined;
   if (sp === 'keep' || ctx.keepSlots.get(n)?.has(slot)) return DataType.FLOAT;
+  if (isLowCarriedSlot(ctx, n, slot)) return ctx.low; // a loop-carried value that stays low
   const p = ctx.prec.get(n);
   // The like-slot's type is the output type: low when the node goes low, else whatever the output keeps.
   if (sp === 'like') return p === 'low' ? ctx.low : ctx.graph.values.get(n.outputs[0])?.type?.elemType;
