@@ -117,6 +117,23 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
   });
 });
 
+describe.each([F, H])('booleans on the GPU (dtype %i)', (dt) => {
+  it('comparisons, logic, IsInf/IsNaN on the stored bits, Where, Cast to and from bool: bit-equal to the CPU', async () => {
+    const special = [0, -0, 1, -2.5, Infinity, -Infinity, NaN, 65504, 1e-7, -3];
+    const sp: RTensor = dt === H ? { dtype: H, dims: [2, 5], data: f32ArrayToF16(Float32Array.from(special)) } : { dtype: F, dims: [2, 5], data: Float32Array.from(special) };
+    const bool = (dims: number[], v: number[]): RTensor => ({ dtype: DataType.BOOL, dims, data: Uint8Array.from(v) });
+    for (const op of ['Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual', 'Equal']) expect(await compare(op, [tensor(dt, [3, 1, 4]), tensor(dt, [2, 4])]), op).toBe(0);
+    expect(await compare('Equal', [sp, sp])).toBe(0); // NaN ≠ NaN, −0 = 0
+    for (const op of ['And', 'Or', 'Xor', 'Equal']) expect(await compare(op, [bool([2, 3], [1, 0, 1, 1, 0, 0]), bool([3], [1, 1, 0])]), op).toBe(0);
+    expect(await compare('Not', [bool([5], [1, 0, 0, 1, 1])])).toBe(0);
+    expect(await compare('IsNaN', [sp])).toBe(0);
+    for (const [detect_positive, detect_negative] of [[1, 1], [1, 0], [0, 1]]) expect(await compare('IsInf', [sp], { detect_positive, detect_negative })).toBe(0);
+    expect(await compare('Where', [bool([2, 1], [1, 0]), tensor(dt, [2, 3]), tensor(dt, [3])])).toBe(0);
+    expect(await compare('Cast', [sp], { to: DataType.BOOL })).toBe(0);
+    expect(await compare('Cast', [bool([2, 2], [1, 0, 0, 1])], { to: dt })).toBe(0);
+  });
+});
+
 describe.each([F, H])('MaxPool indices and ScatterElements on the GPU (dtype %i)', (dt) => {
   it('routes values back through overlapping MaxPool windows with an atomic scatter-add, as the CPU does', async () => {
     // The MaxPool gradient's pattern, with windows that overlap (kernel 3, stride 1): positions repeat.
@@ -154,7 +171,7 @@ describe('WebGPU executor', () => {
       const m = c.model();
       const ops = [...m.graph.allNodes()].map((n) => n.opType);
       if (!ops.length || !ops.every((o) => implemented.has(o)) || [...m.graph.allNodes()].some((n) => n.subgraphs.size)) continue;
-      const ok = (t: RTensor) => t.dtype === F || t.dtype === H || t.dtype === DataType.INT64;
+      const ok = (t: RTensor) => t.dtype === F || t.dtype === H || t.dtype === DataType.INT64 || t.dtype === DataType.BOOL;
       if (!Object.values(c.inputs).every(ok) || !Object.values(c.outputs).every(ok)) continue;
       const ex = await WebGpuExecutor.create(m);
       const out = await ex.run(c.inputs);

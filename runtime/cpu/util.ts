@@ -51,7 +51,8 @@ export function make(dtype: number, dims: number[], values: ArrayLike<number>): 
     case DataType.BFLOAT16: return { dtype, dims, data: f32ArrayToBf16(values instanceof Float32Array ? values : new Float32Array(values as ArrayLike<number>)) };
     case DataType.INT64: { const d = new BigInt64Array(n); for (let i = 0; i < n; i++) d[i] = BigInt(Math.trunc(values[i])); return { dtype, dims, data: d }; }
     case DataType.UINT64: { const d = new BigUint64Array(n); for (let i = 0; i < n; i++) d[i] = BigInt(Math.trunc(values[i])); return { dtype, dims, data: d }; }
-    case DataType.BOOL: { const d = new Uint8Array(n); for (let i = 0; i < n; i++) d[i] = values[i] ? 1 : 0; return { dtype, dims, data: d }; }
+    // NaN is true (nonzero), as the Cast spec and numpy say.
+    case DataType.BOOL: { const d = new Uint8Array(n); for (let i = 0; i < n; i++) d[i] = values[i] || Number.isNaN(values[i]) ? 1 : 0; return { dtype, dims, data: d }; }
     default: {
       const ctor = typedArrayCtor(dtype);
       if (!ctor) throw new AmpError(`element type ${dtype} is not supported by the CPU executor`);

@@ -25,7 +25,8 @@ import { f16ArrayToF32, f32ArrayToF16 } from '../../src/ir/half.js';
 type Val = { gpu?: GpuTensor; cpu?: RTensor; init?: boolean; blocks?: { n0: number; t: GpuTensor }[] };
 /** Ops that need only their input's dims. */
 const DIMS_ONLY = new Set(['Shape', 'Size']);
-const gpuType = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16;
+/** Types a value can live in on the GPU (BOOL as u32 0/1: comparisons, Where, the finite checks). */
+const gpuType = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16 || dt === DataType.BOOL;
 
 export class WebGpuExecutor {
   readonly name = 'webgpu';
@@ -63,11 +64,13 @@ export class WebGpuExecutor {
 
   private upload(t: RTensor): GpuTensor {
     // Emulated fp16 storage: the exact values as f32 (the tensor keeps its FLOAT16 type).
-    const data = t.dtype === DataType.FLOAT16 && this.emulateHalf ? f16ArrayToF32(t.data as Uint16Array) : (t.data as ArrayBufferView);
+    const data = t.dtype === DataType.FLOAT16 && this.emulateHalf ? f16ArrayToF32(t.data as Uint16Array)
+      : t.dtype === DataType.BOOL ? Uint32Array.from(t.data as Uint8Array) : (t.data as ArrayBufferView);
     return this.runner.upload(t.dtype, [...t.dims], data);
   }
   private async download(t: GpuTensor, want = t.dtype): Promise<RTensor> {
     const bytes = await this.runner.read(t);
+    if (t.dtype === DataType.BOOL) return { dtype: t.dtype, dims: [...t.dims], data: Uint8Array.from(new Uint32Array(bytes.buffer, 0, bytes.byteLength / 4)) };
     if (t.dtype === DataType.INT64) return { dtype: t.dtype, dims: [...t.dims], data: BigInt64Array.from(new Int32Array(bytes.buffer, 0, bytes.byteLength / 4), BigInt) };
     if (t.dtype === DataType.FLOAT16 && this.emulateHalf) return { dtype: t.dtype, dims: [...t.dims], data: f32ArrayToF16(new Float32Array(bytes.buffer, 0, bytes.byteLength / 4)) };
     const arr = t.dtype === DataType.FLOAT16 ? new Uint16Array(bytes.buffer, 0, bytes.byteLength / 2) : new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);

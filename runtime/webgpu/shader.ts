@@ -78,7 +78,8 @@ fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }`;
 /** The WGSL type a kernel converts its results to on store: f32, f16, or (emulated) q16, rounding to fp16 in f32. */
 export const wgslType = (dtype: number): string => (dtype === DataType.FLOAT16 ? (halfEmulated() ? 'q16' : 'f16') : 'f32');
 // int64 tensors (MaxPool's indices) live on the GPU as i32: positions in a tensor the GPU can bind fit.
-const storageType = (dtype: number): string => (dtype === DataType.FLOAT16 && !halfEmulated() ? 'f16' : dtype === DataType.INT64 ? 'i32' : 'f32');
+// BOOL tensors live as u32 0/1 (WGSL has no 8-bit storage).
+const storageType = (dtype: number): string => (dtype === DataType.FLOAT16 && !halfEmulated() ? 'f16' : dtype === DataType.INT64 ? 'i32' : dtype === DataType.BOOL ? 'u32' : 'f32');
 export const elemBytes = (dtype: number): number => (dtype === DataType.FLOAT16 && !halfEmulated() ? 2 : 4);
 export const numel = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
 
@@ -154,6 +155,13 @@ export function stridedOffsets(shape: string, rank: string, offsets: Record<stri
     let c = rem % ${shape}(ax); rem = rem / ${shape}(ax);
     ${vars.map((v) => `${v} += c * ${offsets[v]}(ax);`).join(' ')}
   }`;
+}
+/** Strides of `dims` broadcast into `out` (0 on broadcast axes), right-aligned. */
+export function bstrides(dims: number[], out: number[]): number[] {
+  const r = out.length, s = new Array(r).fill(0);
+  let acc = 1;
+  for (let i = dims.length - 1; i >= 0; i--) { const a = r - dims.length + i; s[a] = dims[i] === 1 ? 0 : acc; acc *= dims[i]; }
+  return s;
 }
 export const groupsFor = (n: number) => Math.ceil(n / (64 * perInvocation()));
 /** f32 bits of a float for the u32 meta buffer. */

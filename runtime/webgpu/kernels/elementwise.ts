@@ -1,6 +1,7 @@
 /** Elementwise unary and broadcasting binary ops, Cast between f32 and f16, Expand and Slice. Compute in f32. */
 import type { GpuKernel } from './types.js';
-import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params, HALF_BITS, halfEmulated } from '../shader.js';
+import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params, HALF_BITS, halfEmulated, bstrides } from '../shader.js';
+import { castBool } from './logic.js';
 import { broadcastShape } from '../../cpu/util.js';
 import { sliceArgs, sliceGeometry } from '../../cpu/kernels/shape.js';
 import { DataType } from '../../../src/ir/dtype.js';
@@ -39,13 +40,6 @@ export const unary = (op: string): GpuKernel => (node, [x]) => {
   };
 };
 
-/** Strides of `dims` broadcast into `out` (0 on broadcast axes), right-aligned. */
-function bstrides(dims: number[], out: number[]): number[] {
-  const r = out.length, s = new Array(r).fill(0);
-  let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) { const a = r - dims.length + i; s[a] = dims[i] === 1 ? 0 : acc; acc *= dims[i]; }
-  return s;
-}
 
 export const binary = (op: string): GpuKernel => (node, [a, b]) => {
   // Variadic Max/Min/Sum forms with other than two inputs run on the CPU.
@@ -79,6 +73,7 @@ fn to_half(x: f32) -> f16 { return bitcast<vec2<f16>>(half_bits(x))[0]; }`;
 
 export const cast: GpuKernel = (node, [x]) => {
   const to = node.attrInt('to', 0);
+  if (x && (x.dtype === DataType.BOOL || to === DataType.BOOL)) return castBool(node, x, to);
   if (!isFloatTensor(x) || (to !== DataType.FLOAT && to !== DataType.FLOAT16)) return undefined;
   const n = numel(x!.dims);
   const p = new Params().u32('count', n);

@@ -10,10 +10,11 @@ import { batchnormKernels } from './batchnorm.js';
 import { transposeKernels } from './transpose.js';
 import { reduceKernels } from './reduce.js';
 import { scatterKernels } from './scatter.js';
+import { logicKernels } from './logic.js';
 
 export const gpuKernels: Record<string, GpuKernel> = {
   ...elementwiseKernels, ...matmulKernels, ...convKernels, ...poolKernels, ...softmaxKernels, ...layernormKernels,
-  ...batchnormKernels, ...transposeKernels, ...reduceKernels, ...scatterKernels,
+  ...batchnormKernels, ...transposeKernels, ...reduceKernels, ...scatterKernels, ...logicKernels,
 };
 /** Ops that only reinterpret dims: the GPU buffer is shared, no kernel runs. */
 export const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);

@@ -1,0 +1,99 @@
+/**
+ * Comparisons, boolean logic, IsInf/IsNaN, Where, and Cast to and from bool. BOOL tensors live on the GPU as
+ * u32 0/1 (WGSL has no 8-bit storage); the executor converts on upload and readback. Inf/NaN are tested on the
+ * stored bits: WGSL lets an implementation assume floats are finite, so `x != x` may be folded away.
+ */
+import type { GpuKernel } from './types.js';
+import type { GpuTensor, Program } from '../shader.js';
+import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params, halfEmulated, bstrides } from '../shader.js';
+import { broadcastShape } from '../../cpu/util.js';
+import type { Node } from '../../../src/ir/graph.js';
+import { DataType } from '../../../src/ir/dtype.js';
+
+const isBool = (t?: GpuTensor): boolean => t?.dtype === DataType.BOOL;
+const STRIDES = ['strideA', 'strideB', 'strideC'];
+
+/**
+ * `class_(k)` of element k's stored bits: 0 finite, 1 +Inf, 2 −Inf, 3 NaN. Native f16 storage is tested on its
+ * 16 bits, f32 (and emulated fp16, which is f32) on 32.
+ */
+const classify = (dtype: number): string => (dtype === DataType.FLOAT16 && !halfEmulated()
+  ? `fn class_(x: f16) -> u32 {
+  let h = bitcast<u32>(vec2<f16>(x, f16(0.0))) & 0xffffu;
+  if ((h & 0x7c00u) != 0x7c00u) { return 0u; }
+  if ((h & 0x3ffu) != 0u) { return 3u; }
+  return select(1u, 2u, (h & 0x8000u) != 0u);
+}`
+  : `fn class_(x: f32) -> u32 {
+  let b = bitcast<u32>(x);
+  if ((b & 0x7f800000u) != 0x7f800000u) { return 0u; }
+  if ((b & 0x7fffffu) != 0u) { return 3u; }
+  return select(1u, 2u, (b & 0x80000000u) != 0u);
+}`);
+
+/**
+ * One broadcasting elementwise program over 1–3 inputs: `v0`, `v1`, … are the operands (bool for BOOL inputs,
+ * f32 otherwise, or the raw stored value when `raw`), `expr` the result — a bool for a BOOL output.
+ */
+function broadcastOp(key: string, node: Node, ins: GpuTensor[], outType: number, expr: string, helpers = '', raw = false): Program | undefined {
+  const out = broadcastShape(ins.map((t) => t.dims), node);
+  if (out.length > 6) return undefined;
+  const n = numel(out);
+  const p = new Params().u32('count', n).u32('rank', out.length).array('shape', out, 6, 1);
+  ins.forEach((t, k) => p.array(STRIDES[k], bstrides(t.dims, out), 6));
+  // No index arithmetic where every operand is read as is or is one element.
+  const plain = ins.map((t) => (numel(t.dims) === n ? 'i' : numel(t.dims) === 1 ? '0u' : undefined));
+  const direct = plain.every((x) => x !== undefined);
+  const offsets = direct ? ins.map((_, k) => `let o${k} = ${plain[k]};`).join(' ') : stridedOffsets('shape', 'rank', Object.fromEntries(ins.map((_, k) => [`o${k}`, STRIDES[k]])));
+  const loads = ins.map((t, k) => (isBool(t) ? `let v${k} = in${k}[o${k}] != 0u;` : raw ? `let v${k} = in${k}[o${k}];` : `let v${k} = f32(in${k}[o${k}]);`)).join(' ');
+  const store = outType === DataType.BOOL ? `select(0u, 1u, ${expr})` : `${wgslType(outType)}(${expr})`;
+  return {
+    key: `${key}:${ins.map((t) => t.dtype).join(',')}:${direct ? plain.join('') : 'strided'}`, inputs: ins, outputs: [{ dtype: outType, dims: out }],
+    meta: p.meta, groups: groupsFor(n),
+    wgsl: () => `${bindings(ins.map((t) => t.dtype), [outType])}\n${helpers}${PROLOGUE('count', p)}
+  ${offsets}
+  ${loads}
+  out0[i] = ${store};
+}`,
+  };
+}
+
+const COMPARE: Record<string, string> = { Greater: 'v0 > v1', Less: 'v0 < v1', GreaterOrEqual: 'v0 >= v1', LessOrEqual: 'v0 <= v1', Equal: 'v0 == v1' };
+const LOGIC: Record<string, string> = { And: 'v0 && v1', Or: 'v0 || v1', Xor: 'v0 != v1' };
+
+const compare = (op: string): GpuKernel => (node, [a, b]) => {
+  // Float operands of one type; Equal also compares bools.
+  const ok = a && b && a.dtype === b.dtype && (isFloatTensor(a) || (op === 'Equal' && isBool(a)));
+  return ok ? broadcastOp(`cmp:${op}`, node, [a!, b!], DataType.BOOL, COMPARE[op]) : undefined;
+};
+const logic = (op: string): GpuKernel => (node, [a, b]) => (isBool(a) && isBool(b) ? broadcastOp(`logic:${op}`, node, [a!, b!], DataType.BOOL, LOGIC[op]) : undefined);
+
+const not: GpuKernel = (node, [x]) => (isBool(x) ? broadcastOp('not', node, [x!], DataType.BOOL, '!v0') : undefined);
+
+const isNan: GpuKernel = (node, [x]) => (isFloatTensor(x) ? broadcastOp('isnan', node, [x!], DataType.BOOL, 'class_(v0) == 3u', classify(x!.dtype), true) : undefined);
+const isInf: GpuKernel = (node, [x]) => {
+  if (!isFloatTensor(x)) return undefined;
+  const pos = node.attrInt('detect_positive', 1) !== 0, neg = node.attrInt('detect_negative', 1) !== 0;
+  const test = [pos ? 'c == 1u' : '', neg ? 'c == 2u' : ''].filter(Boolean).join(' || ') || 'false';
+  return broadcastOp(`isinf:${+pos}${+neg}`, node, [x!], DataType.BOOL, `is_inf_(class_(v0))`, `${classify(x!.dtype)}\nfn is_inf_(c: u32) -> bool { return ${test}; }\n`, true);
+};
+
+/** Where(cond, x, y): x where cond, else y, all three broadcast. */
+const where: GpuKernel = (node, [c, x, y]) => (isBool(c) && isFloatTensor(x) && y?.dtype === x!.dtype
+  ? broadcastOp('where', node, [c!, x!, y!], x!.dtype, 'select(v2, v1, v0)') : undefined);
+
+/** Cast between bool and the float types (float → bool: true unless ±0; NaN is true, as on the CPU). */
+export const castBool = (node: Node, x: GpuTensor, to: number): Program | undefined => {
+  if (isBool(x) && (to === DataType.FLOAT || to === DataType.FLOAT16)) return broadcastOp('cast-from-bool', node, [x], to, 'select(0.0, 1.0, v0)');
+  if (isFloatTensor(x) && to === DataType.BOOL) {
+    const bits = x.dtype === DataType.FLOAT16 && !halfEmulated() ? 'bitcast<u32>(vec2<f16>(v0, f16(0.0))) & 0x7fffu' : 'bitcast<u32>(v0) & 0x7fffffffu';
+    return broadcastOp('cast-to-bool', node, [x], DataType.BOOL, `(${bits}) != 0u`, '', true);
+  }
+  return undefined;
+};
+
+export const logicKernels: Record<string, GpuKernel> = {
+  ...Object.fromEntries(Object.keys(COMPARE).map((k) => [k, compare(k)])),
+  ...Object.fromEntries(Object.keys(LOGIC).map((k) => [k, logic(k)])),
+  Not: not, IsNaN: isNan, IsInf: isInf, Where: where,
+};
