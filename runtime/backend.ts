@@ -13,6 +13,8 @@ import { AmpError } from '../src/core/errors.js';
 export interface Executor {
   readonly name: string;
   run(feeds: Record<string, RTensor>, opts?: RunOptions): Promise<Record<string, RTensor>>;
+  /** The value carried for input `name` by an earlier run's `RunOptions.carry` (read back from the device if it lives there). */
+  readCarried(name: string): Promise<RTensor>;
   dispose(): void;
 }
 /** The backend names run, diff and train-check accept. */

@@ -134,6 +134,42 @@ describe.each([F, H])('booleans on the GPU (dtype %i)', (dt) => {
   });
 });
 
+describe.each([F, H])('fused elementwise chains (dtype %i)', (dt) => {
+  it('run as one kernel with results bit-equal to the unfused kernels (fp16 rounding per op kept); an intermediate asked for is still there', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', dt, [3, 5]), y = b.input('y', dt, [1, 5]), s = b.input('s', dt, [1]);
+    const [m] = b.node('Mul', [x, s]);
+    const [sg] = b.node('Sigmoid', [m]);
+    const [c] = b.node('Greater', [sg, b.init('half', dt, [], dt === H ? f32ArrayToF16(Float32Array.from([0.5])) : Float32Array.from([0.5]))]);
+    const [ng] = b.node('Neg', [m]);
+    const [w] = b.node('Where', [c, m, ng]);
+    const [up] = b.node('Cast', [w], { to: dt === H ? F : H });
+    const [back] = b.node('Cast', [up], { to: dt });
+    const [e] = b.node('Exp', [back]);
+    const [bad] = b.node('Or', [b.node('IsNaN', [e])[0], b.node('IsInf', [e])[0]]);
+    b.node('Cast', [bad], { to: dt }, { outputs: ['flags'] });
+    b.node('Add', [e, y], {}, { outputs: ['z'] }); // y broadcasts over rows: not fused, e is a group output
+    b.node('Identity', [sg], {}, { outputs: ['side'] }); // a value inside read outside: another output
+    for (const o of ['flags', 'z', 'side']) b.output(o);
+    const model = b.build();
+    const feeds = { x: tensor(dt, [3, 5], 6), y: tensor(dt, [1, 5]), s: tensor(dt, [1], 4) };
+    const want = await (await WebGpuExecutor.create(model, { fuse: false })).run(feeds);
+    for (const forms of ['gpu', 'software'] as const) {
+      const ex = await WebGpuExecutor.create(model, { forms });
+      const got = await ex.run(feeds);
+      expect(ex.fusedGroups).toBe(1);
+      for (const k of Object.keys(want)) expect(Array.from(got[k].data as Uint16Array), k).toEqual(Array.from(want[k].data as Uint16Array));
+      // Asking for a value inside the group runs its nodes one by one: same results, the value is there.
+      const again = await ex.run(feeds, { outputs: ['z', w] });
+      expect(ex.fusedGroups).toBe(0);
+      expect(Array.from(again.z.data as Uint16Array)).toEqual(Array.from(want.z.data as Uint16Array));
+      expect(again[w].dims).toEqual([3, 5]);
+    }
+    const ref = new CpuExecutor(model).runSync(feeds);
+    for (const k of Object.keys(ref)) expect(agreement(toFloat32(want[k]), toFloat32(ref[k])).maxScaled, k).toBeLessThan(bound(dt) * 4);
+  });
+});
+
 describe.each([F, H])('MaxPool indices and ScatterElements on the GPU (dtype %i)', (dt) => {
   it('routes values back through overlapping MaxPool windows with an atomic scatter-add, as the CPU does', async () => {
     // The MaxPool gradient's pattern, with windows that overlap (kernel 3, stride 1): positions repeat.
@@ -292,6 +328,45 @@ describe('training on the GPU', () => {
           expect(a.maxAbs / (ref < 1e-3 * scale ? scale : ref), `${name} ${o}`).toBeLessThan(low ? 5e-3 : 1e-5);
         }
         ex.dispose();
+      }
+    }
+  }, 120_000);
+});
+
+describe('the whole training step on the GPU', () => {
+  it('forward, backward, unscale + inf/NaN check, SGD and Adam updates: no crossing, state carried on the device, agrees with the CPU; a non-finite step changes nothing', async () => {
+    const { buildTrainingGraph } = await import('../runtime/train/autodiff.js');
+    const { appendOptimizerStep } = await import('../runtime/train/step-graph.js');
+    const { lowerForAmp } = await import('../src/tools/train-check.js');
+    for (const [name, bnTraining, optimizer] of [['mlp', false, 'adam'], ['cnn', true, 'sgd']] as const) {
+      const tg = buildTrainingGraph(loadModel(fixtureModelPath(name)), { bnTraining });
+      const step = appendOptimizerStep(tg, { optimizer, lr: 0.05, maxGradNorm: 1, skipNonFinite: true });
+      for (const m of [step.model, lowerForAmp(step.model, 'fp16', step.keepFp32Io)]) {
+        const low = m !== step.model;
+        const [gpu, cpu] = [await WebGpuExecutor.create(m), new CpuExecutor(m)];
+        const typeOf = (i: string) => m.graph.values.get(i)!.type!;
+        const first: Record<string, RTensor> = {};
+        for (const i of m.graph.inputs) { const t = typeOf(i); first[i] = tensor(t.elemType, (t.shape ?? []).map((d) => (typeof d === 'number' ? d : 4)), 0.5); }
+        for (const mo of step.moments) first[mo.name] = { dtype: F, dims: mo.dims, data: new Float32Array(mo.dims.reduce((a, b) => a * b, 1)) };
+        if (low) for (const w of tg.weights) expect(typeOf(w).elemType, `${w}: master weight`).toBe(F);
+        const batchOnly = [m.graph.inputs[0], 'labels', 'grad_scale', 'loss_coef'];
+        let before: RTensor | undefined;
+        for (let s = 0; s < 3; s++) {
+          const fd = s === 0 ? { ...first } : Object.fromEntries(batchOnly.map((k) => [k, first[k]]));
+          Object.assign(fd, step.scalars(1 / 64, s + 1));
+          if (s === 2) fd.grad_scale = { dtype: typeOf('grad_scale').elemType, dims: [], data: typeOf('grad_scale').elemType === H ? Uint16Array.from([0x7c00]) : Float32Array.from([Infinity]) };
+          const opts = { outputs: ['loss', step.finite], carry: step.carry };
+          const [g, c] = [await gpu.run(fd, opts), await cpu.run(fd, opts)];
+          expect(gpu.crossings, `${name} ${JSON.stringify(gpu.cpuNodes)}`).toBe(0);
+          expect(Array.from(g[step.finite].data as Uint8Array)).toEqual([s === 2 ? 0 : 1]);
+          expect(Array.from(c[step.finite].data as Uint8Array)).toEqual([s === 2 ? 0 : 1]);
+          const w = tg.weights[0], gw = await gpu.readCarried(w), cw = await cpu.readCarried(w);
+          // (Adam's m/√v turns a gradient's last-bit difference into up to lr·that relative change: 1e-4 in fp32.)
+          expect(agreement(toFloat32(gw), toFloat32(cw)).maxScaled, `${name} ${low ? 'AMP' : 'fp32'} step ${s}`).toBeLessThan(low ? 5e-3 : 1e-4);
+          if (s === 2) expect(Array.from(toFloat32(gw))).toEqual(Array.from(toFloat32(before!))); // skipped: unchanged
+          before = gw;
+        }
+        gpu.dispose();
       }
     }
   }, 120_000);

@@ -19,6 +19,7 @@
  * (./pool.ts), so peak memory stays near the largest live set. If/Loop/Scan bodies run through the
  * same machinery with their enclosing scope visible. Initializers are views of the model's weights.
  */
+import { HostCarry } from '../carry.js';
 import type { Graph, Model, Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, size, type RTensor } from '../../src/core/tensor.js';
@@ -34,6 +35,8 @@ export interface RunOptions {
   outputs?: string[];
   /** Called with every value a node produces (and the model inputs), in execution order. */
   onValue?: (name: string, value: RTensor, node?: Node) => void;
+  /** Output → input: after the run the output is kept as that input's value for later runs whose feeds lack it (runtime/carry.ts). */
+  carry?: Record<string, string>;
 }
 export interface ExecutorOptions { fp16Accumulate?: boolean }
 
@@ -214,9 +217,14 @@ export class CpuExecutor {
       this.onValue = undefined;
     }
   }
+  private carried = new HostCarry();
   async run(feeds: Record<string, RTensor>, opts: RunOptions = {}): Promise<Record<string, RTensor>> {
-    return this.runSync(feeds, opts);
+    const outs = this.model.graph.outputs;
+    const res = this.runSync(this.carried.feeds(feeds), { ...opts, outputs: this.carried.outputs(opts.outputs, outs, opts.carry) });
+    return this.carried.keep(res, opts.outputs, outs, opts.carry);
   }
+  /** A value carried for input `name` (RunOptions.carry). */
+  async readCarried(name: string): Promise<RTensor> { return this.carried.read(name); }
   /**
    * Runs one node — control flow included — with values outside it supplied by `outer` (another runtime's
    * values: the WebGPU executor runs If/Loop/Scan this way).
@@ -230,7 +238,7 @@ export class CpuExecutor {
       this.current = saved;
     }
   }
-  dispose(): void { this.inits.clear(); }
+  dispose(): void { this.inits.clear(); this.carried.clear(); }
 }
 
 /** Runs one node on given inputs (outside any graph run): the diff report's per-node attribution. */

@@ -4,6 +4,7 @@
  * onnxruntime-node is not a dependency of this package: it is loaded when asked for, with a one-line message
  * naming it when it is not installed. Outputs only (no intermediates), synchronous-looking like the others.
  */
+import { HostCarry } from '../carry.js';
 import type { Model } from '../../src/ir/graph.js';
 import type { RTensor } from '../../src/core/tensor.js';
 import { DataType, type TypedArray } from '../../src/ir/dtype.js';
@@ -40,14 +41,22 @@ export class OrtExecutor {
       throw new AmpError(`onnxruntime cannot load the model: ${String((e as Error).message).split('\n')[0]}`, model.file);
     }
   }
+  private carried = new HostCarry();
+  /** A value carried for input `name` (RunOptions.carry). */
+  async readCarried(name: string): Promise<RTensor> { return this.carried.read(name); }
   async run(feeds: Record<string, RTensor>, opts: RunOptions = {}): Promise<Record<string, RTensor>> {
+    const graphOuts = this.model.graph.outputs;
+    const res = await this.runOnce(this.carried.feeds(feeds), this.carried.outputs(opts.outputs, graphOuts, opts.carry));
+    return this.carried.keep(res, opts.outputs, graphOuts, opts.carry);
+  }
+  private async runOnce(feeds: Record<string, RTensor>, outputs?: string[]): Promise<Record<string, RTensor>> {
     const inputs = Object.fromEntries(Object.entries(feeds).map(([k, t]) => {
       const type = ORT_TYPE[t.dtype];
       if (!type) throw new AmpError(`input '${k}': onnxruntime's JS tensors do not hold ${t.dtype}`, this.model.file);
       return [k, new this.ort.Tensor(type, t.data, t.dims)];
     }));
     let out: Record<string, OrtTensor>;
-    try { out = await this.session.run(inputs, opts.outputs); } catch (e) {
+    try { out = await this.session.run(inputs, outputs); } catch (e) {
       throw new AmpError(`onnxruntime failed: ${String((e as Error).message).split('\n')[0]}`, this.model.file);
     }
     return Object.fromEntries(Object.entries(out).map(([k, t]) => {

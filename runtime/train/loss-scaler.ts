@@ -49,14 +49,7 @@ export class LossScaler {
     const scale = this.s.scale;
     let finite = true;
     for (const g of grads) { for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i])) { finite = false; break; } if (!finite) break; }
-    this.s.steps++;
-    if (!finite && this.enabled) {
-      this.s.skippedSteps++;
-      this.s.scale = scale * this.backoffFactor;
-      this.s.growthTracker = 0;
-      this.s.history.push({ step: this.s.steps, scale: this.s.scale, skipped: true });
-      return { skip: true, scale, gradNorm: NaN, clipped: false };
-    }
+    if (!finite && this.enabled) return { ...this.record(false), gradNorm: NaN, clipped: false };
     const inv = 1 / scale;
     let sq = 0;
     for (const g of grads) for (let i = 0; i < g.length; i++) { g[i] *= inv; sq += g[i] * g[i]; }
@@ -67,12 +60,29 @@ export class LossScaler {
       clipped = true;
       gradNorm = this.maxGradNorm;
     }
+    return { ...this.record(finite), gradNorm, clipped };
+  }
+
+  /**
+   * The scale bookkeeping alone, for a step whose gradients were checked and unscaled elsewhere (on the device:
+   * step-graph.ts): a non-finite step is skipped and backs the scale off; clean steps grow it every interval.
+   */
+  record(finite: boolean): { skip: boolean; scale: number } {
+    const scale = this.s.scale;
+    this.s.steps++;
+    if (!finite && this.enabled) {
+      this.s.skippedSteps++;
+      this.s.scale = scale * this.backoffFactor;
+      this.s.growthTracker = 0;
+      this.s.history.push({ step: this.s.steps, scale: this.s.scale, skipped: true });
+      return { skip: true, scale };
+    }
     if (this.enabled && ++this.s.growthTracker === this.growthInterval) {
       this.s.scale = scale * this.growthFactor;
       this.s.growthTracker = 0;
     }
     this.s.history.push({ step: this.s.steps, scale: this.s.scale, skipped: false });
-    return { skip: false, scale, gradNorm, clipped };
+    return { skip: false, scale };
   }
 
   toJSON(): ScalerState & LossScalerOptions {

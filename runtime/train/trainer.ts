@@ -11,7 +11,7 @@ import { DataType } from '../../src/ir/dtype.js';
 import { f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
 import { buildTrainingGraph } from './autodiff.js';
 import { LossScaler, type LossScalerOptions } from './loss-scaler.js';
-import { Sgd, Adam, type Optimizer } from './optim.js';
+import { appendOptimizerStep, OPT_PREFIX } from './step-graph.js';
 import type { Dataset } from './data.js';
 import { xorshift } from '../../src/core/rng.js';
 
@@ -26,8 +26,11 @@ export interface TrainConfig {
   /** Multiplies the loss before scaling: a small value reproduces a small-gradient regime (underflow study). */
   lossMultiplier?: number;
   backend?: BackendName;
-  /** The mixed-precision pass for the AMP modes: the training graph → its fp16 (or bf16) version; must keep `loss/…` nodes fp32. */
-  lower?: (m: Model, target: 'fp16' | 'bf16') => Model;
+  /**
+   * The mixed-precision pass for the AMP modes: the training graph → its fp16 (or bf16) version; must keep the
+   * FP32_NODES fp32, and the graph inputs/outputs named in `keepIo` in their types (master weights, moments).
+   */
+  lower?: (m: Model, target: 'fp16' | 'bf16', keepIo?: string[]) => Model;
   /** BatchNormalization in training mode: batch statistics while training, running statistics (updated by its momentum) for the test. */
   bnTraining?: boolean;
 }
@@ -42,8 +45,8 @@ export interface TrainResult {
 }
 
 const F = DataType.FLOAT, H = DataType.FLOAT16;
-/** Node-name pattern of the fused loss, which the AMP lowering keeps fp32. */
-export const LOSS_NODES = /^loss\//;
+/** Node-name pattern of the fused loss and the optimizer step, which the AMP lowering keeps fp32. */
+export const FP32_NODES = new RegExp(`^(loss/|${OPT_PREFIX})`);
 const f32t = (dims: number[], data: Float32Array): RTensor => ({ dtype: F, dims, data });
 const asType = (t: RTensor, dtype: number): RTensor => (dtype === H ? { dtype: H, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) }
   : dtype === DataType.BFLOAT16 ? { dtype, dims: t.dims, data: f32ArrayToBf16(t.data as Float32Array) } : t);
@@ -67,14 +70,18 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   const batch = cfg.batch ?? DEFAULT_BATCH;
   const tg = buildTrainingGraph(forward, { bnTraining: cfg.bnTraining });
   const amp = cfg.mode !== 'fp32';
-  const lowered = (m: Model): Model => {
+  const lowered = (m: Model, keepIo?: string[]): Model => {
     if (!cfg.lower) throw new Error(`train: mode '${cfg.mode}' needs cfg.lower (the mixed-precision pass)`);
-    return cfg.lower(m, cfg.mode === 'amp-bf16' ? 'bf16' : 'fp16');
+    return cfg.lower(m, cfg.mode === 'amp-bf16' ? 'bf16' : 'fp16', keepIo);
   };
   const make = async (m: Model): Promise<Executor> => (await createExecutor(m, { backend: cfg.backend ?? 'cpu' })).executor;
-  const fp32Exec = await make(tg.model);
-  const runModel = amp ? lowered(tg.model) : tg.model;
-  const exec = amp ? await make(runModel) : fp32Exec;
+  const scaler = new LossScaler({ ...(cfg.scaler ?? {}), enabled: cfg.mode === 'amp' });
+  // One run per step: forward, backward, unscale + inf/NaN check (+ clipping), optimizer update; weights,
+  // moments and running statistics stay with the executor between steps (on the GPU for WebGPU).
+  const step = appendOptimizerStep(tg, { optimizer: cfg.optimizer ?? 'sgd', lr: cfg.lr, maxGradNorm: scaler.maxGradNorm, skipNonFinite: scaler.enabled });
+  const runModel = amp ? lowered(step.model, step.keepFp32Io) : step.model;
+  const exec = await make(runModel);
+  let fp32Exec: Executor | undefined; // the underflow study's fp32 reference (AMP only)
   const lowT = cfg.mode === 'amp-bf16' ? DataType.BFLOAT16 : amp ? H : F;
   // Forward-only evaluation graph in the run's precision: logits of the training graph's forward part.
   const evalModel = forward.clone();
@@ -86,31 +93,34 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   }
   const evalRun = amp ? lowered(evalModel) : evalModel;
   const evalExec = await make(evalRun);
-  // Running statistics (bnTraining): fp32, fed in each graph's declared input type, read back after each step.
-  const stateVals = tg.state.map((s) => Float32Array.from(forward.graph.initializers.get(s.input)!.data() as Float32Array));
   const typeIn = (m: Model, name: string) => m.graph.values.get(name)?.type?.elemType ?? F;
-  const feedState = (fd: Record<string, RTensor>, m: Model) => tg.state.forEach((s, k) => { fd[s.input] = asType(f32t([stateVals[k].length], stateVals[k]), typeIn(m, s.input)); });
-  const master = tg.weights.map((w) => Float32Array.from(init.get(w)!));
   const dims = tg.weights.map((w) => tg.model.graph.values.get(w)!.type!.shape as number[]);
-  const scaler = new LossScaler({ ...(cfg.scaler ?? {}), enabled: cfg.mode === 'amp' });
-  const opt: Optimizer = cfg.optimizer === 'adam' ? new Adam(cfg.lr) : new Sgd(cfg.lr);
+  let steps = 0, applied = 0;
+  /** Master weights (fp32) and running statistics as they are now: the initial values, or the carried ones. */
+  const master = async (): Promise<Float32Array[]> => Promise.all(tg.weights.map(async (w) => (steps ? toFloat32(await exec.readCarried(w)) : Float32Array.from(init.get(w)!))));
+  const stateNow = async (): Promise<Float32Array[]> => Promise.all(tg.state.map(async (s) => (steps ? toFloat32(await exec.readCarried(s.input)) : Float32Array.from(forward.graph.initializers.get(s.input)!.data() as Float32Array))));
+  const feedParams = async (fd: Record<string, RTensor>, m: Model) => {
+    const [ws, st] = [await master(), await stateNow()];
+    tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], ws[k]), typeIn(m, w)); });
+    tg.state.forEach((s, k) => { fd[s.input] = asType(f32t([st[k].length], st[k]), typeIn(m, s.input)); });
+  };
   const nTrain = data.yTrain.length, f = data.features, C = tg.classes;
   // Feature rows are laid out in the model's input shape (e.g. 64 features → 1×8×8 for a CNN).
   const inShape = (forward.graph.values.get(forward.graph.inputs[0])?.type?.shape ?? ['N', f]).slice(1).map((d) => (typeof d === 'number' ? d : f));
   const xDims = (n: number) => [n, ...inShape];
   const losses: number[] = [];
   const mult = cfg.lossMultiplier ?? 1;
-  let underflowNum = 0, underflowDen = 0, step = 0;
+  let underflowNum = 0, underflowDen = 0;
   const rnd = xorshift((cfg.seed ?? 0) + 1);
   /** Test accuracy in the run's precision, with the current master weights. */
   const testAccuracy = async (): Promise<number> => {
     let correct = 0;
     const nTest = data.yTest.length;
+    const params: Record<string, RTensor> = {};
+    await feedParams(params, evalRun);
     for (let b0 = 0; b0 < nTest; b0 += 256) {
       const n = Math.min(256, nTest - b0);
-      const fd: Record<string, RTensor> = { [forward.graph.inputs[0]]: asType(f32t(xDims(n), data.xTest.slice(b0 * f, (b0 + n) * f)), lowT) };
-      tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), lowT); });
-      feedState(fd, evalRun);
+      const fd: Record<string, RTensor> = { ...params, [forward.graph.inputs[0]]: asType(f32t(xDims(n), data.xTest.slice(b0 * f, (b0 + n) * f)), lowT) };
       const z = toFloat32((await evalExec.run(fd))[tg.logits]);
       for (let i = 0; i < n; i++) {
         let best = 0;
@@ -128,40 +138,44 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
       const x = new Float32Array(batch * f), y = new Float32Array(batch * C);
       for (let i = 0; i < batch; i++) { const r = order[b0 + i]; x.set(data.xTrain.subarray(r * f, r * f + f), i * f); y[i * C + data.yTrain[r]] = 1; }
       const scale = scaler.scale;
-      const feeds = (t: number, sc: number): Record<string, RTensor> => {
-        const fd: Record<string, RTensor> = {
-          [forward.graph.inputs[0]]: asType(f32t(xDims(batch), x), t), labels: asType(f32t([batch, C], y), t),
-          grad_scale: asType(f32t([], Float32Array.from([(sc * mult) / batch])), t), loss_coef: asType(f32t([], Float32Array.from([-1 / batch])), t),
-        };
-        tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], master[k]), t); });
-        feedState(fd, t === F ? tg.model : runModel);
-        return fd;
-      };
-      const out = await exec.run(feeds(lowT, scale));
-      const grads = tg.grads.map((g) => Float32Array.from(toFloat32(out[g])));
-      tg.state.forEach((s, k) => { stateVals[k] = Float32Array.from(toFloat32(out[s.output])); });
-      if (amp && b0 === 0) {
+      const batchFeeds = (m: Model, sc: number): Record<string, RTensor> => ({
+        [forward.graph.inputs[0]]: asType(f32t(xDims(batch), x), typeIn(m, forward.graph.inputs[0])), labels: asType(f32t([batch, C], y), typeIn(m, 'labels')),
+        grad_scale: asType(f32t([], Float32Array.from([(sc * mult) / batch])), typeIn(m, 'grad_scale')), loss_coef: asType(f32t([], Float32Array.from([-1 / batch])), typeIn(m, 'loss_coef')),
+      });
+      const fd = batchFeeds(runModel, scale);
+      // Adam's update count t is the number of applied updates (a skipped step does not count, as in optim.ts).
+      Object.assign(fd, step.scalars(1 / (scale * mult), applied + 1));
+      const study = amp && b0 === 0;
+      let ref: Record<string, RTensor> | undefined;
+      if (study) {
         // Underflow study: the same step in fp32 (scale 1) vs this run's gradients before unscaling.
-        const ref = await fp32Exec.run(feeds(F, 1));
-        tg.grads.forEach((g, k) => {
-          const r = toFloat32(ref[g]);
-          for (let i = 0; i < r.length; i++) if (r[i] !== 0) { underflowDen++; if (grads[k][i] === 0) underflowNum++; }
-        });
+        fp32Exec ??= await make(tg.model);
+        const rf = batchFeeds(tg.model, 1);
+        await feedParams(rf, tg.model);
+        ref = await fp32Exec.run(rf);
       }
-      if (mult !== 1) for (const g of grads) for (let i = 0; i < g.length; i++) g[i] /= mult;
-      const d = scaler.unscaleAndUpdate(grads);
-      if (!d.skip) opt.step(master, grads);
+      if (!steps) {
+        await feedParams(fd, runModel);
+        for (const m of step.moments) fd[m.name] = f32t(m.dims, new Float32Array(m.dims.reduce((a, b) => a * b, 1)));
+      }
+      const out = await exec.run(fd, { outputs: ['loss', step.finite, ...(study ? tg.grads : [])], carry: step.carry });
+      if (ref) tg.grads.forEach((g) => {
+        const r = toFloat32(ref![g]), got = toFloat32(out[g]);
+        for (let i = 0; i < r.length; i++) if (r[i] !== 0) { underflowDen++; if (got[i] === 0) underflowNum++; }
+      });
+      const d = scaler.record((out[step.finite].data as Uint8Array)[0] === 1);
+      if (!d.skip) applied++;
       losses.push(toFloat32(out.loss)[0]);
-      step++;
+      steps++;
     }
     epochAccuracy.push(await testAccuracy());
   }
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 20)));
   const finalAccuracy = epochAccuracy[epochAccuracy.length - 1] ?? await testAccuracy();
-  for (const e of new Set([fp32Exec, exec, evalExec])) e.dispose();
+  for (const e of new Set([fp32Exec, exec, evalExec])) e?.dispose();
   return {
     backend: exec.name, mode: cfg.mode, testAccuracy: finalAccuracy, epochAccuracy, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, losses,
     skippedSteps: scaler.state.skippedSteps, scaleHistory: scaler.state.history.map((h) => ({ step: h.step, scale: h.scale })),
-    underflow: underflowDen ? underflowNum / underflowDen : 0, steps: step,
+    underflow: underflowDen ? underflowNum / underflowDen : 0, steps,
   };
 }

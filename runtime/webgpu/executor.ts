@@ -12,8 +12,9 @@ import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, type RTensor } from '../../src/core/tensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
 import { gpuContext, type GpuContext } from './device.js';
-import { Runner, withHalfEmulation, withSoftwareAdapter, elemBytes, type GpuTensor } from './shader.js';
+import { Runner, withHalfEmulation, withSoftwareAdapter, elemBytes, numel, type GpuTensor } from './shader.js';
 import { gpuKernels, VIEW_OPS, splitProducts } from './kernels/index.js';
+import { planFusion, fusedProgram, type FusionGroup } from './kernels/fused.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
 import { f16ArrayToF32, f32ArrayToF16 } from '../../src/ir/half.js';
@@ -43,17 +44,43 @@ export class WebGpuExecutor {
   readonly emulateHalf: boolean;
   /** Kernels take their software-adapter forms (register blocks, no workgroup memory). */
   readonly software: boolean;
-  private constructor(readonly model: Model, readonly ctx: GpuContext, emulateHalf = false, forms: 'auto' | 'gpu' | 'software' = 'auto') {
+  private constructor(readonly model: Model, readonly ctx: GpuContext, emulateHalf = false, forms: 'auto' | 'gpu' | 'software' = 'auto', fuse = true) {
     this.emulateHalf = emulateHalf || !ctx.f16;
     this.software = forms === 'auto' ? ctx.software : forms === 'software';
     this.runner = new Runner(ctx);
     const g = model.graph;
     g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUse.set(x, i)));
+    // Elementwise chains as one kernel each; a value read by a group is last used where the group runs.
+    const groups = fuse ? planFusion(g, ctx.maxStorageBuffers) : [];
+    for (const grp of groups) for (const m of grp.members) this.fusion.set(m, grp);
+    g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUseFused.set(x, this.fusion.get(n)?.at ?? i)));
+  }
+  private fusion = new Map<Node, FusionGroup>();
+  private lastUseFused = new Map<string, number>();
+  /** Groups that ran as one fused kernel in the last run. */
+  fusedGroups = 0;
+
+  /** Runs a fused group as one kernel; false when its shapes or types do not fit (or a value inside is wanted). */
+  private runFused(grp: FusionGroup, env: Map<string, Val>, owned: Map<GPUBuffer, number>, keep: Set<string>): boolean {
+    if (grp.members.some((m) => keep.has(m.outputs[0]) && !grp.outputs.includes(m.outputs[0]))) return false;
+    const vals = grp.inputs.map((x) => env.get(x));
+    if (vals.some((v) => !v || (!v.gpu && !(v.cpu && gpuType(v.cpu.dtype))))) return false;
+    return withHalfEmulation(this.emulateHalf, () => withSoftwareAdapter(this.software, () => {
+      const ins = vals.map((v) => this.gpuOf(v!)!);
+      if (ins.some((t) => t.bytes > this.ctx.maxBinding)) return false;
+      const f = fusedProgram(grp, ins);
+      if (!f || f.program.outputs.some((o) => numel(o.dims) * elemBytes(o.dtype) > this.ctx.maxBinding)) return false;
+      const outs = this.runner.run(f.program);
+      grp.outputs.forEach((o, k) => { env.set(o, { gpu: outs[k] }); owned.set(outs[k].buffer, 1); });
+      for (const m of grp.members) this.gpuNodes[m.opType] = (this.gpuNodes[m.opType] ?? 0) + 1;
+      this.fusedGroups++;
+      return true;
+    }));
   }
 
-  /** `forms`: the kernels' GPU or software-adapter forms; 'auto' (default) picks by the adapter. */
-  static async create(model: Model, opts: { adapter?: string; emulateHalf?: boolean; forms?: 'auto' | 'gpu' | 'software' } = {}): Promise<WebGpuExecutor> {
-    return new WebGpuExecutor(model, await gpuContext(opts.adapter), opts.emulateHalf, opts.forms);
+  /** `forms`: the kernels' GPU or software-adapter forms; 'auto' (default) picks by the adapter. `fuse`: elementwise chains as one kernel (default). */
+  static async create(model: Model, opts: { adapter?: string; emulateHalf?: boolean; forms?: 'auto' | 'gpu' | 'software'; fuse?: boolean } = {}): Promise<WebGpuExecutor> {
+    return new WebGpuExecutor(model, await gpuContext(opts.adapter), opts.emulateHalf, opts.forms, opts.fuse);
   }
   get adapter(): { name: string; features: string[]; shaderF16: boolean } {
     return { name: this.ctx.adapterName, features: [...this.ctx.features].sort(), shaderF16: this.ctx.f16 && !this.emulateHalf };
@@ -69,7 +96,9 @@ export class WebGpuExecutor {
     return this.runner.upload(t.dtype, [...t.dims], data);
   }
   private async download(t: GpuTensor, want = t.dtype): Promise<RTensor> {
-    const bytes = await this.runner.read(t);
+    return this.fromBytes(t, await this.runner.read(t), want);
+  }
+  private fromBytes(t: GpuTensor, bytes: Uint8Array, want = t.dtype): RTensor {
     if (t.dtype === DataType.BOOL) return { dtype: t.dtype, dims: [...t.dims], data: Uint8Array.from(new Uint32Array(bytes.buffer, 0, bytes.byteLength / 4)) };
     if (t.dtype === DataType.INT64) return { dtype: t.dtype, dims: [...t.dims], data: BigInt64Array.from(new Int32Array(bytes.buffer, 0, bytes.byteLength / 4), BigInt) };
     if (t.dtype === DataType.FLOAT16 && this.emulateHalf) return { dtype: t.dtype, dims: [...t.dims], data: f32ArrayToF16(new Float32Array(bytes.buffer, 0, bytes.byteLength / 4)) };
@@ -92,7 +121,7 @@ export class WebGpuExecutor {
   async run(feeds: Record<string, RTensor>, opts: RunOptions = {}): Promise<Record<string, RTensor>> {
     const g = this.model.graph;
     const opset = this.model.opset('') ?? 17;
-    this.gpuNodes = {}; this.cpuNodes = {}; this.crossings = 0;
+    this.gpuNodes = {}; this.cpuNodes = {}; this.crossings = 0; this.fusedGroups = 0;
     const env = new Map<string, Val>();
     const owned = new Map<GPUBuffer, number>(); // refcounts of intermediate buffers (views share them)
     for (const [name, t] of g.initializers) {
@@ -104,12 +133,17 @@ export class WebGpuExecutor {
     for (const name of g.inputs) {
       if (g.initializers.has(name)) continue;
       const t = feeds[name];
+      const held = this.carried.get(name);
+      if (!t && held) { env.set(name, { ...held }); continue; } // a copy: an upload this run must not stick to it
       if (!t) throw new AmpError(`input '${name}' is missing`);
       const decl = g.values.get(name)?.type?.elemType;
       if (decl && decl !== t.dtype) throw new AmpError(`input '${name}' must be ${decl === DataType.FLOAT16 ? 'FLOAT16' : decl === DataType.FLOAT ? 'FLOAT' : `type ${decl}`}, got type ${t.dtype}`);
-      env.set(name, { cpu: t });
+      const v: Val = { cpu: t };
+      env.set(name, v);
+      // Uploaded now, before any kernel is recorded: an upload in the middle of recording has to submit first.
+      if (gpuType(t.dtype) && (t.data as ArrayBufferView).byteLength <= this.ctx.maxBinding && g.values.get(name)?.consumers.some((c) => gpuKernels[c.opType] || this.fusion.has(c))) this.gpuOf(v);
     }
-    const keep = new Set([...g.outputs, ...(opts.outputs ?? [])]);
+    const keep = new Set([...g.outputs, ...(opts.outputs ?? []), ...Object.keys(opts.carry ?? {})]);
     const declared = (name: string) => g.values.get(name)?.type?.elemType;
     const release = (name: string) => {
       const v = env.get(name);
@@ -117,8 +151,10 @@ export class WebGpuExecutor {
       const c = owned.get(v.gpu.buffer)! - 1;
       if (c <= 0) { owned.delete(v.gpu.buffer); this.runner.release(v.gpu.buffer); } else owned.set(v.gpu.buffer, c);
     };
-    for (let i = 0; i < g.nodes.length; i++) {
-      const n = g.nodes[i];
+    // Fused elementwise groups run at their last member; not when every value is observed (onValue) or a
+    // value inside a group is asked for.
+    const fusion = opts.onValue ? undefined : this.fusion;
+    const exec = async (n: Node) => {
       const ins = n.inputs.map((x) => (x ? env.get(x) : undefined));
       if (ins.some((v, k) => n.inputs[k] && !v)) throw new AmpError(`value read by node '${n.label}' was never computed`);
       const outs = n.subgraphs.size ? await this.controlFlow(n, ins as (Val | undefined)[], env, declared) : await this.step(n, ins as (Val | undefined)[], opset, declared);
@@ -132,19 +168,48 @@ export class WebGpuExecutor {
         if (b && (!isView || owned.has(b))) owned.set(b, (owned.get(b) ?? 0) + 1);
       });
       if (opts.onValue) for (const [j, o] of n.outputs.entries()) if (o && outs[j]) opts.onValue(o, await this.cpuOf(outs[j], declared(o)), n);
-      for (const x of new Set(n.reads())) if (x && this.lastUse.get(x) === i && !keep.has(x) && !g.initializers.has(x)) { release(x); env.delete(x); }
+    };
+    for (let i = 0; i < g.nodes.length; i++) {
+      const n = g.nodes[i];
+      const grp = fusion?.get(n);
+      if (grp && i !== grp.at) continue; // runs with its group's last member
+      const nodes = grp ? grp.members : [n];
+      if (!grp || !this.runFused(grp, env, owned, keep)) for (const m of nodes) await exec(m);
+      const lastUse = grp ? this.lastUseFused : this.lastUse;
+      for (const m of nodes) for (const x of new Set(m.reads())) if (x && lastUse.get(x) === i && env.has(x) && !keep.has(x) && !g.initializers.has(x)) { release(x); env.delete(x); }
     }
     const names = opts.outputs ?? g.outputs;
     const result: Record<string, RTensor> = {};
-    for (const name of names) {
-      const v = env.get(name);
-      if (!v) throw new AmpError(`'${name}' is not a value of the model`);
-      result[name] = await this.cpuOf(v, declared(name));
+    for (const name of names) if (!env.get(name)) throw new AmpError(`'${name}' is not a value of the model`);
+    // The values only the GPU holds come back in one readback.
+    const back = new Map<Val, number | undefined>();
+    for (const name of names) { const v = env.get(name)!; if (!v.cpu && !back.has(v)) back.set(v, declared(name)); }
+    const bytes = await this.runner.readMany([...back.keys()].map((v) => v.gpu!));
+    [...back].forEach(([v, want], k) => { v.cpu = this.fromBytes(v.gpu!, bytes[k], want ?? v.gpu!.dtype); });
+    for (const name of names) result[name] = await this.cpuOf(env.get(name)!, declared(name));
+    // Carried outputs stay where they are (on the device: no readback); the values they replace are freed.
+    const retain = new Set<GPUBuffer>();
+    const next = new Map<string, Val>();
+    for (const [out, inp] of Object.entries(opts.carry ?? {})) {
+      const v = env.get(out);
+      if (!v) throw new AmpError(`carried output '${out}' is not a value of the model`);
+      next.set(inp, v);
+      if (v.gpu) retain.add(v.gpu.buffer);
     }
-    for (const name of keep) if (env.has(name)) release(name);
+    for (const [inp, old] of this.carried) if (next.has(inp) && old.gpu && !retain.has(old.gpu.buffer)) this.runner.release(old.gpu.buffer);
+    for (const [inp, v] of next) this.carried.set(inp, v);
+    for (const name of keep) if (env.has(name) && !retain.has(env.get(name)!.gpu?.buffer as GPUBuffer)) release(name);
     this.runner.flush();
-    for (const b of this.uploads.splice(0)) this.runner.release(b);
+    for (const b of this.uploads.splice(0)) if (!retain.has(b)) this.runner.release(b);
     return result;
+  }
+
+  /** Values carried between runs (RunOptions.carry), by the input they feed: device-resident. */
+  private carried = new Map<string, Val>();
+  async readCarried(name: string): Promise<RTensor> {
+    const v = this.carried.get(name);
+    if (!v) throw new AmpError(`no carried value for input '${name}'`);
+    return this.cpuOf({ ...v }, this.model.graph.values.get(name)?.type?.elemType);
   }
 
   private cpu?: CpuExecutor;
@@ -239,6 +304,8 @@ export class WebGpuExecutor {
   }
 
   dispose(): void {
+    for (const v of this.carried.values()) v.gpu?.buffer.destroy();
+    this.carried.clear();
     for (const v of this.inits.values()) { v.gpu?.buffer.destroy(); for (const b of v.blocks ?? []) b.t.buffer.destroy(); }
     this.runner.dispose();
     this.inits.clear();

@@ -73,7 +73,7 @@ export const halfEmulated = emulation.get;
 const software = scopedFlag();
 export const withSoftwareAdapter = software.with;
 export const softwareAdapter = software.get;
-const Q16 = `${HALF_BITS}
+export const Q16 = `${HALF_BITS}
 fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }`;
 /** The WGSL type a kernel converts its results to on store: f32, f16, or (emulated) q16, rounding to fp16 in f32. */
 export const wgslType = (dtype: number): string => (dtype === DataType.FLOAT16 ? (halfEmulated() ? 'q16' : 'f16') : 'f32');
@@ -167,13 +167,19 @@ export const groupsFor = (n: number) => Math.ceil(n / (64 * perInvocation()));
 /** f32 bits of a float for the u32 meta buffer. */
 export const f32bits = (x: number) => new Uint32Array(Float32Array.from([x]).buffer)[0];
 
+/** The parameter ring buffer's size: 1024 dispatches of up to 256 bytes of parameters per submission. */
+const META_BYTES = 256 * 1024;
+
 export class Runner {
   private pipelines = new Map<string, GPUComputePipeline>();
   private encoder?: GPUCommandEncoder;
   private pass?: GPUComputePassEncoder;
   private pool = new Map<number, GPUBuffer[]>();
-  private scratch: GPUBuffer[] = [];
-  constructor(readonly ctx: GpuContext) {}
+  private metaBuf?: GPUBuffer;
+  private metaData = new Uint32Array(META_BYTES / 4);
+  private metaOff = 0;
+  private readonly align: number;
+  constructor(readonly ctx: GpuContext) { this.align = Math.max(16, ctx.device.limits.minStorageBufferOffsetAlignment); }
 
   /** A storage buffer of at least `bytes` (rounded to 4), reused from the pool when possible. */
   alloc(bytes: number): GPUBuffer {
@@ -216,10 +222,18 @@ export class Runner {
       pipe = dev.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
       this.pipelines.set(key, pipe);
     }
-    const meta = dev.createBuffer({ size: Math.max(16, p.meta.length * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
-    dev.queue.writeBuffer(meta, 0, Uint32Array.from(p.meta.map((x) => x >>> 0)));
-    this.scratch.push(meta);
-    const entries = [meta, ...p.inputs.map((t) => t.buffer), ...outs.map((t) => t.buffer)].map((buffer, binding) => ({ binding, resource: { buffer } }));
+    // Parameters go into one ring buffer per submission (written once, at flush), bound at an aligned offset:
+    // a buffer per dispatch cost ~50 µs of the ~60 µs a small dispatch took on lavapipe.
+    const bytes = Math.max(16, p.meta.length * 4), span = Math.ceil(bytes / this.align) * this.align;
+    if (this.metaOff + span > META_BYTES) this.flush();
+    this.metaBuf ??= dev.createBuffer({ size: META_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const at = this.metaOff;
+    p.meta.forEach((x, k) => { this.metaData[at / 4 + k] = x >>> 0; });
+    this.metaOff += span;
+    const entries = [
+      { binding: 0, resource: { buffer: this.metaBuf, offset: at, size: bytes } },
+      ...[...p.inputs.map((t) => t.buffer), ...outs.map((t) => t.buffer)].map((buffer, k) => ({ binding: k + 1, resource: { buffer } })),
+    ];
     const bind = dev.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
     this.encoder ??= dev.createCommandEncoder();
     this.pass ??= this.encoder.beginComputePass();
@@ -233,18 +247,26 @@ export class Runner {
   /** Submits everything recorded so far (one command encoder per stretch of GPU work). */
   flush(): void {
     if (!this.encoder) return;
+    // queue.writeBuffer lands before the commands submitted after it, and after those submitted before.
+    if (this.metaOff) this.ctx.device.queue.writeBuffer(this.metaBuf!, 0, this.metaData, 0, this.metaOff / 4);
+    this.metaOff = 0;
     this.pass?.end();
     this.ctx.device.queue.submit([this.encoder.finish()]);
     this.encoder = undefined;
     this.pass = undefined;
   }
 
-  async read(t: GpuTensor): Promise<Uint8Array> {
+  async read(t: GpuTensor): Promise<Uint8Array> { return (await this.readMany([t]))[0]; }
+
+  /** Reads tensors back with one copy submission and one mapping (each readback is a round trip). */
+  async readMany(ts: GpuTensor[]): Promise<Uint8Array[]> {
     this.flush();
-    const size = Math.max(4, Math.ceil(t.bytes / 4) * 4);
-    const staging = this.ctx.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    if (!ts.length) return [];
+    const sizes = ts.map((t) => Math.max(4, Math.ceil(t.bytes / 4) * 4));
+    const offsets = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));
+    const staging = this.ctx.device.createBuffer({ size: Math.max(4, sizes.reduce((a, b) => a + b, 0)), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const enc = this.ctx.device.createCommandEncoder();
-    enc.copyBufferToBuffer(t.buffer, 0, staging, 0, size);
+    ts.forEach((t, k) => enc.copyBufferToBuffer(t.buffer, 0, staging, offsets[k], sizes[k]));
     this.ctx.device.queue.submit([enc.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     if (this.ctx.errors.length) {
@@ -252,18 +274,16 @@ export class Runner {
       staging.unmap(); staging.destroy();
       throw new AmpError(`WebGPU error: ${msg}`);
     }
-    const out = new Uint8Array(staging.getMappedRange().slice(0, t.bytes));
+    const mapped = staging.getMappedRange();
+    const out = ts.map((t, k) => new Uint8Array(mapped.slice(offsets[k], offsets[k] + t.bytes)));
     staging.unmap();
     staging.destroy();
-    for (const b of this.scratch) b.destroy();
-    this.scratch = [];
     return out;
   }
 
   dispose(): void {
+    this.metaBuf?.destroy();
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
-    for (const b of this.scratch) b.destroy();
-    this.scratch = [];
   }
 }

@@ -9,7 +9,7 @@ import type { Model } from '../ir/graph.js';
 import { loadModel } from '../onnx/io.js';
 import { readCsv, readFashionMnist, type Dataset } from '../../runtime/train/data.js';
 import { buildMlp } from '../../runtime/train/models.js';
-import { train, initialWeights, LOSS_NODES, DEFAULT_BATCH, type Mode, type TrainResult } from '../../runtime/train/trainer.js';
+import { train, initialWeights, FP32_NODES, DEFAULT_BATCH, type Mode, type TrainResult } from '../../runtime/train/trainer.js';
 import { convertSync } from './convert.js';
 import { AmpError } from '../core/errors.js';
 import type { BackendName } from '../../runtime/backend.js';
@@ -52,7 +52,7 @@ export function datasetPath(data: string): string {
 }
 
 /** The AMP training graph: the same pass as inference, the fused loss kept fp32. */
-export const lowerForAmp = (m: Model, target: 'fp16' | 'bf16' = 'fp16'): Model => convertSync(m.clone(), { keepFp32: [LOSS_NODES], target }).model;
+export const lowerForAmp = (m: Model, target: 'fp16' | 'bf16' = 'fp16', keepIo?: string[]): Model => convertSync(m.clone(), { keepFp32: [FP32_NODES], target, keepIoTypes: keepIo?.length ? keepIo : undefined }).model;
 
 const stats = (xs: number[]) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;

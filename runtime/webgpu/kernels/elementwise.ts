@@ -7,19 +7,19 @@ import { sliceArgs, sliceGeometry } from '../../cpu/kernels/shape.js';
 import { DataType } from '../../../src/ir/dtype.js';
 
 // erf with |error| < 1.5e-7 (Abramowitz & Stegun 7.1.26): WGSL has no erf.
-const ERF = `fn erf_(x: f32) -> f32 {
+export const ERF = `fn erf_(x: f32) -> f32 {
   let t = 1.0 / (1.0 + 0.3275911 * abs(x));
   let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
   return select(-y, y, x >= 0.0);
 }`;
-const UNARY: Record<string, string> = {
+export const UNARY: Record<string, string> = {
   Relu: 'max(x, 0.0)', Neg: '-x', Abs: 'abs(x)', Sqrt: 'sqrt(x)', Exp: 'exp(x)', Log: 'log(x)', Reciprocal: '1.0 / x',
   Sigmoid: '1.0 / (1.0 + exp(-x))', Tanh: 'tanh(x)', Erf: 'erf_(x)', Ceil: 'ceil(x)', Floor: 'floor(x)', Sin: 'sin(x)', Cos: 'cos(x)',
   Sign: 'sign(x)', LeakyRelu: 'select(alpha * x, x, x >= 0.0)', Gelu: '0.5 * x * (1.0 + erf_(x * 0.70710678))', Identity: 'x',
 };
-const BINARY: Record<string, string> = { Add: 'a + b', Sub: 'a - b', Mul: 'a * b', Div: 'a / b', Pow: 'pow_(a, b)', Max: 'max(a, b)', Min: 'min(a, b)' };
+export const BINARY: Record<string, string> = { Add: 'a + b', Sub: 'a - b', Mul: 'a * b', Div: 'a / b', Pow: 'pow_(a, b)', Max: 'max(a, b)', Min: 'min(a, b)' };
 // WGSL pow is exp2(b·log2(a)): NaN for a < 0. ONNX Pow of a negative base with an integer exponent is real.
-const POW = `fn pow_(a: f32, b: f32) -> f32 {
+export const POW = `fn pow_(a: f32, b: f32) -> f32 {
   if (a >= 0.0 || b != floor(b)) { return pow(a, b); }
   let r = pow(-a, b);
   return select(r, -r, (abs(b) % 2.0) == 1.0);
@@ -68,7 +68,7 @@ export const binary = (op: string): GpuKernel => (node, [a, b]) => {
  * (A plain f16(x) conversion is indeterminate for out-of-range values in WGSL.) The half bits are turned into
  * an f16 through bitcast<vec2<f16>>, which Dawn accepts; with emulated fp16 storage, q16 does the same in f32.
  */
-const TO_HALF = `${HALF_BITS}
+export const TO_HALF = `${HALF_BITS}
 fn to_half(x: f32) -> f16 { return bitcast<vec2<f16>>(half_bits(x))[0]; }`;
 
 export const cast: GpuKernel = (node, [x]) => {

@@ -58,8 +58,8 @@ function broadcastOp(key: string, node: Node, ins: GpuTensor[], outType: number,
   };
 }
 
-const COMPARE: Record<string, string> = { Greater: 'v0 > v1', Less: 'v0 < v1', GreaterOrEqual: 'v0 >= v1', LessOrEqual: 'v0 <= v1', Equal: 'v0 == v1' };
-const LOGIC: Record<string, string> = { And: 'v0 && v1', Or: 'v0 || v1', Xor: 'v0 != v1' };
+export const COMPARE: Record<string, string> = { Greater: 'v0 > v1', Less: 'v0 < v1', GreaterOrEqual: 'v0 >= v1', LessOrEqual: 'v0 <= v1', Equal: 'v0 == v1' };
+export const LOGIC: Record<string, string> = { And: 'v0 && v1', Or: 'v0 || v1', Xor: 'v0 != v1' };
 
 const compare = (op: string): GpuKernel => (node, [a, b]) => {
   // Float operands of one type; Equal also compares bools.

@@ -1,9 +1,12 @@
 /**
  * ReduceSum / ReduceMean over any axes (the int64 input when there is one, else the attribute), keepdims or not:
  * one invocation per output element, looping over the reduced elements with strides, accumulating in f32.
+ * Long rows of trailing axes (a whole tensor to one value: the training step's checks and norms) take one
+ * 64-wide workgroup per output instead, strided partial sums then a tree in workgroup memory — a single
+ * invocation summing 50 000 elements took 2.7 ms on lavapipe.
  */
 import type { GpuKernel } from './types.js';
-import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params } from '../shader.js';
+import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, MAX_X } from '../shader.js';
 
 const MAX_RANK = 6;
 const strides = (dims: number[]) => dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
@@ -30,6 +33,29 @@ const reduce = (op: 'ReduceSum' | 'ReduceMean'): GpuKernel => (node, [x], _opset
     .array('keptDims', kept.map((i) => x!.dims[i]), MAX_RANK, 1).array('keptStrides', kept.map((i) => st[i]), MAX_RANK)
     .array('redDims', red.map((i) => x!.dims[i]), MAX_RANK, 1).array('redStrides', red.map((i) => st[i]), MAX_RANK);
   const T = wgslType(x!.dtype);
+  const trailing = red.every((a, k) => a === r - red.length + k);
+  if (trailing && R >= 512) {
+    const q = new Params().u32('count', count).u32('R', R).f32('scale', op === 'ReduceMean' ? 1 / R : 1);
+    return {
+      key: `reduce-rows:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: outDims }], meta: q.meta, groups: count,
+      wgsl: () => `${bindings([x!.dtype], [x!.dtype])}
+var<workgroup> part: array<f32, 64>;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${q.locals}
+  let o = wid.x + wid.y * ${MAX_X}u;
+  var acc = 0.0;
+  if (o < count) { let base = o * R; for (var j = lid; j < R; j += 64u) { acc += f32(in0[base + j]); } }
+  part[lid] = acc;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s = s >> 1u) {
+    if (lid < s) { part[lid] += part[lid + s]; }
+    workgroupBarrier();
+  }
+  if (lid == 0u && o < count) { out0[o] = ${T}(part[0] * scale); }
+}`,
+    };
+  }
   return {
     key: `reduce:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: outDims }], meta: p.meta, groups: groupsFor(count),
     wgsl: () => `${bindings([x!.dtype], [x!.dtype])}${PROLOGUE('count', p)}

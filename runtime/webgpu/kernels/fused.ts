@@ -1,0 +1,172 @@
+/**
+ * Fused elementwise chains. A group of elementwise nodes (unary, binary, comparisons, logic, IsInf/IsNaN, Where,
+ * Cast) runs as ONE kernel when every operand is one shape or a single element: intermediates stay in
+ * registers, rounded to fp16 where their type is fp16, so the results equal the unfused kernels' bit for bit.
+ * Why: a dispatch costs about 0.1 ms on a software adapter, more than a small elementwise op — the training
+ * step's optimizer update is ~10 such ops per weight.
+ *
+ * planFusion groups nodes statically (graph structure only); fusedProgram checks shapes and types at run
+ * time and declines (undefined) when they do not fit, and the executor then runs the members one by one.
+ */
+import type { Graph, Node } from '../../../src/ir/graph.js';
+import type { GpuTensor, Program } from '../shader.js';
+import { bindings, PROLOGUE, groupsFor, numel, Params, halfEmulated, f32bits, Q16, HALF_BITS } from '../shader.js';
+import { UNARY, BINARY, ERF, POW, TO_HALF } from './elementwise.js';
+import { COMPARE, LOGIC } from './logic.js';
+import { broadcastShape } from '../../cpu/util.js';
+import { DataType } from '../../../src/ir/dtype.js';
+
+const F = DataType.FLOAT, H = DataType.FLOAT16, B = DataType.BOOL;
+const isFloat = (t: number) => t === F || t === H;
+const CLASS = `fn class_(x: f32) -> u32 {
+  let b = bitcast<u32>(x);
+  if ((b & 0x7f800000u) != 0x7f800000u) { return 0u; }
+  if ((b & 0x7fffffu) != 0u) { return 3u; }
+  return select(1u, 2u, (b & 0x80000000u) != 0u);
+}`;
+
+/** Ops a group may hold (Identity is a view, not a kernel). */
+export const FUSABLE = new Set([...Object.keys(UNARY).filter((k) => k !== 'Identity'), ...Object.keys(BINARY), ...Object.keys(COMPARE), ...Object.keys(LOGIC), 'Not', 'IsInf', 'IsNaN', 'Where', 'Cast']);
+
+/**
+ * One member's WGSL: the body computing `t` from operands `v` (f32 or bool locals) and its result type, or
+ * undefined for a form the fused kernel does not take.
+ */
+function member(n: Node, dts: number[]): { body: string; out: number } | undefined {
+  const op = n.opType, [d0, d1, d2] = dts;
+  const lets = (names: string[]) => names.map((x, k) => `let ${x} = v${k};`).join(' ');
+  if (op in UNARY) {
+    if (!isFloat(d0) || dts.length !== 1 || (op === 'Gelu' && n.attrString('approximate', 'none') !== 'none')) return undefined;
+    return { body: `${lets(['x'])} let alpha = bitcast<f32>(${f32bits(n.attrFloat('alpha', 0.01))}u); t = ${UNARY[op]};`, out: d0 };
+  }
+  if (op in BINARY) return dts.length === 2 && isFloat(d0) && d0 === d1 ? { body: `${lets(['a', 'b'])} t = ${BINARY[op]};`, out: d0 } : undefined;
+  if (op in COMPARE) return dts.length === 2 && d0 === d1 && (isFloat(d0) || (op === 'Equal' && d0 === B)) ? { body: `t = ${COMPARE[op]};`, out: B } : undefined;
+  if (op in LOGIC) return dts.length === 2 && d0 === B && d1 === B ? { body: `t = ${LOGIC[op]};`, out: B } : undefined;
+  if (op === 'Not') return d0 === B ? { body: 't = !v0;', out: B } : undefined;
+  if (op === 'IsNaN') return isFloat(d0) ? { body: 't = class_(v0) == 3u;', out: B } : undefined;
+  if (op === 'IsInf') {
+    if (!isFloat(d0)) return undefined;
+    const pos = n.attrInt('detect_positive', 1) !== 0, neg = n.attrInt('detect_negative', 1) !== 0;
+    return { body: `let c = class_(v0); t = ${[pos ? 'c == 1u' : '', neg ? 'c == 2u' : ''].filter(Boolean).join(' || ') || 'false'};`, out: B };
+  }
+  if (op === 'Where') return d0 === B && isFloat(d1) && d1 === d2 ? { body: 't = select(v2, v1, v0);', out: d1 } : undefined;
+  if (op === 'Cast') {
+    const to = n.attrInt('to', 0);
+    if (isFloat(d0) && isFloat(to)) return { body: 't = v0;', out: to }; // the fp16 rounding follows (below)
+    if (d0 === B && isFloat(to)) return { body: 't = select(0.0, 1.0, v0);', out: to };
+    if (isFloat(d0) && to === B) return { body: 't = (bitcast<u32>(v0) & 0x7fffffffu) != 0u;', out: B }; // NaN is true
+  }
+  return undefined;
+}
+
+/** A group: its nodes in order, the node index it runs at (its last member), its outer inputs and its outputs. */
+export interface FusionGroup { members: Node[]; at: number; inputs: string[]; outputs: string[] }
+
+/**
+ * Groups of fusable nodes of `g`, greedily in node order: a node joins the groups of its operands' producers —
+ * all of them merged when that is allowed, else one — when every value of those groups read outside them is
+ * read after this node (a group runs at its last member), the kernel's bindings stay within `maxBindings`, and
+ * the declared shapes in it agree (one tensor shape plus single elements: what fusedProgram takes). Groups of
+ * one node are dropped.
+ */
+export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
+  const groupOf = new Map<string, FusionGroup>(); // value → the group producing it
+  const pos = new Map<Node, number>(g.nodes.map((n, i) => [n, i]));
+  const strip = (d: number[]) => { const k = d.findIndex((x) => x !== 1); return k < 0 ? [] : d.slice(k); };
+  /** The declared non-scalar shapes a node touches (unknown shapes say nothing). */
+  const shapesOf = (n: Node) => [...n.inputs, ...n.outputs].flatMap((x) => {
+    const sh = g.lookup(x)?.type?.shape ?? g.values.get(x)?.type?.shape;
+    return sh && sh.every((d) => typeof d === 'number') && numel(sh as number[]) > 1 ? [strip(sh as number[]).join('x')] : [];
+  });
+  const ioOf = (members: Node[]) => {
+    const made = new Set(members.flatMap((m) => m.outputs));
+    const inside = new Set(members);
+    const inputs = [...new Set(members.flatMap((m) => m.inputs).filter((x) => x && !made.has(x)))];
+    const outputs = [...made].filter((o) => g.outputs.includes(o) || (g.values.get(o)?.consumers ?? []).some((c) => !inside.has(c) || c.graph !== g));
+    return { inputs, outputs };
+  };
+  const all: FusionGroup[] = [];
+  const shape = new Map<FusionGroup, Set<string>>();
+  /** `n` joined with these groups, or undefined when that is not allowed. */
+  const tryJoin = (groups: FusionGroup[], n: Node, i: number): FusionGroup | undefined => {
+    const members = [...groups.flatMap((grp) => grp.members), n].sort((a, b) => pos.get(a)! - pos.get(b)!);
+    const inside = new Set(members);
+    const late = members.flatMap((m) => m.outputs).flatMap((o) => g.values.get(o)?.consumers ?? []).filter((c) => !inside.has(c));
+    if (late.some((c) => c.graph !== g || (pos.get(c) ?? Infinity) <= i)) return undefined;
+    const shapes = new Set([...groups.flatMap((grp) => [...shape.get(grp)!]), ...shapesOf(n)]);
+    if (shapes.size > 1) return undefined;
+    const io = ioOf(members);
+    if (io.inputs.length + io.outputs.length + 1 > maxBindings) return undefined;
+    const merged: FusionGroup = { members, at: i, ...io };
+    shape.set(merged, shapes);
+    return merged;
+  };
+  g.nodes.forEach((n, i) => {
+    if (!FUSABLE.has(n.opType) || n.subgraphs.size || n.outputs.length !== 1 || !n.inputs.every(Boolean)) return;
+    const cands = [...new Set(n.inputs.map((x) => groupOf.get(x)).filter((grp): grp is FusionGroup => !!grp))];
+    const joined = (cands.length > 1 ? tryJoin(cands, n, i) : undefined) ?? cands.map((c) => tryJoin([c], n, i)).find(Boolean);
+    const used = joined ? cands.filter((c) => c.members.every((m) => joined.members.includes(m))) : [];
+    const grp = joined ?? { members: [n], at: i, ...ioOf([n]) };
+    if (!joined) shape.set(grp, new Set(shapesOf(n)));
+    for (const old of used) all.splice(all.indexOf(old), 1);
+    all.push(grp);
+    for (const m of grp.members) groupOf.set(m.outputs[0], grp);
+  });
+  return all.filter((grp) => grp.members.length > 1);
+}
+
+/**
+ * The group's kernel for these input tensors (by grp.inputs), or undefined: every member's operands must be
+ * `count` elements of one layout (dims equal but for leading 1s) or single elements.
+ */
+export function fusedProgram(grp: FusionGroup, ins: GpuTensor[]): { program: Program; dtypes: number[]; dims: number[][] } | undefined {
+  const info = new Map<string, { dims: number[]; dtype: number; ref: string }>();
+  grp.inputs.forEach((name, k) => info.set(name, { dims: ins[k].dims, dtype: ins[k].dtype, ref: `e${k}` }));
+  const strip = (d: number[]) => { const k = d.findIndex((x) => x !== 1); return k < 0 ? [] : d.slice(k); };
+  let big: number[] | undefined;
+  const fits = (d: number[]) => { if (numel(d) === 1) return true; big ??= strip(d); return strip(d).join() === big.join(); };
+  const emu = halfEmulated();
+  const code: string[] = [];
+  const loads = ins.map((t, k) => {
+    if (!fits(t.dims)) return undefined;
+    const at = numel(t.dims) === 1 ? '0u' : 'i';
+    return t.dtype === B ? `let e${k} = in${k}[${at}] != 0u;` : `let e${k} = f32(in${k}[${at}]);`;
+  });
+  if (loads.some((l) => l === undefined)) return undefined;
+  let half = false;
+  for (const [j, m] of grp.members.entries()) {
+    const ops = m.inputs.map((x) => info.get(x));
+    if (ops.some((o) => !o)) return undefined;
+    const spec = member(m, ops.map((o) => o!.dtype));
+    let dims: number[];
+    try { dims = broadcastShape(ops.map((o) => o!.dims), m); } catch { return undefined; }
+    if (!spec || !fits(dims)) return undefined;
+    half ||= spec.out === H;
+    const T = spec.out === B ? 'bool' : 'f32';
+    code.push(`var t${j}: ${T}; { ${ops.map((o, k) => `let v${k} = ${o!.ref};`).join(' ')} var t: ${T}; ${spec.body}${spec.out === H ? ' t = q16(t);' : ''} t${j} = t; }`);
+    info.set(m.outputs[0], { dims, dtype: spec.out, ref: `t${j}` });
+  }
+  const count = big ? numel(big) : 1;
+  const outs = grp.outputs.map((o) => info.get(o)!);
+  const store = (o: { dtype: number; ref: string }) => (o.dtype === B ? `select(0u, 1u, ${o.ref})` : o.dtype === H && !emu ? `to_half(${o.ref})` : o.ref);
+  const stores = outs.map((o, k) => (numel(o.dims) === 1 && count > 1 ? `if (i == 0u) { out${k}[0] = ${store(o)}; }` : `out${k}[i] = ${store(o)};`));
+  const ioTypes = [...ins.map((t) => t.dtype), ...outs.map((o) => o.dtype)];
+  // q16 rounds to fp16 in f32; bindings() brings it along with emulated fp16 I/O, else it is defined here.
+  const q16 = 'fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }';
+  const outHalf = outs.some((o) => o.dtype === H);
+  const halfFns = emu ? (half && !ioTypes.includes(H) ? Q16 : '') : outHalf ? `${TO_HALF}\n${q16}` : half ? `${HALF_BITS}\n${q16}` : '';
+  const p = new Params().u32('count', count);
+  const sig = grp.members.map((m, j) => `${m.opType}(${m.inputs.map((x) => info.get(x)!.ref).join(',')})${m.opType === 'Cast' ? m.attrInt('to', 0) : ''}${m.opType === 'LeakyRelu' ? m.attrFloat('alpha', 0.01) : ''}${m.opType === 'IsInf' ? `${m.attrInt('detect_positive', 1)}${m.attrInt('detect_negative', 1)}` : ''}`).join(';');
+  const shapes = [...ins.map((t) => (numel(t.dims) === 1 ? 's' : 'n')), ...outs.map((o) => (numel(o.dims) === 1 ? 's' : 'n'))].join('');
+  return {
+    dtypes: outs.map((o) => o.dtype), dims: outs.map((o) => o.dims),
+    program: {
+      key: `fused:${sig}:${ioTypes.join(',')}:${shapes}:${count > 1 ? 'n' : '1'}`, inputs: ins, outputs: outs.map((o) => ({ dtype: o.dtype, dims: o.dims })), meta: p.meta, groups: groupsFor(count),
+      wgsl: () => `${bindings(ins.map((t) => t.dtype), outs.map((o) => o.dtype))}\n${halfFns}\n${ERF}\n${POW}\n${CLASS}${PROLOGUE('count', p)}
+  ${loads.join('\n  ')}
+  ${code.join('\n  ')}
+  ${stores.join('\n  ')}
+}`,
+    },
+  };
+}
