@@ -150,18 +150,23 @@ describe.each([F, H])('fused elementwise chains (dtype %i)', (dt) => {
     b.node('Cast', [bad], { to: dt }, { outputs: ['flags'] });
     b.node('Add', [e, y], {}, { outputs: ['z'] }); // y broadcasts over rows: not fused, e is a group output
     b.node('Identity', [sg], {}, { outputs: ['side'] }); // a value inside read outside: another output
-    for (const o of ['flags', 'z', 'side']) b.output(o);
+    // A reduction over rows ends a group: the squares are summed as they are computed, never stored.
+    const x2 = b.input('x2', dt, [40, 30]);
+    b.node('ReduceSum', [b.node('Mul', [x2, x2])[0], b.init('last', DataType.INT64, [1], BigInt64Array.from([-1n]))], { keepdims: 1 }, { outputs: ['sq'] });
+    for (const o of ['flags', 'z', 'side', 'sq']) b.output(o);
     const model = b.build();
-    const feeds = { x: tensor(dt, [3, 5], 6), y: tensor(dt, [1, 5]), s: tensor(dt, [1], 4) };
+    const feeds = { x: tensor(dt, [3, 5], 2), y: tensor(dt, [1, 5]), s: tensor(dt, [1], 1), x2: tensor(dt, [40, 30]) }; // Exp stays within fp16
     const want = await (await WebGpuExecutor.create(model, { fuse: false })).run(feeds);
     for (const forms of ['gpu', 'software'] as const) {
       const ex = await WebGpuExecutor.create(model, { forms });
       const got = await ex.run(feeds);
-      expect(ex.fusedGroups).toBe(1);
-      for (const k of Object.keys(want)) expect(Array.from(got[k].data as Uint16Array), k).toEqual(Array.from(want[k].data as Uint16Array));
+      expect(ex.fusedGroups).toBe(2);
+      for (const k of ['flags', 'z', 'side']) expect(Array.from(got[k].data as Uint16Array), k).toEqual(Array.from(want[k].data as Uint16Array));
+      expect(got.sq.dims).toEqual([40, 1]);
+      expect(agreement(toFloat32(got.sq), toFloat32(want.sq)).maxScaled).toBeLessThan(bound(dt)); // another summation order
       // Asking for a value inside the group runs its nodes one by one: same results, the value is there.
       const again = await ex.run(feeds, { outputs: ['z', w] });
-      expect(ex.fusedGroups).toBe(0);
+      expect(ex.fusedGroups).toBe(1); // the reduction's group still fused
       expect(Array.from(again.z.data as Uint16Array)).toEqual(Array.from(want.z.data as Uint16Array));
       expect(again[w].dims).toEqual([3, 5]);
     }

@@ -64,8 +64,10 @@ export function appendOptimizerStep(tg: TrainingGraph, o: StepOptions): StepGrap
   const invScale = input(`${OPT_PREFIX}inv_scale`, []);
   const adam = o.optimizer === 'adam';
   const bc1 = adam ? input(`${OPT_PREFIX}bc1`, []) : undefined, bc2 = adam ? input(`${OPT_PREFIX}bc2`, []) : undefined;
-  // Unscaled gradients, and the count of non-finite values among them (IsInf/IsNaN test the bits).
-  const gu = tg.weights.map((w, k) => emit('Mul', [tg.grads[k], invScale], {}, fresh(`unscaled/${w}`)));
+  // Unscaled gradients, and the count of non-finite values among them (IsInf/IsNaN test the bits). Read before
+  // the `grad/…` outputs: a gradient computed in fp32 (a bias's batch sum) reaches the update unrounded.
+  const source = (gname: string) => { const p = g.values.get(gname)?.producer; return p?.opType === 'Identity' ? p.inputs[0] : gname; };
+  const gu = tg.weights.map((w, k) => emit('Mul', [source(tg.grads[k]), invScale], {}, fresh(`unscaled/${w}`)));
   const sumAll = (xs: string[]) => xs.reduce((acc, x) => emit('Add', [acc, x]));
   const bad = sumAll(gu.map((x) => emit('ReduceSum', [emit('Cast', [emit('Or', [emit('IsInf', [x]), emit('IsNaN', [x])])], { to: DataType.FLOAT })], { keepdims: 0 })));
   const finite = emit('Equal', [bad, constant(0)], {}, `${OPT_PREFIX}finite`);

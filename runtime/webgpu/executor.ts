@@ -56,6 +56,7 @@ export class WebGpuExecutor {
     g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUseFused.set(x, this.fusion.get(n)?.at ?? i)));
   }
   private fusion = new Map<Node, FusionGroup>();
+  private fusedCache = new Map<FusionGroup, Map<string, ReturnType<typeof fusedProgram> | null>>();
   private lastUseFused = new Map<string, number>();
   /** Groups that ran as one fused kernel in the last run. */
   fusedGroups = 0;
@@ -68,7 +69,17 @@ export class WebGpuExecutor {
     return withHalfEmulation(this.emulateHalf, () => withSoftwareAdapter(this.software, () => {
       const ins = vals.map((v) => this.gpuOf(v!)!);
       if (ins.some((t) => t.bytes > this.ctx.maxBinding)) return false;
-      const f = fusedProgram(grp, ins);
+      const axes = grp.reduce?.inputs[1] ? env.get(grp.reduce.inputs[1])?.cpu : undefined;
+      if (grp.reduce?.inputs[1] && !axes) return false;
+      // The program depends only on the inputs' types and dims (and the axes): built once per signature.
+      const sig = `${ins.map((t) => `${t.dtype}:${t.dims.join('x')}`).join(',')}|${axes ? Array.from(axes.data as ArrayLike<number | bigint>).join(',') : ''}|${this.emulateHalf}|${this.software}`;
+      let cached = this.fusedCache.get(grp)?.get(sig);
+      if (cached === undefined) {
+        cached = fusedProgram(grp, ins, axes) ?? null;
+        if (!this.fusedCache.has(grp)) this.fusedCache.set(grp, new Map());
+        this.fusedCache.get(grp)!.set(sig, cached);
+      }
+      const f = cached && { ...cached, program: { ...cached.program, inputs: ins } };
       if (!f || f.program.outputs.some((o) => numel(o.dims) * elemBytes(o.dtype) > this.ctx.maxBinding)) return false;
       const outs = this.runner.run(f.program);
       grp.outputs.forEach((o, k) => { env.set(o, { gpu: outs[k] }); owned.set(outs[k].buffer, 1); });

@@ -175,6 +175,10 @@ export class Runner {
   private encoder?: GPUCommandEncoder;
   private pass?: GPUComputePassEncoder;
   private pool = new Map<number, GPUBuffer[]>();
+  private binds = new Map<string, GPUBindGroup>();
+  private ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 0;
+  private idOf(b: GPUBuffer): number { let id = this.ids.get(b); if (id === undefined) { id = this.nextId++; this.ids.set(b, id); } return id; }
   private metaBuf?: GPUBuffer;
   private metaData = new Uint32Array(META_BYTES / 4);
   private metaOff = 0;
@@ -222,19 +226,24 @@ export class Runner {
       pipe = dev.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
       this.pipelines.set(key, pipe);
     }
-    // Parameters go into one ring buffer per submission (written once, at flush), bound at an aligned offset:
-    // a buffer per dispatch cost ~50 µs of the ~60 µs a small dispatch took on lavapipe.
+    // Parameters go into one ring buffer per submission (written once, at flush), bound at an aligned offset,
+    // instead of a new buffer per dispatch.
     const bytes = Math.max(16, p.meta.length * 4), span = Math.ceil(bytes / this.align) * this.align;
     if (this.metaOff + span > META_BYTES) this.flush();
     this.metaBuf ??= dev.createBuffer({ size: META_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     const at = this.metaOff;
     p.meta.forEach((x, k) => { this.metaData[at / 4 + k] = x >>> 0; });
     this.metaOff += span;
-    const entries = [
-      { binding: 0, resource: { buffer: this.metaBuf, offset: at, size: bytes } },
-      ...[...p.inputs.map((t) => t.buffer), ...outs.map((t) => t.buffer)].map((buffer, k) => ({ binding: k + 1, resource: { buffer } })),
-    ];
-    const bind = dev.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
+    const buffers = [...p.inputs.map((t) => t.buffer), ...outs.map((t) => t.buffer)];
+    // Bind groups are reused: a run repeats the same kernels on the same pooled buffers at the same offsets.
+    const bkey = `${key}|${at}|${bytes}|${buffers.map((b) => this.idOf(b)).join(',')}`;
+    let bind = this.binds.get(bkey);
+    if (!bind) {
+      const entries = [{ binding: 0, resource: { buffer: this.metaBuf, offset: at, size: bytes } }, ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } }))];
+      bind = dev.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
+      if (this.binds.size > 8192) this.binds.clear();
+      this.binds.set(bkey, bind);
+    }
     this.encoder ??= dev.createCommandEncoder();
     this.pass ??= this.encoder.beginComputePass();
     this.pass.setPipeline(pipe);

@@ -13,6 +13,8 @@ import type { GpuTensor, Program } from '../shader.js';
 import { bindings, PROLOGUE, groupsFor, numel, Params, halfEmulated, f32bits, Q16, HALF_BITS } from '../shader.js';
 import { UNARY, BINARY, ERF, POW, TO_HALF } from './elementwise.js';
 import { COMPARE, LOGIC } from './logic.js';
+import { reduceGeometry, ROWS_MAIN } from './reduce.js';
+import type { RTensor } from '../../../src/core/tensor.js';
 import { broadcastShape } from '../../cpu/util.js';
 import { DataType } from '../../../src/ir/dtype.js';
 
@@ -59,8 +61,13 @@ function member(n: Node, dts: number[]): { body: string; out: number } | undefin
   return undefined;
 }
 
-/** A group: its nodes in order, the node index it runs at (its last member), its outer inputs and its outputs. */
-export interface FusionGroup { members: Node[]; at: number; inputs: string[]; outputs: string[] }
+/**
+ * A group: its nodes in order, the node index it runs at (its last member), its outer inputs (GPU tensors) and
+ * its outputs; `reduce`: a ReduceSum/ReduceMean that ends the group, summing a member's value over rows
+ * (its axes input, if any, is CPU data, not among `inputs`).
+ */
+export interface FusionGroup { members: Node[]; at: number; inputs: string[]; outputs: string[]; reduce?: Node }
+const REDUCE = new Set(['ReduceSum', 'ReduceMean']);
 
 /**
  * Groups of fusable nodes of `g`, greedily in node order: a node joins the groups of its operands' producers —
@@ -81,7 +88,7 @@ export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
   const ioOf = (members: Node[]) => {
     const made = new Set(members.flatMap((m) => m.outputs));
     const inside = new Set(members);
-    const inputs = [...new Set(members.flatMap((m) => m.inputs).filter((x) => x && !made.has(x)))];
+    const inputs = [...new Set(members.flatMap((m) => (REDUCE.has(m.opType) ? m.inputs.slice(0, 1) : m.inputs)).filter((x) => x && !made.has(x)))];
     const outputs = [...made].filter((o) => g.outputs.includes(o) || (g.values.get(o)?.consumers ?? []).some((c) => !inside.has(c) || c.graph !== g));
     return { inputs, outputs };
   };
@@ -93,17 +100,24 @@ export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
     const inside = new Set(members);
     const late = members.flatMap((m) => m.outputs).flatMap((o) => g.values.get(o)?.consumers ?? []).filter((c) => !inside.has(c));
     if (late.some((c) => c.graph !== g || (pos.get(c) ?? Infinity) <= i)) return undefined;
-    const shapes = new Set([...groups.flatMap((grp) => [...shape.get(grp)!]), ...shapesOf(n)]);
+    const shapes = new Set([...groups.flatMap((grp) => [...shape.get(grp)!]), ...(REDUCE.has(n.opType) ? [] : shapesOf(n))]);
     if (shapes.size > 1) return undefined;
     const io = ioOf(members);
     if (io.inputs.length + io.outputs.length + 1 > maxBindings) return undefined;
-    const merged: FusionGroup = { members, at: i, ...io };
+    const merged: FusionGroup = { members, at: i, ...io, ...(REDUCE.has(n.opType) ? { reduce: n } : {}) };
     shape.set(merged, shapes);
     return merged;
   };
   g.nodes.forEach((n, i) => {
+    if (REDUCE.has(n.opType)) {
+      // A reduction ends the group computing its input (nothing joins after it: its output is another shape).
+      const grp = groupOf.get(n.inputs[0]);
+      const joined = grp && !grp.reduce ? tryJoin([grp], n, i) : undefined;
+      if (joined) { all.splice(all.indexOf(grp!), 1, joined); for (const m of joined.members) if (m !== n) groupOf.set(m.outputs[0], joined); }
+      return;
+    }
     if (!FUSABLE.has(n.opType) || n.subgraphs.size || n.outputs.length !== 1 || !n.inputs.every(Boolean)) return;
-    const cands = [...new Set(n.inputs.map((x) => groupOf.get(x)).filter((grp): grp is FusionGroup => !!grp))];
+    const cands = [...new Set(n.inputs.map((x) => groupOf.get(x)).filter((grp): grp is FusionGroup => !!grp && !grp.reduce))];
     const joined = (cands.length > 1 ? tryJoin(cands, n, i) : undefined) ?? cands.map((c) => tryJoin([c], n, i)).find(Boolean);
     const used = joined ? cands.filter((c) => c.members.every((m) => joined.members.includes(m))) : [];
     const grp = joined ?? { members: [n], at: i, ...ioOf([n]) };
@@ -119,7 +133,7 @@ export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
  * The group's kernel for these input tensors (by grp.inputs), or undefined: every member's operands must be
  * `count` elements of one layout (dims equal but for leading 1s) or single elements.
  */
-export function fusedProgram(grp: FusionGroup, ins: GpuTensor[]): { program: Program; dtypes: number[]; dims: number[][] } | undefined {
+export function fusedProgram(grp: FusionGroup, ins: GpuTensor[], axes?: RTensor): { program: Program; dtypes: number[]; dims: number[][] } | undefined {
   const info = new Map<string, { dims: number[]; dtype: number; ref: string }>();
   grp.inputs.forEach((name, k) => info.set(name, { dims: ins[k].dims, dtype: ins[k].dtype, ref: `e${k}` }));
   const strip = (d: number[]) => { const k = d.findIndex((x) => x !== 1); return k < 0 ? [] : d.slice(k); };
@@ -134,7 +148,8 @@ export function fusedProgram(grp: FusionGroup, ins: GpuTensor[]): { program: Pro
   });
   if (loads.some((l) => l === undefined)) return undefined;
   let half = false;
-  for (const [j, m] of grp.members.entries()) {
+  const elementwise = grp.members.filter((m) => m !== grp.reduce);
+  for (const [j, m] of elementwise.entries()) {
     const ops = m.inputs.map((x) => info.get(x));
     if (ops.some((o) => !o)) return undefined;
     const spec = member(m, ops.map((o) => o!.dtype));
@@ -147,26 +162,47 @@ export function fusedProgram(grp: FusionGroup, ins: GpuTensor[]): { program: Pro
     info.set(m.outputs[0], { dims, dtype: spec.out, ref: `t${j}` });
   }
   const count = big ? numel(big) : 1;
+  // A closing reduction: over rows of the group's one shape (trailing axes), its input computed per element.
+  const red = grp.reduce, src = red && info.get(red.inputs[0]);
+  const geo = red && src ? reduceGeometry(red, src.dims, axes) : undefined;
+  if (red && (!src || !isFloat(src.dtype) || !geo || !geo.trailing || numel(src.dims) !== count)) return undefined;
+  if (red) info.set(red.outputs[0], { dims: geo!.outDims, dtype: src!.dtype, ref: '' });
   const outs = grp.outputs.map((o) => info.get(o)!);
-  const store = (o: { dtype: number; ref: string }) => (o.dtype === B ? `select(0u, 1u, ${o.ref})` : o.dtype === H && !emu ? `to_half(${o.ref})` : o.ref);
-  const stores = outs.map((o, k) => (numel(o.dims) === 1 && count > 1 ? `if (i == 0u) { out${k}[0] = ${store(o)}; }` : `out${k}[i] = ${store(o)};`));
+  const store = (o: { dtype: number; ref: string }, v = o.ref) => (o.dtype === B ? `select(0u, 1u, ${v})` : o.dtype === H && !emu ? `to_half(${v})` : o.dtype === H ? `q16(${v})` : v);
+  const stores = grp.outputs.flatMap((name, k) => {
+    const o = outs[k];
+    if (red && name === red.outputs[0]) return [];
+    return [numel(o.dims) === 1 && count > 1 ? `if (i == 0u) { out${k}[0] = ${store(o)}; }` : `out${k}[i] = ${store(o)};`];
+  });
   const ioTypes = [...ins.map((t) => t.dtype), ...outs.map((o) => o.dtype)];
   // q16 rounds to fp16 in f32; bindings() brings it along with emulated fp16 I/O, else it is defined here.
   const q16 = 'fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }';
   const outHalf = outs.some((o) => o.dtype === H);
-  const halfFns = emu ? (half && !ioTypes.includes(H) ? Q16 : '') : outHalf ? `${TO_HALF}\n${q16}` : half ? `${HALF_BITS}\n${q16}` : '';
-  const p = new Params().u32('count', count);
-  const sig = grp.members.map((m, j) => `${m.opType}(${m.inputs.map((x) => info.get(x)!.ref).join(',')})${m.opType === 'Cast' ? m.attrInt('to', 0) : ''}${m.opType === 'LeakyRelu' ? m.attrFloat('alpha', 0.01) : ''}${m.opType === 'IsInf' ? `${m.attrInt('detect_positive', 1)}${m.attrInt('detect_negative', 1)}` : ''}`).join(';');
+  const halfFns = emu ? ((half || outHalf) && !ioTypes.includes(H) ? Q16 : '') : outHalf ? `${TO_HALF}\n${q16}` : half ? `${HALF_BITS}\n${q16}` : '';
+  const sig = grp.members.map((m) => `${m.opType}(${m.inputs.map((x) => info.get(x)?.ref ?? 'axes').join(',')})${m.opType === 'Cast' ? m.attrInt('to', 0) : ''}${m.opType === 'LeakyRelu' ? m.attrFloat('alpha', 0.01) : ''}${m.opType === 'IsInf' ? `${m.attrInt('detect_positive', 1)}${m.attrInt('detect_negative', 1)}` : ''}`).join(';');
   const shapes = [...ins.map((t) => (numel(t.dims) === 1 ? 's' : 'n')), ...outs.map((o) => (numel(o.dims) === 1 ? 's' : 'n'))].join('');
+  const header = `${bindings(ins.map((t) => t.dtype), outs.map((o) => o.dtype))}\n${halfFns}\n${ERF}\n${POW}\n${CLASS}`;
+  const body = `${loads.join('\n  ')}\n  ${code.join('\n  ')}\n  ${stores.join('\n  ')}`;
+  const base = { dtypes: outs.map((o) => o.dtype), dims: outs.map((o) => o.dims) };
+  const outputs = outs.map((o) => ({ dtype: o.dtype, dims: o.dims }));
+  if (red) {
+    const k = grp.outputs.indexOf(red.outputs[0]);
+    if (k < 0) return undefined; // a sum nobody reads
+    const p = new Params().u32('count', geo!.count).u32('R', geo!.R).f32('scale', geo!.scale);
+    return {
+      ...base,
+      program: {
+        key: `fused-rows:${sig}:${ioTypes.join(',')}:${shapes}`, inputs: ins, outputs, meta: p.meta, groups: geo!.count,
+        wgsl: () => `${header}\n${ROWS_MAIN(p.locals, `${body}\n  let v = ${src!.ref};`, `out${k}[o] = ${store(outs[k], 'part[0] * scale')};`)}`,
+      },
+    };
+  }
+  const p = new Params().u32('count', count);
   return {
-    dtypes: outs.map((o) => o.dtype), dims: outs.map((o) => o.dims),
+    ...base,
     program: {
-      key: `fused:${sig}:${ioTypes.join(',')}:${shapes}:${count > 1 ? 'n' : '1'}`, inputs: ins, outputs: outs.map((o) => ({ dtype: o.dtype, dims: o.dims })), meta: p.meta, groups: groupsFor(count),
-      wgsl: () => `${bindings(ins.map((t) => t.dtype), outs.map((o) => o.dtype))}\n${halfFns}\n${ERF}\n${POW}\n${CLASS}${PROLOGUE('count', p)}
-  ${loads.join('\n  ')}
-  ${code.join('\n  ')}
-  ${stores.join('\n  ')}
-}`,
+      key: `fused:${sig}:${ioTypes.join(',')}:${shapes}:${count > 1 ? 'n' : '1'}`, inputs: ins, outputs, meta: p.meta, groups: groupsFor(count),
+      wgsl: () => `${header}${PROLOGUE('count', p)}\n  ${body}\n}`,
     },
   };
 }

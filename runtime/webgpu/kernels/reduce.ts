@@ -6,54 +6,66 @@
  * invocation summing 50 000 elements took 2.7 ms on lavapipe.
  */
 import type { GpuKernel } from './types.js';
+import type { Node } from '../../../src/ir/graph.js';
+import type { RTensor } from '../../../src/core/tensor.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, MAX_X } from '../shader.js';
 
 const MAX_RANK = 6;
 const strides = (dims: number[]) => dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
 
-const reduce = (op: 'ReduceSum' | 'ReduceMean'): GpuKernel => (node, [x], _opset, cpu) => {
-  if (!isFloatTensor(x) || x!.dims.length > MAX_RANK) return undefined;
-  const r = x!.dims.length;
-  // An axes input wins whatever the opset (as on the CPU: graphs built by our autodiff pass it at any opset).
-  if (node.inputs[1] && !cpu?.[1]) return undefined;
-  const axesIn = cpu?.[1];
+/**
+ * Which axes a ReduceSum/ReduceMean node reduces for input dims `dims` (its int64 axes input when there is one —
+ * whatever the opset, as on the CPU: graphs built by our autodiff pass it at any opset — else the attribute),
+ * or undefined for forms left to the CPU (noop_with_empty_axes, axes out of range).
+ */
+export function reduceGeometry(node: Node, dims: number[], axesIn?: RTensor) {
+  const r = dims.length;
   let axes = axesIn ? Array.from(axesIn.data as ArrayLike<number | bigint>, Number) : node.attrInts('axes') ?? [];
   if (!axes.length) {
     if (node.attrInt('noop_with_empty_axes', 0) === 1) return undefined; // the identity: let the CPU copy it
-    axes = x!.dims.map((_, i) => i);
+    axes = dims.map((_, i) => i);
   }
   axes = axes.map((a) => (a < 0 ? a + r : a));
   if (axes.some((a) => a < 0 || a >= r)) return undefined;
   const keepdims = node.attrInt('keepdims', 1) === 1;
-  const st = strides(x!.dims);
-  const kept = x!.dims.map((_, i) => i).filter((i) => !axes.includes(i)), red = [...new Set(axes)].sort((a, b) => a - b);
-  const outDims = keepdims ? x!.dims.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((i) => x!.dims[i]);
-  const count = numel(outDims), R = numel(red.map((i) => x!.dims[i]));
-  const p = new Params().u32('count', count).u32('nKept', kept.length).u32('nRed', red.length).u32('R', R).f32('scale', op === 'ReduceMean' ? 1 / R : 1)
-    .array('keptDims', kept.map((i) => x!.dims[i]), MAX_RANK, 1).array('keptStrides', kept.map((i) => st[i]), MAX_RANK)
-    .array('redDims', red.map((i) => x!.dims[i]), MAX_RANK, 1).array('redStrides', red.map((i) => st[i]), MAX_RANK);
-  const T = wgslType(x!.dtype);
-  const trailing = red.every((a, k) => a === r - red.length + k);
-  if (trailing && R >= 512) {
-    const q = new Params().u32('count', count).u32('R', R).f32('scale', op === 'ReduceMean' ? 1 / R : 1);
-    return {
-      key: `reduce-rows:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: outDims }], meta: q.meta, groups: count,
-      wgsl: () => `${bindings([x!.dtype], [x!.dtype])}
-var<workgroup> part: array<f32, 64>;
+  const kept = dims.map((_, i) => i).filter((i) => !axes.includes(i)), red = [...new Set(axes)].sort((a, b) => a - b);
+  const outDims = keepdims ? dims.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((i) => dims[i]);
+  const R = numel(red.map((i) => dims[i]));
+  return { kept, red, outDims, count: numel(outDims), R, trailing: red.every((a, k) => a === r - red.length + k), scale: node.opType === 'ReduceMean' ? 1 / R : 1 };
+}
+/** A workgroup's strided partial sums of row o (elements o·R + j), then a tree in workgroup memory; `body` computes `v` for index i. */
+export const ROWS_MAIN = (locals: string, body: string, store: string) => `var<workgroup> part: array<f32, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  ${q.locals}
+  ${locals}
   let o = wid.x + wid.y * ${MAX_X}u;
   var acc = 0.0;
-  if (o < count) { let base = o * R; for (var j = lid; j < R; j += 64u) { acc += f32(in0[base + j]); } }
+  if (o < count) { for (var j = lid; j < R; j += 64u) { let i = o * R + j; ${body} acc += v; } }
   part[lid] = acc;
   workgroupBarrier();
   for (var s = 32u; s > 0u; s = s >> 1u) {
     if (lid < s) { part[lid] += part[lid + s]; }
     workgroupBarrier();
   }
-  if (lid == 0u && o < count) { out0[o] = ${T}(part[0] * scale); }
-}`,
+  if (lid == 0u && o < count) { ${store} }
+}`;
+
+const reduce: GpuKernel = (node, [x], _opset, cpu) => {
+  if (!isFloatTensor(x) || x!.dims.length > MAX_RANK) return undefined;
+  if (node.inputs[1] && !cpu?.[1]) return undefined;
+  const geo = reduceGeometry(node, x!.dims, cpu?.[1]);
+  if (!geo) return undefined;
+  const { kept, red, outDims, count, R } = geo;
+  const st = strides(x!.dims);
+  const p = new Params().u32('count', count).u32('nKept', kept.length).u32('nRed', red.length).u32('R', R).f32('scale', geo.scale)
+    .array('keptDims', kept.map((i) => x!.dims[i]), MAX_RANK, 1).array('keptStrides', kept.map((i) => st[i]), MAX_RANK)
+    .array('redDims', red.map((i) => x!.dims[i]), MAX_RANK, 1).array('redStrides', red.map((i) => st[i]), MAX_RANK);
+  const T = wgslType(x!.dtype);
+  if (geo.trailing && R >= 512) {
+    const q = new Params().u32('count', count).u32('R', R).f32('scale', geo.scale);
+    return {
+      key: `reduce-rows:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: outDims }], meta: q.meta, groups: count,
+      wgsl: () => `${bindings([x!.dtype], [x!.dtype])}\n${ROWS_MAIN(q.locals, 'let v = f32(in0[i]);', `out0[o] = ${T}(part[0] * scale);`)}`,
     };
   }
   return {
@@ -72,4 +84,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   };
 };
 
-export const reduceKernels: Record<string, GpuKernel> = { ReduceSum: reduce('ReduceSum'), ReduceMean: reduce('ReduceMean') };
+export const reduceKernels: Record<string, GpuKernel> = { ReduceSum: reduce, ReduceMean: reduce };
