@@ -264,6 +264,10 @@ describe('WebGPU executor', () => {
     expect(fp32.accMean).toBeGreaterThan(0.9);
     expect(Math.abs(fp32.accMean - amp.accMean)).toBeLessThan(0.02);
     expect(Number.isFinite(amp.finalLoss)).toBe(true);
+    // The whole step — optimizer and loss-scaler checks included — stays on the GPU, and the report says so.
+    expect(r.modes.map((m) => m.crossings)).toEqual([0, 0, 0, 0]);
+    const { formatTrainCheck } = await import('../src/tools/train-check.js');
+    expect(formatTrainCheck(r)).toMatch(/crossings per training step \(at most\): fp32 0, AMP \+ loss scaling 0/);
   }, 60_000);
 
   it('CLI: --backend webgpu prints the adapter; auto picks WebGPU; a missing adapter is a clear error', () => {
@@ -285,6 +289,27 @@ describe('WebGPU executor', () => {
 });
 
 afterAll(() => { /* the device is shared per process and released when the worker exits */ });
+
+describe('bf16 on the GPU (f32 buffers, every store rounded to bf16)', () => {
+  it.each(['mlp', 'cnn', 'transformer_block', 'lrn_cnn'])('fixture %s converted with --bf16 runs with no crossing and agrees with the CPU reference', async (name) => {
+    const { f32ArrayToBf16 } = await import('../src/ir/half.js');
+    const m = convertSync(fixtureModelPath(name), { target: 'bf16' }).model;
+    const feeds = Object.fromEntries(Object.entries(fixtureInputs(name)).map(([k, t]) => [k, m.graph.values.get(k)?.type?.elemType === DataType.BFLOAT16 ? { dtype: DataType.BFLOAT16, dims: t.dims, data: f32ArrayToBf16(t.data as Float32Array) } : t]));
+    const ref = new CpuExecutor(m).runSync(feeds);
+    const ex = await WebGpuExecutor.create(m);
+    const got = await ex.run(feeds);
+    expect(ex.crossings, JSON.stringify(ex.cpuNodes)).toBe(0);
+    // Nodes computing in bf16 ran as kernels (the converted model has them: else this test would prove nothing).
+    const bfNodes = m.graph.nodes.filter((n) => n.opType !== 'Cast' && m.graph.values.get(n.outputs[0])?.type?.elemType === DataType.BFLOAT16).length;
+    expect(bfNodes).toBeGreaterThan(0);
+    if (name !== 'cnn') expect(ex.cpuNodes).toEqual({}); // the CNN's Shape arithmetic runs on dims alone
+    for (const k of Object.keys(ref)) {
+      expect(got[k].dtype).toBe(ref[k].dtype);
+      // bf16 keeps 8 bits: one rounding of an f32-accumulated result differs by at most 2^-8 relative, plus order.
+      expect(agreement(toFloat32(got[k]), toFloat32(ref[k])).maxScaled, `${name} ${k}`).toBeLessThan(2e-2);
+    }
+  });
+});
 
 describe('fp16 without shader-f16', () => {
   it.each(['mlp', 'cnn', 'transformer_block'])('fixture %s converted to fp16 runs with emulated fp16 storage (f32 buffers, rounded per store) like native f16', async (name) => {

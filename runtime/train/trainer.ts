@@ -41,6 +41,8 @@ export interface TrainResult {
   scaleHistory: { step: number; scale: number }[];
   /** Fraction of gradient values nonzero in fp32 but zero in the run's precision (sampled once per epoch). */
   underflow: number;
+  /** Most GPU → CPU crossings in one training step (WebGPU: nodes that read a GPU value back; 0 elsewhere). */
+  crossings: number;
   steps: number;
 }
 
@@ -95,7 +97,7 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   const evalExec = await make(evalRun);
   const typeIn = (m: Model, name: string) => m.graph.values.get(name)?.type?.elemType ?? F;
   const dims = tg.weights.map((w) => tg.model.graph.values.get(w)!.type!.shape as number[]);
-  let steps = 0, applied = 0;
+  let steps = 0, applied = 0, crossings = 0;
   /** Master weights (fp32) and running statistics as they are now: the initial values, or the carried ones. */
   const master = async (): Promise<Float32Array[]> => Promise.all(tg.weights.map(async (w) => (steps ? toFloat32(await exec.readCarried(w)) : Float32Array.from(init.get(w)!))));
   const stateNow = async (): Promise<Float32Array[]> => Promise.all(tg.state.map(async (s) => (steps ? toFloat32(await exec.readCarried(s.input)) : Float32Array.from(forward.graph.initializers.get(s.input)!.data() as Float32Array))));
@@ -159,6 +161,7 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
         for (const m of step.moments) fd[m.name] = f32t(m.dims, new Float32Array(m.dims.reduce((a, b) => a * b, 1)));
       }
       const out = await exec.run(fd, { outputs: ['loss', step.finite, ...(study ? tg.grads : [])], carry: step.carry });
+      crossings = Math.max(crossings, (exec as { crossings?: number }).crossings ?? 0);
       if (ref) tg.grads.forEach((g) => {
         const r = toFloat32(ref![g]), got = toFloat32(out[g]);
         for (let i = 0; i < r.length; i++) if (r[i] !== 0) { underflowDen++; if (got[i] === 0) underflowNum++; }
@@ -176,6 +179,6 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   return {
     backend: exec.name, mode: cfg.mode, testAccuracy: finalAccuracy, epochAccuracy, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, losses,
     skippedSteps: scaler.state.skippedSteps, scaleHistory: scaler.state.history.map((h) => ({ step: h.step, scale: h.scale })),
-    underflow: underflowDen ? underflowNum / underflowDen : 0, steps,
+    underflow: underflowDen ? underflowNum / underflowDen : 0, steps, crossings,
   };
 }

@@ -17,7 +17,7 @@ import { gpuKernels, VIEW_OPS, splitProducts } from './kernels/index.js';
 import { planFusion, fusedProgram, type FusionGroup } from './kernels/fused.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
-import { f16ArrayToF32, f32ArrayToF16 } from '../../src/ir/half.js';
+import { f16ArrayToF32, f32ArrayToF16, bf16ArrayToF32, f32ArrayToBf16 } from '../../src/ir/half.js';
 
 /**
  * A value on the GPU, on the CPU, or both; `init`: an initializer's (its upload is kept across runs);
@@ -27,7 +27,7 @@ type Val = { gpu?: GpuTensor; cpu?: RTensor; init?: boolean; blocks?: { n0: numb
 /** Ops that need only their input's dims. */
 const DIMS_ONLY = new Set(['Shape', 'Size']);
 /** Types a value can live in on the GPU (BOOL as u32 0/1: comparisons, Where, the finite checks). */
-const gpuType = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16 || dt === DataType.BOOL;
+const gpuType = (dt: number) => dt === DataType.FLOAT || dt === DataType.FLOAT16 || dt === DataType.BFLOAT16 || dt === DataType.BOOL;
 
 export class WebGpuExecutor {
   readonly name = 'webgpu';
@@ -101,8 +101,9 @@ export class WebGpuExecutor {
   }
 
   private upload(t: RTensor): GpuTensor {
-    // Emulated fp16 storage: the exact values as f32 (the tensor keeps its FLOAT16 type).
+    // Emulated fp16 storage and bf16: the exact values as f32 (the tensor keeps its type).
     const data = t.dtype === DataType.FLOAT16 && this.emulateHalf ? f16ArrayToF32(t.data as Uint16Array)
+      : t.dtype === DataType.BFLOAT16 ? bf16ArrayToF32(t.data as Uint16Array)
       : t.dtype === DataType.BOOL ? Uint32Array.from(t.data as Uint8Array) : (t.data as ArrayBufferView);
     return this.runner.upload(t.dtype, [...t.dims], data);
   }
@@ -112,6 +113,7 @@ export class WebGpuExecutor {
   private fromBytes(t: GpuTensor, bytes: Uint8Array, want = t.dtype): RTensor {
     if (t.dtype === DataType.BOOL) return { dtype: t.dtype, dims: [...t.dims], data: Uint8Array.from(new Uint32Array(bytes.buffer, 0, bytes.byteLength / 4)) };
     if (t.dtype === DataType.INT64) return { dtype: t.dtype, dims: [...t.dims], data: BigInt64Array.from(new Int32Array(bytes.buffer, 0, bytes.byteLength / 4), BigInt) };
+    if (t.dtype === DataType.BFLOAT16) return { dtype: t.dtype, dims: [...t.dims], data: f32ArrayToBf16(new Float32Array(bytes.buffer, 0, bytes.byteLength / 4)) };
     if (t.dtype === DataType.FLOAT16 && this.emulateHalf) return { dtype: t.dtype, dims: [...t.dims], data: f32ArrayToF16(new Float32Array(bytes.buffer, 0, bytes.byteLength / 4)) };
     const arr = t.dtype === DataType.FLOAT16 ? new Uint16Array(bytes.buffer, 0, bytes.byteLength / 2) : new Float32Array(bytes.buffer, 0, bytes.byteLength / 4);
     if (want === DataType.FLOAT16 && t.dtype === DataType.FLOAT) return { dtype: want, dims: t.dims, data: f32ArrayToF16(arr as Float32Array) };

@@ -75,8 +75,17 @@ export const withSoftwareAdapter = software.with;
 export const softwareAdapter = software.get;
 export const Q16 = `${HALF_BITS}
 fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }`;
-/** The WGSL type a kernel converts its results to on store: f32, f16, or (emulated) q16, rounding to fp16 in f32. */
-export const wgslType = (dtype: number): string => (dtype === DataType.FLOAT16 ? (halfEmulated() ? 'q16' : 'f16') : 'f32');
+/**
+ * bf16 has no WGSL type: bf16 tensors always live in f32 buffers, every store rounding through `qb16` (round to
+ * nearest even on the upper 16 bits, NaN kept quiet — src/ir/half.ts f32ToBf16Bits), as emulated fp16 does.
+ */
+export const QB16 = `fn qb16(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  if ((b & 0x7f800000u) == 0x7f800000u && (b & 0x7fffffu) != 0u) { return bitcast<f32>((b | 0x400000u) & 0xffff0000u); }
+  return bitcast<f32>((b + 0x7fffu + ((b >> 16u) & 1u)) & 0xffff0000u);
+}`;
+/** The WGSL type a kernel converts its results to on store: f32, f16, or (emulated) q16 / qb16, rounding in f32. */
+export const wgslType = (dtype: number): string => (dtype === DataType.FLOAT16 ? (halfEmulated() ? 'q16' : 'f16') : dtype === DataType.BFLOAT16 ? 'qb16' : 'f32');
 // int64 tensors (MaxPool's indices) live on the GPU as i32: positions in a tensor the GPU can bind fit.
 // BOOL tensors live as u32 0/1 (WGSL has no 8-bit storage).
 const storageType = (dtype: number): string => (dtype === DataType.FLOAT16 && !halfEmulated() ? 'f16' : dtype === DataType.INT64 ? 'i32' : dtype === DataType.BOOL ? 'u32' : 'f32');
@@ -88,7 +97,8 @@ export function bindings(inputs: number[], outputs: number[]): string {
   const half = [...inputs, ...outputs].includes(DataType.FLOAT16);
   const ins = inputs.map((t, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${storageType(t)}>;`);
   const outs = outputs.map((t, i) => `@group(0) @binding(${inputs.length + 1 + i}) var<storage, read_write> out${i}: array<${storageType(t)}>;`);
-  return [half && !halfEmulated() ? 'enable f16;' : '', '@group(0) @binding(0) var<storage, read> prm: array<u32>;', ...ins, ...outs, half && halfEmulated() ? Q16 : ''].join('\n');
+  const bf16 = [...inputs, ...outputs].includes(DataType.BFLOAT16);
+  return [half && !halfEmulated() ? 'enable f16;' : '', '@group(0) @binding(0) var<storage, read> prm: array<u32>;', ...ins, ...outs, half && halfEmulated() ? Q16 : '', bf16 ? QB16 : ''].join('\n');
 }
 /**
  * Elements each invocation of a PROLOGUE kernel computes: one on GPUs; several on software adapters, where an
@@ -109,8 +119,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn body(i: u32) {${p ? `\n  ${p.locals}` : ''}
   if (i >= ${count}) { return; }`;
 
-/** f32 or f16 tensor (the types the kernels take). */
-export const isFloatTensor = (t?: GpuTensor): boolean => !!t && (t.dtype === DataType.FLOAT || t.dtype === DataType.FLOAT16);
+/** f32, f16 or bf16 tensor (the types the kernels take). */
+export const isFloatTensor = (t?: GpuTensor): boolean => !!t && (t.dtype === DataType.FLOAT || t.dtype === DataType.FLOAT16 || t.dtype === DataType.BFLOAT16);
 
 /**
  * A kernel's parameters, by name (onnxruntime-web's uniforms, in spirit). They travel in the `prm` meta

@@ -22,7 +22,7 @@ export interface TrainCheckOptions {
   bnTraining?: boolean;
 }
 /** One training mode's results over the seeds. */
-export interface ModeSummary { mode: Mode; accMean: number; accStd: number; finalLoss: number; skipped: number; underflow: number; runs: TrainResult[] }
+export interface ModeSummary { mode: Mode; accMean: number; accStd: number; finalLoss: number; skipped: number; underflow: number; crossings: number; runs: TrainResult[] }
 /** Results of trainCheck per mode (accuracy mean/std, final loss, skipped steps, underflow). */
 export interface TrainCheckReport { backend: string; data: string; model: string; epochs: number; seeds: number[]; lossMultiplier: number; batch: number; samples: { train: number; test: number }; modes: ModeSummary[]; gapPoints: number; ms: number }
 /**
@@ -89,7 +89,7 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
   const summaries = modes.map((mode): ModeSummary => {
     const rs = runs.get(mode)!;
     const a = stats(rs.map((r) => r.testAccuracy));
-    return { mode, accMean: a.m, accStd: a.sd, finalLoss: stats(rs.map((r) => r.finalLoss)).m, skipped: rs.reduce((x, r) => x + r.skippedSteps, 0) / rs.length, underflow: stats(rs.map((r) => r.underflow)).m, runs: rs };
+    return { mode, accMean: a.m, accStd: a.sd, finalLoss: stats(rs.map((r) => r.finalLoss)).m, skipped: rs.reduce((x, r) => x + r.skippedSteps, 0) / rs.length, underflow: stats(rs.map((r) => r.underflow)).m, crossings: Math.max(...rs.map((r) => r.crossings)), runs: rs };
   });
   return {
     backend, data: opts.data, model: modelPath, epochs: opts.epochs ?? 10, seeds, lossMultiplier: opts.lossMultiplier ?? 1,
@@ -108,5 +108,6 @@ export function formatTrainCheck(r: TrainCheckReport): string {
     '|---|---|---|---|---|',
     ...r.modes.map((m) => `| ${MODE_NAMES[m.mode]} | ${pct(m.accMean)}${r.seeds.length > 1 ? ` ± ${pct(m.accStd)}` : ''} | ${m.finalLoss.toFixed(4)} | ${m.skipped.toFixed(1)} | ${m.mode === 'fp32' ? '–' : `${pct(m.underflow)}%`} |`),
   ];
-  return `${r.data} (${r.model}; ${r.samples.train} training / ${r.samples.test} test samples), ${r.epochs} epochs, batch ${r.batch}, ${r.backend} backend, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}`;
+  const crossings = r.backend === 'webgpu' ? `\nGPU → CPU crossings per training step (at most): ${r.modes.map((m) => `${MODE_NAMES[m.mode]} ${m.crossings}`).join(', ')}` : '';
+  return `${r.data} (${r.model}; ${r.samples.train} training / ${r.samples.test} test samples), ${r.epochs} epochs, batch ${r.batch}, ${r.backend} backend, loss ×${r.lossMultiplier}: AMP with loss scaling is ${Math.abs(r.gapPoints).toFixed(2)} points ${r.gapPoints >= 0 ? 'below' : 'above'} fp32\n${lines.join('\n')}${crossings}`;
 }

@@ -74,11 +74,12 @@ fn to_half(x: f32) -> f16 { return bitcast<vec2<f16>>(half_bits(x))[0]; }`;
 export const cast: GpuKernel = (node, [x]) => {
   const to = node.attrInt('to', 0);
   if (x && (x.dtype === DataType.BOOL || to === DataType.BOOL)) return castBool(node, x, to);
-  if (!isFloatTensor(x) || (to !== DataType.FLOAT && to !== DataType.FLOAT16)) return undefined;
+  if (!isFloatTensor(x) || (to !== DataType.FLOAT && to !== DataType.FLOAT16 && to !== DataType.BFLOAT16)) return undefined;
   const n = numel(x!.dims);
   const p = new Params().u32('count', n);
-  const toHalf = to === DataType.FLOAT16 && x!.dtype === DataType.FLOAT, emu = halfEmulated();
-  const conv = toHalf ? (emu ? 'q16(in0[i])' : 'to_half(in0[i])') : `${wgslType(to)}(in0[i])`;
+  // Into fp16 from f32 storage (f32, bf16): bit-exact rounding; into bf16: qb16; into f32: exact.
+  const toHalf = to === DataType.FLOAT16 && x!.dtype !== DataType.FLOAT16, emu = halfEmulated();
+  const conv = toHalf ? (emu ? 'q16(f32(in0[i]))' : 'to_half(f32(in0[i]))') : `${wgslType(to)}(f32(in0[i]))`;
   return {
     key: `cast:${x!.dtype}:${to}`, inputs: [x!], outputs: [{ dtype: to, dims: [...x!.dims] }], meta: p.meta, groups: groupsFor(n),
     wgsl: () => `${bindings([x!.dtype], [to])}\n${toHalf && !emu ? TO_HALF : ''}${PROLOGUE('count', p)}

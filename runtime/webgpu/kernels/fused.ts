@@ -10,7 +10,7 @@
  */
 import type { Graph, Node } from '../../../src/ir/graph.js';
 import type { GpuTensor, Program } from '../shader.js';
-import { bindings, PROLOGUE, groupsFor, numel, Params, halfEmulated, f32bits, Q16, HALF_BITS } from '../shader.js';
+import { bindings, PROLOGUE, groupsFor, numel, Params, halfEmulated, f32bits, Q16, QB16, HALF_BITS } from '../shader.js';
 import { UNARY, BINARY, ERF, POW, TO_HALF } from './elementwise.js';
 import { COMPARE, LOGIC } from './logic.js';
 import { reduceGeometry, ROWS_MAIN } from './reduce.js';
@@ -18,8 +18,8 @@ import type { RTensor } from '../../../src/core/tensor.js';
 import { broadcastShape } from '../../cpu/util.js';
 import { DataType } from '../../../src/ir/dtype.js';
 
-const F = DataType.FLOAT, H = DataType.FLOAT16, B = DataType.BOOL;
-const isFloat = (t: number) => t === F || t === H;
+const F = DataType.FLOAT, H = DataType.FLOAT16, B = DataType.BOOL, BF = DataType.BFLOAT16;
+const isFloat = (t: number) => t === F || t === H || t === BF;
 const CLASS = `fn class_(x: f32) -> u32 {
   let b = bitcast<u32>(x);
   if ((b & 0x7f800000u) != 0x7f800000u) { return 0u; }
@@ -147,7 +147,7 @@ export function fusedProgram(grp: FusionGroup, ins: GpuTensor[], axes?: RTensor)
     return t.dtype === B ? `let e${k} = in${k}[${at}] != 0u;` : `let e${k} = f32(in${k}[${at}]);`;
   });
   if (loads.some((l) => l === undefined)) return undefined;
-  let half = false;
+  let half = false, bf = false;
   const elementwise = grp.members.filter((m) => m !== grp.reduce);
   for (const [j, m] of elementwise.entries()) {
     const ops = m.inputs.map((x) => info.get(x));
@@ -158,7 +158,8 @@ export function fusedProgram(grp: FusionGroup, ins: GpuTensor[], axes?: RTensor)
     if (!spec || !fits(dims)) return undefined;
     half ||= spec.out === H;
     const T = spec.out === B ? 'bool' : 'f32';
-    code.push(`var t${j}: ${T}; { ${ops.map((o, k) => `let v${k} = ${o!.ref};`).join(' ')} var t: ${T}; ${spec.body}${spec.out === H ? ' t = q16(t);' : ''} t${j} = t; }`);
+    bf ||= spec.out === BF;
+    code.push(`var t${j}: ${T}; { ${ops.map((o, k) => `let v${k} = ${o!.ref};`).join(' ')} var t: ${T}; ${spec.body}${spec.out === H ? ' t = q16(t);' : spec.out === BF ? ' t = qb16(t);' : ''} t${j} = t; }`);
     info.set(m.outputs[0], { dims, dtype: spec.out, ref: `t${j}` });
   }
   const count = big ? numel(big) : 1;
@@ -168,7 +169,7 @@ export function fusedProgram(grp: FusionGroup, ins: GpuTensor[], axes?: RTensor)
   if (red && (!src || !isFloat(src.dtype) || !geo || !geo.trailing || numel(src.dims) !== count)) return undefined;
   if (red) info.set(red.outputs[0], { dims: geo!.outDims, dtype: src!.dtype, ref: '' });
   const outs = grp.outputs.map((o) => info.get(o)!);
-  const store = (o: { dtype: number; ref: string }, v = o.ref) => (o.dtype === B ? `select(0u, 1u, ${v})` : o.dtype === H && !emu ? `to_half(${v})` : o.dtype === H ? `q16(${v})` : v);
+  const store = (o: { dtype: number; ref: string }, v = o.ref) => (o.dtype === B ? `select(0u, 1u, ${v})` : o.dtype === H && !emu ? `to_half(${v})` : o.dtype === H ? `q16(${v})` : o.dtype === BF ? `qb16(${v})` : v);
   const stores = grp.outputs.flatMap((name, k) => {
     const o = outs[k];
     if (red && name === red.outputs[0]) return [];
@@ -181,7 +182,8 @@ export function fusedProgram(grp: FusionGroup, ins: GpuTensor[], axes?: RTensor)
   const halfFns = emu ? ((half || outHalf) && !ioTypes.includes(H) ? Q16 : '') : outHalf ? `${TO_HALF}\n${q16}` : half ? `${HALF_BITS}\n${q16}` : '';
   const sig = grp.members.map((m) => `${m.opType}(${m.inputs.map((x) => info.get(x)?.ref ?? 'axes').join(',')})${m.opType === 'Cast' ? m.attrInt('to', 0) : ''}${m.opType === 'LeakyRelu' ? m.attrFloat('alpha', 0.01) : ''}${m.opType === 'IsInf' ? `${m.attrInt('detect_positive', 1)}${m.attrInt('detect_negative', 1)}` : ''}`).join(';');
   const shapes = [...ins.map((t) => (numel(t.dims) === 1 ? 's' : 'n')), ...outs.map((o) => (numel(o.dims) === 1 ? 's' : 'n'))].join('');
-  const header = `${bindings(ins.map((t) => t.dtype), outs.map((o) => o.dtype))}\n${halfFns}\n${ERF}\n${POW}\n${CLASS}`;
+  const bfFns = bf && !ioTypes.includes(BF) ? QB16 : ''; // else bindings() brings it
+  const header = `${bindings(ins.map((t) => t.dtype), outs.map((o) => o.dtype))}\n${halfFns}\n${bfFns}\n${ERF}\n${POW}\n${CLASS}`;
   const body = `${loads.join('\n  ')}\n  ${code.join('\n  ')}\n  ${stores.join('\n  ')}`;
   const base = { dtypes: outs.map((o) => o.dtype), dims: outs.map((o) => o.dims) };
   const outputs = outs.map((o) => ({ dtype: o.dtype, dims: o.dims }));

@@ -45,7 +45,7 @@ export const scatterKernels: Record<string, GpuKernel> = {
   }`
         : `loop {
     let old = atomicLoad(&out0[t]);
-    let r = atomicCompareExchangeWeak(&out0[t], old, bitcast<u32>(${T === 'q16' ? 'q16' : 'f32'}(bitcast<f32>(old) + u)));
+    let r = atomicCompareExchangeWeak(&out0[t], old, bitcast<u32>(${T === 'q16' || T === 'qb16' ? T : 'f32'}(bitcast<f32>(old) + u)));
     if (r.exchanged) { break; }
   }`;
     const scatter = (into: GpuTensor[]): Program => ({
