@@ -105,6 +105,19 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
     expect(await compare('LRN', [tensor(dt, [2, 7, 3, 5], 3)], { size: 4, alpha: 0.02, beta: 0.6, bias: 1.5 })).toBeLessThan(bound(dt));
     expect(await compare('LRN', [tensor(dt, [1, 5, 6])], { size: 3 })).toBeLessThan(bound(dt));
   });
+  it('Concat, Pad (constant, edge, reflect, wrap; a constant input; cropping), Tile, Gather: exact copies (Pad with axes: the node tests)', async () => {
+    const i64 = (name: string, v: number[], dims = [v.length]) => ({ name, t: { dtype: DataType.INT64, dims, data: BigInt64Array.from(v.map(BigInt)) } as RTensor });
+    expect(await compare('Concat', [tensor(dt, [2, 3, 4]), tensor(dt, [2, 1, 4]), tensor(dt, [2, 5, 4])], { axis: 1 })).toBe(0);
+    expect(await compare('Concat', [tensor(dt, [3, 2]), tensor(dt, [3, 7])], { axis: -1 })).toBe(0);
+    for (const mode of ['constant', 'edge', 'reflect', 'wrap']) {
+      expect(await compare('Pad', [tensor(dt, [2, 3, 4, 5])], { mode }, [i64('pads', [0, 1, 2, 1, 0, 2, 1, 3])]), mode).toBe(0);
+    }
+    const val = { name: 'v', t: dt === H ? { dtype: H, dims: [], data: f32ArrayToF16(Float32Array.from([2.5])) } : { dtype: F, dims: [], data: Float32Array.from([2.5]) } } as { name: string; t: RTensor };
+    expect(await compare('Pad', [tensor(dt, [3, 4])], {}, [i64('pads', [1, -1, 2, 3]), val])).toBe(0); // a negative pad crops
+    expect(await compare('Tile', [tensor(dt, [2, 3, 1])], {}, [i64('reps', [2, 1, 4])])).toBe(0);
+    expect(await compare('Gather', [tensor(dt, [5, 4, 3])], { axis: 1 }, [i64('idx', [3, -1, 0, 0, 2, 1], [2, 3])])).toBe(0);
+    expect(await compare('Gather', [tensor(dt, [6, 2])], {}, [i64('idx', [4], [])])).toBe(0);
+  });
   it('Conv 2-D (groups, strides, pads, dilations, bias) and pools', async () => {
     expect(await compare('Conv', [tensor(dt, [2, 4, 11, 9]), tensor(dt, [6, 2, 3, 3]), tensor(dt, [6])], { group: 2, strides: [2, 1], pads: [1, 2, 1, 0], dilations: [1, 2] })).toBeLessThan(bound(dt));
     expect(await compare('Conv', [tensor(dt, [1, 3, 10, 10]), tensor(dt, [5, 3, 3, 3])], { auto_pad: 'SAME_UPPER' })).toBeLessThan(bound(dt));
