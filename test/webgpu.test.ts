@@ -118,6 +118,27 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
     expect(await compare('Gather', [tensor(dt, [5, 4, 3])], { axis: 1 }, [i64('idx', [3, -1, 0, 0, 2, 1], [2, 3])])).toBe(0);
     expect(await compare('Gather', [tensor(dt, [6, 2])], {}, [i64('idx', [4], [])])).toBe(0);
   });
+  it('LSTM (forward, reverse, bidirectional; bias, initial states) and 1-D Conv', async () => {
+    const [T, Bn, In, Hn] = [5, 2, 3, 70]; // 70 hidden units: two per invocation for some
+    for (const direction of ['forward', 'reverse', 'bidirectional']) {
+      const D = direction === 'bidirectional' ? 2 : 1;
+      const ins = [tensor(dt, [T, Bn, In]), tensor(dt, [D, 4 * Hn, In], 0.4), tensor(dt, [D, 4 * Hn, Hn], 0.1), tensor(dt, [D, 8 * Hn], 0.2)];
+      expect(await compare('LSTM', ins, { hidden_size: Hn, direction }), direction).toBeLessThan(dt === H ? 4e-3 : 1e-5);
+    }
+    const states = [tensor(dt, [1, Bn, Hn]), tensor(dt, [1, Bn, Hn])];
+    const b = new ModelBuilder({ opset: 17 });
+    const names = ['x', 'w', 'r', 'bias'].map((k, i) => b.input(k, dt, [[T, Bn, In], [1, 4 * Hn, In], [1, 4 * Hn, Hn], [1, 8 * Hn]][i]));
+    const [h0, c0] = [b.input('h0', dt, [1, Bn, Hn]), b.input('c0', dt, [1, Bn, Hn])];
+    b.node('LSTM', [...names, '', h0, c0], { hidden_size: Hn }, { outputs: ['', 'yh', 'yc'] }); // no sequence_lens, no Y
+    b.output('yh'); b.output('yc');
+    const m = b.build();
+    const feeds = { x: tensor(dt, [T, Bn, In]), w: tensor(dt, [1, 4 * Hn, In], 0.4), r: tensor(dt, [1, 4 * Hn, Hn], 0.1), bias: tensor(dt, [1, 8 * Hn], 0.2), h0: states[0], c0: states[1] };
+    const want = new CpuExecutor(m).runSync(feeds), ex = await WebGpuExecutor.create(m), got = await ex.run(feeds);
+    expect(ex.gpuNodes.LSTM).toBe(1);
+    for (const k of ['yh', 'yc']) expect(agreement(toFloat32(got[k]), toFloat32(want[k])).maxScaled, k).toBeLessThan(dt === H ? 4e-3 : 1e-5);
+    expect(await compare('Conv', [tensor(dt, [2, 4, 19]), tensor(dt, [6, 2, 3]), tensor(dt, [6])], { group: 2, strides: [2], pads: [1, 2], dilations: [2] })).toBeLessThan(bound(dt));
+    expect(await compare('Conv', [tensor(dt, [1, 8, 40]), tensor(dt, [32, 8, 5])], { pads: [2, 2] })).toBeLessThan(bound(dt)); // the implicit-GEMM form
+  });
   it('Conv 2-D (groups, strides, pads, dilations, bias) and pools', async () => {
     expect(await compare('Conv', [tensor(dt, [2, 4, 11, 9]), tensor(dt, [6, 2, 3, 3]), tensor(dt, [6])], { group: 2, strides: [2, 1], pads: [1, 2, 1, 0], dilations: [1, 2] })).toBeLessThan(bound(dt));
     expect(await compare('Conv', [tensor(dt, [1, 3, 10, 10]), tensor(dt, [5, 3, 3, 3])], { auto_pad: 'SAME_UPPER' })).toBeLessThan(bound(dt));
@@ -144,6 +165,7 @@ describe.each([F, H])('booleans on the GPU (dtype %i)', (dt) => {
     expect(await compare('Where', [bool([2, 1], [1, 0]), tensor(dt, [2, 3]), tensor(dt, [3])])).toBe(0);
     expect(await compare('Cast', [sp], { to: DataType.BOOL })).toBe(0);
     expect(await compare('Cast', [bool([2, 2], [1, 0, 0, 1])], { to: dt })).toBe(0);
+    expect(await compare('Cast', [bool([3], [0, 1, 1])], { to: DataType.BOOL })).toBe(0);
   });
 });
 
@@ -216,7 +238,7 @@ describe.each([F, H])('MaxPool indices and ScatterElements on the GPU (dtype %i)
 
 describe('WebGPU executor', () => {
   it('passes the shared node tests of the ops it implements (fallback to the CPU for declined attribute forms)', async () => {
-    const implemented = new Set([...Object.keys(gpuKernels), ...VIEW_OPS]);
+    const implemented = new Set([...Object.keys(gpuKernels), ...VIEW_OPS, 'If', 'Loop']);
     let passed = 0, onGpu = 0;
     const failed: string[] = [];
     for (const name of nodeTestNames()) {
@@ -224,7 +246,7 @@ describe('WebGPU executor', () => {
       if (!c) continue;
       const m = c.model();
       const ops = [...m.graph.allNodes()].map((n) => n.opType);
-      if (!ops.length || !ops.every((o) => implemented.has(o)) || [...m.graph.allNodes()].some((n) => n.subgraphs.size)) continue;
+      if (!ops.length || !ops.every((o) => implemented.has(o))) continue;
       const ok = (t: RTensor) => t.dtype === F || t.dtype === H || t.dtype === DataType.INT64 || t.dtype === DataType.BOOL;
       if (!Object.values(c.inputs).every(ok) || !Object.values(c.outputs).every(ok)) continue;
       const ex = await WebGpuExecutor.create(m);
@@ -259,13 +281,18 @@ describe('WebGPU executor', () => {
     }
   });
 
-  it('runs models with If/Loop (control flow on the CPU reference) and agrees with it', async () => {
-    for (const name of ['if_loop', 'silero_vad_v5']) {
-      const m = loadModel(fixtureModelPath(name));
-      const ref = new CpuExecutor(m).runSync(fixtureInputs(name));
+  it('runs models with If/Loop on the GPU (branches and bodies as kernels; LSTM, 1-D Conv) with no crossing, fp32 and fp16, and agrees with the CPU', async () => {
+    for (const name of ['if_loop', 'silero_vad_v5', 'silero_vad_legacy']) for (const f16 of [false, true]) {
+      const m = f16 ? convertSync(fixtureModelPath(name)).model : loadModel(fixtureModelPath(name));
+      let feeds = fixtureInputs(name);
+      if (f16) feeds = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, m.graph.values.get(k)?.type?.elemType === H ? { dtype: H, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) } : t]));
+      const ref = new CpuExecutor(m).runSync(feeds);
       const ex = await WebGpuExecutor.create(m);
-      const got = await ex.run(fixtureInputs(name));
-      for (const k of Object.keys(ref)) expect(agreement(toFloat32(got[k]), toFloat32(ref[k])).maxScaled, `${name} ${k}`).toBeLessThan(1e-5);
+      const got = await ex.run(feeds);
+      expect(ex.crossings, `${name} ${JSON.stringify(ex.cpuNodes)}`).toBe(0);
+      expect(ex.gpuNodes.If ?? ex.gpuNodes.Loop, `${name}: control flow on the GPU`).toBeGreaterThan(0);
+      if (name !== 'if_loop') expect(ex.gpuNodes.LSTM).toBeGreaterThan(0);
+      for (const k of Object.keys(ref)) expect(agreement(toFloat32(got[k]), toFloat32(ref[k])).maxScaled, `${name} ${f16 ? 'fp16' : 'fp32'} ${k}`).toBeLessThan(f16 ? 5e-3 : 1e-5);
     }
   });
 

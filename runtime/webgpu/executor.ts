@@ -7,7 +7,7 @@
  * recorded into one command encoder until a readback is needed; only requested tensors are read back.
  * Control flow (If/Loop/Scan) runs on the CPU reference, bodies included, reading this executor's values.
  */
-import type { Model, Node } from '../../src/ir/graph.js';
+import type { Graph, Model, Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, type RTensor } from '../../src/core/tensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
@@ -137,12 +137,7 @@ export class WebGpuExecutor {
     this.gpuNodes = {}; this.cpuNodes = {}; this.crossings = 0; this.fusedGroups = 0;
     const env = new Map<string, Val>();
     const owned = new Map<GPUBuffer, number>(); // refcounts of intermediate buffers (views share them)
-    for (const [name, t] of g.initializers) {
-      let v = this.inits.get(t);
-      // Uploaded when a kernel first reads it (a weight only CPU-fallback ops read never goes to the GPU).
-      if (!v) { v = { cpu: fromIrTensor(t), init: true }; this.inits.set(t, v); }
-      env.set(name, v);
-    }
+    for (const [name, t] of g.initializers) env.set(name, this.initVal(t));
     for (const name of g.inputs) {
       if (g.initializers.has(name)) continue;
       const t = feeds[name];
@@ -170,15 +165,22 @@ export class WebGpuExecutor {
     const exec = async (n: Node) => {
       const ins = n.inputs.map((x) => (x ? env.get(x) : undefined));
       if (ins.some((v, k) => n.inputs[k] && !v)) throw new AmpError(`value read by node '${n.label}' was never computed`);
-      const outs = n.subgraphs.size ? await this.controlFlow(n, ins as (Val | undefined)[], env, declared) : await this.step(n, ins as (Val | undefined)[], opset, declared);
+      let outs: Val[], fresh: Set<GPUBuffer> | undefined;
+      if (n.subgraphs.size) {
+        const gpu = await this.controlFlowGpu(n, ins as (Val | undefined)[], (x) => env.get(x), opset);
+        outs = gpu?.vals ?? await this.controlFlow(n, ins as (Val | undefined)[], env, declared);
+        fresh = gpu?.fresh ?? new Set();
+      } else outs = await this.step(n, ins as (Val | undefined)[], opset, declared);
       const isView = VIEW_OPS.has(n.opType);
       n.outputs.forEach((o, j) => {
         if (!o || !outs[j]) return;
         env.set(o, outs[j]);
         // Kernel outputs are this run's buffers; a view shares its source's (initializer and uploaded
-        // buffers are never owned, so a view can never return them to the pool).
+        // buffers are never owned, so a view can never return them to the pool) — and so does an If/Loop
+        // output its body did not compute (a value passed through).
         const b = outs[j].gpu?.buffer;
-        if (b && (!isView || owned.has(b))) owned.set(b, (owned.get(b) ?? 0) + 1);
+        const shares = isView || (fresh !== undefined && !!b && !fresh.has(b));
+        if (b && (!shares || owned.has(b))) owned.set(b, (owned.get(b) ?? 0) + 1);
       });
       if (opts.onValue) for (const [j, o] of n.outputs.entries()) if (o && outs[j]) opts.onValue(o, await this.cpuOf(outs[j], declared(o)), n);
     };
@@ -215,6 +217,83 @@ export class WebGpuExecutor {
     this.runner.flush();
     for (const b of this.uploads.splice(0)) if (!retain.has(b)) this.runner.release(b);
     return result;
+  }
+
+  /** An initializer's value, kept across runs: uploaded when a kernel first reads it (a weight only CPU-fallback ops read never goes to the GPU). */
+  private initVal(t: Tensor): Val {
+    let v = this.inits.get(t);
+    if (!v) { v = { cpu: fromIrTensor(t), init: true }; this.inits.set(t, v); }
+    return v;
+  }
+
+  /**
+   * If and Loop on the GPU: the chosen branch, or the body once per iteration, runs as kernels on values where
+   * they are; only the condition and the trip count come back (scalars). Undefined for what runs on the CPU
+   * reference instead: Scan, and a Loop with scan outputs (stacked per iteration). `fresh`: the buffers of the
+   * outputs that the bodies computed (the others are values passed through).
+   */
+  private async controlFlowGpu(n: Node, ins: (Val | undefined)[], outer: (x: string) => Val | undefined, opset: number): Promise<{ vals: Val[]; fresh: Set<GPUBuffer> } | undefined> {
+    const flag = async (v?: Val) => (v ? Number((await this.cpuOf(v)).data[0] as number | bigint) : 1);
+    const count = () => { this.gpuNodes[n.opType] = (this.gpuNodes[n.opType] ?? 0) + 1; };
+    if (n.opType === 'If') {
+      const branch = n.subgraphs.get((await flag(ins[0])) ? 'then_branch' : 'else_branch')?.[0];
+      if (!branch) return undefined;
+      count();
+      return this.runBody(branch, [], outer, opset);
+    }
+    if (n.opType !== 'Loop') return undefined;
+    const body = n.subgraphs.get('body')?.[0];
+    const nCarried = n.inputs.length - 2;
+    if (!body || body.outputs.length !== 1 + nCarried) return undefined;
+    const trips = n.inputs[0] ? await flag(ins[0]) : Infinity;
+    let cond = n.inputs[1] ? await flag(ins[1]) : 1;
+    count();
+    let carried = ins.slice(2) as Val[];
+    const made = new Set<GPUBuffer>(); // buffers the iterations computed, freed once no longer carried
+    for (let it = 0; it < trips && cond; it++) {
+      const iter: Val = { cpu: { dtype: DataType.INT64, dims: [], data: BigInt64Array.from([BigInt(it)]) } };
+      const c: Val = { cpu: { dtype: DataType.BOOL, dims: [], data: Uint8Array.from([1]) } };
+      const r = await this.runBody(body, [iter, c, ...carried], outer, opset);
+      r.fresh.forEach((b) => made.add(b));
+      const next = r.vals.slice(1), live = new Set(next.map((v) => v.gpu?.buffer));
+      for (const v of carried) if (v.gpu && made.has(v.gpu.buffer) && !live.has(v.gpu.buffer)) { this.runner.release(v.gpu.buffer); made.delete(v.gpu.buffer); }
+      cond = await flag(r.vals[0]);
+      const cv = r.vals[0].gpu?.buffer;
+      if (cv && made.has(cv) && !live.has(cv)) { this.runner.release(cv); made.delete(cv); }
+      carried = next;
+    }
+    return { vals: carried, fresh: new Set(carried.flatMap((v) => (v.gpu && made.has(v.gpu.buffer) ? [v.gpu.buffer] : []))) };
+  }
+
+  /** Runs a body graph's nodes (inputs by position, enclosing values through `outer`); frees what it computed but does not return. */
+  private async runBody(body: Graph, inputs: (Val | undefined)[], outer: (x: string) => Val | undefined, opset: number): Promise<{ vals: Val[]; fresh: Set<GPUBuffer> }> {
+    const env = new Map<string, Val>();
+    body.inputs.forEach((x, k) => { if (inputs[k]) env.set(x, inputs[k]!); });
+    for (const [name, t] of body.initializers) env.set(name, this.initVal(t));
+    const get = (x: string) => env.get(x) ?? outer(x);
+    const declared = (x: string) => (body.lookup(x) ?? body.values.get(x))?.type?.elemType;
+    const made = new Set<GPUBuffer>();
+    for (const n of body.nodes) {
+      const ins = n.inputs.map((x) => (x ? get(x) : undefined));
+      if (ins.some((v, k) => n.inputs[k] && !v)) throw new AmpError(`value read by node '${n.label}' was never computed`);
+      let outs: Val[];
+      if (n.subgraphs.size) {
+        const r = await this.controlFlowGpu(n, ins, get, opset);
+        if (r) { outs = r.vals; r.fresh.forEach((b) => made.add(b)); } else outs = await this.controlFlow(n, ins, new Map([...this.outerVals(n, get)]), declared);
+      } else {
+        outs = await this.step(n, ins, opset, declared);
+        if (!VIEW_OPS.has(n.opType)) for (const v of outs) if (v.gpu) made.add(v.gpu.buffer);
+      }
+      n.outputs.forEach((o, j) => { if (o && outs[j]) env.set(o, outs[j]); });
+    }
+    const vals = body.outputs.map((o) => { const v = get(o); if (!v) throw new AmpError(`body output '${o}' was never computed`); return v; });
+    const keepB = new Set(vals.map((v) => v.gpu?.buffer));
+    for (const b of made) if (!keepB.has(b)) this.runner.release(b);
+    return { vals, fresh: new Set([...made].filter((b) => keepB.has(b))) };
+  }
+  /** The values a control-flow node reads, as a map (what the CPU path takes). */
+  private outerVals(n: Node, get: (x: string) => Val | undefined): [string, Val][] {
+    return n.reads().flatMap((x) => { const v = get(x); return v ? [[x, v] as [string, Val]] : []; });
   }
 
   /** Values carried between runs (RunOptions.carry), by the input they feed: device-resident. */
@@ -268,6 +347,8 @@ export class WebGpuExecutor {
       }));
       if (ran) {
         count(this.gpuNodes);
+        // Outputs the node does not name (an LSTM's Y when only Y_h is wanted) go straight back to the pool.
+        ran.forEach((t, j) => { if (!n.outputs[j]) this.runner.release(t.buffer); });
         return ran.map((t) => ({ gpu: t }));
       }
     }

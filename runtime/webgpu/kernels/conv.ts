@@ -91,10 +91,15 @@ ${blockStores(RB, CB, 'P', `out0[(nb * M + row) * P + col] = ${T}(acc[i][j / 4u]
 }
 
 export const convKernels: Record<string, GpuKernel> = {
-  Conv: (node, [X, W, B]) => {
-    if (!isFloatTensor(X) || X!.dims.length !== 4 || W!.dtype !== X!.dtype || (B && B.dtype !== X!.dtype)) return undefined;
-    const [N, C, H, Wd] = X!.dims, [M, CG, KH, KW] = W!.dims;
-    const g = convGeometry(node, [H, Wd], node.attrInts('kernel_shape') ?? [KH, KW]);
+  Conv: (node, [Xin, Win, B]) => {
+    if (!isFloatTensor(Xin) || (Xin!.dims.length !== 4 && Xin!.dims.length !== 3) || Win!.dtype !== Xin!.dtype || (B && B.dtype !== Xin!.dtype)) return undefined;
+    // A 1-D conv is a 2-D one of height 1 (the same buffers, other dims).
+    const one = Xin!.dims.length === 3;
+    const X = one ? { ...Xin!, dims: [Xin!.dims[0], Xin!.dims[1], 1, Xin!.dims[2]] } : Xin!, W = one ? { ...Win!, dims: [Win!.dims[0], Win!.dims[1], 1, Win!.dims[2]] } : Win!;
+    const [N, C, H, Wd] = X.dims, [M, CG, KH, KW] = W.dims;
+    const g1 = one ? convGeometry(node, [Wd], node.attrInts('kernel_shape') ?? [KW]) : undefined;
+    const g = g1 ? { kernel: [1, g1.kernel[0]], strides: [1, g1.strides[0]], pads: [0, g1.pads[0], 0, g1.pads[1]], dilations: [1, g1.dilations[0]], out: [1, g1.out[0]] }
+      : convGeometry(node, [H, Wd], node.attrInts('kernel_shape') ?? [KH, KW]);
     const [OH, OW] = g.out, group = node.attrInt('group', 1);
     const n = N * M * OH * OW, T = wgslType(X!.dtype);
     const ins = B ? [X!, W!, B] : [X!, W!];
@@ -104,7 +109,7 @@ export const convKernels: Record<string, GpuKernel> = {
       const pointwise = KH === 1 && KW === 1 && g.strides.every((v) => v === 1) && g.pads.every((v) => v === 0);
       const regs = softwareAdapter();
       return {
-        key: `conv2d-gemm:${X!.dtype}:${!!B}:${pointwise}:${regs}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: [N, M, OH, OW] }], meta: q.meta,
+        key: `conv2d-gemm:${X!.dtype}:${!!B}:${pointwise}:${regs}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: one ? [N, M, OW] : [N, M, OH, OW] }], meta: q.meta,
         groups: Math.ceil((OH * OW) / (regs ? 32 * CV : 64)), groupsY: Math.ceil(M / (regs ? 8 * RB : 64)), groupsZ: N,
         wgsl: () => `${bindings(ins.map((t) => t.dtype), [X!.dtype])}${(regs ? convRegisters : convGemm)(T, !!B, pointwise, q)}`,
       };
@@ -113,7 +118,7 @@ export const convKernels: Record<string, GpuKernel> = {
       .u32('KH', KH).u32('KW', KW).u32('SH', g.strides[0]).u32('SW', g.strides[1]).u32('PT', g.pads[0]).u32('PL', g.pads[1])
       .u32('DH', g.dilations[0]).u32('DW', g.dilations[1]).u32('G', group).u32('CG', CG);
     return {
-      key: `conv2d:${X!.dtype}:${!!B}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: [N, M, OH, OW] }], meta: p.meta, groups: groupsFor(n),
+      key: `conv2d:${X!.dtype}:${!!B}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: one ? [N, M, OW] : [N, M, OH, OW] }], meta: p.meta, groups: groupsFor(n),
       wgsl: () => `${bindings(ins.map((t) => t.dtype), [X!.dtype])}${PROLOGUE('count', p)}
   let mPerG = M / G;
   let ow = i % OW; let oh = (i / OW) % OH; let m = (i / (OW * OH)) % M; let nb = i / (OW * OH * M);

@@ -84,6 +84,7 @@ const where: GpuKernel = (node, [c, x, y]) => (isBool(c) && isFloatTensor(x) && 
 
 /** Cast between bool and the float types (float → bool: true unless ±0; NaN is true, as on the CPU). */
 export const castBool = (node: Node, x: GpuTensor, to: number): Program | undefined => {
+  if (isBool(x) && to === DataType.BOOL) return broadcastOp('cast-bool-bool', node, [x], DataType.BOOL, 'v0'); // a copy
   if (isBool(x) && (to === DataType.FLOAT || to === DataType.FLOAT16 || to === DataType.BFLOAT16)) return broadcastOp('cast-from-bool', node, [x], to, 'select(0.0, 1.0, v0)');
   if (isFloatTensor(x) && to === DataType.BOOL) {
     const bits = x.dtype === DataType.FLOAT16 && !halfEmulated() ? 'bitcast<u32>(vec2<f16>(v0, f16(0.0))) & 0x7fffu' : 'bitcast<u32>(v0) & 0x7fffffffu';

@@ -158,8 +158,10 @@ const big = (M: number, N: number) => M >= 64 && N >= 64;
 export interface ColumnBlock { into: GpuTensor; ldc: number; cOff: number }
 
 function matmul(node: Node, A?: GpuTensor, B?: GpuTensor, block?: ColumnBlock): Program | undefined {
-  if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || A!.dims.length < 2 || B!.dims.length < 2) return undefined;
-  const ad = A!.dims, bd = B!.dims;
+  if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || !A!.dims.length || !B!.dims.length) return undefined;
+  // numpy's 1-D operands: a vector A is one row, a vector B one column, and that dim leaves the result.
+  const a1 = A!.dims.length === 1, b1 = B!.dims.length === 1;
+  const ad = a1 ? [1, A!.dims[0]] : A!.dims, bd = b1 ? [B!.dims[0], 1] : B!.dims;
   const M = ad[ad.length - 2], K = ad[ad.length - 1], N = bd[bd.length - 1];
   const batch = broadcastShape([ad.slice(0, -2), bd.slice(0, -2)], node);
   const nb = numel(batch);
@@ -171,7 +173,7 @@ function matmul(node: Node, A?: GpuTensor, B?: GpuTensor, block?: ColumnBlock): 
   const p = params(M, N, K, 0, 0, 1, 0, 0, 0, offs, block?.ldc ?? N, block?.cOff ?? 0);
   const f = gemmForm(M, N);
   return {
-    key: `matmul:${A!.dtype}:${f.tag}`, inputs: [A!, B!], outputs: [{ dtype: A!.dtype, dims: [...batch, M, N] }], into: block && [block.into],
+    key: `matmul:${A!.dtype}:${f.tag}`, inputs: [A!, B!], outputs: [{ dtype: A!.dtype, dims: [...batch, ...(a1 ? [] : [M]), ...(b1 ? [] : [N])] }], into: block && [block.into],
     meta: p.meta, groups: f.gx, groupsY: f.gy, groupsZ: nb,
     wgsl: () => `${bindings([A!.dtype, B!.dtype], [A!.dtype])}${f.wgsl(T, false, p)}`,
   };

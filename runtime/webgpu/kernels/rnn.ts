@@ -1,0 +1,77 @@
+/**
+ * LSTM (gate order i, o, f, c as the ONNX spec): one 64-wide workgroup per (direction, batch row) walks the
+ * sequence, the hidden state in workgroup memory between steps (a barrier per step), the cell state in
+ * registers, f32 throughout, outputs stored in the tensor type. Forms left to the CPU: sequence_lens, peepholes,
+ * clip, input_forget, other activations, layout 1, hidden size above 256.
+ */
+import type { GpuKernel } from './types.js';
+import type { GpuTensor } from '../shader.js';
+import { bindings, wgslType, isFloatTensor, Params } from '../shader.js';
+
+const MAX_HIDDEN = 256;
+
+const lstm: GpuKernel = (node, [X, W, R, B, lens, h0, c0, P]) => {
+  if (!isFloatTensor(X) || !W || !R || lens || P || X!.dims.length !== 3) return undefined;
+  if (node.attr('clip') || node.attrInt('input_forget', 0) || node.attr('activations') || node.attrInt('layout', 0)) return undefined;
+  const dir = node.attrString('direction', 'forward'), D = dir === 'bidirectional' ? 2 : 1;
+  const [T, Bn, In] = X!.dims, Hn = R.dims[2];
+  if (Hn > MAX_HIDDEN || W.dims[0] !== D || [W, R, B, h0, c0].some((t) => t && t.dtype !== X!.dtype)) return undefined;
+  const ins: GpuTensor[] = [X!, W, R, ...(B ? [B] : []), ...(h0 ? [h0] : []), ...(c0 ? [c0] : [])];
+  const at = (t?: GpuTensor) => (t ? `in${ins.indexOf(t)}` : '');
+  const dt = X!.dtype, Ty = wgslType(dt);
+  const p = new Params().u32('T', T).u32('Bn', Bn).u32('In', In).u32('Hn', Hn).u32('rev', dir === 'reverse' ? 1 : 0);
+  const units = Math.ceil(Hn / 64);
+  return {
+    key: `lstm:${dt}:${!!B}:${!!h0}:${!!c0}:${units}`, inputs: ins,
+    outputs: [{ dtype: dt, dims: [T, D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }],
+    meta: p.meta, groups: D * Bn,
+    wgsl: () => `${bindings(ins.map((t) => t.dtype), [dt, dt, dt])}
+var<workgroup> hs: array<f32, ${MAX_HIDDEN}>;
+fn sig_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${p.locals}
+  let d = wid.x / Bn; let b = wid.x % Bn;
+  let backward = d == 1u || rev == 1u;
+  let so = (d * Bn + b) * Hn;
+  var c: array<f32, ${units}>;
+  for (var q = 0u; q < ${units}u; q++) {
+    let h = lid + q * 64u;
+    if (h < Hn) { hs[h] = ${h0 ? `f32(${at(h0)}[so + h])` : '0.0'}; c[q] = ${c0 ? `f32(${at(c0)}[so + h])` : '0.0'}; }
+  }
+  workgroupBarrier();
+  for (var s = 0u; s < T; s++) {
+    let t = select(s, T - 1u - s, backward);
+    var hn: array<f32, ${units}>;
+    for (var q = 0u; q < ${units}u; q++) {
+      let h = lid + q * 64u;
+      if (h < Hn) {
+        var g: array<f32, 4>;
+        for (var k = 0u; k < 4u; k++) {
+          let j = k * Hn + h;
+          var acc = ${B ? `f32(${at(B)}[d * 8u * Hn + j]) + f32(${at(B)}[d * 8u * Hn + 4u * Hn + j])` : '0.0'};
+          let wo = (d * 4u * Hn + j) * In; let ro = (d * 4u * Hn + j) * Hn; let xo = (t * Bn + b) * In;
+          for (var i = 0u; i < In; i++) { acc += f32(in0[xo + i]) * f32(in1[wo + i]); }
+          for (var i = 0u; i < Hn; i++) { acc += hs[i] * f32(in2[ro + i]); }
+          g[k] = acc;
+        }
+        c[q] = sig_(g[2]) * c[q] + sig_(g[0]) * tanh(g[3]);
+        hn[q] = sig_(g[1]) * tanh(c[q]);
+      }
+    }
+    workgroupBarrier();
+    for (var q = 0u; q < ${units}u; q++) {
+      let h = lid + q * 64u;
+      if (h < Hn) { hs[h] = hn[q]; out0[((t * ${D}u + d) * Bn + b) * Hn + h] = ${Ty}(hn[q]); }
+    }
+    workgroupBarrier();
+  }
+  for (var q = 0u; q < ${units}u; q++) {
+    let h = lid + q * 64u;
+    if (h < Hn) { out1[so + h] = ${Ty}(hs[h]); out2[so + h] = ${Ty}(c[q]); }
+  }
+}`,
+  };
+};
+
+export const rnnKernels: Record<string, GpuKernel> = { LSTM: lstm };
