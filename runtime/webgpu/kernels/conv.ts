@@ -59,14 +59,13 @@ ${blockStores(4, 4, 'P', `out0[(nb * M + row) * P + col] = ${T}(acc[i][j]${withB
  */
 function convRegisters(T: string, withBias: boolean, pointwise: boolean, p: Params): string {
   const CB = 4 * CV;
-  const px = (j: number) => pointwise ? `f32(in0[xk + pix[${j}]])`
-    : `select(0.0, f32(in0[xc + u32(clamp(ih0[${j}] + dh, 0, H - 1)) * u32(W) + u32(clamp(iw0[${j}] + dw, 0, W - 1))]), ih0[${j}] + dh >= 0 && ih0[${j}] + dh < H && iw0[${j}] + dw >= 0 && iw0[${j}] + dw < W)`;
-  return `${p.module}
+  const store = blockStores(RB, CB, 'P', `out0[(nb * M + row) * P + col] = ${T}(acc[i][j / 4u][j % 4u]${withBias ? ' + f32(in2[row])' : ''});`);
+  const head = `${p.module}
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
   ${p.locals}
-  let nb = wg.z; let P = OH * OW; let KK = KH * KW; let K = C * KK;
-  let xOff = nb * C * u32(H) * u32(W);
+  let nb = wg.z; let P = OH * OW; let KK = KH * KW; let K = C * KK; let HW = u32(H) * u32(W);
+  let xOff = nb * C * HW;
   let row0 = gid.y * ${RB}u; let col0 = gid.x * ${CB}u;
   if (row0 >= M || col0 >= P) { return; }
   var r: array<u32, ${RB}>; var pix: array<u32, ${CB}>; var ih0: array<i32, ${CB}>; var iw0: array<i32, ${CB}>;
@@ -75,18 +74,42 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
     let q = min(col0 + j, P - 1u); pix[j] = q;
     ih0[j] = i32((q / OW) * SH) - i32(PT); iw0[j] = i32((q % OW) * SW) - i32(PL);
   }
-  ${accumulators()}
-  for (var k = 0u; k < K; k++) {
-    ${pointwise ? 'let xk = xOff + k * P;' : `let c = k / KK; let rr = k % KK;
-    let dh = i32((rr / KW) * DH); let dw = i32((rr % KW) * DW);
-    let xc = xOff + c * u32(H) * u32(W);`}
-    ${Array.from({ length: CV }, (_, v) => `let b${v} = vec4<f32>(${[0, 1, 2, 3].map((q) => px(4 * v + q)).join(', ')});`).join('\n    ')}
-    for (var i = 0u; i < ${RB}u; i++) {
-      let a = f32(in1[r[i] * K + k]);
+  ${accumulators()}`;
+  const fma = `for (var i = 0u; i < ${RB}u; i++) {
+      let a = f32(in1[r[i] * K + wk]);
       ${registerFma()}
+    }`;
+  if (pointwise) {
+    return `${head}
+  for (var k = 0u; k < K; k++) {
+    let xk = xOff + k * P; let wk = k;
+    ${Array.from({ length: CV }, (_, v) => `let b${v} = vec4<f32>(${[0, 1, 2, 3].map((q) => `f32(in0[xk + pix[${4 * v + q}]])`).join(', ')});`).join('\n    ')}
+    ${fma}
+  }
+${store}
+}`;
+  }
+  // Taps outermost: each pixel's window offset and padding mask are computed once per (kh, kw), and the inner loop
+  // over channels only steps by H·W (the index arithmetic of a gather per k cost about as much as its FMAs).
+  const px = (j: number) => `select(0.0, f32(in0[po[${j}] + xc]), ok[${j}])`;
+  return `${head}
+  var po: array<u32, ${CB}>; var ok: array<bool, ${CB}>;
+  for (var kh = 0u; kh < KH; kh++) {
+    for (var kw = 0u; kw < KW; kw++) {
+      for (var j = 0u; j < ${CB}u; j++) {
+        let ih = ih0[j] + i32(kh * DH); let iw = iw0[j] + i32(kw * DW);
+        ok[j] = ih >= 0 && ih < H && iw >= 0 && iw < W;
+        po[j] = xOff + u32(clamp(ih, 0, H - 1)) * u32(W) + u32(clamp(iw, 0, W - 1));
+      }
+      let kk = kh * KW + kw;
+      for (var c = 0u; c < C; c++) {
+        let xc = c * HW; let wk = c * KK + kk;
+        ${Array.from({ length: CV }, (_, v) => `let b${v} = vec4<f32>(${[0, 1, 2, 3].map((q) => px(4 * v + q)).join(', ')});`).join('\n        ')}
+        ${fma}
+      }
     }
   }
-${blockStores(RB, CB, 'P', `out0[(nb * M + row) * P + col] = ${T}(acc[i][j / 4u][j % 4u]${withBias ? ' + f32(in2[row])' : ''});`)}
+${store}
 }`;
 }
 
