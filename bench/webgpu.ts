@@ -47,6 +47,31 @@ for (const n of [128, 256, 1024]) {
 console.log(`adapter: ${(await WebGpuExecutor.create(loadModel(fixtureModelPath('mlp')))).note}`);
 console.table(mm);
 
+// ResNet-50's conv shapes alone (f32, batch 1; the input upload and the output readback included), median of 5.
+{
+  const shapes: [string, number[], number[], number][] = [
+    ['7×7/2 3→64 @224', [1, 3, 224, 224], [64, 3, 7, 7], 3], ['1×1 64→256 @56', [1, 64, 56, 56], [256, 64, 1, 1], 0],
+    ['3×3 64→64 @56', [1, 64, 56, 56], [64, 64, 3, 3], 1], ['3×3 128→128 @28', [1, 128, 28, 28], [128, 128, 3, 3], 1],
+    ['3×3 256→256 @14', [1, 256, 14, 14], [256, 256, 3, 3], 1], ['3×3 512→512 @7', [1, 512, 7, 7], [512, 512, 3, 3], 1],
+    ['1×1 2048→512 @7', [1, 2048, 7, 7], [512, 2048, 1, 1], 0],
+  ];
+  const rows = [];
+  for (const [name, xd, wd, pad] of shapes) {
+    const b = new ModelBuilder({ opset: 17 });
+    const wv = Float32Array.from({ length: wd.reduce((a, c) => a * c, 1) }, (_, i) => ((i * 5) % 11) / 11 - 0.5);
+    const stride = wd[2] === 7 ? 2 : 1;
+    b.node('Conv', [b.input('x', DataType.FLOAT, xd), b.init('w', DataType.FLOAT, wd, wv)], { pads: [pad, pad, pad, pad], strides: [stride, stride] }, { outputs: ['y'] });
+    b.output('y');
+    const ex = await WebGpuExecutor.create(b.build());
+    const x = { dtype: DataType.FLOAT, dims: xd, data: Float32Array.from({ length: xd.reduce((a, c) => a * c, 1) }, (_, i) => ((i * 3) % 7) / 7) };
+    const ms = await timeIt(() => ex.run({ x }), 5);
+    const out = (xd[2] / stride) * (xd[3] / stride), flop = 2 * wd.reduce((a, c) => a * c, 1) * out;
+    rows.push({ conv: name, ms: ms.toFixed(2), 'GFLOP/s': (flop / (ms * 1e6)).toFixed(1) });
+    ex.dispose();
+  }
+  console.table(rows);
+}
+
 const rows = [];
 for (const name of ['mlp', 'cnn', 'transformer_block', 'hello_deepa']) {
   const feeds = fixtureInputs(name);
