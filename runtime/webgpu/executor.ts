@@ -339,8 +339,9 @@ export class WebGpuExecutor {
     if (kernel && ins.every(fits)) {
       const ran = withHalfEmulation(this.emulateHalf, () => withSoftwareAdapter(this.software, () => {
         const gins = ins.map((v) => (v && !onCpu(v) ? this.gpuOf(v) : undefined));
-        // CPU data for non-float inputs, and for one-element ones that have it (a Pad constant, a scale).
-        const prog = kernel(n, gins, opset, ins.map((v) => (onCpu(v) || (v?.cpu && numel(v.cpu.dims) <= 1) ? v!.cpu : undefined)));
+        // CPU data wherever a value has it: non-float inputs (axes, shapes) and constants or feeds (a Pad value,
+        // Resize scales) — a value computed on the GPU is not read back for this.
+        const prog = kernel(n, gins, opset, ins.map((v) => v?.cpu));
         if (!prog || !prog.outputs.every((o) => o.dims.reduce((a, b) => a * b, 1) * elemBytes(o.dtype) <= this.ctx.maxBinding)) return undefined;
         if (prog.inputs.length + prog.outputs.length + 1 > this.ctx.maxStorageBuffers) return undefined; // + the parameters
         return this.runner.run(prog);

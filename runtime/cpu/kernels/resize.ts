@@ -107,30 +107,40 @@ function axisTaps(node: Node, inLen: number, outLen: number, scale: number, roiS
   return taps;
 }
 
-function resize(node: Node, X: RTensor, scalesIn: number[] | undefined, sizesIn: number[] | undefined, roi: number[], opset: number): RTensor {
-  const r = X.dims.length;
+/**
+ * The plan of a resize: the output dims and, per axis that changes, each output coordinate's (input index,
+ * weight) taps (index −1: the constant `weight`, tf_crop_and_resize's extrapolation). Shared with the WebGPU kernel.
+ */
+export function resizePlan(node: Node, dims: number[], scalesIn: number[] | undefined, sizesIn: number[] | undefined, roi: number[], opset: number): { outDims: number[]; taps: ([number, number][][] | undefined)[] } {
+  const r = dims.length;
   const axes = node.attrInts('axes')?.map((a) => (a < 0 ? a + r : a)) ?? Array.from({ length: r }, (_, i) => i);
   const scales = new Array<number>(r).fill(1);
-  const outDims = [...X.dims];
+  const outDims = [...dims];
   if (sizesIn && sizesIn.length) {
     const policy = node.attrString('keep_aspect_ratio_policy', 'stretch');
-    const ratios = axes.map((a, i) => sizesIn[i] / X.dims[a]);
+    const ratios = axes.map((a, i) => sizesIn[i] / dims[a]);
     const common = policy === 'not_larger' ? Math.min(...ratios) : policy === 'not_smaller' ? Math.max(...ratios) : undefined;
     axes.forEach((a, i) => {
       scales[a] = common ?? ratios[i];
-      outDims[a] = common !== undefined ? Math.round(common * X.dims[a]) : sizesIn[i];
+      outDims[a] = common !== undefined ? Math.round(common * dims[a]) : sizesIn[i];
     });
   } else if (scalesIn) {
-    axes.forEach((a, i) => { scales[a] = scalesIn[i]; outDims[a] = Math.floor(X.dims[a] * scalesIn[i]); });
+    axes.forEach((a, i) => { scales[a] = scalesIn[i]; outDims[a] = Math.floor(dims[a] * scalesIn[i]); });
   }
   const roiFull: number[] = Array.from({ length: 2 * r }, (_, i) => (i < r ? 0 : 1));
   if (roi.length) axes.forEach((a, i) => { roiFull[a] = roi[i]; roiFull[a + r] = roi[i + axes.length]; });
+  const taps = dims.map((d, a) => (outDims[a] === d && scales[a] === 1 && node.attrString('coordinate_transformation_mode', '') !== 'tf_crop_and_resize'
+    ? undefined : axisTaps(node, d, outDims[a], scales[a], roiFull[a], roiFull[a + r], opset)));
+  return { outDims, taps };
+}
+
+function resize(node: Node, X: RTensor, scalesIn: number[] | undefined, sizesIn: number[] | undefined, roi: number[], opset: number): RTensor {
+  const { outDims, taps: plan } = resizePlan(node, X.dims, scalesIn, sizesIn, roi, opset);
   let cur = new Float64Array(num(X));
   let dims = [...X.dims];
   // One axis at a time (separable).
-  for (let a = 0; a < r; a++) {
-    if (outDims[a] === dims[a] && scales[a] === 1 && node.attrString('coordinate_transformation_mode', '') !== 'tf_crop_and_resize') continue;
-    const taps = axisTaps(node, dims[a], outDims[a], scales[a], roiFull[a], roiFull[a + r], opset);
+  plan.forEach((taps, a) => {
+    if (!taps) return;
     const nd = [...dims];
     nd[a] = outDims[a];
     const outer = size(dims.slice(0, a)), inner = size(dims.slice(a + 1));
@@ -142,17 +152,20 @@ function resize(node: Node, X: RTensor, scalesIn: number[] | undefined, sizesIn:
     }
     cur = next;
     dims = nd;
-  }
+  });
   return make(X.dtype, dims, cur);
 }
 
+/** Resize's (scales, sizes, roi) from its inputs — or Upsample's — as the CPU kernel reads them. */
+export function resizeArgs(node: Node, [, roiT, scalesT, sizesT]: (RTensor | undefined)[], opset: number): { scales?: number[]; sizes?: number[]; roi: number[] } {
+  if (node.opType === 'Upsample') return { scales: scalesTOrAttr(node, roiT), roi: [] };
+  if (opset < 11) return { scales: Array.from(num(roiT!)), roi: [] }; // opset 10: inputs (X, scales)
+  const scales = scalesT && scalesT.dims.reduce((a, b) => a * b, 1) > 0 ? Array.from(num(scalesT)) : undefined;
+  return { scales, sizes: sizesT ? ints(sizesT) : undefined, roi: roiT ? Array.from(num(roiT)) : [] };
+}
+const scalesTOrAttr = (node: Node, t?: RTensor) => (t ? Array.from(num(t)) : node.attrFloats('scales'));
+
 export const resizeKernels: Record<string, Kernel> = {
-  Resize: (node, [X, roiT, scalesT, sizesT], ctx) => {
-    // Opset 10: inputs (X, scales).
-    if (ctx.opset < 11) return [resize(node, X!, Array.from(num(roiT!)), undefined, [], ctx.opset)];
-    const scales = scalesT && scalesT.dims.reduce((a, b) => a * b, 1) > 0 ? Array.from(num(scalesT)) : undefined;
-    const sizes = sizesT ? ints(sizesT) : undefined;
-    return [resize(node, X!, scales, sizes, roiT ? Array.from(num(roiT)) : [], ctx.opset)];
-  },
-  Upsample: (node, [X, scalesT], ctx) => [resize(node, X!, scalesT ? Array.from(num(scalesT)) : node.attrFloats('scales'), undefined, [], Math.min(ctx.opset, 10))],
+  Resize: (node, ins, ctx) => { const a = resizeArgs(node, ins, ctx.opset); return [resize(node, ins[0]!, a.scales, a.sizes, a.roi, ctx.opset)]; },
+  Upsample: (node, ins, ctx) => { const a = resizeArgs(node, ins, ctx.opset); return [resize(node, ins[0]!, a.scales, undefined, [], Math.min(ctx.opset, 10))]; },
 };

@@ -3,7 +3,7 @@ import type { GpuTensor, Program } from '../shader.js';
 import type { RTensor } from '../../../src/core/tensor.js';
 /**
  * A WebGPU kernel describes its program, or returns undefined when this node's attributes need the CPU.
- * `cpu`: the inputs that live on the CPU and are not float (axes, shapes: small int64 tensors), and one-element
- * inputs whose CPU data is at hand (a Pad constant), by position.
+ * `cpu`: the CPU data of the inputs that have it, by position — non-float inputs (axes, shapes: small int64
+ * tensors) always, float ones when they are constants or feeds (a Pad value, Resize scales), never a GPU result.
  */
 export type GpuKernel = (node: Node, inputs: (GpuTensor | undefined)[], opset: number, cpu?: (RTensor | undefined)[]) => Program | undefined;
