@@ -102,7 +102,32 @@ describe('runtime profiles', () => {
     expect(summary.nodes.byOp.MatMul.low).toBe(1);
     const y = (await runOrt(encodeModel(ort), feedsFor(ort, feeds))).y;
     expect(Array.from(toFloat32(y))).toEqual([1, 1, 1, 3, 3, 3, 1, 1, 1, 3, 3, 3]);
-    expect(() => convertSync(model.clone(), { runtime: 'tpu' as never })).toThrow(/runtime must be one of any, ort-cpu, amp-webgpu/);
+    expect(() => convertSync(model.clone(), { runtime: 'tpu' as never })).toThrow(/runtime must be one of any, ort-cpu, ort-cuda, amp-webgpu/);
+  });
+  it('--runtime ort-cuda keeps fp32 what the CUDA provider has no fp16 kernel for, by opset (Clip before 12)', async () => {
+    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { convertSync } = await import('../src/tools/convert.js');
+    const build = (opset: number) => {
+      const b = new ModelBuilder({ opset });
+      const x = b.input('x', 1, [4, 3]);
+      const [m] = b.node('MatMul', [x, b.init('w', 1, [3, 3], Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]))], {}, { name: 'mm' });
+      const clipArgs = opset >= 11 ? [m, b.init('lo', 1, [], Float32Array.from([0])), b.init('hi', 1, [], Float32Array.from([2]))] : [m];
+      const [c] = b.node('Clip', clipArgs, opset >= 11 ? {} : { min: 0, max: 2 }, { name: 'clip' });
+      b.node('MatMul', [c, b.init('w2', 1, [3, 3], Float32Array.from([0, 1, 0, 1, 0, 0, 0, 0, 1]))], {}, { name: 'mm2', outputs: ['y'] });
+      b.output('y', 1, [4, 3]);
+      return b.build();
+    };
+    const old = convertSync(build(11), { runtime: 'ort-cuda' }).summary;
+    expect(old.keptFp32['no low-precision Clip in ort-cuda']).toBe(1);
+    expect(old.nodes.byOp.MatMul.low).toBe(2);
+    const recent = convertSync(build(14), { runtime: 'ort-cuda' });
+    expect(recent.summary.keptFp32['no low-precision Clip in ort-cuda'] ?? 0).toBe(0);
+    expect(recent.summary.nodes.byOp.Clip.low).toBe(1);
+    // Still a valid model that computes the same (onnxruntime's CPU provider runs it).
+    const feeds = { x: { dtype: 1, dims: [4, 3], data: Float32Array.from({ length: 12 }, (_, i) => (i % 5) - 1) } };
+    const conv = convertSync(build(11), { runtime: 'ort-cuda' }).model;
+    const [got, want] = [await runOrt(encodeModel(conv), feedsFor(conv, feeds)), await runOrt(encodeModel(build(11)), feeds)];
+    expect(Array.from(toFloat32(got.y))).toEqual(Array.from(toFloat32(want.y)));
   });
 });
 

@@ -16,7 +16,7 @@ export function classify(ctx: PassContext): void {
     let why = p.why ?? '';
     if (opts.allow.has(n.opType)) cls = 'allow';
     if (opts.deny.has(n.opType)) { cls = 'deny'; why = 'denied by option'; }
-    const limit = cls !== 'deny' ? runtimeLimit(opts.runtime, n) : undefined;
+    const limit = cls !== 'deny' ? runtimeLimit(opts.runtime, n, ctx.opset) : undefined;
     if (limit) { cls = 'deny'; why = limit; }
     if (cls !== 'deny' && opts.target === 'bf16' && ctx.opset < (p.bf16Since ?? Infinity)) {
       cls = 'deny';
