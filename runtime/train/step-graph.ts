@@ -1,15 +1,17 @@
 /**
  * The optimizer step as graph nodes appended to a training graph: one run does forward, backward, the loss
- * scaler's unscale and inf/NaN check, optional gradient clipping and the SGD-momentum / Adam update, on the
- * device that ran the backward pass; weights and moments are carried between runs (RunOptions.carry), so a
- * WebGPU step reads back only the loss and the finite flag.
+ * scaler's unscale, inf/NaN check and scale update, optional gradient clipping and the SGD-momentum / Adam
+ * update, on the device that ran the backward pass. Weights, moments, the loss scale and its growth tracker,
+ * Adam's update count and a window of per-step history (finite flag, loss) are carried between runs
+ * (RunOptions.carry), so a WebGPU step reads nothing back: the trainer reads the history once per window.
  *
- * Semantics are those of optim.ts and LossScaler.unscaleAndUpdate (the references the tests compare with):
- * gradients are unscaled by `opt/inv_scale` = 1 / (scale · lossMultiplier), fed per step (the scale itself
- * stays with the trainer's LossScaler: a scalar); with `skipNonFinite` a step with any non-finite gradient
- * changes nothing (weights and moments kept), as GradScaler skips optimizer.step; `opt/finite` says which.
- * Nodes are named `opt/…` and the master weights, moments and scalars are listed in `keepFp32Io`, so the AMP
- * lowering keeps the update in fp32 and casts only the forward's copies of the weights.
+ * Semantics are those of optim.ts and LossScaler (GradScaler: the references the tests compare with): the loss
+ * is scaled by `scale` (grad_scale = scale · lossMultiplier / batch), gradients are unscaled by
+ * 1 / (scale · lossMultiplier); with dynamic scaling on, a step with any non-finite gradient changes nothing
+ * (weights and moments kept, as GradScaler skips optimizer.step) and multiplies the scale by `backoffFactor`;
+ * `growthInterval` clean steps in a row multiply it by `growthFactor`. Nodes are named `opt/…` and the master
+ * weights, moments and state are listed in `keepFp32Io`, so the AMP lowering keeps all of it fp32 and casts
+ * only the forward's copies of the weights.
  */
 import type { Model } from '../../src/ir/graph.js';
 import { Node as IrNode } from '../../src/ir/graph.js';
@@ -27,20 +29,28 @@ export interface StepOptions {
   b1?: number; b2?: number; eps?: number;
   /** Clip the global L2 norm of the unscaled gradients (LossScalerOptions.maxGradNorm). */
   maxGradNorm?: number;
-  /** Skip the update when a gradient is non-finite (dynamic loss scaling on). */
-  skipNonFinite: boolean;
+  /** The loss scaler (LossScaler's options: disabled = scale 1, never skips). */
+  scaler: { enabled: boolean; initScale: number; growthFactor: number; backoffFactor: number; growthInterval: number };
+  /** Minibatch size and loss multiplier: grad_scale = scale · lossMultiplier / batch. */
+  batch: number; lossMultiplier?: number;
+  /** Steps of history (finite flag, loss) kept on the device between readbacks. */
+  history?: number;
 }
 export interface StepGraph {
   model: Model;
-  /** The scalar fp32 feeds of a step: unscale factor 1 / (scale · lossMultiplier); for Adam, the bias corrections at update t (1-based). */
-  scalars: (invScale: number, t: number) => Record<string, RTensor>;
-  /** Bool output: every gradient finite. */
+  /** The feeds of the first step: the optimizer's moments (zeros) and the scaler's state. Weights and running statistics come from the caller. */
+  initialState: () => Record<string, RTensor>;
+  /** The per-step feed: the step's slot in the history window. */
+  stepFeed: (slot: number) => Record<string, RTensor>;
+  /** Carried inputs holding, per slot of the window, the finite flag (1/0) and the loss; the window's length. */
+  history: { finite: string; loss: string; length: number };
+  /** Carried inputs: the loss scale and Adam's count of applied updates. */
+  scale: string; applied: string;
+  /** Bool output: every gradient of this step finite. */
   finite: string;
-  /** Output → input: updated weights, moments and running statistics, carried to the next step. */
+  /** Output → input: everything carried to the next step. */
   carry: Record<string, string>;
-  /** The optimizer's moment inputs (fed zeros on the first step), with their dims. */
-  moments: { name: string; dims: number[] }[];
-  /** Graph inputs and outputs that keep fp32 under AMP: master weights, moments, their updates, the scalars. */
+  /** Graph inputs and outputs that keep fp32 under AMP: master weights, moments, state, their updates. */
   keepFp32Io: string[];
 }
 
@@ -56,14 +66,26 @@ export function appendOptimizerStep(tg: TrainingGraph, o: StepOptions): StepGrap
     g.nodes.push(new IrNode(op, inputs, [out], g, `${OPT_PREFIX}${out.replace(OPT_PREFIX, '')}`, '', Object.entries(attrs).map(([k, v]) => makeAttr(k, v))));
     return out;
   };
-  const constant = (v: number) => { const n = fresh('c'); g.initializers.set(n, Tensor.fromArray(n, DataType.FLOAT, [], Float32Array.from([v]))); g.value(n).type = { elemType: DataType.FLOAT, shape: [] }; return n; };
+  const constant = (v: number, data = Float32Array.from([v]), dims: number[] = []) => { const n = fresh('c'); g.initializers.set(n, Tensor.fromArray(n, DataType.FLOAT, dims, data)); g.value(n).type = { elemType: DataType.FLOAT, shape: dims }; return n; };
   const input = (name: string, shape: number[]) => { g.inputs.push(name); g.value(name).type = { elemType: DataType.FLOAT, shape }; return name; };
   const output = (name: string, shape: number[], elemType: number = DataType.FLOAT) => { g.outputs.push(name); g.value(name).type = { elemType, shape }; };
   const dimsOf = (w: string) => g.values.get(w)!.type!.shape as number[];
 
-  const invScale = input(`${OPT_PREFIX}inv_scale`, []);
-  const adam = o.optimizer === 'adam';
-  const bc1 = adam ? input(`${OPT_PREFIX}bc1`, []) : undefined, bc2 = adam ? input(`${OPT_PREFIX}bc2`, []) : undefined;
+  const adam = o.optimizer === 'adam', sc = o.scaler, H = o.history ?? 256, mult = o.lossMultiplier ?? 1;
+  // The scaler's state, carried; grad_scale (a training-graph input until now) is computed from it, first.
+  const scale = input(`${OPT_PREFIX}scale`, []), tracker = input(`${OPT_PREFIX}tracker`, []), applied = input(`${OPT_PREFIX}applied`, []);
+  const histF = input(`${OPT_PREFIX}hist/finite`, [H]), histL = input(`${OPT_PREFIX}hist/loss`, [H]), slot = input(`${OPT_PREFIX}slot`, []);
+  const front: IrNode[] = [];
+  const emitFront = (op: string, inputs: string[], out: string) => { front.push(new IrNode(op, inputs, [out], g, `${OPT_PREFIX}${out.replace(OPT_PREFIX, '')}`)); return out; };
+  g.inputs = g.inputs.filter((x) => x !== 'grad_scale');
+  emitFront('Mul', [scale, constant(mult / o.batch)], 'grad_scale');
+  const invScale = emitFront('Div', [constant(1), emitFront('Mul', [scale, constant(mult)], fresh('scaled_mult'))], fresh('inv_scale'));
+  g.nodes.unshift(...front);
+  const b1 = o.b1 ?? 0.9, b2 = o.b2 ?? 0.999;
+  // Adam's bias corrections 1 / (1 − β^t) at t = applied updates + 1.
+  const t1 = adam ? emit('Add', [applied, constant(1)]) : '';
+  const bc = (b: number) => emit('Div', [constant(1), emit('Sub', [constant(1), emit('Pow', [constant(b), t1])])]);
+  const bc1 = adam ? bc(b1) : undefined, bc2 = adam ? bc(b2) : undefined;
   // Unscaled gradients, and the count of non-finite values among them (IsInf/IsNaN test the bits). Read before
   // the `grad/…` outputs: a gradient computed in fp32 (a bias's batch sum) reaches the update unrounded.
   const source = (gname: string) => { const p = g.values.get(gname)?.producer; return p?.opType === 'Identity' ? p.inputs[0] : gname; };
@@ -72,6 +94,7 @@ export function appendOptimizerStep(tg: TrainingGraph, o: StepOptions): StepGrap
   const bad = sumAll(gu.map((x) => emit('ReduceSum', [emit('Cast', [emit('Or', [emit('IsInf', [x]), emit('IsNaN', [x])])], { to: DataType.FLOAT })], { keepdims: 0 })));
   const finite = emit('Equal', [bad, constant(0)], {}, `${OPT_PREFIX}finite`);
   output(finite, [], DataType.BOOL);
+  const skip = sc.enabled; // GradScaler skips the step on a non-finite gradient; without scaling it steps anyway
   let grads = gu;
   if (o.maxGradNorm !== undefined) {
     // clip_grad_norm_: k = max / (‖g‖ + 1e-6) where ‖g‖ > max, else 1.
@@ -81,14 +104,13 @@ export function appendOptimizerStep(tg: TrainingGraph, o: StepOptions): StepGrap
     grads = gu.map((x) => emit('Mul', [x, k]));
   }
   const carry: Record<string, string> = {};
-  const moments: StepGraph['moments'] = [];
-  const keep = [invScale, ...(adam ? [bc1!, bc2!] : [])];
+  const moments: { name: string; dims: number[] }[] = [];
+  const keep: string[] = [slot];
   const lr = constant(o.lr);
-  const b1 = o.b1 ?? 0.9, b2 = o.b2 ?? 0.999;
-  /** A carried fp32 value: input `name`, its update as output `${name}/next` (kept when the step is skipped). */
-  const carried = (name: string, dims: number[], next: string, isMoment: boolean) => {
+  /** A carried fp32 value: input `name`, its update as output `${name}/next` (`guarded`: kept when the step is skipped). */
+  const carried = (name: string, dims: number[], next: string, isMoment = false, guarded = true) => {
     const out = `${name}/next`;
-    const kept = o.skipNonFinite ? emit('Where', [finite, next, name], {}, out) : emit('Identity', [next], {}, out);
+    const kept = guarded && skip ? emit('Where', [finite, next, name], {}, out) : emit('Identity', [next], {}, out);
     output(kept, dims);
     carry[out] = name;
     keep.push(name, out);
@@ -112,11 +134,29 @@ export function appendOptimizerStep(tg: TrainingGraph, o: StepOptions): StepGrap
     }
     carried(w, dims, emit('Sub', [w, step]), false);
   });
+  // The scaler (LossScaler.record): clean → tracker + 1, the scale × growthFactor when it reaches the interval;
+  // non-finite → tracker 0, scale × backoffFactor. Disabled: both stay.
+  const f = emit('Cast', [finite], { to: DataType.FLOAT });
+  if (sc.enabled) {
+    const t2 = emit('Add', [tracker, constant(1)]);
+    const grow = emit('Equal', [t2, constant(sc.growthInterval)]);
+    carried(scale, [], emit('Where', [finite, emit('Where', [grow, emit('Mul', [scale, constant(sc.growthFactor)]), scale]), emit('Mul', [scale, constant(sc.backoffFactor)])]), false, false);
+    carried(tracker, [], emit('Where', [finite, emit('Where', [grow, constant(0), t2]), constant(0)]), false, false);
+  } else {
+    carried(scale, [], scale, false, false);
+    carried(tracker, [], tracker, false, false);
+  }
+  carried(applied, [], emit('Add', [applied, skip ? f : constant(1)]), false, false);
+  // History: this step's finite flag and loss in its slot of the window (a select: a NaN loss stays in its slot).
+  const at = emit('Equal', [constant(0, Float32Array.from({ length: H }, (_, i) => i), [H]), slot]);
+  carried(histF, [H], emit('Where', [at, f, histF]), false, false);
+  carried(histL, [H], emit('Where', [at, 'loss', histL]), false, false);
   for (const s of tg.state) carry[s.output] = s.input;
   g.reindex();
-  const scalar = (v: number): RTensor => ({ dtype: DataType.FLOAT, dims: [], data: Float32Array.from([v]) });
-  const scalars = (inv: number, t: number): Record<string, RTensor> => ({
-    [invScale]: scalar(inv), ...(adam ? { [bc1!]: scalar(1 / (1 - b1 ** t)), [bc2!]: scalar(1 / (1 - b2 ** t)) } : {}),
+  const t = (dims: number[], v = 0): RTensor => ({ dtype: DataType.FLOAT, dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(v) });
+  const initialState = (): Record<string, RTensor> => ({
+    ...Object.fromEntries(moments.map((m) => [m.name, t(m.dims)])),
+    [scale]: t([], sc.enabled ? sc.initScale : 1), [tracker]: t([]), [applied]: t([]), [histF]: t([H]), [histL]: t([H]),
   });
-  return { model, scalars, finite, carry, moments, keepFp32Io: keep };
+  return { model, initialState, stepFeed: (k) => ({ [slot]: t([], k) }), history: { finite: histF, loss: histL, length: H }, scale, applied, finite, carry, keepFp32Io: keep };
 }

@@ -78,9 +78,14 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   };
   const make = async (m: Model): Promise<Executor> => (await createExecutor(m, { backend: cfg.backend ?? 'cpu' })).executor;
   const scaler = new LossScaler({ ...(cfg.scaler ?? {}), enabled: cfg.mode === 'amp' });
-  // One run per step: forward, backward, unscale + inf/NaN check (+ clipping), optimizer update; weights,
-  // moments and running statistics stay with the executor between steps (on the GPU for WebGPU).
-  const step = appendOptimizerStep(tg, { optimizer: cfg.optimizer ?? 'sgd', lr: cfg.lr, maxGradNorm: scaler.maxGradNorm, skipNonFinite: scaler.enabled });
+  const mult = cfg.lossMultiplier ?? 1;
+  // One run per step: forward, backward, unscale + inf/NaN check (+ clipping), the scale update, the optimizer
+  // update; all state stays with the executor between steps (on the GPU for WebGPU), and the per-step history
+  // (finite flag, loss) is read once per window, then replayed into `scaler` for its history.
+  const step = appendOptimizerStep(tg, {
+    optimizer: cfg.optimizer ?? 'sgd', lr: cfg.lr, maxGradNorm: scaler.maxGradNorm, batch, lossMultiplier: mult,
+    scaler: { enabled: scaler.enabled, initScale: scaler.scale, growthFactor: scaler.growthFactor, backoffFactor: scaler.backoffFactor, growthInterval: scaler.growthInterval },
+  });
   const runModel = amp ? lowered(step.model, step.keepFp32Io) : step.model;
   const exec = await make(runModel);
   let fp32Exec: Executor | undefined; // the underflow study's fp32 reference (AMP only)
@@ -97,7 +102,14 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   const evalExec = await make(evalRun);
   const typeIn = (m: Model, name: string) => m.graph.values.get(name)?.type?.elemType ?? F;
   const dims = tg.weights.map((w) => tg.model.graph.values.get(w)!.type!.shape as number[]);
-  let steps = 0, applied = 0, crossings = 0;
+  let steps = 0, pending = 0, crossings = 0;
+  /** Reads the history window and replays it into the scaler (its history and skip count) and the losses. */
+  const drain = async () => {
+    if (!pending) return;
+    const [fl, ls] = [toFloat32(await exec.readCarried(step.history.finite)), toFloat32(await exec.readCarried(step.history.loss))];
+    for (let j = 0; j < pending; j++) { scaler.record(fl[j] === 1); losses.push(ls[j]); }
+    pending = 0;
+  };
   /** Master weights (fp32) and running statistics as they are now: the initial values, or the carried ones. */
   const master = async (): Promise<Float32Array[]> => Promise.all(tg.weights.map(async (w) => (steps ? toFloat32(await exec.readCarried(w)) : Float32Array.from(init.get(w)!))));
   const stateNow = async (): Promise<Float32Array[]> => Promise.all(tg.state.map(async (s) => (steps ? toFloat32(await exec.readCarried(s.input)) : Float32Array.from(forward.graph.initializers.get(s.input)!.data() as Float32Array))));
@@ -111,7 +123,6 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   const inShape = (forward.graph.values.get(forward.graph.inputs[0])?.type?.shape ?? ['N', f]).slice(1).map((d) => (typeof d === 'number' ? d : f));
   const xDims = (n: number) => [n, ...inShape];
   const losses: number[] = [];
-  const mult = cfg.lossMultiplier ?? 1;
   let underflowNum = 0, underflowDen = 0;
   const rnd = xorshift((cfg.seed ?? 0) + 1);
   /** Test accuracy in the run's precision, with the current master weights. */
@@ -139,40 +150,38 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
     for (let b0 = 0; b0 + batch <= nTrain; b0 += batch) {
       const x = new Float32Array(batch * f), y = new Float32Array(batch * C);
       for (let i = 0; i < batch; i++) { const r = order[b0 + i]; x.set(data.xTrain.subarray(r * f, r * f + f), i * f); y[i * C + data.yTrain[r]] = 1; }
-      const scale = scaler.scale;
-      const batchFeeds = (m: Model, sc: number): Record<string, RTensor> => ({
+      const batchFeeds = (m: Model): Record<string, RTensor> => ({
         [forward.graph.inputs[0]]: asType(f32t(xDims(batch), x), typeIn(m, forward.graph.inputs[0])), labels: asType(f32t([batch, C], y), typeIn(m, 'labels')),
-        grad_scale: asType(f32t([], Float32Array.from([(sc * mult) / batch])), typeIn(m, 'grad_scale')), loss_coef: asType(f32t([], Float32Array.from([-1 / batch])), typeIn(m, 'loss_coef')),
+        loss_coef: asType(f32t([], Float32Array.from([-1 / batch])), typeIn(m, 'loss_coef')),
       });
-      const fd = batchFeeds(runModel, scale);
-      // Adam's update count t is the number of applied updates (a skipped step does not count, as in optim.ts).
-      Object.assign(fd, step.scalars(1 / (scale * mult), applied + 1));
+      const fd = { ...batchFeeds(runModel), ...step.stepFeed(pending) };
       const study = amp && b0 === 0;
       let ref: Record<string, RTensor> | undefined;
       if (study) {
         // Underflow study: the same step in fp32 (scale 1) vs this run's gradients before unscaling.
         fp32Exec ??= await make(tg.model);
-        const rf = batchFeeds(tg.model, 1);
+        const rf = { ...batchFeeds(tg.model), grad_scale: f32t([], Float32Array.from([mult / batch])) };
         await feedParams(rf, tg.model);
         ref = await fp32Exec.run(rf);
       }
       if (!steps) {
         await feedParams(fd, runModel);
-        for (const m of step.moments) fd[m.name] = f32t(m.dims, new Float32Array(m.dims.reduce((a, b) => a * b, 1)));
+        Object.assign(fd, step.initialState());
       }
-      const out = await exec.run(fd, { outputs: ['loss', step.finite, ...(study ? tg.grads : [])], carry: step.carry });
+      const out = await exec.run(fd, { outputs: study ? tg.grads : [], carry: step.carry });
       crossings = Math.max(crossings, (exec as { crossings?: number }).crossings ?? 0);
       if (ref) tg.grads.forEach((g) => {
         const r = toFloat32(ref![g]), got = toFloat32(out[g]);
         for (let i = 0; i < r.length; i++) if (r[i] !== 0) { underflowDen++; if (got[i] === 0) underflowNum++; }
       });
-      const d = scaler.record((out[step.finite].data as Uint8Array)[0] === 1);
-      if (!d.skip) applied++;
-      losses.push(toFloat32(out.loss)[0]);
       steps++;
+      if (++pending === step.history.length) await drain();
     }
+    await drain();
     epochAccuracy.push(await testAccuracy());
   }
+  // The scale the device computed must be the one the scaler replayed (both follow LossScaler's rules).
+  if (steps && toFloat32(await exec.readCarried(step.scale))[0] !== scaler.scale) throw new Error(`train: the device's loss scale ${toFloat32(await exec.readCarried(step.scale))[0]} differs from the scaler's ${scaler.scale}`);
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 20)));
   const finalAccuracy = epochAccuracy[epochAccuracy.length - 1] ?? await testAccuracy();
   for (const e of new Set([fp32Exec, exec, evalExec])) e?.dispose();

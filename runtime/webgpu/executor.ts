@@ -53,7 +53,7 @@ export class WebGpuExecutor {
     // Elementwise chains as one kernel each; a value read by a group is last used where the group runs.
     const groups = fuse ? planFusion(g, ctx.maxStorageBuffers) : [];
     for (const grp of groups) for (const m of grp.members) this.fusion.set(m, grp);
-    g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUseFused.set(x, this.fusion.get(n)?.at ?? i)));
+    g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUseFused.set(x, Math.max(this.lastUseFused.get(x) ?? -1, this.fusion.get(n)?.at ?? i))));
   }
   private fusion = new Map<Node, FusionGroup>();
   private fusedCache = new Map<FusionGroup, Map<string, ReturnType<typeof fusedProgram> | null>>();
@@ -190,7 +190,8 @@ export class WebGpuExecutor {
       if (grp && i !== grp.at) continue; // runs with its group's last member
       const nodes = grp ? grp.members : [n];
       if (!grp || !this.runFused(grp, env, owned, keep)) for (const m of nodes) await exec(m);
-      const lastUse = grp ? this.lastUseFused : this.lastUse;
+      // With fusion on, a value's last use is where its last reader runs — a group runs at its last member.
+      const lastUse = fusion ? this.lastUseFused : this.lastUse;
       for (const m of nodes) for (const x of new Set(m.reads())) if (x && lastUse.get(x) === i && env.has(x) && !keep.has(x) && !g.initializers.has(x)) { release(x); env.delete(x); }
     }
     const names = opts.outputs ?? g.outputs;
