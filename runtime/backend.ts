@@ -1,7 +1,7 @@
 /**
  * Backend selection. Every executor implements `Executor`; `createExecutor` picks one by name (validated
- * here, once, for the CLI and the API alike). 'auto' uses WebGPU when an adapter is available, else the CPU
- * reference, and says which and why; 'ort' runs onnxruntime-node when it is installed. The WebGPU and
+ * here, once, for the CLI and the API alike). 'auto' uses WebGPU when a hardware adapter is available, else the
+ * CPU reference (also when the only adapter is a software rasterizer), and says which and why; 'ort' runs onnxruntime-node when it is installed. The WebGPU and
  * onnxruntime modules are imported only when asked for.
  */
 import type { Model } from '../src/ir/graph.js';
@@ -43,6 +43,12 @@ export async function createExecutor(model: Model, opts: BackendOptions = {}): P
     try {
       const { WebGpuExecutor } = await import('./webgpu/executor.js');
       const ex = await WebGpuExecutor.create(model, { adapter: opts.adapter });
+      // A software rasterizer runs WebGPU on the CPU, slower than the CPU executor (ResNet-50 on lavapipe: about
+      // five times, bench:webgpu vs bench:cpu): auto takes the CPU then, unless an adapter was named.
+      if (backend === 'auto' && ex.ctx.software && !opts.adapter) {
+        ex.dispose();
+        return { executor: new CpuExecutor(model, { fp16Accumulate: opts.fp16Accumulate }), note: `backend auto: using cpu (the only WebGPU adapter, '${ex.ctx.adapterName}', is a software rasterizer, slower than the CPU executor; --adapter NAME to use it anyway)` };
+      }
       return { executor: ex, note: `${backend === 'auto' ? 'backend auto: using webgpu; ' : ''}${ex.note}` };
     } catch (e) {
       if (backend === 'webgpu') throw e;
