@@ -128,12 +128,17 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
     }
     expect(await compare('Resize', [tensor(dt, [1, 1, 9, 4])], { mode: 'linear' }, [roi, f32s('sc', []), i64('sizes', [1, 1, 4, 11])])).toBeLessThan(bound(dt) * 2);
   });
-  it('LSTM (forward, reverse, bidirectional; bias, initial states) and 1-D Conv', async () => {
+  it('LSTM and GRU (forward, reverse, bidirectional; bias, initial states, linear_before_reset) and 1-D Conv', async () => {
     const [T, Bn, In, Hn] = [5, 2, 3, 70]; // 70 hidden units: two per invocation for some
     for (const direction of ['forward', 'reverse', 'bidirectional']) {
       const D = direction === 'bidirectional' ? 2 : 1;
       const ins = [tensor(dt, [T, Bn, In]), tensor(dt, [D, 4 * Hn, In], 0.4), tensor(dt, [D, 4 * Hn, Hn], 0.1), tensor(dt, [D, 8 * Hn], 0.2)];
       expect(await compare('LSTM', ins, { hidden_size: Hn, direction }), direction).toBeLessThan(dt === H ? 4e-3 : 1e-5);
+    }
+    for (const [direction, lbr] of [['forward', 0], ['reverse', 1], ['bidirectional', 0], ['bidirectional', 1]] as const) {
+      const D = direction === 'bidirectional' ? 2 : 1;
+      const ins = [tensor(dt, [T, Bn, In]), tensor(dt, [D, 3 * Hn, In], 0.4), tensor(dt, [D, 3 * Hn, Hn], 0.1), tensor(dt, [D, 6 * Hn], 0.2)];
+      expect(await compare('GRU', ins, { hidden_size: Hn, direction, linear_before_reset: lbr }), `GRU ${direction} ${lbr}`).toBeLessThan(dt === H ? 4e-3 : 1e-5);
     }
     const states = [tensor(dt, [1, Bn, Hn]), tensor(dt, [1, Bn, Hn])];
     const b = new ModelBuilder({ opset: 17 });

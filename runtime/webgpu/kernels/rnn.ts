@@ -1,8 +1,8 @@
 /**
- * LSTM (gate order i, o, f, c as the ONNX spec): one 64-wide workgroup per (direction, batch row) walks the
- * sequence, the hidden state in workgroup memory between steps (a barrier per step), the cell state in
- * registers, f32 throughout, outputs stored in the tensor type. Forms left to the CPU: sequence_lens, peepholes,
- * clip, input_forget, other activations, layout 1, hidden size above 256.
+ * LSTM (gate order i, o, f, c as the ONNX spec) and GRU (z, r, h; linear_before_reset either way): one 64-wide
+ * workgroup per (direction, batch row) walks the sequence, the hidden state in workgroup memory between steps
+ * (barriers per step), the LSTM cell state in registers, f32 throughout, outputs stored in the tensor type. Forms
+ * left to the CPU: sequence_lens, peepholes, clip, input_forget, other activations, layout 1, hidden size above 256.
  */
 import type { GpuKernel } from './types.js';
 import type { GpuTensor } from '../shader.js';
@@ -74,4 +74,78 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   };
 };
 
-export const rnnKernels: Record<string, GpuKernel> = { LSTM: lstm };
+const gru: GpuKernel = (node, [X, W, R, B, lens, h0]) => {
+  if (!isFloatTensor(X) || !W || !R || lens || X!.dims.length !== 3) return undefined;
+  if (node.attr('clip') || node.attr('activations') || node.attrInt('layout', 0)) return undefined;
+  const dir = node.attrString('direction', 'forward'), D = dir === 'bidirectional' ? 2 : 1;
+  const [T, Bn, In] = X!.dims, Hn = R.dims[2];
+  if (Hn > MAX_HIDDEN || W.dims[0] !== D || [W, R, B, h0].some((t) => t && t.dtype !== X!.dtype)) return undefined;
+  const lbr = node.attrInt('linear_before_reset', 0) !== 0;
+  const ins: GpuTensor[] = [X!, W, R, ...(B ? [B] : []), ...(h0 ? [h0] : [])];
+  const at = (t?: GpuTensor) => (t ? `in${ins.indexOf(t)}` : '');
+  const dt = X!.dtype, Ty = wgslType(dt);
+  const p = new Params().u32('T', T).u32('Bn', Bn).u32('In', In).u32('Hn', Hn).u32('rev', dir === 'reverse' ? 1 : 0);
+  const units = Math.ceil(Hn / 64);
+  const wb = (k: string) => (B ? `f32(${at(B)}[d * 6u * Hn + ${k}])` : '0.0');
+  return {
+    key: `gru:${dt}:${!!B}:${!!h0}:${lbr}:${units}`, inputs: ins,
+    outputs: [{ dtype: dt, dims: [T, D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }],
+    meta: p.meta, groups: D * Bn,
+    wgsl: () => `${bindings(ins.map((t) => t.dtype), [dt, dt])}
+var<workgroup> hs: array<f32, ${MAX_HIDDEN}>;
+var<workgroup> rh: array<f32, ${MAX_HIDDEN}>;
+fn sig_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${p.locals}
+  let d = wid.x / Bn; let b = wid.x % Bn;
+  let backward = d == 1u || rev == 1u;
+  let so = (d * Bn + b) * Hn;
+  for (var q = 0u; q < ${units}u; q++) { let h = lid + q * 64u; if (h < Hn) { hs[h] = ${h0 ? `f32(${at(h0)}[so + h])` : '0.0'}; } }
+  workgroupBarrier();
+  for (var s = 0u; s < T; s++) {
+    let t = select(s, T - 1u - s, backward);
+    let xo = (t * Bn + b) * In;
+    var z: array<f32, ${units}>; var hx: array<f32, ${units}>;
+    for (var q = 0u; q < ${units}u; q++) {
+      let h = lid + q * 64u;
+      if (h < Hn) {
+        var gx: array<f32, 3>; var gh: array<f32, 3>;
+        for (var k = 0u; k < 3u; k++) {
+          let j = k * Hn + h;
+          var ax = ${wb('j')}; var ah = ${wb('3u * Hn + j')};
+          for (var i = 0u; i < In; i++) { ax += f32(in0[xo + i]) * f32(in1[(d * 3u * Hn + j) * In + i]); }
+          if (k < 2u || ${lbr ? 'true' : 'false'}) { for (var i = 0u; i < Hn; i++) { ah += hs[i] * f32(in2[(d * 3u * Hn + j) * Hn + i]); } }
+          gx[k] = ax; gh[k] = ah;
+        }
+        z[q] = sig_(gx[0] + gh[0]);
+        let r = sig_(gx[1] + gh[1]);
+        ${lbr ? 'hx[q] = tanh(gx[2] + r * gh[2]);' : 'hx[q] = gx[2] + gh[2]; rh[h] = r * hs[h];'}
+      }
+    }
+    workgroupBarrier();
+    ${lbr ? '' : `for (var q = 0u; q < ${units}u; q++) {
+      let h = lid + q * 64u;
+      if (h < Hn) {
+        var acc = 0.0;
+        for (var i = 0u; i < Hn; i++) { acc += rh[i] * f32(in2[(d * 3u * Hn + 2u * Hn + h) * Hn + i]); }
+        hx[q] = tanh(hx[q] + acc);
+      }
+    }
+    workgroupBarrier();`}
+    for (var q = 0u; q < ${units}u; q++) {
+      let h = lid + q * 64u;
+      if (h < Hn) {
+        let hn = (1.0 - z[q]) * hx[q] + z[q] * hs[h];
+        hs[h] = hn;
+        out0[((t * ${D}u + d) * Bn + b) * Hn + h] = ${Ty}(hn);
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var q = 0u; q < ${units}u; q++) { let h = lid + q * 64u; if (h < Hn) { out1[so + h] = ${Ty}(hs[h]); } }
+}`,
+  };
+};
+
+export const rnnKernels: Record<string, GpuKernel> = { LSTM: lstm, GRU: gru };
