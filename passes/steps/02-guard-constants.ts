@@ -35,20 +35,13 @@ export function constantRange(t: Tensor, minPositive: number, underflowMass = 0)
     for (const raw of t.chunks()) {
       const bytes = raw.byteOffset % 4 === 0 ? raw : new Uint8Array(raw);
       const n = bytes.byteLength >>> 2;
-      yield [new Uint32Array(bytes.buffer, bytes.byteOffset, n), new Float32Array(bytes.buffer, bytes.byteOffset, n)] as const;
+      yield [new Int32Array(bytes.buffer, bytes.byteOffset, n), new Float32Array(bytes.buffer, bytes.byteOffset, n)] as const;
     }
   };
   f32[0] = minPositive;
-  const tinyBits = minPositive > 0 ? u32[0] : 0;
-  let maxBits = 0, tiny = 0, flushed = 0, zeroed = 0;
-  for (const [bits, v] of views()) {
-    for (let i = 0; i < bits.length; i++) {
-      const a = bits[i] & 0x7fffffff;
-      if (a > maxBits && a <= 0x7f800000) maxBits = a;
-      if (a !== 0 && a < tinyBits) { tiny += Math.abs(v[i]); flushed++; }
-      if (a !== 0 && a <= 0x33000000) zeroed++;
-    }
-  }
+  const acc = { maxBits: 0, tiny: 0, flushed: 0, zeroed: 0 };
+  for (const [bits, v] of views()) scanChunk(bits, v, minPositive > 0 ? u32[0] : 0, acc);
+  const { maxBits, tiny, flushed, zeroed } = acc;
   u32[0] = maxBits;
   const maxAbs = f32[0];
   let mass = maxAbs;
@@ -61,6 +54,24 @@ export function constantRange(t: Tensor, minPositive: number, underflowMass = 0)
   return r;
 }
 const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+/**
+ * One chunk of constantRange's pass, on the bits as int32 (|x| orders like its bits without the sign): the
+ * largest finite |x|, the count and mass below `tinyBits`, the nonzero values fp16 rounds to zero (≤ 2⁻²⁵).
+ * Top-level and monomorphic, so it compiles to a tight loop; the rare branches nest under one test.
+ */
+function scanChunk(bits: Int32Array, v: Float32Array, tinyBits: number, acc: { maxBits: number; tiny: number; flushed: number; zeroed: number }): void {
+  let { maxBits, tiny, flushed, zeroed } = acc;
+  const rare = Math.max(tinyBits, 0x33000001);
+  for (let i = 0; i < bits.length; i++) {
+    const a = bits[i] & 0x7fffffff;
+    if (a > maxBits && a <= 0x7f800000) maxBits = a;
+    if (a < rare && a !== 0) {
+      if (a < tinyBits) { tiny += Math.abs(v[i]); flushed++; }
+      if (a <= 0x33000000) zeroed++;
+    }
+  }
+  acc.maxBits = maxBits; acc.tiny = tiny; acc.flushed = flushed; acc.zeroed = zeroed;
+}
 /** A payload's range if step 2 measured it with fp16's default limit (what step 7 needs to skip its scan). */
 export const knownRange = (t: Tensor): ConstantRange | undefined => { const r = cache.get(t); return r?.key.startsWith(`${2 ** -24}|`) ? r : undefined; };
 

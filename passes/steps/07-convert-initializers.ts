@@ -20,9 +20,10 @@ import type { Node } from '../../src/ir/graph.js';
  * fp32 payload (raw little-endian bytes, any alignment) → low-precision bits, clamping finite overflow to
  * ±max instead of Inf. An unaligned payload goes through an aligned 1 Mi-element scratch buffer (never copied
  * whole). `known`, the payload's range from step 2, skips the scan for clamped/flushed values when none can
- * occur (nothing near fp16's max, nothing below its smallest subnormal).
+ * occur (nothing near fp16's max, nothing below its smallest subnormal) — or when nothing can be clamped and the
+ * counts are not wanted (`count` false: step 2 counted them already).
  */
-export function lowerValues(raw: Uint8Array, low: number, known?: { maxAbs: number; flushed: number }, codec: (src: Float32Array, dst: Uint16Array) => void = (s, d) => { f32ArrayToF16(s, d as Uint16Array<ArrayBuffer>); }): { bits: Uint16Array; clamped: number; flushed: number; maxAbs: number } {
+export function lowerValues(raw: Uint8Array, low: number, known?: { maxAbs: number; flushed: number }, codec: (src: Float32Array, dst: Uint16Array) => void = (s, d) => { f32ArrayToF16(s, d as Uint16Array<ArrayBuffer>); }, count = true): { bits: Uint16Array; clamped: number; flushed: number; maxAbs: number } {
   const n = raw.byteLength >>> 2;
   const bits = new Uint16Array(n);
   const CH = 1 << 20;
@@ -30,7 +31,8 @@ export function lowerValues(raw: Uint8Array, low: number, known?: { maxAbs: numb
   const scratch = aligned ? undefined : new Float32Array(Math.min(CH, n));
   let clamped = 0, flushed = 0, maxAbs = 0;
   const f16 = low === DataType.FLOAT16;
-  const scan = !known || !f16 || known.maxAbs >= 65504 || known.flushed > 0;
+  // The per-element pass clamps and counts; skipped when the range rules out clamping and nobody wants counts.
+  const scan = !known || !f16 || known.maxAbs >= 65504 || (count && known.flushed > 0);
   for (let off = 0; off < n; off += CH) {
     const m = Math.min(CH, n - off);
     let src: Float32Array;
@@ -67,7 +69,8 @@ function lowerTensor(ctx: PassContext, t: Tensor, name: string): Tensor {
       if (!s.worstFlush || known!.zeroed > s.worstFlush.count) s.worstFlush = { name, count: known!.zeroed };
     }
     const low = ctx.low, codec = ctx.opts.halfCodec;
-    return Tensor.derive(name, low, [...t.dims], t, (chunk) => { const b = lowerValues(chunk, low, known, codec).bits; return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); });
+    // Counted already (step 2's range): the chunks are only converted.
+    return Tensor.derive(name, low, [...t.dims], t, (chunk) => { const b = lowerValues(chunk, low, known, codec, false).bits; return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); });
   }
   const r = lowerValues(t.raw(), ctx.low, known, ctx.opts.halfCodec);
   s.converted++;
