@@ -15,22 +15,9 @@ export interface ExternalRef {
   path: string;
   offset: number;
   length: number;
-  /**
-   * The file's bytes while they are still in memory (a payload left in the model file it was just loaded from):
-   * read from there instead of the file until the buffer is collected — it is never kept alive for this.
-   */
-  cache?: WeakRef<Uint8Array>;
 }
 
 export const numel = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
-
-/** Bytes [o, o + length) of a payload from the file buffer still in memory (`copy`: not a view of it), if it is. */
-function cachedSlice(ref: ExternalRef, o: number, length: number, copy: boolean): Uint8Array | undefined {
-  const mem = ref.cache?.deref();
-  if (!mem || ref.offset + o + length > mem.byteLength) return undefined;
-  const view = mem.subarray(ref.offset + o, ref.offset + o + length);
-  return copy ? new Uint8Array(view) : view;
-}
 
 /** An initializer or constant: dims, data type and payload (read lazily from external data). */
 export class Tensor {
@@ -100,7 +87,7 @@ export class Tensor {
       return (this.bytes = out);
     }
     if (this.external) return (this.bytes = readExternal(this.external));
-    if (this.backing) return (this.bytes = cachedSlice(this.backing, 0, this.backing.length, true) ?? readExternal(this.backing));
+    if (this.backing) return (this.bytes = readExternal(this.backing));
     return (this.bytes = protoPayload(this.proto ?? {}, this.dataType, this.size));
   }
   /**
@@ -116,10 +103,7 @@ export class Tensor {
       for (const c of this.derived.source.chunks(bytes)) yield this.derived.map(c);
     } else {
       const ref = (this.external ?? this.backing)!;
-      for (let o = 0; o < ref.length; o += step) {
-        const length = Math.min(step, ref.length - o);
-        yield cachedSlice(ref, o, length, false) ?? readExternal({ ...ref, offset: ref.offset + o, length });
-      }
+      for (let o = 0; o < ref.length; o += step) yield readExternal({ ...ref, offset: ref.offset + o, length: Math.min(step, ref.length - o) });
     }
   }
   /**

@@ -78,14 +78,11 @@ const BACKING_MIN = 64 << 10;
  */
 function leaveWeightsInFile(model: Model, bytes: Uint8Array, path: string): void {
   const buffer = bytes.buffer;
-  // While the file buffer lives (until the collector takes it; at least to the end of this synchronous job —
-  // a load-convert-save without awaits) the payloads are read from it instead of the file again.
-  const cache = new WeakRef(bytes);
   // The main graph's (a subgraph is encoded whole, so its payloads stay in memory — copied below).
   for (const t of model.graph.initializers.values()) {
     const raw = t.proto?.rawData;
     if (!raw || raw.buffer !== buffer || raw.byteLength < BACKING_MIN || t.external) continue;
-    t.backing = { location: basename(path), path, offset: raw.byteOffset - bytes.byteOffset, length: raw.byteLength, cache };
+    t.backing = { location: basename(path), path, offset: raw.byteOffset - bytes.byteOffset, length: raw.byteLength };
     delete (t.proto as Record<string, unknown>).rawData;
   }
   const seen = new Set<object>();
