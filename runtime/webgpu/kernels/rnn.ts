@@ -10,6 +10,20 @@ import { bindings, wgslType, isFloatTensor, Params } from '../shader.js';
 
 const MAX_HIDDEN = 256;
 
+/**
+ * The entry point both recurrences share: the hidden state in workgroup memory (plus `extra` declarations), one
+ * workgroup per (direction d, batch row b), the direction's walk order and the state offset `so`.
+ */
+const head = (p: Params, extra: string) => `var<workgroup> hs: array<f32, ${MAX_HIDDEN}>;
+${extra}
+fn sig_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  ${p.locals}
+  let d = wid.x / Bn; let b = wid.x % Bn;
+  let backward = d == 1u || rev == 1u;
+  let so = (d * Bn + b) * Hn;`;
+
 const lstm: GpuKernel = (node, [X, W, R, B, lens, h0, c0, P]) => {
   if (!isFloatTensor(X) || !W || !R || lens || P || X!.dims.length !== 3) return undefined;
   if (node.attr('clip') || node.attrInt('input_forget', 0) || node.attr('activations') || node.attrInt('layout', 0)) return undefined;
@@ -26,14 +40,7 @@ const lstm: GpuKernel = (node, [X, W, R, B, lens, h0, c0, P]) => {
     outputs: [{ dtype: dt, dims: [T, D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }],
     meta: p.meta, groups: D * Bn,
     wgsl: () => `${bindings(ins.map((t) => t.dtype), [dt, dt, dt])}
-var<workgroup> hs: array<f32, ${MAX_HIDDEN}>;
-fn sig_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  ${p.locals}
-  let d = wid.x / Bn; let b = wid.x % Bn;
-  let backward = d == 1u || rev == 1u;
-  let so = (d * Bn + b) * Hn;
+${head(p, '')}
   var c: array<f32, ${units}>;
   for (var q = 0u; q < ${units}u; q++) {
     let h = lid + q * 64u;
@@ -92,15 +99,7 @@ const gru: GpuKernel = (node, [X, W, R, B, lens, h0]) => {
     outputs: [{ dtype: dt, dims: [T, D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }],
     meta: p.meta, groups: D * Bn,
     wgsl: () => `${bindings(ins.map((t) => t.dtype), [dt, dt])}
-var<workgroup> hs: array<f32, ${MAX_HIDDEN}>;
-var<workgroup> rh: array<f32, ${MAX_HIDDEN}>;
-fn sig_(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  ${p.locals}
-  let d = wid.x / Bn; let b = wid.x % Bn;
-  let backward = d == 1u || rev == 1u;
-  let so = (d * Bn + b) * Hn;
+${head(p, `var<workgroup> rh: array<f32, ${MAX_HIDDEN}>;`)}
   for (var q = 0u; q < ${units}u; q++) { let h = lid + q * 64u; if (h < Hn) { hs[h] = ${h0 ? `f32(${at(h0)}[so + h])` : '0.0'}; } }
   workgroupBarrier();
   for (var s = 0u; s < T; s++) {
