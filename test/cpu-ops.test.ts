@@ -83,3 +83,29 @@ describe('CPU executor ops beyond the node tests agree with onnxruntime', () => 
     expect(await compare(c)).toBeLessThan(c.scaled ? 1e-5 : 2e-4);
   });
 });
+
+describe('Loop scan outputs', () => {
+  it('stacks per-iteration values of any size and type (float, int32), as onnxruntime does', async () => {
+    const { GraphBuilder } = await import('../src/ir/builder.js');
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', DataType.FLOAT, [5]);
+    const body = new GraphBuilder('body', b.graph);
+    body.input('i', DataType.INT64, []); body.input('cin', DataType.BOOL, []);
+    const acc = body.input('acc', DataType.FLOAT, [5]);
+    const [a2] = body.node('Add', [acc, x], {}, { name: 'body.add' });
+    const [sq] = body.node('Mul', [a2, a2], {}, { name: 'body.mul' });
+    const [ci] = body.node('Cast', [sq], { to: DataType.INT32 }, { name: 'body.cast' });
+    body.node('Identity', ['cin'], {}, { name: 'body.cond', outputs: ['cout'] });
+    body.output('cout', DataType.BOOL, []); body.output(a2, DataType.FLOAT, [5]); body.output(sq, DataType.FLOAT, [5]); body.output(ci, DataType.INT32, [5]);
+    b.node('Loop', [b.init('trip', DataType.INT64, [], BigInt64Array.from([6n])), b.init('yes', DataType.BOOL, [], Uint8Array.from([1])), x], { body: body.graph }, { name: 'loop', outputs: ['y', 'ys', 'yi'] });
+    b.output('y', DataType.FLOAT, [5]); b.output('ys', DataType.FLOAT, [6, 5]); b.output('yi', DataType.INT32, [6, 5]);
+    const m = b.build();
+    const feeds = { x: { dtype: DataType.FLOAT, dims: [5], data: Float32Array.from([1, -2, 0.5, 3, 0]) } };
+    const got = new CpuExecutor(m).runSync(feeds), want = await runOrt(encodeModel(m), feeds);
+    for (const k of ['y', 'ys', 'yi']) {
+      expect(got[k].dims).toEqual(want[k].dims);
+      expect(Array.from(toFloat32(got[k]))).toEqual(Array.from(toFloat32(want[k])));
+    }
+    expect(got.yi.data).toBeInstanceOf(Int32Array);
+  });
+});

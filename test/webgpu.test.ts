@@ -347,6 +347,35 @@ describe('WebGPU executor', () => {
 
 afterAll(() => { /* the device is shared per process and released when the worker exits */ });
 
+describe('Loop scan outputs on the GPU', () => {
+  it('stacks a float scan output per iteration on the device (no crossing); an integer one falls back to the CPU reference; both agree with it', async () => {
+    const { GraphBuilder } = await import('../src/ir/builder.js');
+    for (const [dt, scanInt] of [[F, false], [H, false], [F, true]] as const) {
+      const b = new ModelBuilder({ opset: 17 });
+      const x = b.input('x', dt, [3]);
+      const body = new GraphBuilder('body', b.graph);
+      body.input('i', DataType.INT64, []); body.input('cin', DataType.BOOL, []);
+      const acc = body.input('acc', dt, [3]);
+      const [a2] = body.node('Add', [acc, x], {}, { name: 'body.add' });
+      const [sc] = body.node('Mul', [a2, a2], {}, { name: 'body.mul' });
+      const scan = scanInt ? body.node('Cast', [sc], { to: DataType.INT32 }, { name: 'body.cast' })[0] : sc;
+      body.node('Identity', ['cin'], {}, { name: 'body.cond', outputs: ['cout'] });
+      body.output('cout', DataType.BOOL, []); body.output(a2, dt, [3]); body.output(scan, scanInt ? DataType.INT32 : dt, [3]);
+      b.node('Loop', [b.init('trip', DataType.INT64, [], BigInt64Array.from([4n])), b.init('yes', DataType.BOOL, [], Uint8Array.from([1])), x], { body: body.graph }, { name: 'loop', outputs: ['y', 'ys'] });
+      b.output('y', dt, [3]); b.output('ys', scanInt ? DataType.INT32 : dt, [4, 3]);
+      const m = b.build();
+      const feeds = { x: tensor(dt, [3]) };
+      const want = new CpuExecutor(m).runSync(feeds);
+      const ex = await WebGpuExecutor.create(m);
+      const got = await ex.run(feeds);
+      expect(got.ys.dims).toEqual([4, 3]);
+      for (const k of ['y', 'ys']) expect(agreement(toFloat32(got[k]), toFloat32(want[k])).maxScaled, `${dt} ${scanInt} ${k}`).toBeLessThan(dt === H ? 5e-3 : 1e-6);
+      if (scanInt) expect(ex.cpuNodes.Loop).toBe(1);
+      else { expect(ex.gpuNodes.Loop).toBe(1); expect(ex.crossings).toBe(0); }
+    }
+  });
+});
+
 describe('bf16 on the GPU (f32 buffers, every store rounded to bf16)', () => {
   it.each(['mlp', 'cnn', 'transformer_block', 'lrn_cnn'])('fixture %s converted with --bf16 runs with no crossing and agrees with the CPU reference', async (name) => {
     const { f32ArrayToBf16 } = await import('../src/ir/half.js');

@@ -13,7 +13,7 @@ import { fromIrTensor, type RTensor } from '../../src/core/tensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
 import { gpuContext, type GpuContext } from './device.js';
 import { Runner, withHalfEmulation, withSoftwareAdapter, elemBytes, numel, type GpuTensor } from './shader.js';
-import { gpuKernels, VIEW_OPS, splitProducts } from './kernels/index.js';
+import { gpuKernels, VIEW_OPS, splitProducts, copyInto } from './kernels/index.js';
 import { planFusion, fusedProgram, type FusionGroup } from './kernels/fused.js';
 import { DataType } from '../../src/ir/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
@@ -244,26 +244,49 @@ export class WebGpuExecutor {
     }
     if (n.opType !== 'Loop') return undefined;
     const body = n.subgraphs.get('body')?.[0];
-    const nCarried = n.inputs.length - 2;
-    if (!body || body.outputs.length !== 1 + nCarried) return undefined;
+    const nCarried = n.inputs.length - 2, nScan = (body?.outputs.length ?? 0) - 1 - nCarried;
+    if (!body || nScan < 0) return undefined;
     const trips = n.inputs[0] ? await flag(ins[0]) : Infinity;
     let cond = n.inputs[1] ? await flag(ins[1]) : 1;
-    count();
+    // Scan outputs of no iteration have no known dims, and integer ones live on the CPU: the CPU reference then.
+    const scanTypes = body.outputs.slice(1 + nCarried).map((o) => body.values.get(o)?.type?.elemType);
+    if (nScan && (!(trips > 0 && cond) || !scanTypes.every((t) => t === undefined || gpuType(t)))) return undefined;
     let carried = ins.slice(2) as Val[];
-    const made = new Set<GPUBuffer>(); // buffers the iterations computed, freed once no longer carried
+    const made = new Set<GPUBuffer>(); // buffers the iterations computed, freed once no longer carried or stacked
+    const scans: GpuTensor[][] = Array.from({ length: nScan }, () => []);
+    const kept = new Set<GPUBuffer>(); // the scan values, held until stacked
     for (let it = 0; it < trips && cond; it++) {
       const iter: Val = { cpu: { dtype: DataType.INT64, dims: [], data: BigInt64Array.from([BigInt(it)]) } };
       const c: Val = { cpu: { dtype: DataType.BOOL, dims: [], data: Uint8Array.from([1]) } };
       const r = await this.runBody(body, [iter, c, ...carried], outer, opset);
       r.fresh.forEach((b) => made.add(b));
-      const next = r.vals.slice(1), live = new Set(next.map((v) => v.gpu?.buffer));
+      for (let k = 0; k < nScan; k++) {
+        const t = this.gpuOf(r.vals[1 + nCarried + k]);
+        if (!t) { for (const b of made) this.runner.release(b); return undefined; } // not a GPU type after all: the CPU reference reruns it
+        if (scans[k][0] && (t.dtype !== scans[k][0].dtype || t.dims.join() !== scans[k][0].dims.join())) throw new AmpError(`Loop '${n.label}': scan output ${k} changes type or shape between iterations`);
+        scans[k].push(t);
+        kept.add(t.buffer);
+      }
+      const next = r.vals.slice(1, 1 + nCarried), live = new Set([...next.map((v) => v.gpu?.buffer), ...kept]);
       for (const v of carried) if (v.gpu && made.has(v.gpu.buffer) && !live.has(v.gpu.buffer)) { this.runner.release(v.gpu.buffer); made.delete(v.gpu.buffer); }
       cond = await flag(r.vals[0]);
       const cv = r.vals[0].gpu?.buffer;
       if (cv && made.has(cv) && !live.has(cv)) { this.runner.release(cv); made.delete(cv); }
       carried = next;
     }
-    return { vals: carried, fresh: new Set(carried.flatMap((v) => (v.gpu && made.has(v.gpu.buffer) ? [v.gpu.buffer] : []))) };
+    count();
+    // Scan outputs stacked along a new first axis, one copy per iteration; the pieces go back to the pool.
+    const stacked = scans.map((ts) => {
+      const into = this.runner.tensor(ts[0].dtype, [ts.length, ...ts[0].dims]);
+      ts.forEach((t, i) => withHalfEmulation(this.emulateHalf, () => this.runner.run(copyInto(t, into, i * numel(t.dims)))));
+      return into;
+    });
+    const final = new Set(carried.map((v) => v.gpu?.buffer));
+    for (const b of kept) if (made.has(b) && !final.has(b)) { this.runner.release(b); made.delete(b); }
+    return {
+      vals: [...carried, ...stacked.map((t) => ({ gpu: t }))],
+      fresh: new Set([...carried.flatMap((v) => (v.gpu && made.has(v.gpu.buffer) ? [v.gpu.buffer] : [])), ...stacked.map((t) => t.buffer)]),
+    };
   }
 
   /** Runs a body graph's nodes (inputs by position, enclosing values through `outer`); frees what it computed but does not return. */

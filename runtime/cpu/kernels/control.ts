@@ -17,10 +17,13 @@ function bodyOf(node: Node, name: string) {
 /** Stacks equally shaped tensors along a new leading axis (Loop/Scan outputs). */
 function stack(ts: RTensor[], fallbackType: number): RTensor {
   if (!ts.length) return { dtype: fallbackType, dims: [0], data: new Float32Array(0) };
-  const all = ts.flatMap((t) => Array.from(t.data as ArrayLike<unknown>));
-  const tmp: RTensor = { dtype: ts[0].dtype, dims: [all.length], data: all as unknown as TypedArray };
-  const idx = Int32Array.from({ length: all.length }, (_, i) => i);
-  return take(tmp, idx, [ts.length, ...ts[0].dims]);
+  const dims = [ts.length, ...ts[0].dims];
+  // Strings are plain arrays; every other type concatenates into one typed array of its kind.
+  if (Array.isArray(ts[0].data)) return { dtype: ts[0].dtype, dims, data: ts.flatMap((t) => t.data as string[]) as unknown as TypedArray };
+  const first = ts[0].data as TypedArray, per = first.length;
+  const out = new (first.constructor as new (n: number) => TypedArray)(per * ts.length);
+  ts.forEach((t, i) => (out as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(t.data as ArrayLike<unknown>, i * per));
+  return { dtype: ts[0].dtype, dims, data: out };
 }
 /** Slices t along `axis` at position i (Scan inputs). */
 function sliceAt(t: RTensor, axis: number, i: number): RTensor {

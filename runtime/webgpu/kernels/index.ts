@@ -23,3 +23,4 @@ export const gpuKernels: Record<string, GpuKernel> = {
 export const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 export type { GpuKernel } from './types.js';
 export { splitProducts } from './matmul.js';
+export { copyInto } from './movement.js';

@@ -4,6 +4,7 @@
  * parameters — they are small int64 tensors on the CPU.
  */
 import type { GpuKernel } from './types.js';
+import type { GpuTensor, Program } from '../shader.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params } from '../shader.js';
 import type { RTensor } from '../../../src/core/tensor.js';
 import { DataType } from '../../../src/ir/dtype.js';
@@ -116,5 +117,17 @@ const gather: GpuKernel = (node, [x], _opset, cpu = []) => {
 }`,
   };
 };
+
+/** A copy of `src` into `into` at element `offset` (same type): stacking a Loop's per-iteration scan outputs. */
+export function copyInto(src: GpuTensor, into: GpuTensor, offset: number): Program {
+  const n = numel(src.dims);
+  const p = new Params().u32('count', n).u32('offset', offset);
+  return {
+    key: `copy-into:${src.dtype}`, inputs: [src], outputs: [{ dtype: into.dtype, dims: into.dims }], into: [into], meta: p.meta, groups: groupsFor(n),
+    wgsl: () => `${bindings([src.dtype], [into.dtype])}${PROLOGUE('count', p)}
+  out0[offset + i] = in0[i];
+}`,
+  };
+}
 
 export const movementKernels: Record<string, GpuKernel> = { Concat: concat, Pad: pad, Tile: tile, Gather: gather };
