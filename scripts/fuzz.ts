@@ -72,7 +72,8 @@ const STRUCTURAL: Record<string, (mp: ModelProto, r: Rnd, side: Case['side']) =>
   external(mp, r, side) {
     const t = pick(r, allGraphs(mp.graph!).flatMap((g) => g.initializer ?? [])) as TensorProto | undefined;
     if (!t) return false;
-    const bytes = t.rawData ?? new Uint8Array(16);
+    // (raw_data can be a plain array here, after another mutation rewrote it: the side file needs bytes.)
+    const bytes = t.rawData instanceof Uint8Array ? t.rawData : Uint8Array.from((t.rawData as ArrayLike<number> | undefined) ?? new Uint8Array(16));
     const location = pick(r, ['w.bin', 'w.bin', 'missing.bin', '../w.bin', '/etc/hostname', 'fifo.bin', 'dir', '', 'model.onnx', 'a/../w.bin']);
     delete (t as Record<string, unknown>).rawData;
     t.dataLocation = 1;
