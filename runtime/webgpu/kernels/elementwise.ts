@@ -2,6 +2,7 @@
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params, HALF_BITS, halfEmulated, bstrides } from '../shader.js';
 import { castBool } from './logic.js';
+import { broadcastOp } from './broadcast.js';
 import { broadcastShape } from '../../cpu/util.js';
 import { sliceArgs, sliceGeometry } from '../../cpu/kernels/shape.js';
 import { DataType } from '../../../src/ir/dtype.js';
@@ -17,7 +18,8 @@ export const UNARY: Record<string, string> = {
   Sigmoid: '1.0 / (1.0 + exp(-x))', Tanh: 'tanh(x)', Erf: 'erf_(x)', Ceil: 'ceil(x)', Floor: 'floor(x)', Sin: 'sin(x)', Cos: 'cos(x)',
   Sign: 'sign(x)', LeakyRelu: 'select(alpha * x, x, x >= 0.0)', Gelu: '0.5 * x * (1.0 + erf_(x * 0.70710678))', Identity: 'x',
 };
-export const BINARY: Record<string, string> = { Add: 'a + b', Sub: 'a - b', Mul: 'a * b', Div: 'a / b', Pow: 'pow_(a, b)', Max: 'max(a, b)', Min: 'min(a, b)' };
+/** Binary ops as expressions of operands v0, v1 (f32 locals; the broadcasting program's names). */
+export const BINARY: Record<string, string> = { Add: 'v0 + v1', Sub: 'v0 - v1', Mul: 'v0 * v1', Div: 'v0 / v1', Pow: 'pow_(v0, v1)', Max: 'max(v0, v1)', Min: 'min(v0, v1)' };
 // WGSL pow is exp2(b·log2(a)): NaN for a < 0. ONNX Pow of a negative base with an integer exponent is real.
 export const POW = `fn pow_(a: f32, b: f32) -> f32 {
   if (a >= 0.0 || b != floor(b)) { return pow(a, b); }
@@ -44,23 +46,7 @@ export const unary = (op: string): GpuKernel => (node, [x]) => {
 export const binary = (op: string): GpuKernel => (node, [a, b]) => {
   // Variadic Max/Min/Sum forms with other than two inputs run on the CPU.
   if (node.inputs.filter(Boolean).length !== 2 || !isFloatTensor(a) || !isFloatTensor(b) || a!.dtype !== b!.dtype) return undefined;
-  const out = broadcastShape([a!.dims, b!.dims], node);
-  if (out.length > 6) return undefined;
-  const n = numel(out), r = out.length;
-  const T = wgslType(a!.dtype);
-  const p = new Params().u32('count', n).u32('rank', r).array('shape', out, 6, 1).array('strideA', bstrides(a!.dims, out), 6).array('strideB', bstrides(b!.dims, out), 6);
-  // No index arithmetic where an operand is read as is (same element count as the output) or is one element.
-  const plain = (t: typeof a) => (numel(t!.dims) === n ? 'i' : numel(t!.dims) === 1 ? '0u' : undefined);
-  const ia = plain(a), ib = plain(b), direct = ia !== undefined && ib !== undefined;
-  return {
-    key: `binary:${op}:${a!.dtype}:${direct ? `${ia}${ib}` : 'strided'}`, inputs: [a!, b!], outputs: [{ dtype: a!.dtype, dims: out }],
-    meta: p.meta, groups: groupsFor(n),
-    wgsl: () => `${bindings([a!.dtype, b!.dtype], [a!.dtype])}\n${POW}${PROLOGUE('count', p)}
-  ${direct ? `let oa = ${ia}; let ob = ${ib};` : stridedOffsets('shape', 'rank', { oa: 'strideA', ob: 'strideB' })}
-  let a = f32(in0[oa]); let b = f32(in1[ob]);
-  out0[i] = ${T}(${BINARY[op]});
-}`,
-  };
+  return broadcastOp(`binary:${op}`, node, [a!, b!], a!.dtype, BINARY[op], POW);
 };
 
 /**

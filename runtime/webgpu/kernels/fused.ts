@@ -41,7 +41,7 @@ function member(n: Node, dts: number[]): { body: string; out: number } | undefin
     if (!isFloat(d0) || dts.length !== 1 || (op === 'Gelu' && n.attrString('approximate', 'none') !== 'none')) return undefined;
     return { body: `${lets(['x'])} let alpha = bitcast<f32>(${f32bits(n.attrFloat('alpha', 0.01))}u); t = ${UNARY[op]};`, out: d0 };
   }
-  if (op in BINARY) return dts.length === 2 && isFloat(d0) && d0 === d1 ? { body: `${lets(['a', 'b'])} t = ${BINARY[op]};`, out: d0 } : undefined;
+  if (op in BINARY) return dts.length === 2 && isFloat(d0) && d0 === d1 ? { body: `t = ${BINARY[op]};`, out: d0 } : undefined;
   if (op in COMPARE) return dts.length === 2 && d0 === d1 && (isFloat(d0) || (op === 'Equal' && d0 === B)) ? { body: `t = ${COMPARE[op]};`, out: B } : undefined;
   if (op in LOGIC) return dts.length === 2 && d0 === B && d1 === B ? { body: `t = ${LOGIC[op]};`, out: B } : undefined;
   if (op === 'Not') return d0 === B ? { body: 't = !v0;', out: B } : undefined;

@@ -5,13 +5,12 @@
  */
 import type { GpuKernel } from './types.js';
 import type { GpuTensor, Program } from '../shader.js';
-import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params, halfEmulated, bstrides } from '../shader.js';
-import { broadcastShape } from '../../cpu/util.js';
+import { isFloatTensor, halfEmulated } from '../shader.js';
+import { broadcastOp } from './broadcast.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { DataType } from '../../../src/ir/dtype.js';
 
 const isBool = (t?: GpuTensor): boolean => t?.dtype === DataType.BOOL;
-const STRIDES = ['strideA', 'strideB', 'strideC'];
 
 /**
  * `class_(k)` of element k's stored bits: 0 finite, 1 +Inf, 2 −Inf, 3 NaN. Native f16 storage is tested on its
@@ -30,33 +29,6 @@ const classify = (dtype: number): string => (dtype === DataType.FLOAT16 && !half
   if ((b & 0x7fffffu) != 0u) { return 3u; }
   return select(1u, 2u, (b & 0x80000000u) != 0u);
 }`);
-
-/**
- * One broadcasting elementwise program over 1–3 inputs: `v0`, `v1`, … are the operands (bool for BOOL inputs,
- * f32 otherwise, or the raw stored value when `raw`), `expr` the result — a bool for a BOOL output.
- */
-function broadcastOp(key: string, node: Node, ins: GpuTensor[], outType: number, expr: string, helpers = '', raw = false): Program | undefined {
-  const out = broadcastShape(ins.map((t) => t.dims), node);
-  if (out.length > 6) return undefined;
-  const n = numel(out);
-  const p = new Params().u32('count', n).u32('rank', out.length).array('shape', out, 6, 1);
-  ins.forEach((t, k) => p.array(STRIDES[k], bstrides(t.dims, out), 6));
-  // No index arithmetic where every operand is read as is or is one element.
-  const plain = ins.map((t) => (numel(t.dims) === n ? 'i' : numel(t.dims) === 1 ? '0u' : undefined));
-  const direct = plain.every((x) => x !== undefined);
-  const offsets = direct ? ins.map((_, k) => `let o${k} = ${plain[k]};`).join(' ') : stridedOffsets('shape', 'rank', Object.fromEntries(ins.map((_, k) => [`o${k}`, STRIDES[k]])));
-  const loads = ins.map((t, k) => (isBool(t) ? `let v${k} = in${k}[o${k}] != 0u;` : raw ? `let v${k} = in${k}[o${k}];` : `let v${k} = f32(in${k}[o${k}]);`)).join(' ');
-  const store = outType === DataType.BOOL ? `select(0u, 1u, ${expr})` : `${wgslType(outType)}(${expr})`;
-  return {
-    key: `${key}:${ins.map((t) => t.dtype).join(',')}:${direct ? plain.join('') : 'strided'}`, inputs: ins, outputs: [{ dtype: outType, dims: out }],
-    meta: p.meta, groups: groupsFor(n),
-    wgsl: () => `${bindings(ins.map((t) => t.dtype), [outType])}\n${helpers}${PROLOGUE('count', p)}
-  ${offsets}
-  ${loads}
-  out0[i] = ${store};
-}`,
-  };
-}
 
 export const COMPARE: Record<string, string> = { Greater: 'v0 > v1', Less: 'v0 < v1', GreaterOrEqual: 'v0 >= v1', LessOrEqual: 'v0 <= v1', Equal: 'v0 == v1' };
 export const LOGIC: Record<string, string> = { And: 'v0 && v1', Or: 'v0 || v1', Xor: 'v0 != v1' };
