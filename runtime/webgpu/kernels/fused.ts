@@ -12,7 +12,7 @@ import type { Graph, Node } from '../../../src/ir/graph.js';
 import type { GpuTensor, Program } from '../shader.js';
 import { bindings, PROLOGUE, groupsFor, numel, Params, halfEmulated, f32bits, Q16, QB16, HALF_BITS } from '../shader.js';
 import { UNARY, BINARY, ERF, POW, TO_HALF } from './elementwise.js';
-import { COMPARE, LOGIC } from './logic.js';
+import { COMPARE, LOGIC, BOOL_EXPR, CLASS_F32, infTest } from './logic.js';
 import { reduceGeometry, ROWS_MAIN } from './reduce.js';
 import type { RTensor } from '../../../src/core/tensor.js';
 import { broadcastShape } from '../../cpu/util.js';
@@ -20,12 +20,6 @@ import { DataType } from '../../../src/ir/dtype.js';
 
 const F = DataType.FLOAT, H = DataType.FLOAT16, B = DataType.BOOL, BF = DataType.BFLOAT16;
 const isFloat = (t: number) => t === F || t === H || t === BF;
-const CLASS = `fn class_(x: f32) -> u32 {
-  let b = bitcast<u32>(x);
-  if ((b & 0x7f800000u) != 0x7f800000u) { return 0u; }
-  if ((b & 0x7fffffu) != 0u) { return 3u; }
-  return select(1u, 2u, (b & 0x80000000u) != 0u);
-}`;
 
 /** Ops a group may hold (Identity is a view, not a kernel). */
 export const FUSABLE = new Set([...Object.keys(UNARY).filter((k) => k !== 'Identity'), ...Object.keys(BINARY), ...Object.keys(COMPARE), ...Object.keys(LOGIC), 'Not', 'IsInf', 'IsNaN', 'Where', 'Cast']);
@@ -36,27 +30,23 @@ export const FUSABLE = new Set([...Object.keys(UNARY).filter((k) => k !== 'Ident
  */
 function member(n: Node, dts: number[]): { body: string; out: number } | undefined {
   const op = n.opType, [d0, d1, d2] = dts;
-  const lets = (names: string[]) => names.map((x, k) => `let ${x} = v${k};`).join(' ');
   if (op in UNARY) {
     if (!isFloat(d0) || dts.length !== 1 || (op === 'Gelu' && n.attrString('approximate', 'none') !== 'none')) return undefined;
-    return { body: `${lets(['x'])} let alpha = bitcast<f32>(${f32bits(n.attrFloat('alpha', 0.01))}u); t = ${UNARY[op]};`, out: d0 };
+    return { body: `let x = v0; let alpha = bitcast<f32>(${f32bits(n.attrFloat('alpha', 0.01))}u); t = ${UNARY[op]};`, out: d0 };
   }
   if (op in BINARY) return dts.length === 2 && isFloat(d0) && d0 === d1 ? { body: `t = ${BINARY[op]};`, out: d0 } : undefined;
   if (op in COMPARE) return dts.length === 2 && d0 === d1 && (isFloat(d0) || (op === 'Equal' && d0 === B)) ? { body: `t = ${COMPARE[op]};`, out: B } : undefined;
   if (op in LOGIC) return dts.length === 2 && d0 === B && d1 === B ? { body: `t = ${LOGIC[op]};`, out: B } : undefined;
-  if (op === 'Not') return d0 === B ? { body: 't = !v0;', out: B } : undefined;
-  if (op === 'IsNaN') return isFloat(d0) ? { body: 't = class_(v0) == 3u;', out: B } : undefined;
-  if (op === 'IsInf') {
-    if (!isFloat(d0)) return undefined;
-    const pos = n.attrInt('detect_positive', 1) !== 0, neg = n.attrInt('detect_negative', 1) !== 0;
-    return { body: `let c = class_(v0); t = ${[pos ? 'c == 1u' : '', neg ? 'c == 2u' : ''].filter(Boolean).join(' || ') || 'false'};`, out: B };
-  }
-  if (op === 'Where') return d0 === B && isFloat(d1) && d1 === d2 ? { body: 't = select(v2, v1, v0);', out: d1 } : undefined;
+  // Values are f32 locals here (fp16 ones included), so IsInf/IsNaN and the bool cast take the f32 forms.
+  if (op === 'Not') return d0 === B ? { body: `t = ${BOOL_EXPR.Not};`, out: B } : undefined;
+  if (op === 'IsNaN') return isFloat(d0) ? { body: `t = ${BOOL_EXPR.IsNaN};`, out: B } : undefined;
+  if (op === 'IsInf') return isFloat(d0) ? { body: `let c = class_(v0); t = ${infTest(n, 'c')};`, out: B } : undefined;
+  if (op === 'Where') return d0 === B && isFloat(d1) && d1 === d2 ? { body: `t = ${BOOL_EXPR.Where};`, out: d1 } : undefined;
   if (op === 'Cast') {
     const to = n.attrInt('to', 0);
     if (isFloat(d0) && isFloat(to)) return { body: 't = v0;', out: to }; // the fp16 rounding follows (below)
-    if (d0 === B && isFloat(to)) return { body: 't = select(0.0, 1.0, v0);', out: to };
-    if (isFloat(d0) && to === B) return { body: 't = (bitcast<u32>(v0) & 0x7fffffffu) != 0u;', out: B }; // NaN is true
+    if (d0 === B && isFloat(to)) return { body: `t = ${BOOL_EXPR.fromBool};`, out: to };
+    if (isFloat(d0) && to === B) return { body: `t = ${BOOL_EXPR.toBoolF32};`, out: B };
   }
   return undefined;
 }
@@ -183,7 +173,7 @@ export function fusedProgram(grp: FusionGroup, ins: GpuTensor[], axes?: RTensor)
   const sig = grp.members.map((m) => `${m.opType}(${m.inputs.map((x) => info.get(x)?.ref ?? 'axes').join(',')})${m.opType === 'Cast' ? m.attrInt('to', 0) : ''}${m.opType === 'LeakyRelu' ? m.attrFloat('alpha', 0.01) : ''}${m.opType === 'IsInf' ? `${m.attrInt('detect_positive', 1)}${m.attrInt('detect_negative', 1)}` : ''}`).join(';');
   const shapes = [...ins.map((t) => (numel(t.dims) === 1 ? 's' : 'n')), ...outs.map((o) => (numel(o.dims) === 1 ? 's' : 'n'))].join('');
   const bfFns = bf && !ioTypes.includes(BF) ? QB16 : ''; // else bindings() brings it
-  const header = `${bindings(ins.map((t) => t.dtype), outs.map((o) => o.dtype))}\n${halfFns}\n${bfFns}\n${ERF}\n${POW}\n${CLASS}`;
+  const header = `${bindings(ins.map((t) => t.dtype), outs.map((o) => o.dtype))}\n${halfFns}\n${bfFns}\n${ERF}\n${POW}\n${CLASS_F32}`;
   const body = `${loads.join('\n  ')}\n  ${code.join('\n  ')}\n  ${stores.join('\n  ')}`;
   const base = { dtypes: outs.map((o) => o.dtype), dims: outs.map((o) => o.dims) };
   const outputs = outs.map((o) => ({ dtype: o.dtype, dims: o.dims }));
