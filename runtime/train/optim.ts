@@ -1,4 +1,7 @@
-/** Optimizers on fp32 master weights (plain Float32Array math). */
+/**
+ * Optimizers on fp32 master weights (plain Float32Array math): the references the training step's in-graph
+ * update (step-graph.ts) is tested against.
+ */
 export interface Optimizer { step(weights: Float32Array[], grads: Float32Array[]): void }
 
 export class Sgd implements Optimizer {

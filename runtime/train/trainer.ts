@@ -181,7 +181,8 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
     epochAccuracy.push(await testAccuracy());
   }
   // The scale the device computed must be the one the scaler replayed (both follow LossScaler's rules).
-  if (steps && toFloat32(await exec.readCarried(step.scale))[0] !== scaler.scale) throw new Error(`train: the device's loss scale ${toFloat32(await exec.readCarried(step.scale))[0]} differs from the scaler's ${scaler.scale}`);
+  const deviceScale = steps ? toFloat32(await exec.readCarried(step.scale))[0] : scaler.scale;
+  if (deviceScale !== scaler.scale) throw new Error(`train: the device's loss scale ${deviceScale} differs from the scaler's ${scaler.scale}`);
   const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 20)));
   const finalAccuracy = epochAccuracy[epochAccuracy.length - 1] ?? await testAccuracy();
   for (const e of new Set([fp32Exec, exec, evalExec])) e?.dispose();

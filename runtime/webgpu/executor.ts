@@ -5,7 +5,8 @@
  * runs also runs here, and `gpuNodes`/`cpuNodes` say where each node ran.
  * Initializers are uploaded once; intermediate buffers return to a pool after their last reader; kernels are
  * recorded into one command encoder until a readback is needed; only requested tensors are read back.
- * Control flow (If/Loop/Scan) runs on the CPU reference, bodies included, reading this executor's values.
+ * If and Loop run their bodies here as kernels (controlFlowGpu); Scan, and a Loop with integer scan outputs,
+ * run on the CPU reference, bodies included, reading this executor's values.
  */
 import type { Graph, Model, Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
@@ -24,6 +25,8 @@ import { f16ArrayToF32, f32ArrayToF16, bf16ArrayToF32, f32ArrayToBf16 } from '..
  * `blocks`: a weight beyond the binding, uploaded as column blocks for a split product.
  */
 type Val = { gpu?: GpuTensor; cpu?: RTensor; init?: boolean; blocks?: { n0: number; t: GpuTensor }[] };
+/** Counts a node under its op type (gpuNodes / cpuNodes). */
+const tally = (m: Record<string, number>, n: Node) => { m[n.opType] = (m[n.opType] ?? 0) + 1; };
 /** Ops that need only their input's dims. */
 const DIMS_ONLY = new Set(['Shape', 'Size']);
 /** Types a value can live in on the GPU (BOOL as u32 0/1: comparisons, Where, the finite checks). */
@@ -83,7 +86,7 @@ export class WebGpuExecutor {
       if (!f || f.program.outputs.some((o) => numel(o.dims) * elemBytes(o.dtype) > this.ctx.maxBinding)) return false;
       const outs = this.runner.run(f.program);
       grp.outputs.forEach((o, k) => { env.set(o, { gpu: outs[k] }); owned.set(outs[k].buffer, 1); });
-      for (const m of grp.members) this.gpuNodes[m.opType] = (this.gpuNodes[m.opType] ?? 0) + 1;
+      for (const m of grp.members) tally(this.gpuNodes, m);
       this.fusedGroups++;
       return true;
     }));
@@ -229,13 +232,14 @@ export class WebGpuExecutor {
 
   /**
    * If and Loop on the GPU: the chosen branch, or the body once per iteration, runs as kernels on values where
-   * they are; only the condition and the trip count come back (scalars). Undefined for what runs on the CPU
-   * reference instead: Scan, and a Loop with scan outputs (stacked per iteration). `fresh`: the buffers of the
-   * outputs that the bodies computed (the others are values passed through).
+   * they are; only the condition and the trip count come back (scalars); float scan outputs are stacked on the
+   * device. Undefined for what runs on the CPU reference instead: Scan, and a Loop with integer scan outputs (or
+   * none of its iterations run). `fresh`: the buffers of the outputs that the bodies computed (the others are
+   * values passed through).
    */
   private async controlFlowGpu(n: Node, ins: (Val | undefined)[], outer: (x: string) => Val | undefined, opset: number): Promise<{ vals: Val[]; fresh: Set<GPUBuffer> } | undefined> {
     const flag = async (v?: Val) => (v ? Number((await this.cpuOf(v)).data[0] as number | bigint) : 1);
-    const count = () => { this.gpuNodes[n.opType] = (this.gpuNodes[n.opType] ?? 0) + 1; };
+    const count = () => tally(this.gpuNodes, n);
     if (n.opType === 'If') {
       const branch = n.subgraphs.get((await flag(ins[0])) ? 'then_branch' : 'else_branch')?.[0];
       if (!branch) return undefined;
@@ -303,7 +307,7 @@ export class WebGpuExecutor {
       let outs: Val[];
       if (n.subgraphs.size) {
         const r = await this.controlFlowGpu(n, ins, get, opset);
-        if (r) { outs = r.vals; r.fresh.forEach((b) => made.add(b)); } else outs = await this.controlFlow(n, ins, new Map([...this.outerVals(n, get)]), declared);
+        if (r) { outs = r.vals; r.fresh.forEach((b) => made.add(b)); } else outs = await this.controlFlow(n, ins, new Map(this.outerVals(n, get)), declared);
       } else {
         outs = await this.step(n, ins, opset, declared);
         if (!VIEW_OPS.has(n.opType)) for (const v of outs) if (v.gpu) made.add(v.gpu.buffer);
@@ -340,7 +344,7 @@ export class WebGpuExecutor {
   }
 
   private async step(n: Node, ins: (Val | undefined)[], opset: number, declared: (n: string) => number | undefined): Promise<Val[]> {
-    const count = (m: Record<string, number>) => { m[n.opType] = (m[n.opType] ?? 0) + 1; };
+    const count = (m: Record<string, number>) => tally(m, n);
     const x0 = ins[0];
     if (VIEW_OPS.has(n.opType) && x0?.gpu) {
       // Dims from the CPU kernel on a data-less stand-in; the buffer is shared.
