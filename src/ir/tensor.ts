@@ -19,6 +19,9 @@ export interface ExternalRef {
 
 export const numel = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
+/** Where a payload is read from when not in memory: its external data, or its range of the model file. */
+const onDisk = (t: Tensor): ExternalRef | undefined => t.external ?? t.backing;
+
 /** An initializer or constant: dims, data type and payload (read lazily from external data). */
 export class Tensor {
   /** The proto this tensor was read from; reused verbatim on export while the tensor is unchanged. */
@@ -70,12 +73,12 @@ export class Tensor {
   get byteLength(): number {
     if (this.bytes) return this.bytes.byteLength;
     if (this.derived) return this.derived.byteLength;
-    if (this.backing) return this.backing.length;
-    if (this.external) return this.external.length;
+    const disk = onDisk(this);
+    if (disk) return disk.length;
     return rawByteLength(this.dataType, this.size);
   }
   /** True when the payload is already in memory (inline, or loaded). */
-  get loaded(): boolean { return this.bytes !== undefined || (!this.external && !this.derived && !this.backing); }
+  get loaded(): boolean { return this.bytes !== undefined || (!onDisk(this) && !this.derived); }
 
   /** Payload as little-endian raw bytes. Reads external data (or computes a derived payload) on first use. */
   raw(): Uint8Array {
@@ -86,8 +89,8 @@ export class Tensor {
       for (const c of this.chunks()) { out.set(c, o); o += c.byteLength; }
       return (this.bytes = out);
     }
-    if (this.external) return (this.bytes = readExternal(this.external));
-    if (this.backing) return (this.bytes = readExternal(this.backing));
+    const disk = onDisk(this);
+    if (disk) return (this.bytes = readExternal(disk));
     return (this.bytes = protoPayload(this.proto ?? {}, this.dataType, this.size));
   }
   /**
@@ -96,13 +99,13 @@ export class Tensor {
    */
   *chunks(bytes = 16 << 20): Generator<Uint8Array> {
     const step = Math.max(8, bytes - (bytes % 8));
-    if (this.bytes || (!this.external && !this.derived && !this.backing)) {
+    if (this.bytes || (!onDisk(this) && !this.derived)) {
       const all = this.raw();
       for (let o = 0; o < all.byteLength; o += step) yield all.subarray(o, Math.min(all.byteLength, o + step));
     } else if (this.derived) {
       for (const c of this.derived.source.chunks(bytes)) yield this.derived.map(c);
     } else {
-      const ref = (this.external ?? this.backing)!;
+      const ref = onDisk(this)!;
       for (let o = 0; o < ref.length; o += step) yield readExternal({ ...ref, offset: ref.offset + o, length: Math.min(step, ref.length - o) });
     }
   }
@@ -134,7 +137,7 @@ export class Tensor {
   }
   /** Drop loaded external bytes (they can be read again). */
   release(): void {
-    if (this.external || this.derived || this.backing) this.bytes = undefined;
+    if (onDisk(this) || this.derived) this.bytes = undefined;
   }
 }
 
