@@ -7,7 +7,7 @@
  */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, wgslType, isFloatTensor, Params, softwareAdapter } from '../shader.js';
-import { RB, CV, accumulators, registerFma, blockStores, TILE_PRODUCT } from './matmul.js';
+import { RB, CV, accumulators, registerFma, blockStores, TILE_PRODUCT, TILE4_HEAD } from './matmul.js';
 import { convGeometry, convTransposeGeometry } from '../../cpu/kernels/conv.js';
 
 /**
@@ -16,12 +16,7 @@ import { convGeometry, convTransposeGeometry } from '../../cpu/kernels/conv.js';
  * a pointwise conv (1×1, stride 1, no pads) reads X as the B matrix itself.
  */
 function convGemm(T: string, withBias: boolean, pointwise: boolean, p: Params): string {
-  return `${p.module}
-var<workgroup> As: array<array<f32, 64>, 16>;
-var<workgroup> Bs: array<array<f32, 64>, 16>;
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
-  ${p.locals}
+  return `${TILE4_HEAD(p)}
   let nb = wg.z; let P = OH * OW; let KK = KH * KW; let K = C * KK;
   let xOff = nb * C * u32(H) * u32(W);
   let tid = l.y * 16u + l.x;

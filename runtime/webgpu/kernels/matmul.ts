@@ -46,6 +46,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
 }`;
 }
 
+/** The 64×64-block kernels' entry (here and the implicit-GEMM conv): tiles As/Bs of 16×64 in workgroup memory, 16×16 invocations. */
+export const TILE4_HEAD = (p: Params) => `${p.module}
+var<workgroup> As: array<array<f32, 64>, 16>;
+var<workgroup> Bs: array<array<f32, 64>, 16>;
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  ${p.locals}`;
+
 /**
  * The register-tiled form for larger products: a 16×16 workgroup computes a 64×64 block of C, each invocation
  * a 4×4 sub-block (vec4 rows), from 64×16 / 16×64 tiles of A and B in workgroup memory. Every output is the
@@ -53,12 +61,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
  * tiles once per 16 multiply-adds instead of once per one.
  */
 function tiled4(T: string, withC: boolean, p: Params): string {
-  return `${p.module}
-var<workgroup> As: array<array<f32, 64>, 16>;
-var<workgroup> Bs: array<array<f32, 64>, 16>;
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
-  ${p.locals}
+  return `${TILE4_HEAD(p)}
   let batch = wg.z;
   let aOff = offs(2u * batch); let bOff = offs(2u * batch + 1u);
   let tid = l.y * 16u + l.x;
