@@ -62,10 +62,11 @@ export class Tensor {
     return Tensor.fromBytes(name, dataType, dims, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
   /** A tensor over a TensorProto, checked first (checkTensorProto): dims, type and data agree. */
-  static fromProto(p: TensorProto, external?: ExternalRef): Tensor {
-    const t = new Tensor(p.name ?? '', p.dataType ?? 0, checkTensorProto(p, external));
+  static fromProto(p: TensorProto, external?: ExternalRef, backing?: ExternalRef): Tensor {
+    const t = new Tensor(p.name ?? '', p.dataType ?? 0, checkTensorProto(p, external, backing?.length));
     t.proto = p;
     t.external = external;
+    if (!external) t.backing = backing;
     return t;
   }
 
@@ -151,7 +152,7 @@ export const MAX_ELEMENTS = 2 ** 40;
  * An external tensor without `length` gets it from its dims (the ONNX spec allows leaving it out).
  * Returns the dims as numbers; throws AmpError naming the tensor.
  */
-export function checkTensorProto(p: TensorProto, ext?: ExternalRef): number[] {
+export function checkTensorProto(p: TensorProto, ext?: ExternalRef, rawLength = p.rawData?.length): number[] {
   const where = `tensor '${p.name ?? ''}'`;
   const dims = (p.dims ?? []).map((d) => {
     let n: number;
@@ -173,9 +174,9 @@ export function checkTensorProto(p: TensorProto, ext?: ExternalRef): number[] {
     if (ext.length !== bytes) throw new AmpError(`${where}: external data length ${ext.length} does not match its dims (${dims.join('×') || 'scalar'} ${dtypeName(t)} = ${bytes} bytes)`);
     return dims;
   }
-  const raw = p.rawData;
-  if (raw && raw.length) {
-    if (raw.length !== bytes) throw new AmpError(`${where} has ${raw.length} bytes of raw_data for ${dims.join('×') || 'scalar'} ${dtypeName(t)} (${bytes} bytes)`);
+  // rawLength: raw_data's length, also when its bytes were left in the model file (src/onnx/skeleton.ts).
+  if (rawLength) {
+    if (rawLength !== bytes) throw new AmpError(`${where} has ${rawLength} bytes of raw_data for ${dims.join('×') || 'scalar'} ${dtypeName(t)} (${bytes} bytes)`);
     return dims;
   }
   const [field, count] = typedFieldCount(p, t, n);

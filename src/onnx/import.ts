@@ -12,6 +12,8 @@ export interface ImportOptions {
   baseDir?: string;
   /** File name used in error messages. */
   file?: string;
+  /** Main-graph initializers whose raw_data was left in the model file (src/onnx/skeleton.ts): where it lies. */
+  backed?: Map<TensorProto, ExternalRef>;
 }
 
 const GRAPH = 5, GRAPHS = 10;
@@ -62,7 +64,7 @@ export function resolveExternal(p: TensorProto, opts: ImportOptions): ExternalRe
 function importTensor(p: TensorProto, opts: ImportOptions): Tensor {
   const ext = p.dataLocation === 1 ? resolveExternal(p, opts) : undefined;
   let t: Tensor;
-  try { t = Tensor.fromProto(p, ext); } catch (e) { throw e instanceof AmpError && !e.file ? new AmpError(e.message, opts.file) : e; }
+  try { t = Tensor.fromProto(p, ext, opts.backed?.get(p)); } catch (e) { throw e instanceof AmpError && !e.file ? new AmpError(e.message, opts.file) : e; }
   if (ext) {
     // Checked at load (a stat, no read) so a short file is reported before any work is done.
     const size = statSync(ext.path).size;

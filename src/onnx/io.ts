@@ -9,6 +9,7 @@ import { openSync, writeSync, closeSync, renameSync, rmSync, statSync, lstatSync
 import { dirname, basename, resolve, join, isAbsolute, relative, sep } from 'node:path';
 import { T, Writer, decodeModelProto, make, type ModelProto, type GraphProto, type TensorProto, type StringStringEntry, UNKNOWN } from './proto.js';
 import { modelFromProto } from './import.js';
+import { readSkeleton } from './skeleton.js';
 import { modelToProto, tensorOf, cloneMessage } from './export.js';
 import type { Model } from '../ir/graph.js';
 import { readExternal, type Tensor } from '../ir/tensor.js';
@@ -59,10 +60,18 @@ export interface LoadOptions { /** Directory for external data, default: the mod
 
 /** Loads an ONNX file into the IR. External tensors stay on disk until read. */
 export function loadModel(path: string, opts: LoadOptions = {}): Model {
-  const bytes = readInputFile(path);
   const o = { baseDir: opts.baseDir ?? dirname(resolve(path)), file: path };
   // A .json file is the model's JSON form (./json.ts).
-  if (/\.json$/i.test(path)) return modelFromJson(bytes.toString('utf8'), o);
+  if (/\.json$/i.test(path)) return modelFromJson(readInputFile(path).toString('utf8'), o);
+  // Large payloads are not even read: the file's structure is decoded and they stay ranges of the file.
+  const skeleton = statOrUndefined(path)?.isFile() ? readSkeleton(path, BACKING_MIN) : undefined;
+  if (skeleton) {
+    const mp = decodeModelBytes(skeleton.bytes, path);
+    const file = resolve(path), location = basename(path);
+    const backed = new Map([...skeleton.payloads].map(([i, r]) => [mp.graph!.initializer![i], { location, path: file, ...r }]));
+    return modelFromProto(mp, { ...o, backed });
+  }
+  const bytes = readInputFile(path);
   const model = modelFromBytes(bytes, o);
   leaveWeightsInFile(model, bytes, resolve(path));
   return model;
