@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { AmpError } from '../src/core/errors.js';
 import { RUNTIMES, type RuntimeName } from './runtimes.js';
+import type { Tensor } from '../src/ir/tensor.js';
 
 /** Options of the mixed-precision pass itself (also the keys of a `--config` JSON file). */
 export interface ConvertOptions {
@@ -33,7 +34,20 @@ export interface ConvertOptions {
    * pass the CPU executor's WebAssembly SIMD one, ~10× faster on large weights. Default: half.ts.
    */
   halfCodec?: (src: Float32Array, dst: Uint16Array) => void;
+  /**
+   * A float constant's range for step 2 and, streamed, its fp16 bits for step 7's tensors converted while written
+   * (ScanF32); the tools pass the WebAssembly one, which reads a weight on disk straight into its memory and
+   * converts it there. Default: the JS scan and halfCodec.
+   */
+  scanF32?: ScanF32;
 }
+
+/**
+ * A faster scan of an fp32 tensor (ResolvedOptions.scanF32): the counts of step 2's scanChunk over the whole
+ * payload, with `tinyBits` the bits of minPositive; given `emit`, the payload's fp16 bits (as f32ArrayToF16)
+ * go to it in order, chunk by chunk (views valid during the call).
+ */
+export type ScanF32 = (t: Tensor, tinyBits: number, emit?: (bits: Uint16Array) => void) => { maxBits: number; tiny: number; flushed: number; zeroed: number };
 
 export interface ResolvedOptions {
   target: 'fp16' | 'bf16';
@@ -52,6 +66,7 @@ export interface ResolvedOptions {
   /** Step 6b: re-decide clear nodes for the fewest casts (on; tests turn it off to compare). */
   fewestCasts: boolean;
   halfCodec?: (src: Float32Array, dst: Uint16Array) => void;
+  scanF32?: ScanF32;
 }
 
 const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32', 'clamp', 'maxInit', 'minPositive', 'underflowMass', 'runtime']);
@@ -115,5 +130,6 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
     runtime: runtimeName(m.runtime, o.config),
     fewestCasts: true,
     halfCodec: m.halfCodec,
+    scanF32: m.scanF32,
   };
 }

@@ -5,7 +5,7 @@
  * batched operands, fp16 in/out, sizes large enough to be split over the worker threads, and im2col Conv.
  */
 import { describe, it, expect } from 'vitest';
-import { sgemm, conv2d, kernelThreads, binaryF32, reluF32, erfF32, affineF32 } from '../runtime/cpu/wasm/index.js';
+import { sgemm, conv2d, kernelThreads, binaryF32, reluF32, erfF32, affineF32, rangeF16 } from '../runtime/cpu/wasm/index.js';
 import { erf } from '../runtime/cpu/kernels/unary.js';
 import { DataType } from '../src/ir/dtype.js';
 import { f32ArrayToF16, f16ArrayToF32 } from '../src/ir/half.js';
@@ -127,5 +127,49 @@ describe('wasm elementwise loops', () => {
     const C = 5, inner = 1001, x = rand(2 * C * inner), k = rand(C), t = rand(C);
     const got = affineF32({ dtype: DataType.FLOAT, data: x }, k, t, 2, inner, DataType.FLOAT) as Float32Array;
     expect(same(got, Float32Array.from(x, (v, i) => { const c = Math.floor(i / inner) % C; return fr(fr(v * k[c]) + t[c]); }))).toBe(0);
+  });
+});
+
+describe('rangeF16: a constant\'s range and its fp16 bits in one read', () => {
+  // More than one read chunk (4 Mi elements) and an odd tail; split over the worker threads.
+  const n = (1 << 22) + 4099;
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = rnd() * 4;
+  const planted = [NaN, Infinity, -Infinity, 0, -0, 2 ** -149, -(2 ** -130), 2 ** -25, 2 ** -25 * 1.0001, 2 ** -24, 3e-8, -5e-9, 65504, 65519, 1e5, -3.5e38, 6e-5];
+  planted.forEach((v, k) => { x[k * 977 + 3] = v; x[n - 1 - k] = v; });
+  const bits = new Int32Array(x.buffer);
+  /** The reference: step 2's JS scan, element by element. */
+  const reference = (tinyBits: number) => {
+    let maxBits = 0, tiny = 0, flushed = 0, zeroed = 0;
+    for (let i = 0; i < n; i++) {
+      const a = bits[i] & 0x7fffffff;
+      if (a > maxBits && a <= 0x7f800000) maxBits = a;
+      if (a !== 0 && a < tinyBits) { tiny += Math.abs(x[i]); flushed++; }
+      if (a !== 0 && a <= 0x33000000) zeroed++;
+    }
+    return { maxBits, tiny, flushed, zeroed };
+  };
+  const bytes = new Uint8Array(x.buffer);
+  const read = (offset: number, into: Uint8Array) => into.set(bytes.subarray(offset, offset + into.byteLength));
+
+  it.each([[0x33800000, 'minPositive 2^-24'], [0x38800000, 'minPositive 2^-14'], [0, 'no minimum']])('counts as the JS scan does (%s: %s)', (tinyBits) => {
+    const ref = reference(tinyBits);
+    const r = rangeF16(bytes.byteLength, read, tinyBits);
+    expect({ ...r, tiny: 0 }).toEqual({ ...ref, tiny: 0 });
+    expect(ref.zeroed).toBeGreaterThan(0);
+    if (tinyBits) expect(ref.flushed).toBeGreaterThan(0);
+    expect(r.tiny).toBeCloseTo(ref.tiny, 12);
+  });
+
+  it('emits exactly f32ArrayToF16\'s bits, in order, chunk by chunk', () => {
+    const out = new Uint16Array(n);
+    let o = 0, calls = 0;
+    rangeF16(bytes.byteLength, read, 0x33800000, (b) => { out.set(b, o); o += b.length; calls++; });
+    expect(o).toBe(n);
+    expect(calls).toBe(2);
+    const want = f32ArrayToF16(x);
+    let bad = 0;
+    for (let i = 0; i < n; i++) if (out[i] !== want[i]) bad++;
+    expect(bad).toBe(0);
   });
 });

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ModelBuilder } from '../src/ir/builder.js';
 import { DataType } from '../src/ir/dtype.js';
-import { loadModel, encodeModel, modelFromBytes } from '../src/onnx/io.js';
+import { loadModel, encodeModel, modelFromBytes, saveModel } from '../src/onnx/io.js';
+import { convertSync } from '../src/tools/convert.js';
+import { runMixedPrecision, resolveOptions } from '../passes/index.js';
 import { readSkeleton } from '../src/onnx/skeleton.js';
 import { decodeModelProto, encodeModelProto } from '../src/onnx/proto.js';
 import { AmpError } from '../src/core/errors.js';
@@ -76,6 +78,26 @@ describe('loading a model without reading its weights (src/onnx/skeleton.ts)', (
     const p = write('twice.onnx', twice);
     expect(readSkeleton(p, 64 << 10)).toBeUndefined();
     expect(new Float32Array(loadModel(p).graph.initializers.get('w')!.raw().slice().buffer).every((v) => v === 0)).toBe(true);
+  });
+
+  it('converts to the same bytes and counts whether weights stream from the file (wasm scan) or sit in memory (JS)', () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', DataType.FLOAT, [1, 512]);
+    // Values fp16 rounds to zero and subnormals among ordinary ones: counted on both paths.
+    const w = Float32Array.from({ length: 512 * 512 }, (_, i) => (i % 1000 === 7 ? 1e-8 : i % 997 === 5 ? 3e-6 : Math.cos(i) * 3));
+    const [y] = b.node('MatMul', [x, b.init('w', DataType.FLOAT, [512, 512], w)]);
+    b.output(y, DataType.FLOAT, [1, 512]);
+    const p = write('conv.onnx', encodeModel(b.build()));
+    const fromFile = convertSync(p);
+    expect(fromFile.model.graph.initializers.get('w')!.derived?.stream).toBeDefined();
+    const inMemory = modelFromBytes(readFileSync(p));
+    const js = runMixedPrecision(inMemory, resolveOptions({}));
+    expect(fromFile.summary.initializers).toEqual(js.initializers);
+    expect(js.initializers.flushedValues).toBe(Math.ceil(512 * 512 / 1000));
+    expect(Buffer.from(encodeModel(fromFile.model)).equals(Buffer.from(encodeModel(inMemory)))).toBe(true);
+    const out = join(dir, 'conv.fp16.onnx');
+    saveModel(fromFile.model, out);
+    expect(readFileSync(out).equals(Buffer.from(encodeModel(inMemory)))).toBe(true);
   });
 
   it('the example model and every fixture load the same whichever way they are read', () => {

@@ -9,6 +9,7 @@
  * against limits the user sets.
  */
 import type { PassContext } from '../context.js';
+import type { ScanF32 } from '../options.js';
 import { isFloatValue } from '../context.js';
 import { opRole, slotPolicy } from '../policy.js';
 import { DataType } from '../../src/ir/dtype.js';
@@ -27,7 +28,7 @@ const cache = new WeakMap<Tensor, ConstantRange & { key: string }>();
  * the bit patterns (|x| orders like its bits); the mass is summed in a second pass only when the tiny values
  * could be `underflowMass` of it (the largest value alone is a lower bound of the mass).
  */
-export function constantRange(t: Tensor, minPositive: number, underflowMass = 0): ConstantRange {
+export function constantRange(t: Tensor, minPositive: number, underflowMass = 0, scan?: ScanF32): ConstantRange {
   const key = `${minPositive}|${underflowMass}`, hit = cache.get(t);
   if (hit?.key === key) return hit;
   // Chunk by chunk (Tensor.chunks): an external tensor is scanned without being held in memory.
@@ -39,8 +40,10 @@ export function constantRange(t: Tensor, minPositive: number, underflowMass = 0)
     }
   };
   f32[0] = minPositive;
-  const acc = { maxBits: 0, tiny: 0, flushed: 0, zeroed: 0 };
-  for (const [bits, v] of views()) scanChunk(bits, v, minPositive > 0 ? u32[0] : 0, acc);
+  const tinyBits = minPositive > 0 ? u32[0] : 0;
+  let acc = { maxBits: 0, tiny: 0, flushed: 0, zeroed: 0 };
+  if (scan) acc = scan(t, tinyBits);
+  else for (const [bits, v] of views()) scanChunk(bits, v, tinyBits, acc);
   const { maxBits, tiny, flushed, zeroed } = acc;
   u32[0] = maxBits;
   const maxAbs = f32[0];
@@ -99,7 +102,7 @@ export function guardConstants(ctx: PassContext): void {
       if (!name || !isFloatValue(ctx.graph, name) || sp.inputs?.[slot] === 'keep' || sp.inputs?.[slot] === 'any') return;
       const t = constantOf(ctx, name);
       if (!t) return;
-      const r = constantRange(t, minPositive, opts.underflowMass);
+      const r = constantRange(t, minPositive, opts.underflowMass, opts.scanF32);
       const why = r.maxAbs > maxInit ? `constant '${t.name || name}' reaches ${r.maxAbs.toPrecision(3)} > ${maxInit}`
         : r.flushedMass > opts.underflowMass ? `constant '${t.name || name}' loses ${(100 * r.flushedMass).toFixed(1)}% of its mass below ${minPositive.toPrecision(3)}`
           : undefined;

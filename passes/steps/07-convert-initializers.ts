@@ -68,9 +68,10 @@ function lowerTensor(ctx: PassContext, t: Tensor, name: string): Tensor {
       s.flushedValues += known!.zeroed; s.flushedTensors++;
       if (!s.worstFlush || known!.zeroed > s.worstFlush.count) s.worstFlush = { name, count: known!.zeroed };
     }
-    const low = ctx.low, codec = ctx.opts.halfCodec;
-    // Counted already (step 2's range): the chunks are only converted.
-    return Tensor.derive(name, low, [...t.dims], t, (chunk) => { const b = lowerValues(chunk, low, known, codec, false).bits; return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); });
+    const low = ctx.low, codec = ctx.opts.halfCodec, scan = ctx.opts.scanF32;
+    // Counted already (step 2's range): the chunks are only converted — streamed by the faster scan when there is one.
+    const stream = low === DataType.FLOAT16 && scan ? (emit: (chunk: Uint8Array) => void) => { scan(t, 0, (b) => emit(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))); } : undefined;
+    return Tensor.derive(name, low, [...t.dims], t, (chunk) => { const b = lowerValues(chunk, low, known, codec, false).bits; return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); }, stream);
   }
   const r = lowerValues(t.raw(), ctx.low, known, ctx.opts.halfCodec);
   s.converted++;
@@ -82,8 +83,12 @@ function lowerTensor(ctx: PassContext, t: Tensor, name: string): Tensor {
     s.flushedValues += r.flushed; s.flushedTensors++;
     if (!s.worstFlush || r.flushed > s.worstFlush.count) s.worstFlush = { name, count: r.flushed };
   }
-  const out = t.name === name ? t : Tensor.fromBytes(name, ctx.low, [...t.dims], new Uint8Array(0));
-  out.setData(ctx.low, r.bits);
+  return withPayload(t, name, ctx.low, r.bits);
+}
+/** `t` (converted in place) when `name` is its own, else a new tensor `name`: dims of t, the payload `bits`. */
+function withPayload(t: Tensor, name: string, low: number, bits: Uint16Array): Tensor {
+  const out = t.name === name ? t : Tensor.fromBytes(name, low, [...t.dims], new Uint8Array(0));
+  out.setData(low, bits);
   out.name = name;
   return out;
 }

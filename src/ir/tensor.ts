@@ -36,7 +36,11 @@ export class Tensor {
    * read and converted while it is written — held whole only if someone asks for raw() — so converting a model
    * larger than memory takes memory for one chunk, not for the model.
    */
-  derived?: { source: Tensor; map: (chunk: Uint8Array) => Uint8Array; byteLength: number };
+  derived?: {
+    source: Tensor; map: (chunk: Uint8Array) => Uint8Array; byteLength: number;
+    /** The same payload, faster: handed to `emit` chunk by chunk in order (views valid during the call). */
+    stream?: (emit: (chunk: Uint8Array) => void) => void;
+  };
   /**
    * An inline payload (raw_data) left in the model file it was loaded from instead of in memory: read from
    * there when asked for, streamed from there when written — so a loaded model does not hold its weights.
@@ -52,9 +56,9 @@ export class Tensor {
     return t;
   }
   /** A tensor whose payload is `map` applied to `source`'s, chunk by chunk (see `derived`). */
-  static derive(name: string, dataType: number, dims: number[], source: Tensor, map: (chunk: Uint8Array) => Uint8Array): Tensor {
+  static derive(name: string, dataType: number, dims: number[], source: Tensor, map: (chunk: Uint8Array) => Uint8Array, stream?: (emit: (chunk: Uint8Array) => void) => void): Tensor {
     const t = new Tensor(name, dataType, dims);
-    t.derived = { source, map, byteLength: rawByteLength(dataType, numel(dims)) };
+    t.derived = { source, map, byteLength: rawByteLength(dataType, numel(dims)), stream };
     t.modified = true;
     return t;
   }
@@ -109,6 +113,12 @@ export class Tensor {
       const ref = onDisk(this)!;
       for (let o = 0; o < ref.length; o += step) yield readExternal({ ...ref, offset: ref.offset + o, length: Math.min(step, ref.length - o) });
     }
+  }
+  /** Copies payload bytes [offset, offset + into.length) into `into`: from the file when not in memory (no caching). */
+  readInto(offset: number, into: Uint8Array): void {
+    const disk = !this.bytes && !this.derived ? onDisk(this) : undefined;
+    if (!disk) { into.set(this.raw().subarray(offset, offset + into.byteLength)); return; }
+    readExternal({ ...disk, offset: disk.offset + offset, length: into.byteLength }, into);
   }
   /**
    * Elements as a typed array (fp16/bf16 as raw uint16 bits), a view of the payload. Bytes that are not
@@ -197,7 +207,8 @@ function typedFieldCount(p: TensorProto, t: number, n: number): [ArrayLike<unkno
   }
 }
 
-export function readExternal(ref: ExternalRef): Uint8Array {
+/** Reads an external range, into `into` when given (its length is the range's). */
+export function readExternal(ref: ExternalRef, into?: Uint8Array): Uint8Array {
   let fd: number;
   try {
     fd = openSync(ref.path, 'r');
@@ -210,7 +221,7 @@ export function readExternal(ref: ExternalRef): Uint8Array {
     if (ref.offset + length > size) {
       throw new AmpError(`external data is short: needs bytes ${ref.offset}..${ref.offset + length} but the file has ${size}`, ref.path);
     }
-    const buf = Buffer.allocUnsafe(length);
+    const buf = into ?? Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       const n = readSync(fd, buf, done, length - done, ref.offset + done);

@@ -415,7 +415,12 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): S
 function writePayload(fd: number, p: Part): void {
   if (p instanceof Uint8Array) return writeAll(fd, p);
   // Computed while written, one chunk in memory at a time (a converted external tensor: see Tensor.derived).
-  if (!p.tensor.loaded && p.tensor.derived) { for (const c of p.tensor.chunks()) writeAll(fd, c); return; }
+  if (!p.tensor.loaded && p.tensor.derived) {
+    const { stream } = p.tensor.derived;
+    if (stream) stream((c) => writeAll(fd, c));
+    else for (const c of p.tensor.chunks()) writeAll(fd, c);
+    return;
+  }
   const ext = !p.tensor.loaded && (p.tensor.external ?? p.tensor.backing);
   if (ext) copyRange(ext.path, ext.offset, p.length, fd);
   else writeAll(fd, p.tensor.raw());

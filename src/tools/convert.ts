@@ -16,10 +16,11 @@ import { Model } from '../ir/graph.js';
 import { loadModel, modelFromBytes } from '../onnx/io.js';
 import { totalmem } from 'node:os';
 import { f32ArrayToF16 } from '../ir/half.js';
-import { f32ToF16 } from '../../runtime/cpu/wasm/index.js';
+import { f32ToF16, rangeF16 } from '../../runtime/cpu/wasm/index.js';
 import { AmpError } from '../core/errors.js';
 import { isConvertibleFloat, DataType } from '../ir/dtype.js';
 import { runMixedPrecision, resolveOptions, type ConvertOptions } from '../../passes/index.js';
+import type { ScanF32 } from '../../passes/options.js';
 import type { ConvertSummary } from '../../passes/context.js';
 import type { RTensor } from '../core/tensor.js';
 import { calibrate, type CalibrateOptions, type CalibrationResult } from './calibrate.js';
@@ -87,6 +88,8 @@ const message = (e: unknown) => (e instanceof AmpError ? e.message : (e as Error
 
 /** The pass's f32 → fp16 codec: the executor's WebAssembly SIMD one for large arrays (bit-identical to half.ts). */
 const wasmHalf = (src: Float32Array, dst: Uint16Array): void => { if (src.length >= 4096) dst.set(f32ToF16(src)); else f32ArrayToF16(src, dst as Uint16Array<ArrayBuffer>); };
+/** The pass's range scan and streamed fp16 conversion of weights on disk: the executor's WebAssembly one. */
+const wasmScan: ScanF32 = (t, tinyBits, emit) => rangeF16(t.byteLength, (offset, into) => t.readInto(offset, into), tinyBits, emit);
 
 /**
  * Converts a model to fp16/bf16 and, by default, proves it: calibrates on input sets, verifies every output
@@ -109,7 +112,7 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
   };
   const result: Omit<ConvertResult, 'model' | 'summary'> = { notes, verification };
   const finish = (summary: ConvertSummary): ConvertResult => { verification.ms = performance.now() - t0; return { model, summary, ...result }; };
-  const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, ...passOptions, keepFp32, keepReasons }));
+  const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...passOptions, keepFp32, keepReasons }));
 
   if (!verify && !cal && !report) return finish(runStatic());
   // Verification runs both precisions in memory: a model whose weights take a large share of this machine's
@@ -193,7 +196,7 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
 
 /** The static pass alone: no inputs, no runs. */
 export function convertSync(input: Model | string | Uint8Array, options: ConvertOptions = {}): { model: Model; summary: ConvertSummary } {
-  const opts = resolveOptions({ halfCodec: wasmHalf, ...options });
+  const opts = resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...options });
   const model = toModel(input);
   const summary = runMixedPrecision(model, opts);
   return { model, summary };

@@ -19,7 +19,7 @@ import { checkAlloc } from '../limits.js';
 
 type Fn = (...a: number[]) => void;
 interface Exports {
-  packB: Fn; packB16: Fn; gemm: Fn; gemmRows: Fn; gemmRows16: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn;
+  packB: Fn; packB16: Fn; gemm: Fn; rangeF16: Fn; gemmRows: Fn; gemmRows16: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn;
   addF32: Fn; subF32: Fn; mulF32: Fn; divF32: Fn; subF32Rev: Fn; divF32Rev: Fn; reluF32: Fn; erfF32: Fn; affineF32: Fn;
 }
 
@@ -160,6 +160,38 @@ export function f16ToF32(src: Uint16Array): Float32Array {
 /** f32 → fp16 bits, round to nearest even, bit-exact (as src/ir/half.ts), in wasm. */
 export function f32ToF16(src: Float32Array): Uint16Array {
   return call(() => takeAs(DataType.FLOAT16, putF32({ dtype: DataType.FLOAT, data: src }), src.length) as Uint16Array);
+}
+
+/** A float constant's range as the rangeF16 kernel measures it (as/kernels.ts; passes/steps/02's scan). */
+export interface F32Range { maxBits: number; flushed: number; tiny: number; zeroed: number }
+/** Elements per read of rangeF16 (16 MiB of fp32) and per block of its results (as/kernels.ts RANGE_BLOCK). */
+const RANGE_CHUNK = 1 << 22, RANGE_BLOCK = 1 << 16;
+/**
+ * One read of an fp32 payload of `byteLength` bytes: `read(offset, into)` fills the arena chunk by chunk (a
+ * tensor on disk is read from its file straight into wasm memory, no other copy), the kernel measures the
+ * range on the worker threads too and, given `emit`, converts to fp16 on the way: each chunk's bits go to
+ * `emit` as a view of the arena (valid during the call; no wasm call may be made from it).
+ */
+export function rangeF16(byteLength: number, read: (offset: number, into: Uint8Array) => void, tinyBits: number, emit?: (bits: Uint16Array) => void): F32Range {
+  return call(() => {
+    const n = byteLength >>> 2, ch = Math.max(1, Math.min(n, RANGE_CHUNK));
+    const src = alloc(ch * 4), dst = emit ? alloc(ch * 2) : 0, acc = alloc(Math.ceil(ch / RANGE_BLOCK) * 32);
+    const r: F32Range = { maxBits: 0, flushed: 0, tiny: 0, zeroed: 0 };
+    for (let off = 0; off < n; off += ch) {
+      const m = Math.min(ch, n - off), blocks = Math.ceil(m / RANGE_BLOCK);
+      read(off * 4, new Uint8Array(memory!.buffer, src, m * 4));
+      over('rangeF16', [src, dst, m, tinyBits, acc], 0, blocks, m, PARALLEL_ELEMS * 4);
+      const v = new DataView(memory!.buffer, acc, blocks * 32);
+      for (let b = 0; b < blocks; b++) {
+        r.maxBits = Math.max(r.maxBits, v.getUint32(b * 32, true));
+        r.flushed += v.getUint32(b * 32 + 4, true);
+        r.tiny += v.getFloat64(b * 32 + 8, true);
+        r.zeroed += v.getUint32(b * 32 + 16, true);
+      }
+      if (emit) emit(u16View(dst, m));
+    }
+    return r;
+  });
 }
 
 /**

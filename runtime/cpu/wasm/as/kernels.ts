@@ -193,6 +193,53 @@ export function f32ToF16(src: usize, dst: usize, lo: i32, hi: i32): void {
     store<u16>(dst + <usize>i * 2, <u16>i32x4.extract_lane(r, 0));
   }
 }
+/** Elements per block of rangeF16 (its unit of work and of results). */
+// @ts-ignore: decorator
+@inline const RANGE_BLOCK: i32 = 1 << 16;
+/**
+ * A constant's range in one pass over its fp32 values, for blocks [lo, hi) of RANGE_BLOCK elements (n in all,
+ * the last block short): per block b, at acc + 32·b, the largest finite-or-Inf |x| as bits (u32, +0), the
+ * count of nonzero |x| below tinyBits (u32, +4) and their sum (f64, +8), the count of nonzero |x| ≤ 2⁻²⁵, which
+ * fp16 rounds to zero (u32, +16) — what passes/steps/02-guard-constants.ts's scan measures — and, when dst is
+ * not 0, every value's fp16 bits at dst (as f32ToF16), so one read of the weights serves both.
+ */
+export function rangeF16(src: usize, dst: usize, n: i32, tinyBits: u32, acc: usize, lo: i32, hi: i32): void {
+  const absMask = i32x4.splat(0x7fffffff), inf = i32x4.splat(0x7f800000), zeroMax = i32x4.splat(0x33000000);
+  const tinyV = i32x4.splat(tinyBits), rareV = i32x4.splat(max(tinyBits, 0x33000001)), zero = i32x4.splat(0);
+  for (let b = lo; b < hi; b++) {
+    const i0 = b * RANGE_BLOCK, i1 = min(n, i0 + RANGE_BLOCK);
+    let mx = zero, fl = zero, zr = zero, sum = f64x2.splat(0);
+    let i = i0;
+    for (; i + 4 <= i1; i += 4) {
+      const v = v128.load(src + <usize>i * 4);
+      const a = v128.and(v, absMask);
+      mx = i32x4.max_u(mx, v128.and(a, i32x4.le_u(a, inf)));
+      // Values near zero are rare: one test per four.
+      const nz = i32x4.ne(a, zero);
+      if (v128.any_true(v128.and(i32x4.lt_u(a, rareV), nz))) {
+        const t = v128.and(i32x4.lt_u(a, tinyV), nz);
+        fl = i32x4.sub(fl, t);
+        zr = i32x4.sub(zr, v128.and(i32x4.le_u(a, zeroMax), nz));
+        const m = v128.and(a, t);
+        sum = f64x2.add(sum, f64x2.add(f64x2.promote_low_f32x4(m), f64x2.promote_low_f32x4(i32x4.shuffle(m, m, 2, 3, 0, 1))));
+      }
+      if (dst) v128.store64_lane(dst + <usize>i * 2, i16x8.narrow_i32x4_u(f32ToF16x4(v), f32ToF16x4(v)), 0);
+    }
+    let mxs = max(max(i32x4.extract_lane(mx, 0) as u32, i32x4.extract_lane(mx, 1) as u32), max(i32x4.extract_lane(mx, 2) as u32, i32x4.extract_lane(mx, 3) as u32));
+    let fls = i32x4.extract_lane(fl, 0) + i32x4.extract_lane(fl, 1) + i32x4.extract_lane(fl, 2) + i32x4.extract_lane(fl, 3);
+    let zrs = i32x4.extract_lane(zr, 0) + i32x4.extract_lane(zr, 1) + i32x4.extract_lane(zr, 2) + i32x4.extract_lane(zr, 3);
+    let sums = f64x2.extract_lane(sum, 0) + f64x2.extract_lane(sum, 1);
+    for (; i < i1; i++) {
+      const x = load<u32>(src + <usize>i * 4), a = x & 0x7fffffff;
+      if (a <= 0x7f800000 && a > mxs) mxs = a;
+      if (a != 0 && a < tinyBits) { fls++; sums += <f64>reinterpret<f32>(a); }
+      if (a != 0 && a <= 0x33000000) zrs++;
+      if (dst) store<u16>(dst + <usize>i * 2, <u16>i32x4.extract_lane(f32ToF16x4(i32x4.splat(x)), 0));
+    }
+    const r = acc + <usize>b * 32;
+    store<u32>(r, mxs); store<u32>(r + 4, fls); store<f64>(r + 8, sums); store<u32>(r + 16, zrs);
+  }
+}
 // @ts-ignore: decorator
 @inline function f32ToF16x4(b: v128): v128 {
   const sign = v128.and(i32x4.shr_u(b, 16), i32x4.splat(0x8000));
