@@ -72,6 +72,63 @@ console.table(mm);
   console.table(rows);
 }
 
+// The adapter's own ceilings, from two tiny kernels of ours: vec4 FMA chains with 16 and with 128 live floats per
+// invocation (a register block's accumulators), and what one storage-buffer load costs per invocation (f32 per
+// invocation, the same address for the whole workgroup, vec4), net of the same loop without loads.
+const ceilings: { fma16: number; fma128: number } = { fma16: 0, fma128: 0 };
+{
+  const { gpuContext } = await import('../runtime/webgpu/device.js');
+  const dev = (await gpuContext()).device;
+  const dispatch = async (code: string, buffers: GPUBuffer[], groups: number): Promise<number> => {
+    const pipe = dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code }), entryPoint: 'main' } });
+    const bg = dev.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    return timeIt(async () => {
+      const e = dev.createCommandEncoder(), pass = e.beginComputePass();
+      pass.setPipeline(pipe); pass.setBindGroup(0, bg); pass.dispatchWorkgroups(groups); pass.end();
+      dev.queue.submit([e.finish()]);
+      await dev.queue.onSubmittedWorkDone();
+    }, 3);
+  };
+  const WG = 64, GROUPS = 256, ITERS = 2048, n = WG * GROUPS;
+  const out = dev.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE });
+  const rows: Record<string, string>[] = [];
+  for (const chains of [4, 32]) {
+    const v = Array.from({ length: chains }, (_, c) => c);
+    const ms = await dispatch(`@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(${WG}) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let s = f32(gid.x) * 1e-7; let m = vec4<f32>(0.999, 0.998, 0.997, 0.996); let d = vec4<f32>(1e-3);
+  ${v.map((c) => `var a${c} = vec4<f32>(s + ${c}.0);`).join(' ')}
+  for (var i = 0u; i < ${ITERS}u; i++) { ${v.map((c) => `a${c} = fma(a${c}, m, d);`).join(' ')} }
+  out[gid.x] = ${v.map((c) => `a${c}.x + a${c}.w`).join(' + ')};
+}`, [out], GROUPS);
+    const gflops = (n * ITERS * chains * 8) / (ms * 1e6);
+    if (chains === 4) ceilings.fma16 = gflops; else ceilings.fma128 = gflops;
+    rows.push({ kernel: `FMA, ${chains * 4} live floats per invocation`, 'GFLOP/s': gflops.toFixed(1) });
+  }
+  const N = 1 << 22, src = dev.createBuffer({ size: N * 4, usage: GPUBufferUsage.STORAGE });
+  const loads: [string, string, number][] = [['none (the loop alone)', 'f32(i)', 1], ['f32, per invocation', 'in0[(gid.x + i * 4096u) & MASK]', 1],
+    ['f32, same for the workgroup', 'in0[(wg.x * 64u + i) & MASK]', 1], ['vec4, per invocation', 'dot(in4[(gid.x + i * 4096u) & (MASK / 4u)], vec4<f32>(1.0))', 4]];
+  let base = 0;
+  for (const [name, expr, floats] of loads) {
+    const ms = await dispatch(`@group(0) @binding(0) var<storage, read> in0: array<f32>;
+@group(0) @binding(1) var<storage, read> in4: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+const MASK = ${N - 1}u;
+@compute @workgroup_size(${WG}) fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+  _ = in0[0]; _ = in4[0];
+  var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
+  for (var j = 0u; j < ${ITERS}u; j += 4u) {
+    { let i = j; s0 += ${expr}; } { let i = j + 1u; s1 += ${expr}; } { let i = j + 2u; s2 += ${expr}; } { let i = j + 3u; s3 += ${expr}; }
+  }
+  out[gid.x] = s0 + s1 + s2 + s3;
+}`, [src, src, out], GROUPS);
+    if (!base) { base = ms; continue; }
+    rows.push({ kernel: `load: ${name}`, 'ns per float loaded': (((ms - base) * 1e6) / (n * ITERS * floats)).toFixed(3) });
+  }
+  console.log('The adapter\'s ceilings (ns are wall time per float per invocation, all cores):');
+  console.table(rows);
+}
+
 const rows = [];
 for (const name of ['mlp', 'cnn', 'transformer_block', 'hello_deepa']) {
   const feeds = fixtureInputs(name);
@@ -91,15 +148,24 @@ console.table(rows);
   const { convertSync } = await import('../src/tools/convert.js');
   const { encodeModel } = await import('../src/onnx/io.js');
   const fp32 = resnet50(), r = [];
+  // Its FLOPs, counted on one CPU run: 2 · output elements · (input channels per group · kernel taps) per Conv, 2·M·N·K per Gemm.
+  let flop = 0;
+  new CpuExecutor(fp32).runSync(randomInputs(fp32, 1, {}), { onValue: (_, v, node) => {
+    if (node?.opType === 'Conv') flop += 2 * v.dims.reduce((a, c) => a * c, 1) * fp32.graph.initializers.get(node.inputs[1])!.dims.slice(1).reduce((a, c) => a * c, 1);
+    if (node?.opType === 'Gemm') flop += 2 * v.dims.reduce((a, c) => a * c, 1) * fp32.graph.initializers.get(node.inputs[1])!.dims[1];
+  } });
   for (const [tag, m] of [['fp32', fp32], ['fp16', convertSync(fp32.clone()).model]] as const) {
     const feeds = randomInputs(m, 1, {});
     const ex = await WebGpuExecutor.create(m);
     const sess = await ort.InferenceSession.create(encodeModel(m), { intraOpNumThreads: 1, interOpNumThreads: 1 });
     const of = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
     const g = await timeIt(() => ex.run(feeds), 3), o = await timeIt(() => sess.run(of), 3);
-    r.push({ model: `ResNet-50 ${tag}`, 'webgpu ms': g.toFixed(0), 'onnxruntime ms': o.toFixed(1), 'webgpu / onnxruntime': `${(g / o).toFixed(0)}×`, 'nodes on the CPU': JSON.stringify(ex.cpuNodes) });
+    r.push({ model: `ResNet-50 ${tag}`, 'webgpu ms': g.toFixed(0), 'onnxruntime ms': o.toFixed(1), 'webgpu / onnxruntime': `${(g / o).toFixed(0)}×`,
+      'webgpu GFLOP/s': (flop / (g * 1e6)).toFixed(1), 'its FLOPs at the FMA ceiling (16 live) ms': (flop / (ceilings.fma16 * 1e6)).toFixed(0),
+      'that / onnxruntime': `${(flop / (ceilings.fma16 * 1e6) / o).toFixed(1)}×`, 'nodes on the CPU': JSON.stringify(ex.cpuNodes) });
     ex.dispose();
   }
+  console.log(`ResNet-50: ${(flop / 1e9).toFixed(2)} GFLOP per inference (counted)`);
   console.table(r);
 }
 
