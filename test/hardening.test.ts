@@ -11,9 +11,10 @@ import { spawn } from 'node:child_process';
 import { cli, cliIn, type CliResult } from './helpers/cli.js';
 import { repoRoot } from './helpers/nodetests.js';
 import * as H from '../fixtures/scripts/hostile.js';
-import { loadModel } from '../src/onnx/io.js';
+import { loadModel, saveModel } from '../src/onnx/io.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { DataType } from '../src/ir/dtype.js';
+import { ModelBuilder } from '../src/ir/builder.js';
 
 let dir: string;
 const p = (name: string) => join(dir, name);
@@ -226,6 +227,24 @@ describe('10: semantic garbage is refused, not run silently', () => {
       badInput(await cliIn([f, '-o', `${f}.out.onnx`]), f);
       expect(existsSync(`${f}.out.onnx`)).toBe(false);
     }
+  });
+  it('Resize asked for billions of elements, or given float sizes: exit 2 when run or verified, no hang', async () => {
+    const d = sub('resize');
+    const model = (name: string, sizesType: number) => {
+      const b = new ModelBuilder({ opset: 19 });
+      const x = b.input('x', DataType.FLOAT, [1, 1, 2, 2]);
+      const sizes = sizesType === DataType.INT64 ? b.init('sizes', DataType.INT64, [4], BigInt64Array.from([1n, 1n, 60000n, 60000n])) : b.input('sizes', sizesType, [4]);
+      const [y] = b.node('Resize', [x, '', '', sizes], { mode: 'linear' });
+      b.output(y, DataType.FLOAT);
+      const f = join(d, name);
+      saveModel(b.build(), f);
+      return f;
+    };
+    const huge = model('huge.onnx', DataType.INT64), half = model('half.onnx', DataType.FLOAT16);
+    badInput(await cliIn(['run', huge, '--random']), huge, /exceeds the memory limit/);
+    badInput(await cliIn(['run', half, '--random']), half, /'sizes' is FLOAT16; it must be int64/);
+    badInput(await cliIn([half, '-o', `${half}.out.onnx`]), half);
+    expect(existsSync(`${half}.out.onnx`)).toBe(false);
   });
 });
 

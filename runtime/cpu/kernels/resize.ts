@@ -7,6 +7,9 @@ import type { Kernel } from './types.js';
 import { num, make, size, ints } from '../util.js';
 import type { Node } from '../../../src/ir/graph.js';
 import type { RTensor } from '../../../src/core/tensor.js';
+import { checkAlloc } from '../limits.js';
+import { AmpError } from '../../../src/core/errors.js';
+import { DataType, dtypeName } from '../../../src/ir/dtype.js';
 
 function nearestIndex(x: number, mode: string, len: number): number {
   let i: number;
@@ -144,6 +147,8 @@ function resize(node: Node, X: RTensor, scalesIn: number[] | undefined, sizesIn:
     const nd = [...dims];
     nd[a] = outDims[a];
     const outer = size(dims.slice(0, a)), inner = size(dims.slice(a + 1));
+    // Checked before the work too: a hostile `sizes` asks for billions of elements, each a sum over its taps.
+    checkAlloc(size(nd), 8);
     const next = new Float64Array(size(nd));
     for (let o = 0; o < outer; o++) for (let j = 0; j < outDims[a]; j++) for (let k = 0; k < inner; k++) {
       let s = 0;
@@ -161,6 +166,8 @@ export function resizeArgs(node: Node, [, roiT, scalesT, sizesT]: (RTensor | und
   if (node.opType === 'Upsample') return { scales: scalesTOrAttr(node, roiT), roi: [] };
   if (opset < 11) return { scales: Array.from(num(roiT!)), roi: [] }; // opset 10: inputs (X, scales)
   const scales = scalesT && scalesT.dims.reduce((a, b) => a * b, 1) > 0 ? Array.from(num(scalesT)) : undefined;
+  // sizes is int64 in every opset (a float tensor's bits read as sizes would ask for anything).
+  if (sizesT && sizesT.dtype !== DataType.INT64) throw new AmpError(`input 'sizes' is ${dtypeName(sizesT.dtype)}; it must be int64`);
   return { scales, sizes: sizesT ? ints(sizesT) : undefined, roi: roiT ? Array.from(num(roiT)) : [] };
 }
 const scalesTOrAttr = (node: Node, t?: RTensor) => (t ? Array.from(num(t)) : node.attrFloats('scales'));
