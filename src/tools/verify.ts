@@ -120,7 +120,8 @@ const e = (x: number) => (x === 0 ? '0' : x.toExponential(2));
 export function formatVerification(v: Verification): string[] {
   if (v.status === 'skipped') return ['verification: skipped (--no-verify)'];
   const lines: string[] = [];
-  if (v.status === 'unverified') return [v.note ?? 'not verified'];
+  // The note may quote the model (an op type, an input name): made printable like every model-derived text.
+  if (v.status === 'unverified') return [printable(v.note ?? 'not verified', 600)];
   lines.push(`${v.status === 'verified' ? 'verified' : 'NOT VERIFIED'} on ${v.inputs.sets} ${v.inputs.source} input set(s)${v.inputs.seed !== undefined ? ` (seed ${v.inputs.seed})` : ''}, ${v.evaluations} conversion(s) checked, ${(v.ms / 1000).toFixed(2)} s`);
   for (const o of v.outputs) {
     lines.push(`  ${o.pass ? 'ok  ' : 'FAIL'} ${printable(o.name)}: max|Δ| ${e(o.maxAbs)}, max|Δ|/max|ref| ${e(o.scaled)}, cosine ${o.cosine.toFixed(6)}${o.newNonFinite ? `, ${o.newNonFinite} new NaN/Inf` : ''}${o.tolRatio !== undefined ? `, ${(100 * o.tolRatio).toFixed(0)}% of the allowed error` : ''}`);

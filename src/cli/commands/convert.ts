@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { loadModel, saveModel, modelFiles, checkOutput, modelToJson, emitBindings, loadTsMorph, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, RUNTIMES, type RuntimeName, type ConvertRunOptions, type ConvertJson, type Model } from '../../index.js';
+import { loadModel, saveModel, modelFiles, checkOutput, modelToJson, emitBindings, loadTsMorph, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, printable, RUNTIMES, type RuntimeName, type ConvertRunOptions, type ConvertJson, type Model } from '../../index.js';
 import { tolerance, list, repeat, outputTolerances, type InputFlags } from '../options.js';
 
 /** model.onnx → model.fp16.onnx beside it. */
@@ -113,7 +113,7 @@ export function register(program: Command): void {
       if (failed) notes.push(saved ? `written anyway (--force-unverified): ${out}` : `no output written: verification failed (write it anyway with --force-unverified)`);
       const json: ConvertJson = { input: file, output: saved ? out : null, bytesBefore, bytesAfter: bytesAfter ?? null, ms: Math.round(ms), notes, ...r.summary, verification: r.verification };
       if (o.json) process.stdout.write(`${JSON.stringify(json)}\n`);
-      else process.stdout.write(`${[formatSummary(r.summary, { input: file, output: saved ? out : '(not written)', bytesBefore, bytesAfter, ms }), ...formatVerification(r.verification), ...notes.filter((n) => !/^(verified|NOT verified|not verified|calibration)/.test(n))].join('\n')}\n`);
+      else process.stdout.write(`${[formatSummary(r.summary, { input: file, output: saved ? out : '(not written)', bytesBefore, bytesAfter, ms }), ...formatVerification(r.verification), ...notes.filter((n) => !/^(verified|NOT verified|not verified|calibration)/.test(n)).map((n) => printable(n, 600))].join('\n')}\n`);
       if (failed) process.exitCode = 1;
     });
 }

@@ -44,7 +44,7 @@ export function register(program: Command): void {
       const json: RunJson = { backend: r.backend, adapter: r.adapter, note: r.note, ms: Number(r.ms.toFixed(3)), outputs: outs };
       if (o.json) process.stdout.write(`${JSON.stringify(json)}\n`);
       else {
-        if (r.note) process.stdout.write(`${r.note}\n`);
+        if (r.note) process.stdout.write(`${printable(r.note, 600)}\n`);
         if (r.adapter && program.opts().verbose) process.stdout.write(`adapter features: ${r.adapter.features.join(' ')}\n`);
         for (const x of outs) process.stdout.write(`${printable(x.name)}: ${x.dtype} [${x.dims.join(', ')}] ${JSON.stringify(x.values)}${x.truncated ? ' …' : ''}\n`);
         process.stdout.write(`${r.backend}: ${r.ms.toFixed(2)} ms\n`);
