@@ -246,6 +246,23 @@ describe('10: semantic garbage is refused, not run silently', () => {
     badInput(await cliIn([half, '-o', `${half}.out.onnx`]), half);
     expect(existsSync(`${half}.out.onnx`)).toBe(false);
   });
+  it('pooling and conv windows that do not fit their input: exit 2 naming the attribute, no crash', async () => {
+    const d = sub('windows');
+    const cases: [string, string, Record<string, unknown>, RegExp][] = [
+      ['k1e12.onnx', 'MaxPool', { kernel_shape: [1e12] }, /kernel_shape has 1 entries, not 2/],
+      ['padbig.onnx', 'AveragePool', { kernel_shape: [2, 2], pads: [3, 0, 0, 0] }, /must each be smaller than the kernel/],
+      ['stride0.onnx', 'MaxPool', { kernel_shape: [2, 2], strides: [0, 1] }, /strides holds 0/],
+      ['huge.onnx', 'MaxPool', { kernel_shape: [40, 2] }, /larger than the padded input/],
+    ];
+    for (const [name, op, attrs, why] of cases) {
+      const b = new ModelBuilder({ opset: 19 });
+      const [y] = b.node(op, [b.input('x', DataType.FLOAT, [1, 1, 8, 8])], attrs as never);
+      b.output(y, DataType.FLOAT);
+      const f = join(d, name);
+      saveModel(b.build(), f);
+      badInput(await cliIn(['run', f, '--random']), f, why);
+    }
+  });
 });
 
 describe('the real binary', () => {
