@@ -58,7 +58,11 @@ export function decodeModelBytes(bytes: Uint8Array, file = '<bytes>'): ModelProt
 /** Options of loadModel. */
 export interface LoadOptions { /** Directory for external data, default: the model file's directory. */ baseDir?: string }
 
-/** Loads an ONNX file into the IR. External tensors stay on disk until read. */
+/**
+ * Loads an ONNX file into the IR. External tensors and large inline payloads stay on disk until read: the file's
+ * structure is decoded without them (./skeleton.ts), or — for a file the skeleton walker finds unusual — the whole
+ * file is decoded and its large payloads are left as ranges of it afterwards (leaveWeightsInFile).
+ */
 export function loadModel(path: string, opts: LoadOptions = {}): Model {
   const o = { baseDir: opts.baseDir ?? dirname(resolve(path)), file: path };
   // A .json file is the model's JSON form (./json.ts).
