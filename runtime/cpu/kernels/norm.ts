@@ -5,6 +5,7 @@
 import type { Kernel } from './types.js';
 import { num, make, outBuf, size, normAxis } from '../util.js';
 import { DataType } from '../../../src/ir/dtype.js';
+import { AmpError } from '../../../src/core/errors.js';
 import { affineF32, wasmFloat } from '../wasm/index.js';
 
 export const normKernels: Record<string, Kernel> = {
@@ -89,6 +90,8 @@ export const normKernels: Record<string, Kernel> = {
   GroupNormalization: (node, [X, scale, B], ctx) => {
     const [N, C, ...sp] = X!.dims;
     const G = node.attrInt('num_groups', 1);
+    // The spec: the channels split evenly into the groups (a hostile 1e12 groups would loop 1e12 times).
+    if (!(Number.isSafeInteger(G) && G >= 1 && C % G === 0)) throw new AmpError(`num_groups ${G} does not divide the ${C} channels`);
     const isz = size(sp), x = num(X!), s = num(scale!), b = num(B!);
     const eps = node.attrFloat('epsilon', 1e-5);
     const cpg = C / G, gsz = cpg * isz;
