@@ -246,13 +246,16 @@ describe('10: semantic garbage is refused, not run silently', () => {
     badInput(await cliIn([half, '-o', `${half}.out.onnx`]), half);
     expect(existsSync(`${half}.out.onnx`)).toBe(false);
   });
-  it('pooling and conv windows that do not fit their input: exit 2 naming the attribute, no crash', async () => {
+  it('pooling windows and space/depth blocks that do not fit their input: exit 2 naming the attribute, no crash', async () => {
     const d = sub('windows');
     const cases: [string, string, Record<string, unknown>, RegExp][] = [
       ['k1e12.onnx', 'MaxPool', { kernel_shape: [1e12] }, /kernel_shape has 1 entries, not 2/],
       ['padbig.onnx', 'AveragePool', { kernel_shape: [2, 2], pads: [3, 0, 0, 0] }, /must each be smaller than the kernel/],
       ['stride0.onnx', 'MaxPool', { kernel_shape: [2, 2], strides: [0, 1] }, /strides holds 0/],
       ['huge.onnx', 'MaxPool', { kernel_shape: [40, 2] }, /larger than the padded input/],
+      // Before: outputs with fractional dims ([1, 0.25, 16, 16]) instead of an error.
+      ['d2s.onnx', 'DepthToSpace', { blocksize: 2 }, /blocksize 2 must be a whole number ≥ 1 dividing 1/],
+      ['s2d.onnx', 'SpaceToDepth', { blocksize: 3 }, /blocksize 3 must be a whole number ≥ 1 dividing 8 and 8/],
     ];
     for (const [name, op, attrs, why] of cases) {
       const b = new ModelBuilder({ opset: 19 });

@@ -30,7 +30,17 @@ export function take(t: RTensor, idx: ArrayLike<number>, dims: number[]): RTenso
   return { dtype: t.dtype, dims, data: out };
 }
 const i64 = (dims: number[], v: number[]) => make(DataType.INT64, dims, v);
-const view = (t: RTensor, dims: number[]): RTensor => ({ dtype: t.dtype, dims, data: t.data });
+/** The same elements under other dims — whole, non-negative dims of the same element count, or bad input. */
+function view(t: RTensor, dims: number[]): RTensor {
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0) || size(dims) !== size(t.dims)) throw new AmpError(`cannot view [${t.dims.join(', ')}] as [${dims.join(', ')}]`);
+  return { dtype: t.dtype, dims, data: t.data };
+}
+/** A DepthToSpace / SpaceToDepth block size: a whole number ≥ 1 that divides what it splits. */
+function blocksize(node: Node, divides: number[]): number {
+  const b = node.attrInt('blocksize', 1);
+  if (!(Number.isSafeInteger(b) && b >= 1) || divides.some((d) => d % b !== 0)) throw new AmpError(`blocksize ${b} must be a whole number ≥ 1 dividing ${divides.join(' and ')}`);
+  return b;
+}
 
 /** Permutes axes, copying straight into the output (innermost output axis as a strided loop; no index table). */
 export function transpose(t: RTensor, perm: number[]): RTensor {
@@ -291,14 +301,16 @@ export const shapeKernels: Record<string, Kernel> = {
     return [{ dtype: x!.dtype, dims, data: out as unknown as TypedArray }];
   },
   DepthToSpace: (node, [x]) => {
-    const [N, C, H, W] = x!.dims, b = node.attrInt('blocksize', 1);
+    const [N, C, H, W] = x!.dims;
+    const b = blocksize(node, [C]);
+    if (C % (b * b) !== 0) throw new AmpError(`blocksize ${b}: its square does not divide the ${C} channels`);
     const crd = node.attrString('mode', 'DCR') === 'CRD';
     const t = crd ? view(x!, [N, C / (b * b), b, b, H, W]) : view(x!, [N, b, b, C / (b * b), H, W]);
     const p = transpose(t, crd ? [0, 1, 4, 2, 5, 3] : [0, 3, 4, 1, 5, 2]);
     return [view(p, [N, C / (b * b), H * b, W * b])];
   },
   SpaceToDepth: (node, [x]) => {
-    const [N, C, H, W] = x!.dims, b = node.attrInt('blocksize', 1);
+    const [N, C, H, W] = x!.dims, b = blocksize(node, [H, W]);
     const p = transpose(view(x!, [N, C, H / b, b, W / b, b]), [0, 3, 5, 1, 2, 4]);
     return [view(p, [N, C * b * b, H / b, W / b])];
   },
