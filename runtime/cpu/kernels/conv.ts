@@ -22,8 +22,9 @@ export function checkWindow(node: Node, r: number, w: { kernel: number[]; stride
   const bad = (what: string) => { throw new AmpError(`${what} (input with ${r} spatial axes)`); };
   const each = (name: string, v: number[], len: number, min: number) => {
     if (v.length !== len) bad(`${name} has ${v.length} entries, not ${len}`);
-    const x = v.find((e) => !Number.isSafeInteger(e) || e < min);
-    if (x !== undefined) bad(`${name} holds ${x}; each must be an integer ≥ ${min}`);
+    // Below 2^31 too: the GPU kernels take them as 32-bit integers.
+    const x = v.find((e) => !Number.isSafeInteger(e) || e < min || e >= 2 ** 31);
+    if (x !== undefined) bad(`${name} holds ${x}; each must be an integer from ${min} to 2^31 − 1`);
   };
   each('kernel_shape', w.kernel, r, 1);
   each('strides', w.strides, r, 1);

@@ -37,34 +37,36 @@ export function poolGeometry(node: Node, sp: number[]): PoolGeom {
   return { k, st, dl, pads, out };
 }
 
+/** The taps j ∈ [0, K) of a window starting at `first` (step d) with first + j·d in [lo, hi): [j0, j1], empty if j1 < j0. */
+export function tapRange(first: number, d: number, K: number, lo: number, hi: number): [number, number] {
+  return [Math.max(0, Math.ceil((lo - first) / d)), Math.min(K - 1, Math.floor((hi - 1 - first) / d))];
+}
+
 /** Pooled values (each written once) and, for max when `withIdx`, the flat index of each maximum. */
 function pool(node: Node, X: { dtype: number; dims: number[] }, x: ArrayLike<number>, kind: 'max' | 'avg' | 'lp', withIdx = false): { out: Float32Array | Float64Array; idx: Float64Array; dims: number[] } {
   const [N, C, ...sp] = X.dims;
   const g = poolGeometry(node, sp);
-  const r = sp.length, osz = size(g.out), isz = size(sp), ksz = size(g.k);
+  const r = sp.length, osz = size(g.out), isz = size(sp);
   const xs = strides(sp);
   const includePad = node.attrInt('count_include_pad', 0) === 1;
   const p = node.attrInt('p', 2);
   const storageCol = node.attrInt('storage_order', 0) === 1;
   const out = outBuf(X.dtype, N * C * osz), idx = new Float64Array(withIdx ? N * C * osz : 0);
-  const pos = new Array<number>(r), kp = new Array<number>(r);
+  const pos = new Array<number>(r);
   for (let o = 0; o < osz; o++) {
     let rem = o;
     for (let a = r - 1; a >= 0; a--) { pos[a] = (rem % g.out[a]) * g.st[a] - g.pads[a]; rem = Math.floor(rem / g.out[a]); }
-    const offs: number[] = [];
-    let padCount = 0;
-    for (let k = 0; k < ksz; k++) {
-      let kr = k;
-      for (let a = r - 1; a >= 0; a--) { kp[a] = (kr % g.k[a]) * g.dl[a]; kr = Math.floor(kr / g.k[a]); }
-      let off = 0, inside = true, inPadded = true;
-      for (let a = 0; a < r; a++) {
-        const q = pos[a] + kp[a];
-        if (q < 0 || q >= sp[a]) inside = false;
-        if (q < -g.pads[a] || q >= sp[a] + g.pads[a + r]) inPadded = false;
-        off += q * xs[a];
-      }
-      if (inside) offs.push(off);
-      if (inPadded) padCount++;
+    // Per axis, only the taps that land in the input are visited (a window far larger than the input costs what
+    // the input does); the taps inside the padded input are counted, for count_include_pad.
+    let offs = [0], padCount = 1;
+    for (let a = 0; a < r; a++) {
+      const [p0, p1] = tapRange(pos[a], g.dl[a], g.k[a], -g.pads[a], sp[a] + g.pads[a + r]);
+      padCount *= Math.max(0, p1 - p0 + 1);
+      const [j0, j1] = tapRange(pos[a], g.dl[a], g.k[a], 0, sp[a]);
+      const next: number[] = [];
+      // Row-major over the window (last axis fastest): the order the maximum's first occurrence is found in.
+      for (const off of offs) for (let j = j0; j <= j1; j++) next.push(off + (pos[a] + j * g.dl[a]) * xs[a]);
+      offs = next;
     }
     for (let nc = 0; nc < N * C; nc++) {
       const base = nc * isz;

@@ -4,6 +4,16 @@ import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, 
 import { poolGeometry } from '../../cpu/kernels/pool.js';
 import { DataType } from '../../../src/ir/dtype.js';
 
+/**
+ * WGSL: the taps j ∈ [0, K) of a window starting at `first` (step d > 0) with first + j·d in [lo, hi), as
+ * [x, y] inclusive (empty when y < x) — as the CPU kernel's tapRange (i32 division truncates, so floor by hand).
+ */
+const TAPS = `fn floorDiv(a: i32, b: i32) -> i32 { let q = a / b; return select(q, q - 1, a % b != 0 && a < 0); }
+fn taps(first: i32, d: i32, K: i32, lo: i32, hi: i32) -> vec2<i32> {
+  return vec2<i32>(max(0, -floorDiv(first - lo, d)), min(K - 1, floorDiv(hi - 1 - first, d)));
+}
+`;
+
 function pool2d(node: Parameters<GpuKernel>[0], X: GpuTensor | undefined, kind: 'max' | 'avg') {
   // MaxPool's Indices (flat positions in X, row-major: storage_order 0) as a second, int64 output.
   const withIdx = kind === 'max' && !!node.outputs[1];
@@ -18,16 +28,20 @@ function pool2d(node: Parameters<GpuKernel>[0], X: GpuTensor | undefined, kind: 
   const outs = [{ dtype: X!.dtype, dims: [N, C, OH, OW] }, ...(withIdx ? [{ dtype: DataType.INT64, dims: [N, C, OH, OW] }] : [])];
   return {
     key: `pool:${kind}:${X!.dtype}:${withIdx}`, inputs: [X!], outputs: outs, meta: p.meta, groups: groupsFor(n),
-    wgsl: () => `${bindings([X!.dtype], outs.map((o) => o.dtype))}${PROLOGUE('count', p)}
+    wgsl: () => `${bindings([X!.dtype], outs.map((o) => o.dtype))}${TAPS}${PROLOGUE('count', p)}
   let ow = i % OW; let oh = (i / OW) % OH; let nc = i / (OW * OH);
   var acc = ${kind === 'max' ? '-3.4e38' : '0.0'};
-  var cnt = 0u; var padded = 0u; var best = -1;
-  for (var kh = 0u; kh < KH; kh++) {
-    let ih = i32(oh * SH + kh * DH) - PT;
-    for (var kw = 0u; kw < KW; kw++) {
-      let iw = i32(ow * SW + kw * DW) - PL;
-      if (ih >= -PT && ih < H + PB && iw >= -PL && iw < W + PR) { padded++; }
-      if (ih < 0 || ih >= H || iw < 0 || iw >= W) { continue; }
+  var cnt = 0u; var best = -1;
+  // Only the taps inside the input are visited (a window far larger than the input costs what the input does);
+  // those inside the padded input are counted, for count_include_pad.
+  let fh = i32(oh * SH) - PT; let fw = i32(ow * SW) - PL;
+  let h = taps(fh, i32(DH), i32(KH), 0, H); let w = taps(fw, i32(DW), i32(KW), 0, W);
+  let ph = taps(fh, i32(DH), i32(KH), -PT, H + PB); let pw = taps(fw, i32(DW), i32(KW), -PL, W + PR);
+  let padded = u32(max(0, ph.y - ph.x + 1) * max(0, pw.y - pw.x + 1));
+  for (var kh = h.x; kh <= h.y; kh++) {
+    let ih = fh + kh * i32(DH);
+    for (var kw = w.x; kw <= w.y; kw++) {
+      let iw = fw + kw * i32(DW);
       let at = nc * u32(H) * u32(W) + u32(ih) * u32(W) + u32(iw);
       let v = f32(in0[at]);
       ${kind === 'avg' ? 'acc += v;' : withIdx ? 'if (v > acc || best < 0) { acc = v; best = i32(at); }' : 'acc = max(acc, v);'}
