@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ModelBuilder } from '../src/ir/builder.js';
+import { ModelBuilder, GraphBuilder } from '../src/ir/builder.js';
 import { DataType } from '../src/ir/dtype.js';
 import { loadModel, encodeModel, modelFromBytes, saveModel } from '../src/onnx/io.js';
 import { convertSync } from '../src/tools/convert.js';
@@ -98,6 +98,29 @@ describe('loading a model without reading its weights (src/onnx/skeleton.ts)', (
     const out = join(dir, 'conv.fp16.onnx');
     saveModel(fromFile.model, out);
     expect(readFileSync(out).equals(Buffer.from(encodeModel(inMemory)))).toBe(true);
+  });
+
+  it('a copy of a loaded model shares the payloads left in the file (lowBranchOutputs converts copies to find If outputs)', () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', DataType.FLOAT, [1, 256]);
+    const cond = b.input('cond', DataType.BOOL, []);
+    const [y] = b.node('MatMul', [x, b.init('w', DataType.FLOAT, [256, 256], Float32Array.from({ length: 65536 }, (_, i) => Math.cos(i)))]);
+    const t = new GraphBuilder('then', b.graph), e = new GraphBuilder('else', b.graph);
+    t.output(t.node('Relu', [y])[0], DataType.FLOAT, [1, 256]);
+    e.output(e.node('Tanh', [y])[0], DataType.FLOAT, [1, 256]);
+    b.node('If', [cond], { then_branch: t.graph, else_branch: e.graph }, { outputs: ['z'] });
+    b.output('z', DataType.FLOAT, [1, 256]);
+    const p = write('if.onnx', encodeModel(b.build()));
+    const m = loadModel(p), w = m.graph.initializers.get('w')!;
+    const copy = m.clone(), cw = copy.graph.initializers.get('w')!;
+    expect(cw).not.toBe(w);
+    expect(cw.backing).toBe(w.backing);
+    expect(cw.loaded).toBe(false);
+    expect(Buffer.from(encodeModel(copy)).equals(readFileSync(p))).toBe(true);
+    // The If's output goes fp16 (found by converting such a copy); the weight is converted while written.
+    const r = convertSync(m);
+    expect(r.model.graph.values.get('z')?.type?.elemType).toBe(DataType.FLOAT16);
+    expect(r.model.graph.initializers.get('w')!.derived).toBeDefined();
   });
 
   it('the example model and every fixture load the same whichever way they are read', () => {

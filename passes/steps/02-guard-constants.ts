@@ -21,7 +21,12 @@ import type { Node } from '../../src/ir/graph.js';
  * minPositive; and `zeroed`, the nonzero values fp16 rounds to zero (|x| ≤ 2⁻²⁵, ties to even).
  */
 export interface ConstantRange { maxAbs: number; flushedMass: number; flushed: number; zeroed: number }
-const cache = new WeakMap<Tensor, ConstantRange & { key: string }>();
+const cache = new WeakMap<object, ConstantRange & { key: string }>();
+/**
+ * What a range is cached by: a payload still in its file by its file range (copies of a model share it —
+ * lowBranchOutputs' trial conversions — so the weights are scanned once), any other by its tensor.
+ */
+const rangeKey = (t: Tensor): object => (!t.loaded && !t.derived && (t.backing ?? t.external)) || t;
 
 /**
  * Largest |x|, and the share of the L1 mass and the count of nonzero values below `minPositive`. One pass on
@@ -29,7 +34,7 @@ const cache = new WeakMap<Tensor, ConstantRange & { key: string }>();
  * could be `underflowMass` of it (the largest value alone is a lower bound of the mass).
  */
 export function constantRange(t: Tensor, minPositive: number, underflowMass = 0, scan?: ScanF32): ConstantRange {
-  const key = `${minPositive}|${underflowMass}`, hit = cache.get(t);
+  const key = `${minPositive}|${underflowMass}`, hit = cache.get(rangeKey(t));
   if (hit?.key === key) return hit;
   // Chunk by chunk (Tensor.chunks): an external tensor is scanned without being held in memory.
   const views = function* () {
@@ -53,7 +58,7 @@ export function constantRange(t: Tensor, minPositive: number, underflowMass = 0,
     for (const [, v] of views()) for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (Number.isFinite(a)) mass += a; }
   }
   const r = { maxAbs, flushedMass: mass > 0 ? tiny / mass : 0, flushed, zeroed, key };
-  cache.set(t, r);
+  cache.set(rangeKey(t), r);
   return r;
 }
 const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
@@ -76,7 +81,7 @@ function scanChunk(bits: Int32Array, v: Float32Array, tinyBits: number, acc: { m
   acc.maxBits = maxBits; acc.tiny = tiny; acc.flushed = flushed; acc.zeroed = zeroed;
 }
 /** A payload's range if step 2 measured it with fp16's default limit (what step 7 needs to skip its scan). */
-export const knownRange = (t: Tensor): ConstantRange | undefined => { const r = cache.get(t); return r?.key.startsWith(`${2 ** -24}|`) ? r : undefined; };
+export const knownRange = (t: Tensor): ConstantRange | undefined => { const r = cache.get(rangeKey(t)); return r?.key.startsWith(`${2 ** -24}|`) ? r : undefined; };
 
 /** The float tensor behind an input, when it is a constant of this graph. */
 function constantOf(ctx: PassContext, name: string): Tensor | undefined {

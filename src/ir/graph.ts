@@ -10,7 +10,7 @@ import { toNum } from '../onnx/proto.js';
 import { AmpError } from '../core/errors.js';
 import type { Tensor } from './tensor.js';
 // A cycle the module system resolves: clone() runs only after both modules have loaded.
-import { encodeModel, modelFromBytes } from '../onnx/io.js';
+import { cloneModel } from '../onnx/io.js';
 
 /** A dimension: a size, a symbolic name, or unknown (null). */
 export type Dim = number | string | null;
@@ -183,11 +183,11 @@ export class Model {
   }
   /**
    * An independent deep copy (passes convert in place). Made through the codec so the copy keeps the
-   * same fidelity state (protos, unknown fields) and encodes to the same bytes; external tensors stay references.
+   * same fidelity state (protos, unknown fields) and encodes to the same bytes; external tensors and payloads
+   * left in the model file stay references (../onnx/io.ts cloneModel).
    */
   clone(): Model {
-    const m = modelFromBytes(encodeModel(this), { baseDir: this.baseDir, file: this.file });
-    return m;
+    return cloneModel(this);
   }
   get irVersion(): number { return toNum(this.proto.irVersion); }
   /** Opset version imported for a domain ('' and 'ai.onnx' are the default domain). */

@@ -12,7 +12,7 @@ import { modelFromProto } from './import.js';
 import { readSkeleton } from './skeleton.js';
 import { modelToProto, tensorOf, cloneMessage } from './export.js';
 import type { Model } from '../ir/graph.js';
-import { readExternal, type Tensor } from '../ir/tensor.js';
+import { readExternal, type Tensor, type ExternalRef } from '../ir/tensor.js';
 import { AmpError } from '../core/errors.js';
 import { toNum, encodeModelProto } from './proto.js';
 import { protoToJson, protoFromJson } from './json.js';
@@ -166,10 +166,19 @@ function sum(parts: Part[]): number { return parts.reduce((a, p) => a + partLeng
 /** Protos whose payload is written inline but still lives in an external file. */
 const inlineFromExternal = new WeakSet<TensorProto>();
 
-function tensorParts(t: TensorProto): Part[] {
+/**
+ * A TensorProto's parts. `leave`: a payload left in the model file (Tensor.backing) is left out, raw_data field and
+ * all, and `leave` is called with where it lies (cloneModel: the copy reads the same range).
+ */
+function tensorParts(t: TensorProto, leave?: (ref: ExternalRef) => void): Part[] {
   const ir = tensorOf.get(t);
+  const inFile = !!ir?.backing && t === ir.proto && !t.rawData?.length;
+  if (leave && inFile && !inlineFromExternal.has(t)) {
+    leave(ir!.backing!);
+    return [pick(T.Tensor, t, () => true, true)];
+  }
   // Streamed payloads: external data inlined, a derived tensor not computed yet, an inline tensor left in its file.
-  if (ir && (inlineFromExternal.has(t) || (ir.derived && !ir.loaded && t.dataLocation !== 1) || (ir.backing && t === ir.proto && !t.rawData?.length))) {
+  if (ir && (inlineFromExternal.has(t) || (ir.derived && !ir.loaded && t.dataLocation !== 1) || inFile)) {
     const before = pick(T.Tensor, t, (id) => id < 9, false);
     const after = pick(T.Tensor, t, (id) => id > 9, true);
     return [before, header(9, ir.byteLength), { tensor: ir, length: ir.byteLength }, after];
@@ -183,20 +192,21 @@ function tensorParts(t: TensorProto): Part[] {
   }
   return [T.Tensor.encode(t as never).finish()];
 }
-function graphParts(g: GraphProto): Part[] {
+function graphParts(g: GraphProto, leave?: (index: number, ref: ExternalRef) => void): Part[] {
   const inits = g.initializer ?? [];
   if (!inits.length) return [T.Graph.encode(g as never).finish()];
   const parts: Part[] = [pick(T.Graph, g, (id) => id < 5, false)];
-  for (const t of inits) {
-    const tp = tensorParts(t);
+  inits.forEach((t, i) => {
+    const tp = tensorParts(t, leave && ((ref) => leave(i, ref)));
     parts.push(header(5, sum(tp)), ...tp);
-  }
+  });
   parts.push(pick(T.Graph, g, (id) => id > 5, true));
   return parts;
 }
-function modelParts(m: ModelProto): Part[] {
+/** A ModelProto's parts; `leave` as in tensorParts, with the main-graph initializer's index. */
+function modelParts(m: ModelProto, leave?: (index: number, ref: ExternalRef) => void): Part[] {
   if (!m.graph) return [T.Model.encode(m as never).finish()];
-  const gp = graphParts(m.graph);
+  const gp = graphParts(m.graph, leave);
   return [pick(T.Model, m, (id) => id < 7, false), header(7, sum(gp)), ...gp, pick(T.Model, m, (id) => id > 7, true)];
 }
 
@@ -450,7 +460,9 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: {
 
 /** Encodes a model fully in memory (small models, the API's bytes output). External tensors stay external. */
 export function encodeModel(model: Model): Uint8Array {
-  const parts = modelParts(modelToProto(model));
+  return concatParts(modelParts(modelToProto(model)));
+}
+function concatParts(parts: Part[]): Uint8Array {
   const out = new Uint8Array(sum(parts));
   let o = 0;
   // Payloads not in memory are copied chunk by chunk, without loading (caching) them in their tensors.
@@ -458,5 +470,17 @@ export function encodeModel(model: Model): Uint8Array {
     if (p instanceof Uint8Array) { out.set(p, o); o += p.byteLength; } else for (const c of p.tensor.chunks()) { out.set(c, o); o += c.byteLength; }
   }
   return out;
+}
+
+/**
+ * An independent copy of a model, through the codec (same protos, unknown fields and bytes when encoded), that
+ * shares the payloads left in the model file instead of copying them: the copy's tensors read the same ranges.
+ * A trial conversion of a loaded 512 MiB model then costs its structure, not its weights.
+ */
+export function cloneModel(model: Model): Model {
+  const left = new Map<number, ExternalRef>();
+  const mp = decodeModelBytes(concatParts(modelParts(modelToProto(model), (i, ref) => left.set(i, ref))), model.file);
+  const backed = new Map([...left].map(([i, ref]) => [mp.graph!.initializer![i], ref]));
+  return modelFromProto(mp, { baseDir: model.baseDir, file: model.file, backed });
 }
 export type { GraphProto };
