@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ModelBuilder } from '../src/ir/builder.js';
+import { ModelBuilder, GraphBuilder } from '../src/ir/builder.js';
 import { DataType } from '../src/ir/dtype.js';
 import type { Model } from '../src/ir/graph.js';
 
@@ -23,8 +23,22 @@ export function runPhase(file: string, phase: string, args: string[] = []): Reco
   if (r.status !== 0) throw new Error(`phase ${phase} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
-/** A model with `mb` MB of fp32 weights in 64 MB MatMul layers (values in a realistic ±0.1 range). */
-export function bigModel(mb: number): Model {
+/**
+ * A phase run `times` times, each in its own process after a `sync` (a phase that writes must not pay for the
+ * previous one's writes): the median time and the largest peak RSS. The file system of a shared VM moves the
+ * time of one run by 2–5× (a `cp` of 512 MiB took 124–1288 ms across runs here); the median of a few is steadier.
+ */
+export function medianPhase(file: string, phase: string, args: string[] = [], times = 3): Record<string, number> {
+  const runs = Array.from({ length: times }, () => { spawnSync('sync'); return runPhase(file, phase, args); });
+  const ms = runs.map((r) => r.ms).sort((a, b) => a - b)[Math.floor(times / 2)];
+  return { ...runs[0], ms, rss: Math.max(...runs.map((r) => r.rss)) };
+}
+/**
+ * A generated MLP of about `mb` MiB of fp32 weights (4096 × 4096 MatMul + Relu layers). `branch`: it ends in an If
+ * whose branches compute in float (the shape of a merged LLM decoder's use_cache_branch), so the pass converts
+ * copies of the model to find the If outputs that can go low.
+ */
+export function bigModel(mb: number, branch = false): Model {
   const b = new ModelBuilder({ opset: 17 });
   const dim = 4096;
   let x = b.input('x', DataType.FLOAT, [1, dim]);
@@ -35,6 +49,12 @@ export function bigModel(mb: number): Model {
     const name = b.init(`w${l}`, DataType.FLOAT, [dim, dim], w);
     [x] = b.node('MatMul', [x, name]);
     [x] = b.node('Relu', [x]);
+  }
+  if (branch) {
+    const t = new GraphBuilder('then', b.graph), e = new GraphBuilder('else', b.graph);
+    t.output(t.node('Sigmoid', [x])[0], DataType.FLOAT, [1, dim]);
+    e.output(e.node('Tanh', [x])[0], DataType.FLOAT, [1, dim]);
+    [x] = b.node('If', [b.input('cond', DataType.BOOL, [])], { then_branch: t.graph, else_branch: e.graph });
   }
   b.output(x, DataType.FLOAT, [1, dim]);
   return b.build();
