@@ -83,12 +83,8 @@ function lowerTensor(ctx: PassContext, t: Tensor, name: string): Tensor {
     s.flushedValues += r.flushed; s.flushedTensors++;
     if (!s.worstFlush || r.flushed > s.worstFlush.count) s.worstFlush = { name, count: r.flushed };
   }
-  return withPayload(t, name, ctx.low, r.bits);
-}
-/** `t` (converted in place) when `name` is its own, else a new tensor `name`: dims of t, the payload `bits`. */
-function withPayload(t: Tensor, name: string, low: number, bits: Uint16Array): Tensor {
-  const out = t.name === name ? t : Tensor.fromBytes(name, low, [...t.dims], new Uint8Array(0));
-  out.setData(low, bits);
+  const out = t.name === name ? t : Tensor.fromBytes(name, ctx.low, [...t.dims], new Uint8Array(0));
+  out.setData(ctx.low, r.bits);
   out.name = name;
   return out;
 }
