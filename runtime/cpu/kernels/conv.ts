@@ -15,23 +15,25 @@ export interface ConvGeom { kernel: number[]; strides: number[]; pads: number[];
 
 /**
  * A sliding window's attributes must fit the input's r spatial axes: one kernel size, stride and dilation per
- * axis (≥ 1), two pads per axis (≥ 0), and — once the output size is known — at least one window position per
- * axis. A hostile model otherwise asks for windows of 10¹² taps or NaN output sizes.
+ * axis (≥ 1), two pads per axis (≥ 0). A hostile model otherwise asks for windows of 10¹² taps or NaN output sizes.
  */
-export function checkWindow(node: Node, r: number, w: { kernel: number[]; strides: number[]; dilations: number[]; pads: number[]; out?: number[] }): void {
-  const bad = (what: string) => { throw new AmpError(`${what} (input with ${r} spatial axes)`); };
+export function checkWindow(r: number, w: { kernel: number[]; strides: number[]; dilations: number[]; pads: number[] }): void {
   const each = (name: string, v: number[], len: number, min: number) => {
-    if (v.length !== len) bad(`${name} has ${v.length} entries, not ${len}`);
+    if (v.length !== len) throw windowError(r, `${name} has ${v.length} entries, not ${len}`);
     // Below 2^31 too: the GPU kernels take them as 32-bit integers.
     const x = v.find((e) => !Number.isSafeInteger(e) || e < min || e >= 2 ** 31);
-    if (x !== undefined) bad(`${name} holds ${x}; each must be an integer from ${min} to 2^31 − 1`);
+    if (x !== undefined) throw windowError(r, `${name} holds ${x}; each must be an integer from ${min} to 2^31 − 1`);
   };
   each('kernel_shape', w.kernel, r, 1);
   each('strides', w.strides, r, 1);
   each('dilations', w.dilations, r, 1);
   each('pads', w.pads, 2 * r, 0);
-  if (w.out?.some((o) => !(o >= 1))) bad(`the ${node.opType} window (kernel ${w.kernel.join('×')}, dilations ${w.dilations.join(',')}) is larger than the padded input`);
 }
+/** Once the output size is known (after checkWindow): at least one window position per spatial axis. */
+export function checkPositions(node: Node, kernel: number[], dilations: number[], out: number[]): void {
+  if (out.some((o) => !(o >= 1))) throw windowError(out.length, `the ${node.opType} window (kernel ${kernel.join('×')}, dilations ${dilations.join(',')}) is larger than the padded input`);
+}
+const windowError = (r: number, what: string) => new AmpError(`${what} (input with ${r} spatial axes)`);
 
 /** Output size and begin/end pads per spatial axis, following auto_pad. */
 export function convGeometry(node: Node, spatial: number[], kernel: number[], transpose = false): ConvGeom {
@@ -45,9 +47,9 @@ export function convGeometry(node: Node, spatial: number[], kernel: number[], tr
   if (!transpose) {
     if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') pads = samePads(spatial, st, ek, auto);
     else if (auto === 'VALID') pads = new Array(2 * r).fill(0);
-    checkWindow(node, r, { kernel, strides: st, dilations: dl, pads });
+    checkWindow(r, { kernel, strides: st, dilations: dl, pads });
     for (let i = 0; i < r; i++) out.push(Math.floor((spatial[i] + pads[i] + pads[i + r] - ek[i]) / st[i]) + 1);
-    checkWindow(node, r, { kernel, strides: st, dilations: dl, pads, out });
+    checkPositions(node, kernel, dl, out);
   }
   return { kernel, strides: st, pads, dilations: dl, out };
 }

@@ -4,7 +4,7 @@ import { num, make, outBuf, size, strides, samePads } from '../util.js';
 import { DataType } from '../../../src/ir/dtype.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { AmpError } from '../../../src/core/errors.js';
-import { checkWindow } from './conv.js';
+import { checkWindow, checkPositions } from './conv.js';
 
 export interface PoolGeom { k: number[]; st: number[]; dl: number[]; pads: number[]; out: number[] }
 
@@ -16,7 +16,7 @@ export function poolGeometry(node: Node, sp: number[]): PoolGeom {
   let pads = node.attrInts('pads') ?? new Array(2 * r).fill(0);
   const auto = node.attrString('auto_pad', 'NOTSET');
   const ceil = node.attrInt('ceil_mode', 0) === 1;
-  checkWindow(node, r, { kernel: k, strides: st, dilations: dl, pads });
+  checkWindow(r, { kernel: k, strides: st, dilations: dl, pads });
   // As onnxruntime requires: a pad smaller than the kernel (a window of only padding has no value).
   if (auto === 'NOTSET' && pads.some((p, i) => p >= k[i % r])) throw new AmpError(`pads ${pads.join(',')} must each be smaller than the kernel (${k.join('×')})`);
   const ek = k.map((x, i) => (x - 1) * dl[i] + 1);
@@ -33,7 +33,7 @@ export function poolGeometry(node: Node, sp: number[]): PoolGeom {
       out.push(o);
     }
   }
-  checkWindow(node, r, { kernel: k, strides: st, dilations: dl, pads, out });
+  checkPositions(node, k, dl, out);
   return { k, st, dl, pads, out };
 }
 
