@@ -72,8 +72,8 @@ export function loadModel(path: string, opts: LoadOptions = {}): Model {
   if (skeleton) {
     const mp = decodeModelBytes(skeleton.bytes, path);
     const file = resolve(path), location = basename(path);
-    const backed = new Map([...skeleton.payloads].map(([i, r]) => [mp.graph!.initializer![i], { location, path: file, ...r }]));
-    return modelFromProto(mp, { ...o, backed });
+    const refs = new Map([...skeleton.payloads].map(([i, r]) => [i, { location, path: file, ...r }]));
+    return modelFromProto(mp, { ...o, backed: backedInitializers(mp, refs) });
   }
   const bytes = readInputFile(path);
   const model = modelFromBytes(bytes, o);
@@ -173,7 +173,7 @@ const inlineFromExternal = new WeakSet<TensorProto>();
 function tensorParts(t: TensorProto, leave?: (ref: ExternalRef) => void): Part[] {
   const ir = tensorOf.get(t);
   const inFile = !!ir?.backing && t === ir.proto && !t.rawData?.length;
-  if (leave && inFile && !inlineFromExternal.has(t)) {
+  if (leave && inFile) {
     leave(ir!.backing!);
     return [pick(T.Tensor, t, () => true, true)];
   }
@@ -480,7 +480,10 @@ function concatParts(parts: Part[]): Uint8Array {
 export function cloneModel(model: Model): Model {
   const left = new Map<number, ExternalRef>();
   const mp = decodeModelBytes(concatParts(modelParts(modelToProto(model), (i, ref) => left.set(i, ref))), model.file);
-  const backed = new Map([...left].map(([i, ref]) => [mp.graph!.initializer![i], ref]));
-  return modelFromProto(mp, { baseDir: model.baseDir, file: model.file, backed });
+  return modelFromProto(mp, { baseDir: model.baseDir, file: model.file, backed: backedInitializers(mp, left) });
+}
+/** Main-graph initializer index → the range of the file holding its raw_data, as ImportOptions.backed wants it. */
+function backedInitializers(mp: ModelProto, refs: Map<number, ExternalRef>): Map<TensorProto, ExternalRef> {
+  return new Map([...refs].map(([i, ref]) => [mp.graph!.initializer![i], ref]));
 }
 export type { GraphProto };
