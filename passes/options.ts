@@ -47,7 +47,9 @@ export interface ConvertOptions {
  * payload, with `tinyBits` the bits of minPositive; given `emit`, the payload's fp16 bits (as f32ArrayToF16)
  * go to it in order, chunk by chunk (views valid during the call).
  */
-export type ScanF32 = (t: Tensor, tinyBits: number, emit?: (bits: Uint16Array) => void) => { maxBits: number; tiny: number; flushed: number; zeroed: number };
+export type ScanF32 = (t: Tensor, tinyBits: number, emit?: (bits: Uint16Array) => void) => RangeCounts;
+/** What a range scan counts (step 2's scanChunk): largest |x| as bits, the count and mass below minPositive, the values fp16 rounds to zero. */
+export interface RangeCounts { maxBits: number; tiny: number; flushed: number; zeroed: number }
 
 export interface ResolvedOptions {
   target: 'fp16' | 'bf16';

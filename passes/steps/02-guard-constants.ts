@@ -9,7 +9,7 @@
  * against limits the user sets.
  */
 import type { PassContext } from '../context.js';
-import type { ScanF32 } from '../options.js';
+import type { ScanF32, RangeCounts } from '../options.js';
 import { isFloatValue } from '../context.js';
 import { opRole, slotPolicy } from '../policy.js';
 import { DataType } from '../../src/ir/dtype.js';
@@ -46,7 +46,7 @@ export function constantRange(t: Tensor, minPositive: number, underflowMass = 0,
   };
   f32[0] = minPositive;
   const tinyBits = minPositive > 0 ? u32[0] : 0;
-  let acc = { maxBits: 0, tiny: 0, flushed: 0, zeroed: 0 };
+  let acc: RangeCounts = { maxBits: 0, tiny: 0, flushed: 0, zeroed: 0 };
   if (scan) acc = scan(t, tinyBits);
   else for (const [bits, v] of views()) scanChunk(bits, v, tinyBits, acc);
   const { maxBits, tiny, flushed, zeroed } = acc;
@@ -67,7 +67,7 @@ const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
  * largest finite |x|, the count and mass below `tinyBits`, the nonzero values fp16 rounds to zero (≤ 2⁻²⁵).
  * Top-level and monomorphic, so it compiles to a tight loop; the rare branches nest under one test.
  */
-function scanChunk(bits: Int32Array, v: Float32Array, tinyBits: number, acc: { maxBits: number; tiny: number; flushed: number; zeroed: number }): void {
+function scanChunk(bits: Int32Array, v: Float32Array, tinyBits: number, acc: RangeCounts): void {
   let { maxBits, tiny, flushed, zeroed } = acc;
   const rare = Math.max(tinyBits, 0x33000001);
   for (let i = 0; i < bits.length; i++) {
