@@ -8,6 +8,7 @@
  * undefined, and the caller reads the whole file, whose decoder reports the problem as it always has.
  */
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { Writer } from './proto.js';
 
 /** The skeleton's bytes and, per main-graph initializer index, its payload's byte range in the file. */
 export interface Skeleton { bytes: Uint8Array; payloads: Map<number, { offset: number; length: number }> }
@@ -50,13 +51,6 @@ class FileReader {
   }
 }
 
-const varintBytes = (v: number): Uint8Array => {
-  const out: number[] = [];
-  while (v >= 128) { out.push((v % 128) | 0x80); v = Math.floor(v / 128); }
-  out.push(v);
-  return Uint8Array.from(out);
-};
-
 interface Field { id: number; wire: number; start: number; body: number; end: number }
 
 /** The fields of the message in [start, end), in file order. */
@@ -98,7 +92,7 @@ function copy(r: FileReader, from: number, to: number, parts: Uint8Array[]): voi
 }
 const total = (parts: Uint8Array[]) => parts.reduce((a, p) => a + p.byteLength, 0);
 /** A length-delimited field `id` holding `parts`. */
-const wrap = (id: number, parts: Uint8Array[]): Uint8Array[] => [varintBytes(id * 8 + LEN), varintBytes(total(parts)), ...parts];
+const wrap = (id: number, parts: Uint8Array[]): Uint8Array[] => [Writer.create().uint32(id * 8 + LEN).uint32(total(parts)).finish(), ...parts];
 
 /** The skeleton of the model file at `path`, or undefined when it has nothing to leave out or looks unusual. */
 export function readSkeleton(path: string, minPayload: number): Skeleton | undefined {
