@@ -1,7 +1,7 @@
 /** Options of the mixed-precision conversion, shared by the library API, the CLI and config files. */
 import { readFileSync } from 'node:fs';
 import { AmpError } from '../src/core/errors.js';
-import { RUNTIMES, type RuntimeName } from './runtimes.js';
+import { RUNTIMES, noBf16, type RuntimeName } from './runtimes.js';
 import type { Tensor } from '../src/ir/tensor.js';
 
 /** Options of the mixed-precision pass itself (also the keys of a `--config` JSON file). */
@@ -117,6 +117,8 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
   const both = (m.allow ?? []).filter((x) => (m.deny ?? []).includes(x));
   if (both.length) throw new AmpError(`op types both allowed and denied: ${both.join(', ')}`, o.config);
   const pats = (m.keepFp32 ?? []).map(parseNamePattern);
+  const runtime = runtimeName(m.runtime, o.config);
+  if (m.target === 'bf16' && noBf16(runtime)) throw new AmpError(`runtime ${runtime} has no bf16 kernels (${RUNTIMES[runtime].description}): convert to fp16`, o.config);
   return {
     target: m.target ?? 'fp16',
     keepIoTypes: Array.isArray(m.keepIoTypes) ? new Set(m.keepIoTypes) : m.keepIoTypes ?? false,
@@ -129,7 +131,7 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
     minPositive: positive(m.minPositive, 'minPositive', o.config),
     underflowMass: positive(m.underflowMass, 'underflowMass', o.config) ?? 0.01,
     keepReasons: m.keepReasons ?? {},
-    runtime: runtimeName(m.runtime, o.config),
+    runtime,
     fewestCasts: true,
     halfCodec: m.halfCodec,
     scanF32: m.scanF32,

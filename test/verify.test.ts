@@ -102,7 +102,7 @@ describe('runtime profiles', () => {
     expect(summary.nodes.byOp.MatMul.low).toBe(1);
     const y = (await runOrt(encodeModel(ort), feedsFor(ort, feeds))).y;
     expect(Array.from(toFloat32(y))).toEqual([1, 1, 1, 3, 3, 3, 1, 1, 1, 3, 3, 3]);
-    expect(() => convertSync(model.clone(), { runtime: 'tpu' as never })).toThrow(/runtime must be one of any, ort-cpu, ort-cuda, amp-webgpu/);
+    expect(() => convertSync(model.clone(), { runtime: 'tpu' as never })).toThrow(/runtime must be one of any, ort-cpu, ort-cuda, ort-web-webgpu, amp-webgpu/);
   });
   it('--runtime ort-cuda keeps fp32 what the CUDA provider has no fp16 kernel for, by opset (Clip before 12)', async () => {
     const { ModelBuilder } = await import('../src/ir/builder.js');

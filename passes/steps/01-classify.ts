@@ -1,7 +1,7 @@
 /**
  * Step 1 — classify. Every node gets its policy class (allow / infer / clear / deny) from the table, then
  * the user's overrides: --allow / --deny by op type, --keep-fp32 by node name or regex (always wins), and
- * the target runtime's limits (passes/runtimes.ts), and opset validity (a bf16 target keeps ops whose opset
+ * the target runtime's limits (passes/runtimes.ts), non-tensor values (kept as they are), and opset validity (a bf16 target keeps ops whose opset
  * has no bfloat16 type constraint in fp32).
  */
 import type { PassContext } from '../context.js';
@@ -16,8 +16,13 @@ export function classify(ctx: PassContext): void {
     let why = p.why ?? '';
     if (opts.allow.has(n.opType)) cls = 'allow';
     if (opts.deny.has(n.opType)) { cls = 'deny'; why = 'denied by option'; }
-    const limit = cls !== 'deny' ? runtimeLimit(opts.runtime, n, ctx.opset) : undefined;
+    const limit = cls !== 'deny' ? runtimeLimit(opts.runtime, n, ctx.opset, opts.target) : undefined;
     if (limit) { cls = 'deny'; why = limit; }
+    // Sequences, optionals and maps hold tensors whose element type the pass does not retype: --allow cannot lower them.
+    if (cls !== 'deny' && [...n.inputs, ...n.outputs].some((v) => v && !ctx.graph.values.get(v)?.type && ctx.graph.values.get(v)?.typeProto)) {
+      cls = 'deny';
+      why = 'reads or writes a sequence/optional value';
+    }
     if (cls !== 'deny' && opts.target === 'bf16' && ctx.opset < (p.bf16Since ?? Infinity)) {
       cls = 'deny';
       why = `no bfloat16 in ${n.opType}-${ctx.opset}'s type constraints`;

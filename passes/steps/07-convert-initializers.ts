@@ -123,7 +123,8 @@ export function convertInitializers(ctx: PassContext): void {
   }
   for (const n of g.nodes) {
     if (ctx.prec.get(n) !== 'low') continue;
-    if (opRole(n.opType) === 'constant') lowerConstant(ctx, n, 'value');
+    // A graph output keeps the type step 8 reads as declared (it casts at the edge), as initializers do above.
+    if (opRole(n.opType) === 'constant' && !g.outputs.includes(n.outputs[0])) lowerConstant(ctx, n, 'value');
   }
   g.reindex();
 }

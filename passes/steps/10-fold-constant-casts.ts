@@ -3,7 +3,7 @@
  * an enclosing one (If/Loop bodies read their parent's weights), or a Constant node read by nothing else —
  * is computed now: the initializer gains a converted copy (`<name>__fp16`, shared by every such Cast) or the
  * Constant's value is converted in place, and the Cast disappears. No Cast of a constant is left to run.
- * Graph outputs are never renamed.
+ * Graph outputs are never renamed: a Cast of an initializer into one stays; a Constant takes over the name.
  */
 import type { PassContext } from '../context.js';
 import { opRole } from '../policy.js';
@@ -42,10 +42,10 @@ function renameReads(g: Graph, from: string, to: string): void {
 export function foldConstantCasts(ctx: PassContext): void {
   const g = ctx.graph;
   for (const n of [...g.nodes]) {
-    if (opRole(n.opType) !== 'cast' || g.outputs.includes(n.outputs[0])) continue;
+    if (opRole(n.opType) !== 'cast') continue;
     const src = n.inputs[0], to = n.attrInt('to', 0);
     const owner = initializerOwner(g, src);
-    if (owner) {
+    if (owner && !g.outputs.includes(n.outputs[0])) {
       const t = owner.initializers.get(src)!;
       if (!convertible(t.dataType, to)) continue;
       let name = `${src}__${suffix(to)}`;
@@ -66,6 +66,16 @@ export function foldConstantCasts(ctx: PassContext): void {
     if (!convertible(t.dataType, to) || g.outputs.includes(src)) continue;
     p.setAttr(makeAttr('value', converted(t, to, t.name)));
     g.values.get(src)!.type = { ...(g.values.get(src)!.type ?? {}), elemType: to };
+    if (g.outputs.includes(n.outputs[0])) {
+      // The Cast writes a graph output: the Constant writes it instead, under the output's name.
+      p.outputs[0] = n.outputs[0];
+      g.values.get(n.outputs[0])!.type = { ...g.values.get(src)!.type! };
+      g.nodes = g.nodes.filter((x) => x !== n);
+      g.values.delete(src);
+      g.valueInfo = g.valueInfo.filter((x) => x !== src);
+      ctx.summary.casts.removed++;
+      continue;
+    }
     fold(ctx, n, src);
   }
   g.reindex();

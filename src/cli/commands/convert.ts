@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .option('--keep-fp32 <name|/re/>', 'node name or /regex/ to keep fp32 (repeatable)', repeat)
     .option('--config <amp.json>', 'JSON file with the conversion options (target, keepIoTypes, allow, deny, keepFp32, clamp, maxInit, minPositive, underflowMass)')
     .option('--external-data', 'write weights to an external data file')
-    .option('--runtime <name>', `the runtime the model is for; ops it cannot run in fp16 stay fp32 (${Object.keys(RUNTIMES).join(', ')})`, 'any')
+    .option('--runtime <name>', `the runtime the model is for; ops it cannot run in fp16/bf16 stay fp32 (${Object.keys(RUNTIMES).join(', ')})`, 'any')
     .option('--clamp', 'clamp constants beyond the fp16 range to ±65504 instead of keeping their readers fp32')
     .option('--max-init <x>', 'constants with |x| above this keep their readers fp32 (default 65504 for fp16)')
     .option('--min-positive <x>', 'nonzero constants below this count as underflow (default 2^-24 for fp16)')
