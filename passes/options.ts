@@ -27,6 +27,11 @@ export interface ConvertOptions {
   runtime?: RuntimeName;
   /** Why a name in keepFp32 is kept (summaries group by it; default 'kept fp32 by name'). */
   keepReasons?: Record<string, string>;
+  /**
+   * Nodes (by name, or label when unnamed) that calibration saw within range: an op the policy denies for its
+   * range alone (OpPolicy.range) is `infer` for these. convert() fills it from its calibration run.
+   */
+  rangeProven?: string[];
   /** A JSON file with the same keys; explicit options win over it. */
   config?: string;
   /**
@@ -64,6 +69,7 @@ export interface ResolvedOptions {
   minPositive?: number;
   underflowMass: number;
   keepReasons: Record<string, string>;
+  rangeProven: Set<string>;
   runtime: RuntimeName;
   /** Step 6b: re-decide clear nodes for the fewest casts (on; tests turn it off to compare). */
   fewestCasts: boolean;
@@ -131,6 +137,7 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
     minPositive: positive(m.minPositive, 'minPositive', o.config),
     underflowMass: positive(m.underflowMass, 'underflowMass', o.config) ?? 0.01,
     keepReasons: m.keepReasons ?? {},
+    rangeProven: new Set(m.rangeProven ?? []),
     runtime,
     fewestCasts: true,
     halfCodec: m.halfCodec,

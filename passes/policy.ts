@@ -29,6 +29,12 @@ export type OpClass = 'allow' | 'infer' | 'clear' | 'deny';
 export type OpRole = 'cast' | 'constant' | 'branch' | 'loop';
 export interface OpPolicy {
   cls: OpClass; bf16Since?: number; why?: string; role?: OpRole; fill?: number;
+  /**
+   * Denied for its range alone: where calibration saw every value it reads and writes within the headroom (and,
+   * for a reduction, a depth within bounds) it is `infer` instead. `output`: its values; `squares`: it squares
+   * its input and sums `depth` of them, so max|x|² · depth must fit too.
+   */
+  range?: 'output' | 'squares';
   /** From this opset the op is `infer` instead (it computes its sensitive part in fp32 itself, e.g. stash_type). */
   inferFrom?: number;
 }
@@ -38,6 +44,8 @@ const A = (bf16Since = 13): OpPolicy => ({ cls: 'allow', bf16Since });
 const I = (bf16Since = 13): OpPolicy => ({ cls: 'infer', bf16Since });
 const C = (bf16Since = 13): OpPolicy => ({ cls: 'clear', bf16Since });
 const D = (why: string): OpPolicy => ({ cls: 'deny', why });
+/** Denied for its range only (see OpPolicy.range); bf16Since as for the other classes. */
+const R = (why: string, range: 'output' | 'squares', bf16Since = 13): OpPolicy => ({ cls: 'deny', why, range, bf16Since });
 /** Ops that touch no float tensor (bool, integer, string): their class never matters. */
 const N = (): OpPolicy => ({ cls: 'clear', bf16Since: NEVER, why: 'no float tensors' });
 
@@ -62,15 +70,15 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   NonZero: C(13), TopK: D('ranking ties change in fp16; indices are what users consume'),
   OneHot: C(NEVER), Scatter: C(NEVER), CenterCropPad: C(18),
   // deny: overflow / underflow prone or must stay exact
-  Exp: D('overflows fp16 above x≈11'), Log: D('loses precision for small inputs'), Pow: D('overflows fp16'),
+  Exp: R('overflows fp16 above x≈11', 'output'), Log: D('loses precision for small inputs'), Pow: R('overflows fp16', 'output', 15),
   Softplus: D('exp inside'), LogSoftmax: D('log of a long sum'), CumSum: D('long running sum; no fp16 before opset 14'),
-  Sum: D('many-input sum'), ReduceSum: D('long reduction'), ReduceMean: D('long reduction'), ReduceL1: D('long reduction'),
-  ReduceL2: D('long reduction of squares'), ReduceSumSquare: D('long reduction of squares'), ReduceProd: D('product overflows'),
+  Sum: R('many-input sum', 'output'), ReduceSum: R('long reduction', 'output'), ReduceMean: R('long reduction', 'output'), ReduceL1: R('long reduction', 'output'),
+  ReduceL2: R('long reduction of squares', 'squares'), ReduceSumSquare: R('long reduction of squares', 'squares'), ReduceProd: D('product overflows'),
   ReduceLogSum: D('long reduction'), ReduceLogSumExp: D('exp inside'), ReduceMax: I(13), ReduceMin: I(13),
   // Statistics in stash_type (float32 by default) from LayerNormalization-17 / GroupNormalization-21: fp16 I/O is safe.
   LayerNormalization: { ...D('variance statistics (PyTorch autocast keeps layer_norm fp32)'), inferFrom: 17, bf16Since: 17 }, RMSNormalization: D('mean of squares'),
   GroupNormalization: { ...D('variance statistics'), inferFrom: 21, bf16Since: 21 }, InstanceNormalization: D('variance statistics'),
-  LpNormalization: D('norm of a long vector'), MeanVarianceNormalization: D('variance statistics'), LRN: D('sum of squares'),
+  LpNormalization: D('norm of a long vector'), MeanVarianceNormalization: D('variance statistics'), LRN: R('sum of squares', 'squares'),
   SoftmaxCrossEntropyLoss: D('loss'), NegativeLogLikelihoodLoss: D('loss'),
   Sinh: D('exp inside'), Cosh: D('exp inside'), LpPool: D('p-norm of a window'), GlobalLpPool: D('p-norm of a long vector'),
   DFT: D('long sums'), STFT: D('long sums'), Col2Im: D('sums overlapping patches'), AffineGrid: D('sampling coordinates'),
@@ -122,11 +130,11 @@ export const SLOT_POLICY: Record<string, SlotPolicy | ((opset: number) => SlotPo
  * matmul = last axis of input 0, gemm = Gemm's K, axis = the `axis` attribute (default -1), axes = the `axes`
  * attribute (all axes when absent and there is no axes input).
  */
-export type ReductionKind = 'matmul' | 'gemm' | 'axis' | 'axes';
+export type ReductionKind = 'matmul' | 'gemm' | 'axis' | 'axes' | 'size';
 export const REDUCTIONS: Record<string, ReductionKind> = {
   MatMul: 'matmul', Gemm: 'gemm', Softmax: 'axis', LogSoftmax: 'axis',
   ReduceSum: 'axes', ReduceMean: 'axes', ReduceL1: 'axes', ReduceL2: 'axes', ReduceSumSquare: 'axes',
-  ReduceLogSum: 'axes', ReduceLogSumExp: 'axes', ReduceProd: 'axes',
+  ReduceLogSum: 'axes', ReduceLogSumExp: 'axes', ReduceProd: 'axes', LRN: 'size',
 };
 
 export function opPolicy(opType: string, domain: string, opset = 1): OpPolicy {

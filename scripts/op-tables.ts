@@ -22,7 +22,7 @@ export function opTables(): string {
     ['clear', 'follows its inputs (data movement)'], ['deny', 'kept fp32'],
   ];
   const lines = ['| class | meaning | ops |', '|---|---|---|'];
-  const label = (o: string) => `\`${o}\`${OP_POLICY[o].inferFrom ? ` (infer from opset ${OP_POLICY[o].inferFrom})` : ''}`;
+  const label = (o: string) => `\`${o}\`${OP_POLICY[o].inferFrom ? ` (infer from opset ${OP_POLICY[o].inferFrom})` : ''}${OP_POLICY[o].range ? ' (range: infer where calibrated within it)' : ''}`;
   for (const [cls, meaning] of classes) lines.push(`| ${cls} | ${meaning} | ${sorted(Object.keys(OP_POLICY).filter((o) => OP_POLICY[o].cls === cls)).map(label).join(' ')} |`);
   lines.push('', '| where | count | ops |', '|---|---|---|');
   const cpu = sorted(Object.keys(cpuKernels));

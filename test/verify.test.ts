@@ -10,7 +10,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, existsSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { convert } from '../src/tools/convert.js';
+import { convert, convertSync } from '../src/tools/convert.js';
 import { encodeModel, loadModel } from '../src/onnx/io.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { toFloat32 } from '../src/core/tensor.js';
@@ -67,11 +67,47 @@ describe('convert() proves its output by default', () => {
     expect(old.verification.outputs[0].pass && old.verification.repaired.length === 0).toBe(false);
   });
 
-  it('LRN models are calibrated and verified', async () => {
+  it('LRN models are calibrated and verified; LRN runs fp16 where calibration proves its sum of squares fits', async () => {
     const r = await convert(fixtureModelPath('lrn_cnn'));
     expect(r.verification.status).toBe('verified');
-    expect(r.summary.nodes.byOp.LRN).toEqual({ low: 0, high: 1 });
+    expect(r.summary.nodes.byOp.LRN).toEqual({ low: 1, high: 0 });
+    expect(r.summary.casts.total).toBe(0);
     for (const a of await ortAgreement('lrn_cnn', r.model)) expect(a.cosine).toBeGreaterThan(0.9999);
+    // Without evidence (the static path) the policy keeps it fp32.
+    expect(convertSync(fixtureModelPath('lrn_cnn')).summary.nodes.byOp.LRN).toEqual({ low: 0, high: 1 });
+  });
+
+  it('range-only denials (Pow, ReduceMean of a decomposed LayerNorm) lift where calibration saw their values fit', async () => {
+    const r = await convert(fixtureModelPath('hello_deepa'), { inputs: [fixtureInputs('hello_deepa')] });
+    expect(r.verification.status).toBe('verified');
+    expect(r.summary.nodes.byOp.Pow.high).toBe(0);
+    expect(r.summary.nodes.byOp.ReduceMean.high).toBe(0);
+    expect(r.summary.casts.total).toBe(0);
+    expect(convertSync(fixtureModelPath('hello_deepa')).summary.casts.total).toBeGreaterThan(0);
+    for (const a of await ortAgreement('hello_deepa', r.model)) expect(a.cosine).toBeGreaterThan(0.9999);
+  });
+
+  it('… and only there: values beyond the headroom, squares that outgrow it, reductions deeper than 4096 stay fp32', async () => {
+    const { ModelBuilder } = await import('../src/ir/builder.js');
+    // x → MatMul (so a low region exists) → Exp / ReduceL2 (over 4) / ReduceMean (over 5000 when wide)
+    const build = (width: number) => {
+      const b = new ModelBuilder({ opset: 13 });
+      const x = b.input('x', 1, [2, width]);
+      const [e] = b.node('Exp', [x], {}, { name: 'exp' });
+      const [l2] = b.node('ReduceL2', [b.node('Reshape', [x, b.init('s', 7, [3], BigInt64Array.from([2n, BigInt(width / 4), 4n]))])[0]], { axes: [2], keepdims: 0 }, { name: 'l2' });
+      const [mean] = b.node('ReduceMean', [e], { axes: [1], keepdims: 1 }, { name: 'mean' });
+      b.node('Add', [b.node('ReduceSum', [l2], { keepdims: 1 }, { name: 'sum' })[0], mean], {}, { name: 'add', outputs: ['y'] });
+      b.output('y', 1, [1, 1]);
+      return b.build();
+    };
+    const feeds = (width: number, v: number) => ({ x: { dtype: 1, dims: [2, width], data: Float32Array.from({ length: 2 * width }, (_, i) => (i % 2 ? v : -v)) } });
+    const prec = (r: Awaited<ReturnType<typeof convert>>) => Object.fromEntries(['exp', 'l2', 'mean'].map((k) => [k, r.model.graph.nodes.some((n) => n.name === k && r.model.graph.values.get(n.outputs[0])?.type?.elemType === 10) ? 'low' : 'fp32']));
+    // Small values, short rows: everything proven.
+    expect(prec(await convert(build(8), { inputs: [feeds(8, 2)] }))).toEqual({ exp: 'low', l2: 'low', mean: 'low' });
+    // |x| = 60: exp(60) beyond 8192 (calibration keeps it fp32); the L2 norm itself is 120, but 60² · 4 = 14 400 is not.
+    expect(prec(await convert(build(8), { inputs: [feeds(8, 60)] }))).toEqual({ exp: 'fp32', l2: 'fp32', mean: 'fp32' });
+    // Rows of 8000: ReduceMean reduces 8000 > 4096 elements.
+    expect(prec(await convert(build(8000), { inputs: [feeds(8000, 1)] })).mean).toBe('fp32');
   });
 
   it('a model its synthesized inputs cannot run gets the static rules and a note, never an exception', async () => {

@@ -1,5 +1,6 @@
 /**
- * Step 1 — classify. Every node gets its policy class (allow / infer / clear / deny) from the table, then
+ * Step 1 — classify. Every node gets its policy class (allow / infer / clear / deny) from the table — a
+ * range-only denial (OpPolicy.range) lifted to infer where calibration proved the node's range — then
  * the user's overrides: --allow / --deny by op type, --keep-fp32 by node name or regex (always wins), and
  * the target runtime's limits (passes/runtimes.ts), non-tensor values (kept as they are), and opset validity (a bf16 target keeps ops whose opset
  * has no bfloat16 type constraint in fp32).
@@ -14,6 +15,9 @@ export function classify(ctx: PassContext): void {
     const p = opPolicy(n.opType, n.domain, ctx.opset);
     let cls = p.cls;
     let why = p.why ?? '';
+    // By name, or by label for unnamed nodes (what calibration and the fallback name them by).
+    const key = n.name || n.label;
+    if (p.range && cls === 'deny' && opts.rangeProven.has(key)) { cls = 'infer'; why = ''; }
     if (opts.allow.has(n.opType)) cls = 'allow';
     if (opts.deny.has(n.opType)) { cls = 'deny'; why = 'denied by option'; }
     const limit = cls !== 'deny' ? runtimeLimit(opts.runtime, n, ctx.opset, opts.target) : undefined;
@@ -27,8 +31,6 @@ export function classify(ctx: PassContext): void {
       cls = 'deny';
       why = `no bfloat16 in ${n.opType}-${ctx.opset}'s type constraints`;
     }
-    // By name, or by label for unnamed nodes (what calibration and the fallback name them by).
-    const key = n.name || n.label;
     if (opts.keepNames.has(key) || (n.name && opts.keepPatterns.some((r) => r.test(n.name)))) { cls = 'deny'; why = opts.keepReasons[key] ?? 'kept fp32 by name'; }
     ctx.cls.set(n, cls);
     if (cls === 'deny') ctx.reason.set(n, why);

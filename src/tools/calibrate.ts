@@ -1,13 +1,15 @@
 /**
  * Range-aware conversion: run the fp32 model on calibration inputs, record every activation's range, and
  * keep in fp32 the nodes whose outputs exceed a safe bound (default 65504, fp16's max) and reductions deeper
- * than `maxReduction` elements. The result is a keepFp32 list for convert().
+ * than `maxReduction` elements. The result is a keepFp32 list for convert() — and the converse, `proven`: nodes
+ * the policy denies for their range alone (OpPolicy.range: Exp, Pow, short reductions, LRN…) whose every value
+ * stayed within the bound, which the pass may then run low.
  */
 import type { Model, Node } from '../ir/graph.js';
 import { CpuExecutor } from '../../runtime/cpu/executor.js';
 import { toFloat32, type RTensor } from '../core/tensor.js';
 import { isConvertibleFloat } from '../ir/dtype.js';
-import { REDUCTIONS } from '../../passes/policy.js';
+import { REDUCTIONS, opPolicy } from '../../passes/policy.js';
 
 /** Thresholds of calibrate (activation magnitude; reduction depth in elements). */
 export interface CalibrateOptions { maxActivation?: number; maxReduction?: number }
@@ -15,6 +17,8 @@ export interface CalibrateOptions { maxActivation?: number; maxReduction?: numbe
 export interface CalibrationResult {
   /** Nodes to keep fp32, by name (or label, for unnamed nodes). */
   keepFp32: string[];
+  /** Nodes denied for their range alone whose values all stayed within the bound (passed on as rangeProven). */
+  proven: string[];
   ranges: Record<string, number>;
   reasons: Record<string, string>;
   /** The fp32 model's outputs on each input set (the verification's reference). */
@@ -31,15 +35,23 @@ export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts:
   const reasons: Record<string, string> = {};
   const ex = new CpuExecutor(model);
   const dims = new Map<string, number[]>();
+  /** Largest |value| seen per float value (Inf/NaN count as unbounded for `proven`). */
+  const seen = new Map<string, number>();
   const outputs: Record<string, RTensor>[] = [];
+  const record = (name: string, t: RTensor) => {
+    const v = toFloat32(t);
+    let m = 0, all = 0;
+    for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (a > m && Number.isFinite(a)) m = a; if (!(a <= all)) all = a; }
+    seen.set(name, Math.max(seen.get(name) ?? 0, Number.isNaN(all) ? Infinity : all));
+    return m;
+  };
   for (const feeds of inputs) {
+    for (const [k, t] of Object.entries(feeds)) if (isConvertibleFloat(t.dtype)) record(k, t);
     outputs.push(ex.runSync(feeds, {
       onValue: (name, t, node) => {
         dims.set(name, t.dims);
         if (!node || !isConvertibleFloat(t.dtype)) return;
-        const v = toFloat32(t);
-        let m = 0;
-        for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (a > m && Number.isFinite(a)) m = a; }
+        const m = record(name, t);
         const key = node.name || node.label;
         ranges[key] = Math.max(ranges[key] ?? 0, m);
         if (m > bound && !reasons[key]) reasons[key] = `|output| reaches ${m.toPrecision(3)} > ${bound}`;
@@ -53,7 +65,32 @@ export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts:
       if (depth > opts.maxReduction && !reasons[key]) reasons[key] = `reduces ${depth} elements > ${opts.maxReduction}`;
     }
   }
-  return { keepFp32: Object.keys(reasons), ranges, reasons, outputs };
+  const proven = [...model.graph.allNodes()].filter((n) => !reasons[n.name || n.label] && withinRange(n, seen, dims, bound, opts.maxReduction ?? PROVEN_DEPTH)).map((n) => n.name || n.label);
+  return { keepFp32: Object.keys(reasons), proven, ranges, reasons, outputs };
+}
+
+/** Reductions deeper than this stay fp32 even when their values fit (fp16 runtimes may accumulate in fp16). */
+export const PROVEN_DEPTH = 4096;
+
+/** A node denied for its range alone (OpPolicy.range) whose calibrated values all fit: within `bound`, and its depth too. */
+function withinRange(n: Node, seen: Map<string, number>, dims: Map<string, number[]>, bound: number, maxDepth: number): boolean {
+  const range = opPolicy(n.opType, n.domain).range;
+  if (!range) return false;
+  let m = 0;
+  for (const v of [...n.inputs, ...n.outputs]) {
+    if (!v) continue;
+    const s = seen.get(v);
+    if (s === undefined) {
+      // Initializers are not run: their range is step 2's guard's (a reader of one beyond fp16 stays fp32).
+      if (n.graph.lookup(v)?.initializer || dims.has(v)) continue; // dims without a range: not a float value
+      return false; // never computed (a branch not taken): no evidence
+    }
+    m = Math.max(m, s);
+  }
+  const depth = REDUCTIONS[n.opType] ? reductionDepth(n, dims) : 1;
+  if (!(m <= bound) || depth > maxDepth) return false;
+  if (range === 'squares') { const x = seen.get(n.inputs[0]) ?? Infinity; return x * x * Math.max(depth, 1) <= bound; }
+  return true;
 }
 
 /** Elements summed into one output element, from the shapes seen while calibrating (0 when not a reduction). */
@@ -65,6 +102,7 @@ function reductionDepth(n: Node, seen: Map<string, number[]>): number {
   if (kind === 'matmul') return dims[dims.length - 1];
   if (kind === 'gemm') return n.attrInt('transA', 0) ? dims[0] : dims[1];
   if (kind === 'axis') return dims[(n.attrInt('axis', -1) + dims.length) % dims.length];
+  if (kind === 'size') return n.attrInt('size', 1);
   if (kind !== 'axes') return 0;
   const axes = n.attrInts('axes') ?? (n.inputs[1] ? undefined : dims.map((_, i) => i));
   if (!axes) return 0;

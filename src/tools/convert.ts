@@ -108,11 +108,12 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
   const keepReasons: Record<string, string> = { ...passOptions.keepReasons };
   const verification: Verification = {
     status: verify ? 'unverified' : 'skipped', inputs: { source: inputs ? 'given' : 'synthesized', sets: 0 }, tolerance,
-    outputs: [], calibrated: {}, repaired: [], evaluations: 0, ms: 0,
+    outputs: [], calibrated: {}, rangeProven: [], repaired: [], evaluations: 0, ms: 0,
   };
   const result: Omit<ConvertResult, 'model' | 'summary'> = { notes, verification };
   const finish = (summary: ConvertSummary): ConvertResult => { verification.ms = performance.now() - t0; return { model, summary, ...result }; };
-  const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...passOptions, keepFp32, keepReasons }));
+  const rangeProven: string[] = [];
+  const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...passOptions, keepFp32, keepReasons, rangeProven }));
 
   if (!verify && !cal && !report) return finish(runStatic());
   // Verification runs both precisions in memory: a model whose weights take a large share of this machine's
@@ -153,6 +154,8 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
     return finish(runStatic());
   }
   for (const k of calib.keepFp32) { keepFp32.push(k); keepReasons[k] = 'activation range'; }
+  rangeProven.push(...calib.proven);
+  verification.rangeProven = calib.proven;
   verification.calibrated = calib.reasons;
   result.calibration = { ...calib, inputSets: sets.length };
   notes.push(`calibration (${sets.length} ${verification.inputs.source} input set${sets.length > 1 ? 's' : ''}): kept fp32 ${calib.keepFp32.length ? calib.keepFp32.map((k) => `${k} (${calib.reasons[k]})`).join(', ') : 'nothing'}`);
@@ -168,7 +171,7 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
     for (let round = 0; round < 2 && !checks.every((c) => c.pass); round++) {
       const failing = Math.min(...checks.map((c) => c.failedOn ?? Infinity));
       onPhase?.('repairing');
-      const { report: _r, ...fb } = await fallback(original, sets[Number.isFinite(failing) ? failing : 0], tolerance, { ...passOptions, keepFp32, keepReasons }, maxEvals, { outputTolerance });
+      const { report: _r, ...fb } = await fallback(original, sets[Number.isFinite(failing) ? failing : 0], tolerance, { ...passOptions, keepFp32, keepReasons, rangeProven }, maxEvals, { outputTolerance });
       verification.evaluations += fb.evaluations;
       result.fallback = fb;
       if (!fb.keepFp32.length) break;

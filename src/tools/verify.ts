@@ -110,6 +110,8 @@ export interface Verification {
   outputs: OutputCheck[];
   /** Nodes kept fp32 by range calibration, and by the repair, with why. */
   calibrated: Record<string, string>;
+  /** Nodes the policy keeps fp32 for their range alone (Exp, Pow, short reductions, LRN) whose calibrated values fit: free to run low. */
+  rangeProven: string[];
   repaired: string[];
   evaluations: number;
   ms: number;
@@ -128,6 +130,7 @@ export function formatVerification(v: Verification): string[] {
   }
   const cal = Object.entries(v.calibrated);
   if (cal.length) lines.push(`kept fp32 for their activation range: ${cal.slice(0, 8).map(([n, why]) => `${printable(n)} (${printable(why)})`).join(', ')}${cal.length > 8 ? ` and ${cal.length - 8} more` : ''}`);
+  if (v.rangeProven.length) lines.push(`free to run low, their calibrated range fits: ${v.rangeProven.slice(0, 8).map((n) => printable(n)).join(', ')}${v.rangeProven.length > 8 ? ` and ${v.rangeProven.length - 8} more` : ''}`);
   if (v.repaired.length) lines.push(`kept fp32 by the repair: ${v.repaired.map((n) => printable(n)).join(', ')}`);
   return lines;
 }
