@@ -41,6 +41,7 @@ import { cleanup } from './steps/09-cleanup.js';
 import { foldConstantCasts } from './steps/10-fold-constant-casts.js';
 import { hoistCasts } from './steps/11-hoist-casts.js';
 import { fmtCount } from './summary.js';
+import { bf16Limited } from './runtimes.js';
 import { opRole, OP_POLICY } from './policy.js';
 
 export const PIPELINE = [classify, guardConstants, paintAllow, propagateDeny, paintForward, paintBackward, fewestCasts, convertInitializers, insertCasts, cleanup, foldConstantCasts] as const;
@@ -104,6 +105,8 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
     summary.warnings.push(`initializers: ${parts.join('; ')}`);
   }
   if (opts.target === 'bf16' && (model.opset('') ?? 0) < 13) summary.warnings.push('opset < 13: few ops accept bfloat16, most nodes stay fp32');
+  // Converted for no runtime in particular, a bf16 model may not load where it is deployed: say where bf16 is scarce.
+  if (opts.target === 'bf16' && opts.runtime === 'any' && summary.nodes.low) summary.warnings.push(`bf16 kernels are few in some runtimes — ${bf16Limited().join(', ')}: give --runtime for the one this model is for`);
   return summary;
 }
 

@@ -66,3 +66,8 @@ export function noBf16(runtime: RuntimeName): boolean {
   const p: RuntimeProfile = RUNTIMES[runtime];
   return p.bf16Runs?.length === 0;
 }
+
+/** The runtimes whose bf16 support is limited, as "name (N ops)" — what a bf16 conversion for `any` should know. */
+export function bf16Limited(): string[] {
+  return Object.entries(RUNTIMES as Record<string, RuntimeProfile>).filter(([, p]) => p.bf16Runs).map(([k, p]) => `${k} (${p.bf16Runs!.length ? `${p.bf16Runs!.length} ops` : 'none'})`);
+}

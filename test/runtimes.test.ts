@@ -39,6 +39,10 @@ describe('runtime profiles, observed', () => {
     expect(withProfile.failures).toEqual([]);
     expect(withProfile.tried).toBeGreaterThan(500);
     expect(withProfile.lowTests).toBeGreaterThan(100); // data movement and LayerNormalization still go bf16
+    // Converted for no runtime in particular, the summary says where bf16 is scarce.
+    const any = convertSync(join(nodeTestsDir(), 'test_matmul_2d', 'model.onnx'), { target: 'bf16' }).summary.warnings;
+    expect(any).toContainEqual('bf16 kernels are few in some runtimes — ort-cpu (17 ops), ort-web-webgpu (none): give --runtime for the one this model is for');
+    expect(convertSync(join(nodeTestsDir(), 'test_matmul_2d', 'model.onnx'), { target: 'bf16', runtime: 'ort-cpu' }).summary.warnings).toEqual([]);
     const without = await sweep(ortCpuLoader, { target: 'bf16', keepIoTypes: true });
     expect(without.failures.length).toBeGreaterThan(200);
     expect(without.failures.join('\n')).toMatch(/Could not find an implementation for MatMul\(13\)/);
