@@ -87,7 +87,7 @@ describe('convert() proves its output by default', () => {
     for (const a of await ortAgreement('hello_deepa', r.model)) expect(a.cosine).toBeGreaterThan(0.9999);
   });
 
-  it('… and only there: values beyond the headroom, squares that outgrow it, reductions deeper than 4096 stay fp32', async () => {
+  it('… and only there: values beyond 512, squares that outgrow it, reductions deeper than 4096 stay fp32', async () => {
     const { ModelBuilder } = await import('../src/ir/builder.js');
     // x → MatMul (so a low region exists) → Exp / ReduceL2 (over 4) / ReduceMean (over 5000 when wide)
     const build = (width: number) => {
@@ -104,6 +104,9 @@ describe('convert() proves its output by default', () => {
     const prec = (r: Awaited<ReturnType<typeof convert>>) => Object.fromEntries(['exp', 'l2', 'mean'].map((k) => [k, r.model.graph.nodes.some((n) => n.name === k && r.model.graph.values.get(n.outputs[0])?.type?.elemType === 10) ? 'low' : 'fp32']));
     // Small values, short rows: everything proven.
     expect(prec(await convert(build(8), { inputs: [feeds(8, 2)] }))).toEqual({ exp: 'low', l2: 'low', mean: 'low' });
+    // |x| = 8: exp(8) ≈ 2981 fits the 8192 headroom (nothing kept fp32 for its range) but not the 512 a lift asks
+    // for; 8² · 4 = 256 does.
+    expect(prec(await convert(build(8), { inputs: [feeds(8, 8)] }))).toEqual({ exp: 'fp32', l2: 'low', mean: 'fp32' });
     // |x| = 60: exp(60) beyond 8192 (calibration keeps it fp32); the L2 norm itself is 120, but 60² · 4 = 14 400 is not.
     expect(prec(await convert(build(8), { inputs: [feeds(8, 60)] }))).toEqual({ exp: 'fp32', l2: 'fp32', mean: 'fp32' });
     // Rows of 8000: ReduceMean reduces 8000 > 4096 elements.

@@ -12,7 +12,11 @@ import { isConvertibleFloat } from '../ir/dtype.js';
 import { REDUCTIONS, opPolicy } from '../../passes/policy.js';
 
 /** Thresholds of calibrate (activation magnitude; reduction depth in elements). */
-export interface CalibrateOptions { maxActivation?: number; maxReduction?: number }
+export interface CalibrateOptions {
+  maxActivation?: number; maxReduction?: number;
+  /** The bound for `proven` (default min(maxActivation, 512)): lifting a denial asks for more headroom than keeping fp32. */
+  liftBound?: number;
+}
 /** Nodes calibrate keeps fp32 and why, with the observed ranges and the fp32 outputs. */
 export interface CalibrationResult {
   /** Nodes to keep fp32, by name (or label, for unnamed nodes). */
@@ -65,12 +69,18 @@ export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts:
       if (depth > opts.maxReduction && !reasons[key]) reasons[key] = `reduces ${depth} elements > ${opts.maxReduction}`;
     }
   }
-  const proven = [...model.graph.allNodes()].filter((n) => !reasons[n.name || n.label] && withinRange(n, seen, dims, bound, opts.maxReduction ?? PROVEN_DEPTH)).map((n) => n.name || n.label);
+  const lift = opts.liftBound ?? Math.min(bound, PROVEN_BOUND);
+  const proven = [...model.graph.allNodes()].filter((n) => !reasons[n.name || n.label] && withinRange(n, seen, dims, lift, opts.maxReduction ?? PROVEN_DEPTH)).map((n) => n.name || n.label);
   return { keepFp32: Object.keys(reasons), proven, ranges, reasons, outputs };
 }
 
 /** Reductions deeper than this stay fp32 even when their values fit (fp16 runtimes may accumulate in fp16). */
 export const PROVEN_DEPTH = 4096;
+/**
+ * Values a range-only denial may reach and still be lifted: 128× below fp16's max, as ModelOpt AutoCast's
+ * data_max default — calibration inputs (synthesized N(0, 1) ones above all) are only a sample of real data.
+ */
+export const PROVEN_BOUND = 512;
 
 /** A node denied for its range alone (OpPolicy.range) whose calibrated values all fit: within `bound`, and its depth too. */
 function withinRange(n: Node, seen: Map<string, number>, dims: Map<string, number[]>, bound: number, maxDepth: number): boolean {

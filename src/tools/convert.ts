@@ -138,6 +138,7 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
     calib = calibrate(original, sets, {
       maxActivation: maxActivation ?? calOpts.maxActivation ?? (target === 'fp16' ? 8192 : Infinity),
       maxReduction: maxReduction ?? calOpts.maxReduction,
+      liftBound: calOpts.liftBound ?? (target === 'fp16' ? undefined : Infinity),
     });
   } catch (e) {
     const feeds = model.graph.inputs.filter((i) => !model.graph.initializers.has(i)).map((i) => model.graph.values.get(i)?.type);
