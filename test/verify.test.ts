@@ -111,6 +111,16 @@ describe('convert() proves its output by default', () => {
     expect(prec(await convert(build(8), { inputs: [feeds(8, 60)] }))).toEqual({ exp: 'fp32', l2: 'fp32', mean: 'fp32' });
     // Rows of 8000: ReduceMean reduces 8000 > 4096 elements.
     expect(prec(await convert(build(8000), { inputs: [feeds(8000, 1)] })).mean).toBe('fp32');
+    // From opset 18 the axes are an input: read from the constant, not taken as a reduction of unknown (0) depth.
+    const build18 = (width: number) => {
+      const b = new ModelBuilder({ opset: 18 });
+      const [mean] = b.node('ReduceMean', [b.input('x', 1, [2, width]), b.init('axes', 7, [1], BigInt64Array.from([1n]))], { keepdims: 1 }, { name: 'mean' });
+      b.node('Relu', [mean], {}, { outputs: ['y'] });
+      b.output('y', 1, [2, 1]);
+      return b.build();
+    };
+    expect(prec(await convert(build18(8), { inputs: [feeds(8, 1)] })).mean).toBe('low');
+    expect(prec(await convert(build18(8000), { inputs: [feeds(8000, 1)] })).mean).toBe('fp32');
   });
 
   it('a model its synthesized inputs cannot run gets the static rules and a note, never an exception', async () => {

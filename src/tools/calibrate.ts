@@ -44,9 +44,9 @@ export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts:
   const outputs: Record<string, RTensor>[] = [];
   const record = (name: string, t: RTensor) => {
     const v = toFloat32(t);
-    let m = 0, all = 0;
-    for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (a > m && Number.isFinite(a)) m = a; if (!(a <= all)) all = a; }
-    seen.set(name, Math.max(seen.get(name) ?? 0, Number.isNaN(all) ? Infinity : all));
+    let m = 0, finite = true;
+    for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (a > m && Number.isFinite(a)) m = a; else if (!Number.isFinite(a)) finite = false; }
+    seen.set(name, Math.max(seen.get(name) ?? 0, finite ? m : Infinity));
     return m;
   };
   for (const feeds of inputs) {
@@ -98,7 +98,7 @@ function withinRange(n: Node, seen: Map<string, number>, dims: Map<string, numbe
     m = Math.max(m, s);
   }
   const depth = REDUCTIONS[n.opType] ? reductionDepth(n, dims) : 1;
-  if (!(m <= bound) || depth > maxDepth) return false;
+  if (!(m <= bound) || depth > maxDepth || depth === 0) return false; // 0: a reduction of unknown depth
   if (range === 'squares') { const x = seen.get(n.inputs[0]) ?? Infinity; return x * x * Math.max(depth, 1) <= bound; }
   return true;
 }
@@ -114,7 +114,10 @@ function reductionDepth(n: Node, seen: Map<string, number[]>): number {
   if (kind === 'axis') return dims[(n.attrInt('axis', -1) + dims.length) % dims.length];
   if (kind === 'size') return n.attrInt('size', 1);
   if (kind !== 'axes') return 0;
-  const axes = n.attrInts('axes') ?? (n.inputs[1] ? undefined : dims.map((_, i) => i));
+  // Axes: the attribute (before opset 18), a constant input (from 18), or all of them when neither is given.
+  const axesInput = n.inputs[1] ? n.graph.lookup(n.inputs[1])?.initializer : undefined;
+  const axes = n.attrInts('axes') ?? (axesInput ? Array.from(axesInput.data() as BigInt64Array, Number) : n.inputs[1] ? undefined : dims.map((_, i) => i));
   if (!axes) return 0;
+  if (!axes.length && !n.attrInt('noop_with_empty_axes', 0)) return dims.reduce((p, d) => p * d, 1);
   return axes.reduce((p, a) => p * dims[(a + dims.length) % dims.length], 1);
 }
