@@ -1,6 +1,6 @@
 /**
  * `npm run fuzz:attributes`: every int / ints attribute of every ONNX node test (../shared's 804, unpacked by the
- * test helpers) set to each of 0, −1, 3, 1e6, 1e12, −2³¹ in turn, and the model run on the CPU executor with the
+ * test helpers) set to each of 0, −1, 3, 1e6, 2³¹, 1e12, −2³¹ in turn, and the model run on the CPU executor with the
  * test's inputs. The contract: a result or an AmpError (bad input), within TIMEOUT_MS — never another exception,
  * a crash or a hang. Runs are made in a child process that reports each case; the parent restarts it past a case
  * that hangs or crashes, and prints those cases, other exceptions and runs over 2 s.
@@ -17,7 +17,7 @@ import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { AmpError } from '../src/core/errors.js';
 import { decodeModelProto, encodeModelProto } from '../src/onnx/proto.js';
 
-const VALUES = [0, -1, 3, 1e6, 1e12, -(2 ** 31)];
+const VALUES = [0, -1, 3, 1e6, 2 ** 31, 1e12, -(2 ** 31)];
 const TIMEOUT_MS = 15_000, SLOW_MS = 2000;
 const INT = 2, INTS = 7;
 const dir = nodeTestsDir();

@@ -196,9 +196,14 @@ export const shapeKernels: Record<string, Kernel> = {
     const nOut = node.outputs.length;
     let parts = splitIn ? ints(splitIn) : node.attrInts('split');
     if (!parts || !parts.length) {
+      // num_outputs (opset 18) names the outputs' count; onnxruntime refuses any other value, so do we.
       const k = node.attrInt('num_outputs', nOut);
+      if (k !== nOut) throw new AmpError(`num_outputs ${k} but the node has ${nOut} output(s)`);
       const each = Math.ceil(d / k);
-      parts = Array.from({ length: k }, (_, i) => Math.min(each, d - each * i));
+      parts = Array.from({ length: k }, (_, i) => Math.max(0, Math.min(each, d - each * i)));
+    }
+    if (parts.length !== nOut || parts.some((p) => !(Number.isSafeInteger(p) && p >= 0)) || parts.reduce((a, p) => a + p, 0) !== d) {
+      throw new AmpError(`split [${parts.slice(0, 8).join(', ')}${parts.length > 8 ? ', …' : ''}] does not cut axis ${axis} (${d}) into ${nOut} output(s)`);
     }
     let start = 0;
     return parts.map((p) => {
