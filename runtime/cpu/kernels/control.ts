@@ -34,6 +34,15 @@ function sliceAt(t: RTensor, axis: number, i: number): RTensor {
   return take(t, idx, dims);
 }
 
+/**
+ * Iterations a Loop may run in one execution: PyTorch exports while-loops with trip count 2^63−1 and a condition,
+ * so only the iterations actually run are counted; beyond this the model is refused rather than left spinning.
+ */
+export const MAX_LOOP_ITERATIONS = 1_000_000;
+/** The refusal; `label` names the node where the caller does not (the CPU executor prefixes every kernel error). */
+export const tooManyIterations = (trips: number, label?: string) =>
+  new AmpError(`${label ? `Loop '${label}': ` : ''}Loop runs more than ${MAX_LOOP_ITERATIONS.toLocaleString('en-US')} iterations (trip count ${trips === Infinity ? 'none' : trips.toPrecision(3)}), the executors' limit`);
+
 export const controlKernels: Record<string, Kernel> = {
   If: (node, [cond], ctx) => {
     const branch = (cond!.data as ArrayLike<number>)[0] ? 'then_branch' : 'else_branch';
@@ -53,7 +62,7 @@ export const controlKernels: Record<string, Kernel> = {
       c = !!(outs[0].data as ArrayLike<number>)[0];
       state = outs.slice(1, 1 + nCarried);
       outs.slice(1 + nCarried).forEach((t, k) => scans[k].push(t));
-      if (i > 1e7) throw new AmpError(`${node.label}: Loop ran more than 10^7 iterations`);
+      if (i + 1 >= MAX_LOOP_ITERATIONS && c && i + 1 < maxTrip) throw tooManyIterations(maxTrip);
     }
     const scanTypes = body.outputs.slice(1 + nCarried).map((o) => body.values.get(o)?.type?.elemType ?? DataType.FLOAT);
     return [...state, ...scans.map((s, k) => stack(s, scanTypes[k]))];
