@@ -36,6 +36,18 @@ describe('op registries agree', () => {
     expect(Object.keys(gpuKernels).filter((o) => !cpuKernels[o])).toEqual([]);
     expect([...VIEW_OPS].filter((o) => !cpuKernels[o])).toEqual([]);
   });
+  it('every op with checked string attributes has a CPU kernel; a value outside its list is refused before running', async () => {
+    const { ENUM_ATTRIBUTES, checkEnumAttributes } = await import('../runtime/cpu/kernels/enums.js');
+    expect(Object.keys(ENUM_ATTRIBUTES).filter((o) => !cpuKernels[o])).toEqual([]);
+    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const b = new ModelBuilder({ opset: 19 });
+    b.node('Pad', [b.input('x', 1, [2, 2]), b.init('p', 7, [4], BigInt64Array.from([1n, 1n, 1n, 1n]))], { mode: 'mirror' }, { name: 'pad', outputs: ['y'] });
+    b.output('y', 1, [4, 4]);
+    expect(() => checkEnumAttributes(b.build())).toThrow(/node 'pad' \(Pad\): mode 'mirror' is not one of constant, reflect, edge, wrap/);
+    // Both executors refuse it before running anything.
+    const { CpuExecutor } = await import('../runtime/cpu/executor.js');
+    expect(() => new CpuExecutor(b.build())).toThrow(/mode 'mirror'/);
+  });
   it('every gradient rule is for an op with a CPU kernel and a policy entry', () => {
     expect(Object.keys(gradRules).filter((o) => !cpuKernels[o] || !OP_POLICY[o])).toEqual([]);
   });

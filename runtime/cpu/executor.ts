@@ -25,6 +25,7 @@ import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, size, type RTensor } from '../../src/core/tensor.js';
 import { cpuKernels } from './kernels/index.js';
 import type { KernelContext } from './kernels/types.js';
+import { checkEnumAttributes } from './kernels/enums.js';
 import { AmpError } from '../../src/core/errors.js';
 import { dtypeName } from '../../src/ir/dtype.js';
 import { BufferPool, withPool } from './pool.js';
@@ -75,6 +76,7 @@ export class CpuExecutor {
       const [[op, label]] = missing;
       throw new AmpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')${op ? '' : ''}`, model.file);
     }
+    checkEnumAttributes(model);
     // Weights are read once, up front: payload problems surface here, and unaligned payloads are copied
     // (see Tensor.data) before the first run, so the file buffer they came from can go.
     for (const g of model.graph.allGraphs()) for (const t of g.initializers.values()) if (t.loaded) this.initializer(t);

@@ -13,6 +13,7 @@ import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, type RTensor } from '../../src/core/tensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
 import { MAX_LOOP_ITERATIONS, tooManyIterations } from '../cpu/kernels/control.js';
+import { checkEnumAttributes } from '../cpu/kernels/enums.js';
 import { gpuContext, type GpuContext } from './device.js';
 import { Runner, withHalfEmulation, withSoftwareAdapter, elemBytes, numel, type GpuTensor } from './shader.js';
 import { gpuKernels, VIEW_OPS, splitProducts, copyInto } from './kernels/index.js';
@@ -52,6 +53,7 @@ export class WebGpuExecutor {
     this.emulateHalf = emulateHalf || !ctx.f16;
     this.software = forms === 'auto' ? ctx.software : forms === 'software';
     this.runner = new Runner(ctx);
+    checkEnumAttributes(model);
     const g = model.graph;
     g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUse.set(x, i)));
     // Elementwise chains as one kernel each; a value read by a group is last used where the group runs.

@@ -78,7 +78,8 @@ export class Node {
   }
   attrString(name: string, dflt: string): string {
     const a = this.attr(name);
-    return a && a.s ? new TextDecoder().decode(a.s) : dflt;
+    // protobufjs leaves `s` an empty array on attributes of other types: only bytes decode.
+    return a && a.s instanceof Uint8Array ? new TextDecoder().decode(a.s) : dflt;
   }
   /** Sets (or replaces) an attribute, keeping the others' order. */
   setAttr(a: AttributeProto): void {
