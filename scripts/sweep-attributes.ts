@@ -17,7 +17,7 @@ import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { AmpError } from '../src/core/errors.js';
 import { decodeModelProto, encodeModelProto } from '../src/onnx/proto.js';
 
-const FLOAT = 1, INT = 2, STRING = 3, FLOATS = 6, INTS = 7;
+const FLOAT = 1, INT = 2, STRING = 3, FLOATS = 6, INTS = 7, STRINGS = 8;
 /** The values tried, by attribute type (a list attribute gets the value in every place). */
 const VALUES: Record<number, (number | string)[]> = {
   [INT]: [0, -1, 3, 1e6, 2 ** 31, 1e12, -(2 ** 31)],
@@ -27,6 +27,7 @@ const VALUES: Record<number, (number | string)[]> = {
 };
 VALUES[INTS] = VALUES[INT];
 VALUES[FLOATS] = VALUES[FLOAT];
+VALUES[STRINGS] = VALUES[STRING];
 const TIMEOUT_MS = 15_000, SLOW_MS = 2000;
 const dir = nodeTestsDir();
 
@@ -53,6 +54,7 @@ if (process.argv[2] === '--child') {
     else if (a.type === INTS) a.ints = (a.ints?.length ? a.ints : [0]).map(() => v) as never;
     else if (a.type === FLOAT) a.f = v as number;
     else if (a.type === STRING) a.s = new TextEncoder().encode(v as string);
+    else if (a.type === STRINGS) a.strings = (a.strings?.length ? a.strings : [new Uint8Array()]).map(() => new TextEncoder().encode(v as string));
     else a.floats = (a.floats?.length ? a.floats : [0]).map(() => v as number);
     let outcome = 'ok';
     const t0 = performance.now();

@@ -191,6 +191,21 @@ describe('7: text from the model cannot drive the terminal', () => {
   });
 });
 
+describe('attributes the kernels cannot honour are refused, not run as something else', () => {
+  it('RNN activations: an unknown name or the wrong count names the problem; the right ones run', () => {
+    const lstm = (acts: string[]) => {
+      const b = new ModelBuilder({ opset: 14 });
+      const x = b.input('x', DataType.FLOAT, [2, 1, 3]);
+      b.node('LSTM', [x, b.init('w', DataType.FLOAT, [1, 16, 3], new Float32Array(48).fill(0.1)), b.init('r', DataType.FLOAT, [1, 16, 4], new Float32Array(64).fill(0.1))], { hidden_size: 4, activations: acts }, { outputs: ['y'] });
+      b.output('y', DataType.FLOAT, [2, 1, 1, 4]);
+      return () => new CpuExecutor(b.build()).runSync({ x: { dtype: DataType.FLOAT, dims: [2, 1, 3], data: new Float32Array(6).fill(1) } });
+    };
+    expect(lstm(['Foo', 'Tanh', 'Tanh'])).toThrow(/activation 'Foo' is not one of Sigmoid, Tanh/);
+    expect(lstm(['Sigmoid'])).toThrow(/1 activation\(s\) given; LSTM takes 3 per direction \(3 here\)/);
+    expect(Array.from(lstm(['Sigmoid', 'Tanh', 'Tanh'])().y.data as Float32Array).every((v) => v > 0 && v < 1)).toBe(true);
+  });
+});
+
 describe('8: limits become exit 2 naming the file, not internal errors', () => {
   it('int64 dims and opsets beyond 2^53, a 5000-node cycle, 28 nested If levels, 200 nested messages', async () => {
     const d = sub('limits'), c = H.internalLimits(d);

@@ -1,4 +1,5 @@
 /** LSTM, GRU and RNN per the ONNX equations (gate orders: LSTM i,o,f,c; GRU z,r,h), all directions and layouts. */
+import { AmpError } from '../../../src/core/errors.js';
 import type { Kernel } from './types.js';
 import { num, make, ints } from '../util.js';
 import type { Node } from '../../../src/ir/graph.js';
@@ -18,7 +19,7 @@ function activation(name: string, alpha?: number, beta?: number): Act {
     case 'affine': return (x) => (alpha ?? 1) * x + (beta ?? 0);
     case 'scaledtanh': return (x) => (alpha ?? 1) * Math.tanh((beta ?? 1) * x);
     case 'thresholdedrelu': return (x) => (x > (alpha ?? 1) ? x : 0);
-    default: throw new Error(`RNN activation ${name} is not supported`);
+    default: throw new AmpError(`activation '${name}' is not one of Sigmoid, Tanh, Relu, LeakyRelu, HardSigmoid, Elu, Softsign, Softplus, Affine, ScaledTanh, ThresholdedRelu`);
   }
 }
 
@@ -31,6 +32,7 @@ function common(node: Node, X: RTensor, W: RTensor, lensT: RTensor | undefined, 
   const dirs = W.dims[0];
   const hidden = node.attrInt('hidden_size', W.dims[1] / nActs);
   const names = node.attr('activations') ? (node.attr('activations')!.strings ?? []).map((s) => new TextDecoder().decode(s)) : [...defaults, ...(dirs === 2 ? defaults : [])];
+  if (names.length !== defaults.length * dirs) throw new AmpError(`${names.length} activation(s) given; ${node.opType} takes ${defaults.length} per direction (${defaults.length * dirs} here)`);
   const alphas = node.attrFloats('activation_alpha') ?? [], betas = node.attrFloats('activation_beta') ?? [];
   const acts = names.map((n, i) => activation(n, alphas[i], betas[i]));
   const lens = lensT ? ints(lensT) : new Array<number>(batch).fill(seq);
