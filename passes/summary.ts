@@ -14,7 +14,7 @@ export function formatSummary(s: ConvertSummary, extra: { input?: string; output
     `initializers: ${s.initializers.converted} converted (${s.initializers.duplicated} duplicated for mixed readers), ${s.initializers.clampedValues} values clamped, ${s.initializers.flushedValues} flushed`,
   ];
   const kept = Object.entries(s.keptFp32).sort((a, b) => b[1] - a[1]);
-  if (kept.length) lines.push(`kept fp32: ${kept.slice(0, 5).map(([why, n]) => `${n} ${why}`).join('; ')}${kept.length > 5 ? '; …' : ''}`);
+  if (kept.length) lines.push(`kept fp32: ${kept.slice(0, 5).map(([why, n]) => `${n} ${printable(why, 200)}`).join('; ')}${kept.length > 5 ? '; …' : ''}`);
   if (extra.bytesBefore !== undefined) lines.push(`size: ${size(extra.bytesBefore)} → ${size(extra.bytesAfter)}${extra.ms !== undefined ? `; ${(extra.ms / 1000).toFixed(2)} s` : ''}`);
   for (const g of s.guarded.slice(0, 5)) lines.push(`kept fp32: ${printable(g.node)} — ${printable(g.why)}`);
   if (s.guarded.length > 5) lines.push(`kept fp32: ${s.guarded.length - 5} more readers of constants beyond the fp16 range`);
