@@ -70,10 +70,7 @@ export function foldConstantCasts(ctx: PassContext): void {
       // The Cast writes a graph output: the Constant writes it instead, under the output's name.
       p.outputs[0] = n.outputs[0];
       g.values.get(n.outputs[0])!.type = { ...g.values.get(src)!.type! };
-      g.nodes = g.nodes.filter((x) => x !== n);
-      g.values.delete(src);
-      g.valueInfo = g.valueInfo.filter((x) => x !== src);
-      ctx.summary.casts.removed++;
+      dropCast(ctx, n, src);
       continue;
     }
     fold(ctx, n, src);
@@ -83,10 +80,14 @@ export function foldConstantCasts(ctx: PassContext): void {
 
 /** Removes Cast n, its readers reading `value` instead. */
 function fold(ctx: PassContext, n: Node, value: string): void {
+  renameReads(ctx.graph, n.outputs[0], value);
+  dropCast(ctx, n, n.outputs[0]);
+}
+/** Removes Cast n and `gone`, a value nothing reads or writes any more (its output, or the Constant's old one). */
+function dropCast(ctx: PassContext, n: Node, gone: string): void {
   const g = ctx.graph;
-  renameReads(g, n.outputs[0], value);
   g.nodes = g.nodes.filter((x) => x !== n);
-  g.values.delete(n.outputs[0]);
-  g.valueInfo = g.valueInfo.filter((x) => x !== n.outputs[0]);
+  g.values.delete(gone);
+  g.valueInfo = g.valueInfo.filter((x) => x !== gone);
   ctx.summary.casts.removed++;
 }
