@@ -12,7 +12,7 @@ import type { Graph, Model, Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, type RTensor } from '../../src/core/tensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
-import { MAX_LOOP_ITERATIONS, tooManyIterations } from '../cpu/kernels/control.js';
+import { pastLoopLimit, tooManyIterations } from '../cpu/kernels/control.js';
 import { checkEnumAttributes } from '../cpu/kernels/enums.js';
 import { gpuContext, type GpuContext } from './device.js';
 import { Runner, withHalfEmulation, withSoftwareAdapter, elemBytes, numel, type GpuTensor } from './shader.js';
@@ -277,7 +277,7 @@ export class WebGpuExecutor {
       const next = r.vals.slice(1, 1 + nCarried), live = new Set([...next.map((v) => v.gpu?.buffer), ...kept]);
       for (const v of carried) if (v.gpu && made.has(v.gpu.buffer) && !live.has(v.gpu.buffer)) { this.runner.release(v.gpu.buffer); made.delete(v.gpu.buffer); }
       cond = await flag(r.vals[0]);
-      if (it + 1 >= MAX_LOOP_ITERATIONS && cond && it + 1 < trips) { for (const b of made) this.runner.release(b); throw tooManyIterations(trips, n.label); }
+      if (pastLoopLimit(it + 1, cond, trips)) { for (const b of made) this.runner.release(b); throw tooManyIterations(trips, n.label); }
       const cv = r.vals[0].gpu?.buffer;
       if (cv && made.has(cv) && !live.has(cv)) { this.runner.release(cv); made.delete(cv); }
       carried = next;

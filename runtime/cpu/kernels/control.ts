@@ -38,7 +38,9 @@ function sliceAt(t: RTensor, axis: number, i: number): RTensor {
  * Iterations a Loop may run in one execution: PyTorch exports while-loops with trip count 2^63−1 and a condition,
  * so only the iterations actually run are counted; beyond this the model is refused rather than left spinning.
  */
-export const MAX_LOOP_ITERATIONS = 1_000_000;
+const MAX_LOOP_ITERATIONS = 1_000_000;
+/** After `done` iterations, with the condition `cond` for the next: would a next one pass the limit? */
+export const pastLoopLimit = (done: number, cond: unknown, trips: number): boolean => done >= MAX_LOOP_ITERATIONS && !!cond && done < trips;
 /** The refusal; `label` names the node where the caller does not (the CPU executor prefixes every kernel error). */
 export const tooManyIterations = (trips: number, label?: string) =>
   new AmpError(`${label ? `Loop '${label}': ` : ''}Loop runs more than ${MAX_LOOP_ITERATIONS.toLocaleString('en-US')} iterations (trip count ${trips === Infinity ? 'none' : trips.toPrecision(3)}), the executors' limit`);
@@ -62,7 +64,7 @@ export const controlKernels: Record<string, Kernel> = {
       c = !!(outs[0].data as ArrayLike<number>)[0];
       state = outs.slice(1, 1 + nCarried);
       outs.slice(1 + nCarried).forEach((t, k) => scans[k].push(t));
-      if (i + 1 >= MAX_LOOP_ITERATIONS && c && i + 1 < maxTrip) throw tooManyIterations(maxTrip);
+      if (pastLoopLimit(i + 1, c, maxTrip)) throw tooManyIterations(maxTrip);
     }
     const scanTypes = body.outputs.slice(1 + nCarried).map((o) => body.values.get(o)?.type?.elemType ?? DataType.FLOAT);
     return [...state, ...scans.map((s, k) => stack(s, scanTypes[k]))];
