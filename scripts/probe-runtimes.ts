@@ -4,25 +4,15 @@
  * converted with every op forced low and loaded again; per op, how often it loaded low and how often it was
  * the op that failed. Prints the ops that never failed and those that did.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { encodeModel } from '../src/onnx/io.js';
-import { nodeTestNames, nodeTestsDir } from '../test/helpers/nodetests.js';
-import { failingOp, forcedLow, lowOps, ortCpuLoader, ortWebGpuLoader, type Loader } from '../test/helpers/runtime-probe.js';
+import { failingOp, ortCpuLoader, ortWebGpuLoader, probeNodeTests, type Loader } from '../test/helpers/runtime-probe.js';
 
 async function probe(load: Loader, target: 'fp16' | 'bf16') {
   const ran = new Map<string, number>(), failed = new Map<string, string[]>();
   let tried = 0;
-  for (const name of nodeTestNames()) {
-    const file = join(nodeTestsDir(), name, 'model.onnx');
-    if (await load(readFileSync(file))) continue;
-    let m;
-    // onnxruntime-node cannot feed bf16 tensors: graph I/O keeps its types so the load tests the nodes.
-    try { m = forcedLow(file, { target, keepIoTypes: true }); } catch { continue; }
-    const ops = lowOps(m, target);
+  // onnxruntime-node cannot feed bf16 tensors: graph I/O keeps its types so the load tests the nodes.
+  for await (const { name, ops, err } of probeNodeTests(load, { target, keepIoTypes: true })) {
     if (!ops.length) continue;
     tried++;
-    const err = await load(encodeModel(m));
     if (!err) { for (const o of ops) ran.set(o, (ran.get(o) ?? 0) + 1); continue; }
     const named = failingOp(err);
     for (const o of named && ops.includes(named) ? [named] : ops.length === 1 ? ops : [`? (${ops.join(',')})`]) (failed.get(o) ?? failed.set(o, []).get(o)!).push(name);

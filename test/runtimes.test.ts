@@ -8,8 +8,8 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeTestNames, nodeTestsDir } from './helpers/nodetests.js';
-import { forcedLow, lowOps, ortCpuLoader, ortWebGpuLoader, type Loader } from './helpers/runtime-probe.js';
+import { nodeTestsDir } from './helpers/nodetests.js';
+import { forcedLow, lowOps, ortCpuLoader, ortWebGpuLoader, probeNodeTests, type Loader } from './helpers/runtime-probe.js';
 import { encodeModel } from '../src/onnx/io.js';
 import { convertSync } from '../src/tools/convert.js';
 import { Tensor } from '../src/ir/tensor.js';
@@ -19,14 +19,9 @@ interface Sweep { tried: number; lowTests: number; failures: string[] }
 /** Every node test `load` accepts in fp32, converted forced-low with `opts`, loaded again. */
 async function sweep(load: Loader, opts: ConvertOptions): Promise<Sweep> {
   const r: Sweep = { tried: 0, lowTests: 0, failures: [] };
-  for (const name of nodeTestNames()) {
-    const file = join(nodeTestsDir(), name, 'model.onnx');
-    if (await load(readFileSync(file))) continue;
-    let m;
-    try { m = forcedLow(file, opts); } catch { continue; }
+  for await (const { name, ops, err } of probeNodeTests(load, opts)) {
     r.tried++;
-    if (lowOps(m, opts.target ?? 'fp16').length) r.lowTests++;
-    const err = await load(encodeModel(m));
+    if (ops.length) r.lowTests++;
     if (err) r.failures.push(`${name}: ${err.slice(0, 160)}`);
   }
   return r;

@@ -5,6 +5,10 @@
  * creates it with CPU fallback disabled, so a node the provider has no kernel for fails the load.
  */
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeModel } from '../../src/onnx/io.js';
+import { nodeTestNames, nodeTestsDir } from './nodetests.js';
 import * as ortNode from 'onnxruntime-node';
 import { convertSync } from '../../src/tools/convert.js';
 import { loadModel } from '../../src/onnx/io.js';
@@ -59,4 +63,20 @@ export function lowOps(m: Model, target: 'fp16' | 'bf16'): string[] {
 /** The op a load failure names ("Could not find an implementation for Add(14) node …"), if it names one. */
 export function failingOp(msg: string): string | undefined {
   return /implementation for (\w+)\(\d+\)|kernel for (\w+)\(\d+\)|of operator \((\w+)\)/.exec(msg)?.slice(1).find(Boolean);
+}
+
+/** One node test the runtime loads in fp32, converted forced-low: its name, the low op types, the load's failure. */
+export interface Probed { name: string; ops: string[]; err?: string }
+/**
+ * Every node test `load` accepts in fp32, converted with every op forced low (`opts`) and loaded again (those the
+ * pass refuses to convert are left out).
+ */
+export async function* probeNodeTests(load: Loader, opts: ConvertOptions): AsyncGenerator<Probed> {
+  for (const name of nodeTestNames()) {
+    const file = join(nodeTestsDir(), name, 'model.onnx');
+    if (await load(readFileSync(file))) continue;
+    let m;
+    try { m = forcedLow(file, opts); } catch { continue; }
+    yield { name, ops: lowOps(m, opts.target ?? 'fp16'), err: await load(encodeModel(m)) };
+  }
 }
