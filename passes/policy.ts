@@ -37,7 +37,14 @@ export interface OpPolicy {
   range?: 'output' | 'squares';
   /** From this opset the op is `infer` instead (it computes its sensitive part in fp32 itself, e.g. stash_type). */
   inferFrom?: number;
+  /**
+   * Attributes the node gets when it runs low (unless the model sets them): they keep its sensitive arithmetic
+   * in fp32 while its inputs and outputs are fp16 — Attention's softmax in `softmax_precision` FLOAT.
+   */
+  lowAttrs?: Record<string, number>;
 }
+
+import { lookupOwn, opKey } from '../src/ir/graph.js';
 
 const NEVER = Infinity;
 const A = (bf16Since = 13): OpPolicy => ({ cls: 'allow', bf16Since });
@@ -76,7 +83,7 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   ReduceL2: R('long reduction of squares', 'squares'), ReduceSumSquare: R('long reduction of squares', 'squares'), ReduceProd: D('product overflows'),
   ReduceLogSum: D('long reduction'), ReduceLogSumExp: D('exp inside'), ReduceMax: I(13), ReduceMin: I(13),
   // Statistics in stash_type (float32 by default) from LayerNormalization-17 / GroupNormalization-21: fp16 I/O is safe.
-  LayerNormalization: { ...D('variance statistics (PyTorch autocast keeps layer_norm fp32)'), inferFrom: 17, bf16Since: 17 }, RMSNormalization: D('mean of squares'),
+  LayerNormalization: { ...D('variance statistics (PyTorch autocast keeps layer_norm fp32)'), inferFrom: 17, bf16Since: 17 }, 
   GroupNormalization: { ...D('variance statistics'), inferFrom: 21, bf16Since: 21 }, InstanceNormalization: D('variance statistics'),
   LpNormalization: D('norm of a long vector'), MeanVarianceNormalization: D('variance statistics'), LRN: R('sum of squares', 'squares'),
   SoftmaxCrossEntropyLoss: D('loss'), NegativeLogLikelihoodLoss: D('loss'),
@@ -94,6 +101,18 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   // No float tensors at all: listed so that nothing the executor runs falls through to 'not in the policy table'.
   Not: N(), And: N(), Or: N(), Xor: N(), BitShift: N(), BitwiseAnd: N(), BitwiseOr: N(), BitwiseXor: N(), BitwiseNot: N(),
   StringNormalizer: N(), RegexFullMatch: N(), StringConcat: N(), StringSplit: N(),
+  // Transformer ops (opset 23/24): attention's softmax runs in fp32 (lowAttrs), RMS statistics in stash_type.
+  Attention: { ...A(23), lowAttrs: { softmax_precision: 1 } }, RotaryEmbedding: I(23), RMSNormalization: I(23), TensorScatter: C(24),
+  BitCast: D('reinterprets the bits of its input'), DeformConv: D('sampling coordinates'), CumProd: D('product overflows'),
+  HannWindow: D('window generator'), HammingWindow: D('window generator'), BlackmanWindow: D('window generator'), MelWeightMatrix: D('filter bank generator'),
+  // onnxruntime's fused transformer ops (com.microsoft), as its optimizer and Optimum leave them. Its CPU, CUDA and
+  // WebGPU providers run them with fp16 I/O and fp32 statistics/softmax; none has bf16 kernels on CPU or WebGPU.
+  'com.microsoft.Attention': A(NEVER), 'com.microsoft.MultiHeadAttention': A(NEVER), 'com.microsoft.GroupQueryAttention': A(NEVER),
+  'com.microsoft.MatMulNBits': A(NEVER), 'com.microsoft.GatherBlockQuantized': C(NEVER),
+  'com.microsoft.SkipLayerNormalization': I(NEVER), 'com.microsoft.SkipSimplifiedLayerNormalization': I(NEVER),
+  'com.microsoft.EmbedLayerNormalization': I(NEVER), SimplifiedLayerNormalization: I(NEVER), 'com.microsoft.SimplifiedLayerNormalization': I(NEVER),
+  'com.microsoft.FastGelu': I(NEVER), 'com.microsoft.BiasGelu': I(NEVER), 'com.microsoft.Gelu': I(NEVER), 'com.microsoft.QuickGelu': I(NEVER),
+  'com.microsoft.BiasAdd': I(NEVER), 'com.microsoft.RotaryEmbedding': I(NEVER),
   // Control flow: the node keeps fp32 at its boundary; its bodies are converted on their own (passes/index.ts),
   // an If's outputs go low where every branch computes them in low precision.
   If: { ...D('control flow boundary'), role: 'branch' }, Loop: { ...D('control flow boundary'), role: 'loop' }, Scan: D('control flow boundary'),
@@ -123,6 +142,11 @@ export const SLOT_POLICY: Record<string, SlotPolicy | ((opset: number) => SlotPo
   Dropout: { inputs: { 1: 'keep' } },
   OneHot: { inputs: { 1: 'keep' } },
   LayerNormalization: { keepOutputs: [1, 2] },
+  // Statistics outputs (mean, inverse std) are float whatever the input type.
+  'com.microsoft.SkipLayerNormalization': { keepOutputs: [1, 2] },
+  'com.microsoft.SkipSimplifiedLayerNormalization': { keepOutputs: [1, 2] },
+  SimplifiedLayerNormalization: { keepOutputs: [1] },
+  'com.microsoft.SimplifiedLayerNormalization': { keepOutputs: [1] },
 };
 
 /**
@@ -138,11 +162,10 @@ export const REDUCTIONS: Record<string, ReductionKind> = {
 };
 
 export function opPolicy(opType: string, domain: string, opset = 1): OpPolicy {
-  if (domain && domain !== 'ai.onnx') return D(`custom domain '${domain}'`);
-  const p = OP_POLICY[opType] ?? D('not in the policy table');
+  const p = lookupOwn(OP_POLICY, opKey(opType, domain)) ?? D(domain && domain !== 'ai.onnx' ? `custom domain '${domain}'` : 'not in the policy table');
   return p.inferFrom !== undefined && opset >= p.inferFrom ? { ...p, cls: 'infer', why: undefined } : p;
 }
-export const opRole = (opType: string): OpRole | undefined => OP_POLICY[opType]?.role;
+export const opRole = (opType: string): OpRole | undefined => lookupOwn(OP_POLICY, opType)?.role;
 /** The op the pass inserts at precision boundaries (the one with role 'cast'). */
 export const CAST_OP = Object.keys(OP_POLICY).find((k) => OP_POLICY[k].role === 'cast')!;
 /** Does the op's output type follow one of its inputs (a `like` slot, e.g. CastLike's target)? */
@@ -153,6 +176,6 @@ export function decidedByConsumers(opType: string, opset: number): boolean {
   return role === 'cast' || role === 'constant' || followsSlot(opType, opset);
 }
 export function slotPolicy(opType: string, opset: number): SlotPolicy {
-  const p = SLOT_POLICY[opType];
+  const p = lookupOwn(SLOT_POLICY, opType);
   return typeof p === 'function' ? p(opset) : p ?? {};
 }

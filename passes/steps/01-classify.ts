@@ -23,10 +23,14 @@ export function classify(ctx: PassContext): void {
     const limit = cls !== 'deny' ? runtimeLimit(opts.runtime, n, ctx.opset, opts.target) : undefined;
     if (limit) { cls = 'deny'; why = limit; }
     // Sequences, optionals and maps hold tensors whose element type the pass does not retype: --allow cannot lower them.
-    if (cls !== 'deny' && [...n.inputs, ...n.outputs].some((v) => v && !ctx.graph.values.get(v)?.type && ctx.graph.values.get(v)?.typeProto)) {
+    const io = [...n.inputs, ...n.outputs].filter(Boolean).map((v) => ctx.graph.lookup(v) ?? ctx.graph.values.get(v));
+    if (cls !== 'deny' && io.some((v) => !v?.type && v?.typeProto)) {
       cls = 'deny';
       why = 'reads or writes a sequence/optional value';
     }
+    // A value whose element type neither the model declares nor the type rules infer (an unknown op's output)
+    // could be fp32 or anything else: no cast can be placed on it, so its readers and writers keep their types.
+    if (io.some((v) => !v?.type?.elemType && !v?.typeProto)) { cls = 'deny'; why = 'reads or writes a value of unknown type'; }
     if (cls !== 'deny' && opts.target === 'bf16' && ctx.opset < (p.bf16Since ?? Infinity)) {
       cls = 'deny';
       why = `no bfloat16 in ${n.opType}-${ctx.opset}'s type constraints`;

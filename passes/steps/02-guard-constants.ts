@@ -102,7 +102,7 @@ export function guardConstants(ctx: PassContext): void {
   if (opts.clamp || (maxInit === Infinity && minPositive === 0)) return;
   for (const n of ctx.graph.nodes) {
     if (ctx.cls.get(n) === 'deny') continue;
-    const sp = slotPolicy(n.opType, ctx.opset);
+    const sp = slotPolicy(n.key, ctx.opset);
     n.inputs.forEach((name, slot) => {
       if (!name || !isFloatValue(ctx.graph, name) || sp.inputs?.[slot] === 'keep' || sp.inputs?.[slot] === 'any') return;
       const t = constantOf(ctx, name);

@@ -37,7 +37,7 @@ export function fewestCasts(ctx: PassContext): void {
     for (const c of v.readers) {
       c.inputs.forEach((x, slot) => {
         if (x !== v.name) return;
-        const sp = slotPolicy(c.opType, ctx.opset).inputs?.[slot];
+        const sp = slotPolicy(c.key, ctx.opset).inputs?.[slot];
         if (free.has(c) && (isUpcast(c) || (sp !== 'any' && sp !== 'keep'))) to.add(label(c)!);
         else { const t = typeLabel(requiredInputType(ctx, c, slot)); if (t !== undefined) to.add(t); }
       });
@@ -71,7 +71,7 @@ function isFree(ctx: PassContext, n: Node): boolean {
   if ((p !== 'low' && p !== 'high') || ctx.cls.get(n) !== 'clear' || (decidedByConsumers(n.opType, ctx.opset) && !isUpcast(n)) || n.subgraphs.size || ctx.keepSlots.has(n)) return false;
   const why = ctx.reason.get(n);
   if (why !== undefined && why !== 'no low-precision neighbours') return false;
-  if ((slotPolicy(n.opType, ctx.opset).keepOutputs ?? []).length) return false;
+  if ((slotPolicy(n.key, ctx.opset).keepOutputs ?? []).length) return false;
   const types = [...n.inputs, ...n.outputs].filter((x) => isFloatValue(g, x)).map((x) => (g.lookup(x) ?? g.values.get(x))?.type?.elemType);
   if (types.some((t) => t !== DataType.FLOAT && t !== ctx.low)) return false;
   return n.outputs.every((o) => !isFloatValue(g, o) || (g.values.get(o)?.consumers ?? []).every((c) => c.graph === g && c.inputs.includes(o) && !decidedByConsumers(c.opType, ctx.opset)));

@@ -16,7 +16,7 @@ import { keepIo } from './05-paint-forward.js';
 import { DataType, isConvertibleFloat } from '../../src/ir/dtype.js';
 import { Node } from '../../src/ir/graph.js';
 import { makeAttr } from '../../src/ir/builder.js';
-import { CAST_OP, followsSlot, opRole } from '../policy.js';
+import { CAST_OP, followsSlot, opPolicy, opRole } from '../policy.js';
 
 const suffix = (t: number) => (t === DataType.FLOAT16 ? 'fp16' : t === DataType.BFLOAT16 ? 'bf16' : 'fp32');
 
@@ -72,6 +72,7 @@ export function insertCasts(ctx: PassContext): void {
           const v = g.values.get(n.outputs[j])!;
           v.type = { ...v.type!, elemType: ctx.low };
         }
+        for (const [k, val] of Object.entries(opPolicy(n.opType, n.domain, ctx.opset).lowAttrs ?? {})) if (!n.attr(k)) n.setAttr(makeAttr(k, val));
       }
     }
     for (const j of ctx.branchLow.get(n) ?? []) {

@@ -7,7 +7,7 @@ import { DataType } from '../../src/ir/dtype.js';
 export function requiredInputType(ctx: PassContext, n: Node, slot: number): number | undefined {
   const name = n.inputs[slot];
   if (!name || !isFloatValue(ctx.graph, name)) return undefined;
-  const sp = slotPolicy(n.opType, ctx.opset).inputs?.[slot];
+  const sp = slotPolicy(n.key, ctx.opset).inputs?.[slot];
   if (sp === 'any') return undefined;
   if (sp === 'keep' || ctx.keepSlots.get(n)?.has(slot)) return DataType.FLOAT;
   if (isLowCarriedSlot(ctx, n, slot)) return ctx.low; // a loop-carried value that stays low
@@ -21,6 +21,6 @@ export function requiredInputType(ctx: PassContext, n: Node, slot: number): numb
 
 /** Output slots of a low node that become low precision (float outputs not excepted by the slot policy). */
 export function lowOutputs(ctx: PassContext, n: Node): number[] {
-  const keep = slotPolicy(n.opType, ctx.opset).keepOutputs ?? [];
+  const keep = slotPolicy(n.key, ctx.opset).keepOutputs ?? [];
   return n.outputs.flatMap((o, j) => (o && !keep.includes(j) && ctx.graph.values.get(o)?.type?.elemType === DataType.FLOAT ? [j] : []));
 }

@@ -20,7 +20,7 @@
  * same machinery with their enclosing scope visible. Initializers are views of the model's weights.
  */
 import { HostCarry } from '../carry.js';
-import type { Graph, Model, Node } from '../../src/ir/graph.js';
+import { lookupOwn, type Graph, type Model, type Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, size, type RTensor } from '../../src/core/tensor.js';
 import { cpuKernels } from './kernels/index.js';
@@ -71,7 +71,7 @@ export class CpuExecutor {
       runGraph: (g, inputs) => this.runGraph(g, inputs, this.current!),
     };
     const missing = new Map<string, string>();
-    for (const n of model.graph.allNodes()) if (!cpuKernels[n.opType] || (n.domain && n.domain !== 'ai.onnx')) missing.set(`${n.domain ? `${n.domain}.` : ''}${n.opType}`, n.label);
+    for (const n of model.graph.allNodes()) if (!lookupOwn(cpuKernels, n.key)) missing.set(n.key, n.label);
     if (missing.size) {
       const [[op, label]] = missing;
       throw new AmpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')${op ? '' : ''}`, model.file);
@@ -132,7 +132,7 @@ export class CpuExecutor {
       // run nodes of their own).
       const mark = recycle && !n.subgraphs.size ? this.pool.begin() : -1;
       try {
-        outs = cpuKernels[n.opType](n, ins, this.ctx);
+        outs = cpuKernels[n.key](n, ins, this.ctx);
         if (mark >= 0) this.pool.end(mark, outs);
       } catch (e) {
         // Named by node (once, at the innermost level) and by the model's file: a model a kernel cannot run is bad input.
@@ -235,7 +235,7 @@ export class CpuExecutor {
     const saved = this.current;
     this.current = new Scope(undefined, outer);
     try {
-      return cpuKernels[node.opType](node, inputs, this.ctx);
+      return cpuKernels[node.key](node, inputs, this.ctx);
     } finally {
       this.current = saved;
     }
@@ -245,7 +245,7 @@ export class CpuExecutor {
 
 /** Runs one node on given inputs (outside any graph run): the diff report's per-node attribution. */
 export function executeNode(node: Node, inputs: (RTensor | undefined)[], opts: ExecutorOptions & { opset?: number } = {}): RTensor[] {
-  const kernel = cpuKernels[node.opType];
+  const kernel = lookupOwn(cpuKernels, node.key);
   if (!kernel) throw new AmpError(`the CPU executor has no kernel for ${node.opType} (node '${node.label}')`);
   const ctx: KernelContext = {
     fp16Accumulate: !!opts.fp16Accumulate,

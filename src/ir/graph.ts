@@ -34,6 +34,11 @@ export class Value {
 }
 
 /** An operator instance: op type, inputs/outputs by value name, attributes and subgraphs. */
+/** Registry key of an op: `type` in the default domain ('' or 'ai.onnx'), `domain.type` in any other. */
+export const opKey = (opType: string, domain = ''): string => (domain && domain !== 'ai.onnx' ? `${domain}.${opType}` : opType);
+/** A registry's own entry for a key (never an Object.prototype member: op types come from model files). */
+export const lookupOwn = <T>(table: Record<string, T>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+
 export class Node {
   /** Subgraph-valued attributes (If then/else, Loop/Scan body), by attribute name. */
   subgraphs = new Map<string, Graph[]>();
@@ -55,6 +60,8 @@ export class Node {
   get label(): string {
     return this.name || (this.outputs[0] ? `${this.opType}(${this.outputs[0]})` : `${this.opType}#${this.graph.nodes.indexOf(this)}`);
   }
+  /** The op's registry key: its type in the default domain, `domain.type` in any other (`com.microsoft.Attention`). */
+  get key(): string { return opKey(this.opType, this.domain); }
   attr(name: string): AttributeProto | undefined { return this.attributes.find((a) => a.name === name); }
   attrInt(name: string, dflt: number): number {
     const a = this.attr(name);

@@ -37,7 +37,7 @@ const sameOps = [
   // linear algebra, conv, pooling, normalization
   'MatMul', 'Gemm', 'Einsum', 'Conv', 'ConvTranspose', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool',
   'GlobalLpPool', 'MaxRoiPool', 'RoiAlign', 'InstanceNormalization', 'GroupNormalization', 'LpNormalization',
-  'MeanVarianceNormalization', 'LRN', 'RMSNormalization', 'Softmax', 'LogSoftmax', 'Hardmax', 'CumSum', 'DFT', 'STFT',
+  'MeanVarianceNormalization', 'LRN', 'RMSNormalization', 'RotaryEmbedding', 'TensorScatter', 'DeformConv', 'CumProd', 'Softmax', 'LogSoftmax', 'Hardmax', 'CumSum', 'DFT', 'STFT',
   // reductions
   'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceMax', 'ReduceMean', 'ReduceMin', 'ReduceProd',
   'ReduceSum', 'ReduceSumSquare',
@@ -78,6 +78,19 @@ export const typeRules: Record<string, TypeRule> = {
   SoftmaxCrossEntropyLoss: ['in0', 'in0'], NegativeLogLikelihoodLoss: ['in0'],
   StringNormalizer: [D.STRING], RegexFullMatch: [D.BOOL], StringConcat: [D.STRING], StringSplit: [D.STRING, D.INT64],
   TfIdfVectorizer: [D.FLOAT],
+  // Y, present_key (past_key's / K's type), present_value (V's), qk_matmul_output.
+  Attention: ['in0', 'in0', 'in2', 'in0'],
+  BitCast: [{ attr: 'to' }],
+  HannWindow: [{ attr: 'output_datatype', default: D.FLOAT }], HammingWindow: [{ attr: 'output_datatype', default: D.FLOAT }],
+  BlackmanWindow: [{ attr: 'output_datatype', default: D.FLOAT }], MelWeightMatrix: [{ attr: 'output_datatype', default: D.FLOAT }],
+  // onnxruntime's contrib ops (com.microsoft): statistics outputs are float; Y of the simplified norms is the scale's type.
+  'com.microsoft.Attention': SAME, 'com.microsoft.MultiHeadAttention': SAME, 'com.microsoft.GroupQueryAttention': SAME,
+  'com.microsoft.SkipLayerNormalization': ['in0', D.FLOAT, D.FLOAT, 'in0'], 'com.microsoft.SkipSimplifiedLayerNormalization': ['in0', D.FLOAT, D.FLOAT, 'in0'],
+  SimplifiedLayerNormalization: ['in1', D.FLOAT], 'com.microsoft.SimplifiedLayerNormalization': ['in1', D.FLOAT],
+  'com.microsoft.EmbedLayerNormalization': ['in2', D.INT32, 'in2'],
+  'com.microsoft.FastGelu': SAME, 'com.microsoft.BiasGelu': SAME, 'com.microsoft.Gelu': SAME, 'com.microsoft.QuickGelu': SAME,
+  'com.microsoft.BiasAdd': SAME, 'com.microsoft.RotaryEmbedding': SAME, 'com.microsoft.MatMulNBits': SAME,
+  'com.microsoft.GatherBlockQuantized': ['in2'],
   // Ops with subgraphs (If / Loop / Scan) are handled in infer.ts from their bodies.
 };
 

@@ -3,7 +3,7 @@
  * rule table in infer-rules.ts; If/Loop/Scan types come from their bodies (inferred first, with body inputs
  * typed from the node's inputs). Declared types are never overridden. Shapes are left as declared.
  */
-import type { Graph, Model, Node } from './graph.js';
+import { lookupOwn, type Graph, type Model, type Node } from './graph.js';
 import { DataType } from './dtype.js';
 import { typeRules, applySpec } from './infer-rules.js';
 
@@ -31,7 +31,6 @@ function subgraphOutputs(node: Node, attr: string): (number | undefined)[] {
 /** Output element types of one node, given its inputs' element types. */
 export function inferNodeElemTypes(node: Node, inputs: (number | undefined)[]): (number | undefined)[] {
   const n = node.outputs.length;
-  if (node.domain && node.domain !== 'ai.onnx') return new Array(n).fill(undefined);
   switch (node.opType) {
     case 'If': {
       const t = subgraphOutputs(node, 'then_branch');
@@ -53,7 +52,7 @@ export function inferNodeElemTypes(node: Node, inputs: (number | undefined)[]): 
       return subgraphOutputs(node, 'body');
     }
   }
-  const rule = typeRules[node.opType];
+  const rule = lookupOwn(typeRules, node.key);
   if (!rule) return new Array(n).fill(undefined);
   return node.outputs.map((_, i) => applySpec(rule[Math.min(i, rule.length - 1)], node, inputs));
 }
