@@ -110,7 +110,7 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   'com.microsoft.Attention': A(NEVER), 'com.microsoft.MultiHeadAttention': A(NEVER), 'com.microsoft.GroupQueryAttention': A(NEVER),
   'com.microsoft.MatMulNBits': A(NEVER), 'com.microsoft.GatherBlockQuantized': C(NEVER),
   'com.microsoft.SkipLayerNormalization': I(NEVER), 'com.microsoft.SkipSimplifiedLayerNormalization': I(NEVER),
-  'com.microsoft.EmbedLayerNormalization': I(NEVER), SimplifiedLayerNormalization: I(NEVER), 'com.microsoft.SimplifiedLayerNormalization': I(NEVER),
+  'com.microsoft.EmbedLayerNormalization': I(NEVER), SimplifiedLayerNormalization: I(NEVER),
   'com.microsoft.FastGelu': I(NEVER), 'com.microsoft.BiasGelu': I(NEVER), 'com.microsoft.Gelu': I(NEVER), 'com.microsoft.QuickGelu': I(NEVER),
   'com.microsoft.BiasAdd': I(NEVER), 'com.microsoft.RotaryEmbedding': I(NEVER),
   // Control flow: the node keeps fp32 at its boundary; its bodies are converted on their own (passes/index.ts),
@@ -146,7 +146,6 @@ export const SLOT_POLICY: Record<string, SlotPolicy | ((opset: number) => SlotPo
   'com.microsoft.SkipLayerNormalization': { keepOutputs: [1, 2] },
   'com.microsoft.SkipSimplifiedLayerNormalization': { keepOutputs: [1, 2] },
   SimplifiedLayerNormalization: { keepOutputs: [1] },
-  'com.microsoft.SimplifiedLayerNormalization': { keepOutputs: [1] },
 };
 
 /**

@@ -33,12 +33,12 @@ export class Value {
   get isGraphOutput(): boolean { return this.graph.outputs.includes(this.name); }
 }
 
-/** An operator instance: op type, inputs/outputs by value name, attributes and subgraphs. */
 /** Registry key of an op: `type` in the default domain ('' or 'ai.onnx'), `domain.type` in any other. */
 export const opKey = (opType: string, domain = ''): string => (domain && domain !== 'ai.onnx' ? `${domain}.${opType}` : opType);
 /** A registry's own entry for a key (never an Object.prototype member: op types come from model files). */
 export const lookupOwn = <T>(table: Record<string, T>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
 
+/** An operator instance: op type, inputs/outputs by value name, attributes and subgraphs. */
 export class Node {
   /** Subgraph-valued attributes (If then/else, Loop/Scan body), by attribute name. */
   subgraphs = new Map<string, Graph[]>();

@@ -86,7 +86,7 @@ export const typeRules: Record<string, TypeRule> = {
   // onnxruntime's contrib ops (com.microsoft): statistics outputs are float; Y of the simplified norms is the scale's type.
   'com.microsoft.Attention': SAME, 'com.microsoft.MultiHeadAttention': SAME, 'com.microsoft.GroupQueryAttention': SAME,
   'com.microsoft.SkipLayerNormalization': ['in0', D.FLOAT, D.FLOAT, 'in0'], 'com.microsoft.SkipSimplifiedLayerNormalization': ['in0', D.FLOAT, D.FLOAT, 'in0'],
-  SimplifiedLayerNormalization: ['in1', D.FLOAT], 'com.microsoft.SimplifiedLayerNormalization': ['in1', D.FLOAT],
+  SimplifiedLayerNormalization: ['in1', D.FLOAT],
   'com.microsoft.EmbedLayerNormalization': ['in2', D.INT32, 'in2'],
   'com.microsoft.FastGelu': SAME, 'com.microsoft.BiasGelu': SAME, 'com.microsoft.Gelu': SAME, 'com.microsoft.QuickGelu': SAME,
   'com.microsoft.BiasAdd': SAME, 'com.microsoft.RotaryEmbedding': SAME, 'com.microsoft.MatMulNBits': SAME,

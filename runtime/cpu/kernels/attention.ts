@@ -236,7 +236,7 @@ const msAttention: Kernel = (node, [X, W, bias, maskIndex, past, attnBias]) => {
   const [B, S, In] = X!.dims;
   const H = node.attrInt('num_heads', 0);
   if (H <= 0) throw bad(node, 'num_heads must be positive');
-  const sizes = node.attr('qkv_hidden_sizes') ? node.attrInts('qkv_hidden_sizes') : [W!.dims[1] / 3, W!.dims[1] / 3, W!.dims[1] / 3];
+  const sizes = node.attrInts('qkv_hidden_sizes') ?? [W!.dims[1] / 3, W!.dims[1] / 3, W!.dims[1] / 3];
   const [hq, hk, hv] = sizes;
   if (W!.dims[0] !== In || hq + hk + hv !== W!.dims[1] || hq % H || hv % H) throw bad(node, 'weights do not match the input and the heads');
   const x = f64(X!), w = f64(W!), bb = bias ? f64(bias) : undefined, N = W!.dims[1];

@@ -25,11 +25,12 @@ import { rnnKernels } from './rnn.js';
 import { controlKernels } from './control.js';
 import { miscKernels } from './misc.js';
 import { attentionKernels } from './attention.js';
+import { contribKernels } from './contrib.js';
 
 export const cpuKernels: Record<string, Kernel> = {
   ...unaryKernels, ...binaryKernels, ...matmulKernels, ...convKernels, ...poolKernels, ...reduceKernels,
   ...normKernels, ...shapeKernels, ...castKernels, ...constantKernels, ...cumsumKernels, ...triluKernels, ...unpoolKernels,
-  ...quantizeKernels, ...selectKernels, ...linalgKernels, ...gridSampleKernels, ...detectionKernels, ...lossKernels, ...spectralKernels, ...resizeKernels, ...rnnKernels, ...controlKernels, ...miscKernels, ...attentionKernels,
+  ...quantizeKernels, ...selectKernels, ...linalgKernels, ...gridSampleKernels, ...detectionKernels, ...lossKernels, ...spectralKernels, ...resizeKernels, ...rnnKernels, ...controlKernels, ...miscKernels, ...attentionKernels, ...contribKernels,
 };
 export const claimedOps = (): string[] => Object.keys(cpuKernels).sort();
 export type { Kernel, KernelContext } from './types.js';
