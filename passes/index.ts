@@ -89,11 +89,16 @@ function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary
 /** Converts a model in place; returns what was done. Deterministic: no randomness, no map-order surprises. */
 export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertSummary {
   inferTypes(model);
+  const readBefore = readNames(model);
   const branchLow = lowBranchOutputs(model, opts);
   const summary = emptySummary(opts.target);
   summary.warnings.push(...unmatchedOptions(model, opts));
   convertGraph(model, model.graph, opts, summary, true, branchLow);
   hoistCasts(model, summary);
+  // A dropped original whose converted copy remains was converted, not duplicated.
+  const dropped = dropUnread(model, readBefore);
+  summary.initializers.duplicated -= dropped;
+  summary.initializers.converted += dropped;
   for (const n of model.graph.allNodes()) if (opRole(n.opType) === 'cast') summary.casts.total++;
   // A converted model is always written in topological order (a valid model), whatever order it came in.
   for (const g of model.graph.allGraphs()) g.storedOrder = undefined;
@@ -108,6 +113,35 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
   // Converted for no runtime in particular, a bf16 model may not load where it is deployed: say where bf16 is scarce.
   if (opts.target === 'bf16' && opts.runtime === 'any' && summary.nodes.low) summary.warnings.push(`bf16 kernels are few in some runtimes — ${bf16Limited().join(', ')}: give --runtime for the one this model is for`);
   return summary;
+}
+
+/** Every value name some node of the model reads or some graph outputs. */
+function readNames(model: Model): Set<string> {
+  const read = new Set<string>();
+  for (const g of model.graph.allGraphs()) {
+    for (const n of g.nodes) for (const i of n.inputs) if (i) read.add(i);
+    for (const o of g.outputs) read.add(o);
+  }
+  return read;
+}
+
+/**
+ * Initializers the conversion left unread — fp32 originals whose every reader now reads a converted copy (weights
+ * read only inside If/Loop bodies, whose casts were hoisted out and folded) — are dropped: kept, they would make
+ * the converted model larger than the original. Initializers the model never read are left as they were.
+ */
+function dropUnread(model: Model, readBefore: Set<string>): number {
+  const read = readNames(model);
+  let copied = 0;
+  for (const g of model.graph.allGraphs()) {
+    for (const name of [...g.initializers.keys()]) {
+      if (!readBefore.has(name) || read.has(name) || g.inputs.includes(name)) continue;
+      g.initializers.delete(name);
+      g.values.delete(name);
+      if ([...g.initializers.keys()].some((k) => k.startsWith(`${name}__`))) copied++;
+    }
+  }
+  return copied;
 }
 
 const branchNodes = (m: Model): Node[] => [...m.graph.allNodes()].filter((n) => opRole(n.opType) === 'branch' || opRole(n.opType) === 'loop');

@@ -1,7 +1,7 @@
 /**
  * Step 6 — paint backward and settle the rest. Repeated until nothing changes, in reverse topological
  * order: an undecided infer/clear node (or a Cast to fp32, a CastLike, a float Constant) whose float outputs
- * feed only low-precision nodes, and whose float inputs are constants or low, runs low too — this pulls
+ * feed only low-precision nodes, and whose float inputs are constants, low, or lookups of constants, runs low too — this pulls
  * input preprocessing and existing Cast(to=FLOAT) into the fp16 region instead of casting at its edge.
  * Everything still undecided then stays fp32.
  */
@@ -31,7 +31,17 @@ function inputsAllowLow(ctx: PassContext, n: Node): boolean {
     return n.attrInt('to', 0) === DataType.FLOAT; // retargeting Cast(to=FLOAT) is always valid
   }
   return n.inputs.every((i) => !isFloatValue(g, i) || g.initializers.has(i) || isLowSource(ctx, i) ||
-    (g.values.get(i)?.producer?.graph === g && decidedByConsumers(g.values.get(i)!.producer!.opType, ctx.opset)));
+    (g.values.get(i)?.producer?.graph === g && decidedByConsumers(g.values.get(i)!.producer!.opType, ctx.opset)) || movesConstants(ctx, i));
+}
+
+/**
+ * Is `name` written by an undecided data-movement node that reads only constants — an embedding lookup (Gather
+ * of a weight table)? Such a node can go low with its readers (its table converted, no cast), so it does not
+ * hold them back: without this, the lookup waits for its readers and they wait for it, and both stay fp32.
+ */
+function movesConstants(ctx: PassContext, name: string): boolean {
+  const g = ctx.graph, p = g.values.get(name)?.producer;
+  return !!p && p.graph === g && !ctx.prec.has(p) && ctx.cls.get(p) === 'clear' && p.inputs.every((i) => !isFloatValue(g, i) || g.initializers.has(i));
 }
 
 export function paintBackward(ctx: PassContext): void {

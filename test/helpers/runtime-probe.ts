@@ -80,3 +80,32 @@ export async function* probeNodeTests(load: Loader, opts: ConvertOptions): Async
     yield { name, ops: lowOps(m, opts.target ?? 'fp16'), err: await load(encodeModel(m)) };
   }
 }
+
+type OrtWeb = typeof import('onnxruntime-web');
+let webOrt: Promise<OrtWeb> | undefined;
+/**
+ * onnxruntime-web on Dawn/lavapipe in Node, set up once. Its WebGPU provider hands `queue.writeBuffer` views of
+ * the wasm heap, a SharedArrayBuffer, which Dawn's Node binding refuses ("Invalid argument"): those are copied.
+ */
+export function ortWeb(): Promise<OrtWeb> {
+  webOrt ??= (async () => {
+    const dawn = createRequire(import.meta.url)('webgpu') as { create(o: string[]): GPU; globals: Record<string, { prototype: object }> };
+    Object.assign(globalThis, dawn.globals);
+    if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true });
+    const q = dawn.globals.GPUQueue.prototype as { writeBuffer: (...a: unknown[]) => void; __ampCopied?: boolean };
+    if (!q.__ampCopied) {
+      const write = q.writeBuffer;
+      q.writeBuffer = function (this: unknown, buf: unknown, off: unknown, data: ArrayBufferView | ArrayBuffer, ...rest: unknown[]) {
+        const shared = ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer;
+        const copy = shared ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : data;
+        return write.call(this, buf, off, copy, ...(shared && rest.length ? [(rest[0] as number) * ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1), ...(rest.length > 1 ? [(rest[1] as number) * ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1)] : [])] : rest));
+      };
+      q.__ampCopied = true;
+    }
+    const ort = (await import('onnxruntime-web/webgpu')) as unknown as OrtWeb;
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = 'fatal';
+    return ort;
+  })();
+  return webOrt;
+}
