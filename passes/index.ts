@@ -219,6 +219,7 @@ function unmatchedOptions(model: Model, opts: ResolvedOptions): string[] {
   for (const re of opts.keepPatterns) if (!nodes.some((n) => re.test(n.name) || re.test(n.label))) out.push(`keepFp32 ${re} matches no node of the model`);
   const io = [...model.graph.inputs, ...model.graph.outputs];
   if (opts.keepIoTypes instanceof Set) for (const name of opts.keepIoTypes) if (!io.includes(name)) out.push(`keepIoTypes '${name}' is not an input or output of the model${hint(name, io)}`);
+  for (const re of opts.keepIoPatterns) if (!io.some((n) => re.test(n))) out.push(`keepIoTypes ${re} matches no input or output of the model`);
   return out;
 }
 

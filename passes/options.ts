@@ -8,8 +8,11 @@ import type { Tensor } from '../src/ir/tensor.js';
 export interface ConvertOptions {
   /** Low-precision type: 'fp16' (default) or 'bf16'. */
   target?: 'fp16' | 'bf16';
-  /** Keep the model's float inputs/outputs fp32 (casts at the edge): all of them (true) or those named. */
-  keepIoTypes?: boolean | string[];
+  /**
+   * Keep the model's float inputs/outputs fp32 (casts at the edge): all of them (true), or those named — exact
+   * names or /regex/ patterns (`['logits', '/^present\\./']`).
+   */
+  keepIoTypes?: boolean | (string | RegExp)[];
   /** Op types forced to the allow / deny class. */
   allow?: string[];
   deny?: string[];
@@ -58,8 +61,9 @@ export interface RangeCounts { maxBits: number; tiny: number; flushed: number; z
 
 export interface ResolvedOptions {
   target: 'fp16' | 'bf16';
-  /** Main-graph inputs/outputs that keep their types: all (true) or those named. */
+  /** Main-graph inputs/outputs that keep their types: all (true) or those named (and keepIoPatterns). */
   keepIoTypes: boolean | Set<string>;
+  keepIoPatterns: RegExp[];
   allow: Set<string>;
   deny: Set<string>;
   keepNames: Set<string>;
@@ -123,11 +127,13 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
   const both = (m.allow ?? []).filter((x) => (m.deny ?? []).includes(x));
   if (both.length) throw new AmpError(`op types both allowed and denied: ${both.join(', ')}`, o.config);
   const pats = (m.keepFp32 ?? []).map(parseNamePattern);
+  const ioPats = Array.isArray(m.keepIoTypes) ? m.keepIoTypes.map(parseNamePattern) : [];
   const runtime = runtimeName(m.runtime, o.config);
   if (m.target === 'bf16' && noBf16(runtime)) throw new AmpError(`runtime ${runtime} has no bf16 kernels (${RUNTIMES[runtime].description}): convert to fp16`, o.config);
   return {
     target: m.target ?? 'fp16',
-    keepIoTypes: Array.isArray(m.keepIoTypes) ? new Set(m.keepIoTypes) : m.keepIoTypes ?? false,
+    keepIoTypes: Array.isArray(m.keepIoTypes) ? new Set(ioPats.filter((p): p is string => typeof p === 'string')) : m.keepIoTypes ?? false,
+    keepIoPatterns: ioPats.filter((p): p is RegExp => p instanceof RegExp),
     allow: new Set(m.allow ?? []),
     deny: new Set(m.deny ?? []),
     keepNames: new Set(pats.filter((p): p is string => typeof p === 'string')),

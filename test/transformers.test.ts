@@ -125,3 +125,38 @@ describe('what the pass does with the transformer ops', () => {
     expect(modelFromBytes(encodeModel(model)).graph.nodes.length).toBe(g.nodes.length);
   });
 });
+
+describe('LLM usage', () => {
+  it('verification of a KV-cache decoder runs a greedy decode: 8 steps, next tokens agree, logits within tolerance', async () => {
+    const r = await convert(fixtureModelPath('llama_ops23'), { inputs: [fixtureInputs('llama_ops23')] });
+    const d = r.verification.decode!;
+    expect(d.steps.length).toBe(8);
+    expect(d.agreement).toBe(1);
+    expect(d.pass).toBe(true);
+    // The cache grows each step: the tokens are the fp32 model's greedy choices, not all the same.
+    expect(new Set(d.steps.map((s) => s.token)).size).toBeGreaterThan(1);
+    const off = await convert(fixtureModelPath('llama_ops23'), { inputs: [fixtureInputs('llama_ops23')], decodeSteps: 0 });
+    expect(off.verification.decode).toBeUndefined();
+  });
+
+  it('a decode step whose logits miss the tolerance fails verification, naming the step', async () => {
+    const { decodeCheck } = await import('../src/tools/decode.js');
+    const { loadModel } = await import('../src/onnx/io.js');
+    const original = loadModel(fixtureModelPath('llama_ops23'));
+    const converted = convertSync(fixtureModelPath('llama_ops23')).model;
+    // A tolerance no fp16 model meets: every step fails, and the check says so.
+    const d = decodeCheck(original, converted, fixtureInputs('llama_ops23'), 3, { atol: 0, rtol: 0, scale: 0, cos: 1 });
+    expect(d.pass).toBe(false);
+    expect(d.steps.every((s) => !s.pass && s.maxAbs > 0)).toBe(true);
+  });
+
+  it('--keep-io-types takes patterns: logits and /^present\\./ stay fp32, the past inputs go fp16', () => {
+    const { model, summary } = convertSync(fixtureModelPath('llama_ops23'), { keepIoTypes: ['logits', '/^present\\./'] });
+    const g = model.graph;
+    expect(g.values.get('logits')!.type!.elemType).toBe(DataType.FLOAT);
+    for (const o of g.outputs.filter((n) => n.startsWith('present.'))) expect(g.values.get(o)!.type!.elemType).toBe(DataType.FLOAT);
+    for (const i of g.inputs.filter((n) => n.startsWith('past_key_values.'))) expect(g.values.get(i)!.type!.elemType).toBe(DataType.FLOAT16);
+    expect(summary.warnings).toEqual([]);
+    expect(convertSync(fixtureModelPath('llama_ops23'), { keepIoTypes: ['/^nothing/'] }).summary.warnings.join()).toMatch(/matches no input or output/);
+  });
+});

@@ -27,12 +27,12 @@ export function isLowSource(ctx: PassContext, name: string): boolean {
 }
 
 /**
- * Does main-graph input/output `name` keep its type? keepIoTypes (all, or the names listed), forced for bf16
+ * Does main-graph input/output `name` keep its type? keepIoTypes (all, or the names and patterns listed), forced for bf16
  * below opset 13: Cast accepts bfloat16 only from opset 13, so no boundary could be cast.
  */
 export const keepIo = (ctx: PassContext, name: string): boolean => {
   const k = ctx.opts.keepIoTypes;
-  return k === true || (k instanceof Set && k.has(name)) || (ctx.low === DataType.BFLOAT16 && ctx.opset < 13);
+  return k === true || (k instanceof Set && k.has(name)) || ctx.opts.keepIoPatterns.some((r) => r.test(name)) || (ctx.low === DataType.BFLOAT16 && ctx.opset < 13);
 };
 
 export function paintForward(ctx: PassContext): void {

@@ -27,7 +27,8 @@ import { calibrate, type CalibrateOptions, type CalibrationResult } from './cali
 import { fallback, type FallbackResult } from './fallback.js';
 import { diff, TOLERANCES, type DiffReport } from './diff.js';
 import { formatTolerance, type Tolerance } from './report/stats.js';
-import { checkOutputs, synthesizeInputs, type Verification } from './verify.js';
+import { checkOutputs, formatDecode, synthesizeInputs, type Verification } from './verify.js';
+import { decodeCheck, decoderIo } from './decode.js';
 
 export type { Verification };
 
@@ -57,6 +58,11 @@ export interface ConvertRunOptions extends ConvertOptions {
   calibrate?: boolean | CalibrateOptions;
   /** Compare the converted model with the original on the first input set (a DiffReport in the result). */
   report?: boolean;
+  /**
+   * For a KV-cache decoder (past_key_values / present I/O): greedy decode steps checked after the forward pass
+   * (default 8; 0 turns it off) — next-token agreement and the logits' error at each step (src/tools/decode.ts).
+   */
+  decodeSteps?: number;
   /** Called as each phase starts ('calibrating', 'converting', 'verifying', 'repairing', 'reporting'), for progress. */
   onPhase?: (phase: string) => void;
 }
@@ -99,7 +105,7 @@ const wasmScan: ScanF32 = (t, tinyBits, emit) => rangeF16(t.byteLength, (offset,
 export async function convert(input: Model | string | Uint8Array, options: ConvertRunOptions = {}): Promise<ConvertResult> {
   const t0 = performance.now();
   const { verify = true, inputs, samples = 2, seed = 0, shapes, maxActivation, maxReduction, tolerance: tolIn, outputTolerance,
-    maxEvals, calibrate: cal, report, onPhase, ...passOptions } = options;
+    maxEvals, calibrate: cal, report, onPhase, decodeSteps = 8, ...passOptions } = options;
   const model = toModel(input);
   const target = resolveOptions(passOptions).target;
   const tolerance = tolIn ?? TOLERANCES[target];
@@ -189,6 +195,14 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
     verification.status = checks.every((c) => c.pass) ? 'verified' : 'failed';
     notes.push(`${verification.status === 'verified' ? 'verified' : 'NOT verified'}: ${checks.length} output(s) on ${sets.length} input set(s), tolerance ${formatTolerance(tolerance)}` +
       `${verification.repaired.length ? `; repair kept ${verification.repaired.join(', ')} fp32` : ''}`);
+    if (decodeSteps > 0 && decoderIo(original)) {
+      onPhase?.(`decoding ${decodeSteps} steps`);
+      const io = decoderIo(original)!;
+      const d = decodeCheck(original, model, sets[0], decodeSteps, outputTolerance?.[io.logits] ?? tolerance);
+      verification.decode = d;
+      if (!d.pass) verification.status = 'failed';
+      notes.push(formatDecode(d)[0]);
+    }
   }
   if (report) {
     onPhase?.('reporting');

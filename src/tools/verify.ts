@@ -99,6 +99,19 @@ export function checkOutputs(converted: Model, sets: Record<string, RTensor>[], 
   return [...checks.values()];
 }
 
+/** One decode step: the fp32 model's next token, the converted model's, and the last-position logits' error. */
+export interface DecodeStep { step: number; token: number; convertedToken: number; maxAbs: number; cosine: number; pass: boolean }
+/** The greedy decode check of a KV-cache decoder (src/tools/decode.ts). */
+export interface DecodeCheck { steps: DecodeStep[]; agreement: number; pass: boolean }
+
+/** The decode check as summary lines. */
+export function formatDecode(d: DecodeCheck): string[] {
+  const worst = d.steps.reduce((w, s) => (s.maxAbs > w.maxAbs ? s : w), d.steps[0]);
+  return [`greedy decode, ${d.steps.length} steps: next token agrees on ${d.steps.filter((s) => s.token === s.convertedToken).length}/${d.steps.length}, ` +
+    `logits worst at step ${worst.step} (max|Δ| ${worst.maxAbs.toExponential(2)}, cosine ${worst.cosine.toFixed(6)})${d.pass ? '' : ` — FAIL at step ${d.steps.find((s) => !s.pass)!.step}`}`,
+  `  per step max|Δ|: ${d.steps.map((s) => s.maxAbs.toExponential(1)).join(' ')}`];
+}
+
 /** What `convert()` proved about its result. */
 export interface Verification {
   /** verified: every output meets its tolerance on every input set; failed: not even after repair;
@@ -113,6 +126,8 @@ export interface Verification {
   /** Nodes the policy keeps fp32 for their range alone (Exp, Pow, short reductions, LRN) whose calibrated values fit: free to run low. */
   rangeProven: string[];
   repaired: string[];
+  /** KV-cache decoders: the greedy decode check (next-token agreement, logits error per step). */
+  decode?: DecodeCheck;
   evaluations: number;
   ms: number;
 }
@@ -132,5 +147,6 @@ export function formatVerification(v: Verification): string[] {
   if (cal.length) lines.push(`kept fp32 for their activation range: ${cal.slice(0, 8).map(([n, why]) => `${printable(n)} (${printable(why)})`).join(', ')}${cal.length > 8 ? ` and ${cal.length - 8} more` : ''}`);
   if (v.rangeProven.length) lines.push(`free to run low, their calibrated range fits: ${v.rangeProven.slice(0, 8).map((n) => printable(n)).join(', ')}${v.rangeProven.length > 8 ? ` and ${v.rangeProven.length - 8} more` : ''}`);
   if (v.repaired.length) lines.push(`kept fp32 by the repair: ${v.repaired.map((n) => printable(n)).join(', ')}`);
+  if (v.decode) lines.push(...formatDecode(v.decode));
   return lines;
 }

@@ -38,4 +38,6 @@ export function agreement(a: Float32Array, b: Float32Array): { cosine: number; m
   return { cosine, maxRel, maxAbs, maxScaled: maxB > 0 ? maxAbs / maxB : maxAbs };
 }
 
-export const goodFixtures = (): string[] => fixtureModels().filter((n) => !n.startsWith('bad_'));
+/** Fixtures whose static fp16 conversion overflows by design (bad_*, and T5's residual stream): only calibration converts them well. */
+const staticOverflow = (n: string) => n.startsWith('bad_') || n === 't5_encoder';
+export const goodFixtures = (): string[] => fixtureModels().filter((n) => !staticOverflow(n));

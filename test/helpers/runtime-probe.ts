@@ -95,7 +95,8 @@ export function ortWeb(): Promise<OrtWeb> {
     const q = dawn.globals.GPUQueue.prototype as { writeBuffer: (...a: unknown[]) => void; __ampCopied?: boolean };
     if (!q.__ampCopied) {
       const write = q.writeBuffer;
-      q.writeBuffer = function (this: unknown, buf: unknown, off: unknown, data: ArrayBufferView | ArrayBuffer, ...rest: unknown[]) {
+      q.writeBuffer = function (this: unknown, ...args: unknown[]) {
+        const [buf, off, data, ...rest] = args as [unknown, unknown, ArrayBufferView | ArrayBuffer, ...unknown[]];
         const shared = ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer;
         const copy = shared ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : data;
         return write.call(this, buf, off, copy, ...(shared && rest.length ? [(rest[0] as number) * ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1), ...(rest.length > 1 ? [(rest[1] as number) * ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1)] : [])] : rest));

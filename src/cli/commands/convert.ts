@@ -19,7 +19,7 @@ export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
 interface Opts extends InputFlags {
   verify: boolean; forceUnverified?: boolean; maxActivation?: string; maxReduction?: string; tolerance?: string; toleranceOutput?: string[];
   maxEvals?: string; report?: string; output?: string; keepIoTypes?: boolean | string; bf16?: boolean; allow?: string[]; deny?: string[];
-  keepFp32?: string[]; config?: string; emitIr?: string; emitTypes?: string; runtime: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
+  keepFp32?: string[]; config?: string; decode?: string; emitIr?: string; emitTypes?: string; runtime: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
 }
 const num = (v: string | undefined, flag: string): number | undefined => {
   if (v === undefined) return undefined;
@@ -32,7 +32,7 @@ export function register(program: Command): void {
   program.command('convert <model>', { isDefault: true })
     .description('convert a model to mixed precision, verified by running it (writes <model>.fp16.onnx)')
     .option('-o, --output <file>', 'output path (default: <model>.fp16.onnx beside the input)')
-    .option('--keep-io-types [names]', 'keep the model inputs/outputs fp32 (casts at the edge): all, or the comma-listed names')
+    .option('--keep-io-types [names]', 'keep the model inputs/outputs fp32 (casts at the edge): all, or the comma-listed names and /regex/ patterns')
     .option('--bf16', 'convert to bfloat16 instead of float16')
     .option('--allow <ops>', 'op types to force into low precision (comma list)', list)
     .option('--deny <ops>', 'op types to keep fp32 (comma list)', list)
@@ -53,6 +53,7 @@ export function register(program: Command): void {
     .option('--tolerance <spec>', 'output tolerance: atol=..,rtol=..,scale=..,cos=..,rel=.. (default atol=0.001,rtol=0.01,scale=0.02,cos=0.999 for fp16)')
     .option('--tolerance-output <name:spec>', 'tolerance for one output (repeatable)', repeat)
     .option('--max-evals <n>', 'conversions the repair may try (default 2·log2(nodes))')
+    .option('--decode <n>', 'KV-cache decoders: greedy decode steps checked after the forward pass (default 8; 0: none)')
     .option('--force-unverified', 'write the output even when verification fails (exit code 1 all the same)')
     .option('--report <out.html>', 'write a precision-diff report of the conversion')
     .option('--emit-types <out.ts>', 'also write typed bindings for the converted model (TypeScript: inputs, outputs, a typed onnxruntime run helper)')
@@ -75,7 +76,7 @@ export function register(program: Command): void {
         samples: o.random !== undefined ? num(o.random, '--random') : undefined, seed: Number(o.seed), shapes: parseShapes(o.shape),
         maxActivation: num(o.maxActivation, '--max-activation'), maxReduction: num(o.maxReduction, '--max-reduction'),
         tolerance: o.tolerance ? tolerance(o.tolerance) : undefined, outputTolerance: outputTolerances(o.toleranceOutput),
-        maxEvals: num(o.maxEvals, '--max-evals'), report: !!o.report,
+        maxEvals: num(o.maxEvals, '--max-evals'), report: !!o.report, decodeSteps: num(o.decode, '--decode'),
       };
       if (!o.verify && o.report && !o.inputs) throw new AmpError('--report with --no-verify needs --inputs');
       // Progress for models that take a while: a bar on a terminal, else one line per phase on stderr.
@@ -113,7 +114,7 @@ export function register(program: Command): void {
       if (failed) notes.push(saved ? `written anyway (--force-unverified): ${out}` : `no output written: verification failed (write it anyway with --force-unverified)`);
       const json: ConvertJson = { input: file, output: saved ? out : null, bytesBefore, bytesAfter: bytesAfter ?? null, ms: Math.round(ms), notes, ...r.summary, verification: r.verification };
       if (o.json) process.stdout.write(`${JSON.stringify(json)}\n`);
-      else process.stdout.write(`${[formatSummary(r.summary, { input: file, output: saved ? out : '(not written)', bytesBefore, bytesAfter, ms }), ...formatVerification(r.verification), ...notes.filter((n) => !/^(verified|NOT verified|not verified|calibration)/.test(n)).map((n) => printable(n, 600))].join('\n')}\n`);
+      else process.stdout.write(`${[formatSummary(r.summary, { input: file, output: saved ? out : '(not written)', bytesBefore, bytesAfter, ms }), ...formatVerification(r.verification), ...notes.filter((n) => !/^(verified|NOT verified|not verified|calibration|greedy decode)/.test(n)).map((n) => printable(n, 600))].join('\n')}\n`);
       if (failed) process.exitCode = 1;
     });
 }
