@@ -1,6 +1,8 @@
 /**
- * The CPU reference executor against the ONNX backend node tests of every op it claims, within the
- * backend tolerances (|got − expected| ≤ 1e-7 + 1e-3·|expected|, exact for integers, bools and strings).
+ * The CPU reference executor against the ONNX backend node tests (both sets) of every op it claims, within the
+ * backend tolerances (|got − expected| ≤ 1e-7·max(1, max|expected|) + 1e-3·|expected|: float32 rounding noise
+ * in the expected values grows with the output's scale, e.g. an inverse DFT's zeros; exact for integers, bools
+ * and strings).
  */
 import { describe, it, expect } from 'vitest';
 import { nodeTestNames } from './helpers/nodetests.js';
@@ -16,22 +18,27 @@ function compare(got: RTensor | undefined, exp: RTensor): string {
   if (JSON.stringify(got.dims) !== JSON.stringify(exp.dims)) return `dims [${got.dims}] vs [${exp.dims}]`;
   if (typeof exp.data[0] === 'string') return JSON.stringify(got.data) === JSON.stringify(exp.data) ? '' : 'strings differ';
   const a = toFloat32(got), b = toFloat32(exp);
+  const atol = 1e-7 * Math.max(1, ...Array.from(b, (v) => (Number.isFinite(v) ? Math.abs(v) : 0)));
   for (let i = 0; i < b.length; i++) {
     if (a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i]))) continue;
-    if (!(Math.abs(a[i] - b[i]) <= 1e-7 + 1e-3 * Math.abs(b[i]))) return `[${i}] ${a[i]} vs ${b[i]}`;
+    if (!(Math.abs(a[i] - b[i]) <= atol + 1e-3 * Math.abs(b[i]))) return `[${i}] ${a[i]} vs ${b[i]}`;
   }
   return '';
 }
+
+/** Training-mode Dropout draws from numpy's generator: its expected outputs cannot be reproduced by any other runtime. */
+const RANDOM = /^test_training_dropout/;
 
 describe('CPU executor on the shared node tests', () => {
   it('passes every node test whose ops it claims', () => {
     const claimed = new Set(claimedOps());
     const passed: string[] = [], failed: string[] = [], unclaimed: string[] = [];
     for (const name of nodeTestNames()) {
+      if (RANDOM.test(name)) continue;
       const c = loadNodeCase(name);
       if (!c) continue; // sequence / optional / 4-bit I/O the runtime tensor cannot hold
       const m = c.model();
-      if ([...m.graph.allNodes()].some((n) => !claimed.has(n.opType))) { unclaimed.push(name); continue; }
+      if ([...m.graph.allNodes()].some((n) => !claimed.has(n.key))) { unclaimed.push(name); continue; }
       try {
         const out = new CpuExecutor(m).runSync(c.inputs);
         const bad = Object.entries(c.outputs).map(([k, e]) => [k, compare(out[k], e)]).filter(([, r]) => r);
@@ -44,7 +51,7 @@ describe('CPU executor on the shared node tests', () => {
     console.log(`claimed ops (${claimed.size}): ${[...claimed].join(' ')}`);
     console.log(`node tests: ${passed.length} passed, ${unclaimed.length} use unclaimed ops, ${failed.length} failed`);
     expect(failed).toEqual([]);
-    expect(passed.length).toBeGreaterThanOrEqual(727);
+    expect(passed.length).toBeGreaterThanOrEqual(1503);
   });
 
   it('names the missing op when a model uses one it lacks, and the input when feeds are wrong', async () => {

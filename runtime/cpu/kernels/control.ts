@@ -1,6 +1,6 @@
 /** If, Loop and Scan: run their bodies through the executor (ctx.runGraph); bodies read outer values directly. */
-import type { Kernel } from './types.js';
-import { ints, size } from '../util.js';
+import type { Kernel, KernelContext } from './types.js';
+import { ints, num, size } from '../util.js';
 import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../../src/core/tensor.js';
 import type { Node } from '../../../src/ir/graph.js';
@@ -70,37 +70,48 @@ export const controlKernels: Record<string, Kernel> = {
     return [...state, ...scans.map((s, k) => stack(s, scanTypes[k]))];
   },
   Scan: (node, inputs, ctx) => {
-    const body = bodyOf(node, 'body');
     const nScan = node.attrInt('num_scan_inputs', 0);
-    const ts = inputs as RTensor[];
-    let state = ts.slice(0, ts.length - nScan);
-    const scanIns = ts.slice(ts.length - nScan);
-    const inAxes = node.attrInts('scan_input_axes') ?? scanIns.map(() => 0);
-    const inDirs = node.attrInts('scan_input_directions') ?? scanIns.map(() => 0);
-    const T = scanIns[0].dims[inAxes[0] < 0 ? inAxes[0] + scanIns[0].dims.length : inAxes[0]];
-    const nOutScan = body.outputs.length - state.length;
-    const outs: RTensor[][] = Array.from({ length: nOutScan }, () => []);
-    for (let t = 0; t < T; t++) {
-      const sl = scanIns.map((s, k) => {
-        const ax = inAxes[k] < 0 ? inAxes[k] + s.dims.length : inAxes[k];
-        return sliceAt(s, ax, inDirs[k] ? T - 1 - t : t);
-      });
-      const r = ctx.runGraph(body, [...state, ...sl]);
-      state = r.slice(0, state.length);
-      r.slice(state.length).forEach((x, k) => outs[k].push(x));
-    }
-    const outDirs = node.attrInts('scan_output_directions') ?? outs.map(() => 0);
-    const outAxes = node.attrInts('scan_output_axes') ?? outs.map(() => 0);
-    const scanned = outs.map((list, k) => {
-      const s = stack(outDirs[k] ? [...list].reverse() : list, DataType.FLOAT);
-      const ax = outAxes[k] < 0 ? outAxes[k] + s.dims.length : outAxes[k];
-      if (ax === 0) return s;
-      const perm = s.dims.map((_, i) => i);
-      perm.splice(0, 1);
-      perm.splice(ax, 0, 0);
-      return transposeT(s, perm);
-    });
-    return [...state, ...scanned];
+    if (ctx.opset >= 9) return scan(node, inputs as RTensor[], nScan, ctx);
+    // Scan-8: input 0 is sequence_lens (optional), and every state and scan input has a leading batch axis:
+    // each batch element is one Scan-9 run (scan axis 1 → 0), their results stacked again.
+    const [lens, ...ts] = inputs as (RTensor | undefined)[];
+    const B = ts[0]!.dims[0];
+    if (lens && Array.from(num(lens)).some((l) => l !== ts[ts.length - 1]!.dims[1])) throw new AmpError(`node '${node.label}' (Scan-8): sequence_lens shorter than the scan axis is not supported`);
+    const per = Array.from({ length: B }, (_, b) => scan(node, ts.map((t) => sliceAt(t!, 0, b)), nScan, ctx, node.attrInts('directions')));
+    return per[0].map((_, k) => stack(per.map((r) => r[k]), per[0][k].dtype));
   },
 };
+
+/** Scan-9 over states and scan inputs (`dirs`: Scan-8's `directions` for the scan inputs). */
+function scan(node: Node, ts: RTensor[], nScan: number, ctx: KernelContext, dirs?: number[]): RTensor[] {
+  const body = bodyOf(node, 'body');
+  let state = ts.slice(0, ts.length - nScan);
+  const scanIns = ts.slice(ts.length - nScan);
+  const inAxes = node.attrInts('scan_input_axes') ?? scanIns.map(() => 0);
+  const inDirs = dirs ?? node.attrInts('scan_input_directions') ?? scanIns.map(() => 0);
+  const T = scanIns[0].dims[inAxes[0] < 0 ? inAxes[0] + scanIns[0].dims.length : inAxes[0]];
+  const nOutScan = body.outputs.length - state.length;
+  const outs: RTensor[][] = Array.from({ length: nOutScan }, () => []);
+  for (let t = 0; t < T; t++) {
+    const sl = scanIns.map((s, k) => {
+      const ax = inAxes[k] < 0 ? inAxes[k] + s.dims.length : inAxes[k];
+      return sliceAt(s, ax, inDirs[k] ? T - 1 - t : t);
+    });
+    const r = ctx.runGraph(body, [...state, ...sl]);
+    state = r.slice(0, state.length);
+    r.slice(state.length).forEach((x, k) => outs[k].push(x));
+  }
+  const outDirs = node.attrInts('scan_output_directions') ?? outs.map(() => 0);
+  const outAxes = node.attrInts('scan_output_axes') ?? outs.map(() => 0);
+  const scanned = outs.map((list, k) => {
+    const s = stack(outDirs[k] ? [...list].reverse() : list, DataType.FLOAT);
+    const ax = outAxes[k] < 0 ? outAxes[k] + s.dims.length : outAxes[k];
+    if (ax === 0) return s;
+    const perm = s.dims.map((_, i) => i);
+    perm.splice(0, 1);
+    perm.splice(ax, 0, 0);
+    return transposeT(s, perm);
+  });
+  return [...state, ...scanned];
+}
 import { transpose as transposeT } from './shape.js';

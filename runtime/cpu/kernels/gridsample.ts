@@ -1,11 +1,14 @@
 /**
- * GridSample (opset 16/20, 2-D): samples x[N, C, H, W] at normalized grid[N, Ho, Wo, 2] (x, y) locations, with
+ * GridSample (opset 16/20/22): samples x[N, C, H, W] at normalized grid[N, Ho, Wo, 2] (x, y) locations — or, volumetric,
+ * x[N, C, D, H, W] at grid[N, Do, Ho, Wo, 3] (x, y, z) with nearest or trilinear — with
  * nearest (round half to even), (bi)linear or (bi)cubic (A = −0.75) interpolation and zeros / border /
  * reflection padding, following the ONNX reference implementation.
  */
 import type { Kernel } from './types.js';
 import { num, make } from '../util.js';
 import { AmpError } from '../../../src/core/errors.js';
+import type { Node } from '../../../src/ir/graph.js';
+import type { RTensor } from '../../../src/core/tensor.js';
 
 const rint = (v: number) => { const r = Math.round(v); return Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : r; };
 /** Reflects x into [lo, hi] (as many bounces as needed). */
@@ -21,9 +24,50 @@ function cubic(t: number): [number, number, number, number] {
   return [c2(t + 1), c1(t), c1(1 - t), c2(2 - t)];
 }
 
+/** 3-D GridSample: nearest or (tri)linear over x[N, C, D, H, W] (cubic is 2-D only in the spec). */
+function volumetric(node: Node, X: RTensor, grid: RTensor): RTensor {
+  const [N, C, D, H, W] = X.dims, [, Do, Ho, Wo] = grid.dims;
+  const mode = node.attrString('mode', 'linear'), pad = node.attrString('padding_mode', 'zeros'), align = node.attrInt('align_corners', 0) === 1;
+  if (mode !== 'nearest' && mode !== 'linear' && mode !== 'bilinear') throw new AmpError(`${node.label}: GridSample mode '${mode}' is not supported for 5-D input`);
+  const x = num(X), g = num(grid), out = new Float64Array(N * C * Do * Ho * Wo);
+  const lens = [W, H, D];
+  const denorm = (v: number, len: number) => (align ? ((v + 1) / 2) * (len - 1) : ((v + 1) * len - 1) / 2);
+  const bounds = (len: number): [number, number] => (align ? [0, len - 1] : [-0.5, len - 0.5]);
+  const voxel = (base: number, i: number[]): number => {
+    if (pad === 'zeros') { if (i.some((v, k) => v < 0 || v >= lens[k])) return 0; }
+    else i = i.map((v, k) => Math.min(lens[k] - 1, Math.max(0, pad === 'reflection' ? Math.round(reflect(v, ...bounds(lens[k]))) : v)));
+    return x[base + (i[2] * H + i[1]) * W + i[0]];
+  };
+  for (let n = 0; n < N; n++) for (let o = 0; o < Do * Ho * Wo; o++) {
+    const gi = (n * Do * Ho * Wo + o) * 3;
+    const p = [0, 1, 2].map((k) => {
+      let v = denorm(g[gi + k], lens[k]);
+      if (pad === 'border') v = Math.min(lens[k] - 1, Math.max(0, v));
+      else if (pad === 'reflection') v = reflect(v, ...bounds(lens[k]));
+      return v;
+    });
+    for (let c = 0; c < C; c++) {
+      const base = (n * C + c) * D * H * W;
+      let v = 0;
+      if (mode === 'nearest') v = voxel(base, p.map(rint));
+      else {
+        const f = p.map(Math.floor), t = p.map((q, k) => q - f[k]);
+        for (let corner = 0; corner < 8; corner++) {
+          const bit = [corner & 1, (corner >> 1) & 1, (corner >> 2) & 1];
+          const w = bit.reduce((a, b, k) => a * (b ? t[k] : 1 - t[k]), 1);
+          if (w) v += w * voxel(base, f.map((q, k) => q + bit[k]));
+        }
+      }
+      out[(n * C + c) * Do * Ho * Wo + o] = v;
+    }
+  }
+  return make(X.dtype, [N, C, Do, Ho, Wo], out);
+}
+
 export const gridSampleKernels: Record<string, Kernel> = {
   GridSample: (node, [X, grid]) => {
-    if (X!.dims.length !== 4) throw new AmpError(`${node.label}: GridSample is supported for 4-D input (got rank ${X!.dims.length})`);
+    if (X!.dims.length === 5) return [volumetric(node, X!, grid!)];
+    if (X!.dims.length !== 4) throw new AmpError(`${node.label}: GridSample takes 4-D or 5-D input (got rank ${X!.dims.length})`);
     const [N, C, H, W] = X!.dims, [, Ho, Wo] = grid!.dims;
     const mode = node.attrString('mode', 'bilinear'), pad = node.attrString('padding_mode', 'zeros'), align = node.attrInt('align_corners', 0) === 1;
     const x = num(X!), g = num(grid!), out = new Float64Array(N * C * Ho * Wo);

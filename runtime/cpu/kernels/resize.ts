@@ -65,7 +65,8 @@ const cubicCoeff = (d: number, a: number): number => {
 function axisTaps(node: Node, inLen: number, outLen: number, scale: number, roiStart: number, roiEnd: number, opset: number): [number, number][][] {
   const mode = node.attrString('mode', 'nearest');
   const ctm = opset < 11 ? 'asymmetric' : node.attrString('coordinate_transformation_mode', 'half_pixel');
-  const nm = node.attrString('nearest_mode', 'round_prefer_floor');
+  // Upsample has no nearest_mode: its spec reads input(floor(x / scale)).
+  const nm = node.opType === 'Upsample' ? 'floor' : node.attrString('nearest_mode', 'round_prefer_floor');
   const cubicA = node.attrFloat('cubic_coeff_a', -0.75);
   const exclude = node.attrInt('exclude_outside', 0) === 1;
   const extrap = node.attrFloat('extrapolation_value', 0);

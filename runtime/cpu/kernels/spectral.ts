@@ -5,6 +5,7 @@
  */
 import type { Kernel } from './types.js';
 import { num, make, size, ints, normAxis } from '../util.js';
+import type { RTensor } from '../../../src/core/tensor.js';
 
 /** out[k] = Σ_j x[j]·e^(∓2πi·jk/n) over `n` samples read at re/im(j), bins [0, bins). */
 function dft1(n: number, bins: number, inverse: boolean, re: (j: number) => number, im: (j: number) => number, put: (k: number, r: number, i: number) => void, len = n): void {
@@ -20,11 +21,31 @@ function dft1(n: number, bins: number, inverse: boolean, re: (j: number) => numb
   }
 }
 
+/**
+ * Inverse of a one-sided spectrum (inverse = onesided = 1): input [..., n/2 + 1 bins, ..., 2] along `axis`, the
+ * other half by Hermitian symmetry, real output [..., n, ..., 1] with n = dft_length or 2·(bins − 1).
+ */
+function irfft(X: RTensor, axis: number, length?: number): RTensor {
+  const bins = X.dims[axis], n = length ?? 2 * (bins - 1), cplx = X.dims[X.dims.length - 1] === 2;
+  const outDims = [...X.dims.slice(0, -1), 1];
+  outDims[axis] = n;
+  const x = num(X), out = new Float64Array(size(outDims));
+  const inner = size(X.dims.slice(axis + 1, -1)), outer = size(X.dims.slice(0, axis)), w = cplx ? 2 : 1;
+  for (let o = 0; o < outer; o++) for (let q = 0; q < inner; q++) {
+    const at = (k: number) => ((o * bins + k) * inner + q) * w;
+    const re = (k: number) => (k < bins ? x[at(k)] : n - k < bins ? x[at(n - k)] : 0);
+    const im = (k: number) => (!cplx ? 0 : k < bins ? x[at(k) + 1] : n - k < bins ? -x[at(n - k) + 1] : 0);
+    dft1(n, n, true, re, im, (j, r) => { out[(o * n + j) * inner + q] = r; });
+  }
+  return make(X.dtype, outDims, out);
+}
+
 export const spectralKernels: Record<string, Kernel> = {
   DFT: (node, [X, lenT, axisT], ctx) => {
     const r = X!.dims.length, cplx = X!.dims[r - 1] === 2;
     const axis = normAxis(ctx.opset >= 20 ? (axisT ? ints(axisT)[0] : -2) : node.attrInt('axis', 1), r);
     const inverse = node.attrInt('inverse', 0) === 1, onesided = node.attrInt('onesided', 0) === 1;
+    if (inverse && onesided) return [irfft(X!, axis, lenT ? ints(lenT)[0] : undefined)];
     const len = X!.dims[axis], n = lenT ? ints(lenT)[0] : len, bins = onesided ? Math.floor(n / 2) + 1 : n;
     const outDims = [...X!.dims.slice(0, -1), 2];
     outDims[axis] = bins;
