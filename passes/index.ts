@@ -111,7 +111,7 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
   }
   if (opts.target === 'bf16' && (model.opset('') ?? 0) < 13) summary.warnings.push('opset < 13: few ops accept bfloat16, most nodes stay fp32');
   // Converted for no runtime in particular, a bf16 model may not load where it is deployed: say where bf16 is scarce.
-  if (opts.target === 'bf16' && opts.runtime === 'any' && summary.nodes.low) summary.warnings.push(`bf16 kernels are few in some runtimes — ${bf16Limited().join(', ')}: give --runtime for the one this model is for`);
+  if (opts.target === 'bf16' && (opts.runtime === 'any' || opts.runtime === 'portable') && summary.nodes.low) summary.warnings.push(`bf16 kernels are few in some runtimes — ${bf16Limited().join(', ')}: give --runtime for the one this model is for`);
   return summary;
 }
 

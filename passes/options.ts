@@ -26,7 +26,7 @@ export interface ConvertOptions {
   minPositive?: number;
   /** A constant losing more than this share of its L1 mass to underflow keeps its reader fp32 (default 0.01). */
   underflowMass?: number;
-  /** The runtime the model is for: ops it cannot run in fp16/bf16 stay fp32 (passes/runtimes.ts; default 'any'). */
+  /** The runtime the model is for: ops it cannot run in fp16/bf16 stay fp32 (passes/runtimes.ts; default 'portable': all known runtimes' limits). */
   runtime?: RuntimeName;
   /** Why a name in keepFp32 is kept (summaries group by it; default 'kept fp32 by name'). */
   keepReasons?: Record<string, string>;
@@ -110,8 +110,8 @@ export function parseNamePattern(s: string | RegExp): string | RegExp {
 }
 
 function runtimeName(v: unknown, file?: string): RuntimeName {
-  if (v === undefined) return 'any';
-  if (typeof v !== 'string' || !(v in RUNTIMES)) throw new AmpError(`runtime must be one of ${Object.keys(RUNTIMES).join(', ')} (got ${JSON.stringify(v)})`, file);
+  if (v === undefined) return 'portable';
+  if (typeof v !== 'string' || !Object.hasOwn(RUNTIMES, v)) throw new AmpError(`runtime must be one of ${Object.keys(RUNTIMES).join(', ')} (got ${JSON.stringify(v)})`, file);
   return v as RuntimeName;
 }
 

@@ -42,6 +42,11 @@ export interface OpPolicy {
    * in fp32 while its inputs and outputs are fp16 — Attention's softmax in `softmax_precision` FLOAT.
    */
   lowAttrs?: Record<string, number>;
+  /**
+   * Its values can outgrow the low type while its inputs fit (exp, powers, products, long sums): while it is
+   * fp32, a graph output it writes stays fp32 too — a cast at the edge would overflow just the same.
+   */
+  wide?: boolean;
 }
 
 import { lookupOwn, opKey } from '../src/ir/graph.js';
@@ -52,7 +57,9 @@ const I = (bf16Since = 13): OpPolicy => ({ cls: 'infer', bf16Since });
 const C = (bf16Since = 13): OpPolicy => ({ cls: 'clear', bf16Since });
 const D = (why: string): OpPolicy => ({ cls: 'deny', why });
 /** Denied for its range only (see OpPolicy.range); bf16Since as for the other classes. */
-const R = (why: string, range: 'output' | 'squares', bf16Since = 13): OpPolicy => ({ cls: 'deny', why, range, bf16Since });
+const R = (why: string, range: 'output' | 'squares', bf16Since = 13): OpPolicy => ({ cls: 'deny', why, range, bf16Since, wide: true });
+/** Denied because its values outgrow the low type (OpPolicy.wide). */
+const W = (why: string): OpPolicy => ({ cls: 'deny', why, wide: true });
 /** Ops that touch no float tensor (bool, integer, string): their class never matters. */
 const N = (): OpPolicy => ({ cls: 'clear', bf16Since: NEVER, why: 'no float tensors' });
 
@@ -78,16 +85,16 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   OneHot: C(NEVER), Scatter: C(NEVER), CenterCropPad: C(18),
   // deny: overflow / underflow prone or must stay exact
   Exp: R('overflows fp16 above x≈11', 'output'), Log: D('loses precision for small inputs'), Pow: R('overflows fp16', 'output', 15),
-  Softplus: D('exp inside'), LogSoftmax: D('log of a long sum'), CumSum: D('long running sum; no fp16 before opset 14'),
+  Softplus: D('exp inside'), LogSoftmax: D('log of a long sum'), CumSum: W('long running sum; no fp16 before opset 14'),
   Sum: R('many-input sum', 'output'), ReduceSum: R('long reduction', 'output'), ReduceMean: R('long reduction', 'output'), ReduceL1: R('long reduction', 'output'),
-  ReduceL2: R('long reduction of squares', 'squares'), ReduceSumSquare: R('long reduction of squares', 'squares'), ReduceProd: D('product overflows'),
+  ReduceL2: R('long reduction of squares', 'squares'), ReduceSumSquare: R('long reduction of squares', 'squares'), ReduceProd: W('product overflows'),
   ReduceLogSum: D('long reduction'), ReduceLogSumExp: D('exp inside'), ReduceMax: I(13), ReduceMin: I(13),
   // Statistics in stash_type (float32 by default) from LayerNormalization-17 / GroupNormalization-21: fp16 I/O is safe.
   LayerNormalization: { ...D('variance statistics (PyTorch autocast keeps layer_norm fp32)'), inferFrom: 17, bf16Since: 17 }, 
   GroupNormalization: { ...D('variance statistics'), inferFrom: 21, bf16Since: 21 }, InstanceNormalization: D('variance statistics'),
   LpNormalization: D('norm of a long vector'), MeanVarianceNormalization: D('variance statistics'), LRN: R('sum of squares', 'squares'),
   SoftmaxCrossEntropyLoss: D('loss'), NegativeLogLikelihoodLoss: D('loss'),
-  Sinh: D('exp inside'), Cosh: D('exp inside'), LpPool: D('p-norm of a window'), GlobalLpPool: D('p-norm of a long vector'),
+  Sinh: W('exp inside'), Cosh: W('exp inside'), LpPool: D('p-norm of a window'), GlobalLpPool: D('p-norm of a long vector'),
   DFT: D('long sums'), STFT: D('long sums'), Col2Im: D('sums overlapping patches'), AffineGrid: D('sampling coordinates'),
   GridSample: D('sampling coordinates'), Unique: D('near-equal values would merge'), ImageDecoder: D('decoder'),
   MatMulInteger: D('integer arithmetic'), ConvInteger: D('integer arithmetic'), QLinearMatMul: D('quantized arithmetic'),
@@ -103,7 +110,7 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   StringNormalizer: N(), RegexFullMatch: N(), StringConcat: N(), StringSplit: N(),
   // Transformer ops (opset 23/24): attention's softmax runs in fp32 (lowAttrs), RMS statistics in stash_type.
   Attention: { ...A(23), lowAttrs: { softmax_precision: 1 } }, RotaryEmbedding: I(23), RMSNormalization: I(23), TensorScatter: C(24),
-  BitCast: D('reinterprets the bits of its input'), DeformConv: D('sampling coordinates'), CumProd: D('product overflows'),
+  BitCast: D('reinterprets the bits of its input'), DeformConv: D('sampling coordinates'), CumProd: W('product overflows'),
   HannWindow: D('window generator'), HammingWindow: D('window generator'), BlackmanWindow: D('window generator'), MelWeightMatrix: D('filter bank generator'),
   // onnxruntime's fused transformer ops (com.microsoft), as its optimizer and Optimum leave them. Its CPU, CUDA and
   // WebGPU providers run them with fp16 I/O and fp32 statistics/softmax; none has bf16 kernels on CPU or WebGPU.

@@ -4,7 +4,8 @@
  * Each entry is an op and, where the limit depends on attributes or the opset, a predicate. ort-cpu and
  * ort-web-webgpu list what was observed on the released packages (`npm run probe:runtimes` reproduces it;
  * test/runtimes.test.ts checks the converted node tests load); ort-cuda what its kernel table registers (no
- * GPU here to observe); `any` assumes a runtime with a kernel for every op in both types.
+ * GPU here to observe); `any` assumes a runtime with a kernel for every op in both types; `portable`, the default,
+ * is every known runtime's fp16 limits at once, so a default conversion loads on all of them.
  */
 import type { Node } from '../src/ir/graph.js';
 
@@ -22,8 +23,18 @@ export interface RuntimeProfile {
 const reduces = (n: Node) => n.attrString('reduction', 'none') !== 'none';
 const below = (v: number) => (_n: Node, opset: number) => opset < v;
 
+/** An op limited anywhere, limited here: the union of the profiles' fp16 limits. */
+function union(...ps: RuntimeProfile[]): Record<string, Limit> {
+  const out: Record<string, Limit> = {};
+  for (const p of ps) for (const [op, l] of Object.entries(p.noLow)) {
+    const prev = out[op];
+    out[op] = prev === undefined ? l : prev === true || l === true ? true : (n, o) => prev(n, o) || l(n, o);
+  }
+  return out;
+}
+
 /** Runtime profiles (`--runtime`): for each, the ops it cannot run in fp16/bf16, which the pass keeps fp32. */
-export const RUNTIMES = {
+const PROFILES = {
   any: { description: 'no runtime limits assumed', noLow: {} },
   // onnxruntime-node 1.30 on the 804 node tests: fp16 nodes without an fp16 CPU kernel still load (onnxruntime
   // inserts casts to fp32 around them) except these; bf16 gets no such casts, and only these ops have kernels.
@@ -49,6 +60,15 @@ export const RUNTIMES = {
   },
   'amp-webgpu': { description: "amp-convert's WebGPU runtime: every op runs in fp16 (on the GPU or its CPU reference)", noLow: {} },
 } satisfies Record<string, RuntimeProfile>;
+export const RUNTIMES = {
+  ...PROFILES,
+  // bf16 has no common ground (WebGPU has none, onnxruntime's CPU provider a few data-movement ops): a bf16
+  // conversion for no runtime in particular assumes bf16 kernels and warns.
+  portable: {
+    description: 'the default: every known runtime\'s fp16 limits at once (ort-cpu, ort-cuda, ort-web-webgpu, amp-webgpu), so the model loads on each',
+    noLow: union(PROFILES['ort-cpu'], PROFILES['ort-cuda'], PROFILES['ort-web-webgpu'], PROFILES['amp-webgpu']),
+  },
+} satisfies Record<string, RuntimeProfile>;
 /** The name of a runtime profile in RUNTIMES. */
 export type RuntimeName = keyof typeof RUNTIMES;
 
@@ -56,7 +76,7 @@ export type RuntimeName = keyof typeof RUNTIMES;
 export function runtimeLimit(runtime: RuntimeName, n: Node, opset: number, target: 'fp16' | 'bf16' = 'fp16'): string | undefined {
   const p: RuntimeProfile = RUNTIMES[runtime];
   if (target === 'bf16' && p.bf16Runs && !p.bf16Runs.includes(n.opType)) return `no bf16 ${n.opType} in ${runtime}`;
-  const limit = p.noLow[n.opType];
+  const limit = Object.hasOwn(p.noLow, n.opType) ? p.noLow[n.opType] : undefined;
   if (!limit || (limit !== true && !limit(n, opset))) return undefined;
   return `no low-precision ${n.opType} in ${runtime}`;
 }

@@ -34,6 +34,8 @@ function worstRatio(got: RTensor, ref: RTensor): number {
   let worst = 0;
   for (let i = 0; i < a.length; i++) {
     if (a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i]))) continue;
+    // onnxruntime writes masked attention scores (qk_matmul_output) as the lowest value of their type.
+    if (b[i] <= -3.4e38 && a[i] <= -65504) continue;
     const r = Math.abs(a[i] - b[i]) / (ATOL + RTOL * Math.abs(b[i]));
     worst = Math.max(worst, Number.isNaN(r) ? Infinity : r);
   }
@@ -93,11 +95,17 @@ describe.each([false, true])('node tests converted (keepIoTypes=%s)', (keepIoTyp
   });
 
   it('models ORT cannot run in fp32 are only the types and kernels it lacks', () => {
-    // FLOAT8/BFLOAT16/E8M0 tensors, int16 Max/Min, Pow with unsigned exponents, Where on int8 (Clip
-    // expansions) and Range at opsets ORT rejects: listed so a new kind of failure cannot hide here.
-    const known = /_(FLOAT8|BFLOAT16|e8m0|bfloat16|no_saturate)|test_(max|min)_u?int16|test_pow_types_float32_uint|test_clip_default_int8_(max|min)_expanded|test_range_/;
-    expect(o.oracleFailed.filter((n) => !known.test(n))).toEqual([]);
-    expect(o.nonTensorIo.every((n) => /INT4|INT2|FLOAT4E2M1|sequence|_opt$/.test(n))).toBe(true);
+    // Listed by reason, so that a new kind of failure cannot hide here.
+    const known = [
+      /_(FLOAT8|BFLOAT16|e8m0|e4m3fn|e5m2|bfloat16|no_saturate)/, // element types it has no kernels for
+      /test_(max|min)_u?int16|test_pow_types_float32_uint|test_clip_default_int8_(max|min)_expanded|test_range_|test_top_k_uint64|test_bitshift_(left|right)_uint16|test_convinteger_with_padding/, // integer kernels it lacks
+      /test_(causal_conv_with_state|flexattention|linear_attention|swiglu|bitcast|celu)/, // opsets newer than onnxruntime 1.30 knows
+      /test_(adagrad|adam|momentum|nesterov_momentum)/, // the preview training domain
+      /test_(bernoulli|image_decoder|strnormalizer|roialign)|_batchwise$|test_attention_4d_diff_heads_mask4d_padded_kv/, // random, codecs, locales, layouts and forms it refuses
+    ];
+    expect(o.oracleFailed.filter((n) => !known.some((r) => r.test(n)))).toEqual([]);
+    // Sub-byte tensors (int2/int4/float4 files), sequences and optionals: I/O the runtime tensor here cannot hold.
+    expect(o.nonTensorIo.filter((n) => !/int4|int2|float4e2m1|seq|_opt$|optional/i.test(n))).toEqual([]);
   });
 
   it('the ONNX checker accepts every converted model within its IR/opset range', async () => {

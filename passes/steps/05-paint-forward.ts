@@ -8,7 +8,7 @@
  * boundary casts look exactly like that).
  */
 import { elemType, isFloatValue, isLowBranchOutput, type PassContext } from '../context.js';
-import { decidedByConsumers, opRole } from '../policy.js';
+import { decidedByConsumers, opPolicy, opRole } from '../policy.js';
 import { DataType } from '../../src/ir/dtype.js';
 
 /** Will this value be low precision once the decisions are applied? */
@@ -28,12 +28,20 @@ export function isLowSource(ctx: PassContext, name: string): boolean {
 
 /**
  * Does main-graph input/output `name` keep its type? keepIoTypes (all, or the names and patterns listed), forced for bf16
- * below opset 13: Cast accepts bfloat16 only from opset 13, so no boundary could be cast.
+ * below opset 13 (Cast accepts bfloat16 only from opset 13, so no boundary could be cast) and in a model that imports
+ * no default-domain opset (no Cast can be written there); outputs of fp32 ops whose values outgrow the low type too.
  */
 export const keepIo = (ctx: PassContext, name: string): boolean => {
   const k = ctx.opts.keepIoTypes;
-  return k === true || (k instanceof Set && k.has(name)) || ctx.opts.keepIoPatterns.some((r) => r.test(name)) || (ctx.low === DataType.BFLOAT16 && ctx.opset < 13);
+  return k === true || (k instanceof Set && k.has(name)) || ctx.opts.keepIoPatterns.some((r) => r.test(name)) || (ctx.low === DataType.BFLOAT16 && ctx.opset < 13) ||
+    ctx.model.opset('') === undefined || wideOutput(ctx, name);
 };
+
+/** A graph output written by an fp32 node whose values outgrow the low type (OpPolicy.wide): its edge cast would overflow. */
+function wideOutput(ctx: PassContext, name: string): boolean {
+  const p = ctx.graph.values.get(name)?.producer;
+  return !!p && p.graph === ctx.graph && ctx.graph.outputs.includes(name) && ctx.cls.get(p) === 'deny' && !!opPolicy(p.opType, p.domain, ctx.opset).wide;
+}
 
 export function paintForward(ctx: PassContext): void {
   for (const n of ctx.graph.nodes) {

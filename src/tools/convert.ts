@@ -49,7 +49,10 @@ export interface ConvertRunOptions extends ConvertOptions {
   maxActivation?: number;
   /** Keep fp32 the reductions deeper than this many elements (default: no limit). */
   maxReduction?: number;
-  /** Output tolerance (default TOLERANCES[target]); `outputTolerance` overrides it per output name. */
+  /**
+   * Output tolerance: the fields given replace those of TOLERANCES[target] (cos alone keeps the default atol/rtol/
+   * scale); `outputTolerance` overrides fields of it per output name.
+   */
   tolerance?: Tolerance;
   outputTolerance?: Record<string, Tolerance>;
   /** Conversions the repair may try (default 2·log2(nodes), at least 4). */
@@ -88,6 +91,13 @@ export interface ConvertResult {
   notes: string[];
 }
 
+/** Per-output tolerances as complete ones: each names only what it changes from the run's tolerance. */
+function mergeOutputTolerances(tol: Tolerance | undefined, perOutput: Record<string, Tolerance> | undefined, target: 'fp16' | 'bf16'): Record<string, Tolerance> | undefined {
+  if (!perOutput) return undefined;
+  const base = { ...TOLERANCES[target], ...tol };
+  return Object.fromEntries(Object.entries(perOutput).map(([k, t]) => [k, { ...base, ...t }]));
+}
+
 const toModel = (input: Model | string | Uint8Array): Model =>
   input instanceof Model ? input : typeof input === 'string' ? loadModel(input) : modelFromBytes(input);
 const message = (e: unknown) => (e instanceof AmpError ? e.message : (e as Error).message);
@@ -104,11 +114,12 @@ const wasmScan: ScanF32 = (t, tinyBits, emit) => rangeF16(t.byteLength, (offset,
  */
 export async function convert(input: Model | string | Uint8Array, options: ConvertRunOptions = {}): Promise<ConvertResult> {
   const t0 = performance.now();
-  const { verify = true, inputs, samples = 2, seed = 0, shapes, maxActivation, maxReduction, tolerance: tolIn, outputTolerance,
-    maxEvals, calibrate: cal, report, onPhase, decodeSteps = 8, ...passOptions } = options;
+  const { verify = true, inputs, samples = 2, seed = 0, shapes, maxActivation, maxReduction, tolerance: tolIn,
+    maxEvals, calibrate: cal, report, onPhase, decodeSteps = 8, outputTolerance: _perOutput, ...passOptions } = options;
+  const outputTolerance = mergeOutputTolerances(options.tolerance, options.outputTolerance, resolveOptions(passOptions).target);
   const model = toModel(input);
   const target = resolveOptions(passOptions).target;
-  const tolerance = tolIn ?? TOLERANCES[target];
+  const tolerance = { ...TOLERANCES[target], ...tolIn };
   const notes: string[] = [];
   const keepFp32 = [...(passOptions.keepFp32 ?? [])];
   const keepReasons: Record<string, string> = { ...passOptions.keepReasons };

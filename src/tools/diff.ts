@@ -55,7 +55,7 @@ export interface ReferenceCache { raw: Map<string, RTensor>; vals: Map<string, F
 /** Options of diff: the tolerance, per-output tolerances, attribution and histograms on or off, a cached reference run. */
 export interface DiffOptions {
   tolerance?: Tolerance;
-  /** Per graph output, replacing `tolerance` for it. */
+  /** Per graph output: the fields given replace those of `tolerance` for it. */
   outputTolerance?: Record<string, Tolerance>;
   attribution?: boolean; histograms?: boolean; reference?: ReferenceCache;
 }
@@ -86,7 +86,7 @@ export function alignFeeds(original: Model, converted: Model, feeds: Record<stri
 }
 
 const worstFirst = (a: TensorDiff, b: TensorDiff) => {
-  const bad = (d: TensorDiff) => (d.self!.nan || d.self!.inf ? 1 : 0);
+  const bad = (d: TensorDiff) => (d.self!.newNonFinite || d.self!.lostNonFinite ? 1 : 0);
   return bad(b) - bad(a) || b.self!.scaled - a.self!.scaled;
 };
 
@@ -96,8 +96,9 @@ const worstFirst = (a: TensorDiff, b: TensorDiff) => {
  */
 export async function diff(original: Model, converted: Model, feeds: Record<string, RTensor>, opts: DiffOptions = {}): Promise<DiffReport> {
   const t0 = performance.now();
-  const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
-  const tolFor = (output: string) => opts.outputTolerance?.[output] ?? tolerance;
+  // A tolerance names only the fields it changes (from the fp16 default; per output, from the run's tolerance).
+  const tolerance = { ...DEFAULT_TOLERANCE, ...opts.tolerance };
+  const tolFor = (output: string) => ({ ...tolerance, ...opts.outputTolerance?.[output] });
   const { ref: refFeeds, conv: convFeeds } = alignFeeds(original, converted, feeds);
   // Reference values of every tensor of the original model (reused when the caller passes the same cache).
   const ref = opts.reference ?? { raw: new Map<string, RTensor>(), vals: new Map<string, Float32Array>() };
@@ -196,7 +197,7 @@ export async function diffSets(original: Model, converted: Model, sets: Record<s
   const outcomes: SetOutcome[] = [];
   const check = (want: RTensor, got: RTensor | undefined, name: string) => {
     if (!got) throw new AmpError(`output '${name}' is missing from the converted model's results`);
-    const tol = opts.outputTolerance?.[name] ?? opts.tolerance ?? DEFAULT_TOLERANCE;
+    const tol = { ...DEFAULT_TOLERANCE, ...opts.tolerance, ...opts.outputTolerance?.[name] };
     const s = tensorStats(toFloat32(want), toFloat32(got), tol);
     return { name, pass: meets(s, tol), maxAbs: s.maxAbs, tolRatio: s.tolRatio, cosine: s.cosine };
   };

@@ -19,7 +19,7 @@ export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
 interface Opts extends InputFlags {
   verify: boolean; forceUnverified?: boolean; maxActivation?: string; maxReduction?: string; tolerance?: string; toleranceOutput?: string[];
   maxEvals?: string; report?: string; output?: string; keepIoTypes?: boolean | string; bf16?: boolean; allow?: string[]; deny?: string[];
-  keepFp32?: string[]; config?: string; decode?: string; emitIr?: string; emitTypes?: string; runtime: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
+  keepFp32?: string[]; config?: string; decode?: string; emitIr?: string; emitTypes?: string; runtime?: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
 }
 const num = (v: string | undefined, flag: string): number | undefined => {
   if (v === undefined) return undefined;
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .option('--keep-fp32 <name|/re/>', 'node name or /regex/ to keep fp32 (repeatable)', repeat)
     .option('--config <amp.json>', 'JSON file with the conversion options (target, keepIoTypes, allow, deny, keepFp32, clamp, maxInit, minPositive, underflowMass)')
     .option('--external-data', 'write weights to an external data file')
-    .option('--runtime <name>', `the runtime the model is for; ops it cannot run in fp16/bf16 stay fp32 (${Object.keys(RUNTIMES).join(', ')})`, 'any')
+    .option('--runtime <name>', `the runtime the model is for; ops it cannot run in fp16/bf16 stay fp32 (${Object.keys(RUNTIMES).join(', ')}; default portable: all of their limits)`)
     .option('--clamp', 'clamp constants beyond the fp16 range to ±65504 instead of keeping their readers fp32')
     .option('--max-init <x>', 'constants with |x| above this keep their readers fp32 (default 65504 for fp16)')
     .option('--min-positive <x>', 'nonzero constants below this count as underflow (default 2^-24 for fp16)')
@@ -71,7 +71,7 @@ export function register(program: Command): void {
       if (o.emitTypes) { checkOutput(o.emitTypes, { force: o.force, protect: inputs }); await loadTsMorph(); }
       const options: ConvertRunOptions = {
         target: o.bf16 ? 'bf16' : undefined, keepIoTypes: typeof o.keepIoTypes === 'string' ? list(o.keepIoTypes) : o.keepIoTypes, allow: o.allow, deny: o.deny, keepFp32: o.keepFp32, config: o.config,
-        runtime: o.runtime as RuntimeName, clamp: o.clamp, maxInit: num(o.maxInit, '--max-init'), minPositive: num(o.minPositive, '--min-positive'),
+        runtime: o.runtime as RuntimeName | undefined, clamp: o.clamp, maxInit: num(o.maxInit, '--max-init'), minPositive: num(o.minPositive, '--min-positive'),
         verify: o.verify, inputs: o.inputs ? readInputSets(model, o.inputs) : undefined,
         samples: o.random !== undefined ? num(o.random, '--random') : undefined, seed: Number(o.seed), shapes: parseShapes(o.shape),
         maxActivation: num(o.maxActivation, '--max-activation'), maxReduction: num(o.maxReduction, '--max-reduction'),

@@ -19,7 +19,7 @@ const HEAD = ['node', 'op', 'type', 'self err', 'total err', 'cosine', 'max|Δ|'
 
 /** Does a node break the tolerance by itself (its own fp16 run on fp32 inputs)? */
 const selfFails = (d: TensorDiff, t: DiffReport['tolerance']): boolean =>
-  !!d.self && (d.self.nan + d.self.inf > 0 || (d.self.tolRatio ?? 0) > 1 || (t.rel !== undefined && d.self.scaled > t.rel));
+  !!d.self && (d.self.newNonFinite + d.self.lostNonFinite > 0 || (d.self.tolRatio ?? 0) > 1 || (t.rel !== undefined && d.self.scaled > t.rel));
 /**
  * The nodes to keep fp32 to repair the conversion: those that break the tolerance by themselves (at most 10,
  * worst first), else the producer of the first tensor beyond it. Empty when the outputs meet it.
@@ -131,7 +131,7 @@ function statsCells(s: TensorStats | undefined): string {
 /** A DiffReport as one self-contained HTML page with plots (no network access). */
 export function renderHtml(r: DiffReport, title = 'amp-convert precision diff', top = 30): string {
   const rows = r.ranked.slice(0, top).map((d, i) => `<tr class="${selfFails(d, r.tolerance) ? 'bad' : ''}"><td>${i + 1}</td><td>${esc(d.node)}</td><td>${esc(d.op)}</td><td>${dtypeName(d.dtype)}</td>${statsCells(d.self)}<td>${e(d.stats.scaled)}</td><td>${c(d.stats.cosine)}</td><td>${d.stats.nan + d.stats.inf}</td><td>${(d.stats.flushed * 100).toFixed(1)}%</td></tr>`).join('\n');
-  const outs = r.outputs.map((o) => `<tr class="${o.stats.nan || o.stats.inf ? 'bad' : ''}"><td>${esc(o.name)}</td><td>${dtypeName(o.dtype)}</td><td>${e(o.stats.scaled)}</td><td>${e(o.stats.maxAbs)}</td><td>${e(o.stats.p99)}</td><td>${c(o.stats.cosine)}</td><td>${o.stats.nan + o.stats.inf}</td></tr>`).join('\n');
+  const outs = r.outputs.map((o) => `<tr class="${o.stats.newNonFinite || o.stats.lostNonFinite ? 'bad' : ''}"><td>${esc(o.name)}</td><td>${dtypeName(o.dtype)}</td><td>${e(o.stats.scaled)}</td><td>${e(o.stats.maxAbs)}</td><td>${e(o.stats.p99)}</td><td>${c(o.stats.cosine)}</td><td>${o.stats.nan + o.stats.inf}</td></tr>`).join('\n');
   const worst = r.ranked[0];
   const hists = [
     ...r.outputs.slice(0, 2).flatMap((o) => [histogram(o.histValues, `output ${o.name}: |values|`), histogram(o.histErrors, `output ${o.name}: |errors|`)]),

@@ -26,6 +26,8 @@ export interface TensorStats {
   refMaxAbs: number;
   /** NaN/Inf in the converted tensor where the reference is finite. */
   newNonFinite: number;
+  /** NaN/Inf in the reference that the converted tensor does not reproduce (a finite value, or another class). */
+  lostNonFinite: number;
   /** With an elementwise tolerance: max over elements of |Δ| / (its allowed error); ≤ 1 meets it. */
   tolRatio?: number;
 }
@@ -37,9 +39,15 @@ function quantiles(xs: Float64Array, qs: number[]): number[] {
   return qs.map((q) => s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]);
 }
 
+/** Same non-finite class at the same position (NaN↔NaN, +Inf↔+Inf, −Inf↔−Inf): agreement, not error. */
+const sameNonFinite = (r: number, g: number) => (Number.isNaN(r) ? Number.isNaN(g) : r === g);
+
 /**
  * Error statistics of `got` against `ref`: max/mean abs and rel error, scaled error, quantiles, cosine,
- * NaN/Inf, flushed and saturated values, and the tolerance ratio when `tol` is elementwise.
+ * NaN/Inf, flushed and saturated values, and the tolerance ratio when `tol` is elementwise. Where the reference
+ * is NaN or ±Inf, the same value in `got` agrees (it counts for nothing); any other value there is counted in
+ * lostNonFinite, as NaN/Inf where the reference is finite is in newNonFinite. Errors, cosine and the tolerance
+ * ratio are over the positions where both are finite.
  */
 export function tensorStats(ref: ArrayLike<number>, got: ArrayLike<number>, tol?: Tolerance): TensorStats {
   const n = ref.length;
@@ -49,30 +57,32 @@ export function tensorStats(ref: ArrayLike<number>, got: ArrayLike<number>, tol?
   const abs = new Float64Array(n);
   const elementwise = tol && (tol.atol !== undefined || tol.rtol !== undefined || tol.scale !== undefined);
   const atol = elementwise ? absFloor(tol!, refMax) : 0, rtol = tol?.rtol ?? 0;
-  let maxAbs = 0, sumAbs = 0, maxRel = 0, sumRel = 0, dot = 0, nr = 0, ng = 0, nan = 0, inf = 0, flushed = 0, nonzero = 0, sat = 0, fresh = 0, ratio = 0;
+  let maxAbs = 0, sumAbs = 0, maxRel = 0, sumRel = 0, dot = 0, nr = 0, ng = 0, nan = 0, inf = 0, flushed = 0, nonzero = 0, sat = 0, fresh = 0, ratio = 0, lost = 0;
   for (let i = 0; i < n; i++) {
     const r = ref[i], g = got[i];
     if (Number.isNaN(g)) nan++;
     else if (!Number.isFinite(g)) inf++;
     if (!Number.isFinite(g) && Number.isFinite(r)) fresh++;
+    if (!Number.isFinite(r)) { if (!sameNonFinite(r, g)) lost++; continue; }
     if (r !== 0) { nonzero++; if (g === 0) flushed++; }
-    if (Math.abs(r) > F16_MAX || (!Number.isFinite(g) && Number.isFinite(r))) sat++;
-    const d = Number.isNaN(g) || Number.isNaN(r) ? Infinity : Math.abs(g - r);
+    if (Math.abs(r) > F16_MAX || !Number.isFinite(g)) sat++;
+    const d = Number.isFinite(g) ? Math.abs(g - r) : Infinity;
     abs[i] = d;
     maxAbs = Math.max(maxAbs, d);
     sumAbs += d;
     const rel = d / Math.max(Math.abs(r), floor);
     maxRel = Math.max(maxRel, rel);
     sumRel += rel;
-    if (Number.isFinite(g) && Number.isFinite(r)) { dot += r * g; nr += r * r; ng += g * g; }
-    if (elementwise && Number.isFinite(r)) { const q = d / (atol + rtol * Math.abs(r)); if (q > ratio) ratio = q; }
+    if (!Number.isFinite(g)) continue;
+    dot += r * g; nr += r * r; ng += g * g;
+    if (elementwise) { const q = d / (atol + rtol * Math.abs(r)); if (q > ratio) ratio = q; }
   }
   const [p50, p90, p99] = quantiles(abs, [0.5, 0.9, 0.99]);
-  const cosine = nan || inf ? NaN : nr === 0 && ng === 0 ? 1 : nr === 0 || ng === 0 ? 0 : dot / Math.sqrt(nr * ng);
+  const cosine = nr === 0 && ng === 0 ? 1 : nr === 0 || ng === 0 ? 0 : dot / Math.sqrt(nr * ng);
   return {
     count: n, maxAbs, meanAbs: n ? sumAbs / n : 0, scaled: refMax > 0 ? maxAbs / refMax : maxAbs, maxRel, meanRel: n ? sumRel / n : 0,
     p50, p90, p99, cosine, nan, inf, flushed: nonzero ? flushed / nonzero : 0, saturated: n ? sat / n : 0, refMaxAbs: refMax,
-    newNonFinite: fresh, ...(elementwise ? { tolRatio: ratio } : {}),
+    newNonFinite: fresh, lostNonFinite: lost, ...(elementwise ? { tolRatio: ratio } : {}),
   };
 }
 
@@ -104,13 +114,20 @@ export const TOLERANCE_KEYS = ['atol', 'rtol', 'scale', 'cos', 'rel'] as const;
 export const absFloor = (tol: Tolerance, refMax: number): number => Math.max(tol.atol ?? 0, (tol.scale ?? 0) * refMax, 1e-30);
 
 /** Does a tensor meet the tolerance? */
-export function meets(s: TensorStats, tol: Tolerance): boolean {
-  if (s.newNonFinite) return false;
-  if (s.tolRatio !== undefined && !(s.tolRatio <= 1)) return false;
-  if (tol.rel !== undefined && !(s.scaled <= tol.rel)) return false;
+export const meets = (s: TensorStats, tol: Tolerance): boolean => missReason(s, tol) === undefined;
+
+/**
+ * Why a tensor misses the tolerance — the first failing criterion, with its numbers — or undefined when it meets
+ * it: new NaN/Inf, NaN/Inf of the reference not reproduced, the elementwise bound, `rel`, the cosine.
+ */
+export function missReason(s: TensorStats, tol: Tolerance): string | undefined {
+  if (s.newNonFinite) return `${s.newNonFinite} new NaN/Inf where the fp32 output is finite`;
+  if (s.lostNonFinite) return `${s.lostNonFinite} NaN/Inf of the fp32 output not reproduced`;
+  if (s.tolRatio !== undefined && !(s.tolRatio <= 1)) return `elementwise bound: worst |Δ| is ${s.tolRatio.toPrecision(3)}× the allowed error`;
+  if (tol.rel !== undefined && !(s.scaled <= tol.rel)) return `max|Δ|/max|ref| ${s.scaled.toExponential(2)} > rel ${tol.rel}`;
   const nearZero = (tol.atol !== undefined || tol.scale !== undefined) && s.refMaxAbs <= Math.max(tol.atol ?? 0, 0);
-  if (tol.cos !== undefined && !nearZero && !(s.cosine >= tol.cos)) return false;
-  return true;
+  if (tol.cos !== undefined && !nearZero && !(s.cosine >= tol.cos)) return `cosine ${s.cosine.toFixed(6)} < ${tol.cos}`;
+  return undefined;
 }
 /** "atol=1e-3,rtol=1e-2,scale=0.02,cos=0.999" (any subset; rel= too). */
 export function parseTolerance(spec: string): Tolerance {
