@@ -33,7 +33,7 @@ function union(...ps: RuntimeProfile[]): Record<string, Limit> {
   return out;
 }
 
-/** Runtime profiles (`--runtime`): for each, the ops it cannot run in fp16/bf16, which the pass keeps fp32. */
+/** The observed and documented runtimes. */
 const PROFILES = {
   any: { description: 'no runtime limits assumed', noLow: {} },
   // onnxruntime-node 1.30 on the 804 node tests: fp16 nodes without an fp16 CPU kernel still load (onnxruntime
@@ -60,6 +60,7 @@ const PROFILES = {
   },
   'amp-webgpu': { description: "amp-convert's WebGPU runtime: every op runs in fp16 (on the GPU or its CPU reference)", noLow: {} },
 } satisfies Record<string, RuntimeProfile>;
+/** Runtime profiles (`--runtime`): for each, the ops it cannot run in fp16/bf16, which the pass keeps fp32. */
 export const RUNTIMES = {
   ...PROFILES,
   // bf16 has no common ground (WebGPU has none, onnxruntime's CPU provider a few data-movement ops): a bf16

@@ -35,10 +35,29 @@ describe('tensor statistics', () => {
     const inf = tensorStats([1, 70000], [1, Infinity]);
     expect(inf.inf).toBe(1);
     expect(inf.saturated).toBeCloseTo(0.5, 12);
-    expect(Number.isNaN(inf.cosine)).toBe(true);
+    // Errors and cosine are over the positions where both are finite; the new Inf is counted apart.
+    expect(inf.cosine).toBe(1);
+    expect(inf.newNonFinite).toBe(1);
     expect(parseTolerance('rel=0.02,cos=0.99')).toEqual({ rel: 0.02, cos: 0.99 });
     expect(() => parseTolerance('abs=1')).toThrow(/atol=1e-3,rtol=1e-2/);
     expect(parseTolerance('atol=1e-3,rtol=0.01,scale=0.02,cos=0.999')).toEqual({ atol: 1e-3, rtol: 0.01, scale: 0.02, cos: 0.999 });
+  });
+
+  it('NaN/Inf agree where the fp32 output has the same class at the same place; any other change is a named miss', async () => {
+    const { missReason } = await import('../src/tools/report/stats.js');
+    const tol = { atol: 1e-3, rtol: 1e-2, scale: 2e-2, cos: 0.999 };
+    // acosh of |x| < 1 is NaN in fp32 too: the same NaNs (and infinities) are agreement, the rest is compared.
+    const same = tensorStats([NaN, Infinity, -Infinity, 2, 3], [NaN, Infinity, -Infinity, 2.001, 3]);
+    expect([same.maxAbs, same.newNonFinite, same.lostNonFinite]).toEqual([expect.closeTo(0.001, 9), 0, 0]);
+    expect(same.cosine).toBeGreaterThan(0.9999);
+    expect(missReason(tensorStats([NaN, 1, 2], [NaN, 1, 2], tol), tol)).toBeUndefined();
+    // A NaN where fp32 has +Inf, or a finite value where it has NaN: not reproduced.
+    const lost = tensorStats([Infinity, NaN, 1], [NaN, 0, 1], tol);
+    expect(lost.lostNonFinite).toBe(2);
+    expect(missReason(lost, tol)).toBe('2 NaN/Inf of the fp32 output not reproduced');
+    expect(missReason(tensorStats([1, 2], [1, Infinity], tol), tol)).toBe('1 new NaN/Inf where the fp32 output is finite');
+    expect(missReason(tensorStats([1, 2], [1, 2.5], tol), tol)).toMatch(/^elementwise bound: worst \|Δ\| is [\d.]+× the allowed error$/);
+    expect(missReason(tensorStats([1, -1], [1, 1], { cos: 0.9 }), { cos: 0.9 })).toBe('cosine 0.000000 < 0.9');
   });
 
   it('elementwise tolerance: |Δ| ≤ max(atol, scale·max|ref|) + rtol·|ref|, new NaN/Inf fail, cosine waived near zero', () => {

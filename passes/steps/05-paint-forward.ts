@@ -8,7 +8,7 @@
  * boundary casts look exactly like that).
  */
 import { elemType, isFloatValue, isLowBranchOutput, type PassContext } from '../context.js';
-import { decidedByConsumers, opPolicy, opRole } from '../policy.js';
+import { decidedByConsumers, opPolicy, opRole, slotPolicy } from '../policy.js';
 import { DataType } from '../../src/ir/dtype.js';
 
 /** Will this value be low precision once the decisions are applied? */
@@ -34,8 +34,16 @@ export function isLowSource(ctx: PassContext, name: string): boolean {
 export const keepIo = (ctx: PassContext, name: string): boolean => {
   const k = ctx.opts.keepIoTypes;
   return k === true || (k instanceof Set && k.has(name)) || ctx.opts.keepIoPatterns.some((r) => r.test(name)) || (ctx.low === DataType.BFLOAT16 && ctx.opset < 13) ||
-    ctx.model.opset('') === undefined || wideOutput(ctx, name);
+    ctx.model.opset('') === undefined || wideOutput(ctx, name) || onlyKeptSlots(ctx, name);
 };
+
+/** A graph input read only through slots that are always fp32 (Resize scales, Dropout ratio): lowering it only loses bits. */
+function onlyKeptSlots(ctx: PassContext, name: string): boolean {
+  const g = ctx.graph;
+  if (!g.inputs.includes(name)) return false;
+  const readers = g.values.get(name)?.consumers ?? [];
+  return readers.length > 0 && readers.every((c) => c.graph === g && c.inputs.every((x, slot) => x !== name || slotPolicy(c.key, ctx.opset).inputs?.[slot] === 'keep'));
+}
 
 /** A graph output written by an fp32 node whose values outgrow the low type (OpPolicy.wide): its edge cast would overflow. */
 function wideOutput(ctx: PassContext, name: string): boolean {

@@ -26,7 +26,7 @@ import { fromIrTensor, size, type RTensor } from '../../src/core/tensor.js';
 import { cpuKernels } from './kernels/index.js';
 import type { KernelContext } from './kernels/types.js';
 import { checkEnumAttributes } from './kernels/enums.js';
-import { AmpError } from '../../src/core/errors.js';
+import { AmpError, UnsupportedOpError } from '../../src/core/errors.js';
 import { dtypeName } from '../../src/ir/dtype.js';
 import { BufferPool, withPool } from './pool.js';
 
@@ -74,7 +74,7 @@ export class CpuExecutor {
     for (const n of model.graph.allNodes()) if (!lookupOwn(cpuKernels, n.key)) missing.set(n.key, n.label);
     if (missing.size) {
       const [[op, label]] = missing;
-      throw new AmpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')${op ? '' : ''}`, model.file);
+      throw new UnsupportedOpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')${op ? '' : ''}`, [...missing.keys()], model.file);
     }
     checkEnumAttributes(model);
     // Weights are read once, up front: payload problems surface here, and unaligned payloads are copied

@@ -18,3 +18,14 @@ export class AmpError extends Error {
     return printable(this.file ? `${this.file}: ${this.message}` : this.message, 600);
   }
 }
+
+/**
+ * A model the executor cannot run because it has no kernel for an op (`ops`): not bad input — the model may be
+ * fine — so a verifying conversion falls back to the static rules with a note instead of refusing it.
+ */
+export class UnsupportedOpError extends AmpError {
+  constructor(message: string, readonly ops: string[], file?: string) {
+    super(message, file);
+    this.name = 'UnsupportedOpError';
+  }
+}

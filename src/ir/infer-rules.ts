@@ -91,6 +91,16 @@ export const typeRules: Record<string, TypeRule> = {
   'com.microsoft.FastGelu': SAME, 'com.microsoft.BiasGelu': SAME, 'com.microsoft.Gelu': SAME, 'com.microsoft.QuickGelu': SAME,
   'com.microsoft.BiasAdd': SAME, 'com.microsoft.RotaryEmbedding': SAME, 'com.microsoft.MatMulNBits': SAME,
   'com.microsoft.GatherBlockQuantized': ['in2'],
+  // Opsets 26–28 (not yet released) and ai.onnx.preview: every output in the input's type.
+  SwiGLU: SAME, CausalConvWithState: SAME, LinearAttention: SAME, 'ai.onnx.preview.FlexAttention': SAME,
+  OptionalHasElement: BOOL,
+  // The element type inside an optional (or of a plain tensor) input.
+  OptionalGetElement: [(n, i) => i[0] ?? n.graph.lookup(n.inputs[0])?.typeProto?.optionalType?.elemType?.tensorType?.elemType ?? undefined],
+  // ai.onnx.preview.training: updated tensors (and their accumulators) in the type of the first tensor updated.
+  'ai.onnx.preview.training.Adagrad': ['in2'], 'ai.onnx.preview.training.Adam': ['in2'], 'ai.onnx.preview.training.Momentum': ['in2'],
+  // ai.onnx.ml: values follow X; LabelEncoder's follow its values_* attribute.
+  'ai.onnx.ml.ArrayFeatureExtractor': SAME, 'ai.onnx.ml.Binarizer': SAME, 'ai.onnx.ml.TreeEnsemble': SAME,
+  'ai.onnx.ml.LabelEncoder': [(n) => (n.attr('values_strings') ? D.STRING : n.attr('values_int64s') ? D.INT64 : n.attr('values_floats') ? D.FLOAT : n.attr('values_tensor')?.t?.dataType ?? undefined)],
   // Ops with subgraphs (If / Loop / Scan) are handled in infer.ts from their bodies.
 };
 

@@ -54,7 +54,8 @@ function restoreUnknowns(type: protobuf.Type, json: Record<string, unknown>, msg
 
 /** ModelProto → its JSON form (pretty-printed with `indent`). */
 export function protoToJson(mp: ModelProto, indent = 2): string {
-  const obj = T.Model.toObject(mp as never, { longs: String, bytes: String, defaults: false }) as Record<string, unknown>;
+  // json: NaN and ±Infinity as the strings protobuf's JSON mapping uses (JSON itself has no such numbers).
+  const obj = T.Model.toObject(mp as never, { longs: String, bytes: String, defaults: false, json: true }) as Record<string, unknown>;
   walk(T.Model, obj, true, mp as unknown as Record<string, unknown>);
   return JSON.stringify(obj, null, indent);
 }

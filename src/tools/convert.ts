@@ -17,7 +17,7 @@ import { loadModel, modelFromBytes } from '../onnx/io.js';
 import { totalmem } from 'node:os';
 import { f32ArrayToF16 } from '../ir/half.js';
 import { f32ToF16, rangeF16 } from '../../runtime/cpu/wasm/index.js';
-import { AmpError } from '../core/errors.js';
+import { AmpError, UnsupportedOpError } from '../core/errors.js';
 import { isConvertibleFloat, DataType } from '../ir/dtype.js';
 import { runMixedPrecision, resolveOptions, type ConvertOptions } from '../../passes/index.js';
 import type { ScanF32 } from '../../passes/options.js';
@@ -130,7 +130,11 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
   const result: Omit<ConvertResult, 'model' | 'summary'> = { notes, verification };
   const finish = (summary: ConvertSummary): ConvertResult => { verification.ms = performance.now() - t0; return { model, summary, ...result }; };
   const rangeProven: string[] = [];
-  const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...passOptions, keepFp32, keepReasons, rangeProven }));
+  // Inputs/outputs the repair keeps fp32 (their own rounding or range is the cause), on top of the options' keepIoTypes.
+  const keptIo: string[] = [];
+  const keepIoTypes = (): ConvertOptions['keepIoTypes'] =>
+    (!keptIo.length || passOptions.keepIoTypes === true ? passOptions.keepIoTypes : [...(Array.isArray(passOptions.keepIoTypes) ? passOptions.keepIoTypes : []), ...keptIo]);
+  const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...passOptions, keepIoTypes: keepIoTypes(), keepFp32, keepReasons, rangeProven }));
 
   if (!verify && !cal && !report) return finish(runStatic());
   // Verification runs both precisions in memory: a model whose weights take a large share of this machine's
@@ -164,7 +168,8 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
     // on them is malformed — bad input, not an unverifiable model. Symbolic dims or synthesized integer inputs
     // (indices, lengths) may be what does not fit, so those keep the note.
     const exact = inputs || feeds.every((t) => t?.shape && t.shape.every((d) => typeof d === 'number') && (isConvertibleFloat(t.elemType) || t.elemType === DataType.BOOL));
-    if (exact && e instanceof AmpError) throw e;
+    // An op the executor has no kernel for says nothing about the model: static rules and a note, never a refusal.
+    if (exact && e instanceof AmpError && !(e instanceof UnsupportedOpError)) throw e;
     const hint = symbolic.length ? `; give --inputs, or --shape for the symbolic dims of ${symbolic.join(', ')}` : '';
     verification.note = `not verified: the model could not run on ${inputs ? 'the given' : 'synthesized'} inputs (${message(e)}); static rules only${hint}`;
     notes.push(verification.note);
@@ -189,7 +194,7 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
     for (let round = 0; round < 2 && !checks.every((c) => c.pass); round++) {
       const failing = Math.min(...checks.map((c) => c.failedOn ?? Infinity));
       onPhase?.('repairing');
-      const { report: _r, ...fb } = await fallback(original, sets[Number.isFinite(failing) ? failing : 0], tolerance, { ...passOptions, keepFp32, keepReasons, rangeProven }, maxEvals, { outputTolerance });
+      const { report: _r, ...fb } = await fallback(original, sets[Number.isFinite(failing) ? failing : 0], tolerance, { ...passOptions, keepIoTypes: keepIoTypes(), keepFp32, keepReasons, rangeProven }, maxEvals, { outputTolerance });
       verification.evaluations += fb.evaluations;
       result.fallback = fb;
       if (!fb.keepFp32.length) break;
@@ -202,8 +207,43 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
       checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
       verification.evaluations++;
     }
+    // 4b. What node repair cannot fix, the I/O can: inputs whose own fp16 rounding moves the result, outputs whose
+    // values fp16 cannot hold keep fp32. Last, every node fp32: the fp32 model meets any tolerance, so the repair
+    // always ends with a model that passes — unless --max-evals stops it first.
+    const budgetLeft = () => maxEvals === undefined || verification.evaluations < maxEvals;
+    const reconvert = () => {
+      const fresh = original.clone();
+      model.graph = fresh.graph;
+      model.proto = fresh.proto;
+      summary = runStatic();
+      checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
+      verification.evaluations++;
+    };
+    if (!checks.every((c) => c.pass) && budgetLeft() && passOptions.keepIoTypes !== true) {
+      onPhase?.('repairing');
+      const floatInputs = original.graph.inputs.filter((i) => !original.graph.initializers.has(i) && isConvertibleFloat(original.graph.values.get(i)?.type?.elemType ?? 0));
+      keptIo.push(...floatInputs, ...checks.filter((c) => !c.pass).map((c) => c.name));
+      reconvert();
+      // Give back the inputs one at a time where the outputs still pass without them (fewest kept, said by name).
+      for (const name of floatInputs) {
+        if (!checks.every((c) => c.pass) || !budgetLeft()) break;
+        const saved = checks;
+        keptIo.splice(keptIo.indexOf(name), 1);
+        reconvert();
+        if (!checks.every((c) => c.pass)) { keptIo.push(name); reconvert(); checks = checks.every((c) => c.pass) ? checks : saved; }
+      }
+    }
+    if (!checks.every((c) => c.pass) && budgetLeft()) {
+      const all = [...original.graph.allNodes()].map((n) => n.name || n.label);
+      for (const k of all) if (!keepFp32.includes(k)) { keepFp32.push(k); keepReasons[k] = 'repair: nothing less met the tolerance'; }
+      verification.repaired.push('(every node)');
+      reconvert();
+    }
+    verification.keptIo = [...keptIo];
     verification.outputs = checks;
     verification.status = checks.every((c) => c.pass) ? 'verified' : 'failed';
+    if (verification.status === 'failed' && !budgetLeft()) verification.note = `the --max-evals budget (${maxEvals}) ran out before the repair met the tolerance; a larger budget (or --keep-io-types) would let it go on`;
+    if (keptIo.length) notes.push(`kept fp32 at the model's edge (their own fp16 rounding or range missed the tolerance): ${keptIo.join(', ')}`);
     notes.push(`${verification.status === 'verified' ? 'verified' : 'NOT verified'}: ${checks.length} output(s) on ${sets.length} input set(s), tolerance ${formatTolerance(tolerance)}` +
       `${verification.repaired.length ? `; repair kept ${verification.repaired.join(', ')} fp32` : ''}`);
     if (decodeSteps > 0 && decoderIo(original)) {

@@ -104,14 +104,14 @@ function concreteDims(name: string, shape: Dim[] | undefined, given?: number[]):
 }
 
 /**
- * Seeded random inputs: floats N(0,1), ints in [0, 10) — or in [0, intRanges[name]) where given (e.g. token
+ * Seeded random inputs: floats N(0,1), ints in [0, 10) — or in ranges[name] where given (e.g. token
  * ids into an embedding table) — bools 50/50 (xorshift, so runs repeat). An input it cannot make is an
  * AmpError naming the model's file.
  */
-export function randomInputs(model: Model, seed = 0, shapes: Record<string, number[]> = {}, intRanges: Record<string, number> = {}): Record<string, RTensor> {
-  try { return randomFeeds(model, seed, shapes, intRanges); } catch (e) { throw e instanceof AmpError && !e.file && model.file ? new AmpError(e.message, model.file) : e; }
+export function randomInputs(model: Model, seed = 0, shapes: Record<string, number[]> = {}, ranges: Record<string, { lo: number; hi: number; int?: boolean }> = {}): Record<string, RTensor> {
+  try { return randomFeeds(model, seed, shapes, ranges); } catch (e) { throw e instanceof AmpError && !e.file && model.file ? new AmpError(e.message, model.file) : e; }
 }
-function randomFeeds(model: Model, seed: number, shapes: Record<string, number[]>, intRanges: Record<string, number>): Record<string, RTensor> {
+function randomFeeds(model: Model, seed: number, shapes: Record<string, number[]>, ranges: Record<string, { lo: number; hi: number; int?: boolean }>): Record<string, RTensor> {
   const rnd = xorshift(seed * 2654435761 + 1);
   const feeds: Record<string, RTensor> = {};
   for (const k of Object.keys(shapes)) if (!feedNames(model).includes(k)) throw new AmpError(`--shape names '${k}', which is not an input (inputs: ${feedNames(model).join(', ')})`);
@@ -122,10 +122,12 @@ function randomFeeds(model: Model, seed: number, shapes: Record<string, number[]
     const n = size(dims);
     const vals = new Float64Array(n);
     const isFloat = [DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16, DataType.DOUBLE].includes(t.elemType as never);
+    const r = Object.hasOwn(ranges, name) ? ranges[name] : undefined;
     for (let i = 0; i < n; i++) {
-      if (isFloat) vals[i] = Math.sqrt(-2 * Math.log(Math.max(rnd(), 1e-12))) * Math.cos(2 * Math.PI * rnd());
+      if (r) { const v = r.lo + (r.hi - r.lo) * rnd(); vals[i] = r.int || !isFloat ? Math.floor(v) : v; }
+      else if (isFloat) vals[i] = Math.sqrt(-2 * Math.log(Math.max(rnd(), 1e-12))) * Math.cos(2 * Math.PI * rnd());
       else if (t.elemType === DataType.BOOL) vals[i] = rnd() < 0.5 ? 0 : 1;
-      else vals[i] = Math.floor(rnd() * (intRanges[name] ?? 10));
+      else vals[i] = Math.floor(rnd() * 10);
     }
     if (!typedArrayCtor(t.elemType)) throw new AmpError(`input '${name}': random ${dtypeName(t.elemType)} values are not supported`);
     feeds[name] = make(t.elemType, dims, vals);

@@ -7,7 +7,7 @@
  * uniform in [0, 10); bools 50/50; symbolic dims 1 unless `shapes` names them. Seeded, so runs repeat.
  */
 import { printable } from '../core/text.js';
-import type { Model, Node } from '../ir/graph.js';
+import type { Model } from '../ir/graph.js';
 import { DataType } from '../ir/dtype.js';
 import { toFloat32, type RTensor } from '../core/tensor.js';
 import { f32ArrayToF16, f32ArrayToBf16 } from '../ir/half.js';
@@ -15,18 +15,44 @@ import { CpuExecutor } from '../../runtime/cpu/executor.js';
 import { feedNames, randomInputs } from './inputs.js';
 import { tensorStats, missReason, type Tolerance } from './report/stats.js';
 
-/** Integer inputs read as Gather indices into a constant table: the index range, by input name. */
-export function indexRanges(model: Model): Record<string, number> {
-  const g = model.graph, out: Record<string, number> = {};
+/** The range synthesized values of an input are drawn from, [lo, hi), whole numbers when `int`. */
+export interface InputRange { lo: number; hi: number; int?: boolean }
+
+/** A dimension of a value, when the model fixes it (an initializer's, or a declared static one). */
+function staticDim(model: Model, name: string, axis: number): number | undefined {
+  const g = model.graph, t = g.initializers.get(name);
+  const dims = t ? t.dims : g.values.get(name)?.type?.shape;
+  if (!dims) return undefined;
+  const d = dims[axis < 0 ? axis + dims.length : axis];
+  return typeof d === 'number' && d > 0 ? d : undefined;
+}
+
+/**
+ * Inputs whose values are indices, lengths, sizes or scales — read by the slots below — get values that make
+ * sense there (synthesized N(0,1) scales would ask Resize for negative sizes; indices past a table read nothing):
+ * Gather/GatherElements indices within the data's axis, ReverseSequence lengths within the time axis, OneHot depth,
+ * Resize/Upsample scales in [0.5, 2) and sizes in [1, 10).
+ */
+export function inputRanges(model: Model): Record<string, InputRange> {
+  const g = model.graph, out: Record<string, InputRange> = Object.create(null);
+  const opset = model.opset('') ?? 1;
+  const narrow = (name: string, r: InputRange) => {
+    const prev = out[name];
+    out[name] = prev ? { lo: Math.max(prev.lo, r.lo), hi: Math.min(prev.hi, r.hi), int: prev.int || r.int } : r;
+  };
   for (const name of feedNames(model)) {
-    const uses: Node[] = g.values.get(name)?.consumers ?? [];
-    for (const n of uses) {
-      if (n.opType !== 'Gather' || n.inputs[1] !== name) continue;
-      const table = g.initializers.get(n.inputs[0]);
-      if (!table) continue;
-      const axis = n.attrInt('axis', 0);
-      const d = table.dims[axis < 0 ? axis + table.dims.length : axis];
-      out[name] = Math.min(out[name] ?? Infinity, d);
+    for (const n of g.values.get(name)?.consumers ?? []) {
+      const slot = n.inputs.indexOf(name);
+      const axisDim = (data: string, dflt: number) => staticDim(model, data, n.attrInt('axis', dflt));
+      if ((n.opType === 'Gather' || n.opType === 'GatherElements') && slot === 1) {
+        const d = axisDim(n.inputs[0], 0);
+        if (d) narrow(name, { lo: 0, hi: d, int: true });
+      } else if (n.opType === 'ReverseSequence' && slot === 1) {
+        const d = staticDim(model, n.inputs[0], n.attrInt('time_axis', 0));
+        if (d) narrow(name, { lo: 1, hi: d + 1, int: true });
+      } else if (n.opType === 'OneHot' && slot === 1) narrow(name, { lo: 2, hi: 11, int: true });
+      else if ((n.opType === 'Upsample' && slot === 1) || (n.opType === 'Resize' && slot === (opset >= 11 ? 2 : 1))) narrow(name, { lo: 0.5, hi: 2 });
+      else if (n.opType === 'Resize' && slot === 3) narrow(name, { lo: 1, hi: 10, int: true });
     }
   }
   return out;
@@ -34,7 +60,7 @@ export function indexRanges(model: Model): Record<string, number> {
 
 /** `count` seeded input sets for the model (see the header for the distributions). */
 export function synthesizeInputs(model: Model, count: number, seed = 0, shapes: Record<string, number[]> = {}): Record<string, RTensor>[] {
-  const ranges = indexRanges(model);
+  const ranges = inputRanges(model);
   return Array.from({ length: count }, (_, i) => randomInputs(model, seed + i, shapes, ranges));
 }
 
@@ -128,6 +154,8 @@ export interface Verification {
   /** Nodes the policy keeps fp32 for their range alone (Exp, Pow, short reductions, LRN) whose calibrated values fit: free to run low. */
   rangeProven: string[];
   repaired: string[];
+  /** Model inputs/outputs the repair kept fp32 (their own rounding or range was the cause). */
+  keptIo?: string[];
   /** KV-cache decoders: the greedy decode check (next-token agreement, logits error per step). */
   decode?: DecodeCheck;
   evaluations: number;
@@ -151,6 +179,8 @@ export function formatVerification(v: Verification): string[] {
   if (cal.length) lines.push(`kept fp32 for their activation range: ${cal.slice(0, 8).map(([n, why]) => `${printable(n)} (${printable(why)})`).join(', ')}${cal.length > 8 ? ` and ${cal.length - 8} more` : ''}`);
   if (v.rangeProven.length) lines.push(`free to run low, their calibrated range fits: ${v.rangeProven.slice(0, 8).map((n) => printable(n)).join(', ')}${v.rangeProven.length > 8 ? ` and ${v.rangeProven.length - 8} more` : ''}`);
   if (v.repaired.length) lines.push(`kept fp32 by the repair: ${v.repaired.map((n) => printable(n)).join(', ')}`);
+  if (v.keptIo?.length) lines.push(`kept fp32 at the model's edge by the repair (their own fp16 rounding or range was the cause): ${v.keptIo.map((n) => printable(n)).join(', ')}`);
+  if (v.status === 'failed' && v.note) lines.push(printable(v.note, 600));
   if (v.decode) lines.push(...formatDecode(v.decode));
   return lines;
 }

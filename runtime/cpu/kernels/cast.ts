@@ -1,7 +1,7 @@
 /** Cast and CastLike: every element type the executor stores, FLOAT8/E8M0 per the ONNX spec (saturate, round_mode). */
 import type { Kernel } from './types.js';
 import { num, make } from '../util.js';
-import { DataType, dtypeName } from '../../../src/ir/dtype.js';
+import { DataType, dtypeName, typedArrayCtor } from '../../../src/ir/dtype.js';
 import { isFloat8, float8Table, toFloat8 } from '../../../src/ir/float8.js';
 import type { RTensor } from '../../../src/core/tensor.js';
 import { AmpError } from '../../../src/core/errors.js';
@@ -39,7 +39,19 @@ function castTo(t: RTensor, to: number, saturate = true, roundMode = 'up'): RTen
   return make(to, [...t.dims], v);
 }
 
+/** BitCast (26): the same bytes read as another element type of the same width (strings have no bytes to read). */
+const bitCast: Kernel = (node, [x]) => {
+  const to = node.attrInt('to', 0), Ctor = typedArrayCtor(to);
+  if (!Ctor || x!.dtype === DataType.STRING) throw new AmpError(`node '${node.label}' (BitCast): cannot reinterpret ${dtypeName(x!.dtype)} as ${dtypeName(to)}`);
+  const src = x!.data as ArrayBufferView & { length: number };
+  const width = src.byteLength / Math.max(1, src.length);
+  if (src.length && Ctor.BYTES_PER_ELEMENT !== width) throw new AmpError(`node '${node.label}' (BitCast): ${dtypeName(x!.dtype)} and ${dtypeName(to)} differ in width`);
+  const bytes = new Uint8Array(src.buffer, src.byteOffset, src.byteLength).slice();
+  return [{ dtype: to, dims: [...x!.dims], data: new Ctor(bytes.buffer, 0, src.length) as never }];
+};
+
 export const castKernels: Record<string, Kernel> = {
+  BitCast: bitCast,
   Cast: (node, [x]) => [castTo(x!, node.attrInt('to', 0), node.attrInt('saturate', 1) === 1, node.attrString('round_mode', 'up'))],
   CastLike: (node, [x, like]) => [castTo(x!, like!.dtype, node.attrInt('saturate', 1) === 1, node.attrString('round_mode', 'up'))],
 };

@@ -15,6 +15,9 @@ export function take(t: RTensor, idx: ArrayLike<number>, dims: number[]): RTenso
   const out = emptyLike(t.dtype, idx.length);
   const src = t.data;
   const n = idx.length;
+  // An index past the data (Gather/GatherElements/GatherND/ReverseSequence fed out-of-range indices) is an error,
+  // as in onnxruntime — never a read of undefined turned into NaN.
+  for (let i = 0; i < n; i++) if (!(idx[i] >= 0 && idx[i] < src.length)) throw new AmpError(`an index is out of range (element ${idx[i]} of ${src.length})`);
   if (Array.isArray(out)) {
     for (let i = 0; i < n; i++) out[i] = (src as string[])[idx[i]];
     return { dtype: t.dtype, dims, data: out };

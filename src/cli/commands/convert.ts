@@ -114,7 +114,7 @@ export function register(program: Command): void {
       if (failed) notes.push(saved ? `written anyway (--force-unverified): ${out}` : `no output written: verification failed (write it anyway with --force-unverified)`);
       const json: ConvertJson = { input: file, output: saved ? out : null, bytesBefore, bytesAfter: bytesAfter ?? null, ms: Math.round(ms), notes, ...r.summary, verification: r.verification };
       if (o.json) process.stdout.write(`${JSON.stringify(json)}\n`);
-      else process.stdout.write(`${[formatSummary(r.summary, { input: file, output: saved ? out : '(not written)', bytesBefore, bytesAfter, ms }), ...formatVerification(r.verification), ...notes.filter((n) => !/^(verified|NOT verified|not verified|calibration|greedy decode)/.test(n)).map((n) => printable(n, 600))].join('\n')}\n`);
+      else process.stdout.write(`${[formatSummary(r.summary, { input: file, output: saved ? out : '(not written)', bytesBefore, bytesAfter, ms }), ...formatVerification(r.verification), ...notes.filter((n) => !/^(verified|NOT verified|not verified|calibration|greedy decode|kept fp32 at the model's edge)/.test(n)).map((n) => printable(n, 600))].join('\n')}\n`);
       if (failed) process.exitCode = 1;
     });
 }
