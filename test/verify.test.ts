@@ -144,8 +144,10 @@ describe('runtime profiles', () => {
     b.output('y', 1, [4, 3]);
     const model = b.build();
     const feeds = { x: { dtype: 1, dims: [4, 3], data: new Float32Array(12).fill(1) }, u: { dtype: 1, dims: [2, 3], data: new Float32Array(6).fill(2) } };
-    const any = convertSync(model.clone()).model;
+    const any = convertSync(model.clone(), { runtime: 'any' }).model;
     await expect(runOrt(encodeModel(any), feedsFor(any, feeds))).rejects.toThrow(/MLFloat16 data type is not supported with ScatterND/);
+    // The default profile, portable, carries every runtime's limits: this one too.
+    expect(convertSync(model.clone()).summary.keptFp32['no low-precision ScatterND in portable']).toBe(1);
     const { model: ort, summary } = convertSync(model.clone(), { runtime: 'ort-cpu' });
     expect(summary.keptFp32['no low-precision ScatterND in ort-cpu']).toBe(1);
     expect(summary.nodes.byOp.MatMul.low).toBe(1);
@@ -197,10 +199,13 @@ describe('CLI: verified conversion', () => {
   });
   it('verification failure: exit 1 and no output, unless --force-unverified; --no-verify skips it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'amp-verify-'));
-    const strict = ['--tolerance', 'atol=1e-9,rtol=0', '--max-evals', '2'];
+    // A tolerance names the fields it changes: scale and cos keep their defaults unless given.
+    const strict = ['--tolerance', 'atol=1e-9,rtol=0,scale=0', '--max-evals', '2'];
     const f = cli([fixtureModelPath('mlp'), '-o', join(dir, 'a.onnx'), ...strict]);
     expect(f.code).toBe(1);
     expect(f.stdout).toMatch(/^NOT VERIFIED/m);
+    // Exit 1 only when the budget ran out — and it says so.
+    expect(f.stdout).toMatch(/--max-evals budget \(2\) ran out/);
     expect(f.stdout).toMatch(/no output written: verification failed/);
     expect(existsSync(join(dir, 'a.onnx'))).toBe(false);
     const forced = cli([fixtureModelPath('mlp'), '-o', join(dir, 'b.onnx'), ...strict, '--force-unverified']);
@@ -220,7 +225,7 @@ describe('CLI: verified conversion', () => {
     expect(bad.code).toBe(2); // a directory of neither sets nor input_N.pb: one line naming it
     expect(bad.stderr).toMatch(/inputs: no input_N.pb files in the directory/);
     const t = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm3.onnx'), '--tolerance-output', 'logits:atol=1e-9,rtol=0', '--max-evals', '2', '--json']);
-    expect(JSON.parse(t.stdout).verification.outputs[0].tolerance).toEqual({ atol: 1e-9, rtol: 0 });
+    expect(JSON.parse(t.stdout).verification.outputs[0].tolerance).toEqual({ atol: 1e-9, rtol: 0, scale: 0.02, cos: 0.999 });
   });
 });
 

@@ -224,8 +224,8 @@ export async function convert(input: Model | string | Uint8Array, options: Conve
       const floatInputs = original.graph.inputs.filter((i) => !original.graph.initializers.has(i) && isConvertibleFloat(original.graph.values.get(i)?.type?.elemType ?? 0));
       keptIo.push(...floatInputs, ...checks.filter((c) => !c.pass).map((c) => c.name));
       reconvert();
-      // Give back the inputs one at a time where the outputs still pass without them (fewest kept, said by name).
-      for (const name of floatInputs) {
+      // Give back each one where the outputs still pass without it (the fewest kept, said by name).
+      for (const name of [...keptIo]) {
         if (!checks.every((c) => c.pass) || !budgetLeft()) break;
         const saved = checks;
         keptIo.splice(keptIo.indexOf(name), 1);

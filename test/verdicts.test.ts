@@ -1,0 +1,69 @@
+/**
+ * Verification that never lies and rarely refuses: verdicts that agree with themselves on NaN/Inf, a repair
+ * that always ends with a model that passes (the fp32 model meets any tolerance), inputs whose own rounding is
+ * the cause kept fp32 by name, and ops the CPU executor lacks giving a note rather than a refusal.
+ */
+import { describe, it, expect } from 'vitest';
+import { convert } from '../src/tools/convert.js';
+import { formatVerification } from '../src/tools/verify.js';
+import { loadNodeCase } from './helpers/nodecase.js';
+import { fixtureModelPath } from './helpers/fixtures.js';
+import { ModelBuilder } from '../src/ir/builder.js';
+import { DataType } from '../src/ir/dtype.js';
+
+describe('verdicts', () => {
+  it('acosh of |x| < 1 is NaN in fp32 too: the same NaNs agree, the model is verified', async () => {
+    const r = await convert(loadNodeCase('test_acosh_example')!.model());
+    expect(r.verification.status).toBe('verified');
+  });
+
+  it('no FAIL line contradicts itself: it names the criterion that failed, never "% of the allowed error" beside an unmet bound', async () => {
+    const r = await convert(fixtureModelPath('mlp'), { tolerance: { atol: 1e-9, rtol: 0, scale: 0 }, maxEvals: 1 });
+    expect(r.verification.status).toBe('failed');
+    const fails = formatVerification(r.verification).filter((l) => /FAIL/.test(l));
+    expect(fails.length).toBeGreaterThan(0);
+    for (const l of fails) {
+      expect(l).toMatch(/FAIL \S+: (elementwise bound: worst \|Δ\| is [\d.e+]+× the allowed error|cosine|\d+ new NaN|\d+ NaN\/Inf|max\|Δ\|\/max\|ref\|)/);
+      const share = /, (\d+)% of the allowed error/.exec(l);
+      if (share) expect(Number(share[1])).toBeGreaterThan(100);
+    }
+  });
+});
+
+describe('repair always ends well', () => {
+  it('a tolerance no fp16 node meets: the repair ends with a model that passes, saying what it kept', async () => {
+    const r = await convert(fixtureModelPath('mlp'), { tolerance: { atol: 1e-9, rtol: 0, scale: 0, cos: 1 } });
+    expect(r.verification.status).toBe('verified');
+    expect(r.verification.repaired.length + (r.verification.keptIo?.length ?? 0)).toBeGreaterThan(0);
+  });
+
+  it('tan near its poles: the input\'s own fp16 rounding is the cause, so the repair keeps that input fp32 by name', async () => {
+    // Synthesized N(0,1) inputs come near π/2, where tan's slope turns fp16's rounding of x into a large error.
+    const r = await convert(loadNodeCase('test_tan')!.model());
+    expect(r.verification.status).toBe('verified');
+    expect(r.verification.keptIo).toContain('x');
+    expect(r.model.graph.values.get('x')!.type!.elemType).toBe(DataType.FLOAT);
+    expect(formatVerification(r.verification).join('\n')).toMatch(/kept fp32 at the model's edge by the repair .*: .*\bx\b/);
+  });
+
+  it('softmax of values near 1e4: fp16 inputs lose the differences that matter; the given inputs prove it and the repair keeps them', async () => {
+    const c = loadNodeCase('test_softmax_large_number')!;
+    const r = await convert(c.model(), { inputs: [c.inputs] });
+    expect(r.verification.status).toBe('verified');
+    expect(r.verification.keptIo?.length).toBeGreaterThan(0);
+  });
+});
+
+describe('unverifiable parts do not block', () => {
+  it('an op without a CPU kernel: static rules, a note naming it, no refusal', async () => {
+    const b = new ModelBuilder({ opset: 22 });
+    const x = b.input('x', DataType.FLOAT, [1, 1, 4, 4]);
+    const off = b.input('offset', DataType.FLOAT, [1, 18, 2, 2]);
+    const w = b.init('w', DataType.FLOAT, [1, 1, 3, 3], new Float32Array(9).fill(0.1));
+    b.node('DeformConv', [x, w, off], { kernel_shape: [3, 3] }, { outputs: ['y'] });
+    b.output('y', DataType.FLOAT, [1, 1, 2, 2]);
+    const r = await convert(b.build());
+    expect(r.verification.status).toBe('unverified');
+    expect(r.verification.note).toMatch(/no kernel for DeformConv/);
+  });
+});
