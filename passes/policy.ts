@@ -29,6 +29,8 @@ export type OpClass = 'allow' | 'infer' | 'clear' | 'deny';
 export type OpRole = 'cast' | 'constant' | 'branch' | 'loop';
 export interface OpPolicy {
   cls: OpClass; bf16Since?: number; why?: string; role?: OpRole; fill?: number;
+  /** The first opset whose type constraints include float16 (NEVER: none does); below it no option can lower the node. */
+  fp16Since?: number;
   /**
    * Denied for its range alone: where calibration saw every value it reads and writes within the headroom (and,
    * for a reduction, a depth within bounds) it is `infer` instead. `output`: its values; `squares`: it squares
@@ -97,20 +99,20 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   Sinh: W('exp inside'), Cosh: W('exp inside'), LpPool: D('p-norm of a window'), GlobalLpPool: D('p-norm of a long vector'),
   DFT: D('long sums'), STFT: D('long sums'), Col2Im: D('sums overlapping patches'), AffineGrid: D('sampling coordinates'),
   GridSample: D('sampling coordinates'), Unique: D('near-equal values would merge'), ImageDecoder: D('decoder'),
-  MatMulInteger: D('integer arithmetic'), ConvInteger: D('integer arithmetic'), QLinearMatMul: D('quantized arithmetic'),
-  QLinearConv: D('quantized arithmetic'), TfIdfVectorizer: D('counts'),
-  Range: D('no fp16 in its type constraints; exact index math'),
+  MatMulInteger: D('integer arithmetic'), ConvInteger: D('integer arithmetic'), QLinearMatMul: { ...D('quantized arithmetic'), fp16Since: 21 },
+  QLinearConv: { ...D('quantized arithmetic'), fp16Since: NEVER }, TfIdfVectorizer: D('counts'),
+  Range: { ...D('no fp16 in its type constraints; exact index math'), fp16Since: NEVER },
   ConstantOfShape: { ...C(20), role: 'constant', fill: 0 }, Constant: { ...C(13), role: 'constant' },
   RandomNormal: D('random'), RandomUniform: D('random'), RandomNormalLike: D('random'), RandomUniformLike: D('random'),
   Bernoulli: D('random'), Multinomial: D('random'), EyeLike: D('dtype attribute'),
-  NonMaxSuppression: D('box coordinates'), RoiAlign: D('box coordinates'), MaxRoiPool: D('box coordinates'),
-  QuantizeLinear: D('quantization scales'), DequantizeLinear: D('quantization scales'), DynamicQuantizeLinear: D('quantization'),
+  NonMaxSuppression: { ...D('box coordinates'), fp16Since: NEVER }, RoiAlign: D('box coordinates'), MaxRoiPool: D('box coordinates'),
+  QuantizeLinear: { ...D('quantization scales'), fp16Since: 19 }, DequantizeLinear: { ...D('quantization scales'), fp16Since: 19 }, DynamicQuantizeLinear: { ...D('quantization'), fp16Since: NEVER },
   // No float tensors at all: listed so that nothing the executor runs falls through to 'not in the policy table'.
   Not: N(), And: N(), Or: N(), Xor: N(), BitShift: N(), BitwiseAnd: N(), BitwiseOr: N(), BitwiseXor: N(), BitwiseNot: N(),
   StringNormalizer: N(), RegexFullMatch: N(), StringConcat: N(), StringSplit: N(),
   // Transformer ops (opset 23/24): attention's softmax runs in fp32 (lowAttrs), RMS statistics in stash_type.
   Attention: { ...A(23), lowAttrs: { softmax_precision: 1 } }, RotaryEmbedding: I(23), RMSNormalization: I(23), TensorScatter: C(24),
-  BitCast: D('reinterprets the bits of its input'), DeformConv: D('sampling coordinates'), CumProd: W('product overflows'),
+  BitCast: { ...D('reinterprets the bits of its input'), fp16Since: NEVER }, DeformConv: D('sampling coordinates'), CumProd: W('product overflows'),
   HannWindow: D('window generator'), HammingWindow: D('window generator'), BlackmanWindow: D('window generator'), MelWeightMatrix: D('filter bank generator'),
   // onnxruntime's fused transformer ops (com.microsoft), as its optimizer and Optimum leave them. Its CPU, CUDA and
   // WebGPU providers run them with fp16 I/O and fp32 statistics/softmax; none has bf16 kernels on CPU or WebGPU.
@@ -167,8 +169,12 @@ export const REDUCTIONS: Record<string, ReductionKind> = {
   ReduceLogSum: 'axes', ReduceLogSumExp: 'axes', ReduceProd: 'axes', LRN: 'size',
 };
 
+/** Domains of ONNX whose ops take no float16 (classical ML, the preview training ops): never lowered, whatever the options. */
+const NO_HALF_DOMAINS = new Set(['ai.onnx.ml', 'ai.onnx.preview.training']);
+
 export function opPolicy(opType: string, domain: string, opset = 1): OpPolicy {
-  const p = lookupOwn(OP_POLICY, opKey(opType, domain)) ?? D(domain && domain !== 'ai.onnx' ? `custom domain '${domain}'` : 'not in the policy table');
+  const known = lookupOwn(OP_POLICY, opKey(opType, domain));
+  const p = known ?? (NO_HALF_DOMAINS.has(domain) ? { ...D(`no float16 in domain '${domain}'`), fp16Since: NEVER, bf16Since: NEVER } : D(domain && domain !== 'ai.onnx' ? `custom domain '${domain}'` : 'not in the policy table'));
   return p.inferFrom !== undefined && opset >= p.inferFrom ? { ...p, cls: 'infer', why: undefined } : p;
 }
 export const opRole = (opType: string): OpRole | undefined => lookupOwn(OP_POLICY, opType)?.role;

@@ -39,8 +39,8 @@ const PROFILES = {
   // onnxruntime-node 1.30 on the 804 node tests: fp16 nodes without an fp16 CPU kernel still load (onnxruntime
   // inserts casts to fp32 around them) except these; bf16 gets no such casts, and only these ops have kernels.
   'ort-cpu': {
-    description: "onnxruntime's CPU provider (1.30, observed): no fp16 ScatterElements / ScatterND with a reduction; bf16 only for data movement and LayerNormalization",
-    noLow: { ScatterElements: reduces, ScatterND: reduces },
+    description: "onnxruntime's CPU provider (1.30, observed): no fp16 ScatterElements / ScatterND with a reduction, MeanVarianceNormalization (its function body's constants are float); bf16 only for data movement and LayerNormalization",
+    noLow: { ScatterElements: reduces, ScatterND: reduces, MeanVarianceNormalization: true },
     // Shape, Constant and ConstantOfShape reading/writing bf16: no node test does; test/runtimes.test.ts builds one.
     bf16Runs: ['CastLike', 'Concat', 'Constant', 'ConstantOfShape', 'Flatten', 'Gather', 'GatherElements', 'GatherND', 'Identity', 'LayerNormalization', 'Reshape', 'Shape', 'Slice', 'Split', 'Squeeze', 'Transpose', 'Unsqueeze'],
   },

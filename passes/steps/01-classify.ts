@@ -18,7 +18,8 @@ export function classify(ctx: PassContext): void {
     // By name, or by label for unnamed nodes (what calibration and the fallback name them by).
     const key = n.name || n.label;
     if (p.range && cls === 'deny' && opts.rangeProven.has(key)) { cls = 'infer'; why = ''; }
-    if (opts.allow.has(n.opType)) cls = 'allow';
+    // --allow lowers ops, not control-flow boundaries: their types come from their bodies.
+    if (opts.allow.has(n.opType) && !n.subgraphs.size) cls = 'allow';
     if (opts.deny.has(n.opType)) { cls = 'deny'; why = 'denied by option'; }
     const limit = cls !== 'deny' ? runtimeLimit(opts.runtime, n, ctx.opset, opts.target) : undefined;
     if (limit) { cls = 'deny'; why = limit; }
@@ -31,6 +32,11 @@ export function classify(ctx: PassContext): void {
     // A value whose element type neither the model declares nor the type rules infer (an unknown op's output)
     // could be fp32 or anything else: no cast can be placed on it, so its readers and writers keep their types.
     if (io.some((v) => !v?.type?.elemType && !v?.typeProto)) { cls = 'deny'; why = 'reads or writes a value of unknown type'; }
+    // Type constraints are facts of the schema: no option lowers a node whose opset has no half type for it.
+    if (cls !== 'deny' && opts.target === 'fp16' && ctx.opset < (p.fp16Since ?? 0)) {
+      cls = 'deny';
+      why = `no float16 in ${n.opType}-${ctx.opset}'s type constraints`;
+    }
     if (cls !== 'deny' && opts.target === 'bf16' && ctx.opset < (p.bf16Since ?? Infinity)) {
       cls = 'deny';
       why = `no bfloat16 in ${n.opType}-${ctx.opset}'s type constraints`;
