@@ -5,7 +5,7 @@
  * and strings).
  */
 import { describe, it, expect } from 'vitest';
-import { nodeTestNames } from './helpers/nodetests.js';
+import { nodeTestNames, RANDOM_NODE_TESTS } from './helpers/nodetests.js';
 import { loadNodeCase } from './helpers/nodecase.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { claimedOps } from '../runtime/cpu/kernels/index.js';
@@ -26,15 +26,12 @@ function compare(got: RTensor | undefined, exp: RTensor): string {
   return '';
 }
 
-/** Training-mode Dropout draws from numpy's generator: its expected outputs cannot be reproduced by any other runtime. */
-const RANDOM = /^test_training_dropout/;
-
 describe('CPU executor on the shared node tests', () => {
   it('passes every node test whose ops it claims', () => {
     const claimed = new Set(claimedOps());
     const passed: string[] = [], failed: string[] = [], unclaimed: string[] = [];
     for (const name of nodeTestNames()) {
-      if (RANDOM.test(name)) continue;
+      if (RANDOM_NODE_TESTS.test(name)) continue;
       const c = loadNodeCase(name);
       if (!c) continue; // sequence / optional / 4-bit I/O the runtime tensor cannot hold
       const m = c.model();
