@@ -70,3 +70,25 @@ describe('typed bindings', () => {
     expect(bindings.signature.inputs.x.dims).toEqual(['N', 64]);
   });
 });
+
+describe('typed bindings from hostile names', () => {
+  it('names and symbolic dims that try to close a comment or a string compile as data and run nothing on import', async () => {
+    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { emitBindings } = await import('../src/tools/bindings.js');
+    const evil = '*/ globalThis.pwned = 1; /*';
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input(`x ${evil}`, DataType.FLOAT, [`${evil}\u2028"; globalThis.pwned = 2; "`, 4]);
+    b.node('Relu', [x], {}, { outputs: [`y"]; globalThis.pwned = 3; //\n${evil}`] });
+    b.output(`y"]; globalThis.pwned = 3; //\n${evil}`, DataType.FLOAT, ['n */ globalThis.pwned = 4; /*', 4]);
+    const src = await emitBindings(b.build(), `evil ${evil}\n.onnx`);
+    writeFileSync(join(dir, 'evil.ts'), src);
+    writeFileSync(join(dir, 'use-evil.ts'), "import { signature } from './evil.js';\nconsole.log(JSON.stringify({ pwned: (globalThis as { pwned?: number }).pwned ?? null, inputs: Object.keys(signature.inputs) }));\n");
+    const compiled = tsc(['use-evil.ts']);
+    expect(compiled.out).toBe('');
+    const r = spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(dir, 'use-evil.ts')], { encoding: 'utf8', cwd: dir });
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim());
+    expect(out.pwned).toBeNull();
+    expect(out.inputs).toEqual([`x ${evil}`]);
+  }, 60_000);
+});

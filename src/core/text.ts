@@ -15,6 +15,16 @@ export function printable(s: string, max = 200): string {
   });
 }
 
+/**
+ * Model-derived text in generated TypeScript, one escaper per context — it must never close its context and
+ * become code: a string literal (JSON's escapes, plus U+2028/2029), a comment (printable, and `*\/` cannot end
+ * it), a property name (an identifier as is, anything else a string literal).
+ */
+export const tsLiteral = (v: unknown): string => JSON.stringify(v).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+export const tsString = (s: string): string => tsLiteral(s);
+export const tsComment = (s: string): string => printable(s, 200).replace(/\*\//g, '*\\/');
+export const tsKey = (s: string): string => (/^[A-Za-z_$][\w$]*$/.test(s) ? s : tsString(s));
+
 /** Edit distance (insertions, deletions, substitutions), case-insensitive: for "did you mean". */
 function distance(a: string, b: string): number {
   a = a.toLowerCase(); b = b.toLowerCase();
