@@ -6,7 +6,6 @@
  * A final pass tries to return kept nodes to low precision when the outputs still meet the tolerance.
  */
 import type { Model } from '../ir/graph.js';
-import { encodeModel, modelFromBytes } from '../onnx/io.js';
 import { runMixedPrecision, resolveOptions } from '../../passes/index.js';
 import { diff, type DiffReport, type DiffOptions, type ReferenceCache } from './diff.js';
 import type { Tolerance } from './report/stats.js';
@@ -23,7 +22,6 @@ export interface FallbackResult { keepFp32: string[]; evaluations: number; ms: n
 export async function fallback(original: Model, feeds: Record<string, RTensor>, tolerance: Tolerance, options: ConvertOptions = {}, maxEvaluations?: number,
   diffOptions: Pick<DiffOptions, 'outputTolerance'> = {}): Promise<FallbackResult> {
   const t0 = performance.now();
-  const bytes = encodeModel(original);
   const nodes = [...original.graph.allNodes()].length;
   const budget = maxEvaluations ?? Math.max(4, Math.ceil(2 * Math.log2(Math.max(2, nodes))));
   const base = [...(options.keepFp32 ?? [])];
@@ -33,7 +31,8 @@ export async function fallback(original: Model, feeds: Record<string, RTensor>, 
   const reference: ReferenceCache = { raw: new Map(), vals: new Map() };
   const evaluate = async (keep: string[]) => {
     evaluations++;
-    const model = modelFromBytes(bytes);
+    // A clone keeps the model's folder: its external data resolves there, never against the working directory.
+    const model = original.clone();
     runMixedPrecision(model, resolveOptions({ ...options, keepFp32: [...base, ...keep] }));
     return diff(original, model, feeds, { ...diffOptions, tolerance, histograms: false, reference });
   };
