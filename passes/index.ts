@@ -224,4 +224,4 @@ function unmatchedOptions(model: Model, opts: ResolvedOptions): string[] {
 }
 
 export type { ConvertSummary } from './context.js';
-export { resolveOptions, type ConvertOptions, type ResolvedOptions } from './options.js';
+export { resolveOptions, withConfig, type ConvertOptions, type ResolvedOptions } from './options.js';

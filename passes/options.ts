@@ -98,7 +98,21 @@ export function readConfig(path: string): ConvertOptions {
   ['allow', 'deny', 'keepFp32'].forEach(strList);
   if (c.target !== undefined && c.target !== 'fp16' && c.target !== 'bf16') throw new AmpError(`config key 'target' must be "fp16" or "bf16"`, path);
   if (c.keepIoTypes !== undefined && typeof c.keepIoTypes !== 'boolean') strList('keepIoTypes');
+  // Every key has one type: a string where a boolean belongs ("clamp": "no") is an error, not truthy.
+  if (c.clamp !== undefined && typeof c.clamp !== 'boolean') throw new AmpError(`config key 'clamp' must be true or false (got ${JSON.stringify(c.clamp)})`, path);
+  for (const k of ['maxInit', 'minPositive', 'underflowMass']) positive(c[k], k, path);
+  runtimeName(c.runtime, path);
   return c as ConvertOptions;
+}
+
+/**
+ * The options with their config file read in: the file's keys, then every option given explicitly (undefined
+ * means not given) — so a key in the file holds unless the caller sets it.
+ */
+export function withConfig(o: ConvertOptions): ConvertOptions {
+  if (!o.config) return o;
+  const given = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'config'));
+  return { ...readConfig(o.config), ...given };
 }
 
 /** "/re/flags" → RegExp; anything else is an exact node name. */
@@ -122,8 +136,7 @@ function positive(v: unknown, key: string, file?: string): number | undefined {
 }
 
 export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
-  const fromFile = o.config ? readConfig(o.config) : {};
-  const m = { ...fromFile, ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) } as ConvertOptions;
+  const m = withConfig(o);
   const both = (m.allow ?? []).filter((x) => (m.deny ?? []).includes(x));
   if (both.length) throw new AmpError(`op types both allowed and denied: ${both.join(', ')}`, o.config);
   const pats = (m.keepFp32 ?? []).map(parseNamePattern);

@@ -6,7 +6,7 @@ export { AmpError, UnsupportedOpError } from './core/errors.js';
 export { printable } from './core/text.js';
 export { emitBindings, loadTsMorph } from './tools/bindings.js';
 export { setMaxTensorBytes, getMaxTensorBytes } from '../runtime/cpu/limits.js';
-export { loadModel, saveModel, encodeModel, modelFromBytes, modelToJson, modelFromJson, writeFileAtomic, modelFiles, checkOutput, type SaveOptions, type SaveResult, type LoadOptions } from './onnx/io.js';
+export { loadModel, saveModel, encodeModel, modelFromBytes, modelToJson, modelFromJson, writeFileAtomic, modelFiles, readFiles, checkOutput, type SaveOptions, type SaveResult, type LoadOptions } from './onnx/io.js';
 export { Model, Graph, Node, Value, type TensorType, type Dim } from './ir/graph.js';
 export { Tensor } from './ir/tensor.js';
 export { DataType, dtypeName } from './ir/dtype.js';

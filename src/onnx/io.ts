@@ -5,7 +5,7 @@
  * in-memory copy of the weights; output goes to a temp file renamed into place, so no partial file is
  * ever left, and the input is never the output.
  */
-import { openSync, writeSync, closeSync, renameSync, rmSync, statSync, lstatSync, linkSync, readFileSync, existsSync, type Stats } from 'node:fs';
+import { openSync, writeSync, closeSync, renameSync, rmSync, statSync, lstatSync, linkSync, readFileSync, readdirSync, existsSync, type Stats } from 'node:fs';
 import { dirname, basename, resolve, join, isAbsolute, relative, sep } from 'node:path';
 import { T, Writer, decodeModelProto, make, type ModelProto, type GraphProto, type TensorProto, type StringStringEntry, UNKNOWN } from './proto.js';
 import { modelFromProto } from './import.js';
@@ -348,6 +348,25 @@ export function modelFiles(model: Model, path?: string): string[] {
 }
 
 /**
+ * The files behind paths a run reads besides the model (--config, --inputs, --expected, --data): a file as it is,
+ * a directory's files two levels down (input_N.pb in test_data_set_* folders) — the outputs may overwrite none.
+ */
+export function readFiles(paths: (string | undefined)[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string, depth: number) => {
+    const st = statOrUndefined(p, true);
+    if (!st) return;
+    if (!st.isDirectory()) { out.push(resolve(p)); return; }
+    if (depth === 0) return;
+    let names: string[] = [];
+    try { names = readdirSync(p); } catch { return; }
+    for (const n of names.slice(0, 10_000)) walk(join(p, n), depth - 1);
+  };
+  for (const p of paths) if (p) walk(p, 2);
+  return out;
+}
+
+/**
  * Refuses an output path that cannot be written safely: a name ending in a separator, a missing directory,
  * a symbolic link (never written through, never replaced), anything but a regular file (FIFO, device,
  * directory), one of the protected input files (by identity, so links and hard links count), or an existing
@@ -364,7 +383,7 @@ export function checkOutput(path: string, opts: { force?: boolean; inputPath?: s
   if (!st.isFile()) throw new AmpError('output path is not a regular file (a FIFO, socket or device); refusing to replace it', path);
   for (const p of [...(opts.inputPath ? [opts.inputPath] : []), ...(opts.protect ?? [])]) {
     const ps = statOrUndefined(p);
-    if (ps && sameFile(st, ps)) throw new AmpError(`refusing to overwrite ${resolve(p) === resolve(opts.inputPath ?? '') ? 'the input model' : 'a file the input model reads'}; choose another output path`, path);
+    if (ps && sameFile(st, ps)) throw new AmpError(`refusing to overwrite ${resolve(p) === resolve(opts.inputPath ?? '') ? 'the input model' : 'an input file of this run'}; choose another output path`, path);
   }
   if (!opts.force) throw new AmpError('output exists; use --force to overwrite', path);
 }

@@ -19,7 +19,7 @@ import { f32ArrayToF16 } from '../ir/half.js';
 import { f32ToF16, rangeF16 } from '../../runtime/cpu/wasm/index.js';
 import { AmpError, UnsupportedOpError } from '../core/errors.js';
 import { isConvertibleFloat, DataType } from '../ir/dtype.js';
-import { runMixedPrecision, resolveOptions, type ConvertOptions } from '../../passes/index.js';
+import { runMixedPrecision, resolveOptions, withConfig, type ConvertOptions } from '../../passes/index.js';
 import type { ScanF32 } from '../../passes/options.js';
 import type { ConvertSummary } from '../../passes/context.js';
 import type { RTensor } from '../core/tensor.js';
@@ -112,8 +112,10 @@ const wasmScan: ScanF32 = (t, tinyBits, emit) => rangeF16(t.byteLength, (offset,
  * against the tolerance, repairs with the fallback. The model (a Model is converted in place) and what was
  * done and proven.
  */
-export async function convert(input: Model | string | Uint8Array, options: ConvertRunOptions = {}): Promise<ConvertResult> {
+export async function convert(input: Model | string | Uint8Array, runOptions: ConvertRunOptions = {}): Promise<ConvertResult> {
   const t0 = performance.now();
+  // The config file is read once, here: its keys hold where no option is given (keepFp32 among them).
+  const options = withConfig(runOptions) as ConvertRunOptions;
   const { verify = true, inputs, samples = 2, seed = 0, shapes, maxActivation, maxReduction, tolerance: tolIn,
     maxEvals, calibrate: cal, report, onPhase, decodeSteps = 8, outputTolerance: _perOutput, ...passOptions } = options;
   const outputTolerance = mergeOutputTolerances(options.tolerance, options.outputTolerance, resolveOptions(passOptions).target);

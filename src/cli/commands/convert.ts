@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { loadModel, saveModel, modelFiles, checkOutput, modelToJson, emitBindings, loadTsMorph, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, printable, RUNTIMES, type RuntimeName, type ConvertRunOptions, type ConvertJson, type Model } from '../../index.js';
+import { loadModel, saveModel, modelFiles, readFiles, checkOutput, modelToJson, emitBindings, loadTsMorph, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, printable, RUNTIMES, type RuntimeName, type ConvertRunOptions, type ConvertJson, type Model } from '../../index.js';
 import { tolerance, list, repeat, outputTolerances, type InputFlags } from '../options.js';
 
 /** model.onnx → model.fp16.onnx beside it. */
@@ -63,7 +63,8 @@ export function register(program: Command): void {
     .action(async (file: string, o: Opts) => {
       const t0 = performance.now();
       const model = loadModel(file);
-      const inputs = modelFiles(model, file);
+      // Everything this run reads — the model and its data, the config, the input sets — is never an output.
+      const inputs = [...modelFiles(model, file), ...readFiles([o.config, o.inputs])];
       // Outputs are checked before the (long) conversion: a path that would be refused fails now.
       checkOutput(o.output ?? defaultOutput(file, o.bf16 ? 'bf16' : 'fp16'), { force: o.force, protect: inputs });
       if (o.report) checkOutput(o.report, { force: o.force, protect: inputs });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { mkdirSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, writeTensorFile, modelFiles, checkOutput, readInputs, randomInputs, parseShapes, run, toFloat32, dtypeName, DataType, AmpError, parseBackend, printable, type RunJson, type RTensor } from '../../index.js';
+import { loadModel, writeTensorFile, modelFiles, readFiles, checkOutput, readInputs, randomInputs, parseShapes, run, toFloat32, dtypeName, DataType, AmpError, parseBackend, printable, type RunJson, type RTensor } from '../../index.js';
 import { repeat } from '../options.js';
 
 function values(t: RTensor, limit: number): (number | string | boolean)[] {
@@ -35,7 +35,7 @@ export function register(program: Command): void {
       if (o.outputs) {
         if (existsSync(o.outputs) && !statSync(o.outputs).isDirectory()) throw new AmpError('--outputs must be a directory', o.outputs);
         mkdirSync(o.outputs, { recursive: true });
-        const files = model.graph.outputs.map((_, i) => join(o.outputs!, `output_${i}.pb`)), protect = modelFiles(model, file);
+        const files = model.graph.outputs.map((_, i) => join(o.outputs!, `output_${i}.pb`)), protect = [...modelFiles(model, file), ...readFiles([o.inputs])];
         for (const f of files) checkOutput(f, { force: o.force, protect }); // all refused before any is written
         model.graph.outputs.forEach((name, i) => writeTensorFile(files[i], r.outputs[name], name, { force: o.force, protect }));
       }

@@ -1,6 +1,6 @@
 /** `amp-convert train-check`: fp32 vs AMP with and without loss scaling, from the same initial weights. */
 import type { Command } from 'commander';
-import { trainCheck, formatTrainCheck, renderTrainHtml, writeFileAtomic, AmpError, parseBackend, trainCheckJson } from '../../index.js';
+import { trainCheck, formatTrainCheck, renderTrainHtml, writeFileAtomic, readFiles, AmpError, parseBackend, trainCheckJson } from '../../index.js';
 
 export function register(program: Command): void {
   program.command('train-check')
@@ -27,9 +27,22 @@ export function register(program: Command): void {
       const backend = parseBackend(o.backend);
       const batch = o.batch === undefined ? undefined : Number(o.batch);
       if (batch !== undefined && !(Number.isInteger(batch) && batch > 0)) throw new AmpError(`--batch '${o.batch}' must be a positive integer`);
-      const [trainLimit, testLimit] = (o.limit ?? '').split(',').map((v) => (v ? Number(v) : undefined));
-      const r = await trainCheck({ trainLimit, testLimit, model: o.model, data: o.data, labelCol: o.labelCol !== undefined ? Number(o.labelCol) : undefined, epochs: Number(o.epochs), seeds, lr: Number(o.lr), optimizer: o.optimizer, lossMultiplier: Number(o.lossMultiplier), backend, bnTraining: o.bnTraining, batch });
-      if (o.report) writeFileAtomic(o.report, renderTrainHtml(r), { force: o.force });
+      // Numbers are checked where they are read: NaN or Infinity would train to a NaN report and exit 0.
+      const whole = (v: string | undefined, flag: string, min: number) => {
+        if (v === undefined || v === '') return undefined;
+        const x = Number(v);
+        if (!Number.isInteger(x) || x < min) throw new AmpError(`${flag} '${v}' must be a whole number ≥ ${min}`);
+        return x;
+      };
+      const positiveReal = (v: string, flag: string) => {
+        const x = Number(v);
+        if (!Number.isFinite(x) || x <= 0) throw new AmpError(`${flag} '${v}' must be a finite number > 0`);
+        return x;
+      };
+      const [trainLimit, testLimit] = (o.limit ?? '').split(',').map((v, i) => whole(v, `--limit (${i ? 'test' : 'train'})`, 1));
+      const epochs = whole(o.epochs, '--epochs', 1)!;
+      const r = await trainCheck({ trainLimit, testLimit, model: o.model, data: o.data, labelCol: whole(o.labelCol, '--label-col', 0), epochs, seeds, lr: positiveReal(o.lr, '--lr'), optimizer: o.optimizer, lossMultiplier: positiveReal(o.lossMultiplier, '--loss-multiplier'), backend, bnTraining: o.bnTraining, batch });
+      if (o.report) writeFileAtomic(o.report, renderTrainHtml(r), { force: o.force, protect: readFiles([o.data, o.model]) });
       if (o.json) process.stdout.write(`${JSON.stringify(trainCheckJson(r))}\n`);
       else process.stdout.write(`${formatTrainCheck(r)}\n(${(r.ms / 1000).toFixed(1)} s)\n`);
     });
