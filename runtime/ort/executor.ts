@@ -36,7 +36,9 @@ export class OrtExecutor {
     try {
       // External data: onnxruntime resolves it against the model's directory, which bytes do not have.
       if ([...model.graph.allGraphs()].some((g) => [...g.initializers.values()].some((t) => t.external))) throw new Error('models with external data: repack --inline first');
-      return new OrtExecutor(ort, await ort.InferenceSession.create(encodeModel(model), { intraOpNumThreads: 1 }), model);
+      // Its logger writes model text (node and value names) to the terminal unescaped: fatal messages only; errors
+      // reach the user through AmpError, made printable.
+      return new OrtExecutor(ort, await ort.InferenceSession.create(encodeModel(model), { intraOpNumThreads: 1, logSeverityLevel: 4 }), model);
     } catch (e) {
       throw new AmpError(`onnxruntime cannot load the model: ${String((e as Error).message).split('\n')[0]}`, model.file);
     }

@@ -24,7 +24,7 @@ export function fromOrt(t: ort.Tensor): RTensor {
   return { dtype: FROM_ORT[t.type], dims: [...t.dims], data };
 }
 export async function runOrt(model: Uint8Array | string, feeds: Record<string, RTensor>): Promise<Record<string, RTensor>> {
-  const s = await ort.InferenceSession.create(model as never);
+  const s = await ort.InferenceSession.create(model as never, { logSeverityLevel: 3 });
   const r = await s.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)])));
   await s.release();
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, fromOrt(v)]));
