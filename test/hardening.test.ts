@@ -1,5 +1,5 @@
 /**
- * Hostile and malformed models (issue #14): one regression test per defect class, on files made by
+ * Hostile and malformed models: one regression test per defect class, on files made by
  * fixtures/scripts/hostile.ts. The contract: a valid result, or one line on stderr naming the file with
  * exit 2 — never a stack trace, an "internal error", a hang, a write through a link, or a lost input.
  */

@@ -1,5 +1,5 @@
 /**
- * Verified by default (issue #13): each class of model a blind converter breaks is converted by default to a
+ * Verified by default: each class of model a blind converter breaks is converted by default to a
  * model that onnxruntime-node runs within tolerance, and the result says what was proven.
  *   bad_bn_stats   BatchNormalization statistics beyond fp16 → mean/var slots kept fp32 (static guard)
  *   bad_deep_cnn   activations outgrow fp16 though weights fit → the overflowing layers kept fp32 (range)
