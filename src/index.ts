@@ -2,7 +2,7 @@
  * amp-convert's library surface, and the only module the CLI imports. One line per module; keep it a list
  * of re-exports (api/amp-convert.api.md is generated from it and checked by a test).
  */
-export { AmpError, UnsupportedOpError } from './core/errors.js';
+export { AmpError, InvalidModelError, UnsupportedOpError } from './core/errors.js';
 export { printable } from './core/text.js';
 export { emitBindings, loadTsMorph } from './tools/bindings.js';
 export { setMaxTensorBytes, getMaxTensorBytes } from '../runtime/cpu/limits.js';

@@ -4,11 +4,13 @@
  * the cause kept fp32 by name, and ops the CPU executor lacks giving a note rather than a refusal.
  */
 import { describe, it, expect } from 'vitest';
-import { convert } from '../src/tools/convert.js';
+import { convert, convertSync } from '../src/tools/convert.js';
+import { make, T } from '../src/onnx/proto.js';
+import { InvalidModelError } from '../src/core/errors.js';
 import { formatVerification } from '../src/tools/verify.js';
 import { loadNodeCase } from './helpers/nodecase.js';
 import { fixtureModelPath } from './helpers/fixtures.js';
-import { ModelBuilder } from '../src/ir/builder.js';
+import { ModelBuilder, GraphBuilder } from '../src/ir/builder.js';
 import { DataType } from '../src/ir/dtype.js';
 
 describe('verdicts', () => {
@@ -65,5 +67,45 @@ describe('unverifiable parts do not block', () => {
     const r = await convert(b.build());
     expect(r.verification.status).toBe('unverified');
     expect(r.verification.note).toMatch(/no kernel for DeformConv/);
+  });
+});
+
+describe('validity before proof: a model its runtime refuses is never verified', () => {
+  /** A two-node model whose second node's attribute `name` has the wrong AttributeProto type. */
+  const withAttr = (op: string, name: string, attr: Record<string, unknown>, extraInputs: (b: ModelBuilder, x: string) => string[] = () => []) => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', DataType.FLOAT, [2, 3]);
+    const [r] = b.node('Relu', [x]);
+    const [y] = b.node(op, [r, ...extraInputs(b, x)], {}, { outputs: ['y'], name: 'victim' });
+    b.graph.nodes[1].attributes.push(make(T.Attribute, { name, ...attr }) as never);
+    b.output(y, DataType.FLOAT);
+    return b.build();
+  };
+  it.each([
+    ['Softmax axis as FLOAT', () => withAttr('Softmax', 'axis', { type: 1, f: 1 })],
+    ['Transpose perm as STRING', () => withAttr('Transpose', 'perm', { type: 3, s: new TextEncoder().encode('1,0') })],
+    ['Gemm alpha as a GRAPH', () => withAttr('Gemm', 'alpha', { type: 5, g: make(T.Graph, { name: 'g' }) }, (b) => [b.init('w', DataType.FLOAT, [3, 3], new Float32Array(9))])],
+  ])('%s: exit 2 naming the node, never "verified"', async (_n, build) => {
+    await expect(convert(build())).rejects.toThrow(InvalidModelError);
+    await expect(convert(build())).rejects.toThrow(/node 'victim' .*attribute '\w+' is (FLOAT|STRING|GRAPH), expected/);
+    // The static path, which runs nothing, still converts it (the attribute is not one it reads).
+    expect(() => convertSync(build())).not.toThrow();
+  });
+  it('an If whose branches yield 2 outputs for a 1-output node, a Scan with num_scan_inputs 5 and one input: refused', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', DataType.FLOAT, [2]);
+    const c = b.input('c', DataType.BOOL, []);
+    const branch = (name: string) => { const g = new GraphBuilder(name, b.graph); const [a] = g.node('Neg', [x]); const [d] = g.node('Abs', [x]); g.output(a, DataType.FLOAT, [2]); g.output(d, DataType.FLOAT, [2]); return g.graph; };
+    b.node('If', [c], { then_branch: branch('t'), else_branch: branch('e') }, { outputs: ['y'], name: 'bad_if' });
+    b.output('y', DataType.FLOAT, [2]);
+    await expect(convert(b.build())).rejects.toThrow(/node 'bad_if' \(If\): then_branch yields 2 outputs for a node with 1/);
+    const s = new ModelBuilder({ opset: 17 });
+    const sx = s.input('x', DataType.FLOAT, [3, 2]);
+    const body = new GraphBuilder('body', s.graph);
+    body.input('xi', DataType.FLOAT, [2]);
+    body.output(body.node('Neg', ['xi'])[0], DataType.FLOAT, [2]);
+    s.node('Scan', [sx], { body: body.graph, num_scan_inputs: 5 }, { outputs: ['y'], name: 'bad_scan' });
+    s.output('y', DataType.FLOAT, [3, 2]);
+    await expect(convert(s.build())).rejects.toThrow(/node 'bad_scan' \(Scan\): num_scan_inputs 5 must be between 1 and its 1/);
   });
 });

@@ -26,6 +26,7 @@ import { fromIrTensor, size, type RTensor } from '../../src/core/tensor.js';
 import { cpuKernels } from './kernels/index.js';
 import type { KernelContext } from './kernels/types.js';
 import { checkEnumAttributes } from './kernels/enums.js';
+import { checkControlFlow } from './kernels/control.js';
 import { AmpError, UnsupportedOpError } from '../../src/core/errors.js';
 import { dtypeName } from '../../src/ir/dtype.js';
 import { BufferPool, withPool } from './pool.js';
@@ -77,6 +78,7 @@ export class CpuExecutor {
       throw new UnsupportedOpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')${op ? '' : ''}`, [...missing.keys()], model.file);
     }
     checkEnumAttributes(model);
+    checkControlFlow(model);
     // Weights are read once, up front: payload problems surface here, and unaligned payloads are copied
     // (see Tensor.data) before the first run, so the file buffer they came from can go.
     for (const g of model.graph.allGraphs()) for (const t of g.initializers.values()) if (t.loaded) this.initializer(t);
@@ -137,8 +139,8 @@ export class CpuExecutor {
       } catch (e) {
         // Named by node (once, at the innermost level) and by the model's file: a model a kernel cannot run is bad input.
         const msg = e instanceof AmpError ? e.message : `failed: ${(e as Error)?.message ?? e}`;
-        if (e instanceof AmpError && (e.file || msg.startsWith('node '))) throw e.file ? e : new AmpError(msg, this.model.file);
-        throw new AmpError(`node '${n.label}' (${n.opType}): ${msg}`, this.model.file);
+        if (e instanceof AmpError && (e.file || msg.startsWith('node '))) throw e.file ? e : e.reissue(msg, this.model.file);
+        throw e instanceof AmpError ? e.reissue(`node '${n.label}' (${n.opType}): ${msg}`, this.model.file) : new AmpError(`node '${n.label}' (${n.opType}): ${msg}`, this.model.file);
       }
       n.outputs.forEach((o, j) => {
         if (!o || !outs[j]) return;
@@ -193,7 +195,7 @@ export class CpuExecutor {
 
   /** Runs the model; problems are AmpErrors naming the model's file. */
   runSync(feeds: Record<string, RTensor>, opts: RunOptions = {}): Record<string, RTensor> {
-    try { return this.runModel(feeds, opts); } catch (e) { throw e instanceof AmpError && !e.file && this.model.file ? new AmpError(e.message, this.model.file) : e; }
+    try { return this.runModel(feeds, opts); } catch (e) { throw e instanceof AmpError && !e.file && this.model.file ? e.reissue(e.message, this.model.file) : e; }
   }
   private runModel(feeds: Record<string, RTensor>, opts: RunOptions): Record<string, RTensor> {
     const g = this.model.graph;

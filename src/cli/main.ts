@@ -57,7 +57,7 @@ export async function main(argv = process.argv): Promise<number> {
       // A problem found deep in the pass or a runtime without a file of its own is about the model given
       // (not an option's value: those messages name the option).
       const file = e.file ?? (e.message.startsWith('--') ? undefined : argv.slice(2).find((a) => !a.startsWith('-') && isFile(a)));
-      process.stderr.write(`amp-convert: ${(file && !e.file ? new AmpError(e.message, file) : e).oneLine()}\n`);
+      process.stderr.write(`amp-convert: ${(file && !e.file ? e.reissue(e.message, file) : e).oneLine()}\n`);
       if (verbose) process.stderr.write(`${e.stack}\n`);
       return e.exitCode;
     }

@@ -13,6 +13,13 @@ export class AmpError extends Error {
     super(message);
     this.name = 'AmpError';
   }
+  /** The same kind of error with another message or file (callers add the node or the file it happened in). */
+  reissue(message: string, file = this.file): AmpError {
+    const e = new AmpError(message, file, this.exitCode);
+    Object.setPrototypeOf(e, Object.getPrototypeOf(this));
+    Object.assign(e, { ...this, message, file });
+    return e;
+  }
   /** The one-line form the CLI prints. */
   oneLine(): string {
     return printable(this.file ? `${this.file}: ${this.message}` : this.message, 600);
@@ -27,5 +34,16 @@ export class UnsupportedOpError extends AmpError {
   constructor(message: string, readonly ops: string[], file?: string) {
     super(message, file);
     this.name = 'UnsupportedOpError';
+  }
+}
+
+/**
+ * A model its runtime would refuse — an attribute of the wrong type, a subgraph whose signature does not fit its
+ * node: bad input whatever the inputs are, so verification never proves it (exit 2 naming the node).
+ */
+export class InvalidModelError extends AmpError {
+  constructor(message: string, file?: string) {
+    super(message, file);
+    this.name = 'InvalidModelError';
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { AttributeProto, GraphProto, ModelProto, NodeProto, TypeProto, ValueInfoProto } from '../onnx/proto.js';
 import { toNum } from '../onnx/proto.js';
-import { AmpError } from '../core/errors.js';
+import { AmpError, InvalidModelError } from '../core/errors.js';
 import type { Tensor } from './tensor.js';
 // A cycle the module system resolves: clone() runs only after both modules have loaded.
 import { cloneModel } from '../onnx/io.js';
@@ -32,6 +32,9 @@ export class Value {
   get isGraphInput(): boolean { return this.graph.inputs.includes(this.name); }
   get isGraphOutput(): boolean { return this.graph.outputs.includes(this.name); }
 }
+
+/** AttributeProto.AttributeType names, for messages. */
+const ATTR_TYPE_NAMES: Record<number, string> = { 1: 'FLOAT', 2: 'INT', 3: 'STRING', 4: 'TENSOR', 5: 'GRAPH', 6: 'FLOATS', 7: 'INTS', 8: 'STRINGS', 9: 'TENSORS', 10: 'GRAPHS', 11: 'SPARSE_TENSOR', 12: 'SPARSE_TENSORS', 13: 'TYPE_PROTO', 14: 'TYPE_PROTOS' };
 
 /** Registry key of an op: `type` in the default domain ('' or 'ai.onnx'), `domain.type` in any other. */
 export const opKey = (opType: string, domain = ''): string => (domain && domain !== 'ai.onnx' ? `${domain}.${opType}` : opType);
@@ -63,8 +66,20 @@ export class Node {
   /** The op's registry key: its type in the default domain, `domain.type` in any other (`com.microsoft.Attention`). */
   get key(): string { return opKey(this.opType, this.domain); }
   attr(name: string): AttributeProto | undefined { return this.attributes.find((a) => a.name === name); }
-  attrInt(name: string, dflt: number): number {
+  /**
+   * The attribute `name` when it has one of the `types` (AttributeProto.type; an untyped one from an old producer
+   * passes), else InvalidModelError naming the node — as onnxruntime refuses the model, a kernel never falls back
+   * to a default for it (Softmax axis as FLOAT, Transpose perm as STRING, Gemm alpha as a GRAPH).
+   */
+  private typed(name: string, ...types: number[]): AttributeProto | undefined {
     const a = this.attr(name);
+    if (a && a.type && !types.includes(a.type)) {
+      throw new InvalidModelError(`node '${this.label}' (${this.opType}): attribute '${name}' is ${ATTR_TYPE_NAMES[a.type] ?? `type ${a.type}`}, expected ${types.map((t) => ATTR_TYPE_NAMES[t]).join(' or ')}`);
+    }
+    return a;
+  }
+  attrInt(name: string, dflt: number): number {
+    const a = this.typed(name, 2);
     return a && a.i != null ? this.int(name, a.i) : dflt;
   }
   /** An int64 attribute value as a number; beyond 2^53 it is bad input naming the node. */
@@ -72,19 +87,19 @@ export class Node {
     try { return toNum(v); } catch { throw new AmpError(`node '${this.label}' attribute '${name}' is beyond 2^53 (${String(v)})`); }
   }
   attrFloat(name: string, dflt: number): number {
-    const a = this.attr(name);
+    const a = this.typed(name, 1);
     return a && a.f != null ? a.f : dflt;
   }
   attrInts(name: string): number[] | undefined {
-    const a = this.attr(name);
+    const a = this.typed(name, 7);
     return a ? (a.ints ?? []).map((v) => this.int(name, v)) : undefined;
   }
   attrFloats(name: string): number[] | undefined {
-    const a = this.attr(name);
+    const a = this.typed(name, 6);
     return a ? [...(a.floats ?? [])] : undefined;
   }
   attrString(name: string, dflt: string): string {
-    const a = this.attr(name);
+    const a = this.typed(name, 3);
     // protobufjs leaves `s` an empty array on attributes of other types: only bytes decode.
     return a && a.s instanceof Uint8Array ? new TextDecoder().decode(a.s) : dflt;
   }

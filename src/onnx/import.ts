@@ -64,7 +64,7 @@ export function resolveExternal(p: TensorProto, opts: ImportOptions): ExternalRe
 function importTensor(p: TensorProto, opts: ImportOptions): Tensor {
   const ext = p.dataLocation === 1 ? resolveExternal(p, opts) : undefined;
   let t: Tensor;
-  try { t = Tensor.fromProto(p, ext, opts.backed?.get(p)); } catch (e) { throw e instanceof AmpError && !e.file ? new AmpError(e.message, opts.file) : e; }
+  try { t = Tensor.fromProto(p, ext, opts.backed?.get(p)); } catch (e) { throw e instanceof AmpError && !e.file ? e.reissue(e.message, opts.file) : e; }
   if (ext) {
     // Checked at load (a stat, no read) so a short file is reported before any work is done.
     const size = statSync(ext.path).size;

@@ -17,7 +17,7 @@ import { loadModel, modelFromBytes } from '../onnx/io.js';
 import { totalmem } from 'node:os';
 import { f32ArrayToF16 } from '../ir/half.js';
 import { f32ToF16, rangeF16 } from '../../runtime/cpu/wasm/index.js';
-import { AmpError, UnsupportedOpError } from '../core/errors.js';
+import { AmpError, InvalidModelError, UnsupportedOpError } from '../core/errors.js';
 import { isConvertibleFloat, DataType } from '../ir/dtype.js';
 import { runMixedPrecision, resolveOptions, withConfig, type ConvertOptions } from '../../passes/index.js';
 import type { ScanF32 } from '../../passes/options.js';
@@ -171,7 +171,7 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
     // (indices, lengths) may be what does not fit, so those keep the note.
     const exact = inputs || feeds.every((t) => t?.shape && t.shape.every((d) => typeof d === 'number') && (isConvertibleFloat(t.elemType) || t.elemType === DataType.BOOL));
     // An op the executor has no kernel for says nothing about the model: static rules and a note, never a refusal.
-    if (exact && e instanceof AmpError && !(e instanceof UnsupportedOpError)) throw e;
+    if ((exact && e instanceof AmpError && !(e instanceof UnsupportedOpError)) || e instanceof InvalidModelError) throw e;
     const hint = symbolic.length ? `; give --inputs, or --shape for the symbolic dims of ${symbolic.join(', ')}` : '';
     verification.note = `not verified: the model could not run on ${inputs ? 'the given' : 'synthesized'} inputs (${message(e)}); static rules only${hint}`;
     notes.push(verification.note);

@@ -109,7 +109,7 @@ function concreteDims(name: string, shape: Dim[] | undefined, given?: number[]):
  * AmpError naming the model's file.
  */
 export function randomInputs(model: Model, seed = 0, shapes: Record<string, number[]> = {}, ranges: Record<string, { lo: number; hi: number; int?: boolean }> = {}): Record<string, RTensor> {
-  try { return randomFeeds(model, seed, shapes, ranges); } catch (e) { throw e instanceof AmpError && !e.file && model.file ? new AmpError(e.message, model.file) : e; }
+  try { return randomFeeds(model, seed, shapes, ranges); } catch (e) { throw e instanceof AmpError && !e.file && model.file ? e.reissue(e.message, model.file) : e; }
 }
 function randomFeeds(model: Model, seed: number, shapes: Record<string, number[]>, ranges: Record<string, { lo: number; hi: number; int?: boolean }>): Record<string, RTensor> {
   const rnd = xorshift(seed * 2654435761 + 1);

@@ -3,8 +3,8 @@ import type { Kernel, KernelContext } from './types.js';
 import { ints, num, size } from '../util.js';
 import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
 import type { RTensor } from '../../../src/core/tensor.js';
-import type { Node } from '../../../src/ir/graph.js';
-import { AmpError } from '../../../src/core/errors.js';
+import { AmpError, InvalidModelError } from '../../../src/core/errors.js';
+import type { Model, Node } from '../../../src/ir/graph.js';
 import { take } from './shape.js';
 
 /** The graph attribute `name` of a control-flow node (a model without it is malformed). */
@@ -115,3 +115,33 @@ function scan(node: Node, ts: RTensor[], nScan: number, ctx: KernelContext, dirs
   return [...state, ...scanned];
 }
 import { transpose as transposeT } from './shape.js';
+
+/**
+ * Control-flow signatures, checked before anything runs (onnxruntime refuses these models): an If branch yields
+ * exactly the node's outputs; a Loop body takes (iteration, condition, carried...) and yields (condition,
+ * carried..., scan outputs...) with no more outputs on the node than that; a Scan has at least as many inputs as
+ * num_scan_inputs and its body takes one input per node input (after Scan-8's sequence_lens).
+ */
+export function checkControlFlow(model: Model): void {
+  for (const n of model.graph.allNodes()) {
+    const bad = (what: string) => new InvalidModelError(`node '${n.label}' (${n.opType}): ${what}`, model.file);
+    const body = (a: string) => n.subgraphs.get(a)?.[0];
+    if (n.opType === 'If') {
+      for (const a of ['then_branch', 'else_branch']) {
+        const g = body(a);
+        if (g && g.outputs.length !== n.outputs.length) throw bad(`${a} yields ${g.outputs.length} outputs for a node with ${n.outputs.length}`);
+      }
+    } else if (n.opType === 'Loop') {
+      const g = body('body'), carried = Math.max(0, n.inputs.length - 2);
+      if (!g) continue;
+      if (g.inputs.length !== 2 + carried) throw bad(`the body takes ${g.inputs.length} inputs; the node carries ${carried} values (body inputs must be 2 + ${carried})`);
+      if (g.outputs.length < 1 + carried) throw bad(`the body yields ${g.outputs.length} outputs, fewer than the condition and ${carried} carried values`);
+      if (n.outputs.length > g.outputs.length - 1) throw bad(`the node has ${n.outputs.length} outputs; the body yields ${g.outputs.length - 1} besides the condition`);
+    } else if (n.opType === 'Scan') {
+      const g = body('body'), k = n.attrInt('num_scan_inputs', 0), ins = n.inputs.length - (model.opset('')! < 9 ? 1 : 0);
+      if (k < 1 || k > ins) throw bad(`num_scan_inputs ${k} must be between 1 and its ${ins} state and scan inputs`);
+      if (g && g.inputs.length !== ins) throw bad(`the body takes ${g.inputs.length} inputs for the node's ${ins}`);
+      if (g && n.outputs.length !== g.outputs.length) throw bad(`the node has ${n.outputs.length} outputs; the body yields ${g.outputs.length}`);
+    }
+  }
+}
