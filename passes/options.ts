@@ -1,5 +1,5 @@
 /** Options of the mixed-precision conversion, shared by the library API, the CLI and config files. */
-import { readFileSync } from 'node:fs';
+import { readInputFile, READ_LIMITS } from '../src/onnx/io.js';
 import { AmpError } from '../src/core/errors.js';
 import { RUNTIMES, noBf16, type RuntimeName } from './runtimes.js';
 import type { Tensor } from '../src/ir/tensor.js';
@@ -85,7 +85,7 @@ const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32', 'cla
 
 export function readConfig(path: string): ConvertOptions {
   let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch { throw new AmpError('config file cannot be read', path); }
+  text = readInputFile(path, 'config', READ_LIMITS.config).toString('utf8');
   let json: unknown;
   try { json = JSON.parse(text); } catch (e) { throw new AmpError(`config is not valid JSON: ${(e as Error).message}`, path); }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new AmpError('config must be a JSON object', path);

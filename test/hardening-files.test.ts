@@ -4,7 +4,9 @@
  * numbers, and the repair resolving external data in the model's folder whatever the working directory.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, cpSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, cpSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { deflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { cliIn, cli } from './helpers/cli.js';
@@ -80,4 +82,78 @@ describe('external data stays in the model\'s folder', () => {
     expect(r.stdout).toMatch(/^verified/m);
     expect(r.stdout).toMatch(/kept fp32 by the repair|kept fp32 at the model's edge/);
   }, 60_000);
+});
+
+describe('hostile files around the model', () => {
+  /** A zip archive (.npz) of members `name → deflated or stored bytes`, offsets as given. */
+  const zip = (members: { name: string; data: Buffer; deflate?: boolean }[]): Buffer => {
+    const locals: Buffer[] = [], centrals: Buffer[] = [];
+    let off = 0;
+    for (const m of members) {
+      const body = m.deflate ? deflateRawSync(m.data) : m.data;
+      const name = Buffer.from(m.name);
+      const lh = Buffer.alloc(30);
+      lh.writeUInt32LE(0x04034b50, 0); lh.writeUInt16LE(m.deflate ? 8 : 0, 8); lh.writeUInt32LE(body.length, 18); lh.writeUInt32LE(m.data.length, 22); lh.writeUInt16LE(name.length, 26);
+      const ch = Buffer.alloc(46);
+      ch.writeUInt32LE(0x02014b50, 0); ch.writeUInt16LE(m.deflate ? 8 : 0, 10); ch.writeUInt32LE(body.length, 20); ch.writeUInt32LE(m.data.length, 24); ch.writeUInt16LE(name.length, 28); ch.writeUInt32LE(off, 42);
+      locals.push(lh, name, body);
+      centrals.push(ch, name);
+      off += 30 + name.length + body.length;
+    }
+    const cd = Buffer.concat(centrals), end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(members.length, 8); end.writeUInt16LE(members.length, 10); end.writeUInt32LE(cd.length, 12); end.writeUInt32LE(off, 16);
+    return Buffer.concat([...locals, cd, end]);
+  };
+  const npy = (shape: string, data: Buffer): Buffer => {
+    const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape}), }`.padEnd(118) + '\n';
+    const h = Buffer.alloc(10); h.write('\x93NUMPY', 0, 'latin1'); h[6] = 1; h.writeUInt16LE(header.length, 8);
+    return Buffer.concat([h, Buffer.from(header, 'latin1'), data]);
+  };
+
+  it('FIFOs and devices as --config, --inputs or --data: refused at once, one line, exit 2 (they used to hang)', async () => {
+    const fifo = join(d, 'pipe.json');
+    execFileSync('mkfifo', [fifo]);
+    for (const args of [[mlp, '--config', fifo], [mlp, '--inputs', fifo], [mlp, '--inputs', '/dev/zero'], [mlp, '--config', '/dev/zero']]) {
+      badInput(await cliIn([...args, '-o', join(d, 'f.onnx'), '--force']), args[2], /not a regular file/);
+    }
+    badInput(await cliIn(['train-check', '--data', '/dev/zero']), '/dev/zero', /not a regular file/);
+  });
+
+  it('.npz: a member that inflates past --max-memory, bad deflate data, a member no input has, offsets past the file', async () => {
+    const bomb = join(d, 'bomb.npz');
+    writeFileSync(bomb, zip([{ name: 'x.npy', data: npy('1, 64', Buffer.alloc(64 << 20)), deflate: true }]));
+    expect(statSync(bomb).size).toBeLessThan(1 << 20);
+    badInput(await cliIn(['--max-memory', '16', mlp, '-o', join(d, 'n.onnx'), '--inputs', bomb, '--force']), 'bomb.npz', /inflate to more than/);
+    const bad = join(d, 'bad.npz');
+    const good = zip([{ name: 'x.npy', data: npy('1, 64', Buffer.alloc(256)), deflate: true }]);
+    good[35] = 0xff; // the deflate stream's first block: type 3, which does not exist
+    writeFileSync(bad, good);
+    badInput(await cliIn([mlp, '-o', join(d, 'n.onnx'), '--inputs', bad, '--force']), 'bad.npz', /bad deflate data/);
+    const other = join(d, 'other.npz');
+    writeFileSync(other, zip([{ name: '__proto__.npy', data: npy('1, 64', Buffer.alloc(256)) }]));
+    badInput(await cliIn([mlp, '-o', join(d, 'n.onnx'), '--inputs', other, '--force']), 'other.npz', /'__proto__.npy' is not an input/);
+    const cut = join(d, 'cut.npz');
+    writeFileSync(cut, zip([{ name: 'x.npy', data: npy('1, 64', Buffer.alloc(256)) }]).subarray(0, 200));
+    badInput(await cliIn([mlp, '-o', join(d, 'n.onnx'), '--inputs', cut, '--force']), 'cut.npz', /npz/);
+  });
+
+  it('.npy with shape (-1,) or a short version-2 header, JSON dims [-2, -2] or [1.5, 2]: one line, exit 2, never "internal error"', async () => {
+    const neg = join(d, 'neg.npy');
+    writeFileSync(neg, npy('-1,', Buffer.alloc(256)));
+    badInput(await cliIn([mlp, '-o', join(d, 'n.onnx'), '--inputs', neg, '--force']), 'neg.npy', /dimension that is not a whole number/);
+    const short = join(d, 'short.npy');
+    writeFileSync(short, Buffer.from('\x93NUMPY\x02\x00\x10\x00\x00', 'latin1'));
+    badInput(await cliIn([mlp, '-o', join(d, 'n.onnx'), '--inputs', short, '--force']), 'short.npy', /header is short/);
+    for (const dims of [[-2, -2], [1.5, 2]]) {
+      const f = join(d, `dims${dims.join('_')}.json`);
+      writeFileSync(f, JSON.stringify({ x: { dims, data: [1, 2, 3, 4] } }));
+      badInput(await cliIn(['run', mlp, '--inputs', f]), f, /dims .* must be whole numbers/);
+    }
+  });
+
+  it('--random asks for at most 1000 sets', async () => {
+    const r = await cliIn([mlp, '-o', join(d, 'r.onnx'), '--random', '100000000', '--force']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--random must be a whole number from 1 to 1000/);
+  });
 });

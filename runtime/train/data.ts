@@ -2,9 +2,11 @@
  * Datasets for the training check: numeric CSV (features + one label column; .csv or .csv.gz), split into
  * train/test with a fixed seed, features standardized with the training set's mean and std.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { AmpError } from '../../src/core/errors.js';
+import { readInputFile, READ_LIMITS } from '../../src/onnx/io.js';
+import { getMaxTensorBytes } from '../cpu/limits.js';
 import { xorshift } from '../../src/core/rng.js';
 
 export interface Dataset { xTrain: Float32Array; yTrain: Int32Array; xTest: Float32Array; yTest: Int32Array; features: number; classes: number; name: string }
@@ -16,15 +18,20 @@ function shuffle(n: number, seed: number): Int32Array {
   return idx;
 }
 
+/** gunzip with an output cap: a small archive that inflates past it is refused in one line, not expanded. */
+function gunzipCapped(raw: Buffer, path: string): Buffer {
+  const cap = Math.min(READ_LIMITS.inflated, getMaxTensorBytes());
+  try { return gunzipSync(raw, { maxOutputLength: cap }); } catch (e) {
+    throw new AmpError((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates to more than ${cap} bytes (--max-memory)` : `not valid gzip data: ${(e as Error).message}`, path);
+  }
+}
+
 /** Class labels at or above this are refused (the model's output layer has one unit per class). */
 const MAX_CLASSES = 10_000;
 /** Parses a numeric CSV; `labelCol` defaults to the last column (negative counts from the end). */
 export function readCsv(path: string, labelCol = -1, opts: { splitSeed?: number; testFraction?: number } = {}): Dataset {
-  let st;
-  try { st = statSync(path); } catch { throw new AmpError('no such file', path); }
-  if (st.isDirectory()) throw new AmpError('is a directory, not a CSV file', path);
-  const raw = readFileSync(path);
-  const text = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+  const raw = readInputFile(path, 'CSV', READ_LIMITS.csv);
+  const text = (path.endsWith('.gz') ? gunzipCapped(raw, path) : raw).toString('utf8');
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   if (!lines.length) throw new AmpError('is empty', path);
   const firstNumeric = lines[0].split(',').every((c) => c.trim() !== '' && Number.isFinite(Number(c)));
@@ -57,7 +64,7 @@ export function readCsv(path: string, labelCol = -1, opts: { splitSeed?: number;
 /** Reads an IDX file (gzip), returning its dims and bytes. */
 function readIdx(path: string): { dims: number[]; data: Uint8Array } {
   let raw: Buffer;
-  try { raw = gunzipSync(readFileSync(path)); } catch (e) { throw new AmpError(`cannot read IDX data: ${(e as Error).message}`, path); }
+  raw = gunzipCapped(readInputFile(path, 'IDX', READ_LIMITS.csv), path);
   if (raw.readUInt16BE(0) !== 0 || raw[2] !== 0x08) throw new AmpError('not an unsigned-byte IDX file', path);
   const rank = raw[3];
   const dims = Array.from({ length: rank }, (_, i) => raw.readUInt32BE(4 + 4 * i));

@@ -69,5 +69,7 @@ export async function main(argv = process.argv): Promise<number> {
 
 // Run when executed directly (not when imported by tests).
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // A reader that went away (`amp-convert ... | head`) ends the run quietly, as for any Unix tool: no stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw e; });
   main().then((code) => { process.exitCode = code; });
 }

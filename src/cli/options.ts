@@ -16,11 +16,14 @@ export function addInputOptions(cmd: Command, what: string): Command {
     .option('--seed <s>', 'seed for --random', '0')
     .option('--shape <name=d1,d2,..>', 'dims for inputs with symbolic dims (repeatable)', repeat);
 }
+/** Synthesized input sets are held at once: more than this is a typo, not a request (each set is a full feed). */
+export const MAX_RANDOM_SETS = 1000;
+
 /** The input sets a command asked for: one from --inputs, or N seeded random sets. */
 export function inputSets(model: Model, o: InputFlags, defaultRandom = 0): Record<string, RTensor>[] {
   if (o.inputs) return [readInputs(model, o.inputs)];
   const n = o.random !== undefined ? Number(o.random) : defaultRandom;
-  if (!Number.isInteger(n) || n < 1) throw new AmpError('give --inputs DIR|file.json or --random N (N ≥ 1)');
+  if (!Number.isInteger(n) || n < 1 || n > MAX_RANDOM_SETS) throw new AmpError(`give --inputs DIR|file.json or --random N (1 ≤ N ≤ ${MAX_RANDOM_SETS})`);
   return Array.from({ length: n }, (_, i) => randomInputs(model, Number(o.seed) + i, parseShapes(o.shape)));
 }
 /** --tolerance rel=..,cos=.. (default when absent); a bad spec is a usage error (exit 2). */

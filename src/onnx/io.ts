@@ -24,13 +24,19 @@ const MAX_OPSET = 100_000;
 const MAX_NODES = 10_000_000;
 
 /** Reads a file's bytes with clear errors for the usual ways a path is wrong. */
-export function readInputFile(path: string, what = 'model'): Buffer {
+export function readInputFile(path: string, what = 'model', maxBytes = Infinity): Buffer {
   let st;
-  try { st = statSync(path); } catch { throw new AmpError(`no such file`, path); }
+  try { st = statSync(path); } catch (e) { throw new AmpError((e as NodeJS.ErrnoException).code === 'ELOOP' ? 'is a symbolic link loop' : 'no such file', path); }
   if (st.isDirectory()) throw new AmpError(`is a directory, not a ${what} file`, path);
+  // A FIFO would block the read forever, a device (/dev/zero) never end it: only regular files are read.
+  if (!st.isFile()) throw new AmpError(`is not a regular file (a FIFO, socket or device), not a ${what} file`, path);
   if (st.size === 0) throw new AmpError(`is empty`, path);
+  if (st.size > maxBytes) throw new AmpError(`is ${st.size} bytes, more than the ${maxBytes} a ${what} file may have`, path);
   try { return readFileSync(path); } catch (e) { throw new AmpError(`cannot be read: ${(e as Error).message}`, path); }
 }
+
+/** Limits on what a run reads, by kind of file (the model has its own: streamed, node counts capped). */
+export const READ_LIMITS = { config: 1 << 20, json: 2 ** 30, csv: 2 ** 30, npy: 2 ** 32, inflated: 2 ** 31 } as const;
 
 /** Decodes and sanity-checks ModelProto bytes. */
 export function decodeModelBytes(bytes: Uint8Array, file = '<bytes>'): ModelProto {
@@ -331,6 +337,9 @@ function atomicWrite(path: string, fn: (fd: number) => void, force = false): voi
   } catch (e) {
     if (fd >= 0) closeSync(fd);
     rmSync(tmp, { force: true });
+    // A full disk or quota names the output it could not write (the partial temp file is gone).
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO' || code === 'EFBIG') throw new AmpError(`cannot write: ${code === 'ENOSPC' ? 'no space left on the device' : (e as Error).message}`, path);
     throw e;
   } finally {
     untrackTemp(tmp);

@@ -2,15 +2,17 @@
  * Model inputs from files or generated: a directory of input_N.pb (ONNX backend-test layout), a JSON file,
  * or seeded random values with sensible ranges per element type. Symbolic dims come from `shapes`.
  */
-import { readdirSync, statSync, readFileSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Model, Dim } from '../ir/graph.js';
 import { DataType, dtypeName, dtypeFromName, typedArrayCtor } from '../ir/dtype.js';
 import { readTensorFile } from '../onnx/tensor-io.js';
+import { readInputFile, READ_LIMITS } from '../onnx/io.js';
 import { make } from '../../runtime/cpu/util.js';
 import { size, type RTensor } from '../core/tensor.js';
 import { AmpError } from '../core/errors.js';
 import { xorshift } from '../core/rng.js';
+import { printable } from '../core/text.js';
 import { readNpy, readNpz } from './npy.js';
 
 /** The inputs a caller must feed: graph inputs that are not initializers. */
@@ -50,13 +52,15 @@ export function readInputsJson(model: Model, file: string): Record<string, RTens
 /** JSON: one input set (an object) or several (an array of them). */
 function readInputSetsJson(model: Model, file: string): Record<string, RTensor>[] {
   let json: unknown;
-  try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) { throw new AmpError(`not valid JSON: ${(e as Error).message}`, file); }
+  const text = readInputFile(file, 'JSON inputs', READ_LIMITS.json).toString('utf8');
+  try { json = JSON.parse(text); } catch (e) { throw new AmpError(`not valid JSON: ${(e as Error).message}`, file); }
   const sets = Array.isArray(json) ? json : [json];
   if (!sets.length || sets.some((s) => !s || typeof s !== 'object' || Array.isArray(s))) throw new AmpError('expected an object of inputs by name, or an array of such objects', file);
   return sets.map((s) => jsonSet(model, s as Record<string, unknown>, file));
 }
 function jsonSet(model: Model, json: Record<string, unknown>, file: string): Record<string, RTensor> {
-  const feeds: Record<string, RTensor> = {};
+  // Keys come from the file: a null-prototype map, so '__proto__' or 'constructor' are names like any other.
+  const feeds: Record<string, RTensor> = Object.create(null);
   for (const [name, v] of Object.entries(json)) {
     const decl = model.graph.values.get(name)?.type?.elemType ?? DataType.FLOAT;
     try {
@@ -70,6 +74,7 @@ function jsonSet(model: Model, json: Record<string, unknown>, file: string): Rec
         }
         flatten(o.data, [], vals);
         dims = o.dims ?? [vals.length];
+        if (!Array.isArray(dims) || dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new Error(`dims ${JSON.stringify(o.dims)} must be whole numbers ≥ 0`);
       } else flatten(v, dims, vals);
       if (size(dims) !== vals.length) throw new Error(`${vals.length} values do not fill dims [${dims}]`);
       feeds[name] = make(dtype, dims, vals);
@@ -145,7 +150,7 @@ export function readInputSets(model: Model, path: string): Record<string, RTenso
   let st;
   try { st = statSync(path); } catch { throw new AmpError('no such file or directory', path); }
   if (!st.isDirectory()) {
-    if (path.endsWith('.npz')) return [checkNames(model, readNpz(path), path)];
+    if (path.endsWith('.npz')) return [checkNames(model, readNpz(path, feedNames(model)), path)];
     if (path.endsWith('.npy')) {
       const names = feedNames(model);
       if (names.length !== 1) throw new AmpError(`a .npy file feeds a model with one input; this one has ${names.length} (use a .npz or a directory of <name>.npy)`, path);
@@ -157,7 +162,7 @@ export function readInputSets(model: Model, path: string): Record<string, RTenso
   const sets = entries.filter((d) => /^test_data_set_\d+$/.test(d)).sort((a, b) => Number(a.slice(14)) - Number(b.slice(14)));
   if (sets.length) return sets.map((d) => readInputsDir(model, join(path, d)));
   const npz = entries.filter((f) => f.endsWith('.npz'));
-  if (npz.length) return npz.map((f) => checkNames(model, readNpz(join(path, f)), join(path, f)));
+  if (npz.length) return npz.map((f) => checkNames(model, readNpz(join(path, f), feedNames(model)), join(path, f)));
   const npy = entries.filter((f) => f.endsWith('.npy'));
   if (npy.length) return [checkNames(model, Object.fromEntries(npy.map((f) => [f.slice(0, -4), readNpy(join(path, f))])), path)];
   return [readInputsDir(model, path)];
@@ -187,7 +192,7 @@ export function readOutputSets(model: Model, path: string): Record<string, RTens
 
 function checkNames(model: Model, feeds: Record<string, RTensor>, path: string): Record<string, RTensor> {
   const names = feedNames(model);
-  for (const k of Object.keys(feeds)) if (!names.includes(k)) throw new AmpError(`'${k}' is not an input of the model (inputs: ${names.join(', ')})`, path);
+  for (const k of Object.keys(feeds)) if (!names.includes(k)) throw new AmpError(`'${printable(k)}' is not an input of the model (inputs: ${printable(names.join(', '))})`, path);
   return feeds;
 }
 

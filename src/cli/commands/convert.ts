@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { loadModel, saveModel, modelFiles, readFiles, checkOutput, modelToJson, emitBindings, loadTsMorph, convert, formatSummary, formatVerification, readInputSets, parseShapes, renderHtml, writeFileAtomic, AmpError, printable, RUNTIMES, type RuntimeName, type ConvertRunOptions, type ConvertJson, type Model } from '../../index.js';
-import { tolerance, list, repeat, outputTolerances, type InputFlags } from '../options.js';
+import { tolerance, list, repeat, outputTolerances, MAX_RANDOM_SETS, type InputFlags } from '../options.js';
 
 /** model.onnx → model.fp16.onnx beside it. */
 export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
@@ -21,6 +21,11 @@ interface Opts extends InputFlags {
   maxEvals?: string; report?: string; output?: string; keepIoTypes?: boolean | string; bf16?: boolean; allow?: string[]; deny?: string[];
   keepFp32?: string[]; config?: string; decode?: string; emitIr?: string; emitTypes?: string; runtime?: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
 }
+const randomSets = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_RANDOM_SETS) throw new AmpError(`--random must be a whole number from 1 to ${MAX_RANDOM_SETS} (got '${v}')`);
+  return n;
+};
 const num = (v: string | undefined, flag: string): number | undefined => {
   if (v === undefined) return undefined;
   const x = Number(v);
@@ -74,7 +79,7 @@ export function register(program: Command): void {
         target: o.bf16 ? 'bf16' : undefined, keepIoTypes: typeof o.keepIoTypes === 'string' ? list(o.keepIoTypes) : o.keepIoTypes, allow: o.allow, deny: o.deny, keepFp32: o.keepFp32, config: o.config,
         runtime: o.runtime as RuntimeName | undefined, clamp: o.clamp, maxInit: num(o.maxInit, '--max-init'), minPositive: num(o.minPositive, '--min-positive'),
         verify: o.verify, inputs: o.inputs ? readInputSets(model, o.inputs) : undefined,
-        samples: o.random !== undefined ? num(o.random, '--random') : undefined, seed: Number(o.seed), shapes: parseShapes(o.shape),
+        samples: o.random !== undefined ? randomSets(o.random) : undefined, seed: Number(o.seed), shapes: parseShapes(o.shape),
         maxActivation: num(o.maxActivation, '--max-activation'), maxReduction: num(o.maxReduction, '--max-reduction'),
         tolerance: o.tolerance ? tolerance(o.tolerance) : undefined, outputTolerance: outputTolerances(o.toleranceOutput),
         maxEvals: num(o.maxEvals, '--max-evals'), report: !!o.report, decodeSteps: num(o.decode, '--decode'),
