@@ -29,8 +29,9 @@ export interface ConvertSummary {
 export function emptySummary(target: 'fp16' | 'bf16'): ConvertSummary {
   return {
     target,
-    nodes: { total: 0, low: 0, high: 0, none: 0, byOp: {} },
-    keptFp32: {},
+    // Keyed by op type and reason, which come from the model: null-prototype maps ('__proto__' is an op type like any other).
+    nodes: { total: 0, low: 0, high: 0, none: 0, byOp: Object.create(null) },
+    keptFp32: Object.create(null),
     casts: { inserted: 0, removed: 0, retargeted: 0, total: 0 },
     initializers: { converted: 0, duplicated: 0, clampedValues: 0, clampedTensors: 0, flushedValues: 0, flushedTensors: 0 },
     subgraphs: 0,

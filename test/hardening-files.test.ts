@@ -157,3 +157,15 @@ describe('hostile files around the model', () => {
     expect(r.stderr).toMatch(/--random must be a whole number from 1 to 1000/);
   });
 });
+
+describe('model text in paste-ready commands', () => {
+  it('the reports\' --keep-fp32 command quotes names so that bash reads them back exactly and a terminal shows no control character', async () => {
+    const { shellQuote } = await import('../src/core/text.js');
+    for (const name of ['plain', "it's", 'a\u202eb\x1b[2J\rc', "back\\slash'q\u2028", '$(touch pwned)']) {
+      const q = shellQuote(name);
+      expect(q).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2028\u2029]/);
+      const back = execFileSync('bash', ['-c', `printf %s ${q}`], { encoding: 'utf8', cwd: d });
+      expect(back).toBe(name);
+    }
+  });
+});

@@ -25,6 +25,18 @@ export const tsString = (s: string): string => tsLiteral(s);
 export const tsComment = (s: string): string => printable(s, 200).replace(/\*\//g, '*\\/');
 export const tsKey = (s: string): string => (/^[A-Za-z_$][\w$]*$/.test(s) ? s : tsString(s));
 
+/**
+ * A name as one shell word that stays inert when pasted: single-quoted, or — when it holds control characters,
+ * bidirectional overrides or line separators — bash's $'…' with each of those as a \xHH / \uHHHH escape.
+ */
+export function shellQuote(s: string): string {
+  if (!new RegExp(UNSAFE.source).test(s)) return `'${s.replace(/'/g, `'\\''`)}'`;
+  return `$'${s.replace(/[\\']/g, '\\$&').replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  })}'`;
+}
+
 /** Edit distance (insertions, deletions, substitutions), case-insensitive: for "did you mean". */
 function distance(a: string, b: string): number {
   a = a.toLowerCase(); b = b.toLowerCase();

@@ -87,7 +87,7 @@ function jsonSet(model: Model, json: Record<string, unknown>, file: string): Rec
 
 /** Parses "name=1,3,224,224" into a map. */
 export function parseShapes(specs: string[] = []): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
+  const out: Record<string, number[]> = Object.create(null);
   for (const s of specs) {
     const m = /^([^=]+)=([\d,]+)$/.exec(s);
     if (!m) throw new AmpError(`--shape '${s}' must look like name=1,3,224,224`);

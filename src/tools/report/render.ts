@@ -1,5 +1,5 @@
 /** Renderers of a DiffReport: terminal table, Markdown, JSON and one self-contained HTML page (inline SVG, no network). */
-import { printable } from '../../core/text.js';
+import { printable, shellQuote } from '../../core/text.js';
 import type { DiffReport, TensorDiff } from '../diff.js';
 import type { Histogram, TensorStats } from './stats.js';
 import { dtypeName } from '../../ir/dtype.js';
@@ -29,9 +29,8 @@ export function culprits(r: DiffReport): string[] {
   const own = r.ranked.filter((d) => selfFails(d, r.tolerance)).slice(0, 10).map((d) => d.node);
   return own.length ? [...new Set(own)] : r.firstBreak ? [r.firstBreak.node] : [];
 }
-const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** The convert flags that keep the culprits fp32, ready to paste into a shell. */
-export const keepCommand = (r: DiffReport): string => culprits(r).map((n) => `--keep-fp32 ${shq(n)}`).join(' ');
+export const keepCommand = (r: DiffReport): string => culprits(r).map((n) => `--keep-fp32 ${shellQuote(n)}`).join(' ');
 
 /** A DiffReport as the terminal table of `diff`. */
 export function renderText(r: DiffReport, top = 10): string {
