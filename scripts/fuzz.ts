@@ -140,6 +140,40 @@ const STRUCTURAL: Record<string, (mp: ModelProto, r: Rnd, side: Case['side']) =>
     return true;
   },
   irVersion(mp, r) { mp.irVersion = pick(r, [0, 1, 3, 4, 11, 100, '9007199254740993']) as never; return true; },
+  // Files around the model: a config, JSON or .npz input sets — hostile values, names and kinds (FIFO, directory).
+  config(mp, r, side) {
+    const keys = ['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32', 'clamp', 'maxInit', 'minPositive', 'underflowMass', 'runtime', '__proto__', 'constructor'];
+    const vals: unknown[] = ['no', true, 'fp16', 'bf16', 'nonsense', -1, 1e308, null, [], ['MatMul'], ['/(/'], { a: 1 }, '__proto__'];
+    const cfg = Object.fromEntries(Array.from({ length: 1 + int(r, 3) }, () => [pick(r, keys), pick(r, vals)]));
+    side['amp.json'] = r() < 0.1 ? 'fifo' : r() < 0.1 ? 'dir' : new TextEncoder().encode(r() < 0.15 ? '{"target": ' : JSON.stringify(cfg));
+    return true;
+  },
+  jsonInputs(mp, r, side) {
+    const g = mp.graph!, init = new Set((g.initializer ?? []).map((t) => t.name));
+    const inputs = (g.input ?? []).filter((i) => !init.has(i.name)).map((i) => i.name ?? '');
+    const name = r() < 0.2 ? pick(r, ['__proto__', 'constructor', 'toString', '\u001b[2J', 'nope']) : pick(r, inputs.length ? inputs : ['x']);
+    const dims = pick(r, [[1, 4], [-2, -2], [1.5, 2], [], [0], [2 ** 31, 2], ['a'], null]);
+    const data = pick(r, [[1, 2, 3, 4], [], [[1, [2]]], ['x'], [NaN], null, 1e309]);
+    const set = { [name]: r() < 0.5 ? { dims, data } : data };
+    side['in.json'] = r() < 0.1 ? 'fifo' : new TextEncoder().encode(r() < 0.1 ? '[{' : JSON.stringify(r() < 0.3 ? [set, set] : set));
+    return true;
+  },
+  npzInputs(mp, r, side) {
+    const npy = (shape: string) => new Uint8Array([...new TextEncoder().encode('\x93NUMPY'), 1, 0, 0x46, 0, ...new TextEncoder().encode(`{'descr': '<f4', 'fortran_order': False, 'shape': (${shape}), }`.padEnd(69) + '\n'), ...new Uint8Array(64)]);
+    const member = pick(r, ['x.npy', '__proto__.npy', 'input.npy', '../x.npy']);
+    const body = npy(pick(r, ['1, 4', '-1,', '2**40,', '1,2,3,4,5,6,7,8,9', '']));
+    // A stored zip member; then the header offsets or the body bytes mutated.
+    const name = new TextEncoder().encode(member);
+    const lh = new Uint8Array(30 + name.length), ch = new Uint8Array(46 + name.length), end = new Uint8Array(22);
+    const dv = (a: Uint8Array) => new DataView(a.buffer);
+    dv(lh).setUint32(0, 0x04034b50, true); dv(lh).setUint32(18, body.length, true); dv(lh).setUint32(22, body.length, true); dv(lh).setUint16(26, name.length, true); lh.set(name, 30);
+    dv(ch).setUint32(0, 0x02014b50, true); dv(ch).setUint32(20, body.length, true); dv(ch).setUint32(24, body.length, true); dv(ch).setUint16(28, name.length, true); ch.set(name, 46);
+    dv(end).setUint32(0, 0x06054b50, true); dv(end).setUint16(8, 1, true); dv(end).setUint16(10, 1, true); dv(end).setUint32(12, ch.length, true); dv(end).setUint32(16, lh.length + body.length, true);
+    const zip = new Uint8Array([...lh, ...body, ...ch, ...end]);
+    if (r() < 0.5) { const at = int(r, zip.length); zip[at] = int(r, 256); }
+    side['in.npz'] = zip;
+    return true;
+  },
 };
 
 function byteMutation(bytes: Uint8Array, r: Rnd): [Uint8Array, string] {
@@ -189,6 +223,15 @@ export function checkContract(cmd: string, r: Result, file: string): string | un
   return undefined;
 }
 
+/** onnxruntime's refusal of `out` when it loads `input` (undefined: both load, or neither). */
+async function invalidOutput(input: string, out: string): Promise<string | undefined> {
+  if (!existsSync(out)) return undefined;
+  const ort = await import('onnxruntime-node');
+  const load = async (p: string) => { try { await (await ort.InferenceSession.create(readFileSync(p), { logSeverityLevel: 4 })).release(); return undefined; } catch (e) { return String((e as Error).message).split('\n')[0]; } };
+  if (await load(input)) return undefined;
+  return load(out);
+}
+
 const hash = (p: string) => (existsSync(p) && statSync(p).isFile() ? createHash('sha1').update(readFileSync(p)).digest('hex') : 'none');
 
 /** Runs every command on the case in `dir` (model.onnx + side files) through the CLI's `main`; returns the first broken promise. */
@@ -203,6 +246,9 @@ export async function runCase(dir: string, codes: string[] = []): Promise<string
     ['convert', [model, '-o', join(dir, 'out-conv.onnx'), '--force', '--random', '1', '--max-evals', '2']],
     ['run', ['run', model, '--random']],
     ['diff', ['diff', model, join(dir, 'out-conv.onnx'), '--random', '1']],
+    // The files around the model, where the case has them.
+    ...(['amp.json', 'in.json', 'in.npz'] as const).filter((f) => existsSync(join(dir, f))).map((f): [string, string[]] =>
+      ['convert', [model, '-o', join(dir, 'out-side.onnx'), '--force', '--max-evals', '2', f === 'amp.json' ? '--config' : '--inputs', join(dir, f)]]),
   ];
   for (const [name, args] of cmds) {
     if (name === 'diff' && !existsSync(join(dir, 'out-conv.onnx'))) continue;
@@ -214,8 +260,13 @@ export async function runCase(dir: string, codes: string[] = []): Promise<string
     let code: number;
     try { code = await main(['node', 'amp-convert', '--max-memory', '1024', ...args]); } catch (e) { code = -1; err.push(`thrown: ${(e as Error).stack}`); } finally { process.stdout.write = ow; process.stderr.write = ew; process.exitCode = undefined; }
     codes.push(`${name}:${code}`);
-    const broken = checkContract(name, { code, stdout: out.join(''), stderr: err.join('') }, model);
+    const broken = checkContract(name, { code, stdout: out.join(''), stderr: err.join('') }, args.find((a) => /amp\.json|in\.json|in\.npz/.test(a)) ?? model);
     if (broken) return broken;
+    // Never an invalid model: what convert writes, onnxruntime loads whenever it loads the input.
+    if (name === 'convert' && code === 0 && args.includes('--random')) {
+      const invalid = await invalidOutput(model, join(dir, 'out-conv.onnx'));
+      if (invalid) return `convert wrote a model onnxruntime refuses (it loads the input): ${invalid}`;
+    }
   }
   for (const [f, h] of before) if (hash(join(dir, f)) !== h) return `input file ${f} changed`;
   const temps = readdirSync(dir).filter((f) => f.includes('.tmp-'));
