@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './helpers/nodetests.js';
 
-const WORK_WORDS = /\bissue #?\d+|\bthis (stop|session)\b|\bstop \d+\b|\bat stop\b/i;
+const WORK_WORDS = /\bissue #?\d+|\b(this|next|last|previous|that) (stop|session)\b|\bstop \d+\b|\bat stop\b/i;
 
 describe('repository text', () => {
   it('names no issue, session or stop outside CHANGELOG.md', () => {
