@@ -91,3 +91,37 @@ describe('observability and memory', () => {
     expect(Array.from(z.data as Float32Array)).toEqual([3, -2]);
   });
 });
+
+describe('constant folding', () => {
+  it('nodes computed from constants alone run once per executor (kept for later runs, seen by onValue); random ops (Dropout among them) every run', async () => {
+    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { CpuExecutor } = await import('../runtime/cpu/executor.js');
+    const { cpuKernels } = await import('../runtime/cpu/kernels/index.js');
+    const { Tensor } = await import('../src/ir/tensor.js');
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 1, [2, 4]);
+    // A weight made at run time: ConstantOfShape → Mul by a constant → the MatMul's B.
+    const [w0] = b.node('ConstantOfShape', [b.init('shape', 7, [2], BigInt64Array.from([4n, 4n]))], { value: Tensor.fromArray('v', 1, [1], Float32Array.from([0.5])) });
+    const [w] = b.node('Mul', [w0, b.init('k', 1, [], Float32Array.from([3]))]);
+    const [y] = b.node('MatMul', [x, w]);
+    const [n] = b.node('Dropout', [x]);
+    b.node('Add', [y, n], {}, { outputs: ['z'] });
+    b.output('z', 1, [2, 4]);
+    const calls: Record<string, number> = {};
+    const spied = ['ConstantOfShape', 'Mul', 'Dropout', 'MatMul'];
+    const saved = spied.map((op) => cpuKernels[op]);
+    spied.forEach((op, i) => { cpuKernels[op] = (...a) => { calls[op] = (calls[op] ?? 0) + 1; return saved[i](...a); }; });
+    try {
+      const seen: string[] = [];
+      const ex = new CpuExecutor(b.build());
+      const feeds = { x: { dtype: 1, dims: [2, 4], data: new Float32Array(8).fill(1) } };
+      const onValue = (name: string) => { seen.push(name); };
+      const first = ex.runSync(feeds, { onValue }), second = ex.runSync(feeds, { onValue });
+      expect(calls).toEqual({ ConstantOfShape: 1, Mul: 1, MatMul: 2, Dropout: 2 });
+      expect(seen.filter((s) => s === w).length).toBe(2);
+      expect(first.z.dims).toEqual(second.z.dims);
+    } finally {
+      spied.forEach((op, i) => { cpuKernels[op] = saved[i]; });
+    }
+  });
+});

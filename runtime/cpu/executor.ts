@@ -27,6 +27,9 @@ import { cpuKernels } from './kernels/index.js';
 import type { KernelContext } from './kernels/types.js';
 import { checkEnumAttributes } from './kernels/enums.js';
 import { checkControlFlow } from './kernels/control.js';
+
+/** Ops whose outputs differ from run to run with the same inputs: never folded. */
+const NONDETERMINISTIC = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'Multinomial', 'Dropout']);
 import { AmpError, UnsupportedOpError } from '../../src/core/errors.js';
 import { dtypeName } from '../../src/ir/dtype.js';
 import { BufferPool, withPool } from './pool.js';
@@ -103,6 +106,25 @@ export class CpuExecutor {
     return p;
   }
 
+  /**
+   * Nodes of the main graph computed from constants alone (initializers, Constant, and what they feed — a weight
+   * made by ConstantOfShape, a reshape of one): computed on the first run and kept, as onnxruntime folds them
+   * when it loads a model. Random ops are never folded.
+   */
+  private constants?: Set<Node>;
+  private folded = new Map<string, RTensor>();
+  private constantNodes(g: Graph): Set<Node> {
+    if (this.constants) return this.constants;
+    const known = new Set([...g.initializers.keys()].filter((k) => !g.inputs.includes(k)));
+    const out = new Set<Node>();
+    for (const n of g.nodes) {
+      if (n.subgraphs.size || NONDETERMINISTIC.has(n.key) || !n.inputs.every((i) => !i || known.has(i))) continue;
+      out.add(n);
+      for (const o of n.outputs) if (o) known.add(o);
+    }
+    return (this.constants = out);
+  }
+
   private initializer(t: Tensor): RTensor {
     let r = this.inits.get(t);
     if (!r) this.inits.set(t, (r = fromIrTensor(t)));
@@ -120,8 +142,16 @@ export class CpuExecutor {
     const recycle = this.recycle && g === this.model.graph;
     const refs = new Map<object, number>();
     const foreign = new Set<object>([...scope.vals.values()].map((v) => v.data));
+    const constants = g === this.model.graph ? this.constantNodes(g) : undefined;
     for (let i = 0; i < g.nodes.length; i++) {
       const n = g.nodes[i];
+      const isConst = !!constants?.has(n);
+      if (isConst && n.outputs.every((o) => !o || this.folded.has(o))) {
+        // Folded on an earlier run: the kept values, seen by onValue like computed ones.
+        for (const o of n.outputs) if (o) { const v = this.folded.get(o)!; scope.vals.set(o, v); foreign.add(v.data); this.track(bytesOf(v)); this.onValue?.(o, v, n); }
+        this.freeAfterNode(scope, plan.freeAfter[i], g, refs, want);
+        continue;
+      }
       const ins = n.inputs.map((x) => {
         if (!x) return undefined;
         const v = scope.get(x);
@@ -146,18 +176,12 @@ export class CpuExecutor {
         if (!o || !outs[j]) return;
         scope.vals.set(o, outs[j]);
         this.track(bytesOf(outs[j]));
+        // A folded value is kept for later runs: never recycled.
+        if (isConst) { this.folded.set(o, outs[j]); foreign.add(outs[j].data); }
         if (recycle && !foreign.has(outs[j].data)) refs.set(outs[j].data, (refs.get(outs[j].data) ?? 0) + 1);
         this.onValue?.(o, outs[j], n);
       });
-      for (const f of plan.freeAfter[i]) {
-        const v = scope.vals.get(f);
-        if (v && !want?.has(f) && !g.initializers.has(f)) {
-          scope.vals.delete(f);
-          this.track(-bytesOf(v));
-          const r = refs.get(v.data);
-          if (r === 1) { refs.delete(v.data); this.pool.give(v.data); } else if (r) refs.set(v.data, r - 1);
-        }
-      }
+      this.freeAfterNode(scope, plan.freeAfter[i], g, refs, want);
     }
     this.current = saved;
     for (const [name, v] of scope.vals) if (!g.initializers.has(name)) this.track(-bytesOf(v));
@@ -168,6 +192,19 @@ export class CpuExecutor {
     });
     if (want) for (const w of want) { const v = scope.get(w); if (v) res.push(v); }
     return res;
+  }
+
+  /** Drops the values no later node reads, recycling the buffers this run made that nothing else holds. */
+  private freeAfterNode(scope: Scope, names: string[], g: Graph, refs: Map<object, number>, want?: Set<string>): void {
+    for (const f of names) {
+      const v = scope.vals.get(f);
+      if (v && !want?.has(f) && !g.initializers.has(f)) {
+        scope.vals.delete(f);
+        this.track(-bytesOf(v));
+        const r = refs.get(v.data);
+        if (r === 1) { refs.delete(v.data); this.pool.give(v.data); } else if (r) refs.set(v.data, r - 1);
+      }
+    }
   }
 
   /** Checks feeds against the model's declared inputs: presence, element type, static dims. */
