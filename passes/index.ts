@@ -41,6 +41,7 @@ import { cleanup } from './steps/09-cleanup.js';
 import { foldConstantCasts } from './steps/10-fold-constant-casts.js';
 import { hoistCasts } from './steps/11-hoist-casts.js';
 import { fmtCount } from './summary.js';
+import { upgradeOpset } from './upgrade.js';
 import { bf16Limited } from './runtimes.js';
 import { opRole, OP_POLICY } from './policy.js';
 
@@ -88,6 +89,7 @@ function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary
 
 /** Converts a model in place; returns what was done. Deterministic: no randomness, no map-order surprises. */
 export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertSummary {
+  if (opts.opset !== undefined) upgradeOpset(model, opts.opset);
   inferTypes(model);
   const readBefore = readNames(model);
   const branchLow = lowBranchOutputs(model, opts);
@@ -109,7 +111,7 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
     if (s.flushedValues) parts.push(`${fmtCount(s.flushedValues)} tiny values flushed to zero in ${s.flushedTensors} tensor(s) (most in '${s.worstFlush!.name}': ${fmtCount(s.worstFlush!.count)})`);
     summary.warnings.push(`initializers: ${parts.join('; ')}`);
   }
-  if (opts.target === 'bf16' && (model.opset('') ?? 0) < 13) summary.warnings.push('opset < 13: few ops accept bfloat16, most nodes stay fp32');
+  if (opts.target === 'bf16' && (model.opset('') ?? 0) < 13) summary.warnings.push('opset < 13: few ops accept bfloat16, most nodes stay fp32 — upgrade it first with --opset 13 (or later)');
   // Converted for no runtime in particular, a bf16 model may not load where it is deployed: say where bf16 is scarce.
   if (opts.target === 'bf16' && (opts.runtime === 'any' || opts.runtime === 'portable') && summary.nodes.low) summary.warnings.push(`bf16 kernels are few in some runtimes — ${bf16Limited().join(', ')}: give --runtime for the one this model is for`);
   return summary;

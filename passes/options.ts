@@ -26,6 +26,8 @@ export interface ConvertOptions {
   minPositive?: number;
   /** A constant losing more than this share of its L1 mass to underflow keeps its reader fp32 (default 0.01). */
   underflowMass?: number;
+  /** Raise the model's default-domain opset to this first (passes/upgrade.ts: version-converter rules). */
+  opset?: number;
   /** The runtime the model is for: ops it cannot run in fp16/bf16 stay fp32 (passes/runtimes.ts; default 'portable': all known runtimes' limits). */
   runtime?: RuntimeName;
   /** Why a name in keepFp32 is kept (summaries group by it; default 'kept fp32 by name'). */
@@ -75,13 +77,14 @@ export interface ResolvedOptions {
   keepReasons: Record<string, string>;
   rangeProven: Set<string>;
   runtime: RuntimeName;
+  opset?: number;
   /** Step 6b: re-decide clear nodes for the fewest casts (on; tests turn it off to compare). */
   fewestCasts: boolean;
   halfCodec?: (src: Float32Array, dst: Uint16Array) => void;
   scanF32?: ScanF32;
 }
 
-const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32', 'clamp', 'maxInit', 'minPositive', 'underflowMass', 'runtime']);
+const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32', 'clamp', 'maxInit', 'minPositive', 'underflowMass', 'runtime', 'opset']);
 
 export function readConfig(path: string): ConvertOptions {
   let text: string;
@@ -102,6 +105,7 @@ export function readConfig(path: string): ConvertOptions {
   if (c.clamp !== undefined && typeof c.clamp !== 'boolean') throw new AmpError(`config key 'clamp' must be true or false (got ${JSON.stringify(c.clamp)})`, path);
   for (const k of ['maxInit', 'minPositive', 'underflowMass']) positive(c[k], k, path);
   runtimeName(c.runtime, path);
+  if (c.opset !== undefined && !Number.isInteger(c.opset)) throw new AmpError(`config key 'opset' must be a whole number (got ${JSON.stringify(c.opset)})`, path);
   return c as ConvertOptions;
 }
 
@@ -158,6 +162,7 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
     keepReasons: m.keepReasons ?? {},
     rangeProven: new Set(m.rangeProven ?? []),
     runtime,
+    opset: m.opset,
     fewestCasts: true,
     halfCodec: m.halfCodec,
     scanF32: m.scanF32,

@@ -19,7 +19,7 @@ export function defaultOutput(input: string, target: 'fp16' | 'bf16'): string {
 interface Opts extends InputFlags {
   verify: boolean; forceUnverified?: boolean; maxActivation?: string; maxReduction?: string; tolerance?: string; toleranceOutput?: string[];
   maxEvals?: string; report?: string; output?: string; keepIoTypes?: boolean | string; bf16?: boolean; allow?: string[]; deny?: string[];
-  keepFp32?: string[]; config?: string; decode?: string; emitIr?: string; emitTypes?: string; runtime?: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
+  keepFp32?: string[]; config?: string; decode?: string; opset?: string; emitIr?: string; emitTypes?: string; runtime?: string; json?: boolean; force?: boolean; externalData?: boolean; clamp?: boolean; maxInit?: string; minPositive?: string;
 }
 const randomSets = (v: string): number => {
   const n = Number(v);
@@ -44,6 +44,7 @@ export function register(program: Command): void {
     .option('--keep-fp32 <name|/re/>', 'node name or /regex/ to keep fp32 (repeatable)', repeat)
     .option('--config <amp.json>', 'JSON file with the conversion options (target, keepIoTypes, allow, deny, keepFp32, clamp, maxInit, minPositive, underflowMass)')
     .option('--external-data', 'write weights to an external data file')
+    .option('--opset <n>', 'upgrade the model to this default-domain opset first (e.g. 13 or later for --bf16 on older models)')
     .option('--runtime <name>', `the runtime the model is for; ops it cannot run in fp16/bf16 stay fp32 (${Object.keys(RUNTIMES).join(', ')}; default portable: all of their limits)`)
     .option('--clamp', 'clamp constants beyond the fp16 range to ±65504 instead of keeping their readers fp32')
     .option('--max-init <x>', 'constants with |x| above this keep their readers fp32 (default 65504 for fp16)')
@@ -82,7 +83,7 @@ export function register(program: Command): void {
         samples: o.random !== undefined ? randomSets(o.random) : undefined, seed: Number(o.seed), shapes: parseShapes(o.shape),
         maxActivation: num(o.maxActivation, '--max-activation'), maxReduction: num(o.maxReduction, '--max-reduction'),
         tolerance: o.tolerance ? tolerance(o.tolerance) : undefined, outputTolerance: outputTolerances(o.toleranceOutput),
-        maxEvals: num(o.maxEvals, '--max-evals'), report: !!o.report, decodeSteps: num(o.decode, '--decode'),
+        maxEvals: num(o.maxEvals, '--max-evals'), report: !!o.report, decodeSteps: num(o.decode, '--decode'), opset: num(o.opset, '--opset'),
       };
       if (!o.verify && o.report && !o.inputs) throw new AmpError('--report with --no-verify needs --inputs');
       // Progress for models that take a while: a bar on a terminal, else one line per phase on stderr.
