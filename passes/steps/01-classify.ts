@@ -9,6 +9,9 @@ import type { PassContext } from '../context.js';
 import { opPolicy } from '../policy.js';
 import { runtimeLimit } from '../runtimes.js';
 
+/** The first opset whose Cast takes its target as an element-type number (Cast-6). */
+export const CAST_INT_TO = 6;
+
 export function classify(ctx: PassContext): void {
   const { opts } = ctx;
   for (const n of ctx.graph.nodes) {
@@ -41,6 +44,8 @@ export function classify(ctx: PassContext): void {
       cls = 'deny';
       why = `no bfloat16 in ${n.opType}-${ctx.opset}'s type constraints`;
     }
+    // Before opset 6 Cast names its target type as a string: no boundary cast can be written, nothing is lowered.
+    if (ctx.opset < CAST_INT_TO) { cls = 'deny'; why = `opset ${ctx.opset} < ${CAST_INT_TO}: Cast takes no numeric target type`; }
     if (opts.keepNames.has(key) || (n.name && opts.keepPatterns.some((r) => r.test(n.name)))) { cls = 'deny'; why = opts.keepReasons[key] ?? 'kept fp32 by name'; }
     ctx.cls.set(n, cls);
     if (cls === 'deny') ctx.reason.set(n, why);

@@ -9,6 +9,7 @@
  */
 import { elemType, isFloatValue, isLowBranchOutput, type PassContext } from '../context.js';
 import { decidedByConsumers, opPolicy, opRole, slotPolicy } from '../policy.js';
+import { CAST_INT_TO } from './01-classify.js';
 import { DataType } from '../../src/ir/dtype.js';
 
 /** Will this value be low precision once the decisions are applied? */
@@ -34,7 +35,7 @@ export function isLowSource(ctx: PassContext, name: string): boolean {
 export const keepIo = (ctx: PassContext, name: string): boolean => {
   const k = ctx.opts.keepIoTypes;
   return k === true || (k instanceof Set && k.has(name)) || ctx.opts.keepIoPatterns.some((r) => r.test(name)) || (ctx.low === DataType.BFLOAT16 && ctx.opset < 13) ||
-    ctx.model.opset('') === undefined || wideOutput(ctx, name) || onlyKeptSlots(ctx, name);
+    ctx.model.opset('') === undefined || ctx.opset < CAST_INT_TO || wideOutput(ctx, name) || onlyKeptSlots(ctx, name);
 };
 
 /** A graph input read only through slots that are always fp32 (Resize scales, Dropout ratio): lowering it only loses bits. */
