@@ -66,6 +66,7 @@ describe('the default command on every node test onnxruntime runs', () => {
   });
   it('the converted model matches onnxruntime on the original, everywhere', () => {
     expect(o.mismatched).toEqual([]);
-    expect(o.verified).toBeGreaterThan(1300);
+    // Every one verified: on the CPU executor, or on onnxruntime-node where it lacks an op.
+    expect(o.verified).toBe(o.runs);
   });
 });

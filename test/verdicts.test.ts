@@ -57,7 +57,7 @@ describe('repair always ends well', () => {
 });
 
 describe('unverifiable parts do not block', () => {
-  it('an op without a CPU kernel: static rules, a note naming it, no refusal', async () => {
+  it('an op without a CPU kernel: verified on onnxruntime-node (installed here), saying so; without it, static rules and a note', async () => {
     const b = new ModelBuilder({ opset: 22 });
     const x = b.input('x', DataType.FLOAT, [1, 1, 4, 4]);
     const off = b.input('offset', DataType.FLOAT, [1, 18, 2, 2]);
@@ -65,8 +65,18 @@ describe('unverifiable parts do not block', () => {
     b.node('DeformConv', [x, w, off], { kernel_shape: [3, 3] }, { outputs: ['y'] });
     b.output('y', DataType.FLOAT, [1, 1, 2, 2]);
     const r = await convert(b.build());
-    expect(r.verification.status).toBe('unverified');
-    expect(r.verification.note).toMatch(/no kernel for DeformConv/);
+    expect(r.verification.status).toBe('verified');
+    expect(r.verification.note).toMatch(/verified on onnxruntime-node, as the CPU executor has no kernel for DeformConv/);
+    expect(formatVerification(r.verification).join('\n')).toMatch(/onnxruntime-node/);
+    // An op onnxruntime does not know either (a custom domain): the static rules and a note naming it.
+    const c = new ModelBuilder({ opset: 17, extraOpsets: { 'my.ops': 1 } });
+    const cx = c.input('x', DataType.FLOAT, [4]);
+    const [cy] = c.node('Frobnicate', [cx], {}, { domain: 'my.ops' });
+    c.node('Relu', [cy], {}, { outputs: ['y'] });
+    c.output('y', DataType.FLOAT, [4]);
+    const u = await convert(c.build());
+    expect(u.verification.status).toBe('unverified');
+    expect(u.verification.note).toMatch(/no kernel for my\.ops\.Frobnicate/);
   });
 });
 

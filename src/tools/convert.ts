@@ -27,7 +27,7 @@ import { calibrate, type CalibrateOptions, type CalibrationResult } from './cali
 import { fallback, type FallbackResult } from './fallback.js';
 import { diff, TOLERANCES, type DiffReport } from './diff.js';
 import { formatTolerance, type Tolerance } from './report/stats.js';
-import { checkOutputs, formatDecode, synthesizeInputs, type Verification } from './verify.js';
+import { checkOutputs, compareOutputs, feedsFor, formatDecode, synthesizeInputs, type OutputCheck, type Verification } from './verify.js';
 import { decodeCheck, decoderIo } from './decode.js';
 
 export type { Verification };
@@ -149,6 +149,51 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
   }
   if ((report || cal) && !verify && !inputs) throw new AmpError('calibrate and report without verification need input sets (options.inputs)');
 
+  /**
+   * Verification on onnxruntime-node when the CPU executor has no kernel for `ops`: the original and the converted
+   * model both run there; if an output misses the tolerance, every node stays fp32 (which meets any). No range
+   * calibration (onnxruntime gives no intermediates here), and its CPU provider computes many fp16 ops in fp32 —
+   * both said in the note. undefined when onnxruntime-node is missing or cannot run the model.
+   */
+  const verifyOnOrt = async (ops: string[], sets: Record<string, RTensor>[]): Promise<ConvertSummary | undefined> => {
+    let Ort: typeof import('../../runtime/ort/executor.js').OrtExecutor;
+    let ref: Record<string, RTensor>[];
+    try {
+      ({ OrtExecutor: Ort } = await import('../../runtime/ort/executor.js'));
+      const ex = await Ort.create(original);
+      ref = [];
+      for (const s of sets) ref.push(await ex.run(s));
+      ex.dispose();
+    } catch { return undefined; }
+    const attempt = async (): Promise<{ summary: ConvertSummary; checks: OutputCheck[] }> => {
+      const fresh = original.clone();
+      model.graph = fresh.graph;
+      model.proto = fresh.proto;
+      const summary = runStatic();
+      const ex = await Ort.create(model);
+      const gots: Record<string, RTensor>[] = [];
+      for (const s of sets) gots.push(await ex.run(feedsFor(model, s)));
+      ex.dispose();
+      verification.evaluations++;
+      return { summary, checks: compareOutputs(gots, ref, tolerance, outputTolerance) };
+    };
+    onPhase?.('verifying on onnxruntime-node');
+    let r: { summary: ConvertSummary; checks: OutputCheck[] };
+    try {
+      r = await attempt();
+      if (!r.checks.every((c) => c.pass)) {
+        for (const n of original.graph.allNodes()) { const k = n.name || n.label; if (!keepFp32.includes(k)) { keepFp32.push(k); keepReasons[k] = 'repair: nothing less met the tolerance'; } }
+        verification.repaired.push('(every node)');
+        r = await attempt();
+      }
+    } catch { return undefined; }
+    verification.outputs = r.checks;
+    verification.status = r.checks.every((c) => c.pass) ? 'verified' : 'failed';
+    verification.note = `verified on onnxruntime-node, as the CPU executor has no kernel for ${ops.join(', ')}: no range calibration, and onnxruntime's CPU provider computes many fp16 ops through fp32 (overflow it hides is not ruled out)`;
+    notes.push(verification.note);
+    return r.summary;
+  };
+
   // 1–2. Inputs and the fp32 reference run, which also records every activation's range.
   let sets: Record<string, RTensor>[];
   let calib: CalibrationResult;
@@ -172,6 +217,11 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
     const exact = inputs || feeds.every((t) => t?.shape && t.shape.every((d) => typeof d === 'number') && (isConvertibleFloat(t.elemType) || t.elemType === DataType.BOOL));
     // An op the executor has no kernel for says nothing about the model: static rules and a note, never a refusal.
     if ((exact && e instanceof AmpError && !(e instanceof UnsupportedOpError)) || e instanceof InvalidModelError) throw e;
+    // The CPU executor lacks an op: onnxruntime-node (optional) runs both models instead, if it is installed.
+    if (e instanceof UnsupportedOpError && verify && sets!) {
+      const viaOrt = await verifyOnOrt(e.ops, sets);
+      if (viaOrt) return finish(viaOrt);
+    }
     const hint = symbolic.length ? `; give --inputs, or --shape for the symbolic dims of ${symbolic.join(', ')}` : '';
     verification.note = `not verified: the model could not run on ${inputs ? 'the given' : 'synthesized'} inputs (${message(e)}); static rules only${hint}`;
     notes.push(verification.note);

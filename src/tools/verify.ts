@@ -103,9 +103,14 @@ export interface OutputCheck {
 export function checkOutputs(converted: Model, sets: Record<string, RTensor>[], reference: Record<string, RTensor>[],
   tolerance: Tolerance, outputTolerance: Record<string, Tolerance> = {}): OutputCheck[] {
   const ex = new CpuExecutor(converted);
+  return compareOutputs(sets.map((feeds) => ex.runSync(feedsFor(converted, feeds))), reference, tolerance, outputTolerance);
+}
+
+/** The converted model's outputs on each set (`gots`, however they were run) against the reference's. */
+export function compareOutputs(gots: Record<string, RTensor>[], reference: Record<string, RTensor>[],
+  tolerance: Tolerance, outputTolerance: Record<string, Tolerance> = {}): OutputCheck[] {
   const checks = new Map<string, OutputCheck>();
-  sets.forEach((feeds, i) => {
-    const got = ex.runSync(feedsFor(converted, feeds));
+  gots.forEach((got, i) => {
     for (const [name, ref] of Object.entries(reference[i])) {
       const tol = outputTolerance[name] ?? tolerance;
       const g = got[name];
@@ -180,7 +185,7 @@ export function formatVerification(v: Verification): string[] {
   if (v.rangeProven.length) lines.push(`free to run low, their calibrated range fits: ${v.rangeProven.slice(0, 8).map((n) => printable(n)).join(', ')}${v.rangeProven.length > 8 ? ` and ${v.rangeProven.length - 8} more` : ''}`);
   if (v.repaired.length) lines.push(`kept fp32 by the repair: ${v.repaired.map((n) => printable(n)).join(', ')}`);
   if (v.keptIo?.length) lines.push(`kept fp32 at the model's edge by the repair (their own fp16 rounding or range was the cause): ${v.keptIo.map((n) => printable(n)).join(', ')}`);
-  if (v.status === 'failed' && v.note) lines.push(printable(v.note, 600));
+  if (v.status !== 'unverified' && v.note) lines.push(printable(v.note, 600));
   if (v.decode) lines.push(...formatDecode(v.decode));
   return lines;
 }
