@@ -116,3 +116,34 @@ describe('com.microsoft kernels agree with onnxruntime-node', () => {
     expect(listed.filter((op) => !tested.has(op))).toEqual([]);
   });
 });
+
+describe('4-bit weights converted (transformers.js q4f16)', () => {
+  it('MatMulNBits and GatherBlockQuantized go fp16 with fp16 scales; onnxruntime and the CPU oracle agree with the fp32 model', async () => {
+    const { convertSync } = await import('../src/tools/convert.js');
+    const { feedsFor } = await import('../src/tools/verify.js');
+    const q = rng(3);
+    const b = new ModelBuilder({ opset: 17, extraOpsets: { [MS]: 1 } });
+    const x = b.input('x', F, [2, 64]);
+    const B = b.init('B', DataType.UINT8, [16, 2, 16], Uint8Array.from({ length: 512 }, () => Math.floor(q() * 256)));
+    const [y] = b.node('MatMulNBits', [x, B, b.init('S', F, [32], uniform(q, 32, 0.01, 0.05))], { K: 64, N: 16, bits: 4, block_size: 32 }, { domain: MS, outputs: ['y'] });
+    const D = b.init('D', DataType.UINT8, [10, 32], Uint8Array.from({ length: 320 }, () => Math.floor(q() * 256)));
+    const [g] = b.node('GatherBlockQuantized', [D, b.input('ids', DataType.INT64, [3]), b.init('DS', F, [10, 2], uniform(q, 20, 0.01, 0.1))], { block_size: 32, bits: 4, gather_axis: 0, quantize_axis: 1 }, { domain: MS });
+    b.node('MatMul', [g, b.init('W', F, [64, 16], normal(q, 1024, 0.1))], {}, { outputs: ['z'] });
+    b.output(y, F); b.output('z', F);
+    const m = b.build();
+    const feeds = { x: f32([2, 64], normal(q, 128)), ids: i64([3], [1, 5, 9]) };
+    const ref = await runOrt(encodeModel(m), feeds);
+    const { model, summary } = convertSync(m);
+    expect(summary.nodes.byOp.MatMulNBits).toEqual({ low: 1, high: 0 });
+    expect(summary.nodes.byOp.GatherBlockQuantized).toEqual({ low: 1, high: 0 });
+    expect([model.graph.initializers.get('S')!.dataType, model.graph.initializers.get('DS')!.dataType]).toEqual([DataType.FLOAT16, DataType.FLOAT16]);
+    const f = feedsFor(model, feeds);
+    const got = await runOrt(encodeModel(model), f), cpu = new CpuExecutor(model).runSync(f);
+    for (const k of ['y', 'z']) {
+      const a = toFloat32(got[k]), c = toFloat32(cpu[k]), e = toFloat32(ref[k]);
+      const mx = Math.max(...Array.from(e, Math.abs));
+      expect(Math.max(...Array.from(e, (v, i) => Math.abs(a[i] - v))) / mx, k).toBeLessThan(2e-3);
+      expect(Math.max(...Array.from(e, (v, i) => Math.abs(c[i] - v))) / mx, k).toBeLessThan(2e-3);
+    }
+  });
+});
