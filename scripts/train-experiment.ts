@@ -1,7 +1,7 @@
 /**
  * npm run train-experiment [-- webgpu [digits|fashion-mnist]] — the full training check, 3 seeds: digits (20 epochs)
  * at the natural gradient scale and in a small-gradient regime (loss ×1e-6, gradients divided back in fp32), and
- * all of Fashion-MNIST (60 000 / 10 000, 5 epochs, batch 64); prints the Markdown tables used in README.md and
+ * all of Fashion-MNIST (60 000 / 10 000, 5 epochs, batch 64); prints the Markdown tables used in docs/training.md and
  * writes the HTML reports to out/.
  */
 import { mkdirSync } from 'node:fs';

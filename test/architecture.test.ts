@@ -1,5 +1,5 @@
 /**
- * The import rule (README "Architecture"): each layer imports only the layers below it.
+ * The import rule (docs/architecture.md): each layer imports only the layers below it.
  *   core (src/ir, src/onnx, src/core) ← passes/ and runtime/ (not each other) ← tools (src/tools) ← API (src/index.ts)
  *   ← CLI (src/cli) and the Vite plugin (src/vite), which import only the API
  * Walks every static import, re-export and dynamic import() of the sources with ts-morph.

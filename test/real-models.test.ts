@@ -50,6 +50,6 @@ describe.each([false, true])('converted fixture models agree with fp32 in onnxru
       expect(a.maxScaled, `${name}: ${out} max error / output scale`).toBeLessThanOrEqual(MAX_SCALED);
     }
   });
-  // The measured table (README "What has been measured"), printed once every model has run.
+  // The measured table (docs/performance.md), printed once every model has run.
   afterAll(() => console.table(rows));
 });

@@ -1,7 +1,7 @@
 /**
  * `convert()`: the library entry point of the mixed-precision conversion (the CLI's default command is one
  * call to it). Accepts a Model (converted in place), a file path or ONNX bytes. By default it proves its
- * result (README "Verification"):
+ * result (docs/verification.md):
  *   1. static rules — the pass; constants fp16 cannot hold keep their readers fp32 (passes/steps/02);
  *   2. range — the fp32 model runs on calibration inputs (given, or synthesized); nodes whose activations
  *      exceed `maxActivation` (and, if set, reductions deeper than `maxReduction`) stay fp32;

@@ -61,7 +61,7 @@ export interface DiffOptions {
 }
 
 /**
- * Default tolerances by target, chosen from the fixtures and real-size models (README "Verification"): fp16
+ * Default tolerances by target, chosen from the fixtures and real-size models (docs/verification.md): fp16
  * keeps ~3 significant digits per op, bf16 ~2, and errors grow with depth and magnitude.
  */
 export const TOLERANCES: Record<'fp16' | 'bf16', Tolerance> = {

@@ -2,7 +2,7 @@
  * Verification of a conversion: calibration inputs (given, or synthesized from the declared input types and
  * shapes), and the check of every output of the converted model against the fp32 model's on each input set.
  *
- * Synthesized inputs (documented in README "Verification"): floats N(0, 1); integer inputs used as Gather
+ * Synthesized inputs (documented in docs/verification.md): floats N(0, 1); integer inputs used as Gather
  * indices into a constant table uniform over that table's axis (token ids into an embedding), other integers
  * uniform in [0, 10); bools 50/50; symbolic dims 1 unless `shapes` names them. Seeded, so runs repeat.
  */

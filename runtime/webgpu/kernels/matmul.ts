@@ -88,7 +88,7 @@ ${blockStores(4, 4, 'N', `var y = alpha * acc[i][j];
         out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);`)}
 }`;
 }
-/** Rows and vec4 columns of C per invocation in the register-block GEMMs (measured on lavapipe: see README). */
+/** Rows and vec4 columns of C per invocation in the register-block GEMMs (measured on lavapipe: see docs/performance.md). */
 export const RB = 16, CV = 2;
 /** WGSL: for each row i < R and column j < C of the invocation's block (from row0, col0) inside M × `bound`, `store`. */
 export const blockStores = (R: number, C: number, bound: string, store: string): string => `  for (var i = 0u; i < ${R}u; i++) {

@@ -1,0 +1,26 @@
+import { ModelBuilder } from '../src/ir/builder.js';
+import { convertSync } from '../src/tools/convert.js';
+import { encodeModel } from '../src/onnx/io.js';
+import { runOrt } from '../test/helpers/ort.js';
+import { feedsFor } from '../src/tools/verify.js';
+import { CpuExecutor } from '../runtime/cpu/executor.js';
+import { toFloat32 } from '../src/core/tensor.js';
+import { rng, normal, uniform } from '../fixtures/scripts/rng.js';
+const r = rng(3);
+const b = new ModelBuilder({ opset: 17, extraOpsets: { 'com.microsoft': 1 } });
+const x = b.input('x', 1, [2, 64]);
+const B = b.init('B', 2, [16, 2, 16], Uint8Array.from({ length: 512 }, () => Math.floor(r() * 256)) as never);
+const S = b.init('S', 1, [32], uniform(r, 32, 0.01, 0.05));
+const [y] = b.node('MatMulNBits', [x, B, S], { K: 64, N: 16, bits: 4, block_size: 32 }, { domain: 'com.microsoft' });
+const [g] = b.node('GatherBlockQuantized', [b.init('D', 2, [10, 32], Uint8Array.from({ length: 320 }, () => Math.floor(r() * 256)) as never), b.input('ids', 7, [3]), b.init('DS', 1, [10, 2], uniform(r, 20, 0.01, 0.1))], { block_size: 32, bits: 4, gather_axis: 0, quantize_axis: 1 }, { domain: 'com.microsoft' });
+b.node('MatMul', [g, b.init('W', 1, [64, 16], normal(r, 1024, 0.1))], {}, { outputs: ['z'] });
+b.output(y, 1); b.output('z', 1);
+const m = b.build();
+const feeds = { x: { dtype: 1, dims: [2, 64], data: normal(r, 128) }, ids: { dtype: 7, dims: [3], data: BigInt64Array.from([1n, 5n, 9n]) } };
+const ref = await runOrt(encodeModel(m), feeds);
+const { model, summary } = convertSync(m);
+console.log(JSON.stringify(summary.nodes.byOp), model.graph.initializers.get('S')?.dataType, model.graph.initializers.get('DS')?.dataType);
+const f = feedsFor(model, feeds);
+const got = await runOrt(encodeModel(model), f);
+const cpu = new CpuExecutor(model).runSync(f);
+for (const k of Object.keys(ref)) { const a = toFloat32(got[k]), c = toFloat32(cpu[k]), e = toFloat32(ref[k]); let d = 0, dc = 0, mx = 0; for (let i = 0; i < e.length; i++) { d = Math.max(d, Math.abs(a[i] - e[i])); dc = Math.max(dc, Math.abs(c[i] - e[i])); mx = Math.max(mx, Math.abs(e[i])); } console.log(k, 'ort fp16 vs fp32', d / mx, 'cpu fp16 vs fp32', dc / mx); }

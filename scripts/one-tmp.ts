@@ -1,0 +1,16 @@
+import { loadNodeCase } from '../test/helpers/nodecase.js';
+import { runOrt } from '../test/helpers/ort.js';
+import { convert } from '../src/tools/convert.js';
+import { encodeModel } from '../src/onnx/io.js';
+import { feedsFor } from '../src/tools/verify.js';
+import { CpuExecutor } from '../runtime/cpu/executor.js';
+import { toFloat32 } from '../src/core/tensor.js';
+const c = loadNodeCase(process.argv[2])!;
+const r = await convert(c.model(), { inputs: [c.inputs] });
+console.log(r.verification.status, r.verification.outputs.map((o) => `${o.name} ${o.maxAbs}`));
+const f = feedsFor(r.model, c.inputs);
+const ort = await runOrt(encodeModel(r.model), f);
+const cpu = new CpuExecutor(r.model).runSync(f);
+const ref = await runOrt(encodeModel(c.model()), c.inputs);
+for (const k of Object.keys(c.outputs)) console.log(k, 'expected', Array.from(toFloat32(c.outputs[k])).slice(0, 8), '\nort-fp32', Array.from(toFloat32(ref[k])).slice(0, 8), '\nort-fp16', Array.from(toFloat32(ort[k])).slice(0, 8), '\ncpu-fp16', Array.from(toFloat32(cpu[k])).slice(0, 8));
+for (const n of r.model.graph.nodes) console.log(n.opType, n.inputs.map((i) => `${i}:${r.model.graph.lookup(i)?.type?.elemType}`).join(' '), n.attributes.map((a) => a.name).join(','));
