@@ -223,13 +223,32 @@ export function checkContract(cmd: string, r: Result, file: string): string | un
   return undefined;
 }
 
+/**
+ * onnxruntime in a process of its own (it crashes on some hostile models — a segfault must not take the worker
+ * down): one JSON line per load request, answered with the load's error or null; a request it dies on is answered
+ * 'crashed', and the next one starts a fresh process.
+ */
+const ORT_HELPER = `const ort = require('onnxruntime-node'); const fs = require('fs'); const rl = require('readline').createInterface({ input: process.stdin });
+rl.on('line', async (p) => { let err = null; try { await (await ort.InferenceSession.create(fs.readFileSync(p), { logSeverityLevel: 4 })).release(); } catch (e) { err = String(e.message).split('\\n')[0]; } process.stdout.write(JSON.stringify({ err }) + '\\n'); });`;
+let helper: { child: ReturnType<typeof spawn>; lines: AsyncIterableIterator<string> } | undefined;
+async function ortLoad(path: string): Promise<string | undefined | 'crashed'> {
+  if (!helper) {
+    const child = spawn(process.execPath, ['-e', ORT_HELPER], { cwd: ROOT, stdio: ['pipe', 'pipe', 'ignore'] });
+    helper = { child, lines: createInterface({ input: child.stdout! })[Symbol.asyncIterator]() };
+  }
+  const h = helper;
+  h.child.stdin!.write(`${path}\n`);
+  const next = await h.lines.next();
+  if (next.done) { helper = undefined; return 'crashed'; }
+  return (JSON.parse(next.value) as { err: string | null }).err ?? undefined;
+}
+
 /** onnxruntime's refusal of `out` when it loads `input` (undefined: both load, or neither). */
 async function invalidOutput(input: string, out: string): Promise<string | undefined> {
   if (!existsSync(out)) return undefined;
-  const ort = await import('onnxruntime-node');
-  const load = async (p: string) => { try { await (await ort.InferenceSession.create(readFileSync(p), { logSeverityLevel: 4 })).release(); return undefined; } catch (e) { return String((e as Error).message).split('\n')[0]; } };
-  if (await load(input)) return undefined;
-  const err = await load(out);
+  if (await ortLoad(input)) return undefined;
+  const err = await ortLoad(out);
+  if (err === 'crashed') return 'onnxruntime crashed loading the converted model (it loads the input)';
   // onnxruntime's own cast insertion (its CPU provider casting fp16 nodes it has no kernel for) can contradict
   // itself on valid models: an error naming the casts it inserted is its defect, not the model's.
   return err && /InsertedPrecisionFreeCast/.test(err) ? undefined : err;
@@ -322,6 +341,7 @@ async function worker(seed: number, cases: number[], work: string): Promise<void
     process.stdout.write(`${JSON.stringify({ k, broken, what: c.what, codes })}\n`);
     if (!broken) rmSync(dir, { recursive: true, force: true });
   }
+  helper?.child.kill();
 }
 
 async function driver(): Promise<void> {

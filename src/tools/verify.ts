@@ -185,7 +185,7 @@ export function formatVerification(v: Verification): string[] {
   if (v.rangeProven.length) lines.push(`free to run low, their calibrated range fits: ${v.rangeProven.slice(0, 8).map((n) => printable(n)).join(', ')}${v.rangeProven.length > 8 ? ` and ${v.rangeProven.length - 8} more` : ''}`);
   if (v.repaired.length) lines.push(`kept fp32 by the repair: ${v.repaired.map((n) => printable(n)).join(', ')}`);
   if (v.keptIo?.length) lines.push(`kept fp32 at the model's edge by the repair (their own fp16 rounding or range was the cause): ${v.keptIo.map((n) => printable(n)).join(', ')}`);
-  if (v.status !== 'unverified' && v.note) lines.push(printable(v.note, 600));
+  if (v.note) lines.push(printable(v.note, 600));
   if (v.decode) lines.push(...formatDecode(v.decode));
   return lines;
 }
