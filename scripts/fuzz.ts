@@ -238,8 +238,12 @@ async function ortLoad(path: string): Promise<string | undefined | 'crashed'> {
   }
   const h = helper;
   h.child.stdin!.write(`${path}\n`);
-  const next = await h.lines.next();
-  if (next.done) { helper = undefined; return 'crashed'; }
+  // onnxruntime may also hang on a hostile model: a load that takes over 20 s counts as a crash.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<IteratorResult<string>>((res) => { timer = setTimeout(() => { h.child.kill('SIGKILL'); res({ done: true, value: undefined }); }, 20_000); });
+  const next = await Promise.race([h.lines.next(), timeout]);
+  clearTimeout(timer);
+  if (next.done) { h.child.kill('SIGKILL'); helper = undefined; return 'crashed'; }
   return (JSON.parse(next.value) as { err: string | null }).err ?? undefined;
 }
 
