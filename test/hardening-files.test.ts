@@ -4,7 +4,7 @@
  * numbers, and the repair resolving external data in the model's folder whatever the working directory.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, cpSync, statSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, mkdirSync, cpSync, statSync, symlinkSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { deflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -167,5 +167,20 @@ describe('model text in paste-ready commands', () => {
       const back = execFileSync('bash', ['-c', `printf %s ${q}`], { encoding: 'utf8', cwd: d });
       expect(back).toBe(name);
     }
+  });
+});
+
+describe('writes and data that used to slip through', () => {
+  it('repack --location sub/w.bin refuses a sub/ that is a symbolic link (it led outside the output folder)', async () => {
+    const out = join(d, 'repack-out'), outside = join(d, 'outside');
+    mkdirSync(out); mkdirSync(outside);
+    symlinkSync(outside, join(out, 'sub'));
+    badInput(await cliIn(['repack', mlp, '-o', join(out, 'm.onnx'), '--external-data', '--threshold', '0', '--location', 'sub/w.bin']), 'm.onnx', /'sub' is a symbolic link/);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+  it('a CSV of 2 rows is refused (it reported NaN accuracy)', async () => {
+    const csv = join(d, 'two.csv');
+    writeFileSync(csv, '1,2,0\n3,4,1\n');
+    badInput(await cliIn(['train-check', '--data', csv]), 'two.csv', /too few to split/);
   });
 });

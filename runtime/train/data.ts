@@ -113,6 +113,8 @@ function standardize(train: Float32Array, test: Float32Array, f: number): void {
 function split(X: Float32Array, Y: Int32Array, f: number, classes: number, name: string, seed: number, testFraction: number): Dataset {
   const n = Y.length, idx = shuffle(n, seed);
   const nTest = Math.round(n * testFraction), nTrain = n - nTest;
+  // Accuracy over an empty test split is NaN: too few rows to train and test is bad input, said once.
+  if (nTest < 1 || nTrain < 2) throw new AmpError(`has ${n} rows: too few to split into training and test sets (at least ${Math.ceil(3 / Math.min(testFraction, 1 - testFraction))} needed)`, name);
   const take = (from: number, count: number) => {
     const x = new Float32Array(count * f), y = new Int32Array(count);
     for (let i = 0; i < count; i++) { const s = idx[from + i]; x.set(X.subarray(s * f, s * f + f), i * f); y[i] = Y[s]; }

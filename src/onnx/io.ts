@@ -406,6 +406,10 @@ function checkLocation(location: string, outPath: string): void {
   }
   if (target === resolve(outPath)) throw new AmpError(`external data location '${location}' is the output model itself`, outPath);
   if (rel.includes(sep) && !statOrUndefined(dirname(target))?.isDirectory()) throw new AmpError(`external data location '${location}': its directory does not exist`, outPath);
+  // No directory on the way may be a symbolic link: a linked sub/ would carry the data outside the output's folder.
+  for (let d = dirname(target); d !== dir && d.startsWith(dir); d = dirname(d)) {
+    if (statOrUndefined(d, true)?.isSymbolicLink()) throw new AmpError(`external data location '${location}': '${relative(dir, d)}' is a symbolic link; refusing to write through it`, outPath);
+  }
 }
 
 /** Serializes a model to a file (and optionally one external data file), streaming tensor payloads. */
