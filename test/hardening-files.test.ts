@@ -184,3 +184,15 @@ describe('writes and data that used to slip through', () => {
     badInput(await cliIn(['train-check', '--data', csv]), 'two.csv', /too few to split/);
   });
 });
+
+describe('node counts the machine cannot hold', () => {
+  it('a model with more nodes than --max-memory holds (2.5 KB a node) is refused in one line right after decoding', async () => {
+    const { encodeModelProto } = await import('../src/onnx/proto.js');
+    const n = 200_000;
+    const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 4 }] } } } });
+    const node = Array.from({ length: n }, (_, i) => ({ opType: 'Relu', input: [i ? `v${i - 1}` : 'x'], output: [i === n - 1 ? 'y' : `v${i}`] }));
+    const file = join(d, 'many.onnx');
+    writeFileSync(file, encodeModelProto({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: { name: 'g', node, input: [vi('x')], output: [vi('y')] } } as never));
+    badInput(await cliIn(['--max-memory', '256', 'inspect', file]), 'many.onnx', /has 200000 nodes, more than the 104857 this run's memory holds/);
+  });
+});

@@ -14,6 +14,7 @@ import { modelToProto, tensorOf, cloneMessage } from './export.js';
 import type { Model } from '../ir/graph.js';
 import { readExternal, type Tensor, type ExternalRef } from '../ir/tensor.js';
 import { AmpError } from '../core/errors.js';
+import { maxNodes } from '../core/limits.js';
 import { toNum, encodeModelProto } from './proto.js';
 import { protoToJson, protoFromJson } from './json.js';
 
@@ -50,7 +51,8 @@ export function decodeModelBytes(bytes: Uint8Array, file = '<bytes>'): ModelProt
   if (!mp.graph || !(ir >= 1 && ir <= 64) || !(mp.opsetImport ?? []).length && ir >= 3) {
     throw new AmpError(`not an ONNX model (ir_version ${ir}, ${mp.graph ? 'a graph' : 'no graph'}, ${(mp.opsetImport ?? []).length} opset imports)`, file);
   }
-  if ((mp.graph.node?.length ?? 0) > MAX_NODES) throw new AmpError(`has ${mp.graph.node!.length} nodes, more than the ${MAX_NODES} allowed`, file);
+  const limit = maxNodes();
+  if ((mp.graph.node?.length ?? 0) > limit) throw new AmpError(`has ${mp.graph.node!.length} nodes, more than the ${limit} this run's memory holds (--max-memory; at most ${MAX_NODES})`, file);
   for (const n of mp.graph.node ?? []) {
     if (!n.opType) throw new AmpError(`not a valid ONNX model: a node in graph '${mp.graph.name ?? ''}' has no op_type`, file);
   }
