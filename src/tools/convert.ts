@@ -242,6 +242,15 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
     onPhase?.('verifying');
     let checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
     verification.evaluations = 1;
+    /** The original converted again with the options as they now stand, and checked on every set. */
+    const reconvert = () => {
+      const fresh = original.clone();
+      model.graph = fresh.graph;
+      model.proto = fresh.proto;
+      summary = runStatic();
+      checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
+      verification.evaluations++;
+    };
     // 4. Repair on the first failing input set, from the original model; verify again on all sets.
     for (let round = 0; round < 2 && !checks.every((c) => c.pass); round++) {
       const failing = Math.min(...checks.map((c) => c.failedOn ?? Infinity));
@@ -252,25 +261,12 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
       if (!fb.keepFp32.length) break;
       for (const k of fb.keepFp32) { keepFp32.push(k); keepReasons[k] = 'repair: outputs missed the tolerance'; }
       verification.repaired.push(...fb.keepFp32);
-      const fresh = original.clone();
-      model.graph = fresh.graph;
-      model.proto = fresh.proto;
-      summary = runStatic();
-      checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
-      verification.evaluations++;
+      reconvert();
     }
     // 4b. What node repair cannot fix, the I/O can: inputs whose own fp16 rounding moves the result, outputs whose
     // values fp16 cannot hold keep fp32. Last, every node fp32: the fp32 model meets any tolerance, so the repair
     // always ends with a model that passes — unless --max-evals stops it first.
     const budgetLeft = () => maxEvals === undefined || verification.evaluations < maxEvals;
-    const reconvert = () => {
-      const fresh = original.clone();
-      model.graph = fresh.graph;
-      model.proto = fresh.proto;
-      summary = runStatic();
-      checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
-      verification.evaluations++;
-    };
     if (!checks.every((c) => c.pass) && budgetLeft() && passOptions.keepIoTypes !== true) {
       onPhase?.('repairing');
       const floatInputs = original.graph.inputs.filter((i) => !original.graph.initializers.has(i) && isConvertibleFloat(original.graph.values.get(i)?.type?.elemType ?? 0));
