@@ -196,3 +196,50 @@ describe('node counts the machine cannot hold', () => {
     badInput(await cliIn(['--max-memory', '256', 'inspect', file]), 'many.onnx', /has 200000 nodes, more than the 104857 this run's memory holds/);
   });
 });
+
+describe('more of the classes around the model', () => {
+  it('a .csv.gz that inflates past --max-memory is refused in one line (it used to abort the process)', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const f = join(d, 'big.csv.gz');
+    writeFileSync(f, gzipSync(Buffer.alloc(48 << 20, '1,2,0\n')));
+    expect(statSync(f).size).toBeLessThan(1 << 20);
+    badInput(await cliIn(['--max-memory', '16', 'train-check', '--data', f]), 'big.csv.gz', /inflates to more than/);
+  });
+  it('an inputs directory holding a FIFO, or a symbolic-link loop, is refused in one line', async () => {
+    const dir = join(d, 'sets-fifo');
+    mkdirSync(dir);
+    execFileSync('mkfifo', [join(dir, 'input_0.pb')]);
+    badInput(await cliIn([mlp, '-o', join(d, 'q.onnx'), '--inputs', dir, '--force']), 'input_0.pb', /not a regular file/);
+    const loop = join(d, 'sets-loop');
+    mkdirSync(loop);
+    symlinkSync(join(loop, 'input_0.pb'), join(loop, 'input_0.pb'));
+    badInput(await cliIn([mlp, '-o', join(d, 'q.onnx'), '--inputs', loop, '--force']), 'input_0.pb', /symbolic link loop/);
+  });
+  it('--runtime __proto__ and a config runtime of "constructor" are refused (no Object.prototype member is a runtime)', async () => {
+    const r = await cliIn([mlp, '-o', join(d, 'p.onnx'), '--runtime', '__proto__', '--force']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/runtime must be one of/);
+    writeFileSync(join(d, 'ctor.json'), JSON.stringify({ runtime: 'constructor' }));
+    badInput(await cliIn([mlp, '-o', join(d, 'p.onnx'), '--config', join(d, 'ctor.json'), '--force']), 'ctor.json', /runtime must be one of/);
+  });
+  it('train-check --report over its own CSV is refused, the CSV intact', async () => {
+    const csv = join(d, 'train.csv');
+    const rows = Array.from({ length: 40 }, (_, i) => `${i % 7},${(i * 3) % 5},${i % 2}`).join('\n');
+    writeFileSync(csv, rows);
+    badInput(await cliIn(['train-check', '--data', csv, '--epochs', '1', '--report', csv, '--force']), 'train.csv', /input/);
+    expect(readFileSync(csv, 'utf8')).toBe(rows);
+  });
+  it('op types named __proto__ or constructor are counted like any other', async () => {
+    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { convertSync } = await import('../src/tools/convert.js');
+    const b = new ModelBuilder({ opset: 17, extraOpsets: { 'my.ops': 1 } });
+    const x = b.input('x', 1, [2]);
+    const [a] = b.node('__proto__', [x], {}, { domain: 'my.ops' });
+    b.node('constructor', [a], {}, { domain: 'my.ops', outputs: ['y'] });
+    b.output('y', 1, [2]);
+    const { summary } = convertSync(b.build());
+    expect(summary.nodes.byOp.__proto__).toEqual({ low: 0, high: 1 });
+    expect(summary.nodes.byOp.constructor).toEqual({ low: 0, high: 1 });
+    expect(Object.keys(summary.nodes.byOp).filter((k) => k !== 'Cast').sort()).toEqual(['__proto__', 'constructor']);
+  });
+});
