@@ -243,3 +243,20 @@ describe('more of the classes around the model', () => {
     expect(Object.keys(summary.nodes.byOp).filter((k) => k !== 'Cast').sort()).toEqual(['__proto__', 'constructor']);
   });
 });
+
+describe('a closed stdout pipe', () => {
+  it('`amp-convert inspect --json … | head -c 1` ends quietly: no stack trace, no internal error', async () => {
+    const { encodeModelProto } = await import('../src/onnx/proto.js');
+    const n = 6000;
+    // 6000 distinct op types: the one JSON line is far larger than a pipe's buffer, so the writer meets EPIPE.
+    const node = Array.from({ length: n }, (_, i) => ({ opType: `Op${i}`, domain: 'my.ops', input: [i ? `v${i - 1}` : 'x'], output: [i === n - 1 ? 'y' : `v${i}`] }));
+    const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 4 }] } } } });
+    const file = join(d, 'wide.onnx');
+    writeFileSync(file, encodeModelProto({ irVersion: 8, opsetImport: [{ domain: '', version: 17 }, { domain: 'my.ops', version: 1 }], graph: { name: 'g', node, input: [vi('x')], output: [vi('y')] } } as never));
+    const { repoRoot } = await import('./helpers/nodetests.js');
+    const tsx = join(repoRoot, 'node_modules/.bin/tsx'), main = join(repoRoot, 'src/cli/main.ts');
+    const out = execFileSync('bash', ['-c', `'${tsx}' '${main}' inspect --json '${file}' 2>'${d}/epipe.err' | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(['0', '141']).toContain(out.trim());
+    expect(readFileSync(join(d, 'epipe.err'), 'utf8')).not.toMatch(/EPIPE|internal error|\n\s+at /);
+  }, 60_000);
+});
