@@ -229,7 +229,7 @@ export function checkContract(cmd: string, r: Result, file: string): string | un
  * 'crashed', and the next one starts a fresh process.
  */
 const ORT_HELPER = `const ort = require('onnxruntime-node'); const fs = require('fs'); const rl = require('readline').createInterface({ input: process.stdin });
-rl.on('line', async (p) => { let err = null; try { await (await ort.InferenceSession.create(fs.readFileSync(p), { logSeverityLevel: 4 })).release(); } catch (e) { err = String(e.message).split('\\n')[0]; } process.stdout.write(JSON.stringify({ err }) + '\\n'); });`;
+rl.on('line', async (p) => { let err = null; try { await (await ort.InferenceSession.create(fs.readFileSync(p), { logSeverityLevel: 4, intraOpNumThreads: 1, interOpNumThreads: 1 })).release(); } catch (e) { err = String(e.message).split('\\n')[0]; } process.stdout.write(JSON.stringify({ err }) + '\\n'); });`;
 let helper: { child: ReturnType<typeof spawn>; lines: AsyncIterableIterator<string> } | undefined;
 async function ortLoad(path: string): Promise<string | undefined | 'crashed'> {
   if (!helper) {
@@ -238,9 +238,9 @@ async function ortLoad(path: string): Promise<string | undefined | 'crashed'> {
   }
   const h = helper;
   h.child.stdin!.write(`${path}\n`);
-  // onnxruntime may also hang on a hostile model: a load that takes over 20 s counts as a crash.
+  // onnxruntime may also hang on a hostile model (a load spinning on a 2^31-element input): over 5 s counts as a crash.
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<IteratorResult<string>>((res) => { timer = setTimeout(() => { h.child.kill('SIGKILL'); res({ done: true, value: undefined }); }, 20_000); });
+  const timeout = new Promise<IteratorResult<string>>((res) => { timer = setTimeout(() => { h.child.kill('SIGKILL'); res({ done: true, value: undefined }); }, 5_000); });
   const next = await Promise.race([h.lines.next(), timeout]);
   clearTimeout(timer);
   if (next.done) { h.child.kill('SIGKILL'); helper = undefined; return 'crashed'; }
