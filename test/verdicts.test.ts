@@ -119,3 +119,22 @@ describe('validity before proof: a model its runtime refuses is never verified',
     await expect(convert(s.build())).rejects.toThrow(/node 'bad_scan' \(Scan\): num_scan_inputs 5 must be between 1 and its 1/);
   });
 });
+
+describe('onnxruntime crashing on a hostile model', () => {
+  it('the verification on onnxruntime runs out of process: a segfault there is a note here, not a crash', async () => {
+    // onnxruntime-node 1.30 segfaults on this LayerNormalization (optional bias given as ''), and the CPU executor
+    // has no DeformConv kernel, so verification falls back to onnxruntime.
+    const b = new ModelBuilder({ opset: 22 });
+    const x = b.input('x', DataType.FLOAT, [1, 1, 4, 4]);
+    const scale = b.input('W', DataType.FLOAT, [4]);
+    b.input('B', DataType.FLOAT, [4]);
+    const [n] = b.node('LayerNormalization', [x, scale, ''], {}, { outputs: ['ln'] });
+    const off = b.input('offset', DataType.FLOAT, [1, 18, 2, 2]);
+    const w = b.init('w', DataType.FLOAT, [1, 1, 3, 3], new Float32Array(9).fill(0.1));
+    b.node('DeformConv', [n, w, off], { kernel_shape: [3, 3] }, { outputs: ['y'] });
+    b.output('y', DataType.FLOAT, [1, 1, 2, 2]);
+    const r = await convert(b.build());
+    expect(r.verification.status).toBe('unverified');
+    expect(r.verification.note).toMatch(/no kernel for DeformConv/);
+  }, 60_000);
+});

@@ -13,7 +13,8 @@
  * a note saying why it is unverified — never an exception. `verify: false` is the static path alone.
  */
 import { Model } from '../ir/graph.js';
-import { loadModel, modelFromBytes } from '../onnx/io.js';
+import { encodeModel, loadModel, modelFromBytes } from '../onnx/io.js';
+import { runOrtIsolated } from '../../runtime/ort/isolated.js';
 import { totalmem } from 'node:os';
 import { f32ArrayToF16 } from '../ir/half.js';
 import { f32ToF16, rangeF16 } from '../../runtime/cpu/wasm/index.js';
@@ -156,24 +157,17 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
    * both said in the note. undefined when onnxruntime-node is missing or cannot run the model.
    */
   const verifyOnOrt = async (ops: string[], sets: Record<string, RTensor>[]): Promise<ConvertSummary | undefined> => {
-    let Ort: typeof import('../../runtime/ort/executor.js').OrtExecutor;
+    // In a process of its own: onnxruntime crashes on some hostile models, which must not take this one down.
+    const hasExternal = (m: Model) => [...m.graph.allGraphs()].some((g) => [...g.initializers.values()].some((t) => t.external));
+    if (hasExternal(original)) return undefined;
     let ref: Record<string, RTensor>[];
-    try {
-      ({ OrtExecutor: Ort } = await import('../../runtime/ort/executor.js'));
-      const ex = await Ort.create(original);
-      ref = [];
-      for (const s of sets) ref.push(await ex.run(s));
-      ex.dispose();
-    } catch { return undefined; }
+    try { ref = await runOrtIsolated(encodeModel(original), sets); } catch { return undefined; }
     const attempt = async (): Promise<{ summary: ConvertSummary; checks: OutputCheck[] }> => {
       const fresh = original.clone();
       model.graph = fresh.graph;
       model.proto = fresh.proto;
       const summary = runStatic();
-      const ex = await Ort.create(model);
-      const gots: Record<string, RTensor>[] = [];
-      for (const s of sets) gots.push(await ex.run(feedsFor(model, s)));
-      ex.dispose();
+      const gots = await runOrtIsolated(encodeModel(model), sets.map((s) => feedsFor(model, s)));
       verification.evaluations++;
       return { summary, checks: compareOutputs(gots, ref, tolerance, outputTolerance) };
     };
