@@ -260,3 +260,21 @@ describe('a closed stdout pipe', () => {
     expect(readFileSync(join(d, 'epipe.err'), 'utf8')).not.toMatch(/EPIPE|internal error|\n\s+at /);
   }, 60_000);
 });
+
+describe('onnxruntime\'s logger', () => {
+  it('--backend ort on a model whose names carry escape sequences prints none of them (its native logger is held to fatal)', async () => {
+    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { encodeModel } = await import('../src/onnx/io.js');
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', 1, [4]);
+    const [u] = b.node('Relu', [x], {}, { name: '\x1b]0;pwned\x07\x1b[2J', outputs: ['\x1b[31mred'] });
+    b.init('unused\x1b[2Jinit', 1, [1], new Float32Array(1)); // onnxruntime warns about unused initializers, by name
+    b.node('Neg', [u], {}, { outputs: ['y'] });
+    b.output('y', 1, [4]);
+    const file = join(d, 'esc.onnx');
+    writeFileSync(file, encodeModel(b.build()));
+    const r = cli(['run', file, '--random', '--backend', 'ort']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/\x1b/);
+  }, 60_000);
+});
