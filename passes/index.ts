@@ -22,6 +22,7 @@
  * bodies are converted, so a copy of the model is converted first (lowBranchOutputs).
  */
 import { closest } from '../src/core/text.js';
+import { AmpError } from '../src/core/errors.js';
 import type { Graph, Model } from '../src/ir/graph.js';
 import { inferTypes } from '../src/ir/infer.js';
 import { emptySummary, lowType, type ConvertSummary, type PassContext } from './context.js';
@@ -89,6 +90,8 @@ function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary
 
 /** Converts a model in place; returns what was done. Deterministic: no randomness, no map-order surprises. */
 export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertSummary {
+  // A graph that outputs nothing computes nothing: there is no result to convert (and runtimes disagree on it).
+  if (!model.graph.outputs.length) throw new AmpError('the model has no outputs: nothing to convert', model.file);
   if (opts.opset !== undefined) upgradeOpset(model, opts.opset);
   inferTypes(model);
   const readBefore = readNames(model);

@@ -19,19 +19,21 @@ const ORT_TYPE: Record<number, string> = {
   [DataType.UINT32]: 'uint32', [DataType.INT64]: 'int64', [DataType.UINT64]: 'uint64', [DataType.BOOL]: 'bool',
 };
 const FROM_ORT = Object.fromEntries(Object.entries(ORT_TYPE).map(([k, v]) => [v, Number(k)]));
-interface Wire { type: string; dims: number[]; b64: string }
+interface Wire { type: string; dims: number[]; b64?: string; strings?: string[] }
 
 const bytesOf = (d: ArrayBufferView) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 function toWire(t: RTensor): Wire {
+  if (t.dtype === DataType.STRING) return { type: 'string', dims: t.dims, strings: [...(t.data as string[])] };
   const type = ORT_TYPE[t.dtype];
-  if (!type || typeof t.data[0] === 'string') throw new AmpError(`onnxruntime's JS tensors do not hold element type ${t.dtype}`);
+  if (!type) throw new AmpError(`onnxruntime's JS tensors do not hold element type ${t.dtype}`);
   return { type, dims: t.dims, b64: bytesOf(t.data as TypedArray).toString('base64') };
 }
 function fromWire(w: Wire): RTensor {
+  if (w.type === 'string') return { dtype: DataType.STRING, dims: w.dims, data: w.strings ?? [] };
   const dtype = FROM_ORT[w.type];
   const Ctor = typedArrayCtor(dtype);
   if (!Ctor) throw new AmpError(`onnxruntime returned element type ${w.type}, which the runtime does not hold`);
-  const b = Buffer.from(w.b64, 'base64'), copy = new Uint8Array(b.byteLength);
+  const b = Buffer.from(w.b64 ?? '', 'base64'), copy = new Uint8Array(b.byteLength);
   copy.set(b);
   return { dtype, dims: w.dims, data: new Ctor(copy.buffer, 0, copy.byteLength / Ctor.BYTES_PER_ELEMENT) as TypedArray };
 }
@@ -47,9 +49,9 @@ const arr = { float32: Float32Array, float16: Uint16Array, float64: Float64Array
   const out = [];
   for (const set of sets) {
     const feeds = {};
-    for (const [k, w] of Object.entries(set)) { const b = Buffer.from(w.b64, 'base64'), c = new Uint8Array(b.length); c.set(b); feeds[k] = new ort.Tensor(w.type, new arr[w.type](c.buffer, 0, c.length / arr[w.type].BYTES_PER_ELEMENT), w.dims); }
+    for (const [k, w] of Object.entries(set)) { if (w.type === 'string') { feeds[k] = new ort.Tensor('string', w.strings, w.dims); continue; } const b = Buffer.from(w.b64, 'base64'), c = new Uint8Array(b.length); c.set(b); feeds[k] = new ort.Tensor(w.type, new arr[w.type](c.buffer, 0, c.length / arr[w.type].BYTES_PER_ELEMENT), w.dims); }
     const r = await s.run(feeds);
-    out.push(Object.fromEntries(Object.entries(r).map(([k, t]) => { const d = t.data; return [k, { type: t.type, dims: [...t.dims], b64: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64') }]; })));
+    out.push(Object.fromEntries(Object.entries(r).map(([k, t]) => { const d = t.data; return [k, t.type === 'string' ? { type: 'string', dims: [...t.dims], strings: [...d] } : { type: t.type, dims: [...t.dims], b64: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64') }]; })));
   }
   fs.writeFileSync(path.join(dir, 'out.json'), JSON.stringify(out));
 })().catch((e) => { process.stderr.write(String(e && e.message || e).split('\\n')[0]); process.exit(3); });
