@@ -26,7 +26,7 @@ export { createExecutor, parseBackend, BACKENDS, type Executor, type BackendName
 export { readInputs, readInputSets, readOutputSets, randomInputs, parseShapes } from './tools/inputs.js';
 export { readTensorFile, writeTensorFile } from './onnx/tensor-io.js';
 export { toFloat32, type RTensor } from './core/tensor.js';
-export { diff, diffSets, DEFAULT_TOLERANCE, TOLERANCES, type DiffReport, type TensorDiff, type DiffOptions, type DiffSetsResult, type SetOutcome } from './tools/diff.js';
+export { diff, diffSets, defaultTolerance, DEFAULT_TOLERANCE, TOLERANCES, type DiffReport, type TensorDiff, type DiffOptions, type DiffSetsResult, type SetOutcome } from './tools/diff.js';
 export { renderText, renderMarkdown, renderJson, renderHtml, type DiffJson } from './tools/report/render.js';
 export { tensorStats, parseTolerance, formatTolerance, type TensorStats, type Tolerance, type Histogram } from './tools/report/stats.js';
 export { calibrate, type CalibrateOptions, type CalibrationResult } from './tools/calibrate.js';

@@ -209,3 +209,18 @@ describe('diff at the level of Polygraphy', () => {
     writeFileSync(join(dir, 'bv.png'), page.png);
   }, 120_000);
 });
+
+describe('diff defaults', () => {
+  it('a bf16 model is judged by the bf16 tolerance unless one is given; a partial one changes only its fields', async () => {
+    const { diff, TOLERANCES } = await import('../src/tools/diff.js');
+    const { convertSync } = await import('../src/tools/convert.js');
+    const { loadModel } = await import('../src/onnx/io.js');
+    const { fixtureModelPath, fixtureInputs } = await import('./helpers/fixtures.js');
+    const original = loadModel(fixtureModelPath('mlp'));
+    const bf16 = convertSync(original.clone(), { target: 'bf16' }).model;
+    expect((await diff(original, bf16, fixtureInputs('mlp'))).tolerance).toEqual(TOLERANCES.bf16);
+    expect((await diff(original, bf16, fixtureInputs('mlp'), { tolerance: { cos: 0.9 } })).tolerance).toEqual({ ...TOLERANCES.bf16, cos: 0.9 });
+    const fp16 = convertSync(original.clone()).model;
+    expect((await diff(original, fp16, fixtureInputs('mlp'))).tolerance).toEqual(TOLERANCES.fp16);
+  });
+});

@@ -1,6 +1,6 @@
 /** CLI options several commands share (inputs, shapes, tolerance, lists), parsed in one place. */
 import type { Command } from 'commander';
-import { AmpError, readInputs, randomInputs, parseShapes, parseTolerance, DEFAULT_TOLERANCE, type Model, type RTensor, type Tolerance } from '../index.js';
+import { AmpError, readInputs, randomInputs, parseShapes, parseTolerance, type Model, type RTensor, type Tolerance } from '../index.js';
 
 /** Repeatable option: each occurrence appended. */
 export const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
@@ -26,9 +26,12 @@ export function inputSets(model: Model, o: InputFlags, defaultRandom = 0): Recor
   if (!Number.isInteger(n) || n < 1 || n > MAX_RANDOM_SETS) throw new AmpError(`give --inputs DIR|file.json or --random N (1 ≤ N ≤ ${MAX_RANDOM_SETS})`);
   return Array.from({ length: n }, (_, i) => randomInputs(model, Number(o.seed) + i, parseShapes(o.shape)));
 }
-/** --tolerance rel=..,cos=.. (default when absent); a bad spec is a usage error (exit 2). */
+/**
+ * --tolerance rel=..,cos=..: the fields named (none when absent — the run's default then holds, fp16's or bf16's by
+ * the model); a bad spec is a usage error (exit 2).
+ */
 export function tolerance(spec?: string): Tolerance {
-  if (!spec) return DEFAULT_TOLERANCE;
+  if (!spec) return {};
   try { return parseTolerance(spec); } catch (e) { throw new AmpError((e as Error).message); }
 }
 

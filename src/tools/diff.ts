@@ -70,6 +70,11 @@ export const TOLERANCES: Record<'fp16' | 'bf16', Tolerance> = {
 };
 /** The fp16 output tolerance (TOLERANCES.fp16). */
 export const DEFAULT_TOLERANCE: Tolerance = TOLERANCES.fp16;
+/** The default tolerance for a converted model: bf16's where it holds bfloat16 values, else fp16's. */
+export function defaultTolerance(converted: Model): Tolerance {
+  for (const g of converted.graph.allGraphs()) for (const v of g.values.values()) if (v.type?.elemType === DataType.BFLOAT16) return TOLERANCES.bf16;
+  return DEFAULT_TOLERANCE;
+}
 export const baseName = (n: string): string => n.replace(/__(fp16|fp32|bf16)(_\d+)?$/, '');
 
 /** Feeds for each model: the converted model's types, and the same values for the original. */
@@ -97,7 +102,7 @@ const worstFirst = (a: TensorDiff, b: TensorDiff) => {
 export async function diff(original: Model, converted: Model, feeds: Record<string, RTensor>, opts: DiffOptions = {}): Promise<DiffReport> {
   const t0 = performance.now();
   // A tolerance names only the fields it changes (from the fp16 default; per output, from the run's tolerance).
-  const tolerance = { ...DEFAULT_TOLERANCE, ...opts.tolerance };
+  const tolerance = { ...defaultTolerance(converted), ...opts.tolerance };
   const tolFor = (output: string) => ({ ...tolerance, ...opts.outputTolerance?.[output] });
   const { ref: refFeeds, conv: convFeeds } = alignFeeds(original, converted, feeds);
   // Reference values of every tensor of the original model (reused when the caller passes the same cache).
@@ -197,7 +202,7 @@ export async function diffSets(original: Model, converted: Model, sets: Record<s
   const outcomes: SetOutcome[] = [];
   const check = (want: RTensor, got: RTensor | undefined, name: string) => {
     if (!got) throw new AmpError(`output '${name}' is missing from the converted model's results`);
-    const tol = { ...DEFAULT_TOLERANCE, ...opts.tolerance, ...opts.outputTolerance?.[name] };
+    const tol = { ...defaultTolerance(converted), ...opts.tolerance, ...opts.outputTolerance?.[name] };
     const s = tensorStats(toFloat32(want), toFloat32(got), tol);
     return { name, pass: meets(s, tol), maxAbs: s.maxAbs, tolRatio: s.tolRatio, cosine: s.cosine };
   };

@@ -1,6 +1,6 @@
 /** `amp-convert diff original.onnx converted.onnx`: where precision went, tensor by tensor, on every input set. */
 import type { Command } from 'commander';
-import { loadModel, writeFileAtomic, modelFiles, readFiles, diffSets, readInputSets, readOutputSets, renderText, renderMarkdown, renderJson, renderHtml, printable, AmpError, parseBackend, decodeCheck, decoderIo, formatDecode, type RTensor } from '../../index.js';
+import { loadModel, writeFileAtomic, modelFiles, readFiles, diffSets, readInputSets, readOutputSets, renderText, renderMarkdown, renderJson, renderHtml, printable, AmpError, parseBackend, decodeCheck, decoderIo, formatDecode, defaultTolerance, type RTensor } from '../../index.js';
 import { addInputOptions, inputSets, tolerance, outputTolerances, repeat, type InputFlags } from '../options.js';
 
 export function register(program: Command): void {
@@ -26,7 +26,7 @@ export function register(program: Command): void {
       const steps = o.decode === undefined ? 0 : Number(o.decode);
       if (!Number.isInteger(steps) || steps < 0) throw new AmpError(`--decode must be a whole number ≥ 0 (got '${o.decode}')`);
       if (steps && !decoderIo(original)) throw new AmpError('--decode needs a KV-cache decoder: input_ids, past_key_values.N.key/value inputs, logits and present.N.key/value outputs', a);
-      const decode = steps ? decodeCheck(original, converted, sets[0], steps, tolerance(o.tolerance)) : undefined;
+      const decode = steps ? decodeCheck(original, converted, sets[0], steps, { ...defaultTolerance(converted), ...tolerance(o.tolerance) }) : undefined;
       const r = await diffSets(original, converted, sets, { tolerance: tolerance(o.tolerance), outputTolerance: outputTolerances(o.toleranceOutput), expected, backend: parseBackend(o.backend), adapter: o.adapter });
       const protect = [...modelFiles(original, a), ...modelFiles(converted, b), ...readFiles([o.inputs, o.expected])];
       const title = `${a} vs ${b}${sets.length > 1 ? ` (input set ${r.worst + 1} of ${sets.length}, the worst)` : ''}`;
