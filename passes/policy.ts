@@ -15,6 +15,7 @@
  * test/registries.test.ts cross-checks this table against the type rules, the CPU and GPU kernels and the
  * gradient rules, and checks that no step of the pass names an op.
  */
+import { lookupOwn, opKey } from '../src/ir/graph.js';
 export type OpClass = 'allow' | 'infer' | 'clear' | 'deny';
 /**
  * Roles the steps act on (they ask for a role, never for an op name):
@@ -50,8 +51,6 @@ export interface OpPolicy {
    */
   wide?: boolean;
 }
-
-import { lookupOwn, opKey } from '../src/ir/graph.js';
 
 const NEVER = Infinity;
 const A = (bf16Since = 13): OpPolicy => ({ cls: 'allow', bf16Since });
@@ -92,7 +91,7 @@ export const OP_POLICY: Record<string, OpPolicy> = {
   ReduceL2: R('long reduction of squares', 'squares'), ReduceSumSquare: R('long reduction of squares', 'squares'), ReduceProd: W('product overflows'),
   ReduceLogSum: D('long reduction'), ReduceLogSumExp: D('exp inside'), ReduceMax: I(13), ReduceMin: I(13),
   // Statistics in stash_type (float32 by default) from LayerNormalization-17 / GroupNormalization-21: fp16 I/O is safe.
-  LayerNormalization: { ...D('variance statistics (PyTorch autocast keeps layer_norm fp32)'), inferFrom: 17, bf16Since: 17 }, 
+  LayerNormalization: { ...D('variance statistics (PyTorch autocast keeps layer_norm fp32)'), inferFrom: 17, bf16Since: 17 },
   GroupNormalization: { ...D('variance statistics'), inferFrom: 21, bf16Since: 21 }, InstanceNormalization: D('variance statistics'),
   LpNormalization: D('norm of a long vector'), MeanVarianceNormalization: D('variance statistics'), LRN: R('sum of squares', 'squares'),
   SoftmaxCrossEntropyLoss: D('loss'), NegativeLogLikelihoodLoss: D('loss'),

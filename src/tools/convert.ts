@@ -138,6 +138,18 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
   const keepIoTypes = (): ConvertOptions['keepIoTypes'] =>
     (!keptIo.length || passOptions.keepIoTypes === true ? passOptions.keepIoTypes : [...(Array.isArray(passOptions.keepIoTypes) ? passOptions.keepIoTypes : []), ...keptIo]);
   const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...passOptions, keepIoTypes: keepIoTypes(), keepFp32, keepReasons, rangeProven }));
+  /** The original converted again from scratch with the options as they now stand. */
+  const restart = (): ConvertSummary => {
+    const fresh = original.clone();
+    model.graph = fresh.graph;
+    model.proto = fresh.proto;
+    return runStatic();
+  };
+  /** The repair's last resort: every node fp32 (the fp32 model meets any tolerance). */
+  const keepEveryNode = (): void => {
+    for (const n of original.graph.allNodes()) { const k = n.name || n.label; if (!keepFp32.includes(k)) { keepFp32.push(k); keepReasons[k] = 'repair: nothing less met the tolerance'; } }
+    verification.repaired.push('(every node)');
+  };
 
   if (!verify && !cal && !report) return finish(runStatic());
   // Verification runs both precisions in memory: a model whose weights take a large share of this machine's
@@ -163,10 +175,7 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
     let ref: Record<string, RTensor>[];
     try { ref = await runOrtIsolated(encodeModel(original), sets); } catch { return undefined; }
     const attempt = async (): Promise<{ summary: ConvertSummary; checks: OutputCheck[] }> => {
-      const fresh = original.clone();
-      model.graph = fresh.graph;
-      model.proto = fresh.proto;
-      const summary = runStatic();
+      const summary = restart();
       const gots = await runOrtIsolated(encodeModel(model), sets.map((s) => feedsFor(model, s)));
       verification.evaluations++;
       return { summary, checks: compareOutputs(gots, ref, tolerance, outputTolerance) };
@@ -176,8 +185,7 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
     try {
       r = await attempt();
       if (!r.checks.every((c) => c.pass)) {
-        for (const n of original.graph.allNodes()) { const k = n.name || n.label; if (!keepFp32.includes(k)) { keepFp32.push(k); keepReasons[k] = 'repair: nothing less met the tolerance'; } }
-        verification.repaired.push('(every node)');
+        keepEveryNode();
         r = await attempt();
       }
     } catch { return undefined; }
@@ -238,10 +246,7 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
     verification.evaluations = 1;
     /** The original converted again with the options as they now stand, and checked on every set. */
     const reconvert = () => {
-      const fresh = original.clone();
-      model.graph = fresh.graph;
-      model.proto = fresh.proto;
-      summary = runStatic();
+      summary = restart();
       checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
       verification.evaluations++;
     };
@@ -276,9 +281,7 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
       }
     }
     if (!checks.every((c) => c.pass) && budgetLeft()) {
-      const all = [...original.graph.allNodes()].map((n) => n.name || n.label);
-      for (const k of all) if (!keepFp32.includes(k)) { keepFp32.push(k); keepReasons[k] = 'repair: nothing less met the tolerance'; }
-      verification.repaired.push('(every node)');
+      keepEveryNode();
       reconvert();
     }
     verification.keptIo = [...keptIo];
@@ -288,9 +291,9 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
     if (keptIo.length) notes.push(`kept fp32 at the model's edge (their own fp16 rounding or range missed the tolerance): ${keptIo.join(', ')}`);
     notes.push(`${verification.status === 'verified' ? 'verified' : 'NOT verified'}: ${checks.length} output(s) on ${sets.length} input set(s), tolerance ${formatTolerance(tolerance)}` +
       `${verification.repaired.length ? `; repair kept ${verification.repaired.join(', ')} fp32` : ''}`);
-    if (decodeSteps > 0 && decoderIo(original)) {
+    const io = decodeSteps > 0 ? decoderIo(original) : undefined;
+    if (io) {
       onPhase?.(`decoding ${decodeSteps} steps`);
-      const io = decoderIo(original)!;
       const d = decodeCheck(original, model, sets[0], decodeSteps, outputTolerance?.[io.logits] ?? tolerance);
       verification.decode = d;
       if (!d.pass) verification.status = 'failed';
