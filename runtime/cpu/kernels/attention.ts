@@ -13,21 +13,11 @@ import { AmpError } from '../../../src/core/errors.js';
 
 const bad = (node: Node, what: string): AmpError => new AmpError(`node '${node.label}' (${node.opType}): ${what}`);
 
-/** [B, S, H·D] → [B, H, S, D] (or the 4-D layout as is). */
-function toHeads(x: Float64Array, B: number, S: number, H: number, D: number): Float64Array {
+/** Axes 1 and 2 swapped: [B, S, H, D] ↔ [B, H, S, D] (a 3-D [B, S, H·D] input is [B, S, H, D]). */
+function swap12(x: Float64Array, B: number, A1: number, A2: number, D: number): Float64Array {
   const out = new Float64Array(x.length);
-  for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) for (let h = 0; h < H; h++) {
-    const src = ((b * S + s) * H + h) * D, dst = ((b * H + h) * S + s) * D;
-    for (let d = 0; d < D; d++) out[dst + d] = x[src + d];
-  }
-  return out;
-}
-/** [B, H, S, D] → [B, S, H·D]. */
-function fromHeads(x: Float64Array, B: number, H: number, S: number, D: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let s = 0; s < S; s++) {
-    const src = ((b * H + h) * S + s) * D, dst = ((b * S + s) * H + h) * D;
-    for (let d = 0; d < D; d++) out[dst + d] = x[src + d];
+  for (let b = 0; b < B; b++) for (let i = 0; i < A1; i++) for (let j = 0; j < A2; j++) {
+    out.set(x.subarray(((b * A1 + i) * A2 + j) * D, ((b * A1 + i) * A2 + j + 1) * D), ((b * A2 + j) * A1 + i) * D);
   }
   return out;
 }
@@ -126,7 +116,7 @@ const onnxAttention: Kernel = (node, [Q, K, V, mask, pastK, pastV, nonpad]) => {
     [Sq, Skv] = [Q!.dims[1], K!.dims[1]];
     Dk = Q!.dims[2] / Hq; Dv = V!.dims[2] / Hkv;
     if (!Number.isInteger(Dk) || !Number.isInteger(Dv) || K!.dims[2] !== Hkv * Dk) throw bad(node, 'hidden sizes do not divide into the heads');
-    q = toHeads(q, B, Sq, Hq, Dk); k = toHeads(k, B, Skv, Hkv, Dk); v = toHeads(v, B, Skv, Hkv, Dv);
+    q = swap12(q, B, Sq, Hq, Dk); k = swap12(k, B, Skv, Hkv, Dk); v = swap12(v, B, Skv, Hkv, Dv);
   } else {
     [, Hq, Sq, Dk] = Q!.dims; [, Hkv, Skv] = K!.dims; Dv = V!.dims[3];
     if (K!.dims[3] !== Dk) throw bad(node, 'Q and K head sizes differ');
@@ -151,7 +141,7 @@ const onnxAttention: Kernel = (node, [Q, K, V, mask, pastK, pastV, nonpad]) => {
   };
   const mode = node.outputs[3] ? node.attrInt('qk_matmul_output_mode', 0) : undefined;
   const { y, qk } = sdpa({ B, Hq, Hkv, Sq, T, Dk, Dv, q, k: kAll, v: vAll, scale, softcap: node.attrFloat('softcap', 0), bias, qkMode: mode, zeroMaskedRows: true });
-  const out = rank === 3 ? make(Q!.dtype, [B, Sq, Hq * Dv], fromHeads(y, B, Hq, Sq, Dv)) : make(Q!.dtype, [B, Hq, Sq, Dv], y);
+  const out = rank === 3 ? make(Q!.dtype, [B, Sq, Hq * Dv], swap12(y, B, Hq, Sq, Dv)) : make(Q!.dtype, [B, Hq, Sq, Dv], y);
   return [out, make(K!.dtype, [B, Hkv, T, Dk], kAll), make(V!.dtype, [B, Hkv, T, Dv], vAll), ...(qk ? [make(Q!.dtype, [B, Hq, Sq, T], qk)] : [])];
 };
 
@@ -170,14 +160,6 @@ function rotate(x: Float64Array, B: number, S: number, H: number, D: number, rd:
         out[i2] = sn * x1 + c * x2;
       }
     }
-  }
-  return out;
-}
-/** [B, H, S, D] ↔ [B, S, H, D]. */
-function swap12(x: Float64Array, B: number, A1: number, A2: number, D: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let b = 0; b < B; b++) for (let i = 0; i < A1; i++) for (let j = 0; j < A2; j++) {
-    out.set(x.subarray(((b * A1 + i) * A2 + j) * D, ((b * A1 + i) * A2 + j + 1) * D), ((b * A2 + j) * A1 + i) * D);
   }
   return out;
 }
@@ -252,7 +234,7 @@ const msAttention: Kernel = (node, [X, W, bias, maskIndex, past, attnBias]) => {
     return out;
   };
   const Dk = hq / H, Dv = hv / H;
-  const q = toHeads(take(0, hq), B, S, H, Dk), k = toHeads(take(hq, hk), B, S, H, Dk), v = toHeads(take(hq + hk, hv), B, S, H, Dv);
+  const q = swap12(take(0, hq), B, S, H, Dk), k = swap12(take(hq, hk), B, S, H, Dk), v = swap12(take(hq + hk, hv), B, S, H, Dv);
   const P = past ? past.dims[3] : 0;
   const pv = past ? f64(past) : undefined, half = past ? size(past.dims) / 2 : 0;
   const kAll = concatSeq(pv?.subarray(0, half), P, k, S, B, H, Dk), vAll = concatSeq(pv?.subarray(half), P, v, S, B, H, Dv);
@@ -263,7 +245,7 @@ const msAttention: Kernel = (node, [X, W, bias, maskIndex, past, attnBias]) => {
   const { y } = sdpa({ B, Hq: H, Hkv: H, Sq: S, T, Dk, Dv, q, k: kAll, v: vAll, scale, bias: b0 });
   const present = new Float64Array(2 * kAll.length);
   present.set(kAll); present.set(vAll, kAll.length);
-  return [make(X!.dtype, [B, S, hv], fromHeads(y, B, H, S, Dv)), ...(node.outputs[1] ? [make(X!.dtype, [2, B, H, T, Dk], present)] : [])];
+  return [make(X!.dtype, [B, S, hv], swap12(y, B, H, S, Dv)), ...(node.outputs[1] ? [make(X!.dtype, [2, B, H, T, Dk], present)] : [])];
 };
 
 /** com.microsoft MultiHeadAttention: separate Q/K/V (3-D, or K/V already [B, H, L, D]), optional packed bias and past. */
@@ -274,11 +256,11 @@ const msMultiHeadAttention: Kernel = (node, [Qt, Kt, Vt, bias, keyPadding, attnB
   const [B, S, hq] = Qt!.dims, Dk = hq / H;
   const bb = bias ? f64(bias) : undefined;
   const add = (t: Float64Array, off: number, width: number) => { if (bb) for (let i = 0; i < t.length; i++) t[i] += bb[off + (i % width)]; return t; };
-  const q = toHeads(add(f64(Qt!), 0, hq), B, S, H, Dk);
+  const q = swap12(add(f64(Qt!), 0, hq), B, S, H, Dk);
   let k: Float64Array, v: Float64Array, L: number, Dv: number;
   if (Kt.dims.length === 4) { [, , L] = Kt.dims; Dv = Vt.dims[3]; k = f64(Kt); v = f64(Vt); } else {
     L = Kt.dims[1]; Dv = Vt.dims[2] / H;
-    k = toHeads(add(f64(Kt), hq, Kt.dims[2]), B, L, H, Dk); v = toHeads(add(f64(Vt), hq + Kt.dims[2], Vt.dims[2]), B, L, H, Dv);
+    k = swap12(add(f64(Kt), hq, Kt.dims[2]), B, L, H, Dk); v = swap12(add(f64(Vt), hq + Kt.dims[2], Vt.dims[2]), B, L, H, Dv);
   }
   const P = pastK ? pastK.dims[2] : 0;
   const kAll = concatSeq(pastK ? f64(pastK) : undefined, P, k, L, B, H, Dk), vAll = concatSeq(pastV ? f64(pastV) : undefined, P, v, L, B, H, Dv);
@@ -287,7 +269,7 @@ const msMultiHeadAttention: Kernel = (node, [Qt, Kt, Vt, bias, keyPadding, attnB
   const b0 = sumBias(msMask(node, keyPadding, B, S, T, filter), addBias(attnBias, H, S, T), causal ? (_b, _h, i, j) => (j > i + P ? filter : 0) : undefined);
   const scale = node.attrFloat('scale', 0) || 1 / Math.sqrt(Dk);
   const { y } = sdpa({ B, Hq: H, Hkv: H, Sq: S, T, Dk, Dv, q, k: kAll, v: vAll, scale, bias: b0 });
-  return [make(Qt!.dtype, [B, S, H * Dv], fromHeads(y, B, H, S, Dv)), make(Qt!.dtype, [B, H, T, Dk], kAll), make(Qt!.dtype, [B, H, T, Dv], vAll)];
+  return [make(Qt!.dtype, [B, S, H * Dv], swap12(y, B, H, S, Dv)), make(Qt!.dtype, [B, H, T, Dk], kAll), make(Qt!.dtype, [B, H, T, Dv], vAll)];
 };
 
 /**
@@ -301,8 +283,8 @@ const msGroupQueryAttention: Kernel = (node, [Qt, Kt, Vt, pastK, pastV, seqlensK
   if (!Kt || !Vt) throw bad(node, 'packed QKV is not supported: give key and value');
   const [B, S, hq] = Qt!.dims, D = hq / Hq;
   const seq = num(seqlensK!), total = Number(num(totalLen!)[0]);
-  let q = toHeads(f64(Qt!), B, S, Hq, D), k = toHeads(f64(Kt), B, S, Hkv, D);
-  const v = toHeads(f64(Vt), B, S, Hkv, D);
+  let q = swap12(f64(Qt!), B, S, Hq, D), k = swap12(f64(Kt), B, S, Hkv, D);
+  const v = swap12(f64(Vt), B, S, Hkv, D);
   const pastLen = (b: number) => seq[b] + 1 - S;
   if (node.attrInt('do_rotary', 0) === 1) {
     const interleaved = node.attrInt('rotary_interleaved', 0) === 1;
@@ -332,7 +314,7 @@ const msGroupQueryAttention: Kernel = (node, [Qt, Kt, Vt, pastK, pastV, seqlensK
     return j > pos || j >= seq[b] + 1 || (window > 0 && pos - j >= window) ? -Infinity : 0;
   };
   const { y } = sdpa({ B, Hq, Hkv, Sq: S, T, Dk: D, Dv: D, q, k: kAll, v: vAll, scale, softcap: node.attrFloat('softcap', 0), bias, zeroMaskedRows: true });
-  return [make(Qt!.dtype, [B, S, Hq * D], fromHeads(y, B, Hq, S, D)), make(Qt!.dtype, [B, Hkv, T, D], kAll), make(Qt!.dtype, [B, Hkv, T, D], vAll)];
+  return [make(Qt!.dtype, [B, S, Hq * D], swap12(y, B, Hq, S, D)), make(Qt!.dtype, [B, Hkv, T, D], kAll), make(Qt!.dtype, [B, Hkv, T, D], vAll)];
 };
 
 /** TensorScatter (24): writes `update` into a copy of the cache along `axis` at write_indices[b] (linear or circular). */
