@@ -27,12 +27,12 @@ import { cpuKernels } from './kernels/index.js';
 import type { KernelContext } from './kernels/types.js';
 import { checkEnumAttributes } from './kernels/enums.js';
 import { checkControlFlow } from './kernels/control.js';
-
-/** Ops whose outputs differ from run to run with the same inputs: never folded. */
-const NONDETERMINISTIC = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'Multinomial', 'Dropout']);
 import { AmpError, UnsupportedOpError } from '../../src/core/errors.js';
 import { dtypeName } from '../../src/ir/dtype.js';
 import { BufferPool, withPool } from './pool.js';
+
+/** Ops whose outputs differ from run to run with the same inputs: never folded. */
+const NONDETERMINISTIC = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'Multinomial', 'Dropout']);
 
 /** Options of one CpuExecutor run: outputs to return, and a callback for every intermediate value. */
 export interface RunOptions {
@@ -77,8 +77,8 @@ export class CpuExecutor {
     const missing = new Map<string, string>();
     for (const n of model.graph.allNodes()) if (!lookupOwn(cpuKernels, n.key)) missing.set(n.key, n.label);
     if (missing.size) {
-      const [[op, label]] = missing;
-      throw new UnsupportedOpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')${op ? '' : ''}`, [...missing.keys()], model.file);
+      const [[, label]] = missing;
+      throw new UnsupportedOpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')`, [...missing.keys()], model.file);
     }
     checkEnumAttributes(model);
     checkControlFlow(model);

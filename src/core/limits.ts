@@ -17,4 +17,5 @@ export function setMaxTensorBytes(bytes: number): void {
  * Loaded nodes cost about 2.3 KB each (measured: a 1 M-node chain takes 2.25 GB to inspect): a model with more
  * nodes than the budget holds at 2.5 KB each is refused right after decoding, before the IR is built.
  */
-export const maxNodes = (): number => Math.min(10_000_000, Math.floor(maxTensorBytes / 2560));
+export const MAX_NODES = 10_000_000;
+export const maxNodes = (): number => Math.min(MAX_NODES, Math.floor(maxTensorBytes / 2560));

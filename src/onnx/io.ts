@@ -14,7 +14,7 @@ import { modelToProto, tensorOf, cloneMessage } from './export.js';
 import type { Model } from '../ir/graph.js';
 import { readExternal, type Tensor, type ExternalRef } from '../ir/tensor.js';
 import { AmpError } from '../core/errors.js';
-import { maxNodes } from '../core/limits.js';
+import { maxNodes, MAX_NODES } from '../core/limits.js';
 import { toNum, encodeModelProto } from './proto.js';
 import { protoToJson, protoFromJson } from './json.js';
 
@@ -22,7 +22,6 @@ const MAX_PROTO = 2 ** 31 - 1;
 /** Opset versions beyond this are refused (ONNX is at 24; room for decades of releases and custom domains). */
 const MAX_OPSET = 100_000;
 /** Nodes in the main graph beyond this are refused (the largest public models have a few hundred thousand). */
-const MAX_NODES = 10_000_000;
 
 /** Reads a file's bytes with clear errors for the usual ways a path is wrong. */
 export function readInputFile(path: string, what = 'model', maxBytes = Infinity): Buffer {
