@@ -21,14 +21,14 @@ import { fileURLToPath } from 'node:url';
 import { loadModel, saveModel } from '../src/onnx/io.js';
 import { convert, convertSync } from '../src/tools/convert.js';
 import { resnet50, bertEncoder } from '../fixtures/scripts/bench-models.js';
-import { f32ArrayToF16 } from '../src/ir/half.js';
+import { f32ArrayToF16 } from '../src/core/half.js';
 import { time, peakRss, runPhase, medianPhase, bigModel, MiB } from './util.js';
 import { fixtureModels, fixtureModelPath, fixtureInputs } from '../test/helpers/fixtures.js';
 import { ortCpuLoader } from '../test/helpers/runtime-probe.js';
 import { checkOutputs } from '../src/tools/verify.js';
 import { TOLERANCES } from '../src/tools/diff.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
-import type { RTensor } from '../src/core/tensor.js';
+import type { RTensor } from '../src/ir/rtensor.js';
 
 const self = fileURLToPath(import.meta.url);
 const arg = (k: string) => process.argv[process.argv.indexOf(k) + 1];

@@ -21,15 +21,16 @@ import { kernelThreads, arenaBytes } from '../runtime/cpu/wasm/index.js';
 import { loadModel, saveModel, encodeModel } from '../src/onnx/io.js';
 import { convertSync } from '../src/tools/convert.js';
 import { randomInputs, readInputs } from '../src/tools/inputs.js';
-import { toFloat32 } from '../src/core/tensor.js';
+import { toFloat32 } from '../src/ir/rtensor.js';
 import type { Model } from '../src/ir/graph.js';
-import type { RTensor } from '../src/core/tensor.js';
+import type { RTensor } from '../src/ir/rtensor.js';
 import { fixtureModels, fixtureModelPath, fixtureInputs } from '../test/helpers/fixtures.js';
 import { toOrt } from '../test/helpers/ort.js';
 import { resnet50, bertEncoder } from '../fixtures/scripts/bench-models.js';
-import { f32ArrayToF16 } from '../src/ir/half.js';
+import { f32ArrayToF16 } from '../src/core/half.js';
 import { bigModel } from './util.js';
-import { DataType, dtypeName } from '../src/ir/dtype.js';
+import { DataType, dtypeName } from '../src/core/dtype.js';
+import { cloneModel } from '../src/onnx/io.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function timeIt(fn: () => unknown | Promise<unknown>, reps: number): Promise<number> {
@@ -124,7 +125,7 @@ if (process.argv.includes('--memory')) {
       const m = make();
       const feeds = randomInputs(m, 1, {});
       await bench(`${name} fp32`, m, feeds, 5);
-      const { model: m16 } = convertSync(m.clone());
+      const { model: m16 } = convertSync(cloneModel(m));
       await bench(`${name} fp16`, m16, retype(m16, feeds), 5);
     }
   }

@@ -20,8 +20,8 @@ import { llamaOps23, LLAMA, type DecoderConfig } from '../fixtures/scripts/trans
 import { saveModel, loadModel } from '../src/onnx/io.js';
 import { convert } from '../src/tools/convert.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
-import { DataType } from '../src/ir/dtype.js';
-import type { RTensor } from '../src/core/tensor.js';
+import { DataType } from '../src/core/dtype.js';
+import type { RTensor } from '../src/ir/rtensor.js';
 import { peakRss, runPhase } from './util.js';
 
 const SELF = fileURLToPath(import.meta.url);

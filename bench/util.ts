@@ -2,8 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ModelBuilder, GraphBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
+import { ModelBuilder, GraphBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
 import type { Model } from '../src/ir/graph.js';
 
 export function time<T>(fn: () => T): { ms: number; value: T } {

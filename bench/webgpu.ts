@@ -9,12 +9,13 @@ import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { WebGpuExecutor } from '../runtime/webgpu/executor.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
-import { ModelBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
-import { f32ArrayToF16 } from '../src/ir/half.js';
+import { ModelBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
+import { f32ArrayToF16 } from '../src/core/half.js';
 import { loadModel } from '../src/onnx/io.js';
 import { fixtureModelPath, fixtureInputs } from '../test/helpers/fixtures.js';
 import { toOrt } from '../test/helpers/ort.js';
+import { cloneModel } from '../src/onnx/io.js';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function timeIt(fn: () => unknown, reps: number): Promise<number> {
@@ -154,7 +155,7 @@ console.table(rows);
     if (node?.opType === 'Conv') flop += 2 * v.dims.reduce((a, c) => a * c, 1) * fp32.graph.initializers.get(node.inputs[1])!.dims.slice(1).reduce((a, c) => a * c, 1);
     if (node?.opType === 'Gemm') flop += 2 * v.dims.reduce((a, c) => a * c, 1) * fp32.graph.initializers.get(node.inputs[1])!.dims[1];
   } });
-  for (const [tag, m] of [['fp32', fp32], ['fp16', convertSync(fp32.clone()).model]] as const) {
+  for (const [tag, m] of [['fp32', fp32], ['fp16', convertSync(cloneModel(fp32)).model]] as const) {
     const feeds = randomInputs(m, 1, {});
     const ex = await WebGpuExecutor.create(m);
     const sess = await ort.InferenceSession.create(encodeModel(m), { intraOpNumThreads: 1, interOpNumThreads: 1 });

@@ -1,6 +1,6 @@
 /** State shared by the steps of the pass over one graph: the decision per node and the summary. */
 import type { Graph, Model, Node } from '../src/ir/graph.js';
-import { DataType, isConvertibleFloat } from '../src/ir/dtype.js';
+import { DataType, isConvertibleFloat } from '../src/core/dtype.js';
 import type { ResolvedOptions } from './options.js';
 import { opRole, type OpClass } from './policy.js';
 

@@ -26,7 +26,7 @@ import { AmpError } from '../src/core/errors.js';
 import type { Graph, Model } from '../src/ir/graph.js';
 import { inferTypes } from '../src/ir/infer.js';
 import { emptySummary, lowType, type ConvertSummary, type PassContext } from './context.js';
-import { DataType } from '../src/ir/dtype.js';
+import { DataType } from '../src/core/dtype.js';
 import type { Node } from '../src/ir/graph.js';
 import type { ResolvedOptions } from './options.js';
 import { classify } from './steps/01-classify.js';
@@ -45,6 +45,7 @@ import { fmtCount } from './summary.js';
 import { upgradeOpset } from './upgrade.js';
 import { bf16Limited } from './runtimes.js';
 import { opRole, OP_POLICY } from './policy.js';
+import { cloneModel } from '../src/onnx/io.js';
 
 export const PIPELINE = [classify, guardConstants, paintAllow, propagateDeny, paintForward, paintBackward, fewestCasts, convertInitializers, insertCasts, cleanup, foldConstantCasts] as const;
 
@@ -164,7 +165,7 @@ function lowBranchOutputs(model: Model, opts: ResolvedOptions): Map<Node, Set<nu
   const found = new Map<Node, Set<number>>();
   if (!nodes.some((n) => n.outputs.some((o) => model.graph.lookup(o)?.type?.elemType === DataType.FLOAT))) return found;
   for (let round = 0; round < 8; round++) {
-    const trial = model.clone();
+    const trial = cloneModel(model);
     inferTypes(trial);
     const twins = branchNodes(trial); // same order: the copy has the same graphs and nodes
     const hints = new Map<Node, Set<number>>();

@@ -1,5 +1,5 @@
 /** Options of the mixed-precision conversion, shared by the library API, the CLI and config files. */
-import { readInputFile, READ_LIMITS } from '../src/onnx/io.js';
+import { readInputFile, READ_LIMITS } from '../src/core/fs.js';
 import { AmpError } from '../src/core/errors.js';
 import { RUNTIMES, noBf16, type RuntimeName } from './runtimes.js';
 import type { Tensor } from '../src/ir/tensor.js';
@@ -40,7 +40,7 @@ export interface ConvertOptions {
   /** A JSON file with the same keys; explicit options win over it. */
   config?: string;
   /**
-   * f32 → fp16 bits for initializers, bit-identical to src/ir/half.ts's (round to nearest even); the tools
+   * f32 → fp16 bits for initializers, bit-identical to src/core/half.ts's (round to nearest even); the tools
    * pass the CPU executor's WebAssembly SIMD one, ~10× faster on large weights. Default: half.ts.
    */
   halfCodec?: (src: Float32Array, dst: Uint16Array) => void;

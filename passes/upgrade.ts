@@ -17,10 +17,10 @@
  */
 import { Model, Node, type Graph } from '../src/ir/graph.js';
 import { Tensor } from '../src/ir/tensor.js';
-import { DataType } from '../src/ir/dtype.js';
-import { makeAttr } from '../src/ir/builder.js';
+import { DataType } from '../src/core/dtype.js';
+import { makeAttr } from '../src/onnx/builder.js';
 import { AmpError } from '../src/core/errors.js';
-import { toNum } from '../src/onnx/proto.js';
+import { toNum } from '../src/onnx/proto/proto.js';
 
 /** The newest default-domain opset --opset may name (the one our kernels, type rules and policy cover). */
 export const MAX_UPGRADE_OPSET = 24;

@@ -5,7 +5,7 @@
  * onnxruntime modules are imported only when asked for.
  */
 import type { Model } from '../src/ir/graph.js';
-import type { RTensor } from '../src/core/tensor.js';
+import type { RTensor } from '../src/ir/rtensor.js';
 import { CpuExecutor, type RunOptions } from './cpu/executor.js';
 import { AmpError } from '../src/core/errors.js';
 

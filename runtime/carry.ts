@@ -4,7 +4,7 @@
  * whose feeds lack that input takes the carried value. The WebGPU executor keeps carried values on the device
  * (no readback); CPU and onnxruntime keep them in host memory with this helper.
  */
-import type { RTensor } from '../src/core/tensor.js';
+import type { RTensor } from '../src/ir/rtensor.js';
 import { AmpError } from '../src/core/errors.js';
 
 export class HostCarry {

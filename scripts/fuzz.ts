@@ -21,7 +21,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { decodeModelProto, encodeModelProto, make, T, type ModelProto, type TensorProto, type GraphProto } from '../src/onnx/proto.js';
+import { decodeModelProto, encodeModelProto, make, T, type ModelProto, type TensorProto, type GraphProto } from '../src/onnx/proto/proto.js';
 import { xorshift } from '../src/core/rng.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));

@@ -15,7 +15,7 @@ import { modelFromBytes } from '../src/onnx/io.js';
 import { readInputsDir } from '../src/tools/inputs.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { AmpError } from '../src/core/errors.js';
-import { decodeModelProto, encodeModelProto } from '../src/onnx/proto.js';
+import { decodeModelProto, encodeModelProto } from '../src/onnx/proto/proto.js';
 
 const FLOAT = 1, INT = 2, STRING = 3, FLOATS = 6, INTS = 7, STRINGS = 8;
 /** The values tried, by attribute type (a list attribute gets the value in every place). */

@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { trainCheck, formatTrainCheck } from '../src/tools/train-check.js';
 import { renderTrainHtml } from '../src/tools/report/train-html.js';
-import { writeFileAtomic } from '../src/onnx/io.js';
+import { writeFileAtomic } from '../src/core/fs.js';
 
 mkdirSync('out', { recursive: true });
 const backend = (process.argv[2] ?? 'cpu') as 'cpu' | 'webgpu' | 'auto';

@@ -6,12 +6,13 @@ export { AmpError, InvalidModelError, UnsupportedOpError } from './core/errors.j
 export { printable } from './core/text.js';
 export { emitBindings, loadTsMorph } from './tools/bindings.js';
 export { setMaxTensorBytes, getMaxTensorBytes } from '../runtime/cpu/limits.js';
-export { loadModel, saveModel, encodeModel, modelFromBytes, modelToJson, modelFromJson, writeFileAtomic, modelFiles, readFiles, checkOutput, type SaveOptions, type SaveResult, type LoadOptions } from './onnx/io.js';
+export { loadModel, saveModel, encodeModel, cloneModel, modelFromBytes, modelToJson, modelFromJson, modelFiles, type SaveOptions, type SaveResult, type LoadOptions } from './onnx/io.js';
+export { writeFileAtomic, readFiles, checkOutput } from './core/fs.js';
 export { Model, Graph, Node, Value, type TensorType, type Dim } from './ir/graph.js';
 export { Tensor } from './ir/tensor.js';
-export { DataType, dtypeName } from './ir/dtype.js';
-export { ModelBuilder, GraphBuilder, makeAttr, type AttrValue } from './ir/builder.js';
-export * from './ir/half.js';
+export { DataType, dtypeName } from './core/dtype.js';
+export { ModelBuilder, GraphBuilder, makeAttr, type AttrValue } from './onnx/builder.js';
+export * from './core/half.js';
 export { inspectModel, formatInspect, fmtBytes, type InspectReport } from './tools/inspect.js';
 export { inferTypes } from './ir/infer.js';
 export { convert, convertSync, type ConvertOptions, type ConvertRunOptions, type ConvertResult, type ConvertSummary, type Verification, type ConvertJson } from './tools/convert.js';
@@ -25,7 +26,7 @@ export { CpuExecutor, executeNode, type RunOptions } from '../runtime/cpu/execut
 export { createExecutor, parseBackend, BACKENDS, type Executor, type BackendName, type BackendOptions } from '../runtime/backend.js';
 export { readInputs, readInputSets, readOutputSets, randomInputs, parseShapes } from './tools/inputs.js';
 export { readTensorFile, writeTensorFile } from './onnx/tensor-io.js';
-export { toFloat32, type RTensor } from './core/tensor.js';
+export { toFloat32, type RTensor } from './ir/rtensor.js';
 export { diff, diffSets, defaultTolerance, DEFAULT_TOLERANCE, TOLERANCES, type DiffReport, type TensorDiff, type DiffOptions, type DiffSetsResult, type SetOutcome } from './tools/diff.js';
 export { renderText, renderMarkdown, renderJson, renderHtml, type DiffJson } from './tools/report/render.js';
 export { tensorStats, parseTolerance, formatTolerance, type TensorStats, type Tolerance, type Histogram } from './tools/report/stats.js';

@@ -1,7 +1,10 @@
 /**
- * The import rule (docs/architecture.md): each layer imports only the layers below it.
- *   core (src/ir, src/onnx, src/core) ← passes/ and runtime/ (not each other) ← tools (src/tools) ← API (src/index.ts)
- *   ← CLI (src/cli) and the Vite plugin (src/vite), which import only the API
+ * The import rule (docs/architecture.md): each layer imports only itself and the layers below it.
+ *   src/core (dtype, half, float8, errors, text, fs) ← src/onnx/proto (wire schema, messages) ← src/ir (graph,
+ *   tensors, inference) ← src/onnx (load, save, import/export, builder)
+ *   ← passes/ and runtime/ (not each other) ← tools (src/tools) ← API (src/index.ts)
+ *   ← CLI (src/cli), the Vite plugin (src/vite) and the browser entry (src/browser), which import only the API
+ * and no file reaches itself through its imports (no cycle, at any distance).
  * Walks every static import, re-export and dynamic import() of the sources with ts-morph.
  */
 import { describe, it, expect } from 'vitest';
@@ -9,26 +12,58 @@ import { Project, SyntaxKind } from 'ts-morph';
 import { relative, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
-type Layer = 'core' | 'passes' | 'runtime' | 'tools' | 'api' | 'cli' | 'plugin';
+type Layer = 'core' | 'proto' | 'ir' | 'onnx' | 'passes' | 'runtime' | 'tools' | 'api' | 'cli' | 'plugin' | 'browser';
+const BELOW_PASSES: Layer[] = ['core', 'proto', 'ir', 'onnx'];
 const ALLOWED: Record<Layer, Layer[]> = {
   core: ['core'],
-  passes: ['core', 'passes'],
-  runtime: ['core', 'runtime'],
-  tools: ['core', 'passes', 'runtime', 'tools'],
-  api: ['core', 'passes', 'runtime', 'tools', 'api'],
+  proto: ['core', 'proto'],
+  ir: ['core', 'proto', 'ir'],
+  onnx: BELOW_PASSES,
+  passes: [...BELOW_PASSES, 'passes'],
+  runtime: [...BELOW_PASSES, 'runtime'],
+  tools: [...BELOW_PASSES, 'passes', 'runtime', 'tools'],
+  api: [...BELOW_PASSES, 'passes', 'runtime', 'tools', 'api'],
   cli: ['api', 'cli'],
   plugin: ['api', 'plugin'],
+  browser: ['api', 'browser'],
 };
 
 export function layerOf(rel: string): Layer | undefined {
-  if (/^src\/(ir|onnx|core)\//.test(rel)) return 'core';
+  if (rel.startsWith('src/core/')) return 'core';
+  if (rel.startsWith('src/onnx/proto/')) return 'proto';
+  if (rel.startsWith('src/ir/')) return 'ir';
+  if (rel.startsWith('src/onnx/')) return 'onnx';
   if (rel.startsWith('passes/')) return 'passes';
   if (rel.startsWith('runtime/')) return 'runtime';
   if (rel.startsWith('src/tools/')) return 'tools';
   if (rel === 'src/index.ts') return 'api';
   if (rel.startsWith('src/cli/')) return 'cli';
   if (rel.startsWith('src/vite/')) return 'plugin';
+  if (rel.startsWith('src/browser/')) return 'browser';
   return undefined;
+}
+
+/** Files that reach themselves through imports: one cycle per strongly connected component (Tarjan). */
+export function cycles(edges: { from: string; to: string }[]): string[][] {
+  const next = new Map<string, string[]>();
+  for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+  const index = new Map<string, number>(), low = new Map<string, number>(), stack: string[] = [], on = new Set<string>();
+  const out: string[][] = [];
+  let i = 0;
+  const visit = (v: string): void => {
+    index.set(v, i); low.set(v, i); i++; stack.push(v); on.add(v);
+    for (const w of next.get(v) ?? []) {
+      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
+      else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      for (let w = ''; w !== v;) { w = stack.pop()!; on.delete(w); scc.push(w); }
+      if (scc.length > 1 || (next.get(v) ?? []).includes(v)) out.push(scc.sort());
+    }
+  };
+  for (const v of new Set(edges.flatMap((e) => [e.from, e.to]))) if (!index.has(v)) visit(v);
+  return out;
 }
 
 function importEdges(): { from: string; to: string }[] {
@@ -68,7 +103,17 @@ describe('architecture', () => {
       .map((e) => `${e.from} -> ${e.to}`);
     expect(bad).toEqual([]);
   });
+  it('no file reaches itself through its imports', () => {
+    expect(cycles(edges)).toEqual([]);
+  });
+  it('the cycle check finds a cycle at any distance', () => {
+    expect(cycles([{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'a' }, { from: 'c', to: 'd' }])).toEqual([['a', 'b', 'c']]);
+    expect(cycles([{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }])).toEqual([]);
+  });
   it('the rule itself rejects an upward import', () => {
+    expect(ALLOWED[layerOf('src/core/dtype.ts')!]).not.toContain(layerOf('src/ir/graph.ts'));
+    expect(ALLOWED[layerOf('src/ir/graph.ts')!]).not.toContain(layerOf('src/onnx/io.ts'));
+    expect(ALLOWED[layerOf('src/onnx/proto/proto.ts')!]).not.toContain(layerOf('src/ir/tensor.ts'));
     expect(ALLOWED[layerOf('passes/steps/01-classify.ts')!]).not.toContain(layerOf('runtime/cpu/executor.ts'));
     expect(ALLOWED[layerOf('src/cli/main.ts')!]).not.toContain(layerOf('src/onnx/io.ts'));
     expect(ALLOWED[layerOf('src/ir/graph.ts')!]).not.toContain(layerOf('src/tools/diff.ts'));

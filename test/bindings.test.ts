@@ -13,8 +13,8 @@ import { cliIn } from './helpers/cli.js';
 import { fixturePath, repoRoot } from './helpers/nodetests.js';
 import { loadModel } from '../src/onnx/io.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
-import { DataType } from '../src/ir/dtype.js';
-import { f32ArrayToF16, f16ArrayToF32 } from '../src/ir/half.js';
+import { DataType } from '../src/core/dtype.js';
+import { f32ArrayToF16, f16ArrayToF32 } from '../src/core/half.js';
 
 let dir: string;
 const tsc = (files: string[]) => {
@@ -73,7 +73,7 @@ describe('typed bindings', () => {
 
 describe('typed bindings from hostile names', () => {
   it('names and symbolic dims that try to close a comment or a string compile as data and run nothing on import', async () => {
-    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
     const { emitBindings } = await import('../src/tools/bindings.js');
     const evil = '*/ globalThis.pwned = 1; /*';
     const b = new ModelBuilder({ opset: 17 });

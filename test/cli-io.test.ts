@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { cli } from './helpers/cli.js';
 import { nodeTestsDir } from './helpers/nodetests.js';
-import { ModelBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
+import { ModelBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
 import { encodeModel, loadModel, saveModel, modelFromBytes } from '../src/onnx/io.js';
 import { convertSync } from '../src/tools/convert.js';
-import { decodeModelProto, encodeModelProto } from '../src/onnx/proto.js';
+import { decodeModelProto, encodeModelProto } from '../src/onnx/proto/proto.js';
 import { Tensor } from '../src/ir/tensor.js';
 
 /** A small MLP with real weights (big enough that some tensors pass the external threshold). */

@@ -8,7 +8,7 @@ import { fixturePath } from './helpers/nodetests.js';
 import { runOrt } from './helpers/ort.js';
 import { readFileSync } from 'node:fs';
 import { readTensorFile } from '../src/onnx/tensor-io.js';
-import { toFloat32 } from '../src/core/tensor.js';
+import { toFloat32 } from '../src/ir/rtensor.js';
 
 describe('amp-convert run', () => {
   it('reads input_N.pb, writes output_N.pb that match onnxruntime, and prints JSON', async () => {

@@ -3,11 +3,11 @@
  * implements them all, on seeded inputs — fp32, and fp16 I/O where onnxruntime's CPU provider takes it.
  */
 import { describe, it, expect } from 'vitest';
-import { ModelBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
+import { ModelBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
 import { encodeModel } from '../src/onnx/io.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
 import { runOrt } from './helpers/ort.js';
 import { rng, normal, uniform } from '../fixtures/scripts/rng.js';
 

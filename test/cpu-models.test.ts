@@ -11,9 +11,9 @@ import { runOrt } from './helpers/ort.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { convertSync } from '../src/tools/convert.js';
 import { encodeModel, loadModel } from '../src/onnx/io.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
-import { DataType } from '../src/ir/dtype.js';
-import { f32ArrayToF16 } from '../src/ir/half.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
+import { DataType } from '../src/core/dtype.js';
+import { f32ArrayToF16 } from '../src/core/half.js';
 
 const rows: Record<string, string>[] = [];
 function check(name: string, mode: string, got: Record<string, RTensor>, ref: Record<string, RTensor>, scaled: number, cos: number) {

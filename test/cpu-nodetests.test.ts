@@ -9,7 +9,7 @@ import { nodeTestNames, RANDOM_NODE_TESTS } from './helpers/nodetests.js';
 import { loadNodeCase } from './helpers/nodecase.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { claimedOps } from '../runtime/cpu/kernels/index.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
 
 
 function compare(got: RTensor | undefined, exp: RTensor): string {
@@ -52,8 +52,8 @@ describe('CPU executor on the shared node tests', () => {
   });
 
   it('names the missing op when a model uses one it lacks, and the input when feeds are wrong', async () => {
-    const { ModelBuilder } = await import('../src/ir/builder.js');
-    const { DataType } = await import('../src/ir/dtype.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
+    const { DataType } = await import('../src/core/dtype.js');
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', DataType.FLOAT, [2]);
     b.node('Relu', [x], {}, { outputs: ['y'] });

@@ -4,11 +4,11 @@
  * on the CPU executor and on onnxruntime-node (the oracle), seeded inputs, outputs compared elementwise.
  */
 import { describe, it, expect } from 'vitest';
-import { ModelBuilder, type AttrValue } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
+import { ModelBuilder, type AttrValue } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
 import { encodeModel } from '../src/onnx/io.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
 import { runOrt } from './helpers/ort.js';
 
 const F = DataType.FLOAT, I64 = DataType.INT64;
@@ -86,7 +86,7 @@ describe('CPU executor ops beyond the node tests agree with onnxruntime', () => 
 
 describe('Loop scan outputs', () => {
   it('stacks per-iteration values of any size and type (float, int32), as onnxruntime does', async () => {
-    const { GraphBuilder } = await import('../src/ir/builder.js');
+    const { GraphBuilder } = await import('../src/onnx/builder.js');
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', DataType.FLOAT, [5]);
     const body = new GraphBuilder('body', b.graph);

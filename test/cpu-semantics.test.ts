@@ -1,10 +1,10 @@
 /** The CPU executor's documented fp16/bf16 semantics, observability hook, single-node execution and liveness. */
 import { describe, it, expect } from 'vitest';
 import { CpuExecutor, executeNode } from '../runtime/cpu/executor.js';
-import { ModelBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
-import { f32ToF16Bits, f16BitsToF32, roundF16, f32ToBf16Bits, bf16BitsToF32 } from '../src/ir/half.js';
-import type { RTensor } from '../src/core/tensor.js';
+import { ModelBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
+import { f32ToF16Bits, f16BitsToF32, roundF16, f32ToBf16Bits, bf16BitsToF32 } from '../src/core/half.js';
+import type { RTensor } from '../src/ir/rtensor.js';
 
 const H = DataType.FLOAT16;
 const half = (xs: number[]): RTensor => ({ dtype: H, dims: [xs.length], data: Uint16Array.from(xs, f32ToF16Bits) });
@@ -94,7 +94,7 @@ describe('observability and memory', () => {
 
 describe('constant folding', () => {
   it('nodes computed from constants alone run once per executor (kept for later runs, seen by onValue); random ops (Dropout among them) every run', async () => {
-    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
     const { CpuExecutor } = await import('../runtime/cpu/executor.js');
     const { cpuKernels } = await import('../runtime/cpu/kernels/index.js');
     const { Tensor } = await import('../src/ir/tensor.js');

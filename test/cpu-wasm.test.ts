@@ -7,8 +7,8 @@
 import { describe, it, expect } from 'vitest';
 import { sgemm, conv2d, kernelThreads, binaryF32, reluF32, erfF32, affineF32, rangeF16 } from '../runtime/cpu/wasm/index.js';
 import { erf } from '../runtime/cpu/kernels/unary.js';
-import { DataType } from '../src/ir/dtype.js';
-import { f32ArrayToF16, f16ArrayToF32 } from '../src/ir/half.js';
+import { DataType } from '../src/core/dtype.js';
+import { f32ArrayToF16, f16ArrayToF32 } from '../src/core/half.js';
 
 let seed = 3;
 const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };

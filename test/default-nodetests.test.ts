@@ -17,7 +17,7 @@ import { convert } from '../src/tools/convert.js';
 import { encodeModel } from '../src/onnx/io.js';
 import { feedsFor } from '../src/tools/verify.js';
 import { AmpError } from '../src/core/errors.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
 
 function mismatch(got: RTensor | undefined, ref: RTensor): boolean {
   if (!got) return true;

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { getFloat16, setFloat16 } from '@petamoriken/float16';
-import { f16BitsToF32, f32ToF16Bits, f32ToBf16Bits, bf16BitsToF32, roundF16, f32ArrayToF16 } from '../src/ir/half.js';
+import { f16BitsToF32, f32ToF16Bits, f32ToBf16Bits, bf16BitsToF32, roundF16, f32ArrayToF16 } from '../src/core/half.js';
 
 // Oracle: @petamoriken/float16, an independent, widely used implementation (not our code).
 const dv = new DataView(new ArrayBuffer(4));

@@ -187,7 +187,7 @@ describe('writes and data that used to slip through', () => {
 
 describe('node counts the machine cannot hold', () => {
   it('a model with more nodes than --max-memory holds (2.5 KB a node) is refused in one line right after decoding', async () => {
-    const { encodeModelProto } = await import('../src/onnx/proto.js');
+    const { encodeModelProto } = await import('../src/onnx/proto/proto.js');
     const n = 200_000;
     const vi = (name: string) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 4 }] } } } });
     const node = Array.from({ length: n }, (_, i) => ({ opType: 'Relu', input: [i ? `v${i - 1}` : 'x'], output: [i === n - 1 ? 'y' : `v${i}`] }));
@@ -230,7 +230,7 @@ describe('more of the classes around the model', () => {
     expect(readFileSync(csv, 'utf8')).toBe(rows);
   });
   it('op types named __proto__ or constructor are counted like any other', async () => {
-    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
     const { convertSync } = await import('../src/tools/convert.js');
     const b = new ModelBuilder({ opset: 17, extraOpsets: { 'my.ops': 1 } });
     const x = b.input('x', 1, [2]);
@@ -246,7 +246,7 @@ describe('more of the classes around the model', () => {
 
 describe('a closed stdout pipe', () => {
   it('`amp-convert inspect --json … | head -c 1` ends quietly: no stack trace, no internal error', async () => {
-    const { encodeModelProto } = await import('../src/onnx/proto.js');
+    const { encodeModelProto } = await import('../src/onnx/proto/proto.js');
     const n = 6000;
     // 6000 distinct op types: the one JSON line is far larger than a pipe's buffer, so the writer meets EPIPE.
     const node = Array.from({ length: n }, (_, i) => ({ opType: `Op${i}`, domain: 'my.ops', input: [i ? `v${i - 1}` : 'x'], output: [i === n - 1 ? 'y' : `v${i}`] }));
@@ -263,7 +263,7 @@ describe('a closed stdout pipe', () => {
 
 describe('onnxruntime\'s logger', () => {
   it('--backend ort on a model whose names carry escape sequences prints none of them (its native logger is held to fatal)', async () => {
-    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
     const { encodeModel } = await import('../src/onnx/io.js');
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 1, [4]);

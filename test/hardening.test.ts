@@ -13,8 +13,8 @@ import { repoRoot } from './helpers/nodetests.js';
 import * as H from '../fixtures/scripts/hostile.js';
 import { loadModel, saveModel } from '../src/onnx/io.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
-import { DataType } from '../src/ir/dtype.js';
-import { ModelBuilder } from '../src/ir/builder.js';
+import { DataType } from '../src/core/dtype.js';
+import { ModelBuilder } from '../src/onnx/builder.js';
 
 let dir: string;
 const p = (name: string) => join(dir, name);

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { nodeTestsDir, nodeTestNames } from './helpers/nodetests.js';
 import { loadModel } from '../src/onnx/io.js';
 import { inferTypes } from '../src/ir/infer.js';
-import { ModelBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
-import { GraphBuilder } from '../src/ir/builder.js';
+import { ModelBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
+import { GraphBuilder } from '../src/onnx/builder.js';
 
 describe('element-type inference', () => {
   it('infers the declared output element type of every node-test model from its inputs alone', () => {

@@ -1,5 +1,5 @@
 /**
- * The JSON form of a model (src/onnx/json.ts): ONNX → JSON → ONNX is byte-identical on every node test and
+ * The JSON form of a model (src/onnx/proto/json.ts): ONNX → JSON → ONNX is byte-identical on every node test and
  * fixture, and it is the JSON Python's protobuf writes and reads (google.protobuf.json_format over onnx's
  * ModelProto, Debian python3-onnx), both ways. The CLI reads model.json and writes --emit-ir / repack -o x.json.
  */

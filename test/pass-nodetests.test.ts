@@ -18,9 +18,9 @@ import { runOrt } from './helpers/ort.js';
 import { checkerLimits, checkModels } from './helpers/checker.js';
 import { convertSync } from '../src/tools/convert.js';
 import { encodeModel } from '../src/onnx/io.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
-import { DataType } from '../src/ir/dtype.js';
-import { f32ArrayToF16 } from '../src/ir/half.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
+import { DataType } from '../src/core/dtype.js';
+import { f32ArrayToF16 } from '../src/core/half.js';
 
 const RTOL = 1e-2, ATOL = 1e-3;
 const outDir = mkdtempSync(join(tmpdir(), 'amp-pass-'));

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { convertSync } from '../src/tools/convert.js';
 import { encodeModel, modelFromBytes } from '../src/onnx/io.js';
-import { ModelBuilder, GraphBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
+import { ModelBuilder, GraphBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
 import { fixtureModels, fixtureModelPath } from './helpers/fixtures.js';
 import { runOrt } from './helpers/ort.js';
-import { f16BitsToF32 } from '../src/ir/half.js';
+import { f16BitsToF32 } from '../src/core/half.js';
 import { cli } from './helpers/cli.js';
 import type { Model } from '../src/ir/graph.js';
+import { cloneModel } from '../src/onnx/io.js';
 
 const F = DataType.FLOAT, H = DataType.FLOAT16;
 const typeOf = (m: Model, name: string) => m.graph.values.get(name)?.type?.elemType;
@@ -90,9 +91,9 @@ describe('the pass on small graphs', () => {
     b.node('MatMul', [x, w], {}, { name: 'mm', outputs: ['y'] });
     b.output('y', F, [1, 4]);
     const m = b.build();
-    expect(convertSync(m.clone()).summary.guarded[0].why).toMatch(/'tiny' loses 100.0% of its mass below 5.96e-8/);
-    expect(convertSync(m.clone(), { minPositive: 1e-10 }).summary.guarded).toEqual([]);
-    expect(convertSync(m.clone(), { minPositive: 2e-9, underflowMass: 0.5 }).summary.guarded).toEqual([]); // 20% of the mass below 2e-9
+    expect(convertSync(cloneModel(m)).summary.guarded[0].why).toMatch(/'tiny' loses 100.0% of its mass below 5.96e-8/);
+    expect(convertSync(cloneModel(m), { minPositive: 1e-10 }).summary.guarded).toEqual([]);
+    expect(convertSync(cloneModel(m), { minPositive: 2e-9, underflowMass: 0.5 }).summary.guarded).toEqual([]); // 20% of the mass below 2e-9
   });
 
   it('clamp: true clamps out-of-range weights and summarizes clamping and flushing in ONE warning', () => {
@@ -476,7 +477,7 @@ describe('external weights convert in bounded memory', () => {
 
 describe('models that are partly fp16 already', () => {
   it('an fp16 Attention (opset 23), fed fp16 or through a Cast from fp32, is left fp16 and the result runs on onnxruntime', async () => {
-    const { f32ArrayToF16 } = await import('../src/ir/half.js');
+    const { f32ArrayToF16 } = await import('../src/core/half.js');
     for (const mixed of [false, true]) {
       const b = new ModelBuilder({ opset: 23, irVersion: 10 });
       const q = b.input('q', H, [1, 2, 4, 8]), k = b.input('k', H, [1, 2, 4, 8]);

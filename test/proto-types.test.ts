@@ -1,12 +1,12 @@
 /**
- * The message interfaces of src/onnx/proto.ts are written by hand (so the published types need no
- * onnx-proto): every field they declare must exist in the wire schema (src/onnx/schema.ts) under the same
+ * The message interfaces of src/onnx/proto/proto.ts are written by hand (so the published types need no
+ * onnx-proto): every field they declare must exist in the wire schema (src/onnx/proto/schema.ts) under the same
  * name, with a TypeScript type that fits the wire type — read with ts-morph from the source.
  */
 import { describe, it, expect } from 'vitest';
 import { Project } from 'ts-morph';
 import { join } from 'node:path';
-import { onnxDescriptor } from '../src/onnx/schema.js';
+import { onnxDescriptor } from '../src/onnx/proto/schema.js';
 import { repoRoot } from './helpers/nodetests.js';
 
 const schema = (onnxDescriptor.nested.onnx.nested as unknown as Record<string, { fields?: Record<string, { type: string; rule?: string }> }>);
@@ -21,7 +21,7 @@ const wireToTs = (wire: string): RegExp => (
 );
 
 describe('hand-written proto interfaces match the wire schema', () => {
-  const file = new Project({ skipAddingFilesFromTsConfig: true }).addSourceFileAtPath(join(repoRoot, 'src/onnx/proto.ts'));
+  const file = new Project({ skipAddingFilesFromTsConfig: true }).addSourceFileAtPath(join(repoRoot, 'src/onnx/proto/proto.ts'));
   it.each(Object.entries(MESSAGES))('%s fields exist in %s with fitting types', (iface, message) => {
     const decl = file.getInterfaceOrThrow(iface);
     const fields = schema[message]?.fields ?? {};

@@ -10,9 +10,9 @@ import { fixtureModels, goodFixtures, fixtureModelPath, fixtureInputs, agreement
 import { runOrt } from './helpers/ort.js';
 import { convertSync } from '../src/tools/convert.js';
 import { encodeModel, loadModel } from '../src/onnx/io.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
-import { DataType } from '../src/ir/dtype.js';
-import { f32ArrayToF16 } from '../src/ir/half.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
+import { DataType } from '../src/core/dtype.js';
+import { f32ArrayToF16 } from '../src/core/half.js';
 
 // Worst elementwise error relative to the output's largest magnitude: fp16 (≈1e-3 per rounding) through
 // tens of layers and recurrent steps stays within 2% of the output's scale.

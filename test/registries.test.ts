@@ -39,7 +39,7 @@ describe('op registries agree', () => {
   it('every op with checked string attributes has a CPU kernel; a value outside its list is refused before running', async () => {
     const { ENUM_ATTRIBUTES, checkEnumAttributes } = await import('../runtime/cpu/kernels/enums.js');
     expect(Object.keys(ENUM_ATTRIBUTES).filter((o) => !cpuKernels[o])).toEqual([]);
-    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
     const b = new ModelBuilder({ opset: 19 });
     b.node('Pad', [b.input('x', 1, [2, 2]), b.init('p', 7, [4], BigInt64Array.from([1n, 1n, 1n, 1n]))], { mode: 'mirror' }, { name: 'pad', outputs: ['y'] });
     b.output('y', 1, [4, 4]);

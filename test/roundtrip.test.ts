@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeTestsDir, nodeTestNames } from './helpers/nodetests.js';
-import { decodeModelProto, encodeModelProto, T, UNKNOWN } from '../src/onnx/proto.js';
+import { decodeModelProto, encodeModelProto, T, UNKNOWN } from '../src/onnx/proto/proto.js';
 import { loadModel, encodeModel } from '../src/onnx/io.js';
 
 describe('lossless ONNX I/O on the 1802 shared node tests (both sets)', () => {

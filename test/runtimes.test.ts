@@ -44,7 +44,7 @@ describe('runtime profiles, observed', () => {
   }, 300_000);
 
   it('ort-cpu, bf16: Shape, Constant and ConstantOfShape run bf16 (no node test has them read or write bf16)', async () => {
-    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
     const b = new ModelBuilder({ opset: 21 });
     const x = b.input('x', 1, [2, 3]);
     const [r] = b.node('Reshape', [x, b.init('shape', 7, [2], BigInt64Array.from([3n, 2n]))]);

@@ -2,14 +2,15 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ModelBuilder, GraphBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
+import { ModelBuilder, GraphBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
 import { loadModel, encodeModel, modelFromBytes, saveModel } from '../src/onnx/io.js';
 import { convertSync } from '../src/tools/convert.js';
 import { runMixedPrecision, resolveOptions } from '../passes/index.js';
-import { readSkeleton } from '../src/onnx/skeleton.js';
-import { decodeModelProto, encodeModelProto } from '../src/onnx/proto.js';
+import { readSkeleton } from '../src/onnx/proto/skeleton.js';
+import { decodeModelProto, encodeModelProto } from '../src/onnx/proto/proto.js';
 import { AmpError } from '../src/core/errors.js';
+import { cloneModel } from '../src/onnx/io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'amp-skeleton-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +29,7 @@ function model(): Uint8Array {
 const oneLine = (f: () => unknown): string => { try { f(); } catch (e) { if (e instanceof AmpError) return e.oneLine(); throw e; } return 'no error'; };
 const write = (name: string, bytes: Uint8Array) => { const p = join(dir, name); writeFileSync(p, bytes); return p; };
 
-describe('loading a model without reading its weights (src/onnx/skeleton.ts)', () => {
+describe('loading a model without reading its weights (src/onnx/proto/skeleton.ts)', () => {
   const bytes = model();
   const path = write('m.onnx', bytes);
 
@@ -112,7 +113,7 @@ describe('loading a model without reading its weights (src/onnx/skeleton.ts)', (
     b.output('z', DataType.FLOAT, [1, 256]);
     const p = write('if.onnx', encodeModel(b.build()));
     const m = loadModel(p), w = m.graph.initializers.get('w')!;
-    const copy = m.clone(), cw = copy.graph.initializers.get('w')!;
+    const copy = cloneModel(m), cw = copy.graph.initializers.get('w')!;
     expect(cw).not.toBe(w);
     expect(cw.backing).toBe(w.backing);
     expect(cw.loaded).toBe(false);

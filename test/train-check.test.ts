@@ -10,10 +10,10 @@ import { trainCheck } from '../src/tools/train-check.js';
 import { fixtureModelPath } from './helpers/fixtures.js';
 import { fixturePath } from './helpers/nodetests.js';
 import { convertSync } from '../src/tools/convert.js';
-import type { RTensor } from '../src/core/tensor.js';
+import type { RTensor } from '../src/ir/rtensor.js';
 import type { Model } from '../src/ir/graph.js';
-import { ModelBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
+import { ModelBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
 import { gradRules } from '../runtime/train/grad/index.js';
 
 const f32 = (dims: number[], data: Float32Array): RTensor => ({ dtype: 1, dims, data });

@@ -10,8 +10,8 @@ import { LossScaler } from '../runtime/train/loss-scaler.js';
 import { Sgd, Adam } from '../runtime/train/optim.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { loadModel } from '../src/onnx/io.js';
-import { DataType } from '../src/ir/dtype.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
+import { DataType } from '../src/core/dtype.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
 import { fixtureModelPath } from './helpers/fixtures.js';
 
 const F = DataType.FLOAT;

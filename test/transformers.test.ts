@@ -11,8 +11,8 @@ import { encodeModel, modelFromBytes } from '../src/onnx/io.js';
 import { feedsFor } from '../src/tools/verify.js';
 import { tensorStats, meets } from '../src/tools/report/stats.js';
 import { TOLERANCES } from '../src/tools/diff.js';
-import { DataType } from '../src/ir/dtype.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
+import { DataType } from '../src/core/dtype.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
 import { fixtureInputs, fixtureModelPath } from './helpers/fixtures.js';
 import { runOrt, toOrt, fromOrt } from './helpers/ort.js';
 import { ortWeb } from './helpers/runtime-probe.js';
@@ -107,7 +107,7 @@ describe('what the pass does with the transformer ops', () => {
   });
 
   it('an op the pass knows nothing about, writing a value of undeclared type, keeps the model valid', async () => {
-    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
     const b = new ModelBuilder({ opset: 17, extraOpsets: { 'com.microsoft': 1 } });
     const x = b.input('x', DataType.FLOAT, [2, 8]);
     const w = b.init('w', DataType.FLOAT, [8, 8], new Float32Array(64).fill(0.1));

@@ -14,9 +14,10 @@ import { upgradeOpset } from '../passes/upgrade.js';
 import { convertSync } from '../src/tools/convert.js';
 import { encodeModel, loadModel } from '../src/onnx/io.js';
 import { AmpError } from '../src/core/errors.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
-import { ModelBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
+import { ModelBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
+import { cloneModel } from '../src/onnx/io.js';
 
 function differs(a: RTensor | undefined, b: RTensor): boolean {
   if (!a || a.dims.join() !== b.dims.join()) return true;
@@ -65,7 +66,7 @@ describe('bf16 on an old model', () => {
     b.node('Softmax', [u], { axis: 2 }, { outputs: ['y'] });
     b.output('y', DataType.FLOAT, [2, 1, 8]);
     const old = b.build();
-    const before = convertSync(old.clone(), { target: 'bf16' }).summary;
+    const before = convertSync(cloneModel(old), { target: 'bf16' }).summary;
     expect(before.nodes.low).toBe(0);
     expect(before.warnings.join()).toMatch(/--opset 13/);
     const after = convertSync(old, { target: 'bf16', opset: 13 });

@@ -5,13 +5,13 @@
  */
 import { describe, it, expect } from 'vitest';
 import { convert, convertSync } from '../src/tools/convert.js';
-import { make, T } from '../src/onnx/proto.js';
+import { make, T } from '../src/onnx/proto/proto.js';
 import { InvalidModelError } from '../src/core/errors.js';
 import { formatVerification } from '../src/tools/verify.js';
 import { loadNodeCase } from './helpers/nodecase.js';
 import { fixtureModelPath } from './helpers/fixtures.js';
-import { ModelBuilder, GraphBuilder } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
+import { ModelBuilder, GraphBuilder } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
 
 describe('verdicts', () => {
   it('acosh of |x| < 1 is NaN in fp32 too: the same NaNs agree, the model is verified', async () => {

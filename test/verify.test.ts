@@ -13,12 +13,13 @@ import { tmpdir } from 'node:os';
 import { convert, convertSync } from '../src/tools/convert.js';
 import { encodeModel, loadModel } from '../src/onnx/io.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
-import { toFloat32 } from '../src/core/tensor.js';
+import { toFloat32 } from '../src/ir/rtensor.js';
 import { feedsFor } from '../src/tools/verify.js';
 import { fixtureModelPath, fixtureInputs, agreement } from './helpers/fixtures.js';
 import { runOrt } from './helpers/ort.js';
 import { cli } from './helpers/cli.js';
 import { fixturePath } from './helpers/nodetests.js';
+import { cloneModel } from '../src/onnx/io.js';
 
 async function ortAgreement(name: string, converted: ReturnType<typeof loadModel>) {
   const feeds = fixtureInputs(name);
@@ -88,7 +89,7 @@ describe('convert() proves its output by default', () => {
   });
 
   it('… and only there: values beyond 512, squares that outgrow it, reductions deeper than 4096 stay fp32', async () => {
-    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
     // x → MatMul (so a low region exists) → Exp / ReduceL2 (over 4) / ReduceMean (over 5000 when wide)
     const build = (width: number) => {
       const b = new ModelBuilder({ opset: 13 });
@@ -135,7 +136,7 @@ describe('convert() proves its output by default', () => {
 
 describe('runtime profiles', () => {
   it('--runtime ort-cpu keeps Scatter* with a reduction fp32, which onnxruntime\'s CPU provider cannot run in fp16', async () => {
-    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
     const { convertSync } = await import('../src/tools/convert.js');
     const b = new ModelBuilder({ opset: 18 });
     const x = b.input('x', 1, [4, 3]), u = b.input('u', 1, [2, 3]);
@@ -144,19 +145,19 @@ describe('runtime profiles', () => {
     b.output('y', 1, [4, 3]);
     const model = b.build();
     const feeds = { x: { dtype: 1, dims: [4, 3], data: new Float32Array(12).fill(1) }, u: { dtype: 1, dims: [2, 3], data: new Float32Array(6).fill(2) } };
-    const any = convertSync(model.clone(), { runtime: 'any' }).model;
+    const any = convertSync(cloneModel(model), { runtime: 'any' }).model;
     await expect(runOrt(encodeModel(any), feedsFor(any, feeds))).rejects.toThrow(/MLFloat16 data type is not supported with ScatterND/);
     // The default profile, portable, carries every runtime's limits: this one too.
-    expect(convertSync(model.clone()).summary.keptFp32['no low-precision ScatterND in portable']).toBe(1);
-    const { model: ort, summary } = convertSync(model.clone(), { runtime: 'ort-cpu' });
+    expect(convertSync(cloneModel(model)).summary.keptFp32['no low-precision ScatterND in portable']).toBe(1);
+    const { model: ort, summary } = convertSync(cloneModel(model), { runtime: 'ort-cpu' });
     expect(summary.keptFp32['no low-precision ScatterND in ort-cpu']).toBe(1);
     expect(summary.nodes.byOp.MatMul.low).toBe(1);
     const y = (await runOrt(encodeModel(ort), feedsFor(ort, feeds))).y;
     expect(Array.from(toFloat32(y))).toEqual([1, 1, 1, 3, 3, 3, 1, 1, 1, 3, 3, 3]);
-    expect(() => convertSync(model.clone(), { runtime: 'tpu' as never })).toThrow(/runtime must be one of any, ort-cpu, ort-cuda, ort-web-webgpu, amp-webgpu/);
+    expect(() => convertSync(cloneModel(model), { runtime: 'tpu' as never })).toThrow(/runtime must be one of any, ort-cpu, ort-cuda, ort-web-webgpu, amp-webgpu/);
   });
   it('--runtime ort-cuda keeps fp32 what the CUDA provider has no fp16 kernel for, by opset (Clip before 12)', async () => {
-    const { ModelBuilder } = await import('../src/ir/builder.js');
+    const { ModelBuilder } = await import('../src/onnx/builder.js');
     const { convertSync } = await import('../src/tools/convert.js');
     const build = (opset: number) => {
       const b = new ModelBuilder({ opset });

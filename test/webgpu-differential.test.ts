@@ -8,9 +8,10 @@ import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { WebGpuExecutor } from '../runtime/webgpu/executor.js';
 import { convertSync } from '../src/tools/convert.js';
 import { feedsFor } from '../src/tools/verify.js';
-import { toFloat32 } from '../src/core/tensor.js';
+import { toFloat32 } from '../src/ir/rtensor.js';
 import { agreement } from './helpers/fixtures.js';
 import { randomCnn } from './helpers/random-cnn.js';
+import { cloneModel } from '../src/onnx/io.js';
 
 describe('WebGPU executor on random classifiers', () => {
   it('agrees with the CPU reference on 40 of them, fp32 (1e-4 of the output scale) and fp16 (5e-3)', async () => {
@@ -18,7 +19,7 @@ describe('WebGPU executor on random classifiers', () => {
     for (let seed = 1; seed <= 40; seed++) {
       const { model, feeds, desc } = randomCnn(seed);
       for (const f16 of [false, true]) {
-        const m = f16 ? convertSync(model.clone()).model : model;
+        const m = f16 ? convertSync(cloneModel(model)).model : model;
         const f = f16 ? feedsFor(m, feeds) : feeds;
         const ref = new CpuExecutor(m).runSync(f);
         const got = await (await WebGpuExecutor.create(m)).run(f);

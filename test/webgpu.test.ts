@@ -8,10 +8,10 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { WebGpuExecutor } from '../runtime/webgpu/executor.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { gpuKernels, VIEW_OPS } from '../runtime/webgpu/kernels/index.js';
-import { ModelBuilder, type AttrValue } from '../src/ir/builder.js';
-import { DataType } from '../src/ir/dtype.js';
-import { f32ArrayToF16 } from '../src/ir/half.js';
-import { toFloat32, type RTensor } from '../src/core/tensor.js';
+import { ModelBuilder, type AttrValue } from '../src/onnx/builder.js';
+import { DataType } from '../src/core/dtype.js';
+import { f32ArrayToF16 } from '../src/core/half.js';
+import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
 import { agreement, fixtureInputs, fixtureModelPath } from './helpers/fixtures.js';
 import { nodeTestNames, RANDOM_NODE_TESTS } from './helpers/nodetests.js';
 import { loadNodeCase } from './helpers/nodecase.js';
@@ -349,7 +349,7 @@ afterAll(() => { /* the device is shared per process and released when the worke
 
 describe('Loop scan outputs on the GPU', () => {
   it('stacks a float scan output per iteration on the device (no crossing); an integer one falls back to the CPU reference; both agree with it', async () => {
-    const { GraphBuilder } = await import('../src/ir/builder.js');
+    const { GraphBuilder } = await import('../src/onnx/builder.js');
     for (const [dt, scanInt] of [[F, false], [H, false], [F, true]] as const) {
       const b = new ModelBuilder({ opset: 17 });
       const x = b.input('x', dt, [3]);
@@ -378,7 +378,7 @@ describe('Loop scan outputs on the GPU', () => {
 
 describe('bf16 on the GPU (f32 buffers, every store rounded to bf16)', () => {
   it.each(['mlp', 'cnn', 'transformer_block', 'lrn_cnn'])('fixture %s converted with --bf16 runs with no crossing and agrees with the CPU reference', async (name) => {
-    const { f32ArrayToBf16 } = await import('../src/ir/half.js');
+    const { f32ArrayToBf16 } = await import('../src/core/half.js');
     const m = convertSync(fixtureModelPath(name), { target: 'bf16' }).model;
     const feeds = Object.fromEntries(Object.entries(fixtureInputs(name)).map(([k, t]) => [k, m.graph.values.get(k)?.type?.elemType === DataType.BFLOAT16 ? { dtype: DataType.BFLOAT16, dims: t.dims, data: f32ArrayToBf16(t.data as Float32Array) } : t]));
     const ref = new CpuExecutor(m).runSync(feeds);

@@ -12,7 +12,7 @@ import type { PassContext } from '../context.js';
 import type { ScanF32, RangeCounts } from '../options.js';
 import { isFloatValue } from '../context.js';
 import { opRole, slotPolicy } from '../policy.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import type { Node } from '../../src/ir/graph.js';
 

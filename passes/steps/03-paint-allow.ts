@@ -7,7 +7,7 @@
  * it does not move the author's fp16 back to fp32 (which would also break its declared types).
  */
 import { touchesFloat, elemType, type PassContext } from '../context.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import type { Node } from '../../src/ir/graph.js';
 
 /** 'other': touches the other half type; 'low': its float tensors are all of the target type already. */

@@ -10,7 +10,7 @@
 import { elemType, isFloatValue, isLowBranchOutput, type PassContext } from '../context.js';
 import { decidedByConsumers, opPolicy, opRole, slotPolicy } from '../policy.js';
 import { CAST_INT_TO } from './01-classify.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 
 /** Will this value be low precision once the decisions are applied? */
 export function isLowSource(ctx: PassContext, name: string): boolean {

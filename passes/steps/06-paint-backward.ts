@@ -9,7 +9,7 @@ import { isFloatValue, type PassContext } from '../context.js';
 import { isLowSource } from './05-paint-forward.js';
 import { decidedByConsumers, opRole } from '../policy.js';
 import type { Node } from '../../src/ir/graph.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 
 function floatConsumers(ctx: PassContext, n: Node): Node[] | undefined {
   const g = ctx.graph;

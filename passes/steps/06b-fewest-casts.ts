@@ -15,7 +15,7 @@ import { isLowSource, keepIo } from './05-paint-forward.js';
 import { requiredInputType } from './required.js';
 import { decidedByConsumers, opRole, slotPolicy } from '../policy.js';
 import { FlowNetwork } from '../min-cut.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import type { Node } from '../../src/ir/graph.js';
 
 const S = 0, T = 1; // the fp32 and the low-precision terminal

@@ -8,12 +8,12 @@
  */
 import type { PassContext } from '../context.js';
 import { requiredInputType } from './required.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { opPolicy, opRole } from '../policy.js';
 import { knownRange } from './02-guard-constants.js';
-import { f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
-import { makeAttr } from '../../src/ir/builder.js';
+import { f32ArrayToF16, f32ArrayToBf16 } from '../../src/core/half.js';
+import { makeAttr } from '../../src/onnx/builder.js';
 import type { Node } from '../../src/ir/graph.js';
 
 /**

@@ -13,9 +13,9 @@ import { isLowBodyOutput, type PassContext } from '../context.js';
 import { requiredInputType, lowOutputs } from './required.js';
 import { uniqueName } from './07-convert-initializers.js';
 import { keepIo } from './05-paint-forward.js';
-import { DataType, isConvertibleFloat } from '../../src/ir/dtype.js';
+import { DataType, isConvertibleFloat } from '../../src/core/dtype.js';
 import { Node } from '../../src/ir/graph.js';
-import { makeAttr } from '../../src/ir/builder.js';
+import { makeAttr } from '../../src/onnx/builder.js';
 import { CAST_OP, followsSlot, opPolicy, opRole } from '../policy.js';
 
 const suffix = (t: number) => (t === DataType.FLOAT16 ? 'fp16' : t === DataType.BFLOAT16 ? 'bf16' : 'fp32');

@@ -4,7 +4,7 @@
  * deliberate rounding), and drops Casts nobody reads. Graph outputs are never removed or renamed here.
  */
 import type { PassContext } from '../context.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import type { Node } from '../../src/ir/graph.js';
 import { opRole } from '../policy.js';
 

@@ -7,12 +7,12 @@
  */
 import type { PassContext } from '../context.js';
 import { opRole } from '../policy.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
-import { makeAttr } from '../../src/ir/builder.js';
+import { makeAttr } from '../../src/onnx/builder.js';
 import type { Graph, Node } from '../../src/ir/graph.js';
 import { lowerValues } from './07-convert-initializers.js';
-import { f16ArrayToF32, bf16ArrayToF32 } from '../../src/ir/half.js';
+import { f16ArrayToF32, bf16ArrayToF32 } from '../../src/core/half.js';
 
 const suffix = (t: number) => (t === DataType.FLOAT16 ? 'fp16' : t === DataType.BFLOAT16 ? 'bf16' : 'fp32');
 const convertible = (from: number, to: number) => from !== to && [DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16].includes(from as never) && [DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16].includes(to as never);

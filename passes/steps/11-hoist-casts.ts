@@ -8,10 +8,10 @@
  */
 import type { Graph, Model } from '../../src/ir/graph.js';
 import { Node } from '../../src/ir/graph.js';
-import { makeAttr } from '../../src/ir/builder.js';
+import { makeAttr } from '../../src/onnx/builder.js';
 import { CAST_OP, opRole } from '../policy.js';
 import type { ConvertSummary } from '../context.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 
 export function hoistCasts(model: Model, summary: ConvertSummary): void {
   const taken = new Set<string>();

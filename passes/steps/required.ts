@@ -2,7 +2,7 @@
 import { isFloatValue, isLowCarriedSlot, type PassContext } from '../context.js';
 import { slotPolicy } from '../policy.js';
 import type { Node } from '../../src/ir/graph.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 
 export function requiredInputType(ctx: PassContext, n: Node, slot: number): number | undefined {
   const name = n.inputs[slot];

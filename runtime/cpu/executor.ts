@@ -22,13 +22,13 @@
 import { HostCarry } from '../carry.js';
 import { lookupOwn, type Graph, type Model, type Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
-import { fromIrTensor, size, type RTensor } from '../../src/core/tensor.js';
+import { fromIrTensor, size, type RTensor } from '../../src/ir/rtensor.js';
 import { cpuKernels } from './kernels/index.js';
 import type { KernelContext } from './kernels/types.js';
 import { checkEnumAttributes } from './kernels/enums.js';
 import { checkControlFlow } from './kernels/control.js';
 import { AmpError, UnsupportedOpError } from '../../src/core/errors.js';
-import { dtypeName } from '../../src/ir/dtype.js';
+import { dtypeName } from '../../src/core/dtype.js';
 import { BufferPool, withPool } from './pool.js';
 
 /** Ops whose outputs differ from run to run with the same inputs: never folded. */

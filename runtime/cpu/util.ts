@@ -4,9 +4,9 @@
  * once when they store (the WebAssembly ones compute in f32, see ../executor.ts): to fp32 for FLOAT, to fp16/bf16 (round to nearest even, overflow → ±Inf) for
  * FLOAT16/BFLOAT16 — "compute wide, round at the output", as fp16 kernels with fp32 accumulation do.
  */
-import { DataType, typedArrayCtor, type TypedArray } from '../../src/ir/dtype.js';
-import { f16ArrayToF32, bf16ArrayToF32, f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
-import { size, type RTensor } from '../../src/core/tensor.js';
+import { DataType, typedArrayCtor, type TypedArray } from '../../src/core/dtype.js';
+import { f16ArrayToF32, bf16ArrayToF32, f32ArrayToF16, f32ArrayToBf16 } from '../../src/core/half.js';
+import { size, type RTensor } from '../../src/ir/rtensor.js';
 import { f16ToF32, f32ToF16 } from './wasm/index.js';
 import { takeBuffer } from './pool.js';
 import { checkAlloc } from './limits.js';

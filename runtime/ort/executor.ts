@@ -6,8 +6,8 @@
  */
 import { HostCarry } from '../carry.js';
 import type { Model } from '../../src/ir/graph.js';
-import type { RTensor } from '../../src/core/tensor.js';
-import { DataType, type TypedArray } from '../../src/ir/dtype.js';
+import type { RTensor } from '../../src/ir/rtensor.js';
+import { DataType, type TypedArray } from '../../src/core/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
 import { encodeModel } from '../../src/onnx/io.js';
 import type { RunOptions } from '../cpu/executor.js';

@@ -9,8 +9,8 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import type { RTensor } from '../../src/core/tensor.js';
-import { DataType, typedArrayCtor, type TypedArray } from '../../src/ir/dtype.js';
+import type { RTensor } from '../../src/ir/rtensor.js';
+import { DataType, typedArrayCtor, type TypedArray } from '../../src/core/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
 
 const ORT_TYPE: Record<number, string> = {

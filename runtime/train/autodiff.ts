@@ -13,13 +13,14 @@
  */
 import type { Model, Node } from '../../src/ir/graph.js';
 import { Node as IrNode } from '../../src/ir/graph.js';
-import { makeAttr, type AttrValue } from '../../src/ir/builder.js';
+import { makeAttr, type AttrValue } from '../../src/onnx/builder.js';
 import { Tensor } from '../../src/ir/tensor.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
 import { gradRules, type GradContext } from './grad/index.js';
 import { CpuExecutor } from '../cpu/executor.js';
-import { makeTensor, type RTensor } from '../../src/core/tensor.js';
+import { makeTensor, type RTensor } from '../../src/ir/rtensor.js';
+import { cloneModel } from '../../src/onnx/io.js';
 
 /**
  * A training graph. `state`: with `bnTraining`, each BatchNormalization's running mean and variance — inputs
@@ -45,7 +46,7 @@ function probeShapes(forward: Model): Map<string, number[]> {
 
 /** The training graph of a forward model: loss, gradients of every float initializer (reverse-mode autodiff). */
 export function buildTrainingGraph(forward: Model, opts: { logits?: string; bnTraining?: boolean } = {}): TrainingGraph {
-  const model = forward.clone(); // work on a copy
+  const model = cloneModel(forward); // work on a copy
   const g = model.graph;
   const logits = opts.logits ?? g.outputs[0];
   const shape = g.values.get(logits)?.type?.shape;

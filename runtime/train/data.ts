@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { AmpError } from '../../src/core/errors.js';
-import { readInputFile, READ_LIMITS } from '../../src/onnx/io.js';
+import { readInputFile, READ_LIMITS } from '../../src/core/fs.js';
 import { getMaxTensorBytes } from '../cpu/limits.js';
 import { xorshift } from '../../src/core/rng.js';
 

@@ -1,6 +1,6 @@
 /** The default model of train-check: an MLP (Gemm + Relu) sized to the data, logits out. */
-import { ModelBuilder } from '../../src/ir/builder.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { ModelBuilder } from '../../src/onnx/builder.js';
+import { DataType } from '../../src/core/dtype.js';
 import type { Model } from '../../src/ir/graph.js';
 
 export function buildMlp(features: number, classes: number, hidden = [64, 32]): Model {

@@ -15,11 +15,12 @@
  */
 import type { Model } from '../../src/ir/graph.js';
 import { Node as IrNode } from '../../src/ir/graph.js';
-import { makeAttr, type AttrValue } from '../../src/ir/builder.js';
+import { makeAttr, type AttrValue } from '../../src/onnx/builder.js';
 import { Tensor } from '../../src/ir/tensor.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import type { TrainingGraph } from './autodiff.js';
-import type { RTensor } from '../../src/core/tensor.js';
+import type { RTensor } from '../../src/ir/rtensor.js';
+import { cloneModel } from '../../src/onnx/io.js';
 
 export interface StepOptions {
   optimizer: 'sgd' | 'adam'; lr: number;
@@ -58,7 +59,7 @@ export interface StepGraph {
 export const OPT_PREFIX = 'opt/';
 
 export function appendOptimizerStep(tg: TrainingGraph, o: StepOptions): StepGraph {
-  const model = tg.model.clone();
+  const model = cloneModel(tg.model);
   const g = model.graph;
   let counter = 0;
   const fresh = (p: string) => { let n; do n = `${OPT_PREFIX}${p}_${counter++}`; while (g.values.has(n)); return n; };

@@ -6,14 +6,15 @@
  */
 import type { Model } from '../../src/ir/graph.js';
 import { createExecutor, type BackendName, type Executor } from '../backend.js';
-import { toFloat32, type RTensor } from '../../src/core/tensor.js';
-import { DataType } from '../../src/ir/dtype.js';
-import { f32ArrayToF16, f32ArrayToBf16 } from '../../src/ir/half.js';
+import { toFloat32, type RTensor } from '../../src/ir/rtensor.js';
+import { DataType } from '../../src/core/dtype.js';
+import { f32ArrayToF16, f32ArrayToBf16 } from '../../src/core/half.js';
 import { buildTrainingGraph } from './autodiff.js';
 import { LossScaler, type LossScalerOptions } from './loss-scaler.js';
 import { appendOptimizerStep, OPT_PREFIX } from './step-graph.js';
 import type { Dataset } from './data.js';
 import { xorshift } from '../../src/core/rng.js';
+import { cloneModel } from '../../src/onnx/io.js';
 
 /** fp32; fp16 AMP with / without dynamic loss scaling; bf16 AMP (fp32's exponent range: no loss scaling needed). */
 export type Mode = 'fp32' | 'amp' | 'amp-noscale' | 'amp-bf16';
@@ -91,7 +92,7 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
   let fp32Exec: Executor | undefined; // the underflow study's fp32 reference (AMP only)
   const lowT = cfg.mode === 'amp-bf16' ? DataType.BFLOAT16 : amp ? H : F;
   // Forward-only evaluation graph in the run's precision: logits of the training graph's forward part.
-  const evalModel = forward.clone();
+  const evalModel = cloneModel(forward);
   for (const w of [...tg.weights, ...tg.state.map((s) => s.input)]) {
     const t = evalModel.graph.initializers.get(w)!;
     evalModel.graph.initializers.delete(w);

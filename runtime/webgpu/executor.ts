@@ -10,7 +10,7 @@
  */
 import type { Graph, Model, Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
-import { fromIrTensor, type RTensor } from '../../src/core/tensor.js';
+import { fromIrTensor, type RTensor } from '../../src/ir/rtensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
 import { pastLoopLimit, tooManyIterations } from '../cpu/kernels/control.js';
 import { checkEnumAttributes } from '../cpu/kernels/enums.js';
@@ -18,9 +18,9 @@ import { gpuContext, type GpuContext } from './device.js';
 import { Runner, withHalfEmulation, withSoftwareAdapter, elemBytes, numel, type GpuTensor } from './shader.js';
 import { gpuKernels, VIEW_OPS, splitProducts, copyInto } from './kernels/index.js';
 import { planFusion, fusedProgram, type FusionGroup } from './kernels/fused.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
-import { f16ArrayToF32, f32ArrayToF16, bf16ArrayToF32, f32ArrayToBf16 } from '../../src/ir/half.js';
+import { f16ArrayToF32, f32ArrayToF16, bf16ArrayToF32, f32ArrayToBf16 } from '../../src/core/half.js';
 
 /**
  * A value on the GPU, on the CPU, or both; `init`: an initializer's (its upload is kept across runs);

@@ -3,7 +3,7 @@
  * helpers, and the runner (pipeline cache keyed by kernel + dtypes + rank, never by shapes: shapes travel
  * in a small `meta` storage buffer, so one compiled pipeline serves every shape).
  */
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import type { GpuContext } from './device.js';
 import { AmpError } from '../../src/core/errors.js';
 
@@ -27,7 +27,7 @@ export interface Program {
 
 export const MAX_X = 65535;
 
-/** WGSL: the IEEE half bits of f32 x rounded to nearest even, ±Inf past the range, NaN kept (as src/ir/half.ts). */
+/** WGSL: the IEEE half bits of f32 x rounded to nearest even, ±Inf past the range, NaN kept (as src/core/half.ts). */
 export const HALF_BITS = `fn half_bits(x: f32) -> u32 {
   let b = bitcast<u32>(x);
   let sign = (b >> 16u) & 0x8000u;
@@ -77,7 +77,7 @@ export const Q16 = `${HALF_BITS}
 fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }`;
 /**
  * bf16 has no WGSL type: bf16 tensors always live in f32 buffers, every store rounding through `qb16` (round to
- * nearest even on the upper 16 bits, NaN kept quiet — src/ir/half.ts f32ToBf16Bits), as emulated fp16 does.
+ * nearest even on the upper 16 bits, NaN kept quiet — src/core/half.ts f32ToBf16Bits), as emulated fp16 does.
  */
 export const QB16 = `fn qb16(x: f32) -> f32 {
   let b = bitcast<u32>(x);

@@ -5,12 +5,10 @@
  * protos and only rewrites what the IR changed, so a model that passes through the IR untouched encodes
  * to the same bytes. Indexes (producer / consumers) are derived: call `graph.reindex()` after edits.
  */
-import type { AttributeProto, GraphProto, ModelProto, NodeProto, TypeProto, ValueInfoProto } from '../onnx/proto.js';
-import { toNum } from '../onnx/proto.js';
+import type { AttributeProto, GraphProto, ModelProto, NodeProto, TypeProto, ValueInfoProto } from '../onnx/proto/proto.js';
+import { toNum } from '../onnx/proto/proto.js';
 import { AmpError, InvalidModelError } from '../core/errors.js';
 import type { Tensor } from './tensor.js';
-// A cycle the module system resolves: clone() runs only after both modules have loaded.
-import { cloneModel } from '../onnx/io.js';
 
 /** A dimension: a size, a symbolic name, or unknown (null). */
 export type Dim = number | string | null;
@@ -203,14 +201,6 @@ export class Model {
   file?: string;
   constructor(proto: ModelProto, public graph: Graph) {
     this.proto = proto;
-  }
-  /**
-   * An independent deep copy (passes convert in place). Made through the codec so the copy keeps the
-   * same fidelity state (protos, unknown fields) and encodes to the same bytes; external tensors and payloads
-   * left in the model file stay references (../onnx/io.ts cloneModel).
-   */
-  clone(): Model {
-    return cloneModel(this);
   }
   get irVersion(): number { return toNum(this.proto.irVersion); }
   /** Opset version imported for a domain ('' and 'ai.onnx' are the default domain). */

@@ -4,7 +4,7 @@
  * further outputs. Specs: 'in0'/'in1'/'in2' (same as that input), a DataType code, {attr, default} (a
  * type attribute such as Cast's `to`), or a function for the few ops whose rule needs more.
  */
-import { DataType as D } from './dtype.js';
+import { DataType as D } from '../core/dtype.js';
 import type { Node } from './graph.js';
 
 export type OutSpec = 'in0' | 'in1' | 'in2' | 'in3' | number | { attr: string; default?: number | 'in0' } | ((node: Node, inputs: (number | undefined)[]) => number | undefined);

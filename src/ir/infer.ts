@@ -4,7 +4,7 @@
  * typed from the node's inputs). Declared types are never overridden. Shapes are left as declared.
  */
 import { lookupOwn, type Graph, type Model, type Node } from './graph.js';
-import { DataType } from './dtype.js';
+import { DataType } from '../core/dtype.js';
 import { typeRules, applySpec } from './infer-rules.js';
 
 const elemOf = (g: Graph, name: string): number | undefined => (name ? g.lookup(name)?.type?.elemType || undefined : undefined);

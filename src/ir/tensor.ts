@@ -4,8 +4,8 @@
  * that touches one tensor at a time never holds all weights twice.
  */
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
-import { DataType, dtypeBits, dtypeName, rawByteLength, typedArrayCtor, type TypedArray } from './dtype.js';
-import { toNum, toBig, type TensorProto, type Long } from '../onnx/proto.js';
+import { DataType, dtypeBits, dtypeName, rawByteLength, typedArrayCtor, type TypedArray } from '../core/dtype.js';
+import { toNum, toBig, type TensorProto, type Long } from '../onnx/proto/proto.js';
 import { AmpError } from '../core/errors.js';
 
 export interface ExternalRef {
@@ -184,7 +184,7 @@ export function checkTensorProto(p: TensorProto, ext?: ExternalRef, rawLength = 
     if (ext.length !== bytes) throw new AmpError(`${where}: external data length ${ext.length} does not match its dims (${dims.join('×') || 'scalar'} ${dtypeName(t)} = ${bytes} bytes)`);
     return dims;
   }
-  // rawLength: raw_data's length, also when its bytes were left in the model file (src/onnx/skeleton.ts).
+  // rawLength: raw_data's length, also when its bytes were left in the model file (src/onnx/proto/skeleton.ts).
   if (rawLength) {
     if (rawLength !== bytes) throw new AmpError(`${where} has ${rawLength} bytes of raw_data for ${dims.join('×') || 'scalar'} ${dtypeName(t)} (${bytes} bytes)`);
     return dims;

@@ -3,7 +3,7 @@
  * untouched model re-encodes to its original bytes. Tensor payloads are not copied here: the writer
  * (write.ts) streams them, and `tensorOf` lets it find the IR tensor behind each TensorProto.
  */
-import { T, UNKNOWN, make, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type TypeProto, type ValueInfoProto } from './proto.js';
+import { T, UNKNOWN, make, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type TypeProto, type ValueInfoProto } from './proto/proto.js';
 import type { Graph, Model, Node, TensorType, Value } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import { tensorTypeOf } from './import.js';

@@ -3,7 +3,7 @@ import { isAbsolute, resolve, sep, relative } from 'node:path';
 import { realpathSync, existsSync, statSync } from 'node:fs';
 import { Graph, Model, Node, type TensorType, type Dim } from '../ir/graph.js';
 import { Tensor, checkTensorProto, type ExternalRef } from '../ir/tensor.js';
-import { toNum, type GraphProto, type ModelProto, type TensorProto, type TypeProto, type ValueInfoProto, type Long } from './proto.js';
+import { toNum, type GraphProto, type ModelProto, type TensorProto, type TypeProto, type ValueInfoProto, type Long } from './proto/proto.js';
 import { sortGraph } from '../ir/topo.js';
 import { AmpError } from '../core/errors.js';
 
@@ -12,7 +12,7 @@ export interface ImportOptions {
   baseDir?: string;
   /** File name used in error messages. */
   file?: string;
-  /** Main-graph initializers whose raw_data was left in the model file (src/onnx/skeleton.ts): where it lies. */
+  /** Main-graph initializers whose raw_data was left in the model file (src/onnx/proto/skeleton.ts): where it lies. */
   backed?: Map<TensorProto, ExternalRef>;
 }
 

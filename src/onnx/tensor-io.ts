@@ -1,9 +1,9 @@
 /** TensorProto files (.pb, the ONNX backend-test layout) ↔ runtime tensors. */
-import { T, decodeTensorProto, encodeTensorProto, make, type TensorProto } from './proto.js';
+import { T, decodeTensorProto, encodeTensorProto, make, type TensorProto } from './proto/proto.js';
 import { Tensor } from '../ir/tensor.js';
-import { DataType, typedArrayCtor, type TypedArray } from '../ir/dtype.js';
-import type { RTensor } from '../core/tensor.js';
-import { readInputFile, writeFileAtomic } from './io.js';
+import { DataType, typedArrayCtor, type TypedArray } from '../core/dtype.js';
+import type { RTensor } from '../ir/rtensor.js';
+import { readInputFile, writeFileAtomic } from '../core/fs.js';
 import { AmpError } from '../core/errors.js';
 
 export function rtensorFromProto(p: TensorProto): RTensor {

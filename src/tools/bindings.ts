@@ -9,7 +9,7 @@
  * ts-morph is an optional dependency, loaded only here.
  */
 import type { Model } from '../ir/graph.js';
-import { DataType, dtypeName } from '../ir/dtype.js';
+import { DataType, dtypeName } from '../core/dtype.js';
 import { AmpError } from '../core/errors.js';
 import { tsComment, tsKey, tsLiteral, tsString } from '../core/text.js';
 

@@ -7,8 +7,8 @@
  */
 import type { Model, Node } from '../ir/graph.js';
 import { CpuExecutor } from '../../runtime/cpu/executor.js';
-import { toFloat32, type RTensor } from '../core/tensor.js';
-import { isConvertibleFloat } from '../ir/dtype.js';
+import { toFloat32, type RTensor } from '../ir/rtensor.js';
+import { isConvertibleFloat } from '../core/dtype.js';
 import { REDUCTIONS, opPolicy } from '../../passes/policy.js';
 
 /** Thresholds of calibrate (activation magnitude; reduction depth in elements). */

@@ -16,20 +16,21 @@ import { Model } from '../ir/graph.js';
 import { encodeModel, loadModel, modelFromBytes } from '../onnx/io.js';
 import { runOrtIsolated } from '../../runtime/ort/isolated.js';
 import { totalmem } from 'node:os';
-import { f32ArrayToF16 } from '../ir/half.js';
+import { f32ArrayToF16 } from '../core/half.js';
 import { f32ToF16, rangeF16 } from '../../runtime/cpu/wasm/index.js';
 import { AmpError, InvalidModelError, UnsupportedOpError } from '../core/errors.js';
-import { isConvertibleFloat, DataType } from '../ir/dtype.js';
+import { isConvertibleFloat, DataType } from '../core/dtype.js';
 import { runMixedPrecision, resolveOptions, withConfig, type ConvertOptions } from '../../passes/index.js';
 import type { ScanF32 } from '../../passes/options.js';
 import type { ConvertSummary } from '../../passes/context.js';
-import type { RTensor } from '../core/tensor.js';
+import type { RTensor } from '../ir/rtensor.js';
 import { calibrate, type CalibrateOptions, type CalibrationResult } from './calibrate.js';
 import { fallback, type FallbackResult } from './fallback.js';
 import { diff, TOLERANCES, type DiffReport } from './diff.js';
 import { formatTolerance, type Tolerance } from './report/stats.js';
 import { checkOutputs, compareOutputs, feedsFor, formatDecode, synthesizeInputs, type OutputCheck, type Verification } from './verify.js';
 import { decodeCheck, decoderIo } from './decode.js';
+import { cloneModel } from '../onnx/io.js';
 
 export type { Verification };
 
@@ -140,7 +141,7 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
   const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...passOptions, keepIoTypes: keepIoTypes(), keepFp32, keepReasons, rangeProven }));
   /** The original converted again from scratch with the options as they now stand. */
   const restart = (): ConvertSummary => {
-    const fresh = original.clone();
+    const fresh = cloneModel(original);
     model.graph = fresh.graph;
     model.proto = fresh.proto;
     return runStatic();
@@ -199,7 +200,7 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
   // 1–2. Inputs and the fp32 reference run, which also records every activation's range.
   let sets: Record<string, RTensor>[];
   let calib: CalibrationResult;
-  const original = model.clone();
+  const original = cloneModel(model);
   try {
     sets = inputs ?? synthesizeInputs(model, samples, seed, shapes);
     verification.inputs = { source: inputs ? 'given' : 'synthesized', sets: sets.length, ...(inputs ? {} : { seed }) };

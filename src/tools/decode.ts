@@ -8,9 +8,9 @@
  * the argmax (the next token) agrees.
  */
 import type { Model } from '../ir/graph.js';
-import { DataType } from '../ir/dtype.js';
+import { DataType } from '../core/dtype.js';
 import { CpuExecutor } from '../../runtime/cpu/executor.js';
-import { toFloat32, type RTensor } from '../core/tensor.js';
+import { toFloat32, type RTensor } from '../ir/rtensor.js';
 import { tensorStats, meets, type Tolerance } from './report/stats.js';
 import { feedsFor, type DecodeCheck, type DecodeStep } from './verify.js';
 

@@ -15,9 +15,9 @@ import type { Model, Node } from '../ir/graph.js';
 import { AmpError } from '../core/errors.js';
 import { CpuExecutor, executeNode } from '../../runtime/cpu/executor.js';
 import { createExecutor, type BackendName } from '../../runtime/backend.js';
-import { toFloat32, fromIrTensor, type RTensor } from '../core/tensor.js';
+import { toFloat32, fromIrTensor, type RTensor } from '../ir/rtensor.js';
 import { make } from '../../runtime/cpu/util.js';
-import { isConvertibleFloat, DataType } from '../ir/dtype.js';
+import { isConvertibleFloat, DataType } from '../core/dtype.js';
 import { tensorStats, logHistogram, meets, type TensorStats, type Histogram, type Tolerance } from './report/stats.js';
 
 /** One compared tensor: its node, op, converted type, error statistics and the error its node adds itself. */

@@ -10,7 +10,8 @@ import { runMixedPrecision, resolveOptions } from '../../passes/index.js';
 import { diff, type DiffReport, type DiffOptions, type ReferenceCache } from './diff.js';
 import type { Tolerance } from './report/stats.js';
 import type { ConvertOptions } from '../../passes/index.js';
-import type { RTensor } from '../core/tensor.js';
+import type { RTensor } from '../ir/rtensor.js';
+import { cloneModel } from '../onnx/io.js';
 
 /** Nodes the repair kept fp32, conversions tried, time, and whether the tolerance was met. */
 export interface FallbackResult { keepFp32: string[]; evaluations: number; ms: number; report: DiffReport; met: boolean }
@@ -32,7 +33,7 @@ export async function fallback(original: Model, feeds: Record<string, RTensor>, 
   const evaluate = async (keep: string[]) => {
     evaluations++;
     // A clone keeps the model's folder: its external data resolves there, never against the working directory.
-    const model = original.clone();
+    const model = cloneModel(original);
     runMixedPrecision(model, resolveOptions({ ...options, keepFp32: [...base, ...keep] }));
     return diff(original, model, feeds, { ...diffOptions, tolerance, histograms: false, reference });
   };

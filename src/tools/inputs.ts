@@ -5,11 +5,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Model, Dim } from '../ir/graph.js';
-import { DataType, dtypeName, dtypeFromName, typedArrayCtor } from '../ir/dtype.js';
+import { DataType, dtypeName, dtypeFromName, typedArrayCtor } from '../core/dtype.js';
 import { readTensorFile } from '../onnx/tensor-io.js';
-import { readInputFile, READ_LIMITS } from '../onnx/io.js';
+import { readInputFile, READ_LIMITS } from '../core/fs.js';
 import { make } from '../../runtime/cpu/util.js';
-import { size, type RTensor } from '../core/tensor.js';
+import { size, type RTensor } from '../ir/rtensor.js';
 import { AmpError } from '../core/errors.js';
 import { xorshift } from '../core/rng.js';
 import { printable } from '../core/text.js';

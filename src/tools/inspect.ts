@@ -1,8 +1,8 @@
 /** `inspect`: what a model is, in one screen (or JSON). Pure over the IR; reads no tensor payloads. */
 import { printable } from '../core/text.js';
 import type { Model, Dim } from '../ir/graph.js';
-import { dtypeName } from '../ir/dtype.js';
-import { toNum } from '../onnx/proto.js';
+import { dtypeName } from '../core/dtype.js';
+import { toNum } from '../onnx/proto/proto.js';
 import { Tensor } from '../ir/tensor.js';
 
 /** What inspectModel finds (also the `inspect --json` shape). */

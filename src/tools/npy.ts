@@ -4,11 +4,11 @@
  * shape), little-endian data; .npz: a zip of `<name>.npy` members, stored or deflated.
  */
 import { inflateRawSync } from 'node:zlib';
-import { DataType, typedArrayCtor } from '../ir/dtype.js';
-import type { RTensor } from '../core/tensor.js';
+import { DataType, typedArrayCtor } from '../core/dtype.js';
+import type { RTensor } from '../ir/rtensor.js';
 import { AmpError } from '../core/errors.js';
 import { printable } from '../core/text.js';
-import { readInputFile, READ_LIMITS } from '../onnx/io.js';
+import { readInputFile, READ_LIMITS } from '../core/fs.js';
 import { getMaxTensorBytes } from '../../runtime/cpu/limits.js';
 
 const DESCR: Record<string, number> = {

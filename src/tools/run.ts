@@ -2,7 +2,7 @@
 import { Model } from '../ir/graph.js';
 import { loadModel, modelFromBytes } from '../onnx/io.js';
 import { createExecutor, type BackendOptions } from '../../runtime/backend.js';
-import type { RTensor } from '../core/tensor.js';
+import type { RTensor } from '../ir/rtensor.js';
 
 /** Outputs of run, the backend that ran them, time, and the adapter for WebGPU. */
 export interface RunResult {

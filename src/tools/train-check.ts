@@ -13,6 +13,7 @@ import { train, initialWeights, FP32_NODES, DEFAULT_BATCH, type Mode, type Train
 import { convertSync } from './convert.js';
 import { AmpError } from '../core/errors.js';
 import type { BackendName } from '../../runtime/backend.js';
+import { cloneModel } from '../onnx/io.js';
 
 /** Options of trainCheck: data, model, epochs, seeds, optimizer, learning rate, loss multiplier, backend. */
 export interface TrainCheckOptions {
@@ -52,7 +53,7 @@ export function datasetPath(data: string): string {
 }
 
 /** The AMP training graph: the same pass as inference, the fused loss kept fp32. */
-export const lowerForAmp = (m: Model, target: 'fp16' | 'bf16' = 'fp16', keepIo?: string[]): Model => convertSync(m.clone(), { keepFp32: [FP32_NODES], target, keepIoTypes: keepIo?.length ? keepIo : undefined }).model;
+export const lowerForAmp = (m: Model, target: 'fp16' | 'bf16' = 'fp16', keepIo?: string[]): Model => convertSync(cloneModel(m), { keepFp32: [FP32_NODES], target, keepIoTypes: keepIo?.length ? keepIo : undefined }).model;
 
 const stats = (xs: number[]) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;

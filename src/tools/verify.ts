@@ -8,9 +8,9 @@
  */
 import { printable } from '../core/text.js';
 import type { Model } from '../ir/graph.js';
-import { DataType } from '../ir/dtype.js';
-import { toFloat32, type RTensor } from '../core/tensor.js';
-import { f32ArrayToF16, f32ArrayToBf16 } from '../ir/half.js';
+import { DataType } from '../core/dtype.js';
+import { toFloat32, type RTensor } from '../ir/rtensor.js';
+import { f32ArrayToF16, f32ArrayToBf16 } from '../core/half.js';
 import { CpuExecutor } from '../../runtime/cpu/executor.js';
 import { feedNames, randomInputs } from './inputs.js';
 import { tensorStats, missReason, type Tolerance } from './report/stats.js';

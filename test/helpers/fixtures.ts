@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fixturePath } from './nodetests.js';
 import { readTensorFile } from '../../src/onnx/tensor-io.js';
 import { loadModel } from '../../src/onnx/io.js';
-import type { RTensor } from '../../src/core/tensor.js';
+import type { RTensor } from '../../src/ir/rtensor.js';
 
 /** All fixtures; `goodFixtures` leaves out the bad_* ones, built to overflow fp16 (for the diff report). */
 export const fixtureModels = (): string[] => readdirSync(fixturePath('models')).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5)).sort();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { nodeTestsDir } from './nodetests.js';
 import { readTensorFile } from '../../src/onnx/tensor-io.js';
 import { loadModel } from '../../src/onnx/io.js';
-import type { RTensor } from '../../src/core/tensor.js';
+import type { RTensor } from '../../src/ir/rtensor.js';
 import type { Model } from '../../src/ir/graph.js';
 
 export interface NodeCase { name: string; dir: string; model: () => Model; inputs: Record<string, RTensor>; outputs: Record<string, RTensor> }

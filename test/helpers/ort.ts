@@ -1,8 +1,8 @@
 /** onnxruntime-node as the oracle: runtime tensors in and out. */
 import * as ort from 'onnxruntime-node';
-import type { RTensor } from '../../src/core/tensor.js';
-import { DataType } from '../../src/ir/dtype.js';
-import type { TypedArray } from '../../src/ir/dtype.js';
+import type { RTensor } from '../../src/ir/rtensor.js';
+import { DataType } from '../../src/core/dtype.js';
+import type { TypedArray } from '../../src/core/dtype.js';
 
 const ORT_TYPE: Record<number, ort.Tensor.Type> = {
   [DataType.FLOAT]: 'float32', [DataType.FLOAT16]: 'float16', [DataType.DOUBLE]: 'float64', [DataType.INT8]: 'int8',

@@ -4,10 +4,10 @@
  * residual adds, channel concats, broadcast arithmetic, Pad (constant/reflect/edge), then GlobalAveragePool,
  * Gemm (alpha, beta, bias) and Softmax.
  */
-import { ModelBuilder } from '../../src/ir/builder.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { ModelBuilder } from '../../src/onnx/builder.js';
+import { DataType } from '../../src/core/dtype.js';
 import type { Model } from '../../src/ir/graph.js';
-import type { RTensor } from '../../src/core/tensor.js';
+import type { RTensor } from '../../src/ir/rtensor.js';
 import { rng, normal, uniform } from '../../fixtures/scripts/rng.js';
 
 const F = DataType.FLOAT;

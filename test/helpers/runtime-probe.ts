@@ -12,7 +12,7 @@ import { nodeTestNames, nodeTestsDir } from './nodetests.js';
 import * as ortNode from 'onnxruntime-node';
 import { convertSync } from '../../src/tools/convert.js';
 import { loadModel } from '../../src/onnx/io.js';
-import { DataType } from '../../src/ir/dtype.js';
+import { DataType } from '../../src/core/dtype.js';
 import type { Model } from '../../src/ir/graph.js';
 import type { ConvertOptions } from '../../passes/options.js';
 

@@ -5,10 +5,10 @@
  * kernels do with `softmax_precision` FLOAT); each output is rounded once to its type.
  */
 import type { Kernel } from './types.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { f64, make, num, size, normAxis } from '../util.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 import { AmpError } from '../../../src/core/errors.js';
 
 const bad = (node: Node, what: string): AmpError => new AmpError(`node '${node.label}' (${node.opType}): ${what}`);

@@ -2,9 +2,9 @@
 import type { Kernel } from './types.js';
 import { num, make, outBuf, broadcastShape, broadcastIndex, size, emptyLike } from '../util.js';
 import { binaryLoop, broadcastBlock, type BinaryLoop } from '../loops.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 import { binaryF32, wasmBinaryOps, wasmFloat } from '../wasm/index.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import type { Node } from '../../../src/ir/graph.js';
 
 type F = (a: number, b: number, n: Node, dtype: number) => number;

@@ -1,9 +1,9 @@
 /** Cast and CastLike: every element type the executor stores, FLOAT8/E8M0 per the ONNX spec (saturate, round_mode). */
 import type { Kernel } from './types.js';
 import { num, make } from '../util.js';
-import { DataType, dtypeName, typedArrayCtor } from '../../../src/ir/dtype.js';
-import { isFloat8, float8Table, toFloat8 } from '../../../src/ir/float8.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import { DataType, dtypeName, typedArrayCtor } from '../../../src/core/dtype.js';
+import { isFloat8, float8Table, toFloat8 } from '../../../src/core/float8.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import { AmpError } from '../../../src/core/errors.js';
 
 /** Element types the executor stores but cannot convert (FLOAT8 variants, E8M0): refused, never guessed. */

@@ -2,11 +2,11 @@
 import type { Kernel } from './types.js';
 import { take } from './shape.js';
 import { num, make, size, ints } from '../util.js';
-import { DataType } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import { DataType } from '../../../src/core/dtype.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { Tensor } from '../../../src/ir/tensor.js';
-import { fromIrTensor } from '../../../src/core/tensor.js';
+import { fromIrTensor } from '../../../src/ir/rtensor.js';
 import { AmpError } from '../../../src/core/errors.js';
 
 const i64 = (dims: number[], v: number[]) => make(DataType.INT64, dims, v);

@@ -7,7 +7,7 @@
 import type { Kernel } from './types.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { f64, make, num, size, normAxis } from '../util.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 import { AmpError } from '../../../src/core/errors.js';
 import { erf } from './unary.js';
 

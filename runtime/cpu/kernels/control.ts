@@ -1,8 +1,8 @@
 /** If, Loop and Scan: run their bodies through the executor (ctx.runGraph); bodies read outer values directly. */
 import type { Kernel, KernelContext } from './types.js';
 import { ints, num, size } from '../util.js';
-import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import { DataType, type TypedArray } from '../../../src/core/dtype.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import { AmpError, InvalidModelError } from '../../../src/core/errors.js';
 import type { Model, Node } from '../../../src/ir/graph.js';
 import { take } from './shape.js';

@@ -7,7 +7,7 @@
 import type { Kernel } from './types.js';
 import { num, f64, make, size, strides, samePads } from '../util.js';
 import { conv2d, wasmFloat } from '../wasm/index.js';
-import { roundF16 } from '../../../src/ir/half.js';
+import { roundF16 } from '../../../src/core/half.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { AmpError } from '../../../src/core/errors.js';
 

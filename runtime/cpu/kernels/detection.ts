@@ -1,7 +1,7 @@
 /** Detection post-processing: NonMaxSuppression and RoiAlign, following onnxruntime's CPU kernels. */
 import type { Kernel } from './types.js';
 import { num, make, ints } from '../util.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 
 /** Intersection over union of two boxes given as [y1, x1, y2, x2] (corners in any order) or center form. */
 function iou(b: ArrayLike<number>, i: number, j: number, center: boolean): number {

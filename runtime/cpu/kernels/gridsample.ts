@@ -8,7 +8,7 @@ import type { Kernel } from './types.js';
 import { num, make } from '../util.js';
 import { AmpError } from '../../../src/core/errors.js';
 import type { Node } from '../../../src/ir/graph.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 
 const rint = (v: number) => { const r = Math.round(v); return Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : r; };
 /** Reflects x into [lo, hi] (as many bounces as needed). */

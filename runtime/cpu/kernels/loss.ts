@@ -5,7 +5,7 @@
 import type { Kernel } from './types.js';
 import { num, make, size, ints } from '../util.js';
 import type { Node } from '../../../src/ir/graph.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 
 /** The loss from log-probabilities lp[N, C, d...] and integer labels[N, d...]. */
 function nll(node: Node, lp: ArrayLike<number>, dims: number[], labels: RTensor, weights: RTensor | undefined, dtype: number): RTensor {

@@ -7,10 +7,10 @@
 import type { Kernel } from './types.js';
 import { num, f64, make, broadcastShape, broadcastIndex, size } from '../util.js';
 import { sgemm, wasmFloat } from '../wasm/index.js';
-import { roundF16 } from '../../../src/ir/half.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { roundF16 } from '../../../src/core/half.js';
+import { DataType } from '../../../src/core/dtype.js';
 import { AmpError } from '../../../src/core/errors.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 
 /** C[M,N] (+)= A[M,K]·B[K,N] on flat arrays with offsets; `acc16` rounds the running sum to fp16. */
 function gemmCore(a: Float64Array, ao: number, b: Float64Array, bo: number, c: Float64Array, co: number,

@@ -1,8 +1,8 @@
 /** Einsum (general: explicit or implicit output, ellipsis, repeated indices), TopK, OneHot, Scatter*, EyeLike. */
 import type { Kernel } from './types.js';
 import { num, make, size, strides, ints, normAxis } from '../util.js';
-import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import { DataType, type TypedArray } from '../../../src/core/dtype.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 
 function einsum(eq: string, ts: RTensor[]): { dims: number[]; out: Float64Array } {
   const [lhs, rhs0] = eq.replace(/\s/g, '').split('->');

@@ -4,7 +4,7 @@
  */
 import type { Kernel } from './types.js';
 import { num, make, outBuf, size, normAxis } from '../util.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 import { AmpError } from '../../../src/core/errors.js';
 import { affineF32, wasmFloat } from '../wasm/index.js';
 

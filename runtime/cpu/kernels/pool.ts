@@ -1,7 +1,7 @@
 /** MaxPool (with indices), AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool, GlobalLpPool for any spatial rank. */
 import type { Kernel } from './types.js';
 import { num, make, outBuf, size, strides, samePads } from '../util.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { AmpError } from '../../../src/core/errors.js';
 import { checkWindow, checkPositions } from './conv.js';

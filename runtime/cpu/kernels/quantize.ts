@@ -4,11 +4,11 @@
  */
 import type { Kernel } from './types.js';
 import { num, make, size, normAxis } from '../util.js';
-import { DataType, dtypeName } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import { DataType, dtypeName } from '../../../src/core/dtype.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { AmpError } from '../../../src/core/errors.js';
-import { isFloat8, float8Table, toFloat8 } from '../../../src/ir/float8.js';
+import { isFloat8, float8Table, toFloat8 } from '../../../src/core/float8.js';
 
 const RANGE: Record<number, [number, number]> = {
   [DataType.UINT8]: [0, 255], [DataType.INT8]: [-128, 127], [DataType.UINT16]: [0, 65535], [DataType.INT16]: [-32768, 32767],

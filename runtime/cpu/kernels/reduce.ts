@@ -4,9 +4,9 @@
  */
 import type { Kernel } from './types.js';
 import { num, make, size, ints, normAxis, outBuf } from '../util.js';
-import { roundF16 } from '../../../src/ir/half.js';
-import { DataType } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import { roundF16 } from '../../../src/core/half.js';
+import { DataType } from '../../../src/core/dtype.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import type { Node } from '../../../src/ir/graph.js';
 
 /** Splits dims into (outer, reduced, inner) index maps for a set of axes. */

@@ -6,10 +6,10 @@
 import type { Kernel } from './types.js';
 import { num, make, size, ints } from '../util.js';
 import type { Node } from '../../../src/ir/graph.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import { checkAlloc } from '../limits.js';
 import { AmpError } from '../../../src/core/errors.js';
-import { DataType, dtypeName } from '../../../src/ir/dtype.js';
+import { DataType, dtypeName } from '../../../src/core/dtype.js';
 
 function nearestIndex(x: number, mode: string, len: number): number {
   let i: number;

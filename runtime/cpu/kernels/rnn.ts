@@ -3,7 +3,7 @@ import { AmpError } from '../../../src/core/errors.js';
 import type { Kernel } from './types.js';
 import { num, make, ints } from '../util.js';
 import type { Node } from '../../../src/ir/graph.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 
 type Act = (x: number) => number;
 function activation(name: string, alpha?: number, beta?: number): Act {

@@ -2,8 +2,8 @@
 import type { Kernel } from './types.js';
 import { num, make, size, ints, normAxis } from '../util.js';
 import { take } from './shape.js';
-import { DataType } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import { DataType } from '../../../src/core/dtype.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 
 /** Element indices of `t` for the slices `keep` (positions along `axis`), in order. */
 function slicesAlong(t: RTensor, axis: number, keep: number[]): { idx: Int32Array; dims: number[] } {

@@ -5,8 +5,8 @@
 import type { Kernel } from './types.js';
 import { num, make, size, strides, ints, normAxis, emptyLike, broadcastShape, broadcastIndex } from '../util.js';
 import { takeBuffer } from '../pool.js';
-import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import { DataType, type TypedArray } from '../../../src/core/dtype.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import { AmpError } from '../../../src/core/errors.js';
 import type { Node } from '../../../src/ir/graph.js';
 

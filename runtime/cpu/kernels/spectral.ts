@@ -5,7 +5,7 @@
  */
 import type { Kernel } from './types.js';
 import { num, make, size, ints, normAxis } from '../util.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 
 /** out[k] = Σ_j x[j]·e^(∓2πi·jk/n) over `n` samples read at re/im(j), bins [0, bins). */
 function dft1(n: number, bins: number, inverse: boolean, re: (j: number) => number, im: (j: number) => number, put: (k: number, r: number, i: number) => void, len = n): void {

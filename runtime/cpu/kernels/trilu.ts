@@ -1,7 +1,7 @@
 /** Trilu: keep the upper or lower triangle of the last two axes. */
 import type { Kernel } from './types.js';
 import { size, ints, emptyLike } from '../util.js';
-import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
+import { DataType, type TypedArray } from '../../../src/core/dtype.js';
 
 export const triluKernels: Record<string, Kernel> = {
   Trilu: (node, [x, kT]) => {

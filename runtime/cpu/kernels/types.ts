@@ -1,6 +1,6 @@
 /** What a CPU kernel is: inputs (undefined for omitted optional inputs) → outputs, with its node and context. */
 import type { Node, Graph } from '../../../src/ir/graph.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 
 export interface KernelContext {
   /** Emulate fp16 accumulation (round the running sum to half after every add) in MatMul/Gemm/Conv/reductions. */

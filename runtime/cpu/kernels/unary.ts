@@ -2,8 +2,8 @@
 import type { Kernel } from './types.js';
 import { num, make, outBuf } from '../util.js';
 import { unaryLoop } from '../loops.js';
-import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import { DataType, type TypedArray } from '../../../src/core/dtype.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import { reluF32, erfF32, wasmFloat } from '../wasm/index.js';
 import type { Node } from '../../../src/ir/graph.js';
 

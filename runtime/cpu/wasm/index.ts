@@ -12,8 +12,8 @@
  */
 import { KERNELS_WASM } from './kernels.wasm.js';
 import { startPool, type Pool } from './threads.js';
-import { DataType, type TypedArray } from '../../../src/ir/dtype.js';
-import { bf16ArrayToF32, f32ArrayToBf16 } from '../../../src/ir/half.js';
+import { DataType, type TypedArray } from '../../../src/core/dtype.js';
+import { bf16ArrayToF32, f32ArrayToBf16 } from '../../../src/core/half.js';
 import { takeBuffer } from '../pool.js';
 import { checkAlloc } from '../limits.js';
 
@@ -150,14 +150,14 @@ function takeAs(dtype: number, p: number, n: number): TypedArray {
 }
 const copyOut = <T extends Float32Array | Uint16Array>(src: T, dst: T): T => { dst.set(src); return dst; };
 
-/** fp16 bits → f32 values, bit-exact (as src/ir/half.ts), in wasm. */
+/** fp16 bits → f32 values, bit-exact (as src/core/half.ts), in wasm. */
 export function f16ToF32(src: Uint16Array): Float32Array {
   return call(() => {
     const p = putF32({ dtype: DataType.FLOAT16, data: src });
     return copyOut(f32View(p, src.length), takeBuffer(Float32Array, src.length));
   });
 }
-/** f32 → fp16 bits, round to nearest even, bit-exact (as src/ir/half.ts), in wasm. */
+/** f32 → fp16 bits, round to nearest even, bit-exact (as src/core/half.ts), in wasm. */
 export function f32ToF16(src: Float32Array): Uint16Array {
   return call(() => takeAs(DataType.FLOAT16, putF32({ dtype: DataType.FLOAT, data: src }), src.length) as Uint16Array);
 }

@@ -1,6 +1,6 @@
 /** What a gradient rule sees: the forward node, the gradients of its outputs, and a way to emit IR. */
 import type { Node } from '../../../src/ir/graph.js';
-import type { AttrValue } from '../../../src/ir/builder.js';
+import type { AttrValue } from '../../../src/onnx/builder.js';
 
 export interface GradContext {
   /** Appends a node to the training graph; returns its output names. */

@@ -5,7 +5,7 @@ import { castBool } from './logic.js';
 import { broadcastOp } from './broadcast.js';
 import { broadcastShape } from '../../cpu/util.js';
 import { sliceArgs, sliceGeometry } from '../../cpu/kernels/shape.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 
 // erf with |error| < 1.5e-7 (Abramowitz & Stegun 7.1.26): WGSL has no erf.
 export const ERF = `fn erf_(x: f32) -> f32 {
@@ -50,7 +50,7 @@ export const binary = (op: string): GpuKernel => (node, [a, b]) => {
 };
 
 /**
- * f32 → f16 bit-exactly, like src/ir/half.ts: round to nearest even, ±Inf past the range, NaN kept NaN.
+ * f32 → f16 bit-exactly, like src/core/half.ts: round to nearest even, ±Inf past the range, NaN kept NaN.
  * (A plain f16(x) conversion is indeterminate for out-of-range values in WGSL.) The half bits are turned into
  * an f16 through bitcast<vec2<f16>>, which Dawn accepts; with emulated fp16 storage, q16 does the same in f32.
  */

@@ -14,9 +14,9 @@ import { bindings, PROLOGUE, groupsFor, numel, Params, halfEmulated, f32bits, Q1
 import { UNARY, BINARY, ERF, POW, TO_HALF } from './elementwise.js';
 import { COMPARE, LOGIC, BOOL_EXPR, CLASS_F32, infTest } from './logic.js';
 import { reduceGeometry, ROWS_MAIN } from './reduce.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import { broadcastShape } from '../../cpu/util.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 
 const F = DataType.FLOAT, H = DataType.FLOAT16, B = DataType.BOOL, BF = DataType.BFLOAT16;
 const isFloat = (t: number) => t === F || t === H || t === BF;

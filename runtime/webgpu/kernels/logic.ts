@@ -8,7 +8,7 @@ import type { GpuTensor, Program } from '../shader.js';
 import { isFloatTensor, halfEmulated } from '../shader.js';
 import { broadcastOp } from './broadcast.js';
 import type { Node } from '../../../src/ir/graph.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 
 const isBool = (t?: GpuTensor): boolean => t?.dtype === DataType.BOOL;
 

@@ -6,9 +6,9 @@
 import type { GpuKernel } from './types.js';
 import type { GpuTensor, Program } from '../shader.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params } from '../shader.js';
-import type { RTensor } from '../../../src/core/tensor.js';
-import { DataType } from '../../../src/ir/dtype.js';
-import { f16BitsToF32, bf16BitsToF32 } from '../../../src/ir/half.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
+import { DataType } from '../../../src/core/dtype.js';
+import { f16BitsToF32, bf16BitsToF32 } from '../../../src/core/half.js';
 
 const MAX_RANK = 6;
 /** Gather indices beyond this count stay on the CPU (they would make the parameter block large). */

@@ -2,7 +2,7 @@
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, type GpuTensor } from '../shader.js';
 import { poolGeometry } from '../../cpu/kernels/pool.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 
 /**
  * WGSL: the taps j ∈ [0, K) of a window starting at `first` (step d > 0) with first + j·d in [lo, hi), as

@@ -7,7 +7,7 @@
  */
 import type { GpuKernel } from './types.js';
 import type { Node } from '../../../src/ir/graph.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, MAX_X } from '../shader.js';
 
 const MAX_RANK = 6;

@@ -7,7 +7,7 @@
  */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, HALF_BITS, halfEmulated, type GpuTensor, type Program } from '../shader.js';
-import { DataType } from '../../../src/ir/dtype.js';
+import { DataType } from '../../../src/core/dtype.js';
 
 const stridesOf = (dims: number[]) => dims.map((_, a) => dims.slice(a + 1).reduce((x, y) => x * y, 1));
 

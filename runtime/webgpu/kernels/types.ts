@@ -1,6 +1,6 @@
 import type { Node } from '../../../src/ir/graph.js';
 import type { GpuTensor, Program } from '../shader.js';
-import type { RTensor } from '../../../src/core/tensor.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
 /**
  * A WebGPU kernel describes its program, or returns undefined when this node's attributes need the CPU.
  * `cpu`: the CPU data of the inputs that have it, by position — non-float inputs (axes, shapes: small int64

@@ -2,7 +2,7 @@
 import { printable, shellQuote } from '../../core/text.js';
 import type { DiffReport, TensorDiff } from '../diff.js';
 import type { Histogram, TensorStats } from './stats.js';
-import { dtypeName } from '../../ir/dtype.js';
+import { dtypeName } from '../../core/dtype.js';
 
 const e = (x: number) => (Number.isFinite(x) ? x.toExponential(2) : String(x));
 const c = (x: number) => (Number.isNaN(x) ? 'NaN' : x.toFixed(6));

@@ -1,5 +1,5 @@
 /** Error statistics between a reference (fp32) tensor and a converted one, plus histograms. Pure functions. */
-import { F16_MAX } from '../../ir/half.js';
+import { F16_MAX } from '../../core/half.js';
 
 /** A histogram over log10 |x| (values or errors): bin edges (as log10) and counts; exact zeros and NaN/Inf apart. */
 export interface Histogram { edges: number[]; counts: number[]; zeros?: number; nonFinite?: number }

@@ -180,7 +180,7 @@ export function f16ToF32(src: usize, dst: usize, lo: i32, hi: i32): void {
 
 /**
  * f32 → fp16 bits for [lo, hi), round to nearest even, overflow to Inf, NaN kept quiet with its payload's top
- * bits — bit-identical to src/ir/half.ts f32ArrayToF16 (the same integer formulas, four lanes at a time).
+ * bits — bit-identical to src/core/half.ts f32ArrayToF16 (the same integer formulas, four lanes at a time).
  */
 export function f32ToF16(src: usize, dst: usize, lo: i32, hi: i32): void {
   let i = lo;

@@ -9,12 +9,12 @@
  *   b.output(y, DataType.FLOAT, ['N', 3]);
  *   const model = b.build();
  */
-import { Graph, Model, Node, type Dim } from './graph.js';
-import { Tensor } from './tensor.js';
-import { T, make, type AttributeProto, type ModelProto, type TensorProto } from '../onnx/proto.js';
-import type { TypedArray } from './dtype.js';
-import { tensorToProto } from '../onnx/export.js';
-import { validateGraph } from '../onnx/import.js';
+import { Graph, Model, Node, type Dim } from '../ir/graph.js';
+import { Tensor } from '../ir/tensor.js';
+import { T, make, type AttributeProto, type ModelProto, type TensorProto } from './proto/proto.js';
+import type { TypedArray } from '../core/dtype.js';
+import { tensorToProto } from './export.js';
+import { validateGraph } from './import.js';
 
 /** An attribute value: integers → INT(S), other numbers or {float} → FLOAT(S), strings, a Tensor, a Graph (subgraph). */
 export type AttrValue = number | number[] | string | string[] | Tensor | Graph | { float: number } | { floats: number[] };

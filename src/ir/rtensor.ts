@@ -1,13 +1,13 @@
 /**
  * The runtime's tensor: ONNX element type, dims and a typed array in row-major order. FLOAT16 and
- * BFLOAT16 elements are stored as their raw uint16 bits (see src/ir/half.ts), so an fp16 tensor holds
+ * BFLOAT16 elements are stored as their raw uint16 bits (see src/core/half.ts), so an fp16 tensor holds
  * exactly what the hardware would; BOOL is a Uint8Array of 0/1; STRING is a string[].
  * Shared by the CPU reference, the WebGPU runtime, training and the diff report.
  */
-import type { TypedArray } from '../ir/dtype.js';
-import { DataType, typedArrayCtor } from '../ir/dtype.js';
-import type { Tensor } from '../ir/tensor.js';
-import { f16ArrayToF32, bf16ArrayToF32 } from '../ir/half.js';
+import type { TypedArray } from '../core/dtype.js';
+import { DataType, typedArrayCtor } from '../core/dtype.js';
+import type { Tensor } from './tensor.js';
+import { f16ArrayToF32, bf16ArrayToF32 } from '../core/half.js';
 
 /** A runtime tensor: ONNX element type, dims, and its elements in a typed array (fp16/bf16 as uint16 bits). */
 export interface RTensor {

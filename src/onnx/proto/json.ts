@@ -8,7 +8,7 @@
  */
 import protobuf from 'protobufjs';
 import { T, UNKNOWN, type ModelProto } from './proto.js';
-import { AmpError } from '../core/errors.js';
+import { AmpError } from '../../core/errors.js';
 
 const ATTRIBUTE_TYPES = ['UNDEFINED', 'FLOAT', 'INT', 'STRING', 'TENSOR', 'GRAPH', 'FLOATS', 'INTS', 'STRINGS', 'TENSORS', 'GRAPHS', 'SPARSE_TENSOR', 'SPARSE_TENSORS', 'TYPE_PROTO', 'TYPE_PROTOS'];
 const DATA_LOCATIONS = ['DEFAULT', 'EXTERNAL'];
