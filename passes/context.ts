@@ -4,6 +4,27 @@ import { DataType, isConvertibleFloat } from '../src/core/dtype.js';
 import type { ResolvedOptions } from './options.js';
 import { opRole, type OpClass } from './policy.js';
 
+/**
+ * Why a node stays fp32: a kind the summary groups by, and the detail (the policy's words, the op, the constant).
+ * In the order a reader asks: what the tables and the schema say, what the caller asked, what the graph around it forced.
+ */
+export const KEEP_KINDS = {
+  policy: 'by the policy table',
+  schema: "by the opset's type constraints",
+  opset: 'because the opset has no numeric Cast',
+  type: 'for non-tensor or untyped values',
+  runtime: "by the target runtime's limits",
+  option: 'by --deny',
+  requested: 'as asked (--keep-fp32, calibration, repair)',
+  constant: 'for constants beyond the low range',
+  downstream: 'downstream of fp32 nodes',
+  isolated: 'with no low-precision neighbours',
+  casts: 'for fewer casts',
+} as const;
+export type KeepKind = keyof typeof KEEP_KINDS;
+export interface KeepReason { kind: KeepKind; detail: string }
+export const keep = (kind: KeepKind, detail: string): KeepReason => ({ kind, detail });
+
 /** 'low' = the target (fp16/bf16); 'high' = fp32; 'none' = the node touches no float tensor. */
 export type Precision = 'low' | 'high' | 'none';
 
@@ -14,8 +35,10 @@ export type Precision = 'low' | 'high' | 'none';
 export interface ConvertSummary {
   target: 'fp16' | 'bf16';
   nodes: { total: number; low: number; high: number; none: number; byOp: Record<string, { low: number; high: number }> };
-  /** Why nodes stayed fp32, by reason. */
+  /** Why nodes stayed fp32, by reason (the detail of a KeepReason). */
   keptFp32: Record<string, number>;
+  /** The same nodes by kind of reason (KEEP_KINDS): how many, and how many by detail. */
+  keptByKind: Partial<Record<KeepKind, { total: number; details: Record<string, number> }>>;
   /** Cast nodes the pass added, removed, retargeted; `total`: Cast nodes in the converted model. */
   casts: { inserted: number; removed: number; retargeted: number; total: number };
   initializers: { converted: number; duplicated: number; clampedValues: number; clampedTensors: number; flushedValues: number; flushedTensors: number; worstClamp?: { name: string; maxAbs: number }; worstFlush?: { name: string; count: number } };
@@ -32,6 +55,7 @@ export function emptySummary(target: 'fp16' | 'bf16'): ConvertSummary {
     // Keyed by op type and reason, which come from the model: null-prototype maps ('__proto__' is an op type like any other).
     nodes: { total: 0, low: 0, high: 0, none: 0, byOp: Object.create(null) },
     keptFp32: Object.create(null),
+    keptByKind: {},
     casts: { inserted: 0, removed: 0, retargeted: 0, total: 0 },
     initializers: { converted: 0, duplicated: 0, clampedValues: 0, clampedTensors: 0, flushedValues: 0, flushedTensors: 0 },
     subgraphs: 0,
@@ -49,7 +73,7 @@ export interface PassContext {
   opset: number;
   cls: Map<Node, OpClass>;
   /** Why a node is fp32 (first reason wins). */
-  reason: Map<Node, string>;
+  reason: Map<Node, KeepReason>;
   prec: Map<Node, Precision>;
   /** Input slots that keep fp32 on a low node (the op allows mixed types there). */
   keepSlots: Map<Node, Set<number>>;

@@ -21,11 +21,11 @@
  * and reads in low precision: those go low on both sides of the boundary. Which ones is only known once the
  * bodies are converted, so a copy of the model is converted first (lowBranchOutputs).
  */
-import { closest } from '../src/core/text.js';
+import { closest, fmtCount } from '../src/core/text.js';
 import { AmpError } from '../src/core/errors.js';
 import type { Graph, Model } from '../src/ir/graph.js';
 import { inferTypes } from '../src/ir/infer.js';
-import { emptySummary, lowType, type ConvertSummary, type PassContext } from './context.js';
+import { emptySummary, keep, lowType, type ConvertSummary, type PassContext } from './context.js';
 import { DataType } from '../src/core/dtype.js';
 import type { Node } from '../src/ir/graph.js';
 import type { ResolvedOptions } from './options.js';
@@ -41,7 +41,6 @@ import { insertCasts } from './steps/08-insert-casts.js';
 import { cleanup } from './steps/09-cleanup.js';
 import { foldConstantCasts } from './steps/10-fold-constant-casts.js';
 import { hoistCasts } from './steps/11-hoist-casts.js';
-import { fmtCount } from './summary.js';
 import { upgradeOpset } from './upgrade.js';
 import { bf16Limited } from './runtimes.js';
 import { opRole, OP_POLICY } from './policy.js';
@@ -74,8 +73,11 @@ function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary
       e[p]++;
     }
     if (p === 'high' && !isCast) {
-      const why = ctx.reason.get(n) ?? 'policy';
-      summary.keptFp32[why] = (summary.keptFp32[why] ?? 0) + 1;
+      const why = ctx.reason.get(n) ?? keep('policy', 'policy');
+      summary.keptFp32[why.detail] = (summary.keptFp32[why.detail] ?? 0) + 1;
+      const k = (summary.keptByKind[why.kind] ??= { total: 0, details: Object.create(null) });
+      k.total++;
+      k.details[why.detail] = (k.details[why.detail] ?? 0) + 1;
     }
   }
   for (const n of [...graph.nodes]) {
@@ -230,4 +232,5 @@ function unmatchedOptions(model: Model, opts: ResolvedOptions): string[] {
 }
 
 export type { ConvertSummary } from './context.js';
-export { resolveOptions, withConfig, type ConvertOptions, type ResolvedOptions } from './options.js';
+export { RangeCache } from './lib/ranges.js';
+export { resolveOptions, type ConvertOptions, type ResolvedOptions } from './options.js';

@@ -1,8 +1,8 @@
 /** Options of the mixed-precision conversion, shared by the library API, the CLI and config files. */
-import { readInputFile, READ_LIMITS } from '../src/core/fs.js';
 import { AmpError } from '../src/core/errors.js';
 import { RUNTIMES, noBf16, type RuntimeName } from './runtimes.js';
-import type { Tensor } from '../src/ir/tensor.js';
+import { RangeCache, type ScanF32 } from './lib/ranges.js';
+export type { ScanF32, RangeCounts } from './lib/ranges.js';
 
 /** Options of the mixed-precision pass itself (also the keys of a `--config` JSON file). */
 export interface ConvertOptions {
@@ -50,16 +50,12 @@ export interface ConvertOptions {
    * converts it there. Default: the JS scan and halfCodec.
    */
   scanF32?: ScanF32;
+  /**
+   * Constant ranges already measured (passes/lib/ranges.ts): a caller converting copies of one model (the
+   * verified conversion's restarts) passes one cache so the weights are scanned once. Default: a new one.
+   */
+  ranges?: RangeCache;
 }
-
-/**
- * A faster scan of an fp32 tensor (ResolvedOptions.scanF32): the counts of step 2's scanChunk over the whole
- * payload, with `tinyBits` the bits of minPositive; given `emit`, the payload's fp16 bits (as f32ArrayToF16)
- * go to it in order, chunk by chunk (views valid during the call).
- */
-export type ScanF32 = (t: Tensor, tinyBits: number, emit?: (bits: Uint16Array) => void) => RangeCounts;
-/** What a range scan counts (step 2's scanChunk): largest |x| as bits, the count and mass below minPositive, the values fp16 rounds to zero. */
-export interface RangeCounts { maxBits: number; tiny: number; flushed: number; zeroed: number }
 
 export interface ResolvedOptions {
   target: 'fp16' | 'bf16';
@@ -82,41 +78,7 @@ export interface ResolvedOptions {
   fewestCasts: boolean;
   halfCodec?: (src: Float32Array, dst: Uint16Array) => void;
   scanF32?: ScanF32;
-}
-
-const KEYS = new Set(['target', 'keepIoTypes', 'allow', 'deny', 'keepFp32', 'clamp', 'maxInit', 'minPositive', 'underflowMass', 'runtime', 'opset']);
-
-export function readConfig(path: string): ConvertOptions {
-  let text: string;
-  text = readInputFile(path, 'config', READ_LIMITS.config).toString('utf8');
-  let json: unknown;
-  try { json = JSON.parse(text); } catch (e) { throw new AmpError(`config is not valid JSON: ${(e as Error).message}`, path); }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new AmpError('config must be a JSON object', path);
-  for (const k of Object.keys(json)) if (!KEYS.has(k)) throw new AmpError(`unknown config key '${k}' (expected ${[...KEYS].join(', ')})`, path);
-  const c = json as Record<string, unknown>;
-  const strList = (k: string) => {
-    if (c[k] === undefined) return;
-    if (!Array.isArray(c[k]) || !(c[k] as unknown[]).every((x) => typeof x === 'string')) throw new AmpError(`config key '${k}' must be a list of strings`, path);
-  };
-  ['allow', 'deny', 'keepFp32'].forEach(strList);
-  if (c.target !== undefined && c.target !== 'fp16' && c.target !== 'bf16') throw new AmpError(`config key 'target' must be "fp16" or "bf16"`, path);
-  if (c.keepIoTypes !== undefined && typeof c.keepIoTypes !== 'boolean') strList('keepIoTypes');
-  // Every key has one type: a string where a boolean belongs ("clamp": "no") is an error, not truthy.
-  if (c.clamp !== undefined && typeof c.clamp !== 'boolean') throw new AmpError(`config key 'clamp' must be true or false (got ${JSON.stringify(c.clamp)})`, path);
-  for (const k of ['maxInit', 'minPositive', 'underflowMass']) positive(c[k], k, path);
-  runtimeName(c.runtime, path);
-  if (c.opset !== undefined && !Number.isInteger(c.opset)) throw new AmpError(`config key 'opset' must be a whole number (got ${JSON.stringify(c.opset)})`, path);
-  return c as ConvertOptions;
-}
-
-/**
- * The options with their config file read in: the file's keys, then every option given explicitly (undefined
- * means not given) — so a key in the file holds unless the caller sets it.
- */
-export function withConfig(o: ConvertOptions): ConvertOptions {
-  if (!o.config) return o;
-  const given = Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'config'));
-  return { ...readConfig(o.config), ...given };
+  ranges: RangeCache;
 }
 
 /** "/re/flags" → RegExp; anything else is an exact node name. */
@@ -127,20 +89,26 @@ export function parseNamePattern(s: string | RegExp): string | RegExp {
   try { return new RegExp(m[1], m[2]); } catch (e) { throw new AmpError(`invalid regular expression ${s}: ${(e as Error).message}`); }
 }
 
-function runtimeName(v: unknown, file?: string): RuntimeName {
+/** A runtime profile's name, checked (the config reader names its file in the message). */
+export function runtimeName(v: unknown, file?: string): RuntimeName {
   if (v === undefined) return 'portable';
   if (typeof v !== 'string' || !Object.hasOwn(RUNTIMES, v)) throw new AmpError(`runtime must be one of ${Object.keys(RUNTIMES).join(', ')} (got ${JSON.stringify(v)})`, file);
   return v as RuntimeName;
 }
 
-function positive(v: unknown, key: string, file?: string): number | undefined {
+/** A number option ≥ 0, checked. */
+export function positive(v: unknown, key: string, file?: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !(v >= 0)) throw new AmpError(`option '${key}' must be a number ≥ 0 (got ${JSON.stringify(v)})`, file);
   return v;
 }
 
+/**
+ * The pass's options with defaults filled in and values checked. A config file is read by the tools
+ * (src/tools/config.ts withConfig) before this: the pass reads no files.
+ */
 export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
-  const m = withConfig(o);
+  const m = o;
   const both = (m.allow ?? []).filter((x) => (m.deny ?? []).includes(x));
   if (both.length) throw new AmpError(`op types both allowed and denied: ${both.join(', ')}`, o.config);
   const pats = (m.keepFp32 ?? []).map(parseNamePattern);
@@ -166,5 +134,6 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
     fewestCasts: true,
     halfCodec: m.halfCodec,
     scanF32: m.scanF32,
+    ranges: m.ranges ?? new RangeCache(),
   };
 }

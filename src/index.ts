@@ -19,7 +19,7 @@ export { convert, convertSync, type ConvertOptions, type ConvertRunOptions, type
 export { formatVerification, formatDecode, synthesizeInputs, checkOutputs, type OutputCheck, type DecodeCheck, type DecodeStep } from './tools/verify.js';
 /** The greedy decode check of KV-cache decoders: next-token agreement and logits error per step. */
 export { decodeCheck, decoderIo, type DecoderIo } from './tools/decode.js';
-export { formatSummary } from '../passes/summary.js';
+export { formatSummary } from './tools/summary.js';
 export { RUNTIMES, type RuntimeName, type RuntimeProfile } from '../passes/runtimes.js';
 export { run, type RunResult, type RunJson } from './tools/run.js';
 export { CpuExecutor, executeNode, type RunOptions } from '../runtime/cpu/executor.js';
@@ -35,4 +35,4 @@ export { fallback, type FallbackResult } from './tools/fallback.js';
 export { trainCheck, formatTrainCheck, trainCheckJson, type TrainCheckReport, type TrainCheckOptions, type TrainCheckJson, type ModeSummary } from './tools/train-check.js';
 export { renderTrainHtml } from './tools/report/train-html.js';
 export { LossScaler } from '../runtime/train/loss-scaler.js';
-export { buildTrainingGraph } from '../runtime/train/autodiff.js';
+export { buildTrainingGraph } from './tools/trainer.js';

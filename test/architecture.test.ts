@@ -66,6 +66,9 @@ export function cycles(edges: { from: string; to: string }[]): string[][] {
   return out;
 }
 
+/** Imports of Node's built-in modules (node:fs, node:os…), by file. */
+const builtins: { from: string; to: string }[] = [];
+
 function importEdges(): { from: string; to: string }[] {
   const p = new Project({ tsConfigFilePath: resolve(ROOT, 'tsconfig.json'), skipAddingFilesFromTsConfig: true });
   p.addSourceFilesAtPaths([`${ROOT}/src/**/*.ts`, `${ROOT}/passes/**/*.ts`, `${ROOT}/runtime/**/*.ts`]);
@@ -80,7 +83,7 @@ function importEdges(): { from: string; to: string }[] {
         .flatMap((c) => { const a = c.getArguments()[0]; return a?.isKind(SyntaxKind.StringLiteral) ? [a.getLiteralValue()] : []; }),
     ];
     for (const s of specs) {
-      if (!s.startsWith('.')) continue;
+      if (!s.startsWith('.')) { if (s.startsWith('node:')) builtins.push({ from, to: s }); continue; }
       const to = relative(ROOT, resolve(sf.getDirectoryPath(), s)).replace(/\.js$/, '.ts');
       edges.push({ from, to });
     }
@@ -102,6 +105,15 @@ describe('architecture', () => {
     const bad = edges.filter((e) => { const a = layerOf(e.from), b = layerOf(e.to); return a && b && !ALLOWED[a].includes(b); })
       .map((e) => `${e.from} -> ${e.to}`);
     expect(bad).toEqual([]);
+  });
+  it('a step of the pass imports the context, passes/lib and the policy, never another step', () => {
+    const bad = edges.filter((e) => e.from.startsWith('passes/steps/') && e.to.startsWith('passes/') && !/^passes\/(context|policy|runtimes|options)\.ts$|^passes\/lib\//.test(e.to));
+    expect(bad.map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(edges.some((e) => e.from.startsWith('passes/steps/') && e.to.startsWith('passes/lib/'))).toBe(true);
+  });
+  it('the pass (graph → graph) touches no file, process or OS', () => {
+    expect(builtins.filter((b) => b.from.startsWith('passes/')).map((b) => `${b.from} -> ${b.to}`)).toEqual([]);
+    expect(builtins.some((b) => b.from === 'src/core/fs.ts')).toBe(true);
   });
   it('no file reaches itself through its imports', () => {
     expect(cycles(edges)).toEqual([]);

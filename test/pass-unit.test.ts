@@ -12,6 +12,7 @@ import { f16BitsToF32 } from '../src/core/half.js';
 import { cli } from './helpers/cli.js';
 import type { Model } from '../src/ir/graph.js';
 import { cloneModel } from '../src/onnx/io.js';
+import { formatSummary } from '../src/tools/summary.js';
 
 const F = DataType.FLOAT, H = DataType.FLOAT16;
 const typeOf = (m: Model, name: string) => m.graph.values.get(name)?.type?.elemType;
@@ -36,7 +37,7 @@ function mixedModel(opts: { big?: boolean } = {}): Model {
 
 describe('minimum cut (passes/min-cut.ts)', () => {
   it('finds the max flow and the source side of the CLRS example, and cuts deep chains without recursion', async () => {
-    const { FlowNetwork } = await import('../passes/min-cut.js');
+    const { FlowNetwork } = await import('../passes/lib/min-cut.js');
     const net = new FlowNetwork(6); // s=0, v1..v4 = 1..4, t=5
     for (const [u, v, c] of [[0, 1, 16], [0, 2, 13], [2, 1, 4], [1, 3, 12], [3, 2, 9], [2, 4, 14], [4, 3, 7], [3, 5, 20], [4, 5, 4]]) net.edge(u, v, c);
     expect(net.maxFlow(0, 5)).toBe(23);
@@ -62,6 +63,19 @@ describe('the pass on small graphs', () => {
     expect(summary.nodes.byOp.Exp).toEqual({ low: 0, high: 1 });
     expect(summary.nodes.byOp.MatMul).toEqual({ low: 1, high: 0 });
     expect(summary.keptFp32['overflows fp16 above x≈11']).toBe(1);
+  });
+  it('says why nodes stay fp32 by kind and detail; the summary text groups by kind', () => {
+    const { summary } = convertSync(mixedModel(), { keepFp32: ['/^m+$/'] });
+    const byKind = summary.keptByKind;
+    expect(byKind.policy?.details['overflows fp16 above x≈11']).toBe(1);
+    expect(byKind.requested).toEqual({ total: 1, details: { 'kept fp32 by name': 1 } });
+    // Every kept node has one kind and one detail: the two views count the same nodes.
+    const total = Object.values(byKind).reduce((a, k) => a + k.total, 0);
+    expect(total).toBe(Object.values(summary.keptFp32).reduce((a, n) => a + n, 0));
+    expect(total).toBe(summary.nodes.high - (summary.nodes.byOp.Cast?.high ?? 0));
+    const line = formatSummary(summary).split('\n').find((l) => l.startsWith('kept fp32:'))!;
+    expect(line).toMatch(/\d+ by the policy table \(.*overflows fp16 above x≈11/);
+    expect(line).toMatch(/1 as asked \(--keep-fp32, calibration, repair\) \(1 kept fp32 by name\)/);
   });
 
   it('gives an initializer read in fp16 and fp32 a converted copy, leaving the fp32 one intact', () => {

@@ -10,7 +10,7 @@ import { OP_POLICY, SLOT_POLICY, REDUCTIONS } from '../passes/policy.js';
 import { typeRules } from '../src/ir/infer-rules.js';
 import { cpuKernels } from '../runtime/cpu/kernels/index.js';
 import { gpuKernels, VIEW_OPS } from '../runtime/webgpu/kernels/index.js';
-import { gradRules } from '../runtime/train/grad/index.js';
+import { gradRules } from '../passes/training/grad/index.js';
 import { opTables, readmeSection } from '../scripts/op-tables.js';
 
 const ROOT = join(__dirname, '..');

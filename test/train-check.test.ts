@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { loadModel } from '../src/onnx/io.js';
-import { buildTrainingGraph } from '../runtime/train/autodiff.js';
+import { buildTrainingGraph } from '../src/tools/trainer.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { readCsv } from '../runtime/train/data.js';
 import { trainCheck } from '../src/tools/train-check.js';
@@ -14,7 +14,7 @@ import type { RTensor } from '../src/ir/rtensor.js';
 import type { Model } from '../src/ir/graph.js';
 import { ModelBuilder } from '../src/onnx/builder.js';
 import { DataType } from '../src/core/dtype.js';
-import { gradRules } from '../runtime/train/grad/index.js';
+import { gradRules } from '../passes/training/grad/index.js';
 
 const f32 = (dims: number[], data: Float32Array): RTensor => ({ dtype: 1, dims, data });
 

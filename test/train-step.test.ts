@@ -4,8 +4,8 @@
  * steps with the state carried by the executor (RunOptions.carry), a non-finite step skipped, clipping.
  */
 import { describe, it, expect } from 'vitest';
-import { buildTrainingGraph } from '../runtime/train/autodiff.js';
-import { appendOptimizerStep } from '../runtime/train/step-graph.js';
+import { buildTrainingGraph } from '../src/tools/trainer.js';
+import { appendOptimizerStep } from '../passes/training/step-graph.js';
 import { LossScaler } from '../runtime/train/loss-scaler.js';
 import { Sgd, Adam } from '../runtime/train/optim.js';
 import { CpuExecutor } from '../runtime/cpu/executor.js';

@@ -418,7 +418,7 @@ describe('fp16 without shader-f16', () => {
 
 describe('training on the GPU', () => {
   it('the MLP and CNN training graphs (fp32 and AMP; BatchNormalization in training mode too) run without crossings, and agree with the CPU reference', async () => {
-    const { buildTrainingGraph } = await import('../runtime/train/autodiff.js');
+    const { buildTrainingGraph } = await import('../src/tools/trainer.js');
     const { lowerForAmp } = await import('../src/tools/train-check.js');
     for (const [name, bnTraining] of [['mlp', false], ['cnn', false], ['cnn', true]] as const) {
       const tg = buildTrainingGraph(loadModel(fixtureModelPath(name)), { bnTraining });
@@ -451,8 +451,8 @@ describe('training on the GPU', () => {
 
 describe('the whole training step on the GPU', () => {
   it('forward, backward, unscale + inf/NaN check, the scale update, SGD and Adam: no crossing and nothing read back, state on the device, agrees with the CPU; a non-finite step changes nothing but the scale', async () => {
-    const { buildTrainingGraph } = await import('../runtime/train/autodiff.js');
-    const { appendOptimizerStep } = await import('../runtime/train/step-graph.js');
+    const { buildTrainingGraph } = await import('../src/tools/trainer.js');
+    const { appendOptimizerStep } = await import('../passes/training/step-graph.js');
     const { lowerForAmp } = await import('../src/tools/train-check.js');
     for (const [name, bnTraining, optimizer] of [['mlp', false, 'adam'], ['cnn', true, 'sgd']] as const) {
       const tg = buildTrainingGraph(loadModel(fixtureModelPath(name)), { bnTraining });

@@ -4,7 +4,7 @@
  * rule). Propagation stops at allow nodes; clear nodes are passed through but not locked (they follow
  * their inputs in step 5). A branch node's outputs that go low as a whole (ctx.branchLow) do not propagate.
  */
-import { isFloatValue, isLowBranchOutput, type PassContext } from '../context.js';
+import { isFloatValue, isLowBranchOutput, keep, type PassContext } from '../context.js';
 import type { Node } from '../../src/ir/graph.js';
 
 export function propagateDeny(ctx: PassContext): void {
@@ -20,7 +20,7 @@ export function propagateDeny(ctx: PassContext): void {
         const cls = ctx.cls.get(c);
         if (cls === 'infer' && !ctx.prec.has(c)) {
           ctx.prec.set(c, 'high');
-          ctx.reason.set(c, `downstream of fp32 ${n.opType}`);
+          ctx.reason.set(c, keep('downstream', `downstream of fp32 ${n.opType}`));
         }
         if (cls === 'infer' || cls === 'clear') { seen.add(c); queue.push(c); }
       }

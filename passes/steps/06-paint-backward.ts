@@ -5,8 +5,8 @@
  * input preprocessing and existing Cast(to=FLOAT) into the fp16 region instead of casting at its edge.
  * Everything still undecided then stays fp32.
  */
-import { isFloatValue, type PassContext } from '../context.js';
-import { isLowSource } from './05-paint-forward.js';
+import { isFloatValue, keep, type PassContext } from '../context.js';
+import { isLowSource } from '../lib/sources.js';
 import { decidedByConsumers, opRole } from '../policy.js';
 import type { Node } from '../../src/ir/graph.js';
 import { DataType } from '../../src/core/dtype.js';
@@ -62,6 +62,6 @@ export function paintBackward(ctx: PassContext): void {
   for (const n of ctx.graph.nodes) {
     if (ctx.prec.has(n)) continue;
     ctx.prec.set(n, 'high');
-    if (!ctx.reason.has(n)) ctx.reason.set(n, 'no low-precision neighbours');
+    if (!ctx.reason.has(n)) ctx.reason.set(n, keep('isolated', 'no low-precision neighbours'));
   }
 }

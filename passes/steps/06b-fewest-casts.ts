@@ -10,11 +10,11 @@
  * boundary casts look exactly like that). A value read inside a subgraph or by a decided-by-consumers node pins
  * its producer; constants and initializers cost nothing (they are converted, not cast).
  */
-import { isFloatValue, isLowBodyOutput, type PassContext } from '../context.js';
-import { isLowSource, keepIo } from './05-paint-forward.js';
-import { requiredInputType } from './required.js';
+import { isFloatValue, isLowBodyOutput, keep, type PassContext } from '../context.js';
+import { isLowSource, keepIo } from '../lib/sources.js';
+import { requiredInputType } from '../lib/required.js';
 import { decidedByConsumers, opRole, slotPolicy } from '../policy.js';
-import { FlowNetwork } from '../min-cut.js';
+import { FlowNetwork } from '../lib/min-cut.js';
 import { DataType } from '../../src/core/dtype.js';
 import type { Node } from '../../src/ir/graph.js';
 
@@ -58,7 +58,7 @@ export function fewestCasts(ctx: PassContext): void {
     const want = high[x] ? 'high' : 'low';
     if (ctx.prec.get(n) === want) continue;
     ctx.prec.set(n, want);
-    if (want === 'high') ctx.reason.set(n, 'fewer casts in fp32'); else ctx.reason.delete(n);
+    if (want === 'high') ctx.reason.set(n, keep('casts', 'fewer casts in fp32')); else ctx.reason.delete(n);
   }
 }
 
@@ -70,7 +70,7 @@ function isFree(ctx: PassContext, n: Node): boolean {
   const p = ctx.prec.get(n);
   if ((p !== 'low' && p !== 'high') || ctx.cls.get(n) !== 'clear' || (decidedByConsumers(n.opType, ctx.opset) && !isUpcast(n)) || n.subgraphs.size || ctx.keepSlots.has(n)) return false;
   const why = ctx.reason.get(n);
-  if (why !== undefined && why !== 'no low-precision neighbours') return false;
+  if (why !== undefined && why.kind !== 'isolated') return false;
   if ((slotPolicy(n.key, ctx.opset).keepOutputs ?? []).length) return false;
   const types = [...n.inputs, ...n.outputs].filter((x) => isFloatValue(g, x)).map((x) => (g.lookup(x) ?? g.values.get(x))?.type?.elemType);
   if (types.some((t) => t !== DataType.FLOAT && t !== ctx.low)) return false;

@@ -10,9 +10,9 @@
  *   `<name>__<type>` and a Cast restores the declared name and type.
  */
 import { isLowBodyOutput, type PassContext } from '../context.js';
-import { requiredInputType, lowOutputs } from './required.js';
-import { uniqueName } from './07-convert-initializers.js';
-import { keepIo } from './05-paint-forward.js';
+import { requiredInputType, lowOutputs } from '../lib/required.js';
+import { uniqueName } from '../lib/names.js';
+import { keepIo } from '../lib/sources.js';
 import { DataType, isConvertibleFloat } from '../../src/core/dtype.js';
 import { Node } from '../../src/ir/graph.js';
 import { makeAttr } from '../../src/onnx/builder.js';

@@ -11,7 +11,7 @@ import { DataType } from '../../src/core/dtype.js';
 import { Tensor } from '../../src/ir/tensor.js';
 import { makeAttr } from '../../src/onnx/builder.js';
 import type { Graph, Node } from '../../src/ir/graph.js';
-import { lowerValues } from './07-convert-initializers.js';
+import { lowerValues } from '../lib/lower.js';
 import { f16ArrayToF32, bf16ArrayToF32 } from '../../src/core/half.js';
 
 const suffix = (t: number) => (t === DataType.FLOAT16 ? 'fp16' : t === DataType.BFLOAT16 ? 'bf16' : 'fp32');

@@ -53,3 +53,6 @@ export function closest(s: string, candidates: Iterable<string>, n = 3): string[
   const limit = Math.max(2, Math.floor(s.length / 3));
   return [...new Set(candidates)].map((c) => [c, distance(s, c)] as const).filter(([, d]) => d <= limit).sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : 1)).slice(0, n).map(([c]) => c);
 }
+
+/** A count with thousands separators (1,234,567), the same on every locale. */
+export const fmtCount = (n: number): string => n.toLocaleString('en-US');

@@ -20,7 +20,8 @@ import { f32ArrayToF16 } from '../core/half.js';
 import { f32ToF16, rangeF16 } from '../../runtime/cpu/wasm/index.js';
 import { AmpError, InvalidModelError, UnsupportedOpError } from '../core/errors.js';
 import { isConvertibleFloat, DataType } from '../core/dtype.js';
-import { runMixedPrecision, resolveOptions, withConfig, type ConvertOptions } from '../../passes/index.js';
+import { runMixedPrecision, resolveOptions, RangeCache, type ConvertOptions } from '../../passes/index.js';
+import { withConfig } from './config.js';
 import type { ScanF32 } from '../../passes/options.js';
 import type { ConvertSummary } from '../../passes/context.js';
 import type { RTensor } from '../ir/rtensor.js';
@@ -138,7 +139,9 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
   const keptIo: string[] = [];
   const keepIoTypes = (): ConvertOptions['keepIoTypes'] =>
     (!keptIo.length || passOptions.keepIoTypes === true ? passOptions.keepIoTypes : [...(Array.isArray(passOptions.keepIoTypes) ? passOptions.keepIoTypes : []), ...keptIo]);
-  const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...passOptions, keepIoTypes: keepIoTypes(), keepFp32, keepReasons, rangeProven }));
+  // One range cache for every conversion of this model (restarts, the fallback's trials): weights scanned once.
+  const ranges = new RangeCache();
+  const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ranges, ...passOptions, keepIoTypes: keepIoTypes(), keepFp32, keepReasons, rangeProven }));
   /** The original converted again from scratch with the options as they now stand. */
   const restart = (): ConvertSummary => {
     const fresh = cloneModel(original);
@@ -255,7 +258,7 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
     for (let round = 0; round < 2 && !checks.every((c) => c.pass); round++) {
       const failing = Math.min(...checks.map((c) => c.failedOn ?? Infinity));
       onPhase?.('repairing');
-      const { report: _r, ...fb } = await fallback(original, sets[Number.isFinite(failing) ? failing : 0], tolerance, { ...passOptions, keepIoTypes: keepIoTypes(), keepFp32, keepReasons, rangeProven }, maxEvals, { outputTolerance });
+      const { report: _r, ...fb } = await fallback(original, sets[Number.isFinite(failing) ? failing : 0], tolerance, { ranges, ...passOptions, keepIoTypes: keepIoTypes(), keepFp32, keepReasons, rangeProven }, maxEvals, { outputTolerance });
       verification.evaluations += fb.evaluations;
       result.fallback = fb;
       if (!fb.keepFp32.length) break;
@@ -311,7 +314,7 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
 
 /** The static pass alone: no inputs, no runs. */
 export function convertSync(input: Model | string | Uint8Array, options: ConvertOptions = {}): { model: Model; summary: ConvertSummary } {
-  const opts = resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...options });
+  const opts = resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...withConfig(options) });
   const model = toModel(input);
   const summary = runMixedPrecision(model, opts);
   return { model, summary };

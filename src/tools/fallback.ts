@@ -7,6 +7,7 @@
  */
 import type { Model } from '../ir/graph.js';
 import { runMixedPrecision, resolveOptions } from '../../passes/index.js';
+import { withConfig } from './config.js';
 import { diff, type DiffReport, type DiffOptions, type ReferenceCache } from './diff.js';
 import type { Tolerance } from './report/stats.js';
 import type { ConvertOptions } from '../../passes/index.js';
@@ -25,6 +26,7 @@ export async function fallback(original: Model, feeds: Record<string, RTensor>, 
   const t0 = performance.now();
   const nodes = [...original.graph.allNodes()].length;
   const budget = maxEvaluations ?? Math.max(4, Math.ceil(2 * Math.log2(Math.max(2, nodes))));
+  options = withConfig(options);
   const base = [...(options.keepFp32 ?? [])];
   const kept: string[] = [];
   let evaluations = 0;

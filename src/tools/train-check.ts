@@ -9,7 +9,7 @@ import type { Model } from '../ir/graph.js';
 import { loadModel } from '../onnx/io.js';
 import { readCsv, readFashionMnist, type Dataset } from '../../runtime/train/data.js';
 import { buildMlp } from '../../runtime/train/models.js';
-import { train, initialWeights, FP32_NODES, DEFAULT_BATCH, type Mode, type TrainResult } from '../../runtime/train/trainer.js';
+import { train, initialWeights, FP32_NODES, DEFAULT_BATCH, type Mode, type TrainResult } from './trainer.js';
 import { convertSync } from './convert.js';
 import { AmpError } from '../core/errors.js';
 import type { BackendName } from '../../runtime/backend.js';

@@ -4,17 +4,40 @@
  * (src/tools/train-check.ts) passes it in as `lower`, since the runtime layer does not import the passes.
  * The fused loss is named `loss/…` so the pass can keep it fp32 — no hand-written fp16 path.
  */
-import type { Model } from '../../src/ir/graph.js';
-import { createExecutor, type BackendName, type Executor } from '../backend.js';
-import { toFloat32, type RTensor } from '../../src/ir/rtensor.js';
-import { DataType } from '../../src/core/dtype.js';
-import { f32ArrayToF16, f32ArrayToBf16 } from '../../src/core/half.js';
-import { buildTrainingGraph } from './autodiff.js';
-import { LossScaler, type LossScalerOptions } from './loss-scaler.js';
-import { appendOptimizerStep, OPT_PREFIX } from './step-graph.js';
-import type { Dataset } from './data.js';
-import { xorshift } from '../../src/core/rng.js';
-import { cloneModel } from '../../src/onnx/io.js';
+import type { Model } from '../ir/graph.js';
+import { createExecutor, type BackendName, type Executor } from '../../runtime/backend.js';
+import { toFloat32, type RTensor } from '../ir/rtensor.js';
+import { DataType } from '../core/dtype.js';
+import { f32ArrayToF16, f32ArrayToBf16 } from '../core/half.js';
+import { trainingGraph, type TrainingGraph } from '../../passes/training/autodiff.js';
+import { CpuExecutor } from '../../runtime/cpu/executor.js';
+import { AmpError } from '../core/errors.js';
+import { makeTensor } from '../ir/rtensor.js';
+import { LossScaler, type LossScalerOptions } from '../../runtime/train/loss-scaler.js';
+import { appendOptimizerStep, OPT_PREFIX } from '../../passes/training/step-graph.js';
+import type { Dataset } from '../../runtime/train/data.js';
+import { xorshift } from '../core/rng.js';
+import { cloneModel } from '../onnx/io.js';
+
+/** Dims of every forward value for batch 1 (symbolic dims → 1), by running the forward model once on zeros. */
+export function probeShapes(forward: Model): Map<string, number[]> {
+  const feeds: Record<string, RTensor> = {};
+  for (const name of forward.graph.inputs) {
+    if (forward.graph.initializers.has(name)) continue;
+    const t = forward.graph.values.get(name)?.type;
+    if (!t?.shape) throw new AmpError(`input '${name}' needs a declared shape for training`);
+    const dims = t.shape.map((d) => (typeof d === 'number' ? d : 1));
+    feeds[name] = makeTensor(t.elemType, dims);
+  }
+  const shapes = new Map<string, number[]>();
+  for (const [name, t] of Object.entries(feeds)) shapes.set(name, t.dims);
+  new CpuExecutor(forward).runSync(feeds, { onValue: (name, t) => shapes.set(name, t.dims) });
+  return shapes;
+}
+
+/** The training graph of a forward model (passes/training/autodiff.ts), its shapes measured by one run on zeros. */
+export const buildTrainingGraph = (forward: Model, opts: { logits?: string; bnTraining?: boolean } = {}): TrainingGraph =>
+  trainingGraph(forward, probeShapes(forward), opts);
 
 /** fp32; fp16 AMP with / without dynamic loss scaling; bf16 AMP (fp32's exponent range: no loss scaling needed). */
 export type Mode = 'fp32' | 'amp' | 'amp-noscale' | 'amp-bf16';

@@ -18,8 +18,6 @@ import { Tensor } from '../../src/ir/tensor.js';
 import { DataType } from '../../src/core/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
 import { gradRules, type GradContext } from './grad/index.js';
-import { CpuExecutor } from '../cpu/executor.js';
-import { makeTensor, type RTensor } from '../../src/ir/rtensor.js';
 import { cloneModel } from '../../src/onnx/io.js';
 
 /**
@@ -28,24 +26,11 @@ import { cloneModel } from '../../src/onnx/io.js';
  */
 export interface TrainingGraph { model: Model; weights: string[]; grads: string[]; logits: string; classes: number; state: { input: string; output: string }[] }
 
-/** Dims of every forward value for batch 1 (symbolic dims → 1), by running the forward model once on zeros. */
-function probeShapes(forward: Model): Map<string, number[]> {
-  const feeds: Record<string, RTensor> = {};
-  for (const name of forward.graph.inputs) {
-    if (forward.graph.initializers.has(name)) continue;
-    const t = forward.graph.values.get(name)?.type;
-    if (!t?.shape) throw new AmpError(`input '${name}' needs a declared shape for training`);
-    const dims = t.shape.map((d) => (typeof d === 'number' ? d : 1));
-    feeds[name] = makeTensor(t.elemType, dims);
-  }
-  const shapes = new Map<string, number[]>();
-  for (const [name, t] of Object.entries(feeds)) shapes.set(name, t.dims);
-  new CpuExecutor(forward).runSync(feeds, { onValue: (name, t) => shapes.set(name, t.dims) });
-  return shapes;
-}
-
-/** The training graph of a forward model: loss, gradients of every float initializer (reverse-mode autodiff). */
-export function buildTrainingGraph(forward: Model, opts: { logits?: string; bnTraining?: boolean } = {}): TrainingGraph {
+/**
+ * The training graph of a forward model: loss, gradients of every float initializer (reverse-mode autodiff).
+ * `shapes`: the dims of every forward value for batch 1 (the tools measure them by running the model once).
+ */
+export function trainingGraph(forward: Model, shapes: Map<string, number[]>, opts: { logits?: string; bnTraining?: boolean } = {}): TrainingGraph {
   const model = cloneModel(forward); // work on a copy
   const g = model.graph;
   const logits = opts.logits ?? g.outputs[0];
@@ -82,7 +67,6 @@ export function buildTrainingGraph(forward: Model, opts: { logits?: string; bnTr
     if (!n.outputs[1]) { n.outputs[1] = fresh('maxpool.indices'); g.value(n.outputs[1]).type = { elemType: DataType.INT64 }; }
     indices.set(n, n.outputs[1]);
   }
-  const shapes = probeShapes(forward);
   // Training-mode BatchNormalization: batch statistics in the forward pass, running statistics as state.
   const state: { input: string; output: string }[] = [];
   if (opts.bnTraining) for (const n of fwdNodes) if (n.opType === 'BatchNormalization') {
