@@ -37,7 +37,7 @@ describe('op registries agree', () => {
     expect([...VIEW_OPS].filter((o) => !cpuKernels[o])).toEqual([]);
   });
   it('every op with checked string attributes has a CPU kernel; a value outside its list is refused before running', async () => {
-    const { ENUM_ATTRIBUTES, checkEnumAttributes } = await import('../runtime/cpu/kernels/enums.js');
+    const { ENUM_ATTRIBUTES, checkEnumAttributes } = await import('../runtime/ops/enums.js');
     expect(Object.keys(ENUM_ATTRIBUTES).filter((o) => !cpuKernels[o])).toEqual([]);
     const { ModelBuilder } = await import('../src/onnx/builder.js');
     const b = new ModelBuilder({ opset: 19 });
@@ -47,6 +47,11 @@ describe('op registries agree', () => {
     // Both executors refuse it before running anything.
     const { CpuExecutor } = await import('../runtime/cpu/executor.js');
     expect(() => new CpuExecutor(b.build())).toThrow(/mode 'mirror'/);
+  });
+  it('a registry refuses an op two tables claim (no silent override by order)', async () => {
+    const { register } = await import('../src/core/registry.js');
+    expect(register('t', { A: 1 }, { B: 2 })).toEqual({ A: 1, B: 2 });
+    expect(() => register('test kernels', { A: 1, B: 2 }, { B: 3 })).toThrow("test kernels: 'B' is registered twice");
   });
   it('every gradient rule is for an op with a CPU kernel and a policy entry', () => {
     expect(Object.keys(gradRules).filter((o) => !cpuKernels[o] || !OP_POLICY[o])).toEqual([]);

@@ -22,13 +22,13 @@
 import { HostCarry } from '../carry.js';
 import { lookupOwn, type Graph, type Model, type Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
-import { fromIrTensor, size, type RTensor } from '../../src/ir/rtensor.js';
+import { fromIrTensor, type RTensor } from '../../src/ir/rtensor.js';
 import { cpuKernels } from './kernels/index.js';
 import type { KernelContext } from './kernels/types.js';
-import { checkEnumAttributes } from './kernels/enums.js';
+import { checkEnumAttributes } from '../ops/enums.js';
+import { checkFeed, checkFeedNames, missingInput } from '../ops/feeds.js';
 import { checkControlFlow } from './kernels/control.js';
 import { AmpError, UnsupportedOpError } from '../../src/core/errors.js';
-import { dtypeName } from '../../src/core/dtype.js';
 import { BufferPool, withPool } from './pool.js';
 
 /** Ops whose outputs differ from run to run with the same inputs: never folded. */
@@ -210,22 +210,14 @@ export class CpuExecutor {
   /** Checks feeds against the model's declared inputs: presence, element type, static dims. */
   private checkFeeds(feeds: Record<string, RTensor>): RTensor[] {
     const g = this.model.graph;
-    const known = new Set(g.inputs);
-    for (const k of Object.keys(feeds)) if (!known.has(k)) throw new AmpError(`input '${k}' is not an input of the model (inputs: ${g.inputs.filter((i) => !g.initializers.has(i)).join(', ')})`);
+    checkFeedNames(g, feeds);
     return g.inputs.map((name) => {
       const t = feeds[name];
-      const v = g.values.get(name);
       if (!t) {
         if (g.initializers.has(name)) return this.initializer(g.initializers.get(name)!);
-        throw new AmpError(`input '${name}' is missing`);
+        throw missingInput(name);
       }
-      const decl = v?.type;
-      if (decl?.elemType && decl.elemType !== t.dtype) throw new AmpError(`input '${name}' must be ${dtypeName(decl.elemType)}, got ${dtypeName(t.dtype)}`);
-      if (decl?.shape) {
-        const bad = decl.shape.length !== t.dims.length || decl.shape.some((d, i) => typeof d === 'number' && d !== t.dims[i]);
-        if (bad) throw new AmpError(`input '${name}' must have shape [${decl.shape.map((d) => d ?? '?').join(', ')}], got [${t.dims.join(', ')}]`);
-      }
-      if (t.data.length !== size(t.dims)) throw new AmpError(`input '${name}' has ${t.data.length} values for shape [${t.dims.join(', ')}]`);
+      checkFeed(g, name, t);
       return t;
     });
   }

@@ -12,8 +12,9 @@ import type { Graph, Model, Node } from '../../src/ir/graph.js';
 import type { Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, type RTensor } from '../../src/ir/rtensor.js';
 import { executeNode, CpuExecutor, type RunOptions } from '../cpu/executor.js';
-import { pastLoopLimit, tooManyIterations } from '../cpu/kernels/control.js';
-import { checkEnumAttributes } from '../cpu/kernels/enums.js';
+import { pastLoopLimit, tooManyIterations } from '../ops/loops.js';
+import { checkEnumAttributes } from '../ops/enums.js';
+import { checkFeed, checkFeedNames, missingInput } from '../ops/feeds.js';
 import { gpuContext, type GpuContext } from './device.js';
 import { Runner, withHalfEmulation, withSoftwareAdapter, elemBytes, numel, type GpuTensor } from './shader.js';
 import { gpuKernels, VIEW_OPS, splitProducts, copyInto } from './kernels/index.js';
@@ -144,14 +145,14 @@ export class WebGpuExecutor {
     const env = new Map<string, Val>();
     const owned = new Map<GPUBuffer, number>(); // refcounts of intermediate buffers (views share them)
     for (const [name, t] of g.initializers) env.set(name, this.initVal(t));
+    checkFeedNames(g, feeds);
     for (const name of g.inputs) {
       if (g.initializers.has(name)) continue;
       const t = feeds[name];
       const held = this.carried.get(name);
       if (!t && held) { env.set(name, { ...held }); continue; } // a copy: an upload this run must not stick to it
-      if (!t) throw new AmpError(`input '${name}' is missing`);
-      const decl = g.values.get(name)?.type?.elemType;
-      if (decl && decl !== t.dtype) throw new AmpError(`input '${name}' must be ${decl === DataType.FLOAT16 ? 'FLOAT16' : decl === DataType.FLOAT ? 'FLOAT' : `type ${decl}`}, got type ${t.dtype}`);
+      if (!t) throw missingInput(name);
+      checkFeed(g, name, t);
       const v: Val = { cpu: t };
       env.set(name, v);
       // Uploaded now, before any kernel is recorded: an upload in the middle of recording has to submit first.

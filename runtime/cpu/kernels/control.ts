@@ -1,11 +1,12 @@
 /** If, Loop and Scan: run their bodies through the executor (ctx.runGraph); bodies read outer values directly. */
-import type { Kernel, KernelContext } from './types.js';
-import { ints, num, size } from '../util.js';
 import { DataType, type TypedArray } from '../../../src/core/dtype.js';
-import type { RTensor } from '../../../src/ir/rtensor.js';
 import { AmpError, InvalidModelError } from '../../../src/core/errors.js';
 import type { Model, Node } from '../../../src/ir/graph.js';
-import { take } from './shape.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
+import { pastLoopLimit, tooManyIterations } from "../../ops/loops.js";
+import { ints, num, size } from '../util.js';
+import { take, transpose as transposeT } from './shape.js';
+import type { Kernel, KernelContext } from './types.js';
 
 /** The graph attribute `name` of a control-flow node (a model without it is malformed). */
 function bodyOf(node: Node, name: string) {
@@ -33,17 +34,6 @@ function sliceAt(t: RTensor, axis: number, i: number): RTensor {
   for (let o = 0; o < outer; o++) for (let k = 0; k < inner; k++) idx[o * inner + k] = (o * d + i) * inner + k;
   return take(t, idx, dims);
 }
-
-/**
- * Iterations a Loop may run in one execution: PyTorch exports while-loops with trip count 2^63−1 and a condition,
- * so only the iterations actually run are counted; beyond this the model is refused rather than left spinning.
- */
-const MAX_LOOP_ITERATIONS = 1_000_000;
-/** After `done` iterations, with the condition `cond` for the next: would a next one pass the limit? */
-export const pastLoopLimit = (done: number, cond: unknown, trips: number): boolean => done >= MAX_LOOP_ITERATIONS && !!cond && done < trips;
-/** The refusal; `label` names the node where the caller does not (the CPU executor prefixes every kernel error). */
-export const tooManyIterations = (trips: number, label?: string) =>
-  new AmpError(`${label ? `Loop '${label}': ` : ''}Loop runs more than ${MAX_LOOP_ITERATIONS.toLocaleString('en-US')} iterations (trip count ${trips === Infinity ? 'none' : trips.toPrecision(3)}), the executors' limit`);
 
 export const controlKernels: Record<string, Kernel> = {
   If: (node, [cond], ctx) => {
@@ -114,7 +104,6 @@ function scan(node: Node, ts: RTensor[], nScan: number, ctx: KernelContext, dirs
   });
   return [...state, ...scanned];
 }
-import { transpose as transposeT } from './shape.js';
 
 /**
  * Control-flow signatures, checked before anything runs (onnxruntime refuses these models): an If branch yields

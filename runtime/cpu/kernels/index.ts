@@ -1,4 +1,5 @@
 /** The CPU kernel registry: op type → kernel. The executor looks ops up here and nowhere else. */
+import { register } from '../../../src/core/registry.js';
 import type { Kernel } from './types.js';
 import { unaryKernels } from './unary.js';
 import { binaryKernels } from './binary.js';
@@ -27,10 +28,8 @@ import { miscKernels } from './misc.js';
 import { attentionKernels } from './attention.js';
 import { contribKernels } from './contrib.js';
 
-export const cpuKernels: Record<string, Kernel> = {
-  ...unaryKernels, ...binaryKernels, ...matmulKernels, ...convKernels, ...poolKernels, ...reduceKernels,
-  ...normKernels, ...shapeKernels, ...castKernels, ...constantKernels, ...cumsumKernels, ...triluKernels, ...unpoolKernels,
-  ...quantizeKernels, ...selectKernels, ...linalgKernels, ...gridSampleKernels, ...detectionKernels, ...lossKernels, ...spectralKernels, ...resizeKernels, ...rnnKernels, ...controlKernels, ...miscKernels, ...attentionKernels, ...contribKernels,
-};
+export const cpuKernels: Record<string, Kernel> = register('CPU kernels',
+  unaryKernels, binaryKernels, matmulKernels, convKernels, poolKernels, reduceKernels, normKernels, shapeKernels, castKernels, constantKernels, cumsumKernels, triluKernels, unpoolKernels, quantizeKernels, selectKernels, linalgKernels, gridSampleKernels, detectionKernels, lossKernels, spectralKernels, resizeKernels, rnnKernels, controlKernels, miscKernels, attentionKernels, contribKernels,
+);
 export const claimedOps = (): string[] => Object.keys(cpuKernels).sort();
 export type { Kernel, KernelContext } from './types.js';

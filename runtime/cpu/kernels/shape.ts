@@ -2,13 +2,14 @@
  * Shape computation and data movement. These keep the element type and copy elements (any storage:
  * numbers, bigint, strings), so they are exact for every dtype; index math uses plain numbers.
  */
-import type { Kernel } from './types.js';
-import { num, make, size, strides, ints, normAxis, emptyLike, broadcastShape, broadcastIndex } from '../util.js';
-import { takeBuffer } from '../pool.js';
 import { DataType, type TypedArray } from '../../../src/core/dtype.js';
-import type { RTensor } from '../../../src/ir/rtensor.js';
 import { AmpError } from '../../../src/core/errors.js';
 import type { Node } from '../../../src/ir/graph.js';
+import type { RTensor } from '../../../src/ir/rtensor.js';
+import { sliceArgs, sliceGeometry } from "../../ops/slice.js";
+import { takeBuffer } from '../pool.js';
+import { broadcastIndex, broadcastShape, emptyLike, ints, make, normAxis, num, size, strides } from '../util.js';
+import type { Kernel } from './types.js';
 
 /** New tensor of t's type whose element i is t[idx[i]]; runs of consecutive indices are block-copied. */
 export function take(t: RTensor, idx: ArrayLike<number>, dims: number[]): RTensor {
@@ -65,35 +66,6 @@ export function transpose(t: RTensor, perm: number[]): RTensor {
     }
   }
   return { dtype: t.dtype, dims, data: out as never };
-}
-
-
-/**
- * Slice's geometry per axis, as ONNX defines it: negative starts/ends counted from the end, clamped (to
- * [0, d] for positive steps, [-1, d - 1] for negative ones); first index, step and output size per axis.
- */
-export function sliceGeometry(dims: number[], starts: number[], ends: number[], axes: number[], steps: number[]): { st: number[]; sp: number[]; out: number[] } {
-  const r = dims.length;
-  const st = new Array(r).fill(0), en = [...dims], sp = new Array(r).fill(1);
-  axes.forEach((a0, i) => {
-    const a = normAxis(a0, r), d = dims[a], step = steps[i] ?? 1;
-    let s = starts[i], e = ends[i];
-    if (s < 0) s += d;
-    if (e < 0) e += d;
-    if (step > 0) { s = Math.max(0, Math.min(d, s)); e = Math.max(0, Math.min(d, e)); }
-    else { s = Math.max(-1, Math.min(d - 1, s)); e = Math.max(-1, Math.min(d - 1, e)); }
-    st[a] = s; en[a] = e; sp[a] = step;
-  });
-  return { st, sp, out: dims.map((_, a) => Math.max(0, Math.ceil((en[a] - st[a]) / sp[a]))) };
-}
-
-/** Slice's inputs (opset ≥ 10) or attributes (before): starts, ends, axes, steps. */
-export function sliceArgs(node: Node, [starts, ends, axes, steps]: (RTensor | undefined)[]): { starts: number[]; ends: number[]; axes: number[]; steps: number[] } {
-  const st = starts ? ints(starts) : node.attrInts('starts')!;
-  const en = ends ? ints(ends) : node.attrInts('ends')!;
-  const ax = axes ? ints(axes) : node.attrInts('axes') ?? st.map((_, i) => i);
-  const clampBig = (v: number) => Math.max(-(2 ** 53), Math.min(2 ** 53, v));
-  return { starts: st.map(clampBig), ends: en.map(clampBig), axes: ax, steps: steps ? ints(steps) : ax.map(() => 1) };
 }
 
 function sliceIndices(dims: number[], starts: number[], ends: number[], axes: number[], steps: number[]): { idx: Int32Array; out: number[] } {

@@ -4,7 +4,7 @@
  */
 import type { GpuTensor, Program } from '../shader.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, stridedOffsets, Params, bstrides } from '../shader.js';
-import { broadcastShape } from '../../cpu/util.js';
+import { broadcastShape } from '../../ops/broadcast.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { DataType } from '../../../src/core/dtype.js';
 

@@ -8,7 +8,7 @@
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, wgslType, isFloatTensor, Params, softwareAdapter } from '../shader.js';
 import { RB, CV, accumulators, registerFma, blockStores, TILE_PRODUCT, TILE4_HEAD } from './matmul.js';
-import { convGeometry, convTransposeGeometry } from '../../cpu/kernels/conv.js';
+import { asConv2d, convGeometry, convTransposeGeometry } from '../../ops/conv.js';
 
 /**
  * The register-tiled GEMM of kernels/matmul.ts over (output channel, output pixel), B tiles gathered from X.
@@ -114,16 +114,15 @@ export const convKernels: Record<string, GpuKernel> = {
     // A 1-D conv is a 2-D one of height 1 (the same buffers, other dims).
     const one = Xin!.dims.length === 3;
     const X = one ? { ...Xin!, dims: [Xin!.dims[0], Xin!.dims[1], 1, Xin!.dims[2]] } : Xin!, W = one ? { ...Win!, dims: [Win!.dims[0], Win!.dims[1], 1, Win!.dims[2]] } : Win!;
-    const [N, C, H, Wd] = X.dims, [M, CG, KH, KW] = W.dims;
-    const g1 = one ? convGeometry(node, [Wd], node.attrInts('kernel_shape') ?? [KW]) : undefined;
-    const g = g1 ? { kernel: [1, g1.kernel[0]], strides: [1, g1.strides[0]], pads: [0, g1.pads[0], 0, g1.pads[1]], dilations: [1, g1.dilations[0]], out: [1, g1.out[0]] }
-      : convGeometry(node, [H, Wd], node.attrInts('kernel_shape') ?? [KH, KW]);
-    const [OH, OW] = g.out, group = node.attrInt('group', 1);
+    const [N, C] = X.dims, [M, CG] = W.dims, kdims = Win!.dims.slice(2);
+    const g = convGeometry(node, Xin!.dims.slice(2), node.attrInts('kernel_shape') ?? kdims), c = asConv2d(Xin!.dims.slice(2), kdims, g);
+    const { H, W: Wd, KH, KW, OH, OW } = c;
+    const group = node.attrInt('group', 1);
     const n = N * M * OH * OW, T = wgslType(X!.dtype);
     const ins = B ? [X!, W!, B] : [X!, W!];
     if (group === 1 && M >= 32 && OH * OW >= 16 && N <= 65535) {
       const q = new Params().u32('C', C).i32('H', H).i32('W', Wd).u32('M', M).u32('OH', OH).u32('OW', OW).u32('KH', KH).u32('KW', KW)
-        .u32('SH', g.strides[0]).u32('SW', g.strides[1]).u32('PT', g.pads[0]).u32('PL', g.pads[1]).u32('DH', g.dilations[0]).u32('DW', g.dilations[1]);
+        .u32('SH', c.SH).u32('SW', c.SW).u32('PT', c.PT).u32('PL', c.PL).u32('DH', c.DH).u32('DW', c.DW);
       const pointwise = KH === 1 && KW === 1 && g.strides.every((v) => v === 1) && g.pads.every((v) => v === 0);
       const regs = softwareAdapter();
       return {
@@ -133,8 +132,8 @@ export const convKernels: Record<string, GpuKernel> = {
       };
     }
     const p = new Params().u32('count', n).u32('C', C).i32('H', H).i32('W', Wd).u32('M', M).u32('OH', OH).u32('OW', OW)
-      .u32('KH', KH).u32('KW', KW).u32('SH', g.strides[0]).u32('SW', g.strides[1]).u32('PT', g.pads[0]).u32('PL', g.pads[1])
-      .u32('DH', g.dilations[0]).u32('DW', g.dilations[1]).u32('G', group).u32('CG', CG);
+      .u32('KH', KH).u32('KW', KW).u32('SH', c.SH).u32('SW', c.SW).u32('PT', c.PT).u32('PL', c.PL)
+      .u32('DH', c.DH).u32('DW', c.DW).u32('G', group).u32('CG', CG);
     return {
       key: `conv2d:${X!.dtype}:${!!B}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: one ? [N, M, OW] : [N, M, OH, OW] }], meta: p.meta, groups: groupsFor(n),
       wgsl: () => `${bindings(ins.map((t) => t.dtype), [X!.dtype])}${PROLOGUE('count', p)}

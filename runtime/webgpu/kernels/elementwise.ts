@@ -3,8 +3,8 @@ import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params, HALF_BITS, halfEmulated, bstrides } from '../shader.js';
 import { castBool } from './logic.js';
 import { broadcastOp } from './broadcast.js';
-import { broadcastShape } from '../../cpu/util.js';
-import { sliceArgs, sliceGeometry } from '../../cpu/kernels/shape.js';
+import { broadcastShape } from '../../ops/broadcast.js';
+import { sliceArgs, sliceGeometry } from '../../ops/slice.js';
 import { DataType } from '../../../src/core/dtype.js';
 
 // erf with |error| < 1.5e-7 (Abramowitz & Stegun 7.1.26): WGSL has no erf.

@@ -15,7 +15,7 @@ import { UNARY, BINARY, ERF, POW, TO_HALF } from './elementwise.js';
 import { COMPARE, LOGIC, BOOL_EXPR, CLASS_F32, infTest } from './logic.js';
 import { reduceGeometry, ROWS_MAIN } from './reduce.js';
 import type { RTensor } from '../../../src/ir/rtensor.js';
-import { broadcastShape } from '../../cpu/util.js';
+import { broadcastShape } from '../../ops/broadcast.js';
 import { DataType } from '../../../src/core/dtype.js';
 
 const F = DataType.FLOAT, H = DataType.FLOAT16, B = DataType.BOOL, BF = DataType.BFLOAT16;

@@ -1,4 +1,5 @@
 /** The WebGPU kernel registry. Ops not here (or attribute forms a kernel declines) run on the CPU reference. */
+import { register } from '../../../src/core/registry.js';
 import type { GpuKernel } from './types.js';
 import { elementwiseKernels } from './elementwise.js';
 import { matmulKernels } from './matmul.js';
@@ -15,10 +16,9 @@ import { movementKernels } from './movement.js';
 import { rnnKernels } from './rnn.js';
 import { resizeKernels } from './resize.js';
 
-export const gpuKernels: Record<string, GpuKernel> = {
-  ...elementwiseKernels, ...matmulKernels, ...convKernels, ...poolKernels, ...softmaxKernels, ...layernormKernels,
-  ...batchnormKernels, ...transposeKernels, ...reduceKernels, ...scatterKernels, ...logicKernels, ...movementKernels, ...rnnKernels, ...resizeKernels,
-};
+export const gpuKernels: Record<string, GpuKernel> = register('WebGPU kernels',
+  elementwiseKernels, matmulKernels, convKernels, poolKernels, softmaxKernels, layernormKernels, batchnormKernels, transposeKernels, reduceKernels, scatterKernels, logicKernels, movementKernels, rnnKernels, resizeKernels,
+);
 /** Ops that only reinterpret dims: the GPU buffer is shared, no kernel runs. */
 export const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 export type { GpuKernel } from './types.js';

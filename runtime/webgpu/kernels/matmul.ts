@@ -5,7 +5,7 @@
 import type { GpuKernel } from './types.js';
 import { bindings, numel, wgslType, isFloatTensor, Params, softwareAdapter, type GpuTensor, type Program } from '../shader.js';
 import type { Node } from '../../../src/ir/graph.js';
-import { broadcastShape, broadcastIndex } from '../../cpu/util.js';
+import { broadcastShape, broadcastIndex } from '../../ops/broadcast.js';
 
 
 /**

@@ -1,7 +1,7 @@
 /** 2-D MaxPool (with Indices) / AveragePool (pads, strides, dilations, count_include_pad) and GlobalAveragePool. */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, type GpuTensor } from '../shader.js';
-import { poolGeometry } from '../../cpu/kernels/pool.js';
+import { poolGeometry } from '../../ops/pool.js';
 import { DataType } from '../../../src/core/dtype.js';
 
 /**

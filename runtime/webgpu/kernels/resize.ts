@@ -6,7 +6,7 @@
  */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, f32bits } from '../shader.js';
-import { resizePlan, resizeArgs } from '../../cpu/kernels/resize.js';
+import { resizePlan, resizeArgs } from '../../ops/resize.js';
 
 const MAX_RANK = 6, TAPS = 4;
 

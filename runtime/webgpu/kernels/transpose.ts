@@ -1,7 +1,7 @@
 /** Transpose (general, rank ≤ 6). */
 import type { GpuKernel } from './types.js';
 import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params } from '../shader.js';
-import { strides } from '../../cpu/util.js';
+import { strides } from '../../ops/broadcast.js';
 
 export const transposeKernels: Record<string, GpuKernel> = {
   Transpose: (node, [x]) => {

@@ -3,8 +3,8 @@
  * reads these with a default and a fallthrough, so a value outside the list would run as some other mode — both
  * executors refuse the node up front instead (checkEnumAttributes). Only attributes present are checked.
  */
-import type { Model } from '../../../src/ir/graph.js';
-import { AmpError } from '../../../src/core/errors.js';
+import type { Model } from '../../src/ir/graph.js';
+import { AmpError } from '../../src/core/errors.js';
 
 const STRING = 3; // AttributeProto.AttributeType
 const AUTO_PAD = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
