@@ -16,7 +16,8 @@ import { pastLoopLimit, tooManyIterations } from '../ops/loops.js';
 import { checkEnumAttributes } from '../ops/enums.js';
 import { checkFeed, checkFeedNames, missingInput } from '../ops/feeds.js';
 import { gpuContext, type GpuContext } from './device.js';
-import { Runner, withHalfEmulation, withSoftwareAdapter, elemBytes, numel, type GpuTensor } from './shader.js';
+import { ProgramContext, numel, type GpuTensor } from './program.js';
+import { Runner } from './runner.js';
 import { gpuKernels, VIEW_OPS, splitProducts, copyInto } from './kernels/index.js';
 import { planFusion, fusedProgram, type FusionGroup } from './kernels/fused.js';
 import { DataType } from '../../src/core/dtype.js';
@@ -48,12 +49,15 @@ export class WebGpuExecutor {
 
   /** fp16 tensors in f32 buffers, rounded to fp16 on every store (no shader-f16 on the adapter, or asked for). */
   readonly emulateHalf: boolean;
+  /** What the kernels build their programs for: this device's half support and kind, the model's opset. */
+  private readonly program: ProgramContext;
   /** Kernels take their software-adapter forms (register blocks, no workgroup memory). */
   readonly software: boolean;
   private constructor(readonly model: Model, readonly ctx: GpuContext, emulateHalf = false, forms: 'auto' | 'gpu' | 'software' = 'auto', fuse = true) {
     this.emulateHalf = emulateHalf || !ctx.f16;
     this.software = forms === 'auto' ? ctx.software : forms === 'software';
-    this.runner = new Runner(ctx);
+    this.program = new ProgramContext(this.emulateHalf, this.software, model.opset('') ?? 17);
+    this.runner = new Runner(ctx, this.program);
     checkEnumAttributes(model);
     const g = model.graph;
     g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUse.set(x, i)));
@@ -73,27 +77,27 @@ export class WebGpuExecutor {
     if (grp.members.some((m) => keep.has(m.outputs[0]) && !grp.outputs.includes(m.outputs[0]))) return false;
     const vals = grp.inputs.map((x) => env.get(x));
     if (vals.some((v) => !v || (!v.gpu && !(v.cpu && gpuType(v.cpu.dtype))))) return false;
-    return withHalfEmulation(this.emulateHalf, () => withSoftwareAdapter(this.software, () => {
+    {
       const ins = vals.map((v) => this.gpuOf(v!)!);
       if (ins.some((t) => t.bytes > this.ctx.maxBinding)) return false;
       const axes = grp.reduce?.inputs[1] ? env.get(grp.reduce.inputs[1])?.cpu : undefined;
       if (grp.reduce?.inputs[1] && !axes) return false;
       // The program depends only on the inputs' types and dims (and the axes): built once per signature.
-      const sig = `${ins.map((t) => `${t.dtype}:${t.dims.join('x')}`).join(',')}|${axes ? Array.from(axes.data as ArrayLike<number | bigint>).join(',') : ''}|${this.emulateHalf}|${this.software}`;
+      const sig = `${ins.map((t) => `${t.dtype}:${t.dims.join('x')}`).join(',')}|${axes ? Array.from(axes.data as ArrayLike<number | bigint>).join(',') : ''}`;
       let cached = this.fusedCache.get(grp)?.get(sig);
       if (cached === undefined) {
-        cached = fusedProgram(grp, ins, axes) ?? null;
+        cached = fusedProgram(this.program, grp, ins, axes) ?? null;
         if (!this.fusedCache.has(grp)) this.fusedCache.set(grp, new Map());
         this.fusedCache.get(grp)!.set(sig, cached);
       }
       const f = cached && { ...cached, program: { ...cached.program, inputs: ins } };
-      if (!f || f.program.outputs.some((o) => numel(o.dims) * elemBytes(o.dtype) > this.ctx.maxBinding)) return false;
+      if (!f || f.program.outputs.some((o) => numel(o.dims) * this.program.elemBytes(o.dtype) > this.ctx.maxBinding)) return false;
       const outs = this.runner.run(f.program);
       grp.outputs.forEach((o, k) => { env.set(o, { gpu: outs[k] }); owned.set(outs[k].buffer, 1); });
       for (const m of grp.members) tally(this.gpuNodes, m);
       this.fusedGroups++;
       return true;
-    }));
+    }
   }
 
   /** `forms`: the kernels' GPU or software-adapter forms; 'auto' (default) picks by the adapter. `fuse`: elementwise chains as one kernel (default). */
@@ -287,7 +291,7 @@ export class WebGpuExecutor {
     // Scan outputs stacked along a new first axis, one copy per iteration; the pieces go back to the pool.
     const stacked = scans.map((ts) => {
       const into = this.runner.tensor(ts[0].dtype, [ts.length, ...ts[0].dims]);
-      ts.forEach((t, i) => withHalfEmulation(this.emulateHalf, () => this.runner.run(copyInto(t, into, i * numel(t.dims)))));
+      ts.forEach((t, i) => this.runner.run(copyInto(this.program, t, into, i * numel(t.dims))));
       return into;
     });
     const final = new Set(carried.map((v) => v.gpu?.buffer));
@@ -370,15 +374,15 @@ export class WebGpuExecutor {
     // Non-float inputs (axes, shapes) stay on the CPU and go to the kernel as such.
     const onCpu = (v?: Val) => !!v && !v.gpu && !!v.cpu && !gpuType(v.cpu.dtype);
     if (kernel && ins.every(fits)) {
-      const ran = withHalfEmulation(this.emulateHalf, () => withSoftwareAdapter(this.software, () => {
+      const ran = ((): GpuTensor[] | undefined => {
         const gins = ins.map((v) => (v && !onCpu(v) ? this.gpuOf(v) : undefined));
         // CPU data wherever a value has it: non-float inputs (axes, shapes) and constants or feeds (a Pad value,
         // Resize scales) — a value computed on the GPU is not read back for this.
-        const prog = kernel(n, gins, opset, ins.map((v) => v?.cpu));
-        if (!prog || !prog.outputs.every((o) => o.dims.reduce((a, b) => a * b, 1) * elemBytes(o.dtype) <= this.ctx.maxBinding)) return undefined;
+        const prog = kernel(n, gins, this.program, ins.map((v) => v?.cpu));
+        if (!prog || !prog.outputs.every((o) => o.dims.reduce((a, b) => a * b, 1) * this.program.elemBytes(o.dtype) <= this.ctx.maxBinding)) return undefined;
         if (prog.inputs.length + prog.outputs.length + 1 > this.ctx.maxStorageBuffers) return undefined; // + the parameters
         return this.runner.run(prog);
-      }));
+      })();
       if (ran) {
         count(this.gpuNodes);
         // Outputs the node does not name (an LSTM's Y when only Y_h is wanted) go straight back to the pool.
@@ -388,7 +392,7 @@ export class WebGpuExecutor {
     }
     const split = splitProducts[n.opType];
     if (split && ins[1]?.cpu && !fits(ins[1]) && ins.every((v, k) => k === 1 || fits(v))) {
-      const out = withHalfEmulation(this.emulateHalf, () => withSoftwareAdapter(this.software, () => this.splitProduct(n, ins, split)));
+      const out = this.splitProduct(n, ins, split);
       if (out) { count(this.gpuNodes); return out; }
     }
     count(this.cpuNodes);
@@ -403,7 +407,7 @@ export class WebGpuExecutor {
     if (w.dims.length !== 2 || !gpuType(w.dtype)) return undefined;
     const trans = split.transposed(n);
     const K = trans ? w.dims[1] : w.dims[0], N = trans ? w.dims[0] : w.dims[1];
-    const nc = Math.floor(this.ctx.maxBinding / (K * elemBytes(w.dtype)) / 64) * 64;
+    const nc = Math.floor(this.ctx.maxBinding / (K * this.program.elemBytes(w.dtype)) / 64) * 64;
     const A = ins[0] && this.gpuOf(ins[0]), C = ins[2] && this.gpuOf(ins[2]);
     if (nc < 64 || !A || (ins[2] && !C)) return undefined;
     if (!wv.blocks) {
@@ -425,7 +429,7 @@ export class WebGpuExecutor {
     const into = this.runner.tensor(A.dtype, split.outDims(n, A, K, N));
     if (into.bytes > this.ctx.maxBinding) { this.runner.release(into.buffer); return undefined; }
     for (const b of blocks) {
-      const prog = split.run(n, A, b.t, C, { into, ldc: N, cOff: b.n0 });
+      const prog = split.run(this.program, n, A, b.t, C, { into, ldc: N, cOff: b.n0 });
       if (!prog) { this.runner.release(into.buffer); return undefined; }
       this.runner.run(prog);
     }

@@ -1,6 +1,6 @@
 /** Elementwise unary and broadcasting binary ops, Cast between f32 and f16, Expand and Slice. Compute in f32. */
 import type { GpuKernel } from './types.js';
-import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, stridedOffsets, Params, HALF_BITS, halfEmulated, bstrides } from '../shader.js';
+import { numel, isFloatTensor, stridedOffsets, Params, HALF_BITS, bstrides } from '../program.js';
 import { castBool } from './logic.js';
 import { broadcastOp } from './broadcast.js';
 import { broadcastShape } from '../../ops/broadcast.js';
@@ -27,15 +27,15 @@ export const POW = `fn pow_(a: f32, b: f32) -> f32 {
   return select(r, -r, (abs(b) % 2.0) == 1.0);
 }`;
 
-export const unary = (op: string): GpuKernel => (node, [x]) => {
+export const unary = (op: string): GpuKernel => (node, [x], ctx) => {
   if (!isFloatTensor(x) || (op === 'Gelu' && node.attrString('approximate', 'none') !== 'none')) return undefined;
   const n = numel(x!.dims);
   const alpha = node.attrFloat('alpha', 0.01);
-  const T = wgslType(x!.dtype);
+  const T = ctx.type(x!.dtype);
   const p = new Params().u32('count', n).f32('alpha', alpha);
   return {
-    key: `unary:${op}:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: [...x!.dims] }], meta: p.meta, groups: groupsFor(n),
-    wgsl: () => `${bindings([x!.dtype], [x!.dtype])}\n${ERF}${PROLOGUE('count', p)}
+    key: `unary:${op}:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: [...x!.dims] }], meta: p.meta, groups: ctx.groups(n),
+    wgsl: () => `${ctx.bindings([x!.dtype], [x!.dtype])}\n${ERF}${ctx.prologue('count', p)}
   let x = f32(in0[i]);
   out0[i] = ${T}(${UNARY[op]});
 }`,
@@ -43,10 +43,10 @@ export const unary = (op: string): GpuKernel => (node, [x]) => {
 };
 
 
-export const binary = (op: string): GpuKernel => (node, [a, b]) => {
+export const binary = (op: string): GpuKernel => (node, [a, b], ctx) => {
   // Variadic Max/Min/Sum forms with other than two inputs run on the CPU.
   if (node.inputs.filter(Boolean).length !== 2 || !isFloatTensor(a) || !isFloatTensor(b) || a!.dtype !== b!.dtype) return undefined;
-  return broadcastOp(`binary:${op}`, node, [a!, b!], a!.dtype, BINARY[op], POW);
+  return broadcastOp(ctx, `binary:${op}`, node, [a!, b!], a!.dtype, BINARY[op], POW);
 };
 
 /**
@@ -57,34 +57,34 @@ export const binary = (op: string): GpuKernel => (node, [a, b]) => {
 export const TO_HALF = `${HALF_BITS}
 fn to_half(x: f32) -> f16 { return bitcast<vec2<f16>>(half_bits(x))[0]; }`;
 
-export const cast: GpuKernel = (node, [x]) => {
+export const cast: GpuKernel = (node, [x], ctx) => {
   const to = node.attrInt('to', 0);
-  if (x && (x.dtype === DataType.BOOL || to === DataType.BOOL)) return castBool(node, x, to);
+  if (x && (x.dtype === DataType.BOOL || to === DataType.BOOL)) return castBool(ctx, node, x, to);
   if (!isFloatTensor(x) || (to !== DataType.FLOAT && to !== DataType.FLOAT16 && to !== DataType.BFLOAT16)) return undefined;
   const n = numel(x!.dims);
   const p = new Params().u32('count', n);
   // Into fp16 from f32 storage (f32, bf16): bit-exact rounding; into bf16: qb16; into f32: exact.
-  const toHalf = to === DataType.FLOAT16 && x!.dtype !== DataType.FLOAT16, emu = halfEmulated();
-  const conv = toHalf ? (emu ? 'q16(f32(in0[i]))' : 'to_half(f32(in0[i]))') : `${wgslType(to)}(f32(in0[i]))`;
+  const toHalf = to === DataType.FLOAT16 && x!.dtype !== DataType.FLOAT16, emu = ctx.halfEmulated;
+  const conv = toHalf ? (emu ? 'q16(f32(in0[i]))' : 'to_half(f32(in0[i]))') : `${ctx.type(to)}(f32(in0[i]))`;
   return {
-    key: `cast:${x!.dtype}:${to}`, inputs: [x!], outputs: [{ dtype: to, dims: [...x!.dims] }], meta: p.meta, groups: groupsFor(n),
-    wgsl: () => `${bindings([x!.dtype], [to])}\n${toHalf && !emu ? TO_HALF : ''}${PROLOGUE('count', p)}
+    key: `cast:${x!.dtype}:${to}`, inputs: [x!], outputs: [{ dtype: to, dims: [...x!.dims] }], meta: p.meta, groups: ctx.groups(n),
+    wgsl: () => `${ctx.bindings([x!.dtype], [to])}\n${toHalf && !emu ? TO_HALF : ''}${ctx.prologue('count', p)}
   out0[i] = ${conv};
 }`,
   };
 };
 
 /** Expand: x broadcast to the shape given (an int64 input on the CPU), numpy-style. */
-export const expand: GpuKernel = (node, [x], _opset, cpu) => {
+export const expand: GpuKernel = (node, [x], ctx, cpu) => {
   const shape = cpu?.[1];
   if (!isFloatTensor(x) || !shape) return undefined;
   const out = broadcastShape([x!.dims, Array.from(shape.data as ArrayLike<number | bigint>, Number)], node);
   if (out.length > 6) return undefined;
-  const n = numel(out), T = wgslType(x!.dtype);
+  const n = numel(out), T = ctx.type(x!.dtype);
   const p = new Params().u32('count', n).u32('rank', out.length).array('shape', out, 6, 1).array('strideA', bstrides(x!.dims, out), 6);
   return {
-    key: `expand:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: out }], meta: p.meta, groups: groupsFor(n),
-    wgsl: () => `${bindings([x!.dtype], [x!.dtype])}${PROLOGUE('count', p)}
+    key: `expand:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: out }], meta: p.meta, groups: ctx.groups(n),
+    wgsl: () => `${ctx.bindings([x!.dtype], [x!.dtype])}${ctx.prologue('count', p)}
   ${stridedOffsets('shape', 'rank', { oa: 'strideA' })}
   out0[i] = ${T}(f32(in0[oa]));
 }`,
@@ -92,19 +92,19 @@ export const expand: GpuKernel = (node, [x], _opset, cpu) => {
 };
 
 /**
- * Slice (starts/ends/axes/steps from the CPU inputs, or attributes before opset 10; geometry shared with the CPU
+ * Slice (starts/ends/axes/steps from the CPU inputs, or attributes before ctx.opset 10; geometry shared with the CPU
  * kernel): a strided copy. Negative steps make per-axis strides negative; u32 arithmetic wraps them exactly.
  */
-export const slice: GpuKernel = (node, [x], _opset, cpu = []) => {
+export const slice: GpuKernel = (node, [x], ctx, cpu = []) => {
   if (!isFloatTensor(x) || x!.dims.length > 6 || (node.inputs.length > 1 && !cpu[1])) return undefined;
   const a = sliceArgs(node, cpu.slice(1));
   const { st, sp, out } = sliceGeometry(x!.dims, a.starts, a.ends, a.axes, a.steps);
-  const n = numel(out), T = wgslType(x!.dtype), ist = bstrides(x!.dims, x!.dims);
+  const n = numel(out), T = ctx.type(x!.dtype), ist = bstrides(x!.dims, x!.dims);
   const base = st.reduce((acc, s0, i) => acc + s0 * ist[i], 0);
   const p = new Params().u32('count', n).u32('rank', out.length).u32('base', base).array('shape', out, 6, 1).array('strideA', sp.map((v, i) => (v * ist[i]) >>> 0), 6);
   return {
-    key: `slice:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: out }], meta: p.meta, groups: groupsFor(n),
-    wgsl: () => `${bindings([x!.dtype], [x!.dtype])}${PROLOGUE('count', p)}
+    key: `slice:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: out }], meta: p.meta, groups: ctx.groups(n),
+    wgsl: () => `${ctx.bindings([x!.dtype], [x!.dtype])}${ctx.prologue('count', p)}
   ${stridedOffsets('shape', 'rank', { oa: 'strideA' })}
   out0[i] = ${T}(f32(in0[base + oa]));
 }`,

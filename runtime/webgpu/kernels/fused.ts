@@ -9,8 +9,8 @@
  * time and declines (undefined) when they do not fit, and the executor then runs the members one by one.
  */
 import type { Graph, Node } from '../../../src/ir/graph.js';
-import type { GpuTensor, Program } from '../shader.js';
-import { bindings, PROLOGUE, groupsFor, numel, Params, halfEmulated, f32bits, Q16, QB16, HALF_BITS } from '../shader.js';
+import type { GpuTensor, Program } from '../program.js';
+import { numel, Params, f32bits, Q16, QB16, HALF_BITS, type ProgramContext } from '../program.js';
 import { UNARY, BINARY, ERF, POW, TO_HALF } from './elementwise.js';
 import { COMPARE, LOGIC, BOOL_EXPR, CLASS_F32, infTest } from './logic.js';
 import { reduceGeometry, ROWS_MAIN } from './reduce.js';
@@ -123,13 +123,13 @@ export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
  * The group's kernel for these input tensors (by grp.inputs), or undefined: every member's operands must be
  * `count` elements of one layout (dims equal but for leading 1s) or single elements.
  */
-export function fusedProgram(grp: FusionGroup, ins: GpuTensor[], axes?: RTensor): { program: Program; dtypes: number[]; dims: number[][] } | undefined {
+export function fusedProgram(ctx: ProgramContext, grp: FusionGroup, ins: GpuTensor[], axes?: RTensor): { program: Program; dtypes: number[]; dims: number[][] } | undefined {
   const info = new Map<string, { dims: number[]; dtype: number; ref: string }>();
   grp.inputs.forEach((name, k) => info.set(name, { dims: ins[k].dims, dtype: ins[k].dtype, ref: `e${k}` }));
   const strip = (d: number[]) => { const k = d.findIndex((x) => x !== 1); return k < 0 ? [] : d.slice(k); };
   let big: number[] | undefined;
   const fits = (d: number[]) => { if (numel(d) === 1) return true; big ??= strip(d); return strip(d).join() === big.join(); };
-  const emu = halfEmulated();
+  const emu = ctx.halfEmulated;
   const code: string[] = [];
   const loads = ins.map((t, k) => {
     if (!fits(t.dims)) return undefined;
@@ -166,14 +166,14 @@ export function fusedProgram(grp: FusionGroup, ins: GpuTensor[], axes?: RTensor)
     return [numel(o.dims) === 1 && count > 1 ? `if (i == 0u) { out${k}[0] = ${store(o)}; }` : `out${k}[i] = ${store(o)};`];
   });
   const ioTypes = [...ins.map((t) => t.dtype), ...outs.map((o) => o.dtype)];
-  // q16 rounds to fp16 in f32; bindings() brings it along with emulated fp16 I/O, else it is defined here.
+  // q16 rounds to fp16 in f32; ctx.bindings() brings it along with emulated fp16 I/O, else it is defined here.
   const q16 = 'fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }';
   const outHalf = outs.some((o) => o.dtype === H);
   const halfFns = emu ? ((half || outHalf) && !ioTypes.includes(H) ? Q16 : '') : outHalf ? `${TO_HALF}\n${q16}` : half ? `${HALF_BITS}\n${q16}` : '';
   const sig = grp.members.map((m) => `${m.opType}(${m.inputs.map((x) => info.get(x)?.ref ?? 'axes').join(',')})${m.opType === 'Cast' ? m.attrInt('to', 0) : ''}${m.opType === 'LeakyRelu' ? m.attrFloat('alpha', 0.01) : ''}${m.opType === 'IsInf' ? `${m.attrInt('detect_positive', 1)}${m.attrInt('detect_negative', 1)}` : ''}`).join(';');
   const shapes = [...ins.map((t) => (numel(t.dims) === 1 ? 's' : 'n')), ...outs.map((o) => (numel(o.dims) === 1 ? 's' : 'n'))].join('');
-  const bfFns = bf && !ioTypes.includes(BF) ? QB16 : ''; // else bindings() brings it
-  const header = `${bindings(ins.map((t) => t.dtype), outs.map((o) => o.dtype))}\n${halfFns}\n${bfFns}\n${ERF}\n${POW}\n${CLASS_F32}`;
+  const bfFns = bf && !ioTypes.includes(BF) ? QB16 : ''; // else ctx.bindings() brings it
+  const header = `${ctx.bindings(ins.map((t) => t.dtype), outs.map((o) => o.dtype))}\n${halfFns}\n${bfFns}\n${ERF}\n${POW}\n${CLASS_F32}`;
   const body = `${loads.join('\n  ')}\n  ${code.join('\n  ')}\n  ${stores.join('\n  ')}`;
   const base = { dtypes: outs.map((o) => o.dtype), dims: outs.map((o) => o.dims) };
   const outputs = outs.map((o) => ({ dtype: o.dtype, dims: o.dims }));
@@ -193,8 +193,8 @@ export function fusedProgram(grp: FusionGroup, ins: GpuTensor[], axes?: RTensor)
   return {
     ...base,
     program: {
-      key: `fused:${sig}:${ioTypes.join(',')}:${shapes}:${count > 1 ? 'n' : '1'}`, inputs: ins, outputs, meta: p.meta, groups: groupsFor(count),
-      wgsl: () => `${header}${PROLOGUE('count', p)}\n  ${body}\n}`,
+      key: `fused:${sig}:${ioTypes.join(',')}:${shapes}:${count > 1 ? 'n' : '1'}`, inputs: ins, outputs, meta: p.meta, groups: ctx.groups(count),
+      wgsl: () => `${header}${ctx.prologue('count', p)}\n  ${body}\n}`,
     },
   };
 }

@@ -4,8 +4,8 @@
  * stored bits: WGSL lets an implementation assume floats are finite, so `x != x` may be folded away.
  */
 import type { GpuKernel } from './types.js';
-import type { GpuTensor, Program } from '../shader.js';
-import { isFloatTensor, halfEmulated } from '../shader.js';
+import type { GpuTensor, Program } from '../program.js';
+import { isFloatTensor, type ProgramContext } from '../program.js';
 import { broadcastOp } from './broadcast.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { DataType } from '../../../src/core/dtype.js';
@@ -22,7 +22,7 @@ export const CLASS_F32 = `fn class_(x: f32) -> u32 {
   if ((b & 0x7fffffu) != 0u) { return 3u; }
   return select(1u, 2u, (b & 0x80000000u) != 0u);
 }`;
-const classify = (dtype: number): string => (dtype === DataType.FLOAT16 && !halfEmulated()
+const classify = (ctx: ProgramContext, dtype: number): string => (dtype === DataType.FLOAT16 && !ctx.halfEmulated
   ? `fn class_(x: f16) -> u32 {
   let h = bitcast<u32>(vec2<f16>(x, f16(0.0))) & 0xffffu;
   if ((h & 0x7c00u) != 0x7c00u) { return 0u; }
@@ -46,33 +46,33 @@ export const BOOL_EXPR = {
 export const COMPARE: Record<string, string> = { Greater: 'v0 > v1', Less: 'v0 < v1', GreaterOrEqual: 'v0 >= v1', LessOrEqual: 'v0 <= v1', Equal: 'v0 == v1' };
 export const LOGIC: Record<string, string> = { And: 'v0 && v1', Or: 'v0 || v1', Xor: 'v0 != v1' };
 
-const compare = (op: string): GpuKernel => (node, [a, b]) => {
+const compare = (op: string): GpuKernel => (node, [a, b], ctx) => {
   // Float operands of one type; Equal also compares bools.
   const ok = a && b && a.dtype === b.dtype && (isFloatTensor(a) || (op === 'Equal' && isBool(a)));
-  return ok ? broadcastOp(`cmp:${op}`, node, [a!, b!], DataType.BOOL, COMPARE[op]) : undefined;
+  return ok ? broadcastOp(ctx, `cmp:${op}`, node, [a!, b!], DataType.BOOL, COMPARE[op]) : undefined;
 };
-const logic = (op: string): GpuKernel => (node, [a, b]) => (isBool(a) && isBool(b) ? broadcastOp(`logic:${op}`, node, [a!, b!], DataType.BOOL, LOGIC[op]) : undefined);
+const logic = (op: string): GpuKernel => (node, [a, b], ctx) => (isBool(a) && isBool(b) ? broadcastOp(ctx, `logic:${op}`, node, [a!, b!], DataType.BOOL, LOGIC[op]) : undefined);
 
-const not: GpuKernel = (node, [x]) => (isBool(x) ? broadcastOp('not', node, [x!], DataType.BOOL, BOOL_EXPR.Not) : undefined);
+const not: GpuKernel = (node, [x], ctx) => (isBool(x) ? broadcastOp(ctx, 'not', node, [x!], DataType.BOOL, BOOL_EXPR.Not) : undefined);
 
-const isNan: GpuKernel = (node, [x]) => (isFloatTensor(x) ? broadcastOp('isnan', node, [x!], DataType.BOOL, BOOL_EXPR.IsNaN, classify(x!.dtype), true) : undefined);
-const isInf: GpuKernel = (node, [x]) => {
+const isNan: GpuKernel = (node, [x], ctx) => (isFloatTensor(x) ? broadcastOp(ctx, 'isnan', node, [x!], DataType.BOOL, BOOL_EXPR.IsNaN, classify(ctx, x!.dtype), true) : undefined);
+const isInf: GpuKernel = (node, [x], ctx) => {
   if (!isFloatTensor(x)) return undefined;
   const test = infTest(node, 'c');
-  return broadcastOp(`isinf:${test}`, node, [x!], DataType.BOOL, `is_inf_(class_(v0))`, `${classify(x!.dtype)}\nfn is_inf_(c: u32) -> bool { return ${test}; }\n`, true);
+  return broadcastOp(ctx, `isinf:${test}`, node, [x!], DataType.BOOL, `is_inf_(class_(v0))`, `${classify(ctx, x!.dtype)}\nfn is_inf_(c: u32) -> bool { return ${test}; }\n`, true);
 };
 
 /** Where(cond, x, y): x where cond, else y, all three broadcast. */
-const where: GpuKernel = (node, [c, x, y]) => (isBool(c) && isFloatTensor(x) && y?.dtype === x!.dtype
-  ? broadcastOp('where', node, [c!, x!, y!], x!.dtype, BOOL_EXPR.Where) : undefined);
+const where: GpuKernel = (node, [c, x, y], ctx) => (isBool(c) && isFloatTensor(x) && y?.dtype === x!.dtype
+  ? broadcastOp(ctx, 'where', node, [c!, x!, y!], x!.dtype, BOOL_EXPR.Where) : undefined);
 
 /** Cast between bool and the float types (float → bool: true unless ±0; NaN is true, as on the CPU). */
-export const castBool = (node: Node, x: GpuTensor, to: number): Program | undefined => {
-  if (isBool(x) && to === DataType.BOOL) return broadcastOp('cast-bool-bool', node, [x], DataType.BOOL, 'v0'); // a copy
-  if (isBool(x) && (to === DataType.FLOAT || to === DataType.FLOAT16 || to === DataType.BFLOAT16)) return broadcastOp('cast-from-bool', node, [x], to, BOOL_EXPR.fromBool);
+export const castBool = (ctx: ProgramContext, node: Node, x: GpuTensor, to: number): Program | undefined => {
+  if (isBool(x) && to === DataType.BOOL) return broadcastOp(ctx, 'cast-bool-bool', node, [x], DataType.BOOL, 'v0'); // a copy
+  if (isBool(x) && (to === DataType.FLOAT || to === DataType.FLOAT16 || to === DataType.BFLOAT16)) return broadcastOp(ctx, 'cast-from-bool', node, [x], to, BOOL_EXPR.fromBool);
   if (isFloatTensor(x) && to === DataType.BOOL) {
-    const native16 = x.dtype === DataType.FLOAT16 && !halfEmulated();
-    return broadcastOp('cast-to-bool', node, [x], DataType.BOOL, native16 ? '(bitcast<u32>(vec2<f16>(v0, f16(0.0))) & 0x7fffu) != 0u' : BOOL_EXPR.toBoolF32, '', true);
+    const native16 = x.dtype === DataType.FLOAT16 && !ctx.halfEmulated;
+    return broadcastOp(ctx, 'cast-to-bool', node, [x], DataType.BOOL, native16 ? '(bitcast<u32>(vec2<f16>(v0, f16(0.0))) & 0x7fffu) != 0u' : BOOL_EXPR.toBoolF32, '', true);
   }
   return undefined;
 };

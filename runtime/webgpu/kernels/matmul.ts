@@ -3,7 +3,7 @@
  * register-tiled) on GPUs, register blocks without workgroup memory on software adapters.
  */
 import type { GpuKernel } from './types.js';
-import { bindings, numel, wgslType, isFloatTensor, Params, softwareAdapter, type GpuTensor, type Program } from '../shader.js';
+import { numel, isFloatTensor, Params, type GpuTensor, type Program, type ProgramContext } from '../program.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { broadcastShape, broadcastIndex } from '../../ops/broadcast.js';
 
@@ -148,8 +148,8 @@ ${blockStores(RB, CB, 'N', `var y = alpha * acc[i][j / 4u][j % 4u];
 }
 
 /** Workgroup counts and WGSL of the GEMM form this adapter wants for an M × N product. */
-function gemmForm(M: number, N: number): { tag: string; gx: number; gy: number; wgsl: (T: string, withC: boolean, p: Params) => string } {
-  if (softwareAdapter()) return { tag: 'registers', gx: Math.ceil(N / (32 * CV)), gy: Math.ceil(M / (8 * RB)), wgsl: registers };
+function gemmForm(ctx: ProgramContext, M: number, N: number): { tag: string; gx: number; gy: number; wgsl: (T: string, withC: boolean, p: Params) => string } {
+  if (ctx.software) return { tag: 'registers', gx: Math.ceil(N / (32 * CV)), gy: Math.ceil(M / (8 * RB)), wgsl: registers };
   const t4 = big(M, N), tile = t4 ? 64 : 16;
   return { tag: t4 ? 'tiled4' : 'tiled', gx: Math.ceil(N / tile), gy: Math.ceil(M / tile), wgsl: t4 ? tiled4 : tiled };
 }
@@ -160,7 +160,7 @@ const big = (M: number, N: number) => M >= 64 && N >= 64;
 /** Where a product writes: columns [cOff, cOff + its N) of `into` (N columns in all), for a product split over N. */
 export interface ColumnBlock { into: GpuTensor; ldc: number; cOff: number }
 
-function matmul(node: Node, A?: GpuTensor, B?: GpuTensor, block?: ColumnBlock): Program | undefined {
+function matmul(ctx: ProgramContext, node: Node, A?: GpuTensor, B?: GpuTensor, block?: ColumnBlock): Program | undefined {
   if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || !A!.dims.length || !B!.dims.length) return undefined;
   // numpy's 1-D operands: a vector A is one row, a vector B one column, and that dim leaves the result.
   const a1 = A!.dims.length === 1, b1 = B!.dims.length === 1;
@@ -172,17 +172,17 @@ function matmul(node: Node, A?: GpuTensor, B?: GpuTensor, block?: ColumnBlock): 
   const ia = broadcastIndex(ad.slice(0, -2), batch), ib = broadcastIndex(bd.slice(0, -2), batch);
   const offs: number[] = [];
   for (let i = 0; i < nb; i++) offs.push(ia[i] * M * K, ib[i] * K * N);
-  const T = wgslType(A!.dtype);
+  const T = ctx.type(A!.dtype);
   const p = params(M, N, K, 0, 0, 1, 0, 0, 0, offs, block?.ldc ?? N, block?.cOff ?? 0);
-  const f = gemmForm(M, N);
+  const f = gemmForm(ctx, M, N);
   return {
     key: `matmul:${A!.dtype}:${f.tag}`, inputs: [A!, B!], outputs: [{ dtype: A!.dtype, dims: [...batch, ...(a1 ? [] : [M]), ...(b1 ? [] : [N])] }], into: block && [block.into],
     meta: p.meta, groups: f.gx, groupsY: f.gy, groupsZ: nb,
-    wgsl: () => `${bindings([A!.dtype, B!.dtype], [A!.dtype])}${f.wgsl(T, false, p)}`,
+    wgsl: () => `${ctx.bindings([A!.dtype, B!.dtype], [A!.dtype])}${f.wgsl(T, false, p)}`,
   };
 }
 
-function gemm(node: Node, A?: GpuTensor, B?: GpuTensor, C?: GpuTensor, block?: ColumnBlock): Program | undefined {
+function gemm(ctx: ProgramContext, node: Node, A?: GpuTensor, B?: GpuTensor, C?: GpuTensor, block?: ColumnBlock): Program | undefined {
   if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || (C && C.dtype !== A!.dtype)) return undefined;
   const tA = node.attrInt('transA', 0), tB = node.attrInt('transB', 0);
   const M = tA ? A!.dims[1] : A!.dims[0], K = tA ? A!.dims[0] : A!.dims[1], N = tB ? B!.dims[0] : B!.dims[1];
@@ -192,15 +192,15 @@ function gemm(node: Node, A?: GpuTensor, B?: GpuTensor, C?: GpuTensor, block?: C
     cr = cd[0] === 1 ? 0 : cd[1];
     cc = cd[1] === 1 ? 0 : 1;
   }
-  const T = wgslType(A!.dtype);
+  const T = ctx.type(A!.dtype);
   const ins = C ? [A!, B!, C] : [A!, B!];
   const p = params(M, N, K, tA, tB, node.attrFloat('alpha', 1), node.attrFloat('beta', 1), cr, cc, [0, 0], block?.ldc ?? N, block?.cOff ?? 0);
-  const f = gemmForm(M, N);
+  const f = gemmForm(ctx, M, N);
   return {
     key: `gemm:${A!.dtype}:${!!C}:${f.tag}`, inputs: ins, outputs: [{ dtype: A!.dtype, dims: [M, N] }], into: block && [block.into],
     meta: p.meta,
     groups: f.gx, groupsY: f.gy, groupsZ: 1,
-    wgsl: () => `${bindings(ins.map((t) => t.dtype), [A!.dtype])}${f.wgsl(T, !!C, p)}`,
+    wgsl: () => `${ctx.bindings(ins.map((t) => t.dtype), [A!.dtype])}${f.wgsl(T, !!C, p)}`,
   };
 }
 
@@ -210,12 +210,12 @@ function gemm(node: Node, A?: GpuTensor, B?: GpuTensor, C?: GpuTensor, block?: C
  * writes C[:, n0:n1] of the one output. Each output element is still one kernel's whole k-sum, so the result
  * is the unsplit product's. Per op: the output's dims, whether B is stored transposed, and a block's program.
  */
-export const splitProducts: Record<string, { outDims: (node: Node, A: GpuTensor, K: number, N: number) => number[]; transposed: (node: Node) => boolean; run: (node: Node, A: GpuTensor, B: GpuTensor, C: GpuTensor | undefined, block: ColumnBlock) => Program | undefined }> = {
-  MatMul: { outDims: (_n, A, _K, N) => [...A.dims.slice(0, -1), N], transposed: () => false, run: (node, A, B, _C, block) => matmul(node, A, B, block) },
-  Gemm: { outDims: (node, A, _K, N) => [node.attrInt('transA', 0) ? A.dims[1] : A.dims[0], N], transposed: (node) => node.attrInt('transB', 0) === 1, run: (node, A, B, C, block) => gemm(node, A, B, C, block) },
+export const splitProducts: Record<string, { outDims: (node: Node, A: GpuTensor, K: number, N: number) => number[]; transposed: (node: Node) => boolean; run: (ctx: ProgramContext, node: Node, A: GpuTensor, B: GpuTensor, C: GpuTensor | undefined, block: ColumnBlock) => Program | undefined }> = {
+  MatMul: { outDims: (_n, A, _K, N) => [...A.dims.slice(0, -1), N], transposed: () => false, run: (ctx, node, A, B, _C, block) => matmul(ctx, node, A, B, block) },
+  Gemm: { outDims: (node, A, _K, N) => [node.attrInt('transA', 0) ? A.dims[1] : A.dims[0], N], transposed: (node) => node.attrInt('transB', 0) === 1, run: (ctx, node, A, B, C, block) => gemm(ctx, node, A, B, C, block) },
 };
 
 export const matmulKernels: Record<string, GpuKernel> = {
-  MatMul: (node, [A, B]) => matmul(node, A, B),
-  Gemm: (node, [A, B, C]) => gemm(node, A, B, C),
+  MatMul: (node, [A, B], ctx) => matmul(ctx, node, A, B),
+  Gemm: (node, [A, B, C], ctx) => gemm(ctx, node, A, B, C),
 };

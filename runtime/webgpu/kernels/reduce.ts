@@ -8,7 +8,7 @@
 import type { GpuKernel } from './types.js';
 import type { Node } from '../../../src/ir/graph.js';
 import type { RTensor } from '../../../src/ir/rtensor.js';
-import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, MAX_X } from '../shader.js';
+import { numel, isFloatTensor, Params, MAX_X } from '../program.js';
 
 const MAX_RANK = 6;
 const strides = (dims: number[]) => dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
@@ -50,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (lid == 0u && o < count) { ${store} }
 }`;
 
-const reduce: GpuKernel = (node, [x], _opset, cpu) => {
+const reduce: GpuKernel = (node, [x], ctx, cpu) => {
   if (!isFloatTensor(x) || x!.dims.length > MAX_RANK) return undefined;
   if (node.inputs[1] && !cpu?.[1]) return undefined;
   const geo = reduceGeometry(node, x!.dims, cpu?.[1]);
@@ -60,17 +60,17 @@ const reduce: GpuKernel = (node, [x], _opset, cpu) => {
   const p = new Params().u32('count', count).u32('nKept', kept.length).u32('nRed', red.length).u32('R', R).f32('scale', geo.scale)
     .array('keptDims', kept.map((i) => x!.dims[i]), MAX_RANK, 1).array('keptStrides', kept.map((i) => st[i]), MAX_RANK)
     .array('redDims', red.map((i) => x!.dims[i]), MAX_RANK, 1).array('redStrides', red.map((i) => st[i]), MAX_RANK);
-  const T = wgslType(x!.dtype);
+  const T = ctx.type(x!.dtype);
   if (geo.trailing && R >= 512) {
     const q = new Params().u32('count', count).u32('R', R).f32('scale', geo.scale);
     return {
       key: `reduce-rows:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: outDims }], meta: q.meta, groups: count,
-      wgsl: () => `${bindings([x!.dtype], [x!.dtype])}\n${ROWS_MAIN(q.locals, 'let v = f32(in0[i]);', `out0[o] = ${T}(part[0] * scale);`)}`,
+      wgsl: () => `${ctx.bindings([x!.dtype], [x!.dtype])}\n${ROWS_MAIN(q.locals, 'let v = f32(in0[i]);', `out0[o] = ${T}(part[0] * scale);`)}`,
     };
   }
   return {
-    key: `reduce:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: outDims }], meta: p.meta, groups: groupsFor(count),
-    wgsl: () => `${bindings([x!.dtype], [x!.dtype])}${PROLOGUE('count', p)}
+    key: `reduce:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: outDims }], meta: p.meta, groups: ctx.groups(count),
+    wgsl: () => `${ctx.bindings([x!.dtype], [x!.dtype])}${ctx.prologue('count', p)}
   var rem = i; var base = 0u;
   for (var k = 0u; k < nKept; k++) { let ax = nKept - 1u - k; base += (rem % keptDims(ax)) * keptStrides(ax); rem = rem / keptDims(ax); }
   var acc = 0.0;

@@ -5,25 +5,25 @@
  * invocation per output element sums the products. Antialiased downscales (more taps) stay on the CPU.
  */
 import type { GpuKernel } from './types.js';
-import { bindings, PROLOGUE, groupsFor, numel, wgslType, isFloatTensor, Params, f32bits } from '../shader.js';
+import { numel, isFloatTensor, Params, f32bits } from '../program.js';
 import { resizePlan, resizeArgs } from '../../ops/resize.js';
 
 const MAX_RANK = 6, TAPS = 4;
 
-const resize: GpuKernel = (node, [X], opset, cpu = []) => {
+const resize: GpuKernel = (node, [X], ctx, cpu = []) => {
   if (!isFloatTensor(X) || X!.dims.length > MAX_RANK) return undefined;
   // roi, scales, sizes: CPU data (a resize driven by a computed shape runs on the CPU).
   if (node.inputs.some((x, k) => k > 0 && x && !cpu[k])) return undefined;
   if (node.attrString('coordinate_transformation_mode', '') === 'tf_crop_and_resize') return undefined;
   const up = node.opType === 'Upsample';
-  const a = resizeArgs(node, [undefined, cpu[1], cpu[2], cpu[3]], opset);
-  const plan = resizePlan(node, X!.dims, a.scales, up ? undefined : a.sizes, a.roi, up ? Math.min(opset, 10) : opset);
+  const a = resizeArgs(node, [undefined, cpu[1], cpu[2], cpu[3]], ctx.opset);
+  const plan = resizePlan(node, X!.dims, a.scales, up ? undefined : a.sizes, a.roi, up ? Math.min(ctx.opset, 10) : ctx.opset);
   const axes = plan.taps.flatMap((t, ax) => (t ? [ax] : []));
   if (axes.length > 2 || axes.some((ax) => plan.taps[ax]!.some((t) => t.length > TAPS || t.some(([i]) => i < 0)))) return undefined;
   // The tap tables ride in the parameter block: large ones (over 64 KiB) stay on the CPU.
   if (axes.reduce((acc, ax) => acc + plan.outDims[ax] * TAPS * 2, 0) > 16384) return undefined;
   const table = (ax: number) => plan.taps[ax]!.flatMap((t) => Array.from({ length: TAPS }, (_, j) => (j < t.length ? [t[j][0], f32bits(t[j][1])] : [0, 0])).flat());
-  const dims = plan.outDims, n = numel(dims), r = dims.length, T = wgslType(X!.dtype);
+  const dims = plan.outDims, n = numel(dims), r = dims.length, T = ctx.type(X!.dtype);
   const istr = X!.dims.map((_, i) => numel(X!.dims.slice(i + 1)));
   const p = new Params().u32('count', n).u32('rank', r).array('odims', dims, MAX_RANK, 1).array('istr', istr, MAX_RANK)
     .u32('axA', axes[0] ?? 99).u32('axB', axes[1] ?? 99);
@@ -44,8 +44,8 @@ const resize: GpuKernel = (node, [X], opset, cpu = []) => {
       ${inner}
     }`;
   return {
-    key: `resize:${X!.dtype}:${axes.length}`, inputs: [X!], outputs: [{ dtype: X!.dtype, dims }], meta: p.meta, groups: groupsFor(n),
-    wgsl: () => `${bindings([X!.dtype], [X!.dtype])}${PROLOGUE('count', p)}
+    key: `resize:${X!.dtype}:${axes.length}`, inputs: [X!], outputs: [{ dtype: X!.dtype, dims }], meta: p.meta, groups: ctx.groups(n),
+    wgsl: () => `${ctx.bindings([X!.dtype], [X!.dtype])}${ctx.prologue('count', p)}
   var rem = i; var base = 0u; var oA = 0u; var oB = 0u;
   for (var k = 0u; k < rank; k++) {
     let ax = rank - 1u - k;

@@ -5,8 +5,8 @@
  * left to the CPU: sequence_lens, peepholes, clip, input_forget, other activations, layout 1, hidden size above 256.
  */
 import type { GpuKernel } from './types.js';
-import type { GpuTensor } from '../shader.js';
-import { bindings, wgslType, isFloatTensor, Params } from '../shader.js';
+import type { GpuTensor } from '../program.js';
+import { isFloatTensor, Params } from '../program.js';
 
 const MAX_HIDDEN = 256;
 
@@ -24,7 +24,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let backward = d == 1u || rev == 1u;
   let so = (d * Bn + b) * Hn;`;
 
-const lstm: GpuKernel = (node, [X, W, R, B, lens, h0, c0, P]) => {
+const lstm: GpuKernel = (node, [X, W, R, B, lens, h0, c0, P], ctx) => {
   if (!isFloatTensor(X) || !W || !R || lens || P || X!.dims.length !== 3) return undefined;
   if (node.attr('clip') || node.attrInt('input_forget', 0) || node.attr('activations') || node.attrInt('layout', 0)) return undefined;
   const dir = node.attrString('direction', 'forward'), D = dir === 'bidirectional' ? 2 : 1;
@@ -32,14 +32,14 @@ const lstm: GpuKernel = (node, [X, W, R, B, lens, h0, c0, P]) => {
   if (Hn > MAX_HIDDEN || W.dims[0] !== D || [W, R, B, h0, c0].some((t) => t && t.dtype !== X!.dtype)) return undefined;
   const ins: GpuTensor[] = [X!, W, R, ...(B ? [B] : []), ...(h0 ? [h0] : []), ...(c0 ? [c0] : [])];
   const at = (t?: GpuTensor) => (t ? `in${ins.indexOf(t)}` : '');
-  const dt = X!.dtype, Ty = wgslType(dt);
+  const dt = X!.dtype, Ty = ctx.type(dt);
   const p = new Params().u32('T', T).u32('Bn', Bn).u32('In', In).u32('Hn', Hn).u32('rev', dir === 'reverse' ? 1 : 0);
   const units = Math.ceil(Hn / 64);
   return {
     key: `lstm:${dt}:${!!B}:${!!h0}:${!!c0}:${units}`, inputs: ins,
     outputs: [{ dtype: dt, dims: [T, D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }],
     meta: p.meta, groups: D * Bn,
-    wgsl: () => `${bindings(ins.map((t) => t.dtype), [dt, dt, dt])}
+    wgsl: () => `${ctx.bindings(ins.map((t) => t.dtype), [dt, dt, dt])}
 ${head(p, '')}
   var c: array<f32, ${units}>;
   for (var q = 0u; q < ${units}u; q++) {
@@ -81,7 +81,7 @@ ${head(p, '')}
   };
 };
 
-const gru: GpuKernel = (node, [X, W, R, B, lens, h0]) => {
+const gru: GpuKernel = (node, [X, W, R, B, lens, h0], ctx) => {
   if (!isFloatTensor(X) || !W || !R || lens || X!.dims.length !== 3) return undefined;
   if (node.attr('clip') || node.attr('activations') || node.attrInt('layout', 0)) return undefined;
   const dir = node.attrString('direction', 'forward'), D = dir === 'bidirectional' ? 2 : 1;
@@ -90,7 +90,7 @@ const gru: GpuKernel = (node, [X, W, R, B, lens, h0]) => {
   const lbr = node.attrInt('linear_before_reset', 0) !== 0;
   const ins: GpuTensor[] = [X!, W, R, ...(B ? [B] : []), ...(h0 ? [h0] : [])];
   const at = (t?: GpuTensor) => (t ? `in${ins.indexOf(t)}` : '');
-  const dt = X!.dtype, Ty = wgslType(dt);
+  const dt = X!.dtype, Ty = ctx.type(dt);
   const p = new Params().u32('T', T).u32('Bn', Bn).u32('In', In).u32('Hn', Hn).u32('rev', dir === 'reverse' ? 1 : 0);
   const units = Math.ceil(Hn / 64);
   const wb = (k: string) => (B ? `f32(${at(B)}[d * 6u * Hn + ${k}])` : '0.0');
@@ -98,7 +98,7 @@ const gru: GpuKernel = (node, [X, W, R, B, lens, h0]) => {
     key: `gru:${dt}:${!!B}:${!!h0}:${lbr}:${units}`, inputs: ins,
     outputs: [{ dtype: dt, dims: [T, D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }],
     meta: p.meta, groups: D * Bn,
-    wgsl: () => `${bindings(ins.map((t) => t.dtype), [dt, dt])}
+    wgsl: () => `${ctx.bindings(ins.map((t) => t.dtype), [dt, dt])}
 ${head(p, `var<workgroup> rh: array<f32, ${MAX_HIDDEN}>;`)}
   for (var q = 0u; q < ${units}u; q++) { let h = lid + q * 64u; if (h < Hn) { hs[h] = ${h0 ? `f32(${at(h0)}[so + h])` : '0.0'}; } }
   workgroupBarrier();

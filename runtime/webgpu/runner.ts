@@ -1,0 +1,137 @@
+/**
+ * Runs programs on a device: the pipeline cache (by kernel key and program context), the parameter ring buffer,
+ * pooled storage buffers and their bind groups, submission, and readback.
+ */
+import { AmpError } from '../../src/core/errors.js';
+import type { GpuContext } from './device.js';
+import { MAX_X, numel, type GpuTensor, type Program, type ProgramContext } from './program.js';
+
+/** The parameter ring buffer's size: 1024 dispatches of up to 256 bytes of parameters per submission. */
+const META_BYTES = 256 * 1024;
+
+export class Runner {
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private encoder?: GPUCommandEncoder;
+  private pass?: GPUComputePassEncoder;
+  private pool = new Map<number, GPUBuffer[]>();
+  private binds = new Map<string, GPUBindGroup>();
+  private ids = new WeakMap<GPUBuffer, number>();
+  private nextId = 0;
+  private idOf(b: GPUBuffer): number { let id = this.ids.get(b); if (id === undefined) { id = this.nextId++; this.ids.set(b, id); } return id; }
+  private metaBuf?: GPUBuffer;
+  private metaData = new Uint32Array(META_BYTES / 4);
+  private metaOff = 0;
+  private readonly align: number;
+  constructor(readonly ctx: GpuContext, readonly program: ProgramContext) { this.align = Math.max(16, ctx.device.limits.minStorageBufferOffsetAlignment); }
+
+  /** A storage buffer of at least `bytes` (rounded to 4), reused from the pool when possible. */
+  alloc(bytes: number): GPUBuffer {
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const free = this.pool.get(size);
+    if (free?.length) return free.pop()!;
+    return this.ctx.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  }
+  release(b: GPUBuffer): void {
+    const list = this.pool.get(b.size) ?? [];
+    list.push(b);
+    this.pool.set(b.size, list);
+  }
+  upload(dtype: number, dims: number[], data: ArrayBufferView): GpuTensor {
+    // queue.writeBuffer runs before commands still being recorded: submit those first, or a pooled buffer
+    // they read could be overwritten before they run.
+    this.flush();
+    const bytes = data.byteLength;
+    const buffer = this.alloc(bytes);
+    const padded = bytes % 4 ? new Uint8Array(Math.ceil(bytes / 4) * 4) : undefined;
+    if (padded) padded.set(new Uint8Array(data.buffer, data.byteOffset, bytes));
+    this.ctx.device.queue.writeBuffer(buffer, 0, padded ?? (data as BufferSource));
+    return { dtype, dims, buffer, bytes };
+  }
+
+  /** A new (pooled) tensor of this type and shape. */
+  tensor(dtype: number, dims: number[]): GpuTensor {
+    const bytes = numel(dims) * this.program.elemBytes(dtype);
+    return { dtype, dims, buffer: this.alloc(bytes), bytes };
+  }
+
+  run(p: Program): GpuTensor[] {
+    const dev = this.ctx.device;
+    const outs = p.into ?? p.outputs.map((o) => this.tensor(o.dtype, o.dims));
+    if (numel(p.outputs[0]?.dims ?? [1]) === 0 || p.groups === 0) return outs;
+    const key = `${p.key}|${this.program.key}`;
+    let pipe = this.pipelines.get(key);
+    if (!pipe) {
+      const module = dev.createShaderModule({ code: p.wgsl() });
+      pipe = dev.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      this.pipelines.set(key, pipe);
+    }
+    // Parameters go into one ring buffer per submission (written once, at flush), bound at an aligned offset,
+    // instead of a new buffer per dispatch.
+    const bytes = Math.max(16, p.meta.length * 4), span = Math.ceil(bytes / this.align) * this.align;
+    if (this.metaOff + span > META_BYTES) this.flush();
+    this.metaBuf ??= dev.createBuffer({ size: META_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+    const at = this.metaOff;
+    p.meta.forEach((x, k) => { this.metaData[at / 4 + k] = x >>> 0; });
+    this.metaOff += span;
+    const buffers = [...p.inputs.map((t) => t.buffer), ...outs.map((t) => t.buffer)];
+    // Bind groups are reused: a run repeats the same kernels on the same pooled buffers at the same offsets.
+    const bkey = `${key}|${at}|${bytes}|${buffers.map((b) => this.idOf(b)).join(',')}`;
+    let bind = this.binds.get(bkey);
+    if (!bind) {
+      const entries = [{ binding: 0, resource: { buffer: this.metaBuf, offset: at, size: bytes } }, ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } }))];
+      bind = dev.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
+      if (this.binds.size > 8192) this.binds.clear();
+      this.binds.set(bkey, bind);
+    }
+    this.encoder ??= dev.createCommandEncoder();
+    this.pass ??= this.encoder.beginComputePass();
+    this.pass.setPipeline(pipe);
+    this.pass.setBindGroup(0, bind);
+    const x = p.groupsY ? p.groups : Math.min(p.groups, MAX_X), y = p.groupsY ?? Math.ceil(p.groups / MAX_X);
+    this.pass.dispatchWorkgroups(x, y, p.groupsZ ?? 1);
+    return p.next ? this.run(p.next(outs)) : outs;
+  }
+
+  /** Submits everything recorded so far (one command encoder per stretch of GPU work). */
+  flush(): void {
+    if (!this.encoder) return;
+    // queue.writeBuffer lands before the commands submitted after it, and after those submitted before.
+    if (this.metaOff) this.ctx.device.queue.writeBuffer(this.metaBuf!, 0, this.metaData, 0, this.metaOff / 4);
+    this.metaOff = 0;
+    this.pass?.end();
+    this.ctx.device.queue.submit([this.encoder.finish()]);
+    this.encoder = undefined;
+    this.pass = undefined;
+  }
+
+  async read(t: GpuTensor): Promise<Uint8Array> { return (await this.readMany([t]))[0]; }
+
+  /** Reads tensors back with one copy submission and one mapping (each readback is a round trip). */
+  async readMany(ts: GpuTensor[]): Promise<Uint8Array[]> {
+    this.flush();
+    if (!ts.length) return [];
+    const sizes = ts.map((t) => Math.max(4, Math.ceil(t.bytes / 4) * 4));
+    const offsets = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));
+    const staging = this.ctx.device.createBuffer({ size: Math.max(4, sizes.reduce((a, b) => a + b, 0)), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const enc = this.ctx.device.createCommandEncoder();
+    ts.forEach((t, k) => enc.copyBufferToBuffer(t.buffer, 0, staging, offsets[k], sizes[k]));
+    this.ctx.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    if (this.ctx.errors.length) {
+      const msg = this.ctx.errors.splice(0).join('; ');
+      staging.unmap(); staging.destroy();
+      throw new AmpError(`WebGPU error: ${msg}`);
+    }
+    const mapped = staging.getMappedRange();
+    const out = ts.map((t, k) => new Uint8Array(mapped.slice(offsets[k], offsets[k] + t.bytes)));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  dispose(): void {
+    this.metaBuf?.destroy();
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+  }
+}
