@@ -15,7 +15,7 @@ export { ModelBuilder, GraphBuilder, makeAttr, type AttrValue } from './onnx/bui
 export * from './core/half.js';
 export { inspectModel, formatInspect, fmtBytes, type InspectReport } from './tools/inspect.js';
 export { inferTypes } from './ir/infer.js';
-export { convert, convertSync, type ConvertOptions, type ConvertRunOptions, type ConvertResult, type ConvertSummary, type Verification, type ConvertJson } from './tools/convert.js';
+export { convert, convertSync, type ConvertOptions, type ConvertRunOptions, type ConvertResult, type ConvertNote, type ConvertSummary, type Verification, type ConvertJson } from './tools/convert.js';
 export { formatVerification, formatDecode, synthesizeInputs, checkOutputs, type OutputCheck, type DecodeCheck, type DecodeStep } from './tools/verify.js';
 /** The greedy decode check of KV-cache decoders: next-token agreement and logits error per step. */
 export { decodeCheck, decoderIo, type DecoderIo } from './tools/decode.js';

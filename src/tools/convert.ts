@@ -91,8 +91,15 @@ export interface ConvertResult {
   fallback?: Omit<FallbackResult, 'report'>;
   report?: DiffReport;
   /** One line per step that ran beyond the pass (calibration, verification, repair, report), for a summary. */
-  notes: string[];
+  notes: ConvertNote[];
 }
+
+/**
+ * A line about a phase of the conversion. `kind` says which: `calibration`, `verification` (the verdict or why
+ * there is none), `edge` (I/O the repair kept fp32), `decode` (the decoder check) — all of which the verification's
+ * own text also shows — and `report`.
+ */
+export interface ConvertNote { kind: 'calibration' | 'verification' | 'edge' | 'decode' | 'report'; text: string }
 
 /** Per-output tolerances as complete ones: each names only what it changes from the run's tolerance. */
 function mergeOutputTolerances(tol: Tolerance | undefined, perOutput: Record<string, Tolerance> | undefined, target: 'fp16' | 'bf16'): Record<string, Tolerance> | undefined {
@@ -119,104 +126,145 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
   const t0 = performance.now();
   // The config file is read once, here: its keys hold where no option is given (keepFp32 among them).
   const options = withConfig(runOptions) as ConvertRunOptions;
-  const { verify = true, inputs, samples = 2, seed = 0, shapes, maxActivation, maxReduction, tolerance: tolIn,
-    maxEvals, calibrate: cal, report, onPhase, decodeSteps = 8, outputTolerance: _perOutput, ...passOptions } = options;
-  const outputTolerance = mergeOutputTolerances(options.tolerance, options.outputTolerance, resolveOptions(passOptions).target);
-  const model = toModel(input);
-  const target = resolveOptions(passOptions).target;
-  const tolerance = { ...TOLERANCES[target], ...tolIn };
-  const notes: string[] = [];
-  const keepFp32 = [...(passOptions.keepFp32 ?? [])];
-  const keepReasons: Record<string, string> = { ...passOptions.keepReasons };
-  const verification: Verification = {
-    status: verify ? 'unverified' : 'skipped', inputs: { source: inputs ? 'given' : 'synthesized', sets: 0 }, tolerance,
-    outputs: [], calibrated: {}, rangeProven: [], repaired: [], evaluations: 0, ms: 0,
-  };
-  const result: Omit<ConvertResult, 'model' | 'summary'> = { notes, verification };
-  const finish = (summary: ConvertSummary): ConvertResult => { verification.ms = performance.now() - t0; return { model, summary, ...result }; };
-  const rangeProven: string[] = [];
-  // Inputs/outputs the repair keeps fp32 (their own rounding or range is the cause), on top of the options' keepIoTypes.
-  const keptIo: string[] = [];
-  const keepIoTypes = (): ConvertOptions['keepIoTypes'] =>
-    (!keptIo.length || passOptions.keepIoTypes === true ? passOptions.keepIoTypes : [...(Array.isArray(passOptions.keepIoTypes) ? passOptions.keepIoTypes : []), ...keptIo]);
-  // One range cache for every conversion of this model (restarts, the fallback's trials): weights scanned once.
-  const ranges = new RangeCache();
-  const runStatic = () => runMixedPrecision(model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ranges, ...passOptions, keepIoTypes: keepIoTypes(), keepFp32, keepReasons, rangeProven }));
-  /** The original converted again from scratch with the options as they now stand. */
-  const restart = (): ConvertSummary => {
-    const fresh = cloneModel(original);
-    model.graph = fresh.graph;
-    model.proto = fresh.proto;
-    return runStatic();
-  };
-  /** The repair's last resort: every node fp32 (the fp32 model meets any tolerance). */
-  const keepEveryNode = (): void => {
-    for (const n of original.graph.allNodes()) { const k = n.name || n.label; if (!keepFp32.includes(k)) { keepFp32.push(k); keepReasons[k] = 'repair: nothing less met the tolerance'; } }
-    verification.repaired.push('(every node)');
-  };
-
-  if (!verify && !cal && !report) return finish(runStatic());
+  const run = new ConversionRun(toModel(input), options, t0);
+  const { verify = true, inputs, calibrate: cal, report } = run.options;
+  if (!verify && !cal && !report) return run.finish(run.runStatic());
   // Verification runs both precisions in memory: a model whose weights take a large share of this machine's
   // memory (an LLM-sized one) gets the static rules, streamed tensor by tensor, and a note saying so.
-  const weights = [...model.graph.allGraphs()].reduce((a, g) => a + [...g.initializers.values()].reduce((s, t) => s + t.byteLength, 0), 0);
+  const weights = [...run.model.graph.allGraphs()].reduce((a, g) => a + [...g.initializers.values()].reduce((s, t) => s + t.byteLength, 0), 0);
   if (weights > totalmem() / 4 && !inputs) {
-    verification.note = `not verified: the weights (${(weights / 2 ** 30).toFixed(1)} GiB) take more than a quarter of this machine's memory, and verification holds both precisions; static rules only (give --inputs to verify anyway, or --no-verify to skip this check)`;
-    notes.push(verification.note);
-    return finish(runStatic());
+    run.say('verification', `not verified: the weights (${(weights / 2 ** 30).toFixed(1)} GiB) take more than a quarter of this machine's memory, and verification holds both precisions; static rules only (give --inputs to verify anyway, or --no-verify to skip this check)`, true);
+    return run.finish(run.runStatic());
   }
   if ((report || cal) && !verify && !inputs) throw new AmpError('calibrate and report without verification need input sets (options.inputs)');
+  const calibrated = await run.calibratePhase();
+  if (!calibrated) return run.finish(run.fallbackSummary!);
+  run.onPhase?.('converting');
+  let summary = run.runStatic();
+  if (verify) summary = await run.verifyPhase(calibrated, summary);
+  if (report) await run.reportPhase(calibrated.sets);
+  return run.finish(summary);
+}
+
+/** Input sets and the fp32 reference run's ranges and outputs: what verification checks against. */
+interface Calibrated { sets: Record<string, RTensor>[]; calib: CalibrationResult }
+
+/**
+ * One verified conversion: the options as they stand (the repair adds nodes and I/O to keep fp32), the original
+ * (every attempt converts a fresh copy of it), and what was proven so far. Its phases run in order: calibrate →
+ * convert → verify (→ repair) → decode check → report.
+ */
+class ConversionRun {
+  readonly original: Model;
+  readonly passOptions: ConvertOptions;
+  readonly target: 'fp16' | 'bf16';
+  readonly tolerance: Tolerance;
+  readonly outputTolerance?: Record<string, Tolerance>;
+  readonly onPhase?: (phase: string) => void;
+  readonly notes: ConvertNote[] = [];
+  readonly verification: Verification;
+  readonly result: Omit<ConvertResult, 'model' | 'summary'>;
+  readonly keepFp32: NonNullable<ConvertOptions['keepFp32']>;
+  readonly keepReasons: Record<string, string>;
+  readonly rangeProven: string[] = [];
+  /** Inputs/outputs the repair keeps fp32 (their own rounding or range is the cause), on top of the options' keepIoTypes. */
+  readonly keptIo: string[] = [];
+  /** One range cache for every conversion of this model (restarts, the fallback's trials): weights scanned once. */
+  readonly ranges = new RangeCache();
+  /** The summary when calibration could not run and the static rules (or onnxruntime's check) stand. */
+  fallbackSummary?: ConvertSummary;
+
+  constructor(readonly model: Model, readonly options: ConvertRunOptions, readonly t0: number) {
+    const { verify = true, inputs, samples: _s, seed: _seed, shapes: _sh, maxActivation: _ma, maxReduction: _mr, tolerance: _t, maxEvals: _me,
+      calibrate: _c, report: _r, onPhase, decodeSteps: _d, outputTolerance: _o, ...passOptions } = options;
+    this.passOptions = passOptions;
+    this.target = resolveOptions(passOptions).target;
+    this.outputTolerance = mergeOutputTolerances(options.tolerance, options.outputTolerance, this.target);
+    this.tolerance = { ...TOLERANCES[this.target], ...options.tolerance };
+    this.onPhase = onPhase;
+    this.keepFp32 = [...(passOptions.keepFp32 ?? [])];
+    this.keepReasons = { ...passOptions.keepReasons };
+    this.verification = {
+      status: verify ? 'unverified' : 'skipped', inputs: { source: inputs ? 'given' : 'synthesized', sets: 0 }, tolerance: this.tolerance,
+      outputs: [], calibrated: {}, rangeProven: [], repaired: [], evaluations: 0, ms: 0,
+    };
+    this.result = { notes: this.notes, verification: this.verification };
+    this.original = cloneModel(model);
+  }
+
+  finish(summary: ConvertSummary): ConvertResult {
+    this.verification.ms = performance.now() - this.t0;
+    return { model: this.model, summary, ...this.result };
+  }
+  /** A note of this phase; `asVerdict`: it is also what the verification says (its `note`). */
+  say(kind: ConvertNote['kind'], text: string, asVerdict = false): void {
+    if (asVerdict) this.verification.note = text;
+    this.notes.push({ kind, text });
+  }
+  private keepIoTypes(): ConvertOptions['keepIoTypes'] {
+    const k = this.passOptions.keepIoTypes;
+    return !this.keptIo.length || k === true ? k : [...(Array.isArray(k) ? k : []), ...this.keptIo];
+  }
+  /** The pass options as they now stand (what the repair has added included). */
+  private current(): ConvertOptions {
+    return { ranges: this.ranges, ...this.passOptions, keepIoTypes: this.keepIoTypes(), keepFp32: this.keepFp32, keepReasons: this.keepReasons, rangeProven: this.rangeProven };
+  }
+  runStatic(): ConvertSummary {
+    return runMixedPrecision(this.model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...this.current() }));
+  }
+  /** The original converted again from scratch with the options as they now stand. */
+  restart(): ConvertSummary {
+    const fresh = cloneModel(this.original);
+    this.model.graph = fresh.graph;
+    this.model.proto = fresh.proto;
+    return this.runStatic();
+  }
+  /** The repair's last resort: every node fp32 (the fp32 model meets any tolerance). */
+  keepEveryNode(): void {
+    for (const n of this.original.graph.allNodes()) {
+      const k = n.name || n.label;
+      if (!this.keepFp32.includes(k)) { this.keepFp32.push(k); this.keepReasons[k] = 'repair: nothing less met the tolerance'; }
+    }
+    this.verification.repaired.push('(every node)');
+  }
 
   /**
-   * Verification on onnxruntime-node when the CPU executor has no kernel for `ops`: the original and the converted
-   * model both run there; if an output misses the tolerance, every node stays fp32 (which meets any). No range
-   * calibration (onnxruntime gives no intermediates here), and its CPU provider computes many fp16 ops in fp32 —
-   * both said in the note. undefined when onnxruntime-node is missing or cannot run the model.
+   * 1–2. Inputs and the fp32 reference run, which also records every activation's range. undefined when the model
+   * cannot run here: then `fallbackSummary` holds the static rules' result (or onnxruntime's verified one).
    */
-  const verifyOnOrt = async (ops: string[], sets: Record<string, RTensor>[]): Promise<ConvertSummary | undefined> => {
-    // In a process of its own: onnxruntime crashes on some hostile models, which must not take this one down.
-    const hasExternal = (m: Model) => [...m.graph.allGraphs()].some((g) => [...g.initializers.values()].some((t) => t.external));
-    if (hasExternal(original)) return undefined;
-    let ref: Record<string, RTensor>[];
-    try { ref = await runOrtIsolated(encodeModel(original), sets); } catch { return undefined; }
-    const attempt = async (): Promise<{ summary: ConvertSummary; checks: OutputCheck[] }> => {
-      const summary = restart();
-      const gots = await runOrtIsolated(encodeModel(model), sets.map((s) => feedsFor(model, s)));
-      verification.evaluations++;
-      return { summary, checks: compareOutputs(gots, ref, tolerance, outputTolerance) };
-    };
-    onPhase?.('verifying on onnxruntime-node');
-    let r: { summary: ConvertSummary; checks: OutputCheck[] };
+  async calibratePhase(): Promise<Calibrated | undefined> {
+    const { inputs, samples = 2, seed = 0, shapes, maxActivation, maxReduction, calibrate: cal, verify = true } = this.options;
+    const model = this.model, v = this.verification;
+    let sets: Record<string, RTensor>[] | undefined;
+    let calib: CalibrationResult;
     try {
-      r = await attempt();
-      if (!r.checks.every((c) => c.pass)) {
-        keepEveryNode();
-        r = await attempt();
-      }
-    } catch { return undefined; }
-    verification.outputs = r.checks;
-    verification.status = r.checks.every((c) => c.pass) ? 'verified' : 'failed';
-    verification.note = `verified on onnxruntime-node, as the CPU executor has no kernel for ${ops.join(', ')}: no range calibration, and onnxruntime's CPU provider computes many fp16 ops through fp32 (overflow it hides is not ruled out)`;
-    notes.push(verification.note);
-    return r.summary;
-  };
+      sets = inputs ?? synthesizeInputs(model, samples, seed, shapes);
+      v.inputs = { source: inputs ? 'given' : 'synthesized', sets: sets.length, ...(inputs ? {} : { seed }) };
+      const calOpts = typeof cal === 'object' ? cal : {};
+      this.onPhase?.(`calibrating on ${sets.length} input set${sets.length > 1 ? 's' : ''}`);
+      calib = calibrate(this.original, sets, {
+        maxActivation: maxActivation ?? calOpts.maxActivation ?? (this.target === 'fp16' ? 8192 : Infinity),
+        maxReduction: maxReduction ?? calOpts.maxReduction,
+        liftBound: calOpts.liftBound ?? (this.target === 'fp16' ? undefined : Infinity),
+      });
+    } catch (e) {
+      this.fallbackSummary = await this.cannotRun(e, sets, verify);
+      return undefined;
+    }
+    for (const k of calib.keepFp32) { this.keepFp32.push(k); this.keepReasons[k] = 'activation range'; }
+    this.rangeProven.push(...calib.proven);
+    v.rangeProven = calib.proven;
+    v.calibrated = calib.reasons;
+    this.result.calibration = { ...calib, inputSets: sets.length };
+    this.say('calibration', `calibration (${sets.length} ${v.inputs.source} input set${sets.length > 1 ? 's' : ''}): kept fp32 ${calib.keepFp32.length ? calib.keepFp32.map((k) => `${k} (${calib.reasons[k]})`).join(', ') : 'nothing'}`);
+    return { sets, calib };
+  }
 
-  // 1–2. Inputs and the fp32 reference run, which also records every activation's range.
-  let sets: Record<string, RTensor>[];
-  let calib: CalibrationResult;
-  const original = cloneModel(model);
-  try {
-    sets = inputs ?? synthesizeInputs(model, samples, seed, shapes);
-    verification.inputs = { source: inputs ? 'given' : 'synthesized', sets: sets.length, ...(inputs ? {} : { seed }) };
-    const calOpts = typeof cal === 'object' ? cal : {};
-    onPhase?.(`calibrating on ${sets.length} input set${sets.length > 1 ? 's' : ''}`);
-    calib = calibrate(original, sets, {
-      maxActivation: maxActivation ?? calOpts.maxActivation ?? (target === 'fp16' ? 8192 : Infinity),
-      maxReduction: maxReduction ?? calOpts.maxReduction,
-      liftBound: calOpts.liftBound ?? (target === 'fp16' ? undefined : Infinity),
-    });
-  } catch (e) {
-    const feeds = model.graph.inputs.filter((i) => !model.graph.initializers.has(i)).map((i) => model.graph.values.get(i)?.type);
-    const symbolic = inputs ? [] : model.graph.inputs.filter((i) => !model.graph.initializers.has(i) && model.graph.values.get(i)?.type?.shape?.some((d) => typeof d !== 'number'));
+  /** The model could not run on the inputs: bad input (rethrown), onnxruntime's verification, or the static rules with a note. */
+  private async cannotRun(e: unknown, sets: Record<string, RTensor>[] | undefined, verify: boolean): Promise<ConvertSummary> {
+    const { inputs } = this.options, g = this.model.graph;
+    const feeds = g.inputs.filter((i) => !g.initializers.has(i)).map((i) => g.values.get(i)?.type);
+    const symbolic = inputs ? [] : g.inputs.filter((i) => !g.initializers.has(i) && g.values.get(i)?.type?.shape?.some((d) => typeof d !== 'number'));
     // Inputs exactly as declared (given, or float/bool tensors of fully static shapes): a model that cannot run
     // on them is malformed — bad input, not an unverifiable model. Symbolic dims or synthesized integer inputs
     // (indices, lengths) may be what does not fit, so those keep the note.
@@ -224,92 +272,140 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
     // An op the executor has no kernel for says nothing about the model: static rules and a note, never a refusal.
     if ((exact && e instanceof AmpError && !(e instanceof UnsupportedOpError)) || e instanceof InvalidModelError) throw e;
     // The CPU executor lacks an op: onnxruntime-node (optional) runs both models instead, if it is installed.
-    if (e instanceof UnsupportedOpError && verify && sets!) {
-      const viaOrt = await verifyOnOrt(e.ops, sets);
-      if (viaOrt) return finish(viaOrt);
+    if (e instanceof UnsupportedOpError && verify && sets) {
+      const viaOrt = await this.verifyOnOrt(e.ops, sets);
+      if (viaOrt) return viaOrt;
     }
     const hint = symbolic.length ? `; give --inputs, or --shape for the symbolic dims of ${symbolic.join(', ')}` : '';
-    verification.note = `not verified: the model could not run on ${inputs ? 'the given' : 'synthesized'} inputs (${message(e)}); static rules only${hint}`;
-    notes.push(verification.note);
+    this.say('verification', `not verified: the model could not run on ${inputs ? 'the given' : 'synthesized'} inputs (${message(e)}); static rules only${hint}`, true);
     if (!verify) throw e;
-    return finish(runStatic());
+    return this.runStatic();
   }
-  for (const k of calib.keepFp32) { keepFp32.push(k); keepReasons[k] = 'activation range'; }
-  rangeProven.push(...calib.proven);
-  verification.rangeProven = calib.proven;
-  verification.calibrated = calib.reasons;
-  result.calibration = { ...calib, inputSets: sets.length };
-  notes.push(`calibration (${sets.length} ${verification.inputs.source} input set${sets.length > 1 ? 's' : ''}): kept fp32 ${calib.keepFp32.length ? calib.keepFp32.map((k) => `${k} (${calib.reasons[k]})`).join(', ') : 'nothing'}`);
 
-  // 3. Convert and verify.
-  onPhase?.('converting');
-  let summary = runStatic();
-  if (verify) {
-    onPhase?.('verifying');
-    let checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
-    verification.evaluations = 1;
-    /** The original converted again with the options as they now stand, and checked on every set. */
-    const reconvert = () => {
-      summary = restart();
-      checks = checkOutputs(model, sets, calib.outputs, tolerance, outputTolerance);
-      verification.evaluations++;
+  /**
+   * Verification on onnxruntime-node when the CPU executor has no kernel for `ops`: the original and the converted
+   * model both run there; if an output misses the tolerance, every node stays fp32 (which meets any). No range
+   * calibration (onnxruntime gives no intermediates here), and its CPU provider computes many fp16 ops in fp32 —
+   * both said in the note. undefined when onnxruntime-node is missing or cannot run the model.
+   */
+  private async verifyOnOrt(ops: string[], sets: Record<string, RTensor>[]): Promise<ConvertSummary | undefined> {
+    // In a process of its own: onnxruntime crashes on some hostile models, which must not take this one down.
+    const hasExternal = (m: Model) => [...m.graph.allGraphs()].some((g) => [...g.initializers.values()].some((t) => t.external));
+    if (hasExternal(this.original)) return undefined;
+    let ref: Record<string, RTensor>[];
+    try { ref = await runOrtIsolated(encodeModel(this.original), sets); } catch { return undefined; }
+    const attempt = async (): Promise<{ summary: ConvertSummary; checks: OutputCheck[] }> => {
+      const summary = this.restart();
+      const gots = await runOrtIsolated(encodeModel(this.model), sets.map((s) => feedsFor(this.model, s)));
+      this.verification.evaluations++;
+      return { summary, checks: compareOutputs(gots, ref, this.tolerance, this.outputTolerance) };
     };
-    // 4. Repair on the first failing input set, from the original model; verify again on all sets.
-    for (let round = 0; round < 2 && !checks.every((c) => c.pass); round++) {
-      const failing = Math.min(...checks.map((c) => c.failedOn ?? Infinity));
-      onPhase?.('repairing');
-      const { report: _r, ...fb } = await fallback(original, sets[Number.isFinite(failing) ? failing : 0], tolerance, { ranges, ...passOptions, keepIoTypes: keepIoTypes(), keepFp32, keepReasons, rangeProven }, maxEvals, { outputTolerance });
-      verification.evaluations += fb.evaluations;
-      result.fallback = fb;
-      if (!fb.keepFp32.length) break;
-      for (const k of fb.keepFp32) { keepFp32.push(k); keepReasons[k] = 'repair: outputs missed the tolerance'; }
-      verification.repaired.push(...fb.keepFp32);
-      reconvert();
-    }
-    // 4b. What node repair cannot fix, the I/O can: inputs whose own fp16 rounding moves the result, outputs whose
-    // values fp16 cannot hold keep fp32. Last, every node fp32: the fp32 model meets any tolerance, so the repair
-    // always ends with a model that passes — unless --max-evals stops it first.
-    const budgetLeft = () => maxEvals === undefined || verification.evaluations < maxEvals;
-    if (!checks.every((c) => c.pass) && budgetLeft() && passOptions.keepIoTypes !== true) {
-      onPhase?.('repairing');
-      const floatInputs = original.graph.inputs.filter((i) => !original.graph.initializers.has(i) && isConvertibleFloat(original.graph.values.get(i)?.type?.elemType ?? 0));
-      keptIo.push(...floatInputs, ...checks.filter((c) => !c.pass).map((c) => c.name));
-      reconvert();
-      // Give back each one where the outputs still pass without it (the fewest kept, said by name).
-      for (const name of [...keptIo]) {
-        if (!checks.every((c) => c.pass) || !budgetLeft()) break;
-        const saved = checks;
-        keptIo.splice(keptIo.indexOf(name), 1);
-        reconvert();
-        if (!checks.every((c) => c.pass)) { keptIo.push(name); reconvert(); checks = checks.every((c) => c.pass) ? checks : saved; }
+    this.onPhase?.('verifying on onnxruntime-node');
+    let r: { summary: ConvertSummary; checks: OutputCheck[] };
+    try {
+      r = await attempt();
+      if (!r.checks.every((c) => c.pass)) {
+        this.keepEveryNode();
+        r = await attempt();
       }
-    }
-    if (!checks.every((c) => c.pass) && budgetLeft()) {
-      keepEveryNode();
+    } catch { return undefined; }
+    this.verification.outputs = r.checks;
+    this.verification.status = r.checks.every((c) => c.pass) ? 'verified' : 'failed';
+    this.say('verification', `verified on onnxruntime-node, as the CPU executor has no kernel for ${ops.join(', ')}: no range calibration, and onnxruntime's CPU provider computes many fp16 ops through fp32 (overflow it hides is not ruled out)`, true);
+    return r.summary;
+  }
+
+  /** 3–4. Every output checked on every set; on a miss, the repair (nodes, then the model's edge, then everything). */
+  async verifyPhase({ sets, calib }: Calibrated, summary: ConvertSummary): Promise<ConvertSummary> {
+    const v = this.verification;
+    this.onPhase?.('verifying');
+    let checks = checkOutputs(this.model, sets, calib.outputs, this.tolerance, this.outputTolerance);
+    v.evaluations = 1;
+    /** The original converted again with the options as they now stand, and checked on every set. */
+    const reconvert = (): OutputCheck[] => {
+      summary = this.restart();
+      checks = checkOutputs(this.model, sets, calib.outputs, this.tolerance, this.outputTolerance);
+      v.evaluations++;
+      return checks;
+    };
+    const passing = () => checks.every((c) => c.pass);
+    await this.repairNodes(sets, () => checks, reconvert);
+    checks = this.repairEdge(() => checks, reconvert);
+    if (!passing() && this.budgetLeft()) {
+      this.keepEveryNode();
       reconvert();
     }
-    verification.keptIo = [...keptIo];
-    verification.outputs = checks;
-    verification.status = checks.every((c) => c.pass) ? 'verified' : 'failed';
-    if (verification.status === 'failed' && !budgetLeft()) verification.note = `the --max-evals budget (${maxEvals}) ran out before the repair met the tolerance; a larger budget (or --keep-io-types) would let it go on`;
-    if (keptIo.length) notes.push(`kept fp32 at the model's edge (their own fp16 rounding or range missed the tolerance): ${keptIo.join(', ')}`);
-    notes.push(`${verification.status === 'verified' ? 'verified' : 'NOT verified'}: ${checks.length} output(s) on ${sets.length} input set(s), tolerance ${formatTolerance(tolerance)}` +
-      `${verification.repaired.length ? `; repair kept ${verification.repaired.join(', ')} fp32` : ''}`);
-    const io = decodeSteps > 0 ? decoderIo(original) : undefined;
-    if (io) {
-      onPhase?.(`decoding ${decodeSteps} steps`);
-      const d = decodeCheck(original, model, sets[0], decodeSteps, outputTolerance?.[io.logits] ?? tolerance);
-      verification.decode = d;
-      if (!d.pass) verification.status = 'failed';
-      notes.push(formatDecode(d)[0]);
+    v.keptIo = [...this.keptIo];
+    v.outputs = checks;
+    v.status = passing() ? 'verified' : 'failed';
+    if (v.status === 'failed' && !this.budgetLeft()) v.note = `the --max-evals budget (${this.options.maxEvals}) ran out before the repair met the tolerance; a larger budget (or --keep-io-types) would let it go on`;
+    if (this.keptIo.length) this.say('edge', `kept fp32 at the model's edge (their own fp16 rounding or range missed the tolerance): ${this.keptIo.join(', ')}`);
+    this.say('verification', `${v.status === 'verified' ? 'verified' : 'NOT verified'}: ${checks.length} output(s) on ${sets.length} input set(s), tolerance ${formatTolerance(this.tolerance)}` +
+      `${v.repaired.length ? `; repair kept ${v.repaired.join(', ')} fp32` : ''}`);
+    this.decodePhase(sets);
+    return summary;
+  }
+  private budgetLeft(): boolean {
+    return this.options.maxEvals === undefined || this.verification.evaluations < this.options.maxEvals;
+  }
+
+  /** 4. Repair on the first failing input set, from the original model; verify again on all sets. */
+  private async repairNodes(sets: Record<string, RTensor>[], checks: () => OutputCheck[], reconvert: () => OutputCheck[]): Promise<void> {
+    for (let round = 0; round < 2 && !checks().every((c) => c.pass); round++) {
+      const failing = Math.min(...checks().map((c) => c.failedOn ?? Infinity));
+      this.onPhase?.('repairing');
+      const { report: _r, ...fb } = await fallback(this.original, sets[Number.isFinite(failing) ? failing : 0], this.tolerance, this.current(), this.options.maxEvals, { outputTolerance: this.outputTolerance });
+      this.verification.evaluations += fb.evaluations;
+      this.result.fallback = fb;
+      if (!fb.keepFp32.length) break;
+      for (const k of fb.keepFp32) { this.keepFp32.push(k); this.keepReasons[k] = 'repair: outputs missed the tolerance'; }
+      this.verification.repaired.push(...fb.keepFp32);
+      reconvert();
     }
   }
-  if (report) {
-    onPhase?.('reporting');
-    result.report = await diff(original, model, sets[0], { tolerance, outputTolerance });
-    notes.push(`outputs ${result.report.outputsMeet ? 'meet' : 'do not meet'} ${formatTolerance(tolerance)} on input set 1`);
+
+  /**
+   * 4b. What node repair cannot fix, the I/O can: inputs whose own fp16 rounding moves the result, outputs whose
+   * values fp16 cannot hold keep fp32. Last (in verifyPhase), every node fp32: the fp32 model meets any tolerance,
+   * so the repair always ends with a model that passes — unless --max-evals stops it first.
+   */
+  private repairEdge(checks: () => OutputCheck[], reconvert: () => OutputCheck[]): OutputCheck[] {
+    const pass = (cs: OutputCheck[]) => cs.every((c) => c.pass);
+    if (pass(checks()) || !this.budgetLeft() || this.passOptions.keepIoTypes === true) return checks();
+    this.onPhase?.('repairing');
+    const g = this.original.graph;
+    const floatInputs = g.inputs.filter((i) => !g.initializers.has(i) && isConvertibleFloat(g.values.get(i)?.type?.elemType ?? 0));
+    this.keptIo.push(...floatInputs, ...checks().filter((c) => !c.pass).map((c) => c.name));
+    let best = reconvert();
+    // Give back each one where the outputs still pass without it (the fewest kept, said by name).
+    for (const name of [...this.keptIo]) {
+      if (!pass(best) || !this.budgetLeft()) break;
+      const saved = best;
+      this.keptIo.splice(this.keptIo.indexOf(name), 1);
+      best = reconvert();
+      if (!pass(best)) { this.keptIo.push(name); best = reconvert(); if (!pass(best)) best = saved; }
+    }
+    return best;
   }
-  return finish(summary);
+
+  /** For a KV-cache decoder: greedy decode steps, teacher-forced, on the first set (src/tools/decode.ts). */
+  private decodePhase(sets: Record<string, RTensor>[]): void {
+    const steps = this.options.decodeSteps ?? 8;
+    const io = steps > 0 ? decoderIo(this.original) : undefined;
+    if (!io) return;
+    this.onPhase?.(`decoding ${steps} steps`);
+    const d = decodeCheck(this.original, this.model, sets[0], steps, this.outputTolerance?.[io.logits] ?? this.tolerance);
+    this.verification.decode = d;
+    if (!d.pass) this.verification.status = 'failed';
+    this.say('decode', formatDecode(d)[0]);
+  }
+
+  /** 5. A diff report of the converted model against the original on the first input set. */
+  async reportPhase(sets: Record<string, RTensor>[]): Promise<void> {
+    this.onPhase?.('reporting');
+    this.result.report = await diff(this.original, this.model, sets[0], { tolerance: this.tolerance, outputTolerance: this.outputTolerance });
+    this.say('report', `outputs ${this.result.report.outputsMeet ? 'meet' : 'do not meet'} ${formatTolerance(this.tolerance)} on input set 1`);
+  }
 }
 
 /** The static pass alone: no inputs, no runs. */

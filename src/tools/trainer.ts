@@ -93,71 +93,117 @@ export function initialWeights(forward: Model, seed: number): Map<string, Float3
 }
 
 export async function train(forward: Model, data: Dataset, cfg: TrainConfig, init: Map<string, Float32Array>): Promise<TrainResult & { backend: string }> {
-  const batch = cfg.batch ?? DEFAULT_BATCH;
-  const tg = buildTrainingGraph(forward, { bnTraining: cfg.bnTraining });
-  const amp = cfg.mode !== 'fp32';
-  const lowered = (m: Model, keepIo?: string[]): Model => {
-    if (!cfg.lower) throw new Error(`train: mode '${cfg.mode}' needs cfg.lower (the mixed-precision pass)`);
-    return cfg.lower(m, cfg.mode === 'amp-bf16' ? 'bf16' : 'fp16', keepIo);
-  };
-  const make = async (m: Model): Promise<Executor> => (await createExecutor(m, { backend: cfg.backend ?? 'cpu' })).executor;
-  const scaler = new LossScaler({ ...(cfg.scaler ?? {}), enabled: cfg.mode === 'amp' });
-  const mult = cfg.lossMultiplier ?? 1;
-  // One run per step: forward, backward, unscale + inf/NaN check (+ clipping), the scale update, the optimizer
-  // update; all state stays with the executor between steps (on the GPU for WebGPU), and the per-step history
-  // (finite flag, loss) is read once per window, then replayed into `scaler` for its history.
-  const step = appendOptimizerStep(tg, {
-    optimizer: cfg.optimizer ?? 'sgd', lr: cfg.lr, maxGradNorm: scaler.maxGradNorm, batch, lossMultiplier: mult,
-    scaler: { enabled: scaler.enabled, initScale: scaler.scale, growthFactor: scaler.growthFactor, backoffFactor: scaler.backoffFactor, growthInterval: scaler.growthInterval },
-  });
-  const runModel = amp ? lowered(step.model, step.keepFp32Io) : step.model;
-  const exec = await make(runModel);
-  let fp32Exec: Executor | undefined; // the underflow study's fp32 reference (AMP only)
-  const lowT = cfg.mode === 'amp-bf16' ? DataType.BFLOAT16 : amp ? H : F;
-  // Forward-only evaluation graph in the run's precision: logits of the training graph's forward part.
-  const evalModel = cloneModel(forward);
-  for (const w of [...tg.weights, ...tg.state.map((s) => s.input)]) {
-    const t = evalModel.graph.initializers.get(w)!;
-    evalModel.graph.initializers.delete(w);
-    evalModel.graph.inputs.push(w);
-    evalModel.graph.value(w).type = { elemType: F, shape: [...t.dims] };
-  }
-  const evalRun = amp ? lowered(evalModel) : evalModel;
-  const evalExec = await make(evalRun);
-  const typeIn = (m: Model, name: string) => m.graph.values.get(name)?.type?.elemType ?? F;
-  const dims = tg.weights.map((w) => tg.model.graph.values.get(w)!.type!.shape as number[]);
-  let steps = 0, pending = 0, crossings = 0;
-  /** Reads the history window and replays it into the scaler (its history and skip count) and the losses. */
-  const drain = async () => {
-    if (!pending) return;
-    const [fl, ls] = [toFloat32(await exec.readCarried(step.history.finite)), toFloat32(await exec.readCarried(step.history.loss))];
-    for (let j = 0; j < pending; j++) { scaler.record(fl[j] === 1); losses.push(ls[j]); }
-    pending = 0;
-  };
-  /** Master weights (fp32) and running statistics as they are now: the initial values, or the carried ones. */
-  const master = async (): Promise<Float32Array[]> => Promise.all(tg.weights.map(async (w) => (steps ? toFloat32(await exec.readCarried(w)) : Float32Array.from(init.get(w)!))));
-  const stateNow = async (): Promise<Float32Array[]> => Promise.all(tg.state.map(async (s) => (steps ? toFloat32(await exec.readCarried(s.input)) : Float32Array.from(forward.graph.initializers.get(s.input)!.data() as Float32Array))));
-  const feedParams = async (fd: Record<string, RTensor>, m: Model) => {
-    const [ws, st] = [await master(), await stateNow()];
-    tg.weights.forEach((w, k) => { fd[w] = asType(f32t(dims[k], ws[k]), typeIn(m, w)); });
-    tg.state.forEach((s, k) => { fd[s.input] = asType(f32t([st[k].length], st[k]), typeIn(m, s.input)); });
-  };
-  const nTrain = data.yTrain.length, f = data.features, C = tg.classes;
-  // Feature rows are laid out in the model's input shape (e.g. 64 features → 1×8×8 for a CNN).
-  const inShape = (forward.graph.values.get(forward.graph.inputs[0])?.type?.shape ?? ['N', f]).slice(1).map((d) => (typeof d === 'number' ? d : f));
-  const xDims = (n: number) => [n, ...inShape];
-  const losses: number[] = [];
-  let underflowNum = 0, underflowDen = 0;
+  const run = await TrainingRun.setup(forward, data, cfg, init);
   const rnd = xorshift((cfg.seed ?? 0) + 1);
+  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+    await run.epoch(rnd);
+    run.epochAccuracy.push(await run.testAccuracy());
+  }
+  return run.finish();
+}
+
+/** The executors and the step graph of one training run, built once (the training setup). */
+interface TrainingSetup {
+  tg: TrainingGraph;
+  step: ReturnType<typeof appendOptimizerStep>;
+  /** The step graph in the run's precision, and its executor (all state stays with it between steps). */
+  runModel: Model;
+  exec: Executor;
+  /** Forward-only evaluation graph in the run's precision: logits of the training graph's forward part. */
+  evalRun: Model;
+  evalExec: Executor;
+  scaler: LossScaler;
+}
+
+/**
+ * A training run: master weights fp32 (carried by the step graph), batches in order of a seeded shuffle, test
+ * accuracy after each epoch, and for AMP an underflow study on each epoch's first batch (the same step in fp32).
+ */
+class TrainingRun {
+  readonly epochAccuracy: number[] = [];
+  readonly losses: number[] = [];
+  private steps = 0;
+  private pending = 0;
+  private crossings = 0;
+  private underflowNum = 0;
+  private underflowDen = 0;
+  /** The underflow study's fp32 reference (AMP only), made when first needed. */
+  private fp32Exec?: Executor;
+  private readonly batch: number;
+  private readonly amp: boolean;
+  private readonly lowT: number;
+  private readonly dims: number[][];
+  private readonly inShape: number[];
+
+  private constructor(readonly forward: Model, readonly data: Dataset, readonly cfg: TrainConfig, readonly init: Map<string, Float32Array>, readonly s: TrainingSetup) {
+    this.batch = cfg.batch ?? DEFAULT_BATCH;
+    this.amp = cfg.mode !== 'fp32';
+    this.lowT = cfg.mode === 'amp-bf16' ? DataType.BFLOAT16 : this.amp ? H : F;
+    this.dims = s.tg.weights.map((w) => s.tg.model.graph.values.get(w)!.type!.shape as number[]);
+    // Feature rows are laid out in the model's input shape (e.g. 64 features → 1×8×8 for a CNN).
+    const f = data.features;
+    this.inShape = (forward.graph.values.get(forward.graph.inputs[0])?.type?.shape ?? ['N', f]).slice(1).map((d) => (typeof d === 'number' ? d : f));
+  }
+
+  static async setup(forward: Model, data: Dataset, cfg: TrainConfig, init: Map<string, Float32Array>): Promise<TrainingRun> {
+    const batch = cfg.batch ?? DEFAULT_BATCH;
+    const tg = buildTrainingGraph(forward, { bnTraining: cfg.bnTraining });
+    const amp = cfg.mode !== 'fp32';
+    const lowered = (m: Model, keepIo?: string[]): Model => {
+      if (!cfg.lower) throw new Error(`train: mode '${cfg.mode}' needs cfg.lower (the mixed-precision pass)`);
+      return cfg.lower(m, cfg.mode === 'amp-bf16' ? 'bf16' : 'fp16', keepIo);
+    };
+    const scaler = new LossScaler({ ...(cfg.scaler ?? {}), enabled: cfg.mode === 'amp' });
+    // One run per step: forward, backward, unscale + inf/NaN check (+ clipping), the scale update, the optimizer
+    // update; all state stays with the executor between steps (on the GPU for WebGPU), and the per-step history
+    // (finite flag, loss) is read once per window, then replayed into `scaler` for its history.
+    const step = appendOptimizerStep(tg, {
+      optimizer: cfg.optimizer ?? 'sgd', lr: cfg.lr, maxGradNorm: scaler.maxGradNorm, batch, lossMultiplier: cfg.lossMultiplier ?? 1,
+      scaler: { enabled: scaler.enabled, initScale: scaler.scale, growthFactor: scaler.growthFactor, backoffFactor: scaler.backoffFactor, growthInterval: scaler.growthInterval },
+    });
+    const runModel = amp ? lowered(step.model, step.keepFp32Io) : step.model;
+    const evalModel = cloneModel(forward);
+    for (const w of [...tg.weights, ...tg.state.map((st) => st.input)]) {
+      const t = evalModel.graph.initializers.get(w)!;
+      evalModel.graph.initializers.delete(w);
+      evalModel.graph.inputs.push(w);
+      evalModel.graph.value(w).type = { elemType: F, shape: [...t.dims] };
+    }
+    const evalRun = amp ? lowered(evalModel) : evalModel;
+    const setup = { tg, step, runModel, exec: await makeExecutor(cfg, runModel), evalRun, evalExec: await makeExecutor(cfg, evalRun), scaler };
+    return new TrainingRun(forward, data, cfg, init, setup);
+  }
+
+  private xDims(n: number): number[] { return [n, ...this.inShape]; }
+  private typeIn(m: Model, name: string): number { return m.graph.values.get(name)?.type?.elemType ?? F; }
+
+  /** Reads the history window and replays it into the scaler (its history and skip count) and the losses. */
+  private async drain(): Promise<void> {
+    if (!this.pending) return;
+    const { exec, step, scaler } = this.s;
+    const [fl, ls] = [toFloat32(await exec.readCarried(step.history.finite)), toFloat32(await exec.readCarried(step.history.loss))];
+    for (let j = 0; j < this.pending; j++) { scaler.record(fl[j] === 1); this.losses.push(ls[j]); }
+    this.pending = 0;
+  }
+  /** Master weights (fp32) and running statistics as they are now: the initial values, or the carried ones. */
+  private async feedParams(fd: Record<string, RTensor>, m: Model): Promise<void> {
+    const { tg, exec } = this.s;
+    const ws = await Promise.all(tg.weights.map(async (w) => (this.steps ? toFloat32(await exec.readCarried(w)) : Float32Array.from(this.init.get(w)!))));
+    const st = await Promise.all(tg.state.map(async (s) => (this.steps ? toFloat32(await exec.readCarried(s.input)) : Float32Array.from(this.forward.graph.initializers.get(s.input)!.data() as Float32Array))));
+    tg.weights.forEach((w, k) => { fd[w] = asType(f32t(this.dims[k], ws[k]), this.typeIn(m, w)); });
+    tg.state.forEach((s, k) => { fd[s.input] = asType(f32t([st[k].length], st[k]), this.typeIn(m, s.input)); });
+  }
+
   /** Test accuracy in the run's precision, with the current master weights. */
-  const testAccuracy = async (): Promise<number> => {
+  async testAccuracy(): Promise<number> {
+    const { data, forward } = this, { tg, evalRun, evalExec } = this.s, f = data.features, C = tg.classes;
     let correct = 0;
     const nTest = data.yTest.length;
     const params: Record<string, RTensor> = {};
-    await feedParams(params, evalRun);
+    await this.feedParams(params, evalRun);
     for (let b0 = 0; b0 < nTest; b0 += 256) {
       const n = Math.min(256, nTest - b0);
-      const fd: Record<string, RTensor> = { ...params, [forward.graph.inputs[0]]: asType(f32t(xDims(n), data.xTest.slice(b0 * f, (b0 + n) * f)), lowT) };
+      const fd: Record<string, RTensor> = { ...params, [forward.graph.inputs[0]]: asType(f32t(this.xDims(n), data.xTest.slice(b0 * f, (b0 + n) * f)), this.lowT) };
       const z = toFloat32((await evalExec.run(fd))[tg.logits]);
       for (let i = 0; i < n; i++) {
         let best = 0;
@@ -166,53 +212,75 @@ export async function train(forward: Model, data: Dataset, cfg: TrainConfig, ini
       }
     }
     return correct / nTest;
-  };
-  const epochAccuracy: number[] = [];
-  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+  }
+
+  /** One pass over the training set in a fresh shuffle, whole batches only. */
+  async epoch(rnd: () => number): Promise<void> {
+    const { data, batch } = this, f = data.features, C = this.s.tg.classes, nTrain = data.yTrain.length;
     const order = Int32Array.from({ length: nTrain }, (_, i) => i);
     for (let i = nTrain - 1; i > 0; i--) { const j = Math.floor(rnd() * (i + 1)); [order[i], order[j]] = [order[j], order[i]]; }
     for (let b0 = 0; b0 + batch <= nTrain; b0 += batch) {
       const x = new Float32Array(batch * f), y = new Float32Array(batch * C);
       for (let i = 0; i < batch; i++) { const r = order[b0 + i]; x.set(data.xTrain.subarray(r * f, r * f + f), i * f); y[i * C + data.yTrain[r]] = 1; }
-      const batchFeeds = (m: Model): Record<string, RTensor> => ({
-        [forward.graph.inputs[0]]: asType(f32t(xDims(batch), x), typeIn(m, forward.graph.inputs[0])), labels: asType(f32t([batch, C], y), typeIn(m, 'labels')),
-        loss_coef: asType(f32t([], Float32Array.from([-1 / batch])), typeIn(m, 'loss_coef')),
-      });
-      const fd = { ...batchFeeds(runModel), ...step.stepFeed(pending) };
-      const study = amp && b0 === 0;
-      let ref: Record<string, RTensor> | undefined;
-      if (study) {
-        // Underflow study: the same step in fp32 (scale 1) vs this run's gradients before unscaling.
-        fp32Exec ??= await make(tg.model);
-        const rf = { ...batchFeeds(tg.model), grad_scale: f32t([], Float32Array.from([mult / batch])) };
-        await feedParams(rf, tg.model);
-        ref = await fp32Exec.run(rf);
-      }
-      if (!steps) {
-        await feedParams(fd, runModel);
-        Object.assign(fd, step.initialState());
-      }
-      const out = await exec.run(fd, { outputs: study ? tg.grads : [], carry: step.carry });
-      crossings = Math.max(crossings, (exec as { crossings?: number }).crossings ?? 0);
-      if (ref) tg.grads.forEach((g) => {
-        const r = toFloat32(ref![g]), got = toFloat32(out[g]);
-        for (let i = 0; i < r.length; i++) if (r[i] !== 0) { underflowDen++; if (got[i] === 0) underflowNum++; }
-      });
-      steps++;
-      if (++pending === step.history.length) await drain();
+      await this.trainStep(x, y, this.amp && b0 === 0);
     }
-    await drain();
-    epochAccuracy.push(await testAccuracy());
+    await this.drain();
   }
-  // The scale the device computed must be the one the scaler replayed (both follow LossScaler's rules).
-  const deviceScale = steps ? toFloat32(await exec.readCarried(step.scale))[0] : scaler.scale;
-  if (deviceScale !== scaler.scale) throw new Error(`train: the device's loss scale ${deviceScale} differs from the scaler's ${scaler.scale}`);
-  const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 20)));
-  const finalAccuracy = epochAccuracy[epochAccuracy.length - 1] ?? await testAccuracy();
-  for (const e of new Set([fp32Exec, exec, evalExec])) e?.dispose();
-  return {
-    backend: exec.name, mode: cfg.mode, testAccuracy: finalAccuracy, epochAccuracy, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, losses,
-    skippedSteps: scaler.state.skippedSteps, scaleHistory: scaler.state.history.map((h) => ({ step: h.step, scale: h.scale })),
-    underflow: underflowDen ? underflowNum / underflowDen : 0, steps, crossings,
-  };
+
+  private batchFeeds(m: Model, x: Float32Array, y: Float32Array): Record<string, RTensor> {
+    const { batch } = this, input = this.forward.graph.inputs[0], C = this.s.tg.classes;
+    return {
+      [input]: asType(f32t(this.xDims(batch), x), this.typeIn(m, input)), labels: asType(f32t([batch, C], y), this.typeIn(m, 'labels')),
+      loss_coef: asType(f32t([], Float32Array.from([-1 / batch])), this.typeIn(m, 'loss_coef')),
+    };
+  }
+
+  /** One optimizer step on a batch; with `study`, its gradients are compared with the same step in fp32. */
+  private async trainStep(x: Float32Array, y: Float32Array, study: boolean): Promise<void> {
+    const { exec, step, runModel, tg } = this.s;
+    const fd = { ...this.batchFeeds(runModel, x, y), ...step.stepFeed(this.pending) };
+    const ref = study ? await this.fp32Gradients(x, y) : undefined;
+    if (!this.steps) {
+      await this.feedParams(fd, runModel);
+      Object.assign(fd, step.initialState());
+    }
+    const out = await exec.run(fd, { outputs: study ? tg.grads : [], carry: step.carry });
+    this.crossings = Math.max(this.crossings, (exec as { crossings?: number }).crossings ?? 0);
+    if (ref) this.countUnderflow(ref, out);
+    this.steps++;
+    if (++this.pending === step.history.length) await this.drain();
+  }
+
+  /** Underflow study: the same step in fp32 (scale 1), for this run's gradients before unscaling to be compared with. */
+  private async fp32Gradients(x: Float32Array, y: Float32Array): Promise<Record<string, RTensor>> {
+    const { tg } = this.s;
+    this.fp32Exec ??= await makeExecutor(this.cfg, tg.model);
+    const rf = { ...this.batchFeeds(tg.model, x, y), grad_scale: f32t([], Float32Array.from([(this.cfg.lossMultiplier ?? 1) / this.batch])) };
+    await this.feedParams(rf, tg.model);
+    return this.fp32Exec.run(rf);
+  }
+  /** Gradient elements nonzero in fp32 that the run's precision flushed to zero. */
+  private countUnderflow(ref: Record<string, RTensor>, out: Record<string, RTensor>): void {
+    for (const g of this.s.tg.grads) {
+      const r = toFloat32(ref[g]), got = toFloat32(out[g]);
+      for (let i = 0; i < r.length; i++) if (r[i] !== 0) { this.underflowDen++; if (got[i] === 0) this.underflowNum++; }
+    }
+  }
+
+  async finish(): Promise<TrainResult & { backend: string }> {
+    const { exec, evalExec, step, scaler } = this.s, losses = this.losses;
+    // The scale the device computed must be the one the scaler replayed (both follow LossScaler's rules).
+    const deviceScale = this.steps ? toFloat32(await exec.readCarried(step.scale))[0] : scaler.scale;
+    if (deviceScale !== scaler.scale) throw new Error(`train: the device's loss scale ${deviceScale} differs from the scaler's ${scaler.scale}`);
+    const tail = losses.slice(-Math.max(1, Math.floor(losses.length / 20)));
+    const finalAccuracy = this.epochAccuracy[this.epochAccuracy.length - 1] ?? await this.testAccuracy();
+    for (const e of new Set([this.fp32Exec, exec, evalExec])) e?.dispose();
+    return {
+      backend: exec.name, mode: this.cfg.mode, testAccuracy: finalAccuracy, epochAccuracy: this.epochAccuracy, finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length, losses,
+      skippedSteps: scaler.state.skippedSteps, scaleHistory: scaler.state.history.map((h) => ({ step: h.step, scale: h.scale })),
+      underflow: this.underflowDen ? this.underflowNum / this.underflowDen : 0, steps: this.steps, crossings: this.crossings,
+    };
+  }
 }
+
+const makeExecutor = async (cfg: TrainConfig, m: Model): Promise<Executor> => (await createExecutor(m, { backend: cfg.backend ?? 'cpu' })).executor;

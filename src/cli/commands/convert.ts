@@ -105,23 +105,26 @@ export function register(program: Command): void {
       const bytesBefore = fileBytes(file, model);
       const bytesAfter = saved ? saved.bytes + saved.externalBytes : undefined;
       const ms = performance.now() - t0;
-      const notes = [...r.notes];
+      // The verification's own lines already say what calibration, verification, the edge repair and the decode check did.
+      const extra = r.notes.filter((n) => n.kind === 'report').map((n) => n.text);
+      const notes = [...r.notes.map((n) => n.text)];
+      const note = (text: string) => { notes.push(text); extra.push(text); };
       if (o.report && r.report) {
         writeFileAtomic(o.report, renderHtml(r.report, `${file} → ${out}`), { force: o.force, protect: [...inputs, ...(saved ? [out] : [])] });
-        notes.push(`report: ${o.report}`);
+        note(`report: ${o.report}`);
       }
       if (o.emitTypes && saved) {
         writeFileAtomic(o.emitTypes, await emitBindings(model, basename(out)), { force: o.force, protect: [...inputs, out] });
-        notes.push(`typed bindings: ${o.emitTypes}`);
+        note(`typed bindings: ${o.emitTypes}`);
       }
       if (o.emitIr && saved) {
         writeFileAtomic(o.emitIr, `${modelToJson(model)}\n`, { force: o.force, protect: [...inputs, out] });
-        notes.push(`JSON form: ${o.emitIr}`);
+        note(`JSON form: ${o.emitIr}`);
       }
-      if (failed) notes.push(saved ? `written anyway (--force-unverified): ${out}` : `no output written: verification failed (write it anyway with --force-unverified)`);
+      if (failed) note(saved ? `written anyway (--force-unverified): ${out}` : `no output written: verification failed (write it anyway with --force-unverified)`);
       const json: ConvertJson = { input: file, output: saved ? out : null, bytesBefore, bytesAfter: bytesAfter ?? null, ms: Math.round(ms), notes, ...r.summary, verification: r.verification };
       if (o.json) process.stdout.write(`${JSON.stringify(json)}\n`);
-      else process.stdout.write(`${[formatSummary(r.summary, { input: file, output: saved ? out : '(not written)', bytesBefore, bytesAfter, ms }), ...formatVerification(r.verification), ...notes.filter((n) => !/^(verified|NOT verified|not verified|calibration|greedy decode|kept fp32 at the model's edge)/.test(n)).map((n) => printable(n, 600))].join('\n')}\n`);
+      else process.stdout.write(`${[formatSummary(r.summary, { input: file, output: saved ? out : '(not written)', bytesBefore, bytesAfter, ms }), ...formatVerification(r.verification), ...extra.map((n) => printable(n, 600))].join('\n')}\n`);
       if (failed) process.exitCode = 1;
     });
 }
