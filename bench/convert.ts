@@ -39,47 +39,92 @@ function convertFile(src: string, dst: string): number {
 function bareLoop(src: string): number {
   const m = loadModel(src);
   const ws = [...m.graph.initializers.values()].filter((t) => t.dataType === 1).map((t) => t.data() as Float32Array);
-  return time(() => { for (const w of ws) f32ArrayToF16(w); }).ms;
+  return time(() => {
+    for (const w of ws) f32ArrayToF16(w);
+  }).ms;
 }
 const cp = (src: string, dst: string) => time(() => execFileSync('cp', [src, dst])).ms;
 
 /** A Python that imports onnxconverter-common (PYTHON, python3, then Debian's /usr/bin/python3), or undefined. */
-const occPython = [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)
-  .find((py) => spawnSync(py, ['-c', 'import os, sys; sys.path.insert(0, os.environ.get("OCC_PATH", ".")); import onnx, onnxconverter_common.float16'], { encoding: 'utf8' }).status === 0);
+const occPython = [process.env.PYTHON, 'python3', '/usr/bin/python3']
+  .filter((p): p is string => !!p)
+  .find(
+    (py) =>
+      spawnSync(
+        py,
+        [
+          '-c',
+          'import os, sys; sys.path.insert(0, os.environ.get("OCC_PATH", ".")); import onnx, onnxconverter_common.float16',
+        ],
+        { encoding: 'utf8' },
+      ).status === 0,
+  );
 /** onnxconverter-common's float16 conversion of src (load → convert → save, timed inside Python). */
 function occ(src: string, dst: string, keepIo = false): { ms: number; rss: number; casts: number } | undefined {
   if (!occPython) return undefined;
-  const r = spawnSync(occPython, [fileURLToPath(new URL('./occ.py', import.meta.url)), src, dst, keepIo ? 'keep-io' : ''], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(
+    occPython,
+    [fileURLToPath(new URL('./occ.py', import.meta.url)), src, dst, keepIo ? 'keep-io' : ''],
+    { encoding: 'utf8', maxBuffer: 1 << 24 },
+  );
   if (r.status !== 0) return undefined;
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 /** The fp32 model's outputs on the input sets (our CPU executor), the reference for judging a converted model. */
-const checkReference = (src: string, sets: Record<string, RTensor>[]) => { const ex = new CpuExecutor(loadModel(src)); return sets.map((f) => ex.runSync(f)); };
+const checkReference = (src: string, sets: Record<string, RTensor>[]) => {
+  const ex = new CpuExecutor(loadModel(src));
+  return sets.map((f) => ex.runSync(f));
+};
 /** Writes back dirty pages first: a phase that writes must not pay for the previous phase's writes (the kernel throttles writers). */
-const settled = <T>(f: () => T): T => { execFileSync('sync'); return f(); };
+const settled = <T>(f: () => T): T => {
+  execFileSync('sync');
+  return f();
+};
 const NA = 'n/a (onnxconverter-common not importable; set OCC_PATH)';
 
 if (process.argv.includes('--phase')) {
-  const phase = arg('--phase'), dir = arg('--dir');
+  const phase = arg('--phase'),
+    dir = arg('--dir');
   const src = join(dir, 'big.onnx');
   if (phase === 'ext-gen') {
     saveModel(bigModel(Number(arg('--mb'))), join(dir, 'ext.onnx'), { externalData: true, force: true });
     console.log(JSON.stringify({ ms: 0, rss: peakRss() }));
   } else if (phase === 'ext-convert') {
     const t0 = performance.now();
-    saveModel(convertSync(loadModel(join(dir, 'ext.onnx'))).model, join(dir, 'ext.fp16.onnx'), { externalData: true, force: true });
+    saveModel(convertSync(loadModel(join(dir, 'ext.onnx'))).model, join(dir, 'ext.fp16.onnx'), {
+      externalData: true,
+      force: true,
+    });
     console.log(JSON.stringify({ ms: performance.now() - t0, rss: peakRss() }));
   } else if (phase === 'ext-cp') {
-    console.log(JSON.stringify({ ms: time(() => execFileSync('cp', [join(dir, 'ext.onnx.data'), join(dir, 'ext.copy.data')])).ms, rss: peakRss() }));
+    console.log(
+      JSON.stringify({
+        ms: time(() => execFileSync('cp', [join(dir, 'ext.onnx.data'), join(dir, 'ext.copy.data')])).ms,
+        rss: peakRss(),
+      }),
+    );
   } else if (phase === 'verified') {
     const file = join(dir, `${arg('--model')}.onnx`);
     const t0 = performance.now();
     const r = await convert(loadModel(file));
     saveModel(r.model, join(dir, `${arg('--model')}.fp16.onnx`), { force: true });
-    console.log(JSON.stringify({ ms: performance.now() - t0, rss: peakRss(), status: r.verification.status, verifyMs: r.verification.ms }));
+    console.log(
+      JSON.stringify({
+        ms: performance.now() - t0,
+        rss: peakRss(),
+        status: r.verification.status,
+        verifyMs: r.verification.ms,
+      }),
+    );
   } else {
-    const ms = phase === 'convert' ? convertFile(src, join(dir, 'big.fp16.onnx')) : phase === 'convert-if' ? convertFile(join(dir, 'big-if.onnx'), join(dir, 'big-if.fp16.onnx'))
-      : phase === 'loop' ? bareLoop(src) : cp(src, join(dir, 'copy.onnx'));
+    const ms =
+      phase === 'convert'
+        ? convertFile(src, join(dir, 'big.fp16.onnx'))
+        : phase === 'convert-if'
+          ? convertFile(join(dir, 'big-if.onnx'), join(dir, 'big-if.fp16.onnx'))
+          : phase === 'loop'
+            ? bareLoop(src)
+            : cp(src, join(dir, 'copy.onnx'));
     console.log(JSON.stringify({ ms, rss: peakRss() }));
   }
 } else {
@@ -95,17 +140,49 @@ if (process.argv.includes('--phase')) {
     saveModel(bigModel(mb, true), join(dir, 'big-if.onnx'));
     const ci = medianPhase(self, 'convert-if', ['--dir', dir]);
     rmSync(join(dir, 'big-if.onnx'), { force: true });
-    console.log(`generated model: ${(size / MiB).toFixed(0)} MiB fp32 (our phases and cp: median of 3 runs, each in its own process after a sync); onnxconverter-common: ${occPython ? `via ${occPython}` : NA}`);
-    console.table([{ model: 'generated', 'convert ms': c.ms.toFixed(0), 'cp ms': k.ms.toFixed(0), 'vs cp': `${(c.ms / k.ms).toFixed(2)}×`, 'bare loop ms': l.ms.toFixed(0), 'vs loop': `${(c.ms / l.ms).toFixed(2)}×`, 'peak RSS / model': `${(c.rss / size).toFixed(2)}×`,
-      'onnxconverter-common ms': o ? o.ms.toFixed(0) : 'n/a', 'its peak RSS / model': o ? `${(o.rss / size).toFixed(2)}×` : 'n/a', 'ours faster by': o ? `${(o.ms / c.ms).toFixed(1)}×` : 'n/a' },
-    { model: 'generated, ending in an If', 'convert ms': ci.ms.toFixed(0), 'cp ms': k.ms.toFixed(0), 'vs cp': `${(ci.ms / k.ms).toFixed(2)}×`, 'peak RSS / model': `${(ci.rss / size).toFixed(2)}×` }]);
+    console.log(
+      `generated model: ${(size / MiB).toFixed(0)} MiB fp32 (our phases and cp: median of 3 runs, each in its own process after a sync); onnxconverter-common: ${occPython ? `via ${occPython}` : NA}`,
+    );
+    console.table([
+      {
+        model: 'generated',
+        'convert ms': c.ms.toFixed(0),
+        'cp ms': k.ms.toFixed(0),
+        'vs cp': `${(c.ms / k.ms).toFixed(2)}×`,
+        'bare loop ms': l.ms.toFixed(0),
+        'vs loop': `${(c.ms / l.ms).toFixed(2)}×`,
+        'peak RSS / model': `${(c.rss / size).toFixed(2)}×`,
+        'onnxconverter-common ms': o ? o.ms.toFixed(0) : 'n/a',
+        'its peak RSS / model': o ? `${(o.rss / size).toFixed(2)}×` : 'n/a',
+        'ours faster by': o ? `${(o.ms / c.ms).toFixed(1)}×` : 'n/a',
+      },
+      {
+        model: 'generated, ending in an If',
+        'convert ms': ci.ms.toFixed(0),
+        'cp ms': k.ms.toFixed(0),
+        'vs cp': `${(ci.ms / k.ms).toFixed(2)}×`,
+        'peak RSS / model': `${(ci.rss / size).toFixed(2)}×`,
+      },
+    ]);
     const rows = fixtureModels().map((n) => {
       const src = fixtureModelPath(n);
       copyFileSync(src, join(dir, `${n}.onnx`));
       const reps = 5;
-      let conv = 0, copy = 0, loop = 0;
-      for (let i = 0; i < reps; i++) { conv += convertFile(join(dir, `${n}.onnx`), join(dir, `${n}.fp16.onnx`)); copy += cp(src, join(dir, `${n}.cp`)); loop += bareLoop(src); }
-      return { model: n, 'convert ms': (conv / reps).toFixed(1), 'cp ms': (copy / reps).toFixed(1), 'vs cp': `${(conv / copy).toFixed(2)}×`, 'bare loop ms': (loop / reps).toFixed(2) };
+      let conv = 0,
+        copy = 0,
+        loop = 0;
+      for (let i = 0; i < reps; i++) {
+        conv += convertFile(join(dir, `${n}.onnx`), join(dir, `${n}.fp16.onnx`));
+        copy += cp(src, join(dir, `${n}.cp`));
+        loop += bareLoop(src);
+      }
+      return {
+        model: n,
+        'convert ms': (conv / reps).toFixed(1),
+        'cp ms': (copy / reps).toFixed(1),
+        'vs cp': `${(conv / copy).toFixed(2)}×`,
+        'bare loop ms': (loop / reps).toFixed(2),
+      };
     });
     console.table(rows);
     // Cast nodes in the output: ours (static; verified as `amp-convert` writes it by default, on synthesized
@@ -131,7 +208,11 @@ if (process.argv.includes('--phase')) {
         if (!o) continue;
         const rejected = await ortCpuLoader(readFileSync(dst));
         const checks = rejected ? [] : checkOutputs(loadModel(dst), sets, reference, TOLERANCES.fp16);
-        const verdict = rejected ? 'rejected by onnxruntime' : checks.every((c) => c.pass) ? 'ok' : `misses the tolerance (cosine ${Math.min(...checks.map((c) => c.cosine)).toFixed(3)})`;
+        const verdict = rejected
+          ? 'rejected by onnxruntime'
+          : checks.every((c) => c.pass)
+            ? 'ok'
+            : `misses the tolerance (cosine ${Math.min(...checks.map((c) => c.cosine)).toFixed(3)})`;
         row[`its output${tag}`] = verdict;
         if (verdict === 'ok' && ours > o.casts) over.push(`${n}${tag}: ${ours} vs ${o.casts}`);
       }
@@ -139,20 +220,41 @@ if (process.argv.includes('--phase')) {
     }
     console.log('Cast nodes in the converted model');
     console.table(castRows);
-    if (occPython) console.log(`more casts than onnxconverter-common where its output loads and meets the tolerance: ${over.length ? over.join('; ') : 'none'}`);
+    if (occPython)
+      console.log(
+        `more casts than onnxconverter-common where its output loads and meets the tolerance: ${over.length ? over.join('; ') : 'none'}`,
+      );
     const verified = Object.entries({ 'ResNet-50': resnet50, 'BERT-base encoder': bertEncoder }).map(([name, make]) => {
       const file = join(dir, `${name.replace(/\W+/g, '_')}.onnx`);
       saveModel(make(), file, { force: true });
       const v = runPhase(self, 'verified', ['--dir', dir, '--model', name.replace(/\W+/g, '_')]);
-      return { model: name, 'verified convert s': (v.ms / 1000).toFixed(2), status: String(v.status), 'of which calibrate + verify s': (v.verifyMs / 1000).toFixed(2), 'vs 10 s aim': `${(v.ms / 10000).toFixed(2)}×`, 'peak RSS / model': `${(v.rss / statSync(file).size).toFixed(2)}×` };
+      return {
+        model: name,
+        'verified convert s': (v.ms / 1000).toFixed(2),
+        status: String(v.status),
+        'of which calibrate + verify s': (v.verifyMs / 1000).toFixed(2),
+        'vs 10 s aim': `${(v.ms / 10000).toFixed(2)}×`,
+        'peak RSS / model': `${(v.rss / statSync(file).size).toFixed(2)}×`,
+      };
     });
     console.table(verified);
     const gb = Number(process.env.BENCH_EXT_GB ?? 4);
     runPhase(self, 'ext-gen', ['--dir', dir, '--mb', String(gb * 1024)]);
-    const data = statSync(join(dir, 'ext.onnx.data')).size, largest = 4096 * 4096 * 4;
-    const ec = settled(() => runPhase(self, 'ext-convert', ['--dir', dir])), ek = settled(() => runPhase(self, 'ext-cp', ['--dir', dir]));
+    const data = statSync(join(dir, 'ext.onnx.data')).size,
+      largest = 4096 * 4096 * 4;
+    const ec = settled(() => runPhase(self, 'ext-convert', ['--dir', dir])),
+      ek = settled(() => runPhase(self, 'ext-cp', ['--dir', dir]));
     const bound = 4 * largest + 300 * 2 ** 20;
-    console.table([{ model: `external data, ${(data / 2 ** 30).toFixed(1)} GiB fp32 (largest tensor ${(largest / MiB).toFixed(0)} MiB)`, 'convert s': (ec.ms / 1000).toFixed(2), 'cp s': (ek.ms / 1000).toFixed(2), 'vs cp': `${(ec.ms / ek.ms).toFixed(2)}×`, 'peak RSS MiB': (ec.rss / MiB).toFixed(0), 'RSS / (4 × largest + 300 MB)': `${(ec.rss / bound).toFixed(2)}×` }]);
+    console.table([
+      {
+        model: `external data, ${(data / 2 ** 30).toFixed(1)} GiB fp32 (largest tensor ${(largest / MiB).toFixed(0)} MiB)`,
+        'convert s': (ec.ms / 1000).toFixed(2),
+        'cp s': (ek.ms / 1000).toFixed(2),
+        'vs cp': `${(ec.ms / ek.ms).toFixed(2)}×`,
+        'peak RSS MiB': (ec.rss / MiB).toFixed(0),
+        'RSS / (4 × largest + 300 MB)': `${(ec.rss / bound).toFixed(2)}×`,
+      },
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -36,15 +36,26 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function timeIt(fn: () => unknown | Promise<unknown>, reps: number): Promise<number> {
   await fn();
   const ts: number[] = [];
-  for (let i = 0; i < reps; i++) { const t = performance.now(); await fn(); ts.push(performance.now() - t); }
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    ts.push(performance.now() - t);
+  }
   return median(ts);
 }
 const MiB = 2 ** 20;
-const weightBytes = (m: Model) => [...m.graph.allGraphs()].reduce((a, g) => a + [...g.initializers.values()].reduce((s, t) => s + t.byteLength, 0), 0);
+const weightBytes = (m: Model) =>
+  [...m.graph.allGraphs()].reduce((a, g) => a + [...g.initializers.values()].reduce((s, t) => s + t.byteLength, 0), 0);
 /** Feeds in the converted model's input types (fp16 where the pass retyped an input). */
 function retype(m: Model, feeds: Record<string, RTensor>): Record<string, RTensor> {
-  return Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, m.graph.values.get(k)?.type?.elemType === DataType.FLOAT16 && t.dtype === DataType.FLOAT
-    ? { dtype: DataType.FLOAT16, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) } : t]));
+  return Object.fromEntries(
+    Object.entries(feeds).map(([k, t]) => [
+      k,
+      m.graph.values.get(k)?.type?.elemType === DataType.FLOAT16 && t.dtype === DataType.FLOAT
+        ? { dtype: DataType.FLOAT16, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) }
+        : t,
+    ]),
+  );
 }
 
 const rssNow = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
@@ -62,7 +73,12 @@ const self = fileURLToPath(import.meta.url);
  * the loaded model and executor (peak RSS during the runs minus RSS just before them, after collection).
  */
 async function memoryPhase(file: string, feedsFile: string): Promise<void> {
-  const settle = async () => { for (let i = 0; i < 3; i++) { (globalThis as { gc?: () => void }).gc!(); await new Promise((r) => setTimeout(r, 50)); } };
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      (globalThis as { gc?: () => void }).gc!();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
   await settle();
   const start = rssNow();
   writeFileSync('/proc/self/clear_refs', '5'); // resets VmHWM to the current RSS
@@ -79,16 +95,41 @@ async function memoryPhase(file: string, feedsFile: string): Promise<void> {
   ex.runSync(feeds);
   ex.runSync(feeds);
   const runPeak = rssPeak();
-  console.log(JSON.stringify({ total: Math.max(loadPeak, runPeak) - start, runs: Math.max(0, runPeak - before), live: ex.peakLiveBytes, weights: weightBytes(m), arena: arenaBytes() }));
+  console.log(
+    JSON.stringify({
+      total: Math.max(loadPeak, runPeak) - start,
+      runs: Math.max(0, runPeak - before),
+      live: ex.peakLiveBytes,
+      weights: weightBytes(m),
+      arena: arenaBytes(),
+    }),
+  );
 }
 /** Runs the memory phase in a fresh process, on the model as saved to a file (as a user would load it). */
-function memory(model: Model, feeds: Record<string, RTensor>): { total: number; runs: number; live: number; weights: number } {
+function memory(
+  model: Model,
+  feeds: Record<string, RTensor>,
+): { total: number; runs: number; live: number; weights: number } {
   const dir = mkdtempSync(join(tmpdir(), 'amp-bench-cpu-'));
   try {
     saveModel(model, join(dir, 'm.onnx'), { force: true });
-    writeFileSync(join(dir, 'feeds.json'), JSON.stringify(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, { dtype: dtypeName(t.dtype), dims: t.dims, data: Array.from(toFloat32(t)) }]))));
+    writeFileSync(
+      join(dir, 'feeds.json'),
+      JSON.stringify(
+        Object.fromEntries(
+          Object.entries(feeds).map(([k, t]) => [
+            k,
+            { dtype: dtypeName(t.dtype), dims: t.dims, data: Array.from(toFloat32(t)) },
+          ]),
+        ),
+      ),
+    );
     const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-    const r = spawnSync(tsx, [self, '--memory', join(dir, 'm.onnx'), join(dir, 'feeds.json')], { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, NODE_OPTIONS: '--expose-gc' } });
+    const r = spawnSync(tsx, [self, '--memory', join(dir, 'm.onnx'), join(dir, 'feeds.json')], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+      env: { ...process.env, NODE_OPTIONS: '--expose-gc' },
+    });
     if (r.status !== 0) throw new Error(`memory phase failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   } finally {
@@ -99,7 +140,10 @@ function memory(model: Model, feeds: Record<string, RTensor>): { total: number; 
 const rows: Record<string, string>[] = [];
 async function bench(name: string, model: Model, feeds: Record<string, RTensor>, reps: number): Promise<void> {
   const ex = new CpuExecutor(model);
-  const sess = await ort.InferenceSession.create(encodeModel(model), { intraOpNumThreads: kernelThreads(), interOpNumThreads: 1 });
+  const sess = await ort.InferenceSession.create(encodeModel(model), {
+    intraOpNumThreads: kernelThreads(),
+    interOpNumThreads: 1,
+  });
   const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)]));
   const ours = await timeIt(() => ex.runSync(feeds), reps);
   const theirs = await timeIt(() => sess.run(ortFeeds), reps);
@@ -107,8 +151,13 @@ async function bench(name: string, model: Model, feeds: Record<string, RTensor>,
   ex.dispose();
   const mem = memory(model, feeds);
   rows.push({
-    model: name, 'ours ms': ours.toPrecision(3), 'onnxruntime ms': theirs.toPrecision(3), ratio: `${(ours / theirs).toFixed(1)}×`,
-    'weights MiB': (mem.weights / MiB).toFixed(1), 'live set MiB': (mem.live / MiB).toFixed(1), 'runs add MiB': (mem.runs / MiB).toFixed(1),
+    model: name,
+    'ours ms': ours.toPrecision(3),
+    'onnxruntime ms': theirs.toPrecision(3),
+    ratio: `${(ours / theirs).toFixed(1)}×`,
+    'weights MiB': (mem.weights / MiB).toFixed(1),
+    'live set MiB': (mem.live / MiB).toFixed(1),
+    'runs add MiB': (mem.runs / MiB).toFixed(1),
     'run peak / (weights + live set)': `${((mem.weights + mem.runs) / (mem.weights + mem.live)).toFixed(2)}×`,
     'load + run peak / (weights + live set)': `${(mem.total / (mem.weights + mem.live)).toFixed(2)}×`,
   });
@@ -130,7 +179,8 @@ if (process.argv.includes('--memory')) {
     }
   }
   // Fixtures after the real-size models: onnxruntime sessions of many small models slow later timings here.
-  for (const name of fixtureModels().filter((n) => n.includes(only))) await bench(name, loadModel(fixtureModelPath(name)), fixtureInputs(name), 20);
+  for (const name of fixtureModels().filter((n) => n.includes(only)))
+    await bench(name, loadModel(fixtureModelPath(name)), fixtureInputs(name), 20);
   console.log(`CPU executor and onnxruntime-node on ${kernelThreads()} thread(s) each`);
   console.table(rows);
 }

@@ -28,9 +28,17 @@ for (const name of ['silero_vad_v5', 'silero_vad_legacy', 'transformer_block', '
   const diffMs = performance.now() - t;
   const fb = await fallback(loadModel(path), feeds, { rel: 0.01, cos: 0.999 });
   rows.push({
-    model: name, nodes, tensors: r.tensors.length, 'inference ms': inferMs.toFixed(1), 'report ms': diffMs.toFixed(0),
-    'report / inference': `${(diffMs / inferMs).toFixed(0)}×`, 'fallback evals': fb.evaluations,
-    budget: Math.ceil(2 * Math.log2(nodes)), 'fallback kept': fb.keepFp32.join(' ') || '–', met: fb.met, 'fallback ms': fb.ms.toFixed(0),
+    model: name,
+    nodes,
+    tensors: r.tensors.length,
+    'inference ms': inferMs.toFixed(1),
+    'report ms': diffMs.toFixed(0),
+    'report / inference': `${(diffMs / inferMs).toFixed(0)}×`,
+    'fallback evals': fb.evaluations,
+    budget: Math.ceil(2 * Math.log2(nodes)),
+    'fallback kept': fb.keepFp32.join(' ') || '–',
+    met: fb.met,
+    'fallback ms': fb.ms.toFixed(0),
   });
 }
 console.table(rows);

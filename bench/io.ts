@@ -14,13 +14,16 @@ const self = fileURLToPath(import.meta.url);
 const arg = (k: string) => process.argv[process.argv.indexOf(k) + 1];
 
 if (process.argv.includes('--phase')) {
-  const phase = arg('--phase'), dir = arg('--dir');
-  const inline = join(dir, 'big.onnx'), ext = join(dir, 'ext', 'big.onnx');
+  const phase = arg('--phase'),
+    dir = arg('--dir');
+  const inline = join(dir, 'big.onnx'),
+    ext = join(dir, 'ext', 'big.onnx');
   let ms = 0;
   if (phase === 'baseline') ms = 0;
   else if (phase === 'copy') ms = time(() => copyFileSync(inline, join(dir, 'copy.onnx'))).ms;
   else if (phase === 'inline') ms = time(() => saveModel(loadModel(inline), join(dir, 'rt.onnx'), { force: true })).ms;
-  else if (phase === 'external') ms = time(() => saveModel(loadModel(ext), join(dir, 'ext', 'rt.onnx'), { force: true, externalData: true })).ms;
+  else if (phase === 'external')
+    ms = time(() => saveModel(loadModel(ext), join(dir, 'ext', 'rt.onnx'), { force: true, externalData: true })).ms;
   console.log(JSON.stringify({ ms, rss: peakRss() }));
 } else {
   const mb = Number(process.env.BENCH_MB ?? 512);
@@ -30,15 +33,21 @@ if (process.argv.includes('--phase')) {
     mkdirSync(join(dir, 'ext'));
     saveModel(loadModel(join(dir, 'big.onnx')), join(dir, 'ext', 'big.onnx'), { externalData: true });
     const size = statSync(join(dir, 'big.onnx')).size;
-    console.log(`model: ${(size / MiB).toFixed(0)} MiB of fp32 weights (generated in ${(made.ms / 1000).toFixed(1)} s)`);
+    console.log(
+      `model: ${(size / MiB).toFixed(0)} MiB of fp32 weights (generated in ${(made.ms / 1000).toFixed(1)} s)`,
+    );
     const base = runPhase(self, 'baseline', ['--dir', dir]);
     const rows: Record<string, string>[] = [];
     const copy = runPhase(self, 'copy', ['--dir', dir]);
     for (const phase of ['inline', 'external']) {
       const r = runPhase(self, phase, ['--dir', dir]);
       rows.push({
-        phase: `decode+encode (${phase})`, ms: r.ms.toFixed(0), 'copy ms': copy.ms.toFixed(0), 'vs copy': `${(r.ms / copy.ms).toFixed(2)}×`,
-        'peak RSS MiB': (r.rss / MiB).toFixed(0), 'RSS / model': `${(r.rss / size).toFixed(2)}×`,
+        phase: `decode+encode (${phase})`,
+        ms: r.ms.toFixed(0),
+        'copy ms': copy.ms.toFixed(0),
+        'vs copy': `${(r.ms / copy.ms).toFixed(2)}×`,
+        'peak RSS MiB': (r.rss / MiB).toFixed(0),
+        'RSS / model': `${(r.rss / size).toFixed(2)}×`,
         'RSS above runtime / model': `${((r.rss - base.rss) / size).toFixed(2)}×`,
       });
     }

@@ -25,7 +25,17 @@ import type { RTensor } from '../src/ir/rtensor.js';
 import { peakRss, runPhase } from './util.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const CFG: DecoderConfig = { ...LLAMA, vocab: 32000, dim: 2048, heads: 32, kvHeads: 8, headDim: 64, ffn: 8192, layers: 16, maxPos: 2048 };
+const CFG: DecoderConfig = {
+  ...LLAMA,
+  vocab: 32000,
+  dim: 2048,
+  heads: 32,
+  kvHeads: 8,
+  headDim: 64,
+  ffn: 8192,
+  layers: 16,
+  maxPos: 2048,
+};
 const DIR = join(tmpdir(), 'amp-convert-bench-llm-v1');
 const MODEL = join(DIR, 'llama-1b.onnx');
 const THREADS = Number(process.env.AMP_THREADS ?? cpus().length);
@@ -34,7 +44,9 @@ const THREADS = Number(process.env.AMP_THREADS ?? cpus().length);
 function fastWeights(): (n: number, std: number) => Float32Array {
   let salt = 1;
   return (n, std) => {
-    const w = new Float32Array(n), a = std * Math.sqrt(12), s = Math.imul(salt++, 0x9e3779b1);
+    const w = new Float32Array(n),
+      a = std * Math.sqrt(12),
+      s = Math.imul(salt++, 0x9e3779b1);
     for (let i = 0; i < n; i++) w[i] = ((((i + s) * 2654435761) >>> 0) / 2 ** 32 - 0.5) * a;
     return w;
   };
@@ -54,9 +66,14 @@ function stepFeeds(past: number): Record<string, RTensor> {
     position_ids: { dtype: DataType.INT64, dims: [1, 1], data: BigInt64Array.from([BigInt(past)]) },
   };
   const n = CFG.kvHeads * past * CFG.headDim;
-  for (let l = 0; l < CFG.layers; l++) for (const kv of ['key', 'value']) {
-    f[`past_key_values.${l}.${kv}`] = { dtype: DataType.FLOAT, dims: [1, CFG.kvHeads, past, CFG.headDim], data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + l) * 0.5) };
-  }
+  for (let l = 0; l < CFG.layers; l++)
+    for (const kv of ['key', 'value']) {
+      f[`past_key_values.${l}.${kv}`] = {
+        dtype: DataType.FLOAT,
+        dims: [1, CFG.kvHeads, past, CFG.headDim],
+        data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + l) * 0.5),
+      };
+    }
   return f;
 }
 
@@ -68,7 +85,13 @@ async function phase(name: string): Promise<Record<string, number>> {
     const r = await convert(MODEL);
     const out = join(DIR, 'llama-1b.fp16.onnx');
     saveModel(r.model, out, { externalData: true, force: true });
-    return { ms: performance.now() - t, rss: peakRss(), verified: r.verification.status === 'verified' ? 1 : 0, decodeSteps: r.verification.decode?.steps.length ?? 0, agreement: r.verification.decode?.agreement ?? -1 };
+    return {
+      ms: performance.now() - t,
+      rss: peakRss(),
+      verified: r.verification.status === 'verified' ? 1 : 0,
+      decodeSteps: r.verification.decode?.steps.length ?? 0,
+      agreement: r.verification.decode?.agreement ?? -1,
+    };
   }
   if (name === 'cp') {
     const copy = join(DIR, 'copy');
@@ -88,13 +111,25 @@ async function phase(name: string): Promise<Record<string, number>> {
     const times: number[] = [];
     if (name === 'decode-amp') {
       const ex = new CpuExecutor(m);
-      for (let i = 0; i < 4; i++) { const t = performance.now(); ex.runSync(fx); times.push(performance.now() - t); }
+      for (let i = 0; i < 4; i++) {
+        const t = performance.now();
+        ex.runSync(fx);
+        times.push(performance.now() - t);
+      }
     } else {
       const ort = await import('onnxruntime-node');
       const { toOrt } = await import('../test/helpers/ort.js');
-      const s = await ort.InferenceSession.create(file, { intraOpNumThreads: THREADS, interOpNumThreads: 1, logSeverityLevel: 3 });
+      const s = await ort.InferenceSession.create(file, {
+        intraOpNumThreads: THREADS,
+        interOpNumThreads: 1,
+        logSeverityLevel: 3,
+      });
       const of = Object.fromEntries(Object.entries(fx).map(([k, v]) => [k, toOrt(v)]));
-      for (let i = 0; i < 4; i++) { const t = performance.now(); await s.run(of); times.push(performance.now() - t); }
+      for (let i = 0; i < 4; i++) {
+        const t = performance.now();
+        await s.run(of);
+        times.push(performance.now() - t);
+      }
     }
     return { ms: median(times.slice(1)), rss: peakRss() };
   }
@@ -108,16 +143,25 @@ if (process.argv.includes('--phase')) {
   const t = performance.now();
   generate();
   const gb = statSync(`${MODEL}.data`).size / 2 ** 30;
-  console.log(`model: ${MODEL} (${gb.toFixed(2)} GiB fp32 weights; generated or cached in ${((performance.now() - t) / 1000).toFixed(1)} s)`);
+  console.log(
+    `model: ${MODEL} (${gb.toFixed(2)} GiB fp32 weights; generated or cached in ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+  );
   const cp = runPhase(SELF, 'cp');
   rmSync(join(DIR, 'copy'), { recursive: true, force: true });
   const conv = runPhase(SELF, 'convert');
   const weights = gb * 2 ** 30;
-  console.log(`verified conversion: ${(conv.ms / 1000).toFixed(1)} s (aim ≤ 60 s: ${(conv.ms / 60000).toFixed(2)}× the aim; cp of the model ${(cp.ms / 1000).toFixed(1)} s → ${(conv.ms / cp.ms).toFixed(1)}× cp), ` +
-    `peak RSS ${(conv.rss / 2 ** 30).toFixed(2)} GiB = ${(conv.rss / weights).toFixed(2)}× the fp32 weights (aim ≤ 2.5×); verified ${conv.verified ? 'yes' : 'no'}, greedy decode ${conv.decodeSteps} steps, agreement ${conv.agreement}`);
-  for (const [label, file] of [['fp32', MODEL], ['fp16', join(DIR, 'llama-1b.fp16.onnx')]]) {
+  console.log(
+    `verified conversion: ${(conv.ms / 1000).toFixed(1)} s (aim ≤ 60 s: ${(conv.ms / 60000).toFixed(2)}× the aim; cp of the model ${(cp.ms / 1000).toFixed(1)} s → ${(conv.ms / cp.ms).toFixed(1)}× cp), ` +
+      `peak RSS ${(conv.rss / 2 ** 30).toFixed(2)} GiB = ${(conv.rss / weights).toFixed(2)}× the fp32 weights (aim ≤ 2.5×); verified ${conv.verified ? 'yes' : 'no'}, greedy decode ${conv.decodeSteps} steps, agreement ${conv.agreement}`,
+  );
+  for (const [label, file] of [
+    ['fp32', MODEL],
+    ['fp16', join(DIR, 'llama-1b.fp16.onnx')],
+  ]) {
     const amp = runPhase(SELF, 'decode-amp', ['--file', file]);
     const ort = runPhase(SELF, 'decode-ort', ['--file', file]);
-    console.log(`decode step ${label} (cache 128, ${THREADS} threads each): CPU executor ${amp.ms.toFixed(0)} ms, onnxruntime-node ${ort.ms.toFixed(0)} ms → ${(amp.ms / ort.ms).toFixed(2)}× (aim ≤ 3×)`);
+    console.log(
+      `decode step ${label} (cache 128, ${THREADS} threads each): CPU executor ${amp.ms.toFixed(0)} ms, onnxruntime-node ${ort.ms.toFixed(0)} ms → ${(amp.ms / ort.ms).toFixed(2)}× (aim ≤ 3×)`,
+    );
   }
 }

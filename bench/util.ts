@@ -29,7 +29,10 @@ export function runPhase(file: string, phase: string, args: string[] = []): Reco
  * time of one run by 2–5× (a `cp` of 512 MiB took 124–1288 ms across runs here); the median of a few is steadier.
  */
 export function medianPhase(file: string, phase: string, args: string[] = [], times = 3): Record<string, number> {
-  const runs = Array.from({ length: times }, () => { spawnSync('sync'); return runPhase(file, phase, args); });
+  const runs = Array.from({ length: times }, () => {
+    spawnSync('sync');
+    return runPhase(file, phase, args);
+  });
   const ms = runs.map((r) => r.ms).sort((a, b) => a - b)[Math.floor(times / 2)];
   return { ...runs[0], ms, rss: Math.max(...runs.map((r) => r.rss)) };
 }
@@ -51,7 +54,8 @@ export function bigModel(mb: number, branch = false): Model {
     [x] = b.node('Relu', [x]);
   }
   if (branch) {
-    const t = new GraphBuilder('then', b.graph), e = new GraphBuilder('else', b.graph);
+    const t = new GraphBuilder('then', b.graph),
+      e = new GraphBuilder('else', b.graph);
     t.output(t.node('Sigmoid', [x])[0], DataType.FLOAT, [1, dim]);
     e.output(e.node('Tanh', [x])[0], DataType.FLOAT, [1, dim]);
     [x] = b.node('If', [b.input('cond', DataType.BOOL, [])], { then_branch: t.graph, else_branch: e.graph });

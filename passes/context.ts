@@ -22,7 +22,10 @@ export const KEEP_KINDS = {
   casts: 'for fewer casts',
 } as const;
 export type KeepKind = keyof typeof KEEP_KINDS;
-export interface KeepReason { kind: KeepKind; detail: string }
+export interface KeepReason {
+  kind: KeepKind;
+  detail: string;
+}
 export const keep = (kind: KeepKind, detail: string): KeepReason => ({ kind, detail });
 
 /** 'low' = the target (fp16/bf16); 'high' = fp32; 'none' = the node touches no float tensor. */
@@ -34,14 +37,29 @@ export type Precision = 'low' | 'high' | 'none';
  */
 export interface ConvertSummary {
   target: 'fp16' | 'bf16';
-  nodes: { total: number; low: number; high: number; none: number; byOp: Record<string, { low: number; high: number }> };
+  nodes: {
+    total: number;
+    low: number;
+    high: number;
+    none: number;
+    byOp: Record<string, { low: number; high: number }>;
+  };
   /** Why nodes stayed fp32, by reason (the detail of a KeepReason). */
   keptFp32: Record<string, number>;
   /** The same nodes by kind of reason (KEEP_KINDS): how many, and how many by detail. */
   keptByKind: Partial<Record<KeepKind, { total: number; details: Record<string, number> }>>;
   /** Cast nodes the pass added, removed, retargeted; `total`: Cast nodes in the converted model. */
   casts: { inserted: number; removed: number; retargeted: number; total: number };
-  initializers: { converted: number; duplicated: number; clampedValues: number; clampedTensors: number; flushedValues: number; flushedTensors: number; worstClamp?: { name: string; maxAbs: number }; worstFlush?: { name: string; count: number } };
+  initializers: {
+    converted: number;
+    duplicated: number;
+    clampedValues: number;
+    clampedTensors: number;
+    flushedValues: number;
+    flushedTensors: number;
+    worstClamp?: { name: string; maxAbs: number };
+    worstFlush?: { name: string; count: number };
+  };
   subgraphs: number;
   /** Nodes (or input slots) kept fp32 because a constant they read does not fit the low type. */
   guarded: { node: string; why: string }[];
@@ -57,7 +75,14 @@ export function emptySummary(target: 'fp16' | 'bf16'): ConvertSummary {
     keptFp32: Object.create(null),
     keptByKind: {},
     casts: { inserted: 0, removed: 0, retargeted: 0, total: 0 },
-    initializers: { converted: 0, duplicated: 0, clampedValues: 0, clampedTensors: 0, flushedValues: 0, flushedTensors: 0 },
+    initializers: {
+      converted: 0,
+      duplicated: 0,
+      clampedValues: 0,
+      clampedTensors: 0,
+      flushedValues: 0,
+      flushedTensors: 0,
+    },
     subgraphs: 0,
     guarded: [],
     warnings: [],
@@ -85,11 +110,14 @@ export interface PassContext {
 }
 
 /** Is output `name` of node `p` a branch output that goes low as a whole? */
-export const isLowBranchOutput = (ctx: PassContext, p: Node, name: string): boolean => !!ctx.branchLow.get(p)?.has(p.outputs.indexOf(name));
+export const isLowBranchOutput = (ctx: PassContext, p: Node, name: string): boolean =>
+  !!ctx.branchLow.get(p)?.has(p.outputs.indexOf(name));
 /** The node output that body output k of a branch (k) or loop (k − 1) node is, or -1. */
-export const ownerOutputOf = (owner: Node, k: number): number => (opRole(owner.opType) === 'loop' ? k - 1 : opRole(owner.opType) === 'branch' ? k : -1);
+export const ownerOutputOf = (owner: Node, k: number): number =>
+  opRole(owner.opType) === 'loop' ? k - 1 : opRole(owner.opType) === 'branch' ? k : -1;
 /** Is body output k of graph g (a body) going low with its node's output? */
-export const isLowBodyOutput = (ctx: PassContext, g: Graph, k: number): boolean => !!g.owner && !!ctx.branchLow.get(g.owner)?.has(ownerOutputOf(g.owner, k));
+export const isLowBodyOutput = (ctx: PassContext, g: Graph, k: number): boolean =>
+  !!g.owner && !!ctx.branchLow.get(g.owner)?.has(ownerOutputOf(g.owner, k));
 /** Loop-carried values going low: input slot 2 + j of a loop node (and its body's input 2 + j) for output j. */
 export const isLowCarriedSlot = (ctx: PassContext, n: Node, slot: number): boolean =>
   opRole(n.opType) === 'loop' && slot >= 2 && !!ctx.branchLow.get(n)?.has(slot - 2);

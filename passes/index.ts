@@ -46,26 +46,62 @@ import { bf16Limited } from './runtimes.js';
 import { opRole, OP_POLICY } from './policy.js';
 import { cloneModel } from '../src/onnx/io.js';
 
-export const PIPELINE = [classify, guardConstants, paintAllow, propagateDeny, paintForward, paintBackward, fewestCasts, convertInitializers, insertCasts, cleanup, foldConstantCasts] as const;
+export const PIPELINE = [
+  classify,
+  guardConstants,
+  paintAllow,
+  propagateDeny,
+  paintForward,
+  paintBackward,
+  fewestCasts,
+  convertInitializers,
+  insertCasts,
+  cleanup,
+  foldConstantCasts,
+] as const;
 
-function convertGraph(model: Model, graph: Graph, opts: ResolvedOptions, summary: ConvertSummary, isMain: boolean, branchLow: Map<Node, Set<number>>): void {
+function convertGraph(
+  model: Model,
+  graph: Graph,
+  opts: ResolvedOptions,
+  summary: ConvertSummary,
+  isMain: boolean,
+  branchLow: Map<Node, Set<number>>,
+): void {
   const ctx: PassContext = {
-    model, graph, opts, low: lowType(opts.target), opset: model.opset('') ?? 1,
-    cls: new Map(), reason: new Map(), prec: new Map(), keepSlots: new Map(), isMain, branchLow, summary,
+    model,
+    graph,
+    opts,
+    low: lowType(opts.target),
+    opset: model.opset('') ?? 1,
+    cls: new Map(),
+    reason: new Map(),
+    prec: new Map(),
+    keepSlots: new Map(),
+    isMain,
+    branchLow,
+    summary,
   };
   graph.reindex();
   // A loop-carried value that stays low enters the body low (the loop node's input is cast, if at all, outside).
   if (graph.owner && opRole(graph.owner.opType) === 'loop') {
     for (const j of branchLow.get(graph.owner) ?? []) {
       const v = graph.values.get(graph.inputs[2 + j]);
-      if (2 + j < graph.inputs.length && v?.type?.elemType === DataType.FLOAT) v.type = { ...v.type, elemType: ctx.low };
+      if (2 + j < graph.inputs.length && v?.type?.elemType === DataType.FLOAT)
+        v.type = { ...v.type, elemType: ctx.low };
     }
   }
   for (const step of PIPELINE) step(ctx);
   for (const n of graph.nodes) {
     // A Cast counts by what it produces; other nodes by their decision.
     const isCast = opRole(n.opType) === 'cast';
-    const p = isCast ? (ctx.prec.get(n) === 'none' ? 'none' : n.attrInt('to', 0) === ctx.low ? 'low' : 'high') : ctx.prec.get(n) ?? 'none';
+    const p = isCast
+      ? ctx.prec.get(n) === 'none'
+        ? 'none'
+        : n.attrInt('to', 0) === ctx.low
+          ? 'low'
+          : 'high'
+      : (ctx.prec.get(n) ?? 'none');
     summary.nodes.total++;
     summary.nodes[p]++;
     if (p !== 'none') {
@@ -113,13 +149,25 @@ export function runMixedPrecision(model: Model, opts: ResolvedOptions): ConvertS
   const s = summary.initializers;
   if (s.clampedValues || s.flushedValues) {
     const parts: string[] = [];
-    if (s.clampedValues) parts.push(`${fmtCount(s.clampedValues)} values beyond ±65504 clamped in ${s.clampedTensors} tensor(s) (worst '${s.worstClamp!.name}', max |x| ${s.worstClamp!.maxAbs.toPrecision(4)})`);
-    if (s.flushedValues) parts.push(`${fmtCount(s.flushedValues)} tiny values flushed to zero in ${s.flushedTensors} tensor(s) (most in '${s.worstFlush!.name}': ${fmtCount(s.worstFlush!.count)})`);
+    if (s.clampedValues)
+      parts.push(
+        `${fmtCount(s.clampedValues)} values beyond ±65504 clamped in ${s.clampedTensors} tensor(s) (worst '${s.worstClamp!.name}', max |x| ${s.worstClamp!.maxAbs.toPrecision(4)})`,
+      );
+    if (s.flushedValues)
+      parts.push(
+        `${fmtCount(s.flushedValues)} tiny values flushed to zero in ${s.flushedTensors} tensor(s) (most in '${s.worstFlush!.name}': ${fmtCount(s.worstFlush!.count)})`,
+      );
     summary.warnings.push(`initializers: ${parts.join('; ')}`);
   }
-  if (opts.target === 'bf16' && (model.opset('') ?? 0) < 13) summary.warnings.push('opset < 13: few ops accept bfloat16, most nodes stay fp32 — upgrade it first with --opset 13 (or later)');
+  if (opts.target === 'bf16' && (model.opset('') ?? 0) < 13)
+    summary.warnings.push(
+      'opset < 13: few ops accept bfloat16, most nodes stay fp32 — upgrade it first with --opset 13 (or later)',
+    );
   // Converted for no runtime in particular, a bf16 model may not load where it is deployed: say where bf16 is scarce.
-  if (opts.target === 'bf16' && (opts.runtime === 'any' || opts.runtime === 'portable') && summary.nodes.low) summary.warnings.push(`bf16 kernels are few in some runtimes — ${bf16Limited().join(', ')}: give --runtime for the one this model is for`);
+  if (opts.target === 'bf16' && (opts.runtime === 'any' || opts.runtime === 'portable') && summary.nodes.low)
+    summary.warnings.push(
+      `bf16 kernels are few in some runtimes — ${bf16Limited().join(', ')}: give --runtime for the one this model is for`,
+    );
   return summary;
 }
 
@@ -152,7 +200,8 @@ function dropUnread(model: Model, readBefore: Set<string>): number {
   return copied;
 }
 
-const branchNodes = (m: Model): Node[] => [...m.graph.allNodes()].filter((n) => opRole(n.opType) === 'branch' || opRole(n.opType) === 'loop');
+const branchNodes = (m: Model): Node[] =>
+  [...m.graph.allNodes()].filter((n) => opRole(n.opType) === 'branch' || opRole(n.opType) === 'loop');
 
 /**
  * The branch-node outputs that every body computes in low precision — the body's output k is already low, or
@@ -171,11 +220,14 @@ function lowBranchOutputs(model: Model, opts: ResolvedOptions): Map<Node, Set<nu
     inferTypes(trial);
     const twins = branchNodes(trial); // same order: the copy has the same graphs and nodes
     const hints = new Map<Node, Set<number>>();
-    nodes.forEach((n, i) => { if (found.has(n)) hints.set(twins[i], found.get(n)!); });
+    nodes.forEach((n, i) => {
+      if (found.has(n)) hints.set(twins[i], found.get(n)!);
+    });
     convertGraph(trial, trial.graph, opts, emptySummary(opts.target), true, hints);
     let grew = false;
     twins.forEach((t, i) => {
-      const loop = opRole(t.opType) === 'loop', carried = t.inputs.length - 2;
+      const loop = opRole(t.opType) === 'loop',
+        carried = t.inputs.length - 2;
       t.outputs.forEach((_, k) => {
         if (found.get(nodes[i])?.has(k)) return;
         const bodies = [...t.subgraphs.values()].flat();
@@ -195,8 +247,10 @@ function lowBranchOutputs(model: Model, opts: ResolvedOptions): Map<Node, Set<nu
 /** Is body input `name` low already (a converted model), or read only through casts to the low type? */
 function readOnlyLow(body: Graph, name: string | undefined, low: number): boolean {
   if (name && body.values.get(name)?.type?.elemType === low) return true;
-  const cs = name ? body.values.get(name)?.consumers ?? [] : [];
-  return cs.length > 0 && cs.every((c) => c.graph === body && opRole(c.opType) === 'cast' && c.attrInt('to', 0) === low);
+  const cs = name ? (body.values.get(name)?.consumers ?? []) : [];
+  return (
+    cs.length > 0 && cs.every((c) => c.graph === body && opRole(c.opType) === 'cast' && c.attrInt('to', 0) === low)
+  );
 }
 
 /** Is body output `name` low precision, or an fp32 Cast of a low value produced in the body? */
@@ -205,7 +259,13 @@ function isLowOutput(body: Graph, name: string | undefined, low: number): boolea
   const v = body.values.get(name);
   if (v?.type?.elemType === low) return true;
   const p = v?.producer;
-  return !!p && p.graph === body && opRole(p.opType) === 'cast' && p.attrInt('to', 0) === DataType.FLOAT && body.values.get(p.inputs[0])?.type?.elemType === low;
+  return (
+    !!p &&
+    p.graph === body &&
+    opRole(p.opType) === 'cast' &&
+    p.attrInt('to', 0) === DataType.FLOAT &&
+    body.values.get(p.inputs[0])?.type?.elemType === low
+  );
 }
 
 /**
@@ -218,16 +278,28 @@ function unmatchedOptions(model: Model, opts: ResolvedOptions): string[] {
   const nodes = [...model.graph.allNodes()];
   const ops = new Set([...Object.keys(OP_POLICY), ...nodes.map((n) => n.opType)]);
   const names = new Set(nodes.flatMap((n) => [n.name, n.label].filter(Boolean)));
-  const hint = (s: string, pool: Iterable<string>) => { const c = closest(s, pool); return c.length ? `; did you mean ${c.map((x) => `'${x}'`).join(', ')}?` : ''; };
+  const hint = (s: string, pool: Iterable<string>) => {
+    const c = closest(s, pool);
+    return c.length ? `; did you mean ${c.map((x) => `'${x}'`).join(', ')}?` : '';
+  };
   const out: string[] = [];
-  for (const [flag, set] of [['allow', opts.allow], ['deny', opts.deny]] as const) {
+  for (const [flag, set] of [
+    ['allow', opts.allow],
+    ['deny', opts.deny],
+  ] as const) {
     for (const op of set) if (!ops.has(op)) out.push(`${flag} '${op}' is not an op type${hint(op, ops)}`);
   }
-  for (const name of opts.keepNames) if (!names.has(name)) out.push(`keepFp32 '${name}' names no node of the model${hint(name, names)}`);
-  for (const re of opts.keepPatterns) if (!nodes.some((n) => re.test(n.name) || re.test(n.label))) out.push(`keepFp32 ${re} matches no node of the model`);
+  for (const name of opts.keepNames)
+    if (!names.has(name)) out.push(`keepFp32 '${name}' names no node of the model${hint(name, names)}`);
+  for (const re of opts.keepPatterns)
+    if (!nodes.some((n) => re.test(n.name) || re.test(n.label)))
+      out.push(`keepFp32 ${re} matches no node of the model`);
   const io = [...model.graph.inputs, ...model.graph.outputs];
-  if (opts.keepIoTypes instanceof Set) for (const name of opts.keepIoTypes) if (!io.includes(name)) out.push(`keepIoTypes '${name}' is not an input or output of the model${hint(name, io)}`);
-  for (const re of opts.keepIoPatterns) if (!io.some((n) => re.test(n))) out.push(`keepIoTypes ${re} matches no input or output of the model`);
+  if (opts.keepIoTypes instanceof Set)
+    for (const name of opts.keepIoTypes)
+      if (!io.includes(name)) out.push(`keepIoTypes '${name}' is not an input or output of the model${hint(name, io)}`);
+  for (const re of opts.keepIoPatterns)
+    if (!io.some((n) => re.test(n))) out.push(`keepIoTypes ${re} matches no input or output of the model`);
   return out;
 }
 

@@ -86,20 +86,26 @@ export function parseNamePattern(s: string | RegExp): string | RegExp {
   if (s instanceof RegExp) return s;
   const m = /^\/(.*)\/([a-z]*)$/.exec(s);
   if (!m) return s;
-  try { return new RegExp(m[1], m[2]); } catch (e) { throw new AmpError(`invalid regular expression ${s}: ${(e as Error).message}`); }
+  try {
+    return new RegExp(m[1], m[2]);
+  } catch (e) {
+    throw new AmpError(`invalid regular expression ${s}: ${(e as Error).message}`);
+  }
 }
 
 /** A runtime profile's name, checked (the config reader names its file in the message). */
 export function runtimeName(v: unknown, file?: string): RuntimeName {
   if (v === undefined) return 'portable';
-  if (typeof v !== 'string' || !Object.hasOwn(RUNTIMES, v)) throw new AmpError(`runtime must be one of ${Object.keys(RUNTIMES).join(', ')} (got ${JSON.stringify(v)})`, file);
+  if (typeof v !== 'string' || !Object.hasOwn(RUNTIMES, v))
+    throw new AmpError(`runtime must be one of ${Object.keys(RUNTIMES).join(', ')} (got ${JSON.stringify(v)})`, file);
   return v as RuntimeName;
 }
 
 /** A number option ≥ 0, checked. */
 export function positive(v: unknown, key: string, file?: string): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !(v >= 0)) throw new AmpError(`option '${key}' must be a number ≥ 0 (got ${JSON.stringify(v)})`, file);
+  if (typeof v !== 'number' || !(v >= 0))
+    throw new AmpError(`option '${key}' must be a number ≥ 0 (got ${JSON.stringify(v)})`, file);
   return v;
 }
 
@@ -114,10 +120,16 @@ export function resolveOptions(o: ConvertOptions = {}): ResolvedOptions {
   const pats = (m.keepFp32 ?? []).map(parseNamePattern);
   const ioPats = Array.isArray(m.keepIoTypes) ? m.keepIoTypes.map(parseNamePattern) : [];
   const runtime = runtimeName(m.runtime, o.config);
-  if (m.target === 'bf16' && noBf16(runtime)) throw new AmpError(`runtime ${runtime} has no bf16 kernels (${RUNTIMES[runtime].description}): convert to fp16`, o.config);
+  if (m.target === 'bf16' && noBf16(runtime))
+    throw new AmpError(
+      `runtime ${runtime} has no bf16 kernels (${RUNTIMES[runtime].description}): convert to fp16`,
+      o.config,
+    );
   return {
     target: m.target ?? 'fp16',
-    keepIoTypes: Array.isArray(m.keepIoTypes) ? new Set(ioPats.filter((p): p is string => typeof p === 'string')) : m.keepIoTypes ?? false,
+    keepIoTypes: Array.isArray(m.keepIoTypes)
+      ? new Set(ioPats.filter((p): p is string => typeof p === 'string'))
+      : (m.keepIoTypes ?? false),
     keepIoPatterns: ioPats.filter((p): p is RegExp => p instanceof RegExp),
     allow: new Set(m.allow ?? []),
     deny: new Set(m.deny ?? []),

@@ -18,7 +18,12 @@ export class HostCarry {
     return carry ? [...new Set([...(asked ?? graphOutputs), ...Object.keys(carry)])] : asked;
   }
   /** Keeps the carried outputs of a run and returns only what was asked for. */
-  keep(result: Record<string, RTensor>, asked: string[] | undefined, graphOutputs: string[], carry?: Record<string, string>): Record<string, RTensor> {
+  keep(
+    result: Record<string, RTensor>,
+    asked: string[] | undefined,
+    graphOutputs: string[],
+    carry?: Record<string, string>,
+  ): Record<string, RTensor> {
     if (!carry) return result;
     for (const [out, inp] of Object.entries(carry)) this.vals.set(inp, result[out]);
     const want = asked ?? graphOutputs;
@@ -29,5 +34,7 @@ export class HostCarry {
     if (!v) throw new AmpError(`no carried value for input '${name}'`);
     return v;
   }
-  clear(): void { this.vals.clear(); }
+  clear(): void {
+    this.vals.clear();
+  }
 }

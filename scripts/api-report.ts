@@ -17,11 +17,33 @@ export function apiReport(): string {
   for (const [name, decls] of [...index.getExportedDeclarations()].sort(([a], [b]) => a.localeCompare(b))) {
     for (const d of decls) {
       const clean = (t: string) => t.replace(/import\("[^"]+"\)\./g, '').replace(/\s+/g, ' ');
-      if (Node.isFunctionDeclaration(d)) lines.push(`function ${name}(${d.getParameters().map((p) => `${p.getName()}${p.isOptional() ? '?' : ''}: ${clean(p.getType().getText(p))}`).join(', ')}): ${clean(d.getReturnType().getText(d))}`);
-      else if (Node.isClassDeclaration(d)) lines.push(`class ${name} { ${d.getMembers().filter((m) => !(Node.isPropertyDeclaration(m) || Node.isMethodDeclaration(m)) || !m.hasModifier?.('private')).map((m) => (Node.isConstructorDeclaration(m) ? 'constructor' : (m as { getName?: () => string }).getName?.() ?? '')).filter(Boolean).join('; ')} }`);
-      else if (Node.isInterfaceDeclaration(d)) lines.push(`interface ${name} { ${[...d.getProperties().map((p) => `${p.getName()}${p.hasQuestionToken() ? '?' : ''}`), ...d.getMethods().map((m) => `${m.getName()}()`)].join('; ')} }`);
+      if (Node.isFunctionDeclaration(d))
+        lines.push(
+          `function ${name}(${d
+            .getParameters()
+            .map((p) => `${p.getName()}${p.isOptional() ? '?' : ''}: ${clean(p.getType().getText(p))}`)
+            .join(', ')}): ${clean(d.getReturnType().getText(d))}`,
+        );
+      else if (Node.isClassDeclaration(d))
+        lines.push(
+          `class ${name} { ${d
+            .getMembers()
+            .filter(
+              (m) => !(Node.isPropertyDeclaration(m) || Node.isMethodDeclaration(m)) || !m.hasModifier?.('private'),
+            )
+            .map((m) =>
+              Node.isConstructorDeclaration(m) ? 'constructor' : ((m as { getName?: () => string }).getName?.() ?? ''),
+            )
+            .filter(Boolean)
+            .join('; ')} }`,
+        );
+      else if (Node.isInterfaceDeclaration(d))
+        lines.push(
+          `interface ${name} { ${[...d.getProperties().map((p) => `${p.getName()}${p.hasQuestionToken() ? '?' : ''}`), ...d.getMethods().map((m) => `${m.getName()}()`)].join('; ')} }`,
+        );
       else if (Node.isTypeAliasDeclaration(d)) lines.push(`type ${name}`);
-      else if (Node.isVariableDeclaration(d)) lines.push(`const ${name}: ${clean(d.getType().getText(d)).slice(0, 160)}`);
+      else if (Node.isVariableDeclaration(d))
+        lines.push(`const ${name}: ${clean(d.getType().getText(d)).slice(0, 160)}`);
       else lines.push(`${d.getKindName()} ${name}`);
     }
   }

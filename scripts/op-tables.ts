@@ -18,12 +18,20 @@ const code = (xs: string[]) => (xs.length ? xs.map((x) => `\`${x}\``).join(' ') 
 
 export function opTables(): string {
   const classes: [OpClass, string][] = [
-    ['allow', 'always low precision (fp32 accumulation)'], ['infer', 'low precision when its neighbours are'],
-    ['clear', 'follows its inputs (data movement)'], ['deny', 'kept fp32'],
+    ['allow', 'always low precision (fp32 accumulation)'],
+    ['infer', 'low precision when its neighbours are'],
+    ['clear', 'follows its inputs (data movement)'],
+    ['deny', 'kept fp32'],
   ];
   const lines = ['| class | meaning | ops |', '|---|---|---|'];
-  const label = (o: string) => `\`${o}\`${OP_POLICY[o].inferFrom ? ` (infer from opset ${OP_POLICY[o].inferFrom})` : ''}${OP_POLICY[o].range ? ' (range: infer where calibrated within it)' : ''}`;
-  for (const [cls, meaning] of classes) lines.push(`| ${cls} | ${meaning} | ${sorted(Object.keys(OP_POLICY).filter((o) => OP_POLICY[o].cls === cls)).map(label).join(' ')} |`);
+  const label = (o: string) =>
+    `\`${o}\`${OP_POLICY[o].inferFrom ? ` (infer from opset ${OP_POLICY[o].inferFrom})` : ''}${OP_POLICY[o].range ? ' (range: infer where calibrated within it)' : ''}`;
+  for (const [cls, meaning] of classes)
+    lines.push(
+      `| ${cls} | ${meaning} | ${sorted(Object.keys(OP_POLICY).filter((o) => OP_POLICY[o].cls === cls))
+        .map(label)
+        .join(' ')} |`,
+    );
   lines.push('', '| where | count | ops |', '|---|---|---|');
   const cpu = sorted(Object.keys(cpuKernels));
   const gpu = sorted(Object.keys(gpuKernels));
@@ -37,13 +45,15 @@ export function opTables(): string {
 }
 
 export function readmeSection(text: string): string | undefined {
-  const a = text.indexOf(BEGIN), b = text.indexOf(END);
+  const a = text.indexOf(BEGIN),
+    b = text.indexOf(END);
   return a >= 0 && b > a ? text.slice(a + BEGIN.length, b).trim() : undefined;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const text = readFileSync(README, 'utf8');
-  const a = text.indexOf(BEGIN), b = text.indexOf(END);
+  const a = text.indexOf(BEGIN),
+    b = text.indexOf(END);
   if (a < 0 || b < a) throw new Error(`README.md has no ${BEGIN} … ${END} section`);
   writeFileSync(README, `${text.slice(0, a + BEGIN.length)}\n${opTables()}\n${text.slice(b)}`);
   console.log('README.md op tables updated');

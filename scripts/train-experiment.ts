@@ -20,6 +20,8 @@ const runs = [
 ];
 for (const run of runs.filter((r) => !only || r.data === only)) {
   const r = await trainCheck({ ...run, seeds: [1, 2, 3], backend });
-  writeFileAtomic(`out/train-check-${run.data}-${backend}-x${run.lossMultiplier}.html`, renderTrainHtml(r), { force: true });
+  writeFileAtomic(`out/train-check-${run.data}-${backend}-x${run.lossMultiplier}.html`, renderTrainHtml(r), {
+    force: true,
+  });
   console.log(`${formatTrainCheck(r)}\n(${(r.ms / 1000).toFixed(1)} s)\n`);
 }

@@ -21,10 +21,12 @@ describe('public API documentation', () => {
     const p = new Project({ tsConfigFilePath: join(root, 'tsconfig.json'), skipAddingFilesFromTsConfig: true });
     const f = p.addSourceFileAtPath(join(root, 'src/index.ts'));
     p.resolveSourceFileDependencies();
-    const undocumented = [...f.getExportedDeclarations()].filter(([, [d]]) => {
-      const host = Node.isVariableDeclaration(d) ? d.getVariableStatement() : d;
-      return !(host && Node.isJSDocable(host) && host.getJsDocs().length);
-    }).map(([name]) => name);
+    const undocumented = [...f.getExportedDeclarations()]
+      .filter(([, [d]]) => {
+        const host = Node.isVariableDeclaration(d) ? d.getVariableStatement() : d;
+        return !(host && Node.isJSDocable(host) && host.getJsDocs().length);
+      })
+      .map(([name]) => name);
     expect(undocumented).toEqual([]);
   }, 60_000);
 });
@@ -34,12 +36,19 @@ describe('IR graphs as a first-class input', () => {
     const api = await import('../src/index.js');
     const b = new api.ModelBuilder({ opset: 17 });
     const x = b.input('x', api.DataType.FLOAT, ['N', 8]);
-    const w = b.init('w', api.DataType.FLOAT, [8, 4], Float32Array.from({ length: 32 }, (_, i) => Math.cos(i) / 3));
+    const w = b.init(
+      'w',
+      api.DataType.FLOAT,
+      [8, 4],
+      Float32Array.from({ length: 32 }, (_, i) => Math.cos(i) / 3),
+    );
     const [h] = b.node('MatMul', [x, w], {}, { name: 'mm' });
     b.node('Softmax', [h], { axis: -1 }, { name: 'sm', outputs: ['p'] });
     b.output('p', api.DataType.FLOAT, ['N', 4]);
     const built = b.build();
-    const feeds = { x: { dtype: api.DataType.FLOAT, dims: [2, 8], data: Float32Array.from({ length: 16 }, (_, i) => i / 16) } };
+    const feeds = {
+      x: { dtype: api.DataType.FLOAT, dims: [2, 8], data: Float32Array.from({ length: 16 }, (_, i) => i / 16) },
+    };
     const before = (await api.run(built, feeds)).outputs.p.data as Float32Array;
     const r = await api.convert(cloneModel(built), { keepIoTypes: true, inputs: [feeds] });
     expect(r.verification.status).toBe('verified');

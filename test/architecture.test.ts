@@ -47,18 +47,31 @@ export function layerOf(rel: string): Layer | undefined {
 export function cycles(edges: { from: string; to: string }[]): string[][] {
   const next = new Map<string, string[]>();
   for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
-  const index = new Map<string, number>(), low = new Map<string, number>(), stack: string[] = [], on = new Set<string>();
+  const index = new Map<string, number>(),
+    low = new Map<string, number>(),
+    stack: string[] = [],
+    on = new Set<string>();
   const out: string[][] = [];
   let i = 0;
   const visit = (v: string): void => {
-    index.set(v, i); low.set(v, i); i++; stack.push(v); on.add(v);
+    index.set(v, i);
+    low.set(v, i);
+    i++;
+    stack.push(v);
+    on.add(v);
     for (const w of next.get(v) ?? []) {
-      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
     }
     if (low.get(v) === index.get(v)) {
       const scc: string[] = [];
-      for (let w = ''; w !== v;) { w = stack.pop()!; on.delete(w); scc.push(w); }
+      for (let w = ''; w !== v;) {
+        w = stack.pop()!;
+        on.delete(w);
+        scc.push(w);
+      }
       if (scc.length > 1 || (next.get(v) ?? []).includes(v)) out.push(scc.sort());
     }
   };
@@ -78,12 +91,19 @@ function importEdges(): { from: string; to: string }[] {
     const specs: string[] = [
       ...sf.getImportDeclarations().map((d) => d.getModuleSpecifierValue()),
       ...sf.getExportDeclarations().flatMap((d) => d.getModuleSpecifierValue() ?? []),
-      ...sf.getDescendantsOfKind(SyntaxKind.CallExpression)
+      ...sf
+        .getDescendantsOfKind(SyntaxKind.CallExpression)
         .filter((c) => c.getExpression().getKind() === SyntaxKind.ImportKeyword)
-        .flatMap((c) => { const a = c.getArguments()[0]; return a?.isKind(SyntaxKind.StringLiteral) ? [a.getLiteralValue()] : []; }),
+        .flatMap((c) => {
+          const a = c.getArguments()[0];
+          return a?.isKind(SyntaxKind.StringLiteral) ? [a.getLiteralValue()] : [];
+        }),
     ];
     for (const s of specs) {
-      if (!s.startsWith('.')) { if (s.startsWith('node:')) builtins.push({ from, to: s }); continue; }
+      if (!s.startsWith('.')) {
+        if (s.startsWith('node:')) builtins.push({ from, to: s });
+        continue;
+      }
       const to = relative(ROOT, resolve(sf.getDirectoryPath(), s)).replace(/\.js$/, '.ts');
       edges.push({ from, to });
     }
@@ -102,12 +122,22 @@ describe('architecture', () => {
     expect(orphans).toEqual([]);
   });
   it('every import points to the same layer or one below it', () => {
-    const bad = edges.filter((e) => { const a = layerOf(e.from), b = layerOf(e.to); return a && b && !ALLOWED[a].includes(b); })
+    const bad = edges
+      .filter((e) => {
+        const a = layerOf(e.from),
+          b = layerOf(e.to);
+        return a && b && !ALLOWED[a].includes(b);
+      })
       .map((e) => `${e.from} -> ${e.to}`);
     expect(bad).toEqual([]);
   });
   it('a step of the pass imports the context, passes/lib and the policy, never another step', () => {
-    const bad = edges.filter((e) => e.from.startsWith('passes/steps/') && e.to.startsWith('passes/') && !/^passes\/(context|policy|runtimes|options)\.ts$|^passes\/lib\//.test(e.to));
+    const bad = edges.filter(
+      (e) =>
+        e.from.startsWith('passes/steps/') &&
+        e.to.startsWith('passes/') &&
+        !/^passes\/(context|policy|runtimes|options)\.ts$|^passes\/lib\//.test(e.to),
+    );
     expect(bad.map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
     expect(edges.some((e) => e.from.startsWith('passes/steps/') && e.to.startsWith('passes/lib/'))).toBe(true);
   });
@@ -119,8 +149,20 @@ describe('architecture', () => {
     expect(cycles(edges)).toEqual([]);
   });
   it('the cycle check finds a cycle at any distance', () => {
-    expect(cycles([{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }, { from: 'c', to: 'a' }, { from: 'c', to: 'd' }])).toEqual([['a', 'b', 'c']]);
-    expect(cycles([{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }])).toEqual([]);
+    expect(
+      cycles([
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+        { from: 'c', to: 'a' },
+        { from: 'c', to: 'd' },
+      ]),
+    ).toEqual([['a', 'b', 'c']]);
+    expect(
+      cycles([
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+      ]),
+    ).toEqual([]);
   });
   it('the rule itself rejects an upward import', () => {
     expect(ALLOWED[layerOf('src/core/dtype.ts')!]).not.toContain(layerOf('src/ir/graph.ts'));

@@ -18,7 +18,21 @@ import { f32ArrayToF16, f16ArrayToF32 } from '../src/core/half.js';
 
 let dir: string;
 const tsc = (files: string[]) => {
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: true, types: ['node'] }, files }));
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        skipLibCheck: true,
+        types: ['node'],
+      },
+      files,
+    }),
+  );
   const r = spawnSync(join(repoRoot, 'node_modules/.bin/tsc'), ['-p', dir], { encoding: 'utf8' });
   return { code: r.status, out: r.stdout + r.stderr };
 };
@@ -36,12 +50,18 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'amp-bindings-'));
   symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-  const r = await cliIn([fixturePath('models', 'mlp.onnx'), '-o', join(dir, 'mlp.fp16.onnx'), '--emit-types', join(dir, 'mlp.ts')]);
+  const r = await cliIn([
+    fixturePath('models', 'mlp.onnx'),
+    '-o',
+    join(dir, 'mlp.fp16.onnx'),
+    '--emit-types',
+    join(dir, 'mlp.ts'),
+  ]);
   expect(r.code, r.stderr).toBe(0);
 }, 60_000);
 
 describe('typed bindings', () => {
-  it('a correct feed compiles under --strict against onnxruntime-node\'s types', () => {
+  it("a correct feed compiles under --strict against onnxruntime-node's types", () => {
     writeFileSync(join(dir, 'ok.ts'), consumer("{ type: 'float16', data: new Uint16Array(2 * 64), dims: [2, 64] }"));
     const r = tsc(['ok.ts']);
     expect(r.out).toBe('');
@@ -64,8 +84,11 @@ describe('typed bindings', () => {
     const x = Float32Array.from({ length: 64 }, (_, i) => (i % 17) / 17);
     const out = await bindings.run(ort, session, { x: { type: 'float16', data: f32ArrayToF16(x), dims: [1, 64] } });
     expect(out.logits.dims).toEqual([1, 10]);
-    const ours = new CpuExecutor(loadModel(join(dir, 'mlp.fp16.onnx'))).runSync({ x: { dtype: DataType.FLOAT16, dims: [1, 64], data: f32ArrayToF16(x) } }).logits;
-    const a = f16ArrayToF32(out.logits.data), b = f16ArrayToF32(ours.data as Uint16Array);
+    const ours = new CpuExecutor(loadModel(join(dir, 'mlp.fp16.onnx'))).runSync({
+      x: { dtype: DataType.FLOAT16, dims: [1, 64], data: f32ArrayToF16(x) },
+    }).logits;
+    const a = f16ArrayToF32(out.logits.data),
+      b = f16ArrayToF32(ours.data as Uint16Array);
     for (let i = 0; i < 10; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(2e-2);
     expect(bindings.signature.inputs.x.dims).toEqual(['N', 64]);
   });
@@ -82,10 +105,16 @@ describe('typed bindings from hostile names', () => {
     b.output(`y"]; globalThis.pwned = 3; //\n${evil}`, DataType.FLOAT, ['n */ globalThis.pwned = 4; /*', 4]);
     const src = await emitBindings(b.build(), `evil ${evil}\n.onnx`);
     writeFileSync(join(dir, 'evil.ts'), src);
-    writeFileSync(join(dir, 'use-evil.ts'), "import { signature } from './evil.js';\nconsole.log(JSON.stringify({ pwned: (globalThis as { pwned?: number }).pwned ?? null, inputs: Object.keys(signature.inputs) }));\n");
+    writeFileSync(
+      join(dir, 'use-evil.ts'),
+      "import { signature } from './evil.js';\nconsole.log(JSON.stringify({ pwned: (globalThis as { pwned?: number }).pwned ?? null, inputs: Object.keys(signature.inputs) }));\n",
+    );
     const compiled = tsc(['use-evil.ts']);
     expect(compiled.out).toBe('');
-    const r = spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(dir, 'use-evil.ts')], { encoding: 'utf8', cwd: dir });
+    const r = spawnSync(join(repoRoot, 'node_modules/.bin/tsx'), [join(dir, 'use-evil.ts')], {
+      encoding: 'utf8',
+      cwd: dir,
+    });
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim());
     expect(out.pwned).toBeNull();

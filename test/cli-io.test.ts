@@ -1,5 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { rmSync, mkdtempSync, writeFileSync, readFileSync, existsSync, readdirSync, mkdirSync, symlinkSync, copyFileSync, truncateSync } from 'node:fs';
+import {
+  rmSync,
+  mkdtempSync,
+  writeFileSync,
+  readFileSync,
+  existsSync,
+  readdirSync,
+  mkdirSync,
+  symlinkSync,
+  copyFileSync,
+  truncateSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import * as ort from 'onnxruntime-node';
@@ -16,9 +27,24 @@ import { Tensor } from '../src/ir/tensor.js';
 function mlpBytes(): Uint8Array {
   const b = new ModelBuilder({ opset: 17 });
   const x = b.input('x', DataType.FLOAT, [1, 64]);
-  const w1 = b.init('w1', DataType.FLOAT, [64, 32], Float32Array.from({ length: 64 * 32 }, (_, i) => Math.sin(i) / 8));
-  const b1 = b.init('b1', DataType.FLOAT, [32], Float32Array.from({ length: 32 }, (_, i) => i / 100));
-  const w2 = b.init('w2', DataType.FLOAT, [32, 10], Float32Array.from({ length: 320 }, (_, i) => Math.cos(i) / 4));
+  const w1 = b.init(
+    'w1',
+    DataType.FLOAT,
+    [64, 32],
+    Float32Array.from({ length: 64 * 32 }, (_, i) => Math.sin(i) / 8),
+  );
+  const b1 = b.init(
+    'b1',
+    DataType.FLOAT,
+    [32],
+    Float32Array.from({ length: 32 }, (_, i) => i / 100),
+  );
+  const w2 = b.init(
+    'w2',
+    DataType.FLOAT,
+    [32, 10],
+    Float32Array.from({ length: 320 }, (_, i) => Math.cos(i) / 4),
+  );
   const [h] = b.node('MatMul', [x, w1]);
   const [ha] = b.node('Add', [h, b1]);
   const [r] = b.node('Relu', [ha]);
@@ -52,10 +78,39 @@ describe('bad input gets one line, exit 2, nothing left behind', () => {
   const cases: [string, () => string, RegExp][] = [
     ['missing file', () => out('nope.onnx'), /no such file/],
     ['directory', () => dir, /is a directory/],
-    ['empty file', () => { writeFileSync(out('empty.onnx'), ''); return out('empty.onnx'); }, /is empty/],
-    ['truncated protobuf', () => { const b = readFileSync(model); writeFileSync(out('trunc.onnx'), b.subarray(0, Math.floor(b.length / 2))); return out('trunc.onnx'); }, /not a valid ONNX protobuf|not an ONNX model/],
-    ['PNG file', () => { writeFileSync(out('img.onnx'), Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')); return out('img.onnx'); }, /not a valid ONNX protobuf|not an ONNX model/],
-    ['JSON text', () => { writeFileSync(out('j.onnx'), '{"graph": {"node": []}}\n'); return out('j.onnx'); }, /not a valid ONNX protobuf|not an ONNX model/],
+    [
+      'empty file',
+      () => {
+        writeFileSync(out('empty.onnx'), '');
+        return out('empty.onnx');
+      },
+      /is empty/,
+    ],
+    [
+      'truncated protobuf',
+      () => {
+        const b = readFileSync(model);
+        writeFileSync(out('trunc.onnx'), b.subarray(0, Math.floor(b.length / 2)));
+        return out('trunc.onnx');
+      },
+      /not a valid ONNX protobuf|not an ONNX model/,
+    ],
+    [
+      'PNG file',
+      () => {
+        writeFileSync(out('img.onnx'), Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'));
+        return out('img.onnx');
+      },
+      /not a valid ONNX protobuf|not an ONNX model/,
+    ],
+    [
+      'JSON text',
+      () => {
+        writeFileSync(out('j.onnx'), '{"graph": {"node": []}}\n');
+        return out('j.onnx');
+      },
+      /not a valid ONNX protobuf|not an ONNX model/,
+    ],
   ];
   for (const [what, make, msg] of cases) {
     it(`${what}: inspect and repack`, () => {
@@ -71,7 +126,8 @@ describe('bad input gets one line, exit 2, nothing left behind', () => {
   it('bit-flipped protobufs never crash: a clean one-line error or a valid model', async () => {
     const b = readFileSync(model);
     const { main } = await import('../src/cli/main.js');
-    let errors = 0, valid = 0;
+    let errors = 0,
+      valid = 0;
     const errWrite = process.stderr.write.bind(process.stderr);
     const outWrite = process.stdout.write.bind(process.stdout);
     let captured = '';
@@ -80,11 +136,17 @@ describe('bad input gets one line, exit 2, nothing left behind', () => {
       flipped[pos] ^= 0xff;
       writeFileSync(out('flip.onnx'), flipped);
       captured = '';
-      process.stderr.write = ((s: string) => { captured += s; return true; }) as typeof process.stderr.write;
+      process.stderr.write = ((s: string) => {
+        captured += s;
+        return true;
+      }) as typeof process.stderr.write;
       process.stdout.write = (() => true) as typeof process.stdout.write;
       let code: number;
-      try { code = await main(['node', 'amp-convert', 'inspect', out('flip.onnx')]); } finally {
-        process.stderr.write = errWrite; process.stdout.write = outWrite;
+      try {
+        code = await main(['node', 'amp-convert', 'inspect', out('flip.onnx')]);
+      } finally {
+        process.stderr.write = errWrite;
+        process.stdout.write = outWrite;
       }
       if (code === 0) valid++;
       else {
@@ -110,17 +172,26 @@ describe('bad input gets one line, exit 2, nothing left behind', () => {
     const full = readFileSync(data);
     copyFileSync(data, `${data}.bak`);
     truncateSync(data, full.length - 10);
-    expectOneLineError(cli(['repack', extModel, '-o', out('short.onnx'), '--inline']), 'm.onnx', /'m.onnx.data' is short/);
+    expectOneLineError(
+      cli(['repack', extModel, '-o', out('short.onnx'), '--inline']),
+      'm.onnx',
+      /'m.onnx.data' is short/,
+    );
     expect(existsSync(out('short.onnx'))).toBe(false);
     // emptied
     writeFileSync(data, Buffer.alloc(0));
-    expectOneLineError(cli(['repack', extModel, '-o', out('short2.onnx'), '--inline']), 'm.onnx', /'m.onnx.data' is short/);
+    expectOneLineError(
+      cli(['repack', extModel, '-o', out('short2.onnx'), '--inline']),
+      'm.onnx',
+      /'m.onnx.data' is short/,
+    );
     copyFileSync(`${data}.bak`, data);
     // location rewrites: absolute, escaping, symlink out of the directory
     const mp = decodeModelProto(readFileSync(extModel));
     const setLoc = (loc: string, name: string) => {
       const m = decodeModelProto(readFileSync(extModel));
-      for (const t of m.graph!.initializer!) for (const e of t.externalData ?? []) if (e.key === 'location') e.value = loc;
+      for (const t of m.graph!.initializer!)
+        for (const e of t.externalData ?? []) if (e.key === 'location') e.value = loc;
       writeFileSync(join(ext, name), encodeModelProto(m));
       return join(ext, name);
     };
@@ -153,7 +224,11 @@ describe('repack', () => {
     const back = out('rt-back.onnx');
     expect(cli(['repack', e, '-o', back, '--inline']).code).toBe(0);
     expect(Buffer.compare(readFileSync(back), readFileSync(model))).toBe(0);
-    const x = new ort.Tensor('float32', Float32Array.from({ length: 64 }, (_, i) => i / 64), [1, 64]);
+    const x = new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: 64 }, (_, i) => i / 64),
+      [1, 64],
+    );
     const a = await (await ort.InferenceSession.create(model)).run({ x });
     const c = await (await ort.InferenceSession.create(e)).run({ x });
     expect(Array.from(c.y.data as Float32Array)).toEqual(Array.from(a.y.data as Float32Array));
@@ -218,6 +293,8 @@ describe('unsorted graphs', () => {
     relu.name = 'the_relu';
     cyc.graph!.node![0].input![0] = relu.output![0];
     cyc.graph!.node![0].name = 'the_matmul';
-    expect(() => modelFromBytes(encodeModelProto(cyc), { file: 'cyc.onnx' })).toThrow(/cycle through nodes .*'the_matmul'.*'the_relu'/);
+    expect(() => modelFromBytes(encodeModelProto(cyc), { file: 'cyc.onnx' })).toThrow(
+      /cycle through nodes .*'the_matmul'.*'the_relu'/,
+    );
   });
 });

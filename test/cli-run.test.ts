@@ -13,7 +13,15 @@ import { toFloat32 } from '../src/ir/rtensor.js';
 describe('amp-convert run', () => {
   it('reads input_N.pb, writes output_N.pb that match onnxruntime, and prints JSON', async () => {
     const out = mkdtempSync(join(tmpdir(), 'amp-run-'));
-    const r = cli(['run', fixtureModelPath('silero_vad_v5'), '--inputs', fixturePath('inputs', 'silero_vad_v5'), '--outputs', out, '--json']);
+    const r = cli([
+      'run',
+      fixtureModelPath('silero_vad_v5'),
+      '--inputs',
+      fixturePath('inputs', 'silero_vad_v5'),
+      '--outputs',
+      out,
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.backend).toBe('cpu');
@@ -25,8 +33,12 @@ describe('amp-convert run', () => {
   });
 
   it('makes seeded random inputs (same seed, same outputs) with --shape for symbolic dims', () => {
-    const a = JSON.parse(cli(['run', fixtureModelPath('mlp'), '--random', '--seed', '3', '--shape', 'x=2,64', '--json']).stdout);
-    const b = JSON.parse(cli(['run', fixtureModelPath('mlp'), '--random', '--seed', '3', '--shape', 'x=2,64', '--json']).stdout);
+    const a = JSON.parse(
+      cli(['run', fixtureModelPath('mlp'), '--random', '--seed', '3', '--shape', 'x=2,64', '--json']).stdout,
+    );
+    const b = JSON.parse(
+      cli(['run', fixtureModelPath('mlp'), '--random', '--seed', '3', '--shape', 'x=2,64', '--json']).stdout,
+    );
     expect(a.outputs[0].dims).toEqual([2, 10]);
     expect(a.outputs[0].values).toEqual(b.outputs[0].values);
   });
@@ -60,7 +72,8 @@ describe('CLI conventions', () => {
     const v = cli(['--version']);
     expect(v.code).toBe(0);
     expect(v.stdout.trim()).toBe(pkg.version);
-    for (const args of [['run', '--bogus'], ['diff'], ['convert'], ['inspect', 'a', 'b'], ['--nope']]) expect(cli(args).code, args.join(' ')).toBe(2);
+    for (const args of [['run', '--bogus'], ['diff'], ['convert'], ['inspect', 'a', 'b'], ['--nope']])
+      expect(cli(args).code, args.join(' ')).toBe(2);
     expect(cli(['--help']).code).toBe(0);
   });
 });
@@ -71,13 +84,25 @@ describe('--json: one line per command, element types as names', () => {
     const { mkdtempSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
-    const dir = mkdtempSync(join(tmpdir(), 'amp-json-')), out = join(dir, 'm.onnx');
+    const dir = mkdtempSync(join(tmpdir(), 'amp-json-')),
+      out = join(dir, 'm.onnx');
     const runs = {
       inspect: await cliIn(['inspect', fixtureModelPath('mlp'), '--json']),
       run: await cliIn(['run', fixtureModelPath('mlp'), '--random', '--json']),
       convert: await cliIn([fixtureModelPath('mlp'), '-o', out, '--json']),
       diff: await cliIn(['diff', fixtureModelPath('mlp'), out, '--random', '1', '--json']),
-      'train-check': await cliIn(['train-check', '--data', 'digits', '--epochs', '1', '--seeds', '1', '--batch', '16', '--json']),
+      'train-check': await cliIn([
+        'train-check',
+        '--data',
+        'digits',
+        '--epochs',
+        '1',
+        '--seeds',
+        '1',
+        '--batch',
+        '16',
+        '--json',
+      ]),
     };
     for (const [cmd, r] of Object.entries(runs)) {
       expect(r.code, `${cmd}: ${r.stderr}`).toBe(0);
@@ -89,7 +114,12 @@ describe('--json: one line per command, element types as names', () => {
     expect(d.tensors.every((t: { dtype: unknown }) => typeof t.dtype === 'string')).toBe(true);
     expect(d.outputs[0].dtype).toBe('FLOAT16');
     const t = JSON.parse(runs['train-check'].stdout);
-    expect(t.modes[0].perSeed[0]).toEqual({ seed: 1, testAccuracy: expect.any(Number), epochAccuracy: [expect.any(Number)], finalLoss: expect.any(Number) });
+    expect(t.modes[0].perSeed[0]).toEqual({
+      seed: 1,
+      testAccuracy: expect.any(Number),
+      epochAccuracy: [expect.any(Number)],
+      finalLoss: expect.any(Number),
+    });
     expect(t.modes[0].runs).toBeUndefined();
     expect(t.batch).toBe(16);
     expect(t.samples.train + t.samples.test).toBe(1797); // the digits set, split

@@ -16,12 +16,25 @@ import { DataType } from '../src/core/dtype.js';
 import { f32ArrayToF16 } from '../src/core/half.js';
 
 const rows: Record<string, string>[] = [];
-function check(name: string, mode: string, got: Record<string, RTensor>, ref: Record<string, RTensor>, scaled: number, cos: number) {
+function check(
+  name: string,
+  mode: string,
+  got: Record<string, RTensor>,
+  ref: Record<string, RTensor>,
+  scaled: number,
+  cos: number,
+) {
   for (const [k, r] of Object.entries(ref)) {
     expect(got[k]?.dtype, `${name} ${k}`).toBe(r.dtype);
     expect(got[k].dims).toEqual(r.dims);
     const a = agreement(toFloat32(got[k]), toFloat32(r));
-    rows.push({ model: name, mode, output: k, cosine: a.cosine.toFixed(7), 'max|Δ|/max|ref|': a.maxScaled.toExponential(2) });
+    rows.push({
+      model: name,
+      mode,
+      output: k,
+      cosine: a.cosine.toFixed(7),
+      'max|Δ|/max|ref|': a.maxScaled.toExponential(2),
+    });
     expect(a.maxScaled, `${name} ${mode} ${k}`).toBeLessThanOrEqual(scaled);
     expect(a.cosine, `${name} ${mode} ${k}`).toBeGreaterThanOrEqual(cos);
   }
@@ -33,8 +46,14 @@ describe('CPU executor vs onnxruntime on the fixtures', () => {
     const ref = await runOrt(readFileSync(fixtureModelPath(name)), feeds);
     check(name, 'fp32', new CpuExecutor(loadModel(fixtureModelPath(name))).runSync(feeds), ref, 1e-4, 0.99999);
     const { model } = convertSync(fixtureModelPath(name));
-    const f16feeds: Record<string, RTensor> = Object.fromEntries(Object.entries(feeds).map(([k, t]) =>
-      [k, model.graph.values.get(k)?.type?.elemType === DataType.FLOAT16 ? { dtype: DataType.FLOAT16, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) } : t]));
+    const f16feeds: Record<string, RTensor> = Object.fromEntries(
+      Object.entries(feeds).map(([k, t]) => [
+        k,
+        model.graph.values.get(k)?.type?.elemType === DataType.FLOAT16
+          ? { dtype: DataType.FLOAT16, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) }
+          : t,
+      ]),
+    );
     const ref16 = await runOrt(encodeModel(model), f16feeds);
     check(name, 'fp16', new CpuExecutor(model).runSync(f16feeds), ref16, 1e-2, 0.9999);
   });

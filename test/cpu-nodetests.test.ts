@@ -11,13 +11,14 @@ import { CpuExecutor } from '../runtime/cpu/executor.js';
 import { claimedOps } from '../runtime/cpu/kernels/index.js';
 import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
 
-
 function compare(got: RTensor | undefined, exp: RTensor): string {
   if (!got) return 'missing';
   if (got.dtype !== exp.dtype) return `dtype ${got.dtype} vs ${exp.dtype}`;
   if (JSON.stringify(got.dims) !== JSON.stringify(exp.dims)) return `dims [${got.dims}] vs [${exp.dims}]`;
-  if (typeof exp.data[0] === 'string') return JSON.stringify(got.data) === JSON.stringify(exp.data) ? '' : 'strings differ';
-  const a = toFloat32(got), b = toFloat32(exp);
+  if (typeof exp.data[0] === 'string')
+    return JSON.stringify(got.data) === JSON.stringify(exp.data) ? '' : 'strings differ';
+  const a = toFloat32(got),
+    b = toFloat32(exp);
   const atol = 1e-7 * Math.max(1, ...Array.from(b, (v) => (Number.isFinite(v) ? Math.abs(v) : 0)));
   for (let i = 0; i < b.length; i++) {
     if (a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i]))) continue;
@@ -29,16 +30,23 @@ function compare(got: RTensor | undefined, exp: RTensor): string {
 describe('CPU executor on the shared node tests', () => {
   it('passes every node test whose ops it claims', () => {
     const claimed = new Set(claimedOps());
-    const passed: string[] = [], failed: string[] = [], unclaimed: string[] = [];
+    const passed: string[] = [],
+      failed: string[] = [],
+      unclaimed: string[] = [];
     for (const name of nodeTestNames()) {
       if (RANDOM_NODE_TESTS.test(name)) continue;
       const c = loadNodeCase(name);
       if (!c) continue; // sequence / optional / 4-bit I/O the runtime tensor cannot hold
       const m = c.model();
-      if ([...m.graph.allNodes()].some((n) => !claimed.has(n.key))) { unclaimed.push(name); continue; }
+      if ([...m.graph.allNodes()].some((n) => !claimed.has(n.key))) {
+        unclaimed.push(name);
+        continue;
+      }
       try {
         const out = new CpuExecutor(m).runSync(c.inputs);
-        const bad = Object.entries(c.outputs).map(([k, e]) => [k, compare(out[k], e)]).filter(([, r]) => r);
+        const bad = Object.entries(c.outputs)
+          .map(([k, e]) => [k, compare(out[k], e)])
+          .filter(([, r]) => r);
         if (bad.length) failed.push(`${name}: ${bad.map(([k, r]) => `${k} ${r}`).join('; ')}`);
         else passed.push(name);
       } catch (e) {
@@ -65,8 +73,17 @@ describe('CPU executor on the shared node tests', () => {
     ok.output('y', DataType.FLOAT, [2]);
     const ex = new CpuExecutor(ok.build());
     expect(() => ex.runSync({})).toThrow(/input 'x' is missing/);
-    expect(() => ex.runSync({ x: { dtype: DataType.INT32, dims: [2], data: new Int32Array(2) } })).toThrow(/input 'x' must be FLOAT, got INT32/);
-    expect(() => ex.runSync({ x: { dtype: DataType.FLOAT, dims: [3], data: new Float32Array(3) } })).toThrow(/input 'x' must have shape \[2\], got \[3\]/);
-    expect(() => ex.runSync({ x: { dtype: DataType.FLOAT, dims: [2], data: new Float32Array(2) }, q: { dtype: 1, dims: [1], data: new Float32Array(1) } })).toThrow(/input 'q' is not an input/);
+    expect(() => ex.runSync({ x: { dtype: DataType.INT32, dims: [2], data: new Int32Array(2) } })).toThrow(
+      /input 'x' must be FLOAT, got INT32/,
+    );
+    expect(() => ex.runSync({ x: { dtype: DataType.FLOAT, dims: [3], data: new Float32Array(3) } })).toThrow(
+      /input 'x' must have shape \[2\], got \[3\]/,
+    );
+    expect(() =>
+      ex.runSync({
+        x: { dtype: DataType.FLOAT, dims: [2], data: new Float32Array(2) },
+        q: { dtype: 1, dims: [1], data: new Float32Array(1) },
+      }),
+    ).toThrow(/input 'q' is not an input/);
   });
 });

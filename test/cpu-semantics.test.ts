@@ -12,7 +12,8 @@ const vals = (t: RTensor) => Array.from(t.data as Uint16Array, f16BitsToF32);
 
 function binaryModel(op: string, dtype: number, n: number) {
   const b = new ModelBuilder({ opset: 17 });
-  const x = b.input('x', dtype, [n]), y = b.input('y', dtype, [n]);
+  const x = b.input('x', dtype, [n]),
+    y = b.input('y', dtype, [n]);
   b.node(op, [x, y], {}, { outputs: ['z'] });
   b.output('z', dtype, [n]);
   return b.build();
@@ -21,7 +22,8 @@ function binaryModel(op: string, dtype: number, n: number) {
 describe('fp16 semantics', () => {
   it('computes wide and rounds each output once to half (RNE), overflowing to Inf', () => {
     const ex = new CpuExecutor(binaryModel('Add', H, 4));
-    const x = [1, 2048, 60000, 0.1], y = [2 ** -11, 1, 10000, 0.2];
+    const x = [1, 2048, 60000, 0.1],
+      y = [2 ** -11, 1, 10000, 0.2];
     const z = vals(ex.runSync({ x: half(x), y: half(y) }).z);
     // Reference computed independently: exact sum of the half inputs, rounded once.
     const expected = x.map((a, i) => roundF16(roundF16(a) + roundF16(y[i])));
@@ -50,10 +52,17 @@ describe('fp16 semantics', () => {
 
   it('bf16 tensors round to bf16 the same way', () => {
     const ex = new CpuExecutor(binaryModel('Mul', DataType.BFLOAT16, 2));
-    const bf = (xs: number[]): RTensor => ({ dtype: DataType.BFLOAT16, dims: [2], data: Uint16Array.from(xs, f32ToBf16Bits) });
+    const bf = (xs: number[]): RTensor => ({
+      dtype: DataType.BFLOAT16,
+      dims: [2],
+      data: Uint16Array.from(xs, f32ToBf16Bits),
+    });
     const z = ex.runSync({ x: bf([3, 1.5]), y: bf([1 / 3, 3e38]) }).z;
     const got = Array.from(z.data as Uint16Array, bf16BitsToF32);
-    const exp = [bf16BitsToF32(f32ToBf16Bits(3 * bf16BitsToF32(f32ToBf16Bits(1 / 3)))), bf16BitsToF32(f32ToBf16Bits(1.5 * bf16BitsToF32(f32ToBf16Bits(3e38))))];
+    const exp = [
+      bf16BitsToF32(f32ToBf16Bits(3 * bf16BitsToF32(f32ToBf16Bits(1 / 3)))),
+      bf16BitsToF32(f32ToBf16Bits(1.5 * bf16BitsToF32(f32ToBf16Bits(3e38)))),
+    ];
     expect(got).toEqual(exp);
   });
 });
@@ -68,7 +77,10 @@ describe('observability and memory', () => {
     b.output('y', DataType.FLOAT, [3]);
     const ex = new CpuExecutor(b.build());
     const seen: string[] = [];
-    const out = ex.runSync({ x: { dtype: 1, dims: [3], data: Float32Array.from([-1, 2, -3]) } }, { onValue: (n) => seen.push(n), outputs: ['y', 'r'] });
+    const out = ex.runSync(
+      { x: { dtype: 1, dims: [3], data: Float32Array.from([-1, 2, -3]) } },
+      { onValue: (n) => seen.push(n), outputs: ['y', 'r'] },
+    );
     expect(seen).toEqual(['x', 'r', 'n', 'y']);
     expect(Array.from(out.r.data as Float32Array)).toEqual([0, 2, 0]);
     expect(Array.from(out.y.data as Float32Array)).toEqual([0, 2, 0]);
@@ -87,7 +99,10 @@ describe('observability and memory', () => {
 
   it('executeNode runs one node on given inputs', () => {
     const m = binaryModel('Sub', DataType.FLOAT, 2);
-    const [z] = executeNode(m.graph.nodes[0], [{ dtype: 1, dims: [2], data: Float32Array.from([5, 1]) }, { dtype: 1, dims: [2], data: Float32Array.from([2, 3]) }]);
+    const [z] = executeNode(m.graph.nodes[0], [
+      { dtype: 1, dims: [2], data: Float32Array.from([5, 1]) },
+      { dtype: 1, dims: [2], data: Float32Array.from([2, 3]) },
+    ]);
     expect(Array.from(z.data as Float32Array)).toEqual([3, -2]);
   });
 });
@@ -101,7 +116,9 @@ describe('constant folding', () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', 1, [2, 4]);
     // A weight made at run time: ConstantOfShape → Mul by a constant → the MatMul's B.
-    const [w0] = b.node('ConstantOfShape', [b.init('shape', 7, [2], BigInt64Array.from([4n, 4n]))], { value: Tensor.fromArray('v', 1, [1], Float32Array.from([0.5])) });
+    const [w0] = b.node('ConstantOfShape', [b.init('shape', 7, [2], BigInt64Array.from([4n, 4n]))], {
+      value: Tensor.fromArray('v', 1, [1], Float32Array.from([0.5])),
+    });
     const [w] = b.node('Mul', [w0, b.init('k', 1, [], Float32Array.from([3]))]);
     const [y] = b.node('MatMul', [x, w]);
     const [n] = b.node('Dropout', [x]);
@@ -110,18 +127,28 @@ describe('constant folding', () => {
     const calls: Record<string, number> = {};
     const spied = ['ConstantOfShape', 'Mul', 'Dropout', 'MatMul'];
     const saved = spied.map((op) => cpuKernels[op]);
-    spied.forEach((op, i) => { cpuKernels[op] = (...a) => { calls[op] = (calls[op] ?? 0) + 1; return saved[i](...a); }; });
+    spied.forEach((op, i) => {
+      cpuKernels[op] = (...a) => {
+        calls[op] = (calls[op] ?? 0) + 1;
+        return saved[i](...a);
+      };
+    });
     try {
       const seen: string[] = [];
       const ex = new CpuExecutor(b.build());
       const feeds = { x: { dtype: 1, dims: [2, 4], data: new Float32Array(8).fill(1) } };
-      const onValue = (name: string) => { seen.push(name); };
-      const first = ex.runSync(feeds, { onValue }), second = ex.runSync(feeds, { onValue });
+      const onValue = (name: string) => {
+        seen.push(name);
+      };
+      const first = ex.runSync(feeds, { onValue }),
+        second = ex.runSync(feeds, { onValue });
       expect(calls).toEqual({ ConstantOfShape: 1, Mul: 1, MatMul: 2, Dropout: 2 });
       expect(seen.filter((s) => s === w).length).toBe(2);
       expect(first.z.dims).toEqual(second.z.dims);
     } finally {
-      spied.forEach((op, i) => { cpuKernels[op] = saved[i]; });
+      spied.forEach((op, i) => {
+        cpuKernels[op] = saved[i];
+      });
     }
   });
 });

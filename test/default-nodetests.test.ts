@@ -22,7 +22,8 @@ import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
 function mismatch(got: RTensor | undefined, ref: RTensor): boolean {
   if (!got) return true;
   if (typeof ref.data[0] === 'string') return JSON.stringify(got.data) !== JSON.stringify(ref.data);
-  const a = toFloat32(got), b = toFloat32(ref);
+  const a = toFloat32(got),
+    b = toFloat32(ref);
   if (a.length !== b.length) return true;
   let mx = 0;
   for (let i = 0; i < b.length; i++) if (Number.isFinite(b[i])) mx = Math.max(mx, Math.abs(b[i]));
@@ -34,29 +35,50 @@ function mismatch(got: RTensor | undefined, ref: RTensor): boolean {
 }
 
 describe('the default command on every node test onnxruntime runs', () => {
-  const o = { runs: 0, verified: 0, unverified: 0, refused: [] as string[], failed: [] as string[], mismatched: [] as string[] };
+  const o = {
+    runs: 0,
+    verified: 0,
+    unverified: 0,
+    refused: [] as string[],
+    failed: [] as string[],
+    mismatched: [] as string[],
+  };
   beforeAll(async () => {
     for (const name of nodeTestNames()) {
       const c = loadNodeCase(name);
       if (!c) continue;
       const file = join(nodeTestsDir(), name, 'model.onnx');
       let ref: Record<string, RTensor>;
-      try { ref = await runOrt(readFileSync(file), c.inputs); } catch { continue; }
+      try {
+        ref = await runOrt(readFileSync(file), c.inputs);
+      } catch {
+        continue;
+      }
       o.runs++;
       let r;
-      try { r = await convert(file, { inputs: [c.inputs] }); } catch (e) {
+      try {
+        r = await convert(file, { inputs: [c.inputs] });
+      } catch (e) {
         o.refused.push(`${name}: ${e instanceof AmpError ? '' : 'CRASH '}${(e as Error).message.slice(0, 120)}`);
         continue;
       }
-      if (r.verification.status === 'failed') { o.failed.push(name); continue; }
-      if (r.verification.status === 'verified') o.verified++; else o.unverified++;
+      if (r.verification.status === 'failed') {
+        o.failed.push(name);
+        continue;
+      }
+      if (r.verification.status === 'verified') o.verified++;
+      else o.unverified++;
       try {
         const got = await runOrt(encodeModel(r.model), feedsFor(r.model, c.inputs));
         const bad = Object.keys(ref).filter((k) => mismatch(got[k], ref[k]));
         if (bad.length) o.mismatched.push(`${name}: ${bad.join(', ')}`);
-      } catch (e) { o.mismatched.push(`${name}: onnxruntime: ${(e as Error).message.split('\n')[0].slice(0, 120)}`); }
+      } catch (e) {
+        o.mismatched.push(`${name}: onnxruntime: ${(e as Error).message.split('\n')[0].slice(0, 120)}`);
+      }
     }
-    console.log(`default command: ${o.runs} node tests onnxruntime runs; ${o.verified} verified, ${o.unverified} unverified with a note; ${o.failed.length} failed, ${o.refused.length} refused, ${o.mismatched.length} mismatched`);
+    console.log(
+      `default command: ${o.runs} node tests onnxruntime runs; ${o.verified} verified, ${o.unverified} unverified with a note; ${o.failed.length} failed, ${o.refused.length} refused, ${o.mismatched.length} mismatched`,
+    );
   }, 900_000);
 
   it('never refuses and never fails a verdict', () => {

@@ -41,7 +41,12 @@ describe('tensor statistics', () => {
     expect(inf.newNonFinite).toBe(1);
     expect(parseTolerance('rel=0.02,cos=0.99')).toEqual({ rel: 0.02, cos: 0.99 });
     expect(() => parseTolerance('abs=1')).toThrow(/atol=1e-3,rtol=1e-2/);
-    expect(parseTolerance('atol=1e-3,rtol=0.01,scale=0.02,cos=0.999')).toEqual({ atol: 1e-3, rtol: 0.01, scale: 0.02, cos: 0.999 });
+    expect(parseTolerance('atol=1e-3,rtol=0.01,scale=0.02,cos=0.999')).toEqual({
+      atol: 1e-3,
+      rtol: 0.01,
+      scale: 0.02,
+      cos: 0.999,
+    });
   });
 
   it('NaN/Inf agree where the fp32 output has the same class at the same place; any other change is a named miss', async () => {
@@ -56,13 +61,18 @@ describe('tensor statistics', () => {
     const lost = tensorStats([Infinity, NaN, 1], [NaN, 0, 1], tol);
     expect(lost.lostNonFinite).toBe(2);
     expect(missReason(lost, tol)).toBe('2 NaN/Inf of the fp32 output not reproduced');
-    expect(missReason(tensorStats([1, 2], [1, Infinity], tol), tol)).toBe('1 new NaN/Inf where the fp32 output is finite');
-    expect(missReason(tensorStats([1, 2], [1, 2.5], tol), tol)).toMatch(/^elementwise bound: worst \|Δ\| is [\d.]+× the allowed error$/);
+    expect(missReason(tensorStats([1, 2], [1, Infinity], tol), tol)).toBe(
+      '1 new NaN/Inf where the fp32 output is finite',
+    );
+    expect(missReason(tensorStats([1, 2], [1, 2.5], tol), tol)).toMatch(
+      /^elementwise bound: worst \|Δ\| is [\d.]+× the allowed error$/,
+    );
     expect(missReason(tensorStats([1, -1], [1, 1], { cos: 0.9 }), { cos: 0.9 })).toBe('cosine 0.000000 < 0.9');
   });
 
   it('elementwise tolerance: |Δ| ≤ max(atol, scale·max|ref|) + rtol·|ref|, new NaN/Inf fail, cosine waived near zero', () => {
-    const ref = [10, 1, 0.001, -5], got = [10.05, 1.02, 0.0015, -5];
+    const ref = [10, 1, 0.001, -5],
+      got = [10.05, 1.02, 0.0015, -5];
     // allowed: A = max(0.001, 0.01·10) = 0.1, + 0.01·|ref|: worst ratio is element 0: 0.05 / (0.1 + 0.1)
     const s = tensorStats(ref, got, { atol: 1e-3, rtol: 0.01, scale: 0.01 });
     expect(s.tolRatio).toBeCloseTo(0.05 / 0.2, 12);
@@ -80,7 +90,10 @@ describe('tensor statistics', () => {
   });
 });
 
-describe.each([['bad_overflow', 'mm1'], ['bad_variance', 'var.square']])('known-bad model %s', (name, culprit) => {
+describe.each([
+  ['bad_overflow', 'mm1'],
+  ['bad_variance', 'var.square'],
+])('known-bad model %s', (name, culprit) => {
   it('the report ranks the culprit first and names it as the first break', async () => {
     const original = loadModel(fixtureModelPath(name));
     const { model } = convertSync(fixtureModelPath(name));
@@ -137,13 +150,35 @@ describe('report rendering', () => {
     const dir = mkdtempSync(join(tmpdir(), 'amp-diff-cli-'));
     const conv = join(dir, 'bv.onnx');
     expect(cli([fixtureModelPath('bad_variance'), '-o', conv, '--no-verify']).code).toBe(0);
-    const r = cli(['diff', fixtureModelPath('bad_variance'), conv, '--inputs', fixturePath('inputs', 'bad_variance'), '--md', join(dir, 'r.md'), '--html', join(dir, 'r.html')]);
+    const r = cli([
+      'diff',
+      fixtureModelPath('bad_variance'),
+      conv,
+      '--inputs',
+      fixturePath('inputs', 'bad_variance'),
+      '--md',
+      join(dir, 'r.md'),
+      '--html',
+      join(dir, 'r.html'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/first tensor beyond tolerance: .* \(node var.square, Mul\)/);
     expect(readFileSync(join(dir, 'r.md'), 'utf8')).toMatch(/var.square/);
     expect(existsSync(join(dir, 'r.html'))).toBe(true);
     // Range calibration off (--max-activation 1e9): the repair finds the culprit from the verification's failure.
-    const c = cli([fixtureModelPath('bad_variance'), '-o', join(dir, 'fixed.onnx'), '--inputs', fixturePath('inputs', 'bad_variance'), '--max-activation', '1e9', '--tolerance', 'rel=0.01,cos=0.999', '--report', join(dir, 'fixed.html')]);
+    const c = cli([
+      fixtureModelPath('bad_variance'),
+      '-o',
+      join(dir, 'fixed.onnx'),
+      '--inputs',
+      fixturePath('inputs', 'bad_variance'),
+      '--max-activation',
+      '1e9',
+      '--tolerance',
+      'rel=0.01,cos=0.999',
+      '--report',
+      join(dir, 'fixed.html'),
+    ]);
     expect(c.code).toBe(0);
     expect(c.stdout).toMatch(/^verified on 1 given input set/m);
     expect(c.stdout).toMatch(/kept fp32 by the repair: var.square$/m);
@@ -170,16 +205,37 @@ describe('diff at the level of Polygraphy', () => {
       cpSync(fixturePath('inputs', 'mlp'), d, { recursive: true });
       const feeds = readInputsDir(m, d);
       const out = new CpuExecutor(m).runSync(feeds);
-      m.graph.outputs.forEach((o, i) => writeTensorFile(join(d, `output_${i}.pb`), k === 1 ? out[o] : out[o], o, { force: true }));
+      m.graph.outputs.forEach((o, i) =>
+        writeTensorFile(join(d, `output_${i}.pb`), k === 1 ? out[o] : out[o], o, { force: true }),
+      );
     }
-    const ok = await cliIn(['diff', fixtureModelPath('mlp'), conv, '--inputs', join(dir, 'sets'), '--expected', join(dir, 'sets'), '--json']);
+    const ok = await cliIn([
+      'diff',
+      fixtureModelPath('mlp'),
+      conv,
+      '--inputs',
+      join(dir, 'sets'),
+      '--expected',
+      join(dir, 'sets'),
+      '--json',
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
     const j = JSON.parse(ok.stdout);
     expect(j.sets).toHaveLength(2);
-    expect(j.sets.every((s: { expected: { pass: boolean }[] }) => s.expected.length === 1 && s.expected[0].pass)).toBe(true);
+    expect(j.sets.every((s: { expected: { pass: boolean }[] }) => s.expected.length === 1 && s.expected[0].pass)).toBe(
+      true,
+    );
     // The converted model on other runtimes (Polygraphy's comparison): onnxruntime-node and WebGPU.
     for (const backend of ['ort', 'webgpu']) {
-      const b = await cliIn(['diff', fixtureModelPath('mlp'), conv, '--inputs', join(dir, 'sets'), '--backend', backend]);
+      const b = await cliIn([
+        'diff',
+        fixtureModelPath('mlp'),
+        conv,
+        '--inputs',
+        join(dir, 'sets'),
+        '--backend',
+        backend,
+      ]);
       expect(b.code, b.stderr).toBe(0);
       expect(b.stdout).toMatch(new RegExp(`set 2 on ${backend} \\S+: ok`));
     }
@@ -188,20 +244,47 @@ describe('diff at the level of Polygraphy', () => {
     cpSync(join(dir, 'sets'), wrong, { recursive: true });
     const feeds = readInputsDir(m, join(wrong, 'test_data_set_1'));
     const out = new CpuExecutor(m).runSync(feeds)[m.graph.outputs[0]];
-    writeTensorFile(join(wrong, 'test_data_set_1', 'output_0.pb'), { ...out, data: (out.data as Float32Array).map((v) => v * 2 + 1) }, m.graph.outputs[0], { force: true });
-    const bad = await cliIn(['diff', fixtureModelPath('mlp'), conv, '--inputs', join(dir, 'sets'), '--expected', wrong]);
+    writeTensorFile(
+      join(wrong, 'test_data_set_1', 'output_0.pb'),
+      { ...out, data: (out.data as Float32Array).map((v) => v * 2 + 1) },
+      m.graph.outputs[0],
+      { force: true },
+    );
+    const bad = await cliIn([
+      'diff',
+      fixtureModelPath('mlp'),
+      conv,
+      '--inputs',
+      join(dir, 'sets'),
+      '--expected',
+      wrong,
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/set 1 vs expected \S+: ok/);
     expect(bad.stdout).toMatch(/set 2 vs expected \S+: FAIL/);
     // A known-bad conversion: the report names the culprit and the flags that keep it fp32, in every format.
     const bv = join(dir, 'bv.onnx');
     expect((await cliIn([fixtureModelPath('bad_variance'), '-o', bv, '--no-verify'])).code).toBe(0);
-    const r = await cliIn(['diff', fixtureModelPath('bad_variance'), bv, '--inputs', fixturePath('inputs', 'bad_variance'), '--top', '3', '--md', join(dir, 'bv.md'), '--html', join(dir, 'bv.html')]);
+    const r = await cliIn([
+      'diff',
+      fixtureModelPath('bad_variance'),
+      bv,
+      '--inputs',
+      fixturePath('inputs', 'bad_variance'),
+      '--top',
+      '3',
+      '--md',
+      join(dir, 'bv.md'),
+      '--html',
+      join(dir, 'bv.html'),
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/to keep the culprits fp32, convert with: --keep-fp32 'var\.square'/);
     expect(readFileSync(join(dir, 'bv.md'), 'utf8')).toMatch(/--keep-fp32 'var\.square'/);
     const html = readFileSync(join(dir, 'bv.html'), 'utf8');
-    expect(html).toMatch(/<div class="keep" id="keep">--keep-fp32 &#39;var\.square&#39;|<div class="keep" id="keep">--keep-fp32 'var\.square'/);
+    expect(html).toMatch(
+      /<div class="keep" id="keep">--keep-fp32 &#39;var\.square&#39;|<div class="keep" id="keep">--keep-fp32 'var\.square'/,
+    );
     const page = await screenshotReport(join(dir, 'bv.html'));
     expect(page.errors).toEqual([]);
     expect(page.rankedRows).toBe(3); // --top honoured in HTML
@@ -220,7 +303,10 @@ describe('diff defaults', () => {
     const original = loadModel(fixtureModelPath('mlp'));
     const bf16 = convertSync(cloneModel(original), { target: 'bf16' }).model;
     expect((await diff(original, bf16, fixtureInputs('mlp'))).tolerance).toEqual(TOLERANCES.bf16);
-    expect((await diff(original, bf16, fixtureInputs('mlp'), { tolerance: { cos: 0.9 } })).tolerance).toEqual({ ...TOLERANCES.bf16, cos: 0.9 });
+    expect((await diff(original, bf16, fixtureInputs('mlp'), { tolerance: { cos: 0.9 } })).tolerance).toEqual({
+      ...TOLERANCES.bf16,
+      cos: 0.9,
+    });
     const fp16 = convertSync(cloneModel(original)).model;
     expect((await diff(original, fp16, fixtureInputs('mlp'))).tolerance).toEqual(TOLERANCES.fp16);
   });

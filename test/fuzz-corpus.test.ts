@@ -17,19 +17,26 @@ const cases = existsSync(corpus) ? readdirSync(corpus).sort() : [];
 
 describe('fuzz corpus replay', () => {
   it('holds the inputs that once broke the contract', () => expect(cases.length).toBeGreaterThan(0));
-  it.each(cases)('%s', async (name) => {
-    const dir = mkdtempSync(join(tmpdir(), 'amp-corpus-'));
-    cpSync(join(corpus, name), dir, { recursive: true });
-    const fifos = join(dir, 'fifos.txt');
-    if (existsSync(fifos)) for (const f of readFileSync(fifos, 'utf8').split('\n').filter(Boolean)) spawnSync('mkfifo', [join(dir, f)]);
-    expect(await runCase(dir)).toBeUndefined();
-  }, 60_000);
+  it.each(cases)(
+    '%s',
+    async (name) => {
+      const dir = mkdtempSync(join(tmpdir(), 'amp-corpus-'));
+      cpSync(join(corpus, name), dir, { recursive: true });
+      const fifos = join(dir, 'fifos.txt');
+      if (existsSync(fifos))
+        for (const f of readFileSync(fifos, 'utf8').split('\n').filter(Boolean)) spawnSync('mkfifo', [join(dir, f)]);
+      expect(await runCase(dir)).toBeUndefined();
+    },
+    60_000,
+  );
 });
 
 describe('fuzz harness', () => {
   it('cases are deterministic per seed and index, and a clean model passes the contract', async () => {
     const bases = baseModels();
-    const a = makeCase(bases, 3, 17), b = makeCase(bases, 3, 17), c = makeCase(bases, 3, 18);
+    const a = makeCase(bases, 3, 17),
+      b = makeCase(bases, 3, 17),
+      c = makeCase(bases, 3, 18);
     expect(Buffer.from(a.bytes).equals(Buffer.from(b.bytes))).toBe(true);
     expect(a.what === c.what && Buffer.from(a.bytes).equals(Buffer.from(c.bytes))).toBe(false);
     const dir = mkdtempSync(join(tmpdir(), 'amp-fuzz-clean-'));
@@ -39,7 +46,8 @@ describe('fuzz harness', () => {
     expect(codes).toEqual(['inspect:0', 'repack:0', 'repack:0', 'convert:0', 'run:0', 'diff:0']);
   }, 60_000);
   it('the contract check refuses what the contract forbids', () => {
-    const f = '/tmp/x/model.onnx', ok = (cmd: string, code: number, stderr = '', stdout = '') => checkContract(cmd, { code, stdout, stderr }, f);
+    const f = '/tmp/x/model.onnx',
+      ok = (cmd: string, code: number, stderr = '', stdout = '') => checkContract(cmd, { code, stdout, stderr }, f);
     expect(ok('run', 0)).toBeUndefined();
     expect(ok('run', 2, `amp-convert: ${f}: tensor 'w' has 3 bytes\n`)).toBeUndefined();
     expect(ok('convert', 1, 'NOT VERIFIED\n')).toBeUndefined(); // a verdict
@@ -55,8 +63,23 @@ describe('fuzz harness', () => {
 describe('npm run fuzz', () => {
   it('2000 seeded mutations of the fixtures and node tests keep the contract', () => {
     const corpusOut = mkdtempSync(join(tmpdir(), 'amp-fuzz-ci-'));
-    const r = spawnSync(process.execPath, ['--import', 'tsx/esm', fixturePath('..', 'scripts', 'fuzz.ts'), '--cases', '2000', '--seed', '20261130', '--corpus', corpusOut, '--time-limit', '900'],
-      { cwd: fixturePath('..'), encoding: 'utf8', timeout: 1_200_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx/esm',
+        fixturePath('..', 'scripts', 'fuzz.ts'),
+        '--cases',
+        '2000',
+        '--seed',
+        '20261130',
+        '--corpus',
+        corpusOut,
+        '--time-limit',
+        '900',
+      ],
+      { cwd: fixturePath('..'), encoding: 'utf8', timeout: 1_200_000 },
+    );
     expect(r.stdout, r.stderr).toMatch(/fuzz: 2000 mutations .*: 0 broke the contract/);
     expect(r.status).toBe(0);
   }, 1_300_000);

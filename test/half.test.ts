@@ -4,16 +4,27 @@ import { f16BitsToF32, f32ToF16Bits, f32ToBf16Bits, bf16BitsToF32, roundF16, f32
 
 // Oracle: @petamoriken/float16, an independent, widely used implementation (not our code).
 const dv = new DataView(new ArrayBuffer(4));
-const refDecode = (h: number) => { dv.setUint16(0, h, true); return getFloat16(dv, 0, true); };
-const refEncode = (x: number) => { setFloat16(dv, 0, x, true); return dv.getUint16(0, true); };
-const f = new Float32Array(1), u = new Uint32Array(f.buffer);
-const bitsOf = (x: number) => { f[0] = x; return u[0]; };
+const refDecode = (h: number) => {
+  dv.setUint16(0, h, true);
+  return getFloat16(dv, 0, true);
+};
+const refEncode = (x: number) => {
+  setFloat16(dv, 0, x, true);
+  return dv.getUint16(0, true);
+};
+const f = new Float32Array(1),
+  u = new Uint32Array(f.buffer);
+const bitsOf = (x: number) => {
+  f[0] = x;
+  return u[0];
+};
 
 describe('fp16 codec', () => {
   it('decodes all 65 536 half patterns exactly', () => {
     let bad = 0;
     for (let h = 0; h < 65536; h++) {
-      const a = f16BitsToF32(h), b = refDecode(h);
+      const a = f16BitsToF32(h),
+        b = refDecode(h);
       if (!(Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)))) bad++;
     }
     expect(bad).toBe(0);
@@ -28,7 +39,8 @@ describe('fp16 codec', () => {
     expect(bad).toBe(0);
   });
   it('rounds 1M random fp32 patterns like the oracle', () => {
-    let seed = 12345, bad = 0;
+    let seed = 12345,
+      bad = 0;
     for (let i = 0; i < 1_000_000; i++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
       u[0] = seed;
@@ -57,7 +69,7 @@ describe('fp16 codec', () => {
     expect(nan & 0x3ff).not.toBe(0);
     // NaN payload: top mantissa bits survive.
     u[0] = 0x7fa00000; // signalling-ish NaN with payload bit 21
-    expect(f32ToF16Bits(f[0]) & 0x3ff).toBe(0x200 | (0x7fa00000 & 0x7fffff) >>> 13);
+    expect(f32ToF16Bits(f[0]) & 0x3ff).toBe(0x200 | ((0x7fa00000 & 0x7fffff) >>> 13));
     expect(roundF16(0.1)).toBeCloseTo(0.0999755859375, 12);
   });
 });
@@ -68,11 +80,17 @@ describe('fp16 array codec', () => {
     const src = new Float32Array(n);
     const bits = new Uint32Array(src.buffer);
     let seed = 99;
-    for (let i = 0; i < n; i++) { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; bits[i] = seed; }
+    for (let i = 0; i < n; i++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      bits[i] = seed;
+    }
     // Every half value's fp32 neighbourhood: exact, just below/above the rounding midpoints.
     for (let h = 0; h < 0x7c00; h++) {
       const mid = ((h << 13) + 0x38000000 + 0x1000) >>> 0;
-      bits[4 * h] = mid; bits[4 * h + 1] = mid - 1; bits[4 * h + 2] = mid + 1; bits[4 * h + 3] = (mid | 0x80000000) >>> 0;
+      bits[4 * h] = mid;
+      bits[4 * h + 1] = mid - 1;
+      bits[4 * h + 2] = mid + 1;
+      bits[4 * h + 3] = (mid | 0x80000000) >>> 0;
     }
     const fast = f32ArrayToF16(src);
     let bad = 0;
@@ -106,7 +124,7 @@ describe('bf16 codec', () => {
   });
 });
 
-describe('wasm fp16 conversion (the CPU executor\'s fast path)', () => {
+describe("wasm fp16 conversion (the CPU executor's fast path)", () => {
   it('decodes all 65 536 half patterns to the same f32 bits as the JS codec', async () => {
     const { f16ToF32 } = await import('../runtime/cpu/wasm/index.js');
     const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
@@ -118,13 +136,35 @@ describe('wasm fp16 conversion (the CPU executor\'s fast path)', () => {
   });
   it('encodes edge cases and 1M random f32 bit patterns bit-identically to f32ArrayToF16', async () => {
     const { f32ToF16 } = await import('../runtime/cpu/wasm/index.js');
-    const edges = [0, -0, 65504, 65519.99, 65520, -65520, 1e-8, 2 ** -24, 2 ** -25, 3 * 2 ** -26, 2 ** -14, 2 ** -14 * (1 - 2 ** -11), Infinity, -Infinity, NaN, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
+    const edges = [
+      0,
+      -0,
+      65504,
+      65519.99,
+      65520,
+      -65520,
+      1e-8,
+      2 ** -24,
+      2 ** -25,
+      3 * 2 ** -26,
+      2 ** -14,
+      2 ** -14 * (1 - 2 ** -11),
+      Infinity,
+      -Infinity,
+      NaN,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+    ];
     const x = new Float32Array(1 << 20);
     const bits = new Uint32Array(x.buffer);
     let s = 12345;
-    for (let i = 0; i < bits.length; i++) { s = (s * 1103515245 + 12345) >>> 0; bits[i] = (s ^ (s << 7) ^ Math.imul(i, 2654435761)) >>> 0; }
+    for (let i = 0; i < bits.length; i++) {
+      s = (s * 1103515245 + 12345) >>> 0;
+      bits[i] = (s ^ (s << 7) ^ Math.imul(i, 2654435761)) >>> 0;
+    }
     x.set(edges);
-    const got = f32ToF16(x), want = f32ArrayToF16(x);
+    const got = f32ToF16(x),
+      want = f32ArrayToF16(x);
     let bad = 0;
     for (let i = 0; i < x.length; i++) if (got[i] !== want[i]) bad++;
     expect(bad).toBe(0);

@@ -48,7 +48,14 @@ describe('element-type inference', () => {
     const m = b.build();
     inferTypes(m);
     const t = (n: string) => m.graph.values.get(n)?.type?.elemType;
-    expect([t(c), t(cl), t(eq), t(s), t(k), t(w)]).toEqual([DataType.INT32, DataType.FLOAT16, DataType.BOOL, DataType.INT64, DataType.FLOAT, DataType.FLOAT16]);
+    expect([t(c), t(cl), t(eq), t(s), t(k), t(w)]).toEqual([
+      DataType.INT32,
+      DataType.FLOAT16,
+      DataType.BOOL,
+      DataType.INT64,
+      DataType.FLOAT,
+      DataType.FLOAT16,
+    ]);
   });
 
   it('types If outputs from the branches, which read an outer-scope value', () => {

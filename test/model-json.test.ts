@@ -13,7 +13,10 @@ import { nodeTestsDir, nodeTestNames, fixturePath } from './helpers/nodetests.js
 import { PYTHON } from './helpers/checker.js';
 import { cliIn } from './helpers/cli.js';
 
-const fixtures = () => readdirSync(fixturePath('models')).filter((f) => f.endsWith('.onnx')).map((f) => fixturePath('models', f));
+const fixtures = () =>
+  readdirSync(fixturePath('models'))
+    .filter((f) => f.endsWith('.onnx'))
+    .map((f) => fixturePath('models', f));
 const nodeModels = () => nodeTestNames().map((t) => join(nodeTestsDir(), t, 'model.onnx'));
 
 describe('the JSON form of a model', () => {
@@ -52,9 +55,17 @@ for i, f in enumerate(files):
     const dir = mkdtempSync(join(tmpdir(), 'amp-json-cli-'));
     expect((await cliIn(['repack', fixturePath('models', 'mlp.onnx'), '-o', join(dir, 'mlp.json')])).code).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'mlp.json'), 'utf8')).graph.node[0].opType).toBeTypeOf('string');
-    const c = await cliIn([join(dir, 'mlp.json'), '-o', join(dir, 'mlp.fp16.onnx'), '--emit-ir', join(dir, 'mlp.fp16.json')]);
+    const c = await cliIn([
+      join(dir, 'mlp.json'),
+      '-o',
+      join(dir, 'mlp.fp16.onnx'),
+      '--emit-ir',
+      join(dir, 'mlp.fp16.json'),
+    ]);
     expect(c.code, c.stderr).toBe(0);
-    expect(Buffer.from(encodeModel(loadModel(join(dir, 'mlp.fp16.json')))).equals(readFileSync(join(dir, 'mlp.fp16.onnx')))).toBe(true);
+    expect(
+      Buffer.from(encodeModel(loadModel(join(dir, 'mlp.fp16.json')))).equals(readFileSync(join(dir, 'mlp.fp16.onnx'))),
+    ).toBe(true);
     const back = await cliIn(['repack', join(dir, 'mlp.json'), '-o', join(dir, 'back.onnx')]);
     expect(back.code).toBe(0);
     expect(readFileSync(join(dir, 'back.onnx')).equals(readFileSync(fixturePath('models', 'mlp.onnx')))).toBe(true);

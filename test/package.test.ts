@@ -18,16 +18,41 @@ function du(p: string): number {
   const st = statSync(p);
   return st.isDirectory() ? readdirSync(p).reduce((a, f) => a + du(join(p, f)), 0) : st.size;
 }
-const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+  });
 
 beforeAll(() => {
   npm(['run', 'build'], repoRoot);
   const packs = mkdtempSync(join(tmpdir(), 'amp-pack-'));
-  const out = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', packs], repoRoot)) as { filename: string; files: { path: string }[] }[];
+  const out = JSON.parse(npm(['pack', '--ignore-scripts', '--json', '--pack-destination', packs], repoRoot)) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   const tarball = join(packs, out[0].filename);
   app = mkdtempSync(join(tmpdir(), 'amp-app-'));
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }));
-  npm(['install', tarball, '@types/node@20', 'typescript@5.9', '--omit=optional', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app);
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', type: 'module', private: true }),
+  );
+  npm(
+    [
+      'install',
+      tarball,
+      '@types/node@20',
+      'typescript@5.9',
+      '--omit=optional',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+    ],
+    app,
+  );
   copyFileSync(fixturePath('models', 'mlp.onnx'), join(app, 'mlp.onnx'));
 }, 600_000);
 
@@ -43,10 +68,15 @@ describe('the packed package, installed', () => {
     expect(existsSync(join(app, 'node_modules/onnx-proto'))).toBe(false); // not a run-time dependency
   });
   it('is small without its optional dependencies', () => {
-    const deps = ['amp-convert', 'protobufjs', 'commander', 'cli-progress', '@dagrejs/graphlib'].filter((d) => existsSync(join(app, 'node_modules', d)));
-    const bytes = readdirSync(join(app, 'node_modules')).filter((d) => !['typescript', '@types', '.bin', '.package-lock.json', 'undici-types'].includes(d))
+    const deps = ['amp-convert', 'protobufjs', 'commander', 'cli-progress', '@dagrejs/graphlib'].filter((d) =>
+      existsSync(join(app, 'node_modules', d)),
+    );
+    const bytes = readdirSync(join(app, 'node_modules'))
+      .filter((d) => !['typescript', '@types', '.bin', '.package-lock.json', 'undici-types'].includes(d))
       .reduce((a, d) => a + du(join(app, 'node_modules', d)), 0);
-    console.log(`installed footprint without optional dependencies (and without the test's typescript/@types): ${(bytes / 2 ** 20).toFixed(1)} MiB (${deps.join(', ')} …)`);
+    console.log(
+      `installed footprint without optional dependencies (and without the test's typescript/@types): ${(bytes / 2 ** 20).toFixed(1)} MiB (${deps.join(', ')} …)`,
+    );
     expect(bytes).toBeLessThan(20 * 2 ** 20);
   });
   it('every command runs from the installed bin', () => {
@@ -80,7 +110,9 @@ describe('the packed package, installed', () => {
     expect(o.stderr).toMatch(/needs the package 'onnxruntime-node' \(npm install onnxruntime-node\)/);
   });
   it('its types check under --strict without skipLibCheck', () => {
-    writeFileSync(join(app, 'consumer.ts'), `
+    writeFileSync(
+      join(app, 'consumer.ts'),
+      `
       import { convert, loadModel, saveModel, diff, run, type ConvertRunOptions } from 'amp-convert';
       import ampConvert from 'amp-convert/vite';
       export const plugin = ampConvert({ convert: { keepIoTypes: true } }).name;
@@ -88,8 +120,23 @@ describe('the packed package, installed', () => {
       const r = await convert(loadModel('mlp.onnx'), opts);
       if (r.verification.status !== 'failed') saveModel(r.model, 'out.onnx', { force: true });
       export { diff, run };
-    `);
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', skipLibCheck: false, types: ['node'] }, files: ['consumer.ts'] }));
+    `,
+    );
+    writeFileSync(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
     const r = spawnSync(join(app, 'node_modules/.bin/tsc'), ['-p', '.'], { cwd: app, encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);

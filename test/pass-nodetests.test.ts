@@ -22,14 +22,23 @@ import { toFloat32, type RTensor } from '../src/ir/rtensor.js';
 import { DataType } from '../src/core/dtype.js';
 import { f32ArrayToF16 } from '../src/core/half.js';
 
-const RTOL = 1e-2, ATOL = 1e-3;
+const RTOL = 1e-2,
+  ATOL = 1e-3;
 const outDir = mkdtempSync(join(tmpdir(), 'amp-pass-'));
 
-interface Outcome { passed: string[]; oracleFailed: string[]; failures: string[]; nonTensorIo: string[]; lowNodes: number; files: string[] }
+interface Outcome {
+  passed: string[];
+  oracleFailed: string[];
+  failures: string[];
+  nonTensorIo: string[];
+  lowNodes: number;
+  files: string[];
+}
 
 function worstRatio(got: RTensor, ref: RTensor): number {
   if (typeof ref.data[0] === 'string') return JSON.stringify(got.data) === JSON.stringify(ref.data) ? 0 : Infinity;
-  const a = toFloat32(got), b = toFloat32(ref);
+  const a = toFloat32(got),
+    b = toFloat32(ref);
   if (a.length !== b.length) return Infinity;
   let worst = 0;
   for (let i = 0; i < a.length; i++) {
@@ -52,7 +61,10 @@ async function validate(keepIoTypes: boolean): Promise<Outcome> {
     const file = join(outDir, `${name}${keepIoTypes ? '.keep' : ''}.onnx`);
     writeFileSync(file, bytes);
     o.files.push(file);
-    if (!c) { o.nonTensorIo.push(name); continue; }
+    if (!c) {
+      o.nonTensorIo.push(name);
+      continue;
+    }
     const g = model.graph;
     const feeds: Record<string, RTensor> = {};
     const refFeeds: Record<string, RTensor> = {};
@@ -64,7 +76,12 @@ async function validate(keepIoTypes: boolean): Promise<Outcome> {
       } else feeds[k] = refFeeds[k] = t;
     }
     let ref: Record<string, RTensor>;
-    try { ref = await runOrt(encodeModel(c.model()), refFeeds); } catch { o.oracleFailed.push(name); continue; }
+    try {
+      ref = await runOrt(encodeModel(c.model()), refFeeds);
+    } catch {
+      o.oracleFailed.push(name);
+      continue;
+    }
     try {
       const got = await runOrt(bytes, feeds);
       const bad = Object.keys(c.outputs).filter((k) => !got[k] || worstRatio(got[k], ref[k]) > 1);
@@ -78,12 +95,16 @@ async function validate(keepIoTypes: boolean): Promise<Outcome> {
 }
 
 function fileFails(o: Outcome, results: Record<string, string>): string[] {
-  return Object.entries(results).filter(([, r]) => r !== 'ok').map(([p, r]) => `${p}: ${r}`);
+  return Object.entries(results)
+    .filter(([, r]) => r !== 'ok')
+    .map(([p, r]) => `${p}: ${r}`);
 }
 
 describe.each([false, true])('node tests converted (keepIoTypes=%s)', (keepIoTypes) => {
   let o: Outcome;
-  beforeAll(async () => { o = await validate(keepIoTypes); }, 600_000);
+  beforeAll(async () => {
+    o = await validate(keepIoTypes);
+  }, 600_000);
 
   it('every converted model runs in onnxruntime-node and matches the fp32 model within tolerance', () => {
     expect(o.failures).toEqual([]);
@@ -91,7 +112,9 @@ describe.each([false, true])('node tests converted (keepIoTypes=%s)', (keepIoTyp
     // The pass really converts. With keepIoTypes a lone elementwise node next to fp32 model I/O stays fp32
     // (nothing to gain); matmul/conv-like nodes still go fp16.
     expect(o.lowNodes).toBeGreaterThan(keepIoTypes ? 80 : 500);
-    console.log(`keepIoTypes=${keepIoTypes}: ${o.passed.length} passed (${o.lowNodes} nodes fp16); ${o.oracleFailed.length} not runnable by ORT even in fp32; ${o.nonTensorIo.length} with I/O ORT-node cannot feed`);
+    console.log(
+      `keepIoTypes=${keepIoTypes}: ${o.passed.length} passed (${o.lowNodes} nodes fp16); ${o.oracleFailed.length} not runnable by ORT even in fp32; ${o.nonTensorIo.length} with I/O ORT-node cannot feed`,
+    );
   });
 
   it('models ORT cannot run in fp32 are only the types and kernels it lacks', () => {
@@ -129,8 +152,16 @@ describe('bf16: every node test and fixture converted with --bf16 passes the ONN
     const { fixtureModels, fixtureModelPath } = await import('./helpers/fixtures.js');
     const files: string[] = [];
     let low = 0;
-    const sources = [...nodeTestNames().map((n) => ({ name: n, make: () => { const c = loadNodeCase(n); return c ? c.model() : join(nodeTestsDir(), n, 'model.onnx'); } })),
-      ...fixtureModels().map((n) => ({ name: `fixture_${n}`, make: () => fixtureModelPath(n) }))];
+    const sources = [
+      ...nodeTestNames().map((n) => ({
+        name: n,
+        make: () => {
+          const c = loadNodeCase(n);
+          return c ? c.model() : join(nodeTestsDir(), n, 'model.onnx');
+        },
+      })),
+      ...fixtureModels().map((n) => ({ name: `fixture_${n}`, make: () => fixtureModelPath(n) })),
+    ];
     for (const s of sources) {
       const { model, summary } = convertSync(s.make(), { target: 'bf16' });
       low += summary.nodes.low;
@@ -141,6 +172,10 @@ describe('bf16: every node test and fixture converted with --bf16 passes the ONN
     }
     expect(files.length).toBeGreaterThan(300);
     expect(low).toBeGreaterThan(300);
-    expect(Object.entries(checkModels(files)).filter(([, r]) => r !== 'ok').map(([p, r]) => `${p.split('/').pop()}: ${r.split('\n')[0]}`)).toEqual([]);
+    expect(
+      Object.entries(checkModels(files))
+        .filter(([, r]) => r !== 'ok')
+        .map(([p, r]) => `${p.split('/').pop()}: ${r.split('\n')[0]}`),
+    ).toEqual([]);
   }, 300_000);
 });

@@ -14,7 +14,8 @@ import type { Model } from '../src/ir/graph.js';
 import { cloneModel } from '../src/onnx/io.js';
 import { formatSummary } from '../src/tools/summary.js';
 
-const F = DataType.FLOAT, H = DataType.FLOAT16;
+const F = DataType.FLOAT,
+  H = DataType.FLOAT16;
 const typeOf = (m: Model, name: string) => m.graph.values.get(name)?.type?.elemType;
 const ops = (m: Model, op: string) => m.graph.nodes.filter((n) => n.opType === op);
 
@@ -23,7 +24,10 @@ function mixedModel(opts: { big?: boolean } = {}): Model {
   const b = new ModelBuilder({ opset: 17 });
   const x = b.input('x', F, [2, 4]);
   const wdata = Float32Array.from({ length: 16 }, (_, i) => (i - 8) / 8);
-  if (opts.big) { wdata[3] = 1e6; wdata[5] = 1e-9; }
+  if (opts.big) {
+    wdata[3] = 1e6;
+    wdata[5] = 1e-9;
+  }
   const w = b.init('W', F, [4, 4], wdata);
   const [mm] = b.node('MatMul', [x, w], {}, { name: 'mm', outputs: ['mm_out'] });
   b.node('Exp', [mm], {}, { name: 'exp1', outputs: ['e1'] });
@@ -39,12 +43,27 @@ describe('minimum cut (passes/min-cut.ts)', () => {
   it('finds the max flow and the source side of the CLRS example, and cuts deep chains without recursion', async () => {
     const { FlowNetwork } = await import('../passes/lib/min-cut.js');
     const net = new FlowNetwork(6); // s=0, v1..v4 = 1..4, t=5
-    for (const [u, v, c] of [[0, 1, 16], [0, 2, 13], [2, 1, 4], [1, 3, 12], [3, 2, 9], [2, 4, 14], [4, 3, 7], [3, 5, 20], [4, 5, 4]]) net.edge(u, v, c);
+    for (const [u, v, c] of [
+      [0, 1, 16],
+      [0, 2, 13],
+      [2, 1, 4],
+      [1, 3, 12],
+      [3, 2, 9],
+      [2, 4, 14],
+      [4, 3, 7],
+      [3, 5, 20],
+      [4, 5, 4],
+    ])
+      net.edge(u, v, c);
     expect(net.maxFlow(0, 5)).toBe(23);
     expect(net.sourceSide(0)).toEqual([true, true, true, false, true, false]);
     const chain = new FlowNetwork(2);
     let prev = 0;
-    for (let i = 0; i < 50_000; i++) { const v = chain.vertex(); chain.edge(prev, v, i === 25_000 ? 1 : 5); prev = v; }
+    for (let i = 0; i < 50_000; i++) {
+      const v = chain.vertex();
+      chain.edge(prev, v, i === 25_000 ? 1 : 5);
+      prev = v;
+    }
     chain.edge(prev, 1, 5);
     expect(chain.maxFlow(0, 1)).toBe(1);
     expect(chain.sourceSide(0).filter(Boolean)).toHaveLength(25_001); // s and the chain up to the bottleneck
@@ -73,7 +92,9 @@ describe('the pass on small graphs', () => {
     const total = Object.values(byKind).reduce((a, k) => a + k.total, 0);
     expect(total).toBe(Object.values(summary.keptFp32).reduce((a, n) => a + n, 0));
     expect(total).toBe(summary.nodes.high - (summary.nodes.byOp.Cast?.high ?? 0));
-    const line = formatSummary(summary).split('\n').find((l) => l.startsWith('kept fp32:'))!;
+    const line = formatSummary(summary)
+      .split('\n')
+      .find((l) => l.startsWith('kept fp32:'))!;
     expect(line).toMatch(/\d+ by the policy table \(.*overflows fp16 above x≈11/);
     expect(line).toMatch(/1 as asked \(--keep-fp32, calibration, repair\) \(1 kept fp32 by name\)/);
   });
@@ -101,7 +122,12 @@ describe('the pass on small graphs', () => {
   it('a constant losing a significant share of its mass to underflow keeps its reader fp32; --min-positive moves the line', () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', F, [1, 4]);
-    const w = b.init('tiny', F, [4, 4], Float32Array.from({ length: 16 }, (_, i) => (i < 8 ? 1e-9 : 4e-9)));
+    const w = b.init(
+      'tiny',
+      F,
+      [4, 4],
+      Float32Array.from({ length: 16 }, (_, i) => (i < 8 ? 1e-9 : 4e-9)),
+    );
     b.node('MatMul', [x, w], {}, { name: 'mm', outputs: ['y'] });
     b.output('y', F, [1, 4]);
     const m = b.build();
@@ -144,13 +170,20 @@ describe('the pass on small graphs', () => {
     // Explicit options win over the file.
     expect(typeOf(convertSync(mixedModel(), { config: join(dir, 'amp.json'), keepIoTypes: false }).model, 'x')).toBe(H);
     writeFileSync(join(dir, 'bad.json'), JSON.stringify({ keepIOTypes: true }));
-    expect(() => convertSync(mixedModel(), { config: join(dir, 'bad.json') })).toThrow(/unknown config key 'keepIOTypes'/);
+    expect(() => convertSync(mixedModel(), { config: join(dir, 'bad.json') })).toThrow(
+      /unknown config key 'keepIOTypes'/,
+    );
   });
 
   it('retargets an existing Cast(to=FLOAT) inside an fp16 region instead of adding casts', async () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', DataType.INT32, [2, 4]);
-    const w = b.init('W', F, [4, 4], Float32Array.from({ length: 16 }, (_, i) => i / 16));
+    const w = b.init(
+      'W',
+      F,
+      [4, 4],
+      Float32Array.from({ length: 16 }, (_, i) => i / 16),
+    );
     const [xf] = b.node('Cast', [x], { to: F }, { name: 'tofloat' });
     b.node('MatMul', [xf, w], {}, { name: 'mm', outputs: ['y'] });
     b.output('y', F, [2, 4]);
@@ -158,7 +191,9 @@ describe('the pass on small graphs', () => {
     expect(summary.casts.retargeted).toBe(1);
     expect(ops(model, 'Cast')).toHaveLength(1);
     expect(ops(model, 'Cast')[0].attrInt('to', 0)).toBe(H);
-    const out = await runOrt(encodeModel(model), { x: { dtype: DataType.INT32, dims: [2, 4], data: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) } });
+    const out = await runOrt(encodeModel(model), {
+      x: { dtype: DataType.INT32, dims: [2, 4], data: Int32Array.from([1, 2, 3, 4, 5, 6, 7, 8]) },
+    });
     expect(out.y.dtype).toBe(H);
   });
 
@@ -173,7 +208,9 @@ describe('the pass on small graphs', () => {
     const { model } = convertSync(b.build());
     expect(model.graph.initializers.get('scales')!.dataType).toBe(F);
     expect(typeOf(model, ops(model, 'Resize')[0].inputs[0])).toBe(H);
-    const out = await runOrt(encodeModel(model), { x: { dtype: H, dims: [1, 1, 2, 2], data: Uint16Array.from([0x3c00, 0x4000, 0x4200, 0x4400]) } });
+    const out = await runOrt(encodeModel(model), {
+      x: { dtype: H, dims: [1, 1, 2, 2], data: Uint16Array.from([0x3c00, 0x4000, 0x4200, 0x4400]) },
+    });
     expect(out.y.dims).toEqual([1, 1, 4, 4]);
   });
 
@@ -186,7 +223,9 @@ describe('the pass on small graphs', () => {
     expect(outType(thenG)).toBe(outType(elseG));
     const body = ops(model, 'Loop')[0].subgraphs.get('body')![0];
     expect(body.values.get(body.inputs[2])?.type?.elemType).toBe(body.values.get(body.outputs[1])?.type?.elemType);
-    expect([...body.nodes].some((n) => n.opType === 'MatMul' && body.values.get(n.outputs[0])?.type?.elemType === H)).toBe(true);
+    expect(
+      [...body.nodes].some((n) => n.opType === 'MatMul' && body.values.get(n.outputs[0])?.type?.elemType === H),
+    ).toBe(true);
   });
 
   it('lets an If output go low when every branch computes it low (nested too): no cast inside or outside', async () => {
@@ -194,12 +233,28 @@ describe('the pass on small graphs', () => {
     const build = () => {
       const b = new ModelBuilder({ opset: 17 });
       const x = b.input('x', F, [4]);
-      const c1 = b.input('c1', DataType.BOOL, []), c2 = b.input('c2', DataType.BOOL, []);
-      const w = b.init('w', F, [4, 4], Float32Array.from({ length: 16 }, (_, i) => ((i * 7) % 5 - 2) / 4));
+      const c1 = b.input('c1', DataType.BOOL, []),
+        c2 = b.input('c2', DataType.BOOL, []);
+      const w = b.init(
+        'w',
+        F,
+        [4, 4],
+        Float32Array.from({ length: 16 }, (_, i) => (((i * 7) % 5) - 2) / 4),
+      );
       const [hx] = b.node('MatMul', [x, w], {}, { name: 'pre' });
-      const inner = (name: string, op: string, src = hx) => { const g = new GraphBuilder(name, b.graph); const [o] = g.node(op, [src], {}, { name: `${name}.${op}` }); g.output(o, F, [4]); return g.graph; };
+      const inner = (name: string, op: string, src = hx) => {
+        const g = new GraphBuilder(name, b.graph);
+        const [o] = g.node(op, [src], {}, { name: `${name}.${op}` });
+        g.output(o, F, [4]);
+        return g.graph;
+      };
       const nested = new GraphBuilder('nest', b.graph);
-      const [ni] = nested.node('If', [c2], { then_branch: inner('t2', 'Tanh'), else_branch: inner('e2', 'Sigmoid') }, { name: 'inner_if' });
+      const [ni] = nested.node(
+        'If',
+        [c2],
+        { then_branch: inner('t2', 'Tanh'), else_branch: inner('e2', 'Sigmoid') },
+        { name: 'inner_if' },
+      );
       nested.output(ni, F, [4]);
       const thenB = new GraphBuilder('t1', b.graph);
       const [r] = thenB.node('Relu', [hx], {}, { name: 't1.relu' });
@@ -211,7 +266,12 @@ describe('the pass on small graphs', () => {
       b.output('y', F, [4]);
       // An fp32 value (Exp is kept fp32) passed through one branch: that output keeps fp32.
       const [e] = b.node('Exp', [x], {}, { name: 'exp' });
-      const [o2] = b.node('If', [c1], { then_branch: inner('t3', 'Relu'), else_branch: inner('e3', 'Identity', e) }, { name: 'mixed_if' });
+      const [o2] = b.node(
+        'If',
+        [c1],
+        { then_branch: inner('t3', 'Relu'), else_branch: inner('e3', 'Identity', e) },
+        { name: 'mixed_if' },
+      );
       b.node('Identity', [o2], {}, { name: 'id', outputs: ['z'] });
       b.output('z', F, [4]);
       return b.build();
@@ -220,42 +280,68 @@ describe('the pass on small graphs', () => {
     const all = [...model.graph.allNodes()];
     const casts = all.filter((n) => n.opType === 'Cast');
     // Only Exp's input and the mixed If need casts: its low branch casts up at its end, z goes down to fp16.
-    expect(casts.map((c) => `${c.graph.name}: ${c.inputs[0]} → ${c.attrInt('to', 0)}`).sort()).toEqual(['main: x → 1', 'main: z__fp32 → 10', 't3: t3.relu_0__fp16 → 1']);
-    const outer = all.find((n) => n.name === 'outer_if')!, innerIf = all.find((n) => n.name === 'inner_if')!, mixed = all.find((n) => n.name === 'mixed_if')!;
+    expect(casts.map((c) => `${c.graph.name}: ${c.inputs[0]} → ${c.attrInt('to', 0)}`).sort()).toEqual([
+      'main: x → 1',
+      'main: z__fp32 → 10',
+      't3: t3.relu_0__fp16 → 1',
+    ]);
+    const outer = all.find((n) => n.name === 'outer_if')!,
+      innerIf = all.find((n) => n.name === 'inner_if')!,
+      mixed = all.find((n) => n.name === 'mixed_if')!;
     expect(typeOf(model, outer.outputs[0])).toBe(H);
     expect(innerIf.graph.values.get(innerIf.outputs[0])?.type?.elemType).toBe(H);
     expect(typeOf(model, mixed.outputs[0])).toBe(F);
-    for (const n of [outer, innerIf]) for (const [g] of n.subgraphs.values()) expect(g.values.get(g.outputs[0])?.type?.elemType).toBe(H);
+    for (const n of [outer, innerIf])
+      for (const [g] of n.subgraphs.values()) expect(g.values.get(g.outputs[0])?.type?.elemType).toBe(H);
     // Valid and right: onnxruntime runs every path and agrees with the fp32 model.
-    const bytes = encodeModel(model), ref = encodeModel(build());
-    const hx = Uint16Array.from([0x3c00, 0xb800, 0x3e00, 0x3400]), fx = Float32Array.from([1, -0.5, 1.5, 0.25]);
-    for (const [a, c] of [[1, 1], [0, 1], [0, 0]]) {
+    const bytes = encodeModel(model),
+      ref = encodeModel(build());
+    const hx = Uint16Array.from([0x3c00, 0xb800, 0x3e00, 0x3400]),
+      fx = Float32Array.from([1, -0.5, 1.5, 0.25]);
+    for (const [a, c] of [
+      [1, 1],
+      [0, 1],
+      [0, 0],
+    ]) {
       const bool = (v: number) => ({ dtype: DataType.BOOL, dims: [], data: Uint8Array.from([v]) });
       const got = await runOrt(bytes, { x: { dtype: H, dims: [4], data: hx }, c1: bool(a), c2: bool(c) });
       const want = await runOrt(ref, { x: { dtype: F, dims: [4], data: fx }, c1: bool(a), c2: bool(c) });
       const y = Array.from(got.y.data as Uint16Array, f16BitsToF32);
-      (want.y.data as Float32Array).forEach((v, i) => expect(Math.abs(y[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)));
+      (want.y.data as Float32Array).forEach((v, i) =>
+        expect(Math.abs(y[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)),
+      );
     }
     // Idempotent: converting again changes nothing.
-    expect(Buffer.compare(Buffer.from(encodeModel(convertSync(modelFromBytes(bytes)).model)), Buffer.from(bytes))).toBe(0);
+    expect(Buffer.compare(Buffer.from(encodeModel(convertSync(modelFromBytes(bytes)).model)), Buffer.from(bytes))).toBe(
+      0,
+    );
   });
 
   it('places casts where fewest are needed: a value cast once before its slices, not each slice (minimum cut)', async () => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', F, [4, 6]);
     const w = b.init('w', F, [2, 3], Float32Array.from([0.5, -1, 2, 0.25, 1, -0.5]));
-    const ints = (name: string, v: number[]) => b.init(name, DataType.INT64, [v.length], BigInt64Array.from(v.map(BigInt)));
-    const [s0, s1, s2] = [ints('s0', [0]), ints('s1', [2]), ints('s2', [4])], [e0, e1, e2] = [ints('e0', [2]), ints('e1', [4]), ints('e2', [6])];
+    const ints = (name: string, v: number[]) =>
+      b.init(name, DataType.INT64, [v.length], BigInt64Array.from(v.map(BigInt)));
+    const [s0, s1, s2] = [ints('s0', [0]), ints('s1', [2]), ints('s2', [4])],
+      [e0, e1, e2] = [ints('e0', [2]), ints('e1', [4]), ints('e2', [6])];
     const [ax, ax1] = [ints('ax', [0]), ints('ax1', [1])];
     // x (kept fp32 at the edge) → three Slices → MatMul each (fp16): one cast of x, not three of the slices.
-    for (const [i, [st, en]] of [[s0, e0], [s1, e1], [s2, e2]].entries()) {
+    for (const [i, [st, en]] of [
+      [s0, e0],
+      [s1, e1],
+      [s2, e2],
+    ].entries()) {
       const [sl] = b.node('Slice', [x, st, en, ax1], {}, { name: `slice${i}` });
       b.node('MatMul', [sl, w], {}, { name: `mm${i}`, outputs: [`y${i}`] });
       b.output(`y${i}`, F);
     }
     // A fp16 MatMul → two Slices → Exp (kept fp32): one upcast of the product, not one per slice.
     const [p] = b.node('MatMul', [x, b.init('w6', F, [6, 3], new Float32Array(18).fill(0.1))], {}, { name: 'mmx' });
-    for (const [i, [st, en]] of [[s0, e0], [s1, e1]].entries()) {
+    for (const [i, [st, en]] of [
+      [s0, e0],
+      [s1, e1],
+    ].entries()) {
       const [sl] = b.node('Slice', [p, st, en, ax], {}, { name: `pslice${i}` });
       b.node('Exp', [sl], {}, { name: `exp${i}`, outputs: [`z${i}`] });
       b.output(`z${i}`, F);
@@ -269,26 +355,61 @@ describe('the pass on small graphs', () => {
     expect(casts).toHaveLength(2 + 3); // plus the three fp16 MatMul outputs cast back for the kept-fp32 outputs
     // Painting alone (the step turned off) casts every slice.
     const { runMixedPrecision, resolveOptions } = await import('../passes/index.js');
-    const o = resolveOptions({ keepIoTypes: true }); o.fewestCasts = false;
+    const o = resolveOptions({ keepIoTypes: true });
+    o.fewestCasts = false;
     expect(runMixedPrecision(build(), o).casts.total).toBeGreaterThan(casts.length);
-    const feeds = { x: { dtype: F, dims: [4, 6], data: Float32Array.from({ length: 24 }, (_, i) => (i % 7) / 4 - 0.5) } };
+    const feeds = {
+      x: { dtype: F, dims: [4, 6], data: Float32Array.from({ length: 24 }, (_, i) => (i % 7) / 4 - 0.5) },
+    };
     const [got, want] = [await runOrt(encodeModel(model), feeds), await runOrt(encodeModel(build()), feeds)];
-    for (const k of Object.keys(want)) (want[k].data as Float32Array).forEach((v, i) => expect(Math.abs((got[k].data as Float32Array)[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)));
+    for (const k of Object.keys(want))
+      (want[k].data as Float32Array).forEach((v, i) =>
+        expect(Math.abs((got[k].data as Float32Array)[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)),
+      );
   });
 
-  it('hoists a body\'s cast of an outer-scope value out of the Loop (computed once, not per iteration) and shares it between If branches', async () => {
+  it("hoists a body's cast of an outer-scope value out of the Loop (computed once, not per iteration) and shares it between If branches", async () => {
     const b = new ModelBuilder({ opset: 17 });
-    const x = b.input('x', F, [4]), c = b.input('c', DataType.BOOL, []);
-    const w = b.init('w', F, [4, 4], Float32Array.from({ length: 16 }, (_, i) => ((i * 5) % 7 - 3) / 8));
-    const branch = (name: string, op: string) => { const g = new GraphBuilder(name, b.graph); const [m] = g.node('MatMul', [x, w], {}, { name: `${name}.mm` }); const [o] = g.node(op, [m], {}, { name: `${name}.${op}` }); g.output(o, F, [4]); return g.graph; };
-    const [iy] = b.node('If', [c], { then_branch: branch('t', 'Relu'), else_branch: branch('e', 'Tanh') }, { name: 'if' });
+    const x = b.input('x', F, [4]),
+      c = b.input('c', DataType.BOOL, []);
+    const w = b.init(
+      'w',
+      F,
+      [4, 4],
+      Float32Array.from({ length: 16 }, (_, i) => (((i * 5) % 7) - 3) / 8),
+    );
+    const branch = (name: string, op: string) => {
+      const g = new GraphBuilder(name, b.graph);
+      const [m] = g.node('MatMul', [x, w], {}, { name: `${name}.mm` });
+      const [o] = g.node(op, [m], {}, { name: `${name}.${op}` });
+      g.output(o, F, [4]);
+      return g.graph;
+    };
+    const [iy] = b.node(
+      'If',
+      [c],
+      { then_branch: branch('t', 'Relu'), else_branch: branch('e', 'Tanh') },
+      { name: 'if' },
+    );
     const body = new GraphBuilder('body', b.graph);
-    body.input('i', DataType.INT64, []); body.input('cin', DataType.BOOL, []); body.input('acc', F, [4]);
+    body.input('i', DataType.INT64, []);
+    body.input('cin', DataType.BOOL, []);
+    body.input('acc', F, [4]);
     const [m] = body.node('MatMul', [x, w], {}, { name: 'body.mm' }); // x: outer scope, read every iteration
     const [a] = body.node('Add', [body.graph.inputs[2], m], {}, { name: 'body.add' });
     body.node('Identity', ['cin'], {}, { name: 'body.cond', outputs: ['cout'] });
-    body.output('cout', DataType.BOOL, []); body.output(a, F, [4]);
-    b.node('Loop', [b.init('trip', DataType.INT64, [], BigInt64Array.from([3n])), b.init('t', DataType.BOOL, [], Uint8Array.from([1])), iy], { body: body.graph }, { name: 'loop', outputs: ['y'] });
+    body.output('cout', DataType.BOOL, []);
+    body.output(a, F, [4]);
+    b.node(
+      'Loop',
+      [
+        b.init('trip', DataType.INT64, [], BigInt64Array.from([3n])),
+        b.init('t', DataType.BOOL, [], Uint8Array.from([1])),
+        iy,
+      ],
+      { body: body.graph },
+      { name: 'loop', outputs: ['y'] },
+    );
     b.output('y', F, [4]);
     const build = () => modelFromBytes(encodeModel(b.build()));
     const { model } = convertSync(build(), { keepIoTypes: true });
@@ -301,9 +422,14 @@ describe('the pass on small graphs', () => {
     const again = convertSync(modelFromBytes(encodeModel(model)), { keepIoTypes: true });
     expect(Buffer.compare(Buffer.from(encodeModel(again.model)), Buffer.from(encodeModel(model)))).toBe(0);
     for (const cv of [0, 1]) {
-      const feeds = { x: { dtype: F, dims: [4], data: Float32Array.from([0.5, -1, 1.5, 2]) }, c: { dtype: DataType.BOOL, dims: [], data: Uint8Array.from([cv]) } };
+      const feeds = {
+        x: { dtype: F, dims: [4], data: Float32Array.from([0.5, -1, 1.5, 2]) },
+        c: { dtype: DataType.BOOL, dims: [], data: Uint8Array.from([cv]) },
+      };
       const [got, want] = [await runOrt(encodeModel(model), feeds), await runOrt(encodeModel(build()), feeds)];
-      (want.y.data as Float32Array).forEach((v, i) => expect(Math.abs((got.y.data as Float32Array)[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)));
+      (want.y.data as Float32Array).forEach((v, i) =>
+        expect(Math.abs((got.y.data as Float32Array)[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)),
+      );
     }
   });
 
@@ -312,19 +438,34 @@ describe('the pass on small graphs', () => {
     const build = () => {
       const b = new ModelBuilder({ opset: 17 });
       const x = b.input('x', F, [4]);
-      const w = b.init('w', F, [4, 4], Float32Array.from({ length: 16 }, (_, i) => ((i * 3) % 7 - 3) / 6));
+      const w = b.init(
+        'w',
+        F,
+        [4, 4],
+        Float32Array.from({ length: 16 }, (_, i) => (((i * 3) % 7) - 3) / 6),
+      );
       const [h0] = b.node('MatMul', [x, w], {}, { name: 'pre' });
       const body = new GraphBuilder('body', b.graph);
-      body.input('i', DataType.INT64, []); body.input('cin', DataType.BOOL, []);
-      const h = body.input('h', F, [4]), g = body.input('g', F, [4]);
+      body.input('i', DataType.INT64, []);
+      body.input('cin', DataType.BOOL, []);
+      const h = body.input('h', F, [4]),
+        g = body.input('g', F, [4]);
       const [m] = body.node('MatMul', [h, w], {}, { name: 'body.mm' });
       const [t] = body.node('Tanh', [m], {}, { name: 'body.tanh' });
       const [e] = body.node('Exp', [g], {}, { name: 'body.exp' });
       const [gn] = body.node('Mul', [e, b.init('half', F, [], Float32Array.from([0.5]))], {}, { name: 'body.mul' });
       body.node('Identity', ['cin'], {}, { name: 'body.cond', outputs: ['cout'] });
-      body.output('cout', DataType.BOOL, []); body.output(t, F, [4]); body.output(gn, F, [4]);
-      const trip = b.init('trip', DataType.INT64, [], BigInt64Array.from([3n])), yes = b.init('yes', DataType.BOOL, [], Uint8Array.from([1]));
-      const [hl, gl] = b.node('Loop', [trip, yes, h0, x], { body: body.graph }, { name: 'loop', outputs: ['hl', 'gl'] });
+      body.output('cout', DataType.BOOL, []);
+      body.output(t, F, [4]);
+      body.output(gn, F, [4]);
+      const trip = b.init('trip', DataType.INT64, [], BigInt64Array.from([3n])),
+        yes = b.init('yes', DataType.BOOL, [], Uint8Array.from([1]));
+      const [hl, gl] = b.node(
+        'Loop',
+        [trip, yes, h0, x],
+        { body: body.graph },
+        { name: 'loop', outputs: ['hl', 'gl'] },
+      );
       b.node('MatMul', [hl, w], {}, { name: 'post', outputs: ['y'] });
       b.output('y', F, [4]);
       b.node('Identity', [gl], {}, { name: 'gid', outputs: ['z'] });
@@ -332,19 +473,43 @@ describe('the pass on small graphs', () => {
       return b.build();
     };
     const { model } = convertSync(build(), { keepIoTypes: true });
-    const loop = ops(model, 'Loop')[0], body = loop.subgraphs.get('body')![0];
+    const loop = ops(model, 'Loop')[0],
+      body = loop.subgraphs.get('body')![0];
     const bodyType = (name: string) => body.values.get(name)?.type?.elemType;
     // h: low on both sides and inside; g: fp32 (Exp reads it in fp32).
-    expect([typeOf(model, loop.inputs[2]), bodyType(body.inputs[2]), bodyType(body.outputs[1]), typeOf(model, loop.outputs[0])]).toEqual([H, H, H, H]);
-    expect([typeOf(model, loop.inputs[3]), bodyType(body.inputs[3]), bodyType(body.outputs[2]), typeOf(model, loop.outputs[1])]).toEqual([F, F, F, F]);
+    expect([
+      typeOf(model, loop.inputs[2]),
+      bodyType(body.inputs[2]),
+      bodyType(body.outputs[1]),
+      typeOf(model, loop.outputs[0]),
+    ]).toEqual([H, H, H, H]);
+    expect([
+      typeOf(model, loop.inputs[3]),
+      bodyType(body.inputs[3]),
+      bodyType(body.outputs[2]),
+      typeOf(model, loop.outputs[1]),
+    ]).toEqual([F, F, F, F]);
     expect(body.nodes.filter((n) => n.opType === 'Cast')).toEqual([]);
     // Casts only at the model's edge (x in, y and z out are kept fp32 by keepIoTypes).
-    expect(model.graph.nodes.filter((n) => n.opType === 'Cast').map((c) => c.inputs[0]).sort()).toEqual(['x', 'y__fp16']);
+    expect(
+      model.graph.nodes
+        .filter((n) => n.opType === 'Cast')
+        .map((c) => c.inputs[0])
+        .sort(),
+    ).toEqual(['x', 'y__fp16']);
     const bytes = encodeModel(model);
-    expect(Buffer.compare(Buffer.from(encodeModel(convertSync(modelFromBytes(bytes), { keepIoTypes: true }).model)), Buffer.from(bytes))).toBe(0);
+    expect(
+      Buffer.compare(
+        Buffer.from(encodeModel(convertSync(modelFromBytes(bytes), { keepIoTypes: true }).model)),
+        Buffer.from(bytes),
+      ),
+    ).toBe(0);
     const feeds = { x: { dtype: F, dims: [4], data: Float32Array.from([0.5, -1, 1.5, 0.25]) } };
     const [got, want] = [await runOrt(bytes, feeds), await runOrt(encodeModel(build()), feeds)];
-    for (const k of ['y', 'z']) (want[k].data as Float32Array).forEach((v, i) => expect(Math.abs((got[k].data as Float32Array)[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)));
+    for (const k of ['y', 'z'])
+      (want[k].data as Float32Array).forEach((v, i) =>
+        expect(Math.abs((got[k].data as Float32Array)[i] - v)).toBeLessThan(1e-2 + 1e-2 * Math.abs(v)),
+      );
   });
 
   it('targets bf16, and keeps ops whose opset has no bfloat16 in fp32', () => {
@@ -353,7 +518,12 @@ describe('the pass on small graphs', () => {
     const w = b.init('W', F, [1, 1, 3, 3], new Float32Array(9).fill(0.1));
     const [c] = b.node('Conv', [x, w], {}, { name: 'conv' }); // Conv: bfloat16 only from opset 22
     const m2 = b.init('M', F, [2, 2], new Float32Array(4).fill(1));
-    const [r] = b.node('Reshape', [c, b.init('shape', DataType.INT64, [2], BigInt64Array.from([2n, 2n]))], {}, { name: 'rs' });
+    const [r] = b.node(
+      'Reshape',
+      [c, b.init('shape', DataType.INT64, [2], BigInt64Array.from([2n, 2n]))],
+      {},
+      { name: 'rs' },
+    );
     b.node('MatMul', [r, m2], {}, { name: 'mm', outputs: ['y'] });
     b.output('y', F, [2, 2]);
     const { model, summary } = convertSync(b.build(), { target: 'bf16', keepIoTypes: true });
@@ -383,26 +553,59 @@ describe('models that already carry Cast(to=FLOAT) chains (exported classifiers)
     let x = b.input('img', DataType.UINT8, [1, 3, 8, 8]);
     [x] = b.node('Cast', [x], { to: F }, { name: 'to_float' });
     [x] = b.node('Div', [x, b.init('s255', F, [], Float32Array.from([255]))], {}, { name: 'norm' });
-    [x] = b.node('Conv', [x, b.init('w', F, [4, 3, 3, 3], Float32Array.from({ length: 108 }, (_, i) => Math.sin(i)))], { kernel_shape: [3, 3] }, { name: 'conv' });
+    [x] = b.node(
+      'Conv',
+      [
+        x,
+        b.init(
+          'w',
+          F,
+          [4, 3, 3, 3],
+          Float32Array.from({ length: 108 }, (_, i) => Math.sin(i)),
+        ),
+      ],
+      { kernel_shape: [3, 3] },
+      { name: 'conv' },
+    );
     [x] = b.node('Cast', [x], { to: F }, { name: 'upcast1' });
     [x] = b.node('Relu', [x], {}, { name: 'relu' });
     [x] = b.node('GlobalAveragePool', [x], {}, { name: 'gap' });
     [x] = b.node('Flatten', [x], {}, { name: 'flat' });
-    [x] = b.node('Gemm', [x, b.init('fw', F, [5, 4], Float32Array.from({ length: 20 }, (_, i) => Math.cos(i))), b.init('fb', F, [5], new Float32Array(5))], { transB: 1 }, { name: 'fc' });
+    [x] = b.node(
+      'Gemm',
+      [
+        x,
+        b.init(
+          'fw',
+          F,
+          [5, 4],
+          Float32Array.from({ length: 20 }, (_, i) => Math.cos(i)),
+        ),
+        b.init('fb', F, [5], new Float32Array(5)),
+      ],
+      { transB: 1 },
+      { name: 'fc' },
+    );
     [x] = b.node('Cast', [x], { to: F }, { name: 'upcast2' });
     [x] = b.node('Softmax', [x], { axis: 1 }, { name: 'sm' });
     b.node('Cast', [x], { to: F }, { name: 'upcast3', outputs: ['probs'] });
     b.output('probs', F, [1, 5]);
     return b.build();
   }
-  it.each([false, true])('upcasts inside the fp16 region are retargeted, and a second conversion changes nothing (keepIoTypes=%s)', (keepIoTypes) => {
-    const first = convertSync(castChain(), { keepIoTypes });
-    for (const n of ['conv', 'relu', 'gap', 'flat', 'fc', 'sm']) expect(typeOf(first.model, first.model.graph.nodes.find((x) => x.name === n)!.outputs[0]), n).toBe(H);
-    expect(first.model.graph.nodes.filter((n) => n.opType === 'Cast' && n.attrInt('to', 0) === F).map((n) => n.name)).toEqual(keepIoTypes ? ['upcast3'] : []);
-    const bytes = encodeModel(first.model);
-    const again = convertSync(modelFromBytes(bytes), { keepIoTypes });
-    expect(Buffer.compare(Buffer.from(encodeModel(again.model)), Buffer.from(bytes))).toBe(0);
-  });
+  it.each([false, true])(
+    'upcasts inside the fp16 region are retargeted, and a second conversion changes nothing (keepIoTypes=%s)',
+    (keepIoTypes) => {
+      const first = convertSync(castChain(), { keepIoTypes });
+      for (const n of ['conv', 'relu', 'gap', 'flat', 'fc', 'sm'])
+        expect(typeOf(first.model, first.model.graph.nodes.find((x) => x.name === n)!.outputs[0]), n).toBe(H);
+      expect(
+        first.model.graph.nodes.filter((n) => n.opType === 'Cast' && n.attrInt('to', 0) === F).map((n) => n.name),
+      ).toEqual(keepIoTypes ? ['upcast3'] : []);
+      const bytes = encodeModel(first.model);
+      const again = convertSync(modelFromBytes(bytes), { keepIoTypes });
+      expect(Buffer.compare(Buffer.from(encodeModel(again.model)), Buffer.from(bytes))).toBe(0);
+    },
+  );
 });
 
 describe('amp-convert model.onnx (CLI)', () => {
@@ -435,7 +638,8 @@ describe('amp-convert model.onnx (CLI)', () => {
 describe('option values that match nothing are warned about, with close matches', () => {
   it('keepIoTypes as a list keeps only the named inputs/outputs; typos in allow/deny/keepFp32/keepIoTypes warn', () => {
     const b = new ModelBuilder({ opset: 17 });
-    const x = b.input('x', F, [2, 4]), z = b.input('z', F, [2, 4]);
+    const x = b.input('x', F, [2, 4]),
+      z = b.input('z', F, [2, 4]);
     const [s] = b.node('Add', [x, z], {}, { name: 'add' });
     b.node('Relu', [s], {}, { name: 'relu1', outputs: ['y'] });
     b.node('Sigmoid', [s], {}, { name: 'sig', outputs: ['w'] });
@@ -445,12 +649,19 @@ describe('option values that match nothing are warned about, with close matches'
     expect([typeOf(model, 'x'), typeOf(model, 'z')]).toEqual([F, H]);
     expect(model.graph.outputs.map((o) => typeOf(model, o))).toEqual([H, F]);
     expect(summary.warnings).toEqual([]);
-    const typos = convertSync(mixedModel(), { deny: ['Rellu'], allow: ['Expp'], keepFp32: ['mmm', '/^nothing$/'], keepIoTypes: ['xx'] }).summary.warnings;
+    const typos = convertSync(mixedModel(), {
+      deny: ['Rellu'],
+      allow: ['Expp'],
+      keepFp32: ['mmm', '/^nothing$/'],
+      keepIoTypes: ['xx'],
+    }).summary.warnings;
     expect(typos).toContain("deny 'Rellu' is not an op type; did you mean 'Relu', 'Celu', 'Elu'?");
     expect(typos.some((w) => /^allow 'Expp' is not an op type; did you mean 'Exp'/.test(w))).toBe(true);
     expect(typos.some((w) => /^keepFp32 'mmm' names no node of the model; did you mean 'mm'/.test(w))).toBe(true);
     expect(typos).toContain('keepFp32 /^nothing$/ matches no node of the model');
-    expect(typos.some((w) => /^keepIoTypes 'xx' is not an input or output of the model; did you mean 'x'/.test(w))).toBe(true);
+    expect(
+      typos.some((w) => /^keepIoTypes 'xx' is not an input or output of the model; did you mean 'x'/.test(w)),
+    ).toBe(true);
   });
 });
 
@@ -463,7 +674,14 @@ describe('external weights convert in bounded memory', () => {
     let h = x;
     for (let i = 0; i < 3; i++) {
       // Values away from zero, but a few that fp16 rounds to zero (counted as flushed either way).
-      const w = b.init(`w${i}`, F, [1024, 1024], Float32Array.from({ length: 1024 * 1024 }, (_, k) => (k % 100003 === 5 ? 2 ** -26 : k % 100003 === 9 ? 2 ** -25 : (((k + i) % 7) + 1) / 256 * (k % 2 ? 1 : -1))));
+      const w = b.init(
+        `w${i}`,
+        F,
+        [1024, 1024],
+        Float32Array.from({ length: 1024 * 1024 }, (_, k) =>
+          k % 100003 === 5 ? 2 ** -26 : k % 100003 === 9 ? 2 ** -25 : ((((k + i) % 7) + 1) / 256) * (k % 2 ? 1 : -1),
+        ),
+      );
       [h] = b.node('MatMul', [h, w], {}, { name: `mm${i}` });
     }
     b.node('Relu', [h], {}, { outputs: ['y'], name: 'relu' });
@@ -494,7 +712,8 @@ describe('models that are partly fp16 already', () => {
     const { f32ArrayToF16 } = await import('../src/core/half.js');
     for (const mixed of [false, true]) {
       const b = new ModelBuilder({ opset: 23, irVersion: 10 });
-      const q = b.input('q', H, [1, 2, 4, 8]), k = b.input('k', H, [1, 2, 4, 8]);
+      const q = b.input('q', H, [1, 2, 4, 8]),
+        k = b.input('k', H, [1, 2, 4, 8]);
       let v = b.input('v', mixed ? F : H, [1, 2, 4, 8]);
       if (mixed) [v] = b.node('Cast', [v], { to: H }, { name: 'to_half' });
       b.node('Attention', [q, k, v], {}, { outputs: ['y'], name: 'attn' });
@@ -502,7 +721,10 @@ describe('models that are partly fp16 already', () => {
       const { model, summary } = convertSync(b.build());
       expect(summary.casts.total).toBe(0);
       expect(model.graph.outputs.map((o) => typeOf(model, o))).toEqual([H]);
-      const t = (dt: number) => { const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)); return { dtype: dt, dims: [1, 2, 4, 8], data: dt === H ? f32ArrayToF16(x) : x }; };
+      const t = (dt: number) => {
+        const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i));
+        return { dtype: dt, dims: [1, 2, 4, 8], data: dt === H ? f32ArrayToF16(x) : x };
+      };
       const feeds = Object.fromEntries(model.graph.inputs.map((n) => [n, t(typeOf(model, n)!)]));
       const out = await runOrt(encodeModel(model), feeds as never);
       expect(out.y.dtype).toBe(H);
@@ -516,7 +738,16 @@ describe('inline weights stay in the model file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'amp-backing-'));
     const b = new ModelBuilder({ opset: 17 });
     let h = b.input('x', F, [1, 512]);
-    for (let i = 0; i < 3; i++) [h] = b.node('MatMul', [h, b.init(`w${i}`, F, [512, 512], Float32Array.from({ length: 512 * 512 }, (_, k) => (((k + i) % 5) + 1) / 64))]);
+    for (let i = 0; i < 3; i++)
+      [h] = b.node('MatMul', [
+        h,
+        b.init(
+          `w${i}`,
+          F,
+          [512, 512],
+          Float32Array.from({ length: 512 * 512 }, (_, k) => (((k + i) % 5) + 1) / 64),
+        ),
+      ]);
     b.node('Relu', [h], {}, { outputs: ['y'] });
     b.output('y', F, [1, 512]);
     saveModel(b.build(), join(dir, 'm.onnx'));

@@ -9,19 +9,38 @@ import { join } from 'node:path';
 import { onnxDescriptor } from '../src/onnx/proto/schema.js';
 import { repoRoot } from './helpers/nodetests.js';
 
-const schema = (onnxDescriptor.nested.onnx.nested as unknown as Record<string, { fields?: Record<string, { type: string; rule?: string }> }>);
+const schema = onnxDescriptor.nested.onnx.nested as unknown as Record<
+  string,
+  { fields?: Record<string, { type: string; rule?: string }> }
+>;
 /** Interface → message, for the interfaces that mirror one message. */
 const MESSAGES: Record<string, string> = {
-  TensorProto: 'TensorProto', TypeProto: 'TypeProto', ValueInfoProto: 'ValueInfoProto', AttributeProto: 'AttributeProto',
-  NodeProto: 'NodeProto', GraphProto: 'GraphProto', ModelProto: 'ModelProto', FunctionProto: 'FunctionProto',
-  StringStringEntry: 'StringStringEntryProto', OperatorSetId: 'OperatorSetIdProto',
+  TensorProto: 'TensorProto',
+  TypeProto: 'TypeProto',
+  ValueInfoProto: 'ValueInfoProto',
+  AttributeProto: 'AttributeProto',
+  NodeProto: 'NodeProto',
+  GraphProto: 'GraphProto',
+  ModelProto: 'ModelProto',
+  FunctionProto: 'FunctionProto',
+  StringStringEntry: 'StringStringEntryProto',
+  OperatorSetId: 'OperatorSetIdProto',
 };
-const wireToTs = (wire: string): RegExp => (
-  /^(float|double|int32|uint32)$/.test(wire) ? /number/ : /^(int64|uint64)$/.test(wire) ? /number \| Long/ : wire === 'string' ? /string/ : wire === 'bytes' ? /Uint8Array/ : /./
-);
+const wireToTs = (wire: string): RegExp =>
+  /^(float|double|int32|uint32)$/.test(wire)
+    ? /number/
+    : /^(int64|uint64)$/.test(wire)
+      ? /number \| Long/
+      : wire === 'string'
+        ? /string/
+        : wire === 'bytes'
+          ? /Uint8Array/
+          : /./;
 
 describe('hand-written proto interfaces match the wire schema', () => {
-  const file = new Project({ skipAddingFilesFromTsConfig: true }).addSourceFileAtPath(join(repoRoot, 'src/onnx/proto/proto.ts'));
+  const file = new Project({ skipAddingFilesFromTsConfig: true }).addSourceFileAtPath(
+    join(repoRoot, 'src/onnx/proto/proto.ts'),
+  );
   it.each(Object.entries(MESSAGES))('%s fields exist in %s with fitting types', (iface, message) => {
     const decl = file.getInterfaceOrThrow(iface);
     const fields = schema[message]?.fields ?? {};
@@ -46,10 +65,18 @@ describe('onnx-proto as an independent decoder (a devDependency, used only here)
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.onnx'))) {
       const ours = convertSync(loadModel(join(dir, f))).model;
       const theirs = onnx.ModelProto.decode(encodeModel(ours));
-      expect(theirs.graph!.node!.map((n) => n.opType), f).toEqual(ours.graph.nodes.map((n) => n.opType));
-      expect(theirs.graph!.initializer!.map((t) => [t.name, t.dims!.map(Number), t.dataType]), f)
-        .toEqual([...ours.graph.initializers.values()].map((t) => [t.name, t.dims, t.dataType]));
-      expect(theirs.opsetImport!.map((o) => [o.domain ?? '', Number(o.version)]), f).toEqual((ours.proto.opsetImport ?? []).map((o) => [o.domain ?? '', Number(o.version)]));
+      expect(
+        theirs.graph!.node!.map((n) => n.opType),
+        f,
+      ).toEqual(ours.graph.nodes.map((n) => n.opType));
+      expect(
+        theirs.graph!.initializer!.map((t) => [t.name, t.dims!.map(Number), t.dataType]),
+        f,
+      ).toEqual([...ours.graph.initializers.values()].map((t) => [t.name, t.dims, t.dataType]));
+      expect(
+        theirs.opsetImport!.map((o) => [o.domain ?? '', Number(o.version)]),
+        f,
+      ).toEqual((ours.proto.opsetImport ?? []).map((o) => [o.domain ?? '', Number(o.version)]));
     }
   });
 });

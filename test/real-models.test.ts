@@ -21,7 +21,17 @@ const MAX_SCALED = 0.02;
 describe('fixtures', () => {
   it('are all present and round-trip byte-identically through the IR', () => {
     const names = fixtureModels();
-    expect(names).toEqual(expect.arrayContaining(['cnn', 'hello_deepa', 'if_loop', 'mlp', 'silero_vad_legacy', 'silero_vad_v5', 'transformer_block']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'cnn',
+        'hello_deepa',
+        'if_loop',
+        'mlp',
+        'silero_vad_legacy',
+        'silero_vad_v5',
+        'transformer_block',
+      ]),
+    );
     for (const n of names) {
       const p = fixtureModelPath(n);
       expect(Buffer.compare(Buffer.from(encodeModel(loadModel(p))), readFileSync(p)), n).toBe(0);
@@ -29,27 +39,44 @@ describe('fixtures', () => {
   });
 });
 
-describe.each([false, true])('converted fixture models agree with fp32 in onnxruntime (keepIoTypes=%s)', (keepIoTypes) => {
-  const rows: Record<string, string | number>[] = [];
-  it.each(goodFixtures())('%s', async (name) => {
-    const feeds = fixtureInputs(name);
-    const ref = await runOrt(readFileSync(fixtureModelPath(name)), feeds);
-    for (const t of Object.values(ref)) expect(toFloat32(t).every(Number.isFinite)).toBe(true);
-    const { model, summary } = convertSync(fixtureModelPath(name), { keepIoTypes });
-    expect(summary.nodes.low).toBeGreaterThan(0);
-    const g = model.graph;
-    const convFeeds: Record<string, RTensor> = Object.fromEntries(Object.entries(feeds).map(([k, t]) =>
-      [k, g.values.get(k)?.type?.elemType === DataType.FLOAT16 && t.dtype === DataType.FLOAT ? { dtype: DataType.FLOAT16, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) } : t]));
-    const got = await runOrt(encodeModel(model), convFeeds);
-    for (const [out, r] of Object.entries(ref)) {
-      expect(got[out], `${name}: output ${out}`).toBeDefined();
-      expect(got[out].dtype).toBe(keepIoTypes ? r.dtype : r.dtype === DataType.FLOAT ? DataType.FLOAT16 : r.dtype);
-      const a = agreement(toFloat32(got[out]), toFloat32(r));
-      rows.push({ model: name, output: out, fp16: `${summary.nodes.low}/${summary.nodes.total}`, cosine: a.cosine.toFixed(6), 'max|err|/max|x|': a.maxScaled.toExponential(2), 'max rel (elementwise)': a.maxRel.toExponential(2), 'max|err|': a.maxAbs.toExponential(2) });
-      expect(a.cosine, `${name}: ${out} cosine`).toBeGreaterThanOrEqual(0.999);
-      expect(a.maxScaled, `${name}: ${out} max error / output scale`).toBeLessThanOrEqual(MAX_SCALED);
-    }
-  });
-  // The measured table (docs/performance.md), printed once every model has run.
-  afterAll(() => console.table(rows));
-});
+describe.each([false, true])(
+  'converted fixture models agree with fp32 in onnxruntime (keepIoTypes=%s)',
+  (keepIoTypes) => {
+    const rows: Record<string, string | number>[] = [];
+    it.each(goodFixtures())('%s', async (name) => {
+      const feeds = fixtureInputs(name);
+      const ref = await runOrt(readFileSync(fixtureModelPath(name)), feeds);
+      for (const t of Object.values(ref)) expect(toFloat32(t).every(Number.isFinite)).toBe(true);
+      const { model, summary } = convertSync(fixtureModelPath(name), { keepIoTypes });
+      expect(summary.nodes.low).toBeGreaterThan(0);
+      const g = model.graph;
+      const convFeeds: Record<string, RTensor> = Object.fromEntries(
+        Object.entries(feeds).map(([k, t]) => [
+          k,
+          g.values.get(k)?.type?.elemType === DataType.FLOAT16 && t.dtype === DataType.FLOAT
+            ? { dtype: DataType.FLOAT16, dims: t.dims, data: f32ArrayToF16(t.data as Float32Array) }
+            : t,
+        ]),
+      );
+      const got = await runOrt(encodeModel(model), convFeeds);
+      for (const [out, r] of Object.entries(ref)) {
+        expect(got[out], `${name}: output ${out}`).toBeDefined();
+        expect(got[out].dtype).toBe(keepIoTypes ? r.dtype : r.dtype === DataType.FLOAT ? DataType.FLOAT16 : r.dtype);
+        const a = agreement(toFloat32(got[out]), toFloat32(r));
+        rows.push({
+          model: name,
+          output: out,
+          fp16: `${summary.nodes.low}/${summary.nodes.total}`,
+          cosine: a.cosine.toFixed(6),
+          'max|err|/max|x|': a.maxScaled.toExponential(2),
+          'max rel (elementwise)': a.maxRel.toExponential(2),
+          'max|err|': a.maxAbs.toExponential(2),
+        });
+        expect(a.cosine, `${name}: ${out} cosine`).toBeGreaterThanOrEqual(0.999);
+        expect(a.maxScaled, `${name}: ${out} max error / output scale`).toBeLessThanOrEqual(MAX_SCALED);
+      }
+    });
+    // The measured table (docs/performance.md), printed once every model has run.
+    afterAll(() => console.table(rows));
+  },
+);

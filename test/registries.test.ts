@@ -41,9 +41,16 @@ describe('op registries agree', () => {
     expect(Object.keys(ENUM_ATTRIBUTES).filter((o) => !cpuKernels[o])).toEqual([]);
     const { ModelBuilder } = await import('../src/onnx/builder.js');
     const b = new ModelBuilder({ opset: 19 });
-    b.node('Pad', [b.input('x', 1, [2, 2]), b.init('p', 7, [4], BigInt64Array.from([1n, 1n, 1n, 1n]))], { mode: 'mirror' }, { name: 'pad', outputs: ['y'] });
+    b.node(
+      'Pad',
+      [b.input('x', 1, [2, 2]), b.init('p', 7, [4], BigInt64Array.from([1n, 1n, 1n, 1n]))],
+      { mode: 'mirror' },
+      { name: 'pad', outputs: ['y'] },
+    );
     b.output('y', 1, [4, 4]);
-    expect(() => checkEnumAttributes(b.build())).toThrow(/node 'pad' \(Pad\): mode 'mirror' is not one of constant, reflect, edge, wrap/);
+    expect(() => checkEnumAttributes(b.build())).toThrow(
+      /node 'pad' \(Pad\): mode 'mirror' is not one of constant, reflect, edge, wrap/,
+    );
     // Both executors refuse it before running anything.
     const { CpuExecutor } = await import('../runtime/cpu/executor.js');
     expect(() => new CpuExecutor(b.build())).toThrow(/mode 'mirror'/);
@@ -61,7 +68,8 @@ describe('op registries agree', () => {
     const named: string[] = [];
     for (const f of readdirSync(dir)) {
       const src = readFileSync(join(dir, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
-      for (const m of src.matchAll(/'([A-Z][A-Za-z]+)'/g)) if (OP_POLICY[m[1]] || typeRules[m[1]]) named.push(`${f}: ${m[1]}`);
+      for (const m of src.matchAll(/'([A-Z][A-Za-z]+)'/g))
+        if (OP_POLICY[m[1]] || typeRules[m[1]]) named.push(`${f}: ${m[1]}`);
     }
     expect(named).toEqual([]);
   });

@@ -12,10 +12,21 @@ const WORK_WORDS = /\bissue #?\d+|\b(this|next|last|previous|that) (stop|session
 
 describe('repository text', () => {
   it('names no issue, session or stop outside CHANGELOG.md', () => {
-    const files = execFileSync('git', ['ls-files'], { cwd: repoRoot, encoding: 'utf8' }).split('\n')
-      .filter((f) => /\.(ts|md|json|html|css|sh|py)$|^\.ci\//.test(f) && f !== 'CHANGELOG.md' && !f.endsWith('package-lock.json') && !f.startsWith('fixtures/fuzz-corpus/'));
+    const files = execFileSync('git', ['ls-files'], { cwd: repoRoot, encoding: 'utf8' })
+      .split('\n')
+      .filter(
+        (f) =>
+          /\.(ts|md|json|html|css|sh|py)$|^\.ci\//.test(f) &&
+          f !== 'CHANGELOG.md' &&
+          !f.endsWith('package-lock.json') &&
+          !f.startsWith('fixtures/fuzz-corpus/'),
+      );
     expect(files.length).toBeGreaterThan(100);
-    const hits = files.flatMap((f) => readFileSync(join(repoRoot, f), 'utf8').split('\n').flatMap((l, i) => (WORK_WORDS.test(l) ? [`${f}:${i + 1}: ${l.trim().slice(0, 120)}`] : [])));
+    const hits = files.flatMap((f) =>
+      readFileSync(join(repoRoot, f), 'utf8')
+        .split('\n')
+        .flatMap((l, i) => (WORK_WORDS.test(l) ? [`${f}:${i + 1}: ${l.trim().slice(0, 120)}`] : [])),
+    );
     expect(hits).toEqual([]);
   });
 });

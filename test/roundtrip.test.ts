@@ -35,7 +35,11 @@ describe('lossless ONNX I/O on the 1802 shared node tests (both sets)', () => {
         n++;
         // A .pb is one of three containers; the one whose re-encoding matches is the right reading.
         const ok = [T.Tensor, T.Sequence, T.Optional].some((ty) => {
-          try { return Buffer.compare(Buffer.from(ty.encode(ty.decode(b)).finish()), b) === 0; } catch { return false; }
+          try {
+            return Buffer.compare(Buffer.from(ty.encode(ty.decode(b)).finish()), b) === 0;
+          } catch {
+            return false;
+          }
         });
         if (!ok) bad.push(`${name}/${f}`);
       }

@@ -9,13 +9,24 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeTestsDir } from './helpers/nodetests.js';
-import { forcedLow, lowOps, ortCpuLoader, ortWebGpuLoader, probeNodeTests, type Loader } from './helpers/runtime-probe.js';
+import {
+  forcedLow,
+  lowOps,
+  ortCpuLoader,
+  ortWebGpuLoader,
+  probeNodeTests,
+  type Loader,
+} from './helpers/runtime-probe.js';
 import { encodeModel } from '../src/onnx/io.js';
 import { convertSync } from '../src/tools/convert.js';
 import { Tensor } from '../src/ir/tensor.js';
 import type { ConvertOptions } from '../passes/options.js';
 
-interface Sweep { tried: number; lowTests: number; failures: string[] }
+interface Sweep {
+  tried: number;
+  lowTests: number;
+  failures: string[];
+}
 /** Every node test `load` accepts in fp32, converted forced-low with `opts`, loaded again. */
 async function sweep(load: Loader, opts: ConvertOptions): Promise<Sweep> {
   const r: Sweep = { tried: 0, lowTests: 0, failures: [] };
@@ -36,8 +47,13 @@ describe('runtime profiles, observed', () => {
     expect(withProfile.lowTests).toBeGreaterThan(100); // data movement and LayerNormalization still go bf16
     // Converted for no runtime in particular, the summary says where bf16 is scarce.
     const any = convertSync(join(nodeTestsDir(), 'test_matmul_2d', 'model.onnx'), { target: 'bf16' }).summary.warnings;
-    expect(any).toContainEqual('bf16 kernels are few in some runtimes — ort-cpu (17 ops), ort-web-webgpu (none): give --runtime for the one this model is for');
-    expect(convertSync(join(nodeTestsDir(), 'test_matmul_2d', 'model.onnx'), { target: 'bf16', runtime: 'ort-cpu' }).summary.warnings).toEqual([]);
+    expect(any).toContainEqual(
+      'bf16 kernels are few in some runtimes — ort-cpu (17 ops), ort-web-webgpu (none): give --runtime for the one this model is for',
+    );
+    expect(
+      convertSync(join(nodeTestsDir(), 'test_matmul_2d', 'model.onnx'), { target: 'bf16', runtime: 'ort-cpu' }).summary
+        .warnings,
+    ).toEqual([]);
     const without = await sweep(ortCpuLoader, { target: 'bf16', keepIoTypes: true });
     expect(without.failures.length).toBeGreaterThan(200);
     expect(without.failures.join('\n')).toMatch(/Could not find an implementation for MatMul\(13\)/);
@@ -76,7 +92,11 @@ describe('runtime profiles, observed', () => {
     const load = await ortWebGpuLoader();
     const file = join(nodeTestsDir(), 'test_matmul_2d', 'model.onnx');
     expect(await load(readFileSync(file))).toBeUndefined();
-    expect(await load(encodeModel(forcedLow(file, { target: 'bf16' })))).toMatch(/Provider type for MatMul node .* is not set/); // no provider, not even the CPU one, takes bf16 MatMul
-    expect(() => convertSync(file, { target: 'bf16', runtime: 'ort-web-webgpu' })).toThrow(/runtime ort-web-webgpu has no bf16 kernels .*: convert to fp16/);
+    expect(await load(encodeModel(forcedLow(file, { target: 'bf16' })))).toMatch(
+      /Provider type for MatMul node .* is not set/,
+    ); // no provider, not even the CPU one, takes bf16 MatMul
+    expect(() => convertSync(file, { target: 'bf16', runtime: 'ort-web-webgpu' })).toThrow(
+      /runtime ort-web-webgpu has no bf16 kernels .*: convert to fp16/,
+    );
   }, 60_000);
 });

@@ -22,13 +22,25 @@ const f32 = (dims: number[], data: Float32Array): RTensor => ({ dtype: 1, dims, 
 function fdCheck(fwd: Model, xDims: readonly number[]): number {
   const tg = buildTrainingGraph(fwd);
   const ex = new CpuExecutor(tg.model);
-  const N = xDims[0], nx = xDims.reduce((a: number, b: number) => a * b, 1), rnd = (i: number) => Math.sin(i * 12.9898) * 0.5;
+  const N = xDims[0],
+    nx = xDims.reduce((a: number, b: number) => a * b, 1),
+    rnd = (i: number) => Math.sin(i * 12.9898) * 0.5;
   const feeds: Record<string, RTensor> = {
-    x: f32([...xDims], Float32Array.from({ length: nx }, (_, i) => rnd(i))),
-    labels: f32([N, 10], Float32Array.from({ length: N * 10 }, (_, i) => (i % 10 === (Math.floor(i / 10) * 3) % 10 ? 1 : 0))),
-    grad_scale: f32([], Float32Array.from([1 / N])), loss_coef: f32([], Float32Array.from([-1 / N])),
+    x: f32(
+      [...xDims],
+      Float32Array.from({ length: nx }, (_, i) => rnd(i)),
+    ),
+    labels: f32(
+      [N, 10],
+      Float32Array.from({ length: N * 10 }, (_, i) => (i % 10 === (Math.floor(i / 10) * 3) % 10 ? 1 : 0)),
+    ),
+    grad_scale: f32([], Float32Array.from([1 / N])),
+    loss_coef: f32([], Float32Array.from([-1 / N])),
   };
-  for (const w of tg.weights) { const t = fwd.graph.initializers.get(w)!; feeds[w] = f32([...t.dims], Float32Array.from(t.data() as Float32Array)); }
+  for (const w of tg.weights) {
+    const t = fwd.graph.initializers.get(w)!;
+    feeds[w] = f32([...t.dims], Float32Array.from(t.data() as Float32Array));
+  }
   const out = ex.runSync(feeds);
   const lossAt = (w: string, i: number, d: number) => {
     const data = Float32Array.from(feeds[w].data as Float32Array);
@@ -48,7 +60,10 @@ function fdCheck(fwd: Model, xDims: readonly number[]): number {
   return checked;
 }
 
-describe.each([['mlp', [4, 64], 18], ['cnn', [3, 1, 8, 8], 24]] as const)('autodiff (%s)', (model, xDims, expected) => {
+describe.each([
+  ['mlp', [4, 64], 18],
+  ['cnn', [3, 1, 8, 8], 24],
+] as const)('autodiff (%s)', (model, xDims, expected) => {
   it('gradients match central finite differences of the loss (fp32)', () => {
     // 3 entries of every trainable tensor (CNN: BN statistics stay constants)
     expect(fdCheck(loadModel(fixtureModelPath(model)), xDims)).toBe(expected);
@@ -65,7 +80,16 @@ function opModel(op: string): Model {
   const x = b.input('x', DataType.FLOAT, [4, 6]);
   const w1 = b.init('w1', DataType.FLOAT, [6, 8], r(48, 1));
   let [h] = b.node('MatMul', [x, w1]);
-  if (['Add', 'Sub', 'Mul'].includes(op)) [h] = b.node(op, [h, b.init('w3', DataType.FLOAT, [8], r(8, 2).map((v) => v + 1))]);
+  if (['Add', 'Sub', 'Mul'].includes(op))
+    [h] = b.node(op, [
+      h,
+      b.init(
+        'w3',
+        DataType.FLOAT,
+        [8],
+        r(8, 2).map((v) => v + 1),
+      ),
+    ]);
   else if (op === 'Reshape') {
     [h] = b.node('Reshape', [h, b.init('s1', DataType.INT64, [3], BigInt64Array.from([4n, 2n, 4n]))]);
     [h] = b.node('Reshape', [h, b.init('s2', DataType.INT64, [2], BigInt64Array.from([4n, 8n]))]);
@@ -78,7 +102,12 @@ function opModel(op: string): Model {
     [h] = b.node('AveragePool', [h], { kernel_shape: [2, 2], strides: [1, 1], pads: [1, 1, 0, 0] });
     [h] = b.node('Reshape', [h, b.init('s2', DataType.INT64, [2], BigInt64Array.from([4n, 8n]))]);
   } else if (op !== 'MatMul') [h] = b.node(op, [h]);
-  const [y] = b.node('Gemm', [h, b.init('w2', DataType.FLOAT, [8, 10], r(80, 3)), b.init('b2', DataType.FLOAT, [10], r(10, 4))], {}, { outputs: ['logits'] });
+  const [y] = b.node(
+    'Gemm',
+    [h, b.init('w2', DataType.FLOAT, [8, 10], r(80, 3)), b.init('b2', DataType.FLOAT, [10], r(10, 4))],
+    {},
+    { outputs: ['logits'] },
+  );
   b.output(y, DataType.FLOAT, [4, 10]);
   return b.build();
 }
@@ -86,12 +115,27 @@ const OPS_IN_FIXTURES = new Set(['Gemm', 'Conv', 'MaxPool', 'GlobalAveragePool',
 describe('every gradient rule matches finite differences', () => {
   const ops = Object.keys(gradRules).filter((o) => !OPS_IN_FIXTURES.has(o));
   it('covers every rule not exercised by the MLP/CNN fixtures', () => {
-    expect(ops.sort()).toEqual(['Add', 'AveragePool', 'Dropout', 'Flatten', 'Identity', 'MatMul', 'Mul', 'Relu', 'Reshape', 'Sigmoid', 'Sub', 'Tanh']);
+    expect(ops.sort()).toEqual([
+      'Add',
+      'AveragePool',
+      'Dropout',
+      'Flatten',
+      'Identity',
+      'MatMul',
+      'Mul',
+      'Relu',
+      'Reshape',
+      'Sigmoid',
+      'Sub',
+      'Tanh',
+    ]);
   });
   it.each(ops)('%s', (op) => {
     const m = opModel(op);
     expect(m.graph.nodes.some((n) => n.opType === op)).toBe(true);
-    expect(fdCheck(m, [4, 6])).toBe(3 * m.graph.initializers.size - (op === 'Reshape' || op === 'AveragePool' ? 6 : op === 'Flatten' ? 3 : 0));
+    expect(fdCheck(m, [4, 6])).toBe(
+      3 * m.graph.initializers.size - (op === 'Reshape' || op === 'AveragePool' ? 6 : op === 'Flatten' ? 3 : 0),
+    );
   });
 });
 
@@ -146,8 +190,20 @@ describe('the training report page', () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
-    const r = await trainCheck({ data: 'digits', epochs: 3, seeds: [1], lr: 0.05, optimizer: 'sgd', lossMultiplier: 1, backend: 'cpu' });
-    expect(r.modes.every((m) => m.runs[0].epochAccuracy.length === 3 && m.runs[0].epochAccuracy[2] === m.runs[0].testAccuracy)).toBe(true);
+    const r = await trainCheck({
+      data: 'digits',
+      epochs: 3,
+      seeds: [1],
+      lr: 0.05,
+      optimizer: 'sgd',
+      lossMultiplier: 1,
+      backend: 'cpu',
+    });
+    expect(
+      r.modes.every(
+        (m) => m.runs[0].epochAccuracy.length === 3 && m.runs[0].epochAccuracy[2] === m.runs[0].testAccuracy,
+      ),
+    ).toBe(true);
     const html = renderTrainHtml(r);
     expect(html).not.toMatch(/± 0\.00/);
     expect(html).toMatch(/test accuracy % \(seed 1\)/);
@@ -169,9 +225,19 @@ describe('AveragePool gradient with a stride that leaves a border and the paddin
     let [h] = b.node('MatMul', [x, b.init('w1', DataType.FLOAT, [6, 9], r(54, 1))]);
     [h] = b.node('Reshape', [h, b.init('s1', DataType.INT64, [4], BigInt64Array.from([4n, 1n, 3n, 3n]))]);
     // 3×3 image, 2×2 window, stride 2, one row/column of padding counted: windows at 0 and 2 (the last row is covered once).
-    [h] = b.node('AveragePool', [h], { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 1, 1], count_include_pad: 1 });
+    [h] = b.node('AveragePool', [h], {
+      kernel_shape: [2, 2],
+      strides: [2, 2],
+      pads: [0, 0, 1, 1],
+      count_include_pad: 1,
+    });
     [h] = b.node('Reshape', [h, b.init('s2', DataType.INT64, [2], BigInt64Array.from([4n, 4n]))]);
-    const [y] = b.node('Gemm', [h, b.init('w2', DataType.FLOAT, [4, 10], r(40, 3)), b.init('b2', DataType.FLOAT, [10], r(10, 4))], {}, { outputs: ['logits'] });
+    const [y] = b.node(
+      'Gemm',
+      [h, b.init('w2', DataType.FLOAT, [4, 10], r(40, 3)), b.init('b2', DataType.FLOAT, [10], r(10, 4))],
+      {},
+      { outputs: ['logits'] },
+    );
     b.output(y, DataType.FLOAT, [4, 10]);
     expect(fdCheck(b.build(), [4, 6])).toBe(9);
     // And a stride that leaves the last row/column outside every window (it gets no gradient).
@@ -181,7 +247,12 @@ describe('AveragePool gradient with a stride that leaves a border and the paddin
     [g] = b2.node('Reshape', [g, b2.init('s1', DataType.INT64, [4], BigInt64Array.from([4n, 1n, 3n, 3n]))]);
     [g] = b2.node('AveragePool', [g], { kernel_shape: [2, 2], strides: [2, 2] });
     [g] = b2.node('Reshape', [g, b2.init('s2', DataType.INT64, [2], BigInt64Array.from([4n, 1n]))]);
-    const [y2] = b2.node('Gemm', [g, b2.init('w2', DataType.FLOAT, [1, 10], r(10, 3)), b2.init('b2', DataType.FLOAT, [10], r(10, 4))], {}, { outputs: ['logits'] });
+    const [y2] = b2.node(
+      'Gemm',
+      [g, b2.init('w2', DataType.FLOAT, [1, 10], r(10, 3)), b2.init('b2', DataType.FLOAT, [10], r(10, 4))],
+      {},
+      { outputs: ['logits'] },
+    );
     b2.output(y2, DataType.FLOAT, [4, 10]);
     expect(fdCheck(b2.build(), [4, 6])).toBe(9);
   });
@@ -190,16 +261,31 @@ describe('AveragePool gradient with a stride that leaves a border and the paddin
 describe('BatchNormalization gradient in training mode (batch statistics)', () => {
   it('matches finite differences, for [N, C, H, W] and [N, C] inputs', () => {
     const r = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 7.1 + s) * 0.4);
-    for (const dims of [[4n, 2n, 2n, 2n], [4n, 8n]]) {
+    for (const dims of [
+      [4n, 2n, 2n, 2n],
+      [4n, 8n],
+    ]) {
       const b = new ModelBuilder({ opset: 15 });
       const x = b.input('x', DataType.FLOAT, [4, 6]);
       let [h] = b.node('MatMul', [x, b.init('w1', DataType.FLOAT, [6, 8], r(48, 1))]);
       [h] = b.node('Reshape', [h, b.init('s1', DataType.INT64, [dims.length], BigInt64Array.from(dims))]);
       const C = Number(dims[1]);
-      const bn = ['scale', 'bias', 'mean', 'var'].map((k, i) => b.init(`bn.${k}`, DataType.FLOAT, [C], i === 3 ? new Float32Array(C).fill(1) : i === 0 ? r(C, 2).map((v) => v + 1) : r(C, 5 + i)));
+      const bn = ['scale', 'bias', 'mean', 'var'].map((k, i) =>
+        b.init(
+          `bn.${k}`,
+          DataType.FLOAT,
+          [C],
+          i === 3 ? new Float32Array(C).fill(1) : i === 0 ? r(C, 2).map((v) => v + 1) : r(C, 5 + i),
+        ),
+      );
       [h] = b.node('BatchNormalization', [h, ...bn], { training_mode: 1, epsilon: { float: 1e-5 } });
       [h] = b.node('Reshape', [h, b.init('s2', DataType.INT64, [2], BigInt64Array.from([4n, 8n]))]);
-      const [y] = b.node('Gemm', [h, b.init('w2', DataType.FLOAT, [8, 10], r(80, 3)), b.init('b2', DataType.FLOAT, [10], r(10, 4))], {}, { outputs: ['logits'] });
+      const [y] = b.node(
+        'Gemm',
+        [h, b.init('w2', DataType.FLOAT, [8, 10], r(80, 3)), b.init('b2', DataType.FLOAT, [10], r(10, 4))],
+        {},
+        { outputs: ['logits'] },
+      );
       b.output(y, DataType.FLOAT, [4, 10]);
       // Trainable: w1, bn.scale, bn.bias, w2, b2 (the running statistics get no gradient): 3 entries each.
       expect(fdCheck(b.build(), [4, 6])).toBe(15);
@@ -216,7 +302,13 @@ describe('the CNN trains with BatchNormalization in training mode', () => {
     expect(bns.every((n) => n.attrInt('training_mode', 0) === 1 && n.outputs.length === 3)).toBe(true);
     expect(tg.state).toHaveLength(2 * bns.length);
     expect(tg.model.graph.outputs.slice(-tg.state.length)).toEqual(tg.state.map((s) => s.output));
-    const r = await trainCheck({ data: 'digits', model: fixtureModelPath('cnn'), epochs: 3, seeds: [1], bnTraining: true });
+    const r = await trainCheck({
+      data: 'digits',
+      model: fixtureModelPath('cnn'),
+      epochs: 3,
+      seeds: [1],
+      bnTraining: true,
+    });
     const [fp32, amp, , bf16] = r.modes;
     expect(fp32.accMean).toBeGreaterThan(0.7);
     expect(Math.abs(fp32.accMean - amp.accMean)).toBeLessThan(0.04);

@@ -29,15 +29,18 @@ describe('LossScaler (GradScaler semantics)', () => {
   });
   it('doubles after growthInterval consecutive clean steps, and only then', () => {
     const s = new LossScaler({ growthInterval: 3, initScale: 8 });
-    s.unscaleAndUpdate(ok()); s.unscaleAndUpdate(ok());
+    s.unscaleAndUpdate(ok());
+    s.unscaleAndUpdate(ok());
     expect(s.scale).toBe(8);
     s.unscaleAndUpdate(ok());
     expect(s.scale).toBe(16);
     expect(s.state.growthTracker).toBe(0);
     // A skip in the middle restarts the count.
-    s.unscaleAndUpdate(ok()); s.unscaleAndUpdate(bad(Infinity));
+    s.unscaleAndUpdate(ok());
+    s.unscaleAndUpdate(bad(Infinity));
     expect(s.scale).toBe(8);
-    s.unscaleAndUpdate(ok()); s.unscaleAndUpdate(ok());
+    s.unscaleAndUpdate(ok());
+    s.unscaleAndUpdate(ok());
     expect(s.scale).toBe(8);
     s.unscaleAndUpdate(ok());
     expect(s.scale).toBe(16);
@@ -64,7 +67,9 @@ describe('LossScaler (GradScaler semantics)', () => {
   });
   it('serializes and restores its state, history included', () => {
     const s = new LossScaler({ growthInterval: 2 });
-    s.unscaleAndUpdate(ok()); s.unscaleAndUpdate(bad(NaN)); s.unscaleAndUpdate(ok());
+    s.unscaleAndUpdate(ok());
+    s.unscaleAndUpdate(bad(NaN));
+    s.unscaleAndUpdate(ok());
     const r = LossScaler.fromJSON(JSON.parse(JSON.stringify(s.toJSON())));
     expect(r.state).toEqual(s.state);
     r.unscaleAndUpdate(ok());

@@ -24,9 +24,15 @@ async function runWebGpu(bytes: Uint8Array, feeds: Record<string, RTensor>): Pro
   const ort = await ortWeb();
   const s = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
   try {
-    const r = await s.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(toOrt(v).type as never, v.data as never, v.dims)])));
+    const r = await s.run(
+      Object.fromEntries(
+        Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor(toOrt(v).type as never, v.data as never, v.dims)]),
+      ),
+    );
     return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, fromOrt(v as never)]));
-  } finally { await s.release(); }
+  } finally {
+    await s.release();
+  }
 }
 
 /** Outputs of `got` that miss the fp16 tolerance against `ref`, with their statistics. */
@@ -66,7 +72,8 @@ describe.each(MODELS)('%s', (name) => {
 describe('what the pass does with the transformer ops', () => {
   it('opset-23 decoder: attention, rotary and RMS norm run fp16, attention keeps its softmax in fp32', () => {
     const { model, summary } = convertSync(fixtureModelPath('llama_ops23'));
-    for (const op of ['Attention', 'RotaryEmbedding', 'RMSNormalization', 'MatMul']) expect(summary.nodes.byOp[op], op).toMatchObject({ high: 0 });
+    for (const op of ['Attention', 'RotaryEmbedding', 'RMSNormalization', 'MatMul'])
+      expect(summary.nodes.byOp[op], op).toMatchObject({ high: 0 });
     const attn = model.graph.nodes.filter((n) => n.opType === 'Attention');
     expect(attn.length).toBe(2);
     for (const n of attn) expect(n.attrInt('softmax_precision', 0)).toBe(DataType.FLOAT);
@@ -77,7 +84,8 @@ describe('what the pass does with the transformer ops', () => {
     const { summary } = convertSync(fixtureModelPath('bert_ms'));
     expect(summary.nodes.high).toBe(0);
     expect(summary.casts.total).toBe(0);
-    for (const op of ['EmbedLayerNormalization', 'Attention', 'SkipLayerNormalization', 'FastGelu', 'BiasGelu']) expect(summary.nodes.byOp[op]?.low, op).toBeGreaterThan(0);
+    for (const op of ['EmbedLayerNormalization', 'Attention', 'SkipLayerNormalization', 'FastGelu', 'BiasGelu'])
+      expect(summary.nodes.byOp[op]?.low, op).toBeGreaterThan(0);
   });
 
   it('primitive decoder: the squares of the massive activation (3000² > 65504) stay fp32, the matmuls go fp16', async () => {
@@ -135,7 +143,10 @@ describe('LLM usage', () => {
     expect(d.pass).toBe(true);
     // The cache grows each step: the tokens are the fp32 model's greedy choices, not all the same.
     expect(new Set(d.steps.map((s) => s.token)).size).toBeGreaterThan(1);
-    const off = await convert(fixtureModelPath('llama_ops23'), { inputs: [fixtureInputs('llama_ops23')], decodeSteps: 0 });
+    const off = await convert(fixtureModelPath('llama_ops23'), {
+      inputs: [fixtureInputs('llama_ops23')],
+      decodeSteps: 0,
+    });
     expect(off.verification.decode).toBeUndefined();
   });
 
@@ -151,12 +162,18 @@ describe('LLM usage', () => {
   });
 
   it('--keep-io-types takes patterns: logits and /^present\\./ stay fp32, the past inputs go fp16', () => {
-    const { model, summary } = convertSync(fixtureModelPath('llama_ops23'), { keepIoTypes: ['logits', '/^present\\./'] });
+    const { model, summary } = convertSync(fixtureModelPath('llama_ops23'), {
+      keepIoTypes: ['logits', '/^present\\./'],
+    });
     const g = model.graph;
     expect(g.values.get('logits')!.type!.elemType).toBe(DataType.FLOAT);
-    for (const o of g.outputs.filter((n) => n.startsWith('present.'))) expect(g.values.get(o)!.type!.elemType).toBe(DataType.FLOAT);
-    for (const i of g.inputs.filter((n) => n.startsWith('past_key_values.'))) expect(g.values.get(i)!.type!.elemType).toBe(DataType.FLOAT16);
+    for (const o of g.outputs.filter((n) => n.startsWith('present.')))
+      expect(g.values.get(o)!.type!.elemType).toBe(DataType.FLOAT);
+    for (const i of g.inputs.filter((n) => n.startsWith('past_key_values.')))
+      expect(g.values.get(i)!.type!.elemType).toBe(DataType.FLOAT16);
     expect(summary.warnings).toEqual([]);
-    expect(convertSync(fixtureModelPath('llama_ops23'), { keepIoTypes: ['/^nothing/'] }).summary.warnings.join()).toMatch(/matches no input or output/);
+    expect(
+      convertSync(fixtureModelPath('llama_ops23'), { keepIoTypes: ['/^nothing/'] }).summary.warnings.join(),
+    ).toMatch(/matches no input or output/);
   });
 });

@@ -22,32 +22,54 @@ import { cloneModel } from '../src/onnx/io.js';
 function differs(a: RTensor | undefined, b: RTensor): boolean {
   if (!a || a.dims.join() !== b.dims.join()) return true;
   if (typeof b.data[0] === 'string') return JSON.stringify(a.data) !== JSON.stringify(b.data);
-  const x = toFloat32(a), y = toFloat32(b);
-  return y.some((v, i) => !(x[i] === v || (Number.isNaN(x[i]) && Number.isNaN(v)) || Math.abs(x[i] - v) <= 1e-5 + 1e-4 * Math.abs(v)));
+  const x = toFloat32(a),
+    y = toFloat32(b);
+  return y.some(
+    (v, i) =>
+      !(x[i] === v || (Number.isNaN(x[i]) && Number.isNaN(v)) || Math.abs(x[i] - v) <= 1e-5 + 1e-4 * Math.abs(v)),
+  );
 }
 
 describe.each([13, 18, 21])('upgrade to opset %i', (to) => {
   it('every node test and fixture below it runs to the same outputs in onnxruntime', async () => {
-    let upgraded = 0, edited = 0;
+    let upgraded = 0,
+      edited = 0;
     const bad: string[] = [];
-    const cases = [...nodeTestNames().map((n) => ({ name: n, file: join(nodeTestsDir(), n, 'model.onnx'), feeds: () => loadNodeCase(n)?.inputs })),
-      ...fixtureModels().map((n) => ({ name: n, file: fixtureModelPath(n), feeds: () => fixtureInputs(n) }))];
+    const cases = [
+      ...nodeTestNames().map((n) => ({
+        name: n,
+        file: join(nodeTestsDir(), n, 'model.onnx'),
+        feeds: () => loadNodeCase(n)?.inputs,
+      })),
+      ...fixtureModels().map((n) => ({ name: n, file: fixtureModelPath(n), feeds: () => fixtureInputs(n) })),
+    ];
     for (const c of cases) {
       const m = loadModel(c.file);
       if ((m.opset('') ?? 99) >= to) continue;
       const feeds = c.feeds();
       if (!feeds) continue;
       let ref: Record<string, RTensor>;
-      try { ref = await runOrt(readFileSync(c.file), feeds); } catch { continue; }
+      try {
+        ref = await runOrt(readFileSync(c.file), feeds);
+      } catch {
+        continue;
+      }
       let edits: number;
-      try { edits = upgradeOpset(m, to); } catch (e) { if (e instanceof AmpError) continue; throw e; }
+      try {
+        edits = upgradeOpset(m, to);
+      } catch (e) {
+        if (e instanceof AmpError) continue;
+        throw e;
+      }
       upgraded++;
       if (edits) edited++;
       try {
         const got = await runOrt(encodeModel(m), feeds);
         const off = Object.keys(ref).filter((k) => differs(got[k], ref[k]));
         if (off.length) bad.push(`${c.name}: ${off.join(', ')}`);
-      } catch (e) { bad.push(`${c.name}: ${(e as Error).message.split('\n')[0].slice(0, 160)}`); }
+      } catch (e) {
+        bad.push(`${c.name}: ${(e as Error).message.split('\n')[0].slice(0, 160)}`);
+      }
     }
     console.log(`opset ${to}: ${upgraded} models upgraded (${edited} with rewritten nodes), ${bad.length} differ`);
     expect(bad).toEqual([]);

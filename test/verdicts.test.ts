@@ -25,7 +25,9 @@ describe('verdicts', () => {
     const fails = formatVerification(r.verification).filter((l) => /FAIL/.test(l));
     expect(fails.length).toBeGreaterThan(0);
     for (const l of fails) {
-      expect(l).toMatch(/FAIL \S+: (elementwise bound: worst \|Δ\| is [\d.e+]+× the allowed error|cosine|\d+ new NaN|\d+ NaN\/Inf|max\|Δ\|\/max\|ref\|)/);
+      expect(l).toMatch(
+        /FAIL \S+: (elementwise bound: worst \|Δ\| is [\d.e+]+× the allowed error|cosine|\d+ new NaN|\d+ NaN\/Inf|max\|Δ\|\/max\|ref\|)/,
+      );
       const share = /, (\d+)% of the allowed error/.exec(l);
       if (share) expect(Number(share[1])).toBeGreaterThan(100);
     }
@@ -39,13 +41,15 @@ describe('repair always ends well', () => {
     expect(r.verification.repaired.length + (r.verification.keptIo?.length ?? 0)).toBeGreaterThan(0);
   });
 
-  it('tan near its poles: the input\'s own fp16 rounding is the cause, so the repair keeps that input fp32 by name', async () => {
+  it("tan near its poles: the input's own fp16 rounding is the cause, so the repair keeps that input fp32 by name", async () => {
     // Synthesized N(0,1) inputs come near π/2, where tan's slope turns fp16's rounding of x into a large error.
     const r = await convert(loadNodeCase('test_tan')!.model());
     expect(r.verification.status).toBe('verified');
     expect(r.verification.keptIo).toContain('x');
     expect(r.model.graph.values.get('x')!.type!.elemType).toBe(DataType.FLOAT);
-    expect(formatVerification(r.verification).join('\n')).toMatch(/kept fp32 at the model's edge by the repair .*: .*\bx\b/);
+    expect(formatVerification(r.verification).join('\n')).toMatch(
+      /kept fp32 at the model's edge by the repair .*: .*\bx\b/,
+    );
   });
 
   it('softmax of values near 1e4: fp16 inputs lose the differences that matter; the given inputs prove it and the repair keeps them', async () => {
@@ -66,7 +70,9 @@ describe('unverifiable parts do not block', () => {
     b.output('y', DataType.FLOAT, [1, 1, 2, 2]);
     const r = await convert(b.build());
     expect(r.verification.status).toBe('verified');
-    expect(r.verification.note).toMatch(/verified on onnxruntime-node, as the CPU executor has no kernel for DeformConv/);
+    expect(r.verification.note).toMatch(
+      /verified on onnxruntime-node, as the CPU executor has no kernel for DeformConv/,
+    );
     expect(formatVerification(r.verification).join('\n')).toMatch(/onnxruntime-node/);
     // An op onnxruntime does not know either (a custom domain): the static rules and a note naming it.
     const c = new ModelBuilder({ opset: 17, extraOpsets: { 'my.ops': 1 } });
@@ -82,7 +88,12 @@ describe('unverifiable parts do not block', () => {
 
 describe('validity before proof: a model its runtime refuses is never verified', () => {
   /** A two-node model whose second node's attribute `name` has the wrong AttributeProto type. */
-  const withAttr = (op: string, name: string, attr: Record<string, unknown>, extraInputs: (b: ModelBuilder, x: string) => string[] = () => []) => {
+  const withAttr = (
+    op: string,
+    name: string,
+    attr: Record<string, unknown>,
+    extraInputs: (b: ModelBuilder, x: string) => string[] = () => [],
+  ) => {
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', DataType.FLOAT, [2, 3]);
     const [r] = b.node('Relu', [x]);
@@ -94,7 +105,13 @@ describe('validity before proof: a model its runtime refuses is never verified',
   it.each([
     ['Softmax axis as FLOAT', () => withAttr('Softmax', 'axis', { type: 1, f: 1 })],
     ['Transpose perm as STRING', () => withAttr('Transpose', 'perm', { type: 3, s: new TextEncoder().encode('1,0') })],
-    ['Gemm alpha as a GRAPH', () => withAttr('Gemm', 'alpha', { type: 5, g: make(T.Graph, { name: 'g' }) }, (b) => [b.init('w', DataType.FLOAT, [3, 3], new Float32Array(9))])],
+    [
+      'Gemm alpha as a GRAPH',
+      () =>
+        withAttr('Gemm', 'alpha', { type: 5, g: make(T.Graph, { name: 'g' }) }, (b) => [
+          b.init('w', DataType.FLOAT, [3, 3], new Float32Array(9)),
+        ]),
+    ],
   ])('%s: exit 2 naming the node, never "verified"', async (_n, build) => {
     await expect(convert(build())).rejects.toThrow(InvalidModelError);
     await expect(convert(build())).rejects.toThrow(/node 'victim' .*attribute '\w+' is (FLOAT|STRING|GRAPH), expected/);
@@ -105,10 +122,19 @@ describe('validity before proof: a model its runtime refuses is never verified',
     const b = new ModelBuilder({ opset: 17 });
     const x = b.input('x', DataType.FLOAT, [2]);
     const c = b.input('c', DataType.BOOL, []);
-    const branch = (name: string) => { const g = new GraphBuilder(name, b.graph); const [a] = g.node('Neg', [x]); const [d] = g.node('Abs', [x]); g.output(a, DataType.FLOAT, [2]); g.output(d, DataType.FLOAT, [2]); return g.graph; };
+    const branch = (name: string) => {
+      const g = new GraphBuilder(name, b.graph);
+      const [a] = g.node('Neg', [x]);
+      const [d] = g.node('Abs', [x]);
+      g.output(a, DataType.FLOAT, [2]);
+      g.output(d, DataType.FLOAT, [2]);
+      return g.graph;
+    };
     b.node('If', [c], { then_branch: branch('t'), else_branch: branch('e') }, { outputs: ['y'], name: 'bad_if' });
     b.output('y', DataType.FLOAT, [2]);
-    await expect(convert(b.build())).rejects.toThrow(/node 'bad_if' \(If\): then_branch yields 2 outputs for a node with 1/);
+    await expect(convert(b.build())).rejects.toThrow(
+      /node 'bad_if' \(If\): then_branch yields 2 outputs for a node with 1/,
+    );
     const s = new ModelBuilder({ opset: 17 });
     const sx = s.input('x', DataType.FLOAT, [3, 2]);
     const body = new GraphBuilder('body', s.graph);
@@ -116,7 +142,9 @@ describe('validity before proof: a model its runtime refuses is never verified',
     body.output(body.node('Neg', ['xi'])[0], DataType.FLOAT, [2]);
     s.node('Scan', [sx], { body: body.graph, num_scan_inputs: 5 }, { outputs: ['y'], name: 'bad_scan' });
     s.output('y', DataType.FLOAT, [3, 2]);
-    await expect(convert(s.build())).rejects.toThrow(/node 'bad_scan' \(Scan\): num_scan_inputs 5 must be between 1 and its 1/);
+    await expect(convert(s.build())).rejects.toThrow(
+      /node 'bad_scan' \(Scan\): num_scan_inputs 5 must be between 1 and its 1/,
+    );
   });
 });
 

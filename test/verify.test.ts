@@ -32,11 +32,19 @@ describe('convert() proves its output by default', () => {
   it('BatchNormalization statistics beyond fp16 keep their inputs fp32 instead of being clamped', async () => {
     const r = await convert(fixtureModelPath('bad_bn_stats'), { inputs: [fixtureInputs('bad_bn_stats')] });
     expect(r.verification.status).toBe('verified');
-    expect(r.summary.guarded).toEqual([{ node: 'stem.bn', why: expect.stringMatching(/constant 'stem.bn.var' reaches 1.\d+e\+8 > 65504 \(inputs 3, 4 kept fp32\)/) }]);
+    expect(r.summary.guarded).toEqual([
+      {
+        node: 'stem.bn',
+        why: expect.stringMatching(/constant 'stem.bn.var' reaches 1.\d+e\+8 > 65504 \(inputs 3, 4 kept fp32\)/),
+      },
+    ]);
     expect(r.summary.initializers.clampedValues).toBe(0);
     const bn = r.model.graph.nodes.find((n) => n.name === 'stem.bn')!;
     expect(r.model.graph.values.get(bn.outputs[0])?.type?.elemType).toBe(10); // the node itself runs fp16
-    for (const a of await ortAgreement('bad_bn_stats', r.model)) { expect(a.cosine).toBeGreaterThan(0.9999); expect(a.maxScaled).toBeLessThan(0.01); }
+    for (const a of await ortAgreement('bad_bn_stats', r.model)) {
+      expect(a.cosine).toBeGreaterThan(0.9999);
+      expect(a.maxScaled).toBeLessThan(0.01);
+    }
     // What the old default did: clamped statistics, a wrecked output.
     const clamped = await convert(fixtureModelPath('bad_bn_stats'), { verify: false, clamp: true });
     expect(clamped.summary.initializers.clampedValues).toBeGreaterThan(0);
@@ -64,7 +72,11 @@ describe('convert() proves its output by default', () => {
     const [o] = r.verification.outputs;
     expect(o.maxAbs).toBeLessThan(1e-6);
     expect(o.scaled).toBeGreaterThan(0.01); // what `rel=0.01` alone would have failed
-    const old = await convert(fixtureModelPath('bad_near_zero'), { inputs: [fixtureInputs('bad_near_zero')], tolerance: { rel: 0.01, cos: 0.999 }, maxEvals: 2 });
+    const old = await convert(fixtureModelPath('bad_near_zero'), {
+      inputs: [fixtureInputs('bad_near_zero')],
+      tolerance: { rel: 0.01, cos: 0.999 },
+      maxEvals: 2,
+    });
     expect(old.verification.outputs[0].pass && old.verification.repaired.length === 0).toBe(false);
   });
 
@@ -95,27 +107,56 @@ describe('convert() proves its output by default', () => {
       const b = new ModelBuilder({ opset: 13 });
       const x = b.input('x', 1, [2, width]);
       const [e] = b.node('Exp', [x], {}, { name: 'exp' });
-      const [l2] = b.node('ReduceL2', [b.node('Reshape', [x, b.init('s', 7, [3], BigInt64Array.from([2n, BigInt(width / 4), 4n]))])[0]], { axes: [2], keepdims: 0 }, { name: 'l2' });
+      const [l2] = b.node(
+        'ReduceL2',
+        [b.node('Reshape', [x, b.init('s', 7, [3], BigInt64Array.from([2n, BigInt(width / 4), 4n]))])[0]],
+        { axes: [2], keepdims: 0 },
+        { name: 'l2' },
+      );
       const [mean] = b.node('ReduceMean', [e], { axes: [1], keepdims: 1 }, { name: 'mean' });
-      b.node('Add', [b.node('ReduceSum', [l2], { keepdims: 1 }, { name: 'sum' })[0], mean], {}, { name: 'add', outputs: ['y'] });
+      b.node(
+        'Add',
+        [b.node('ReduceSum', [l2], { keepdims: 1 }, { name: 'sum' })[0], mean],
+        {},
+        { name: 'add', outputs: ['y'] },
+      );
       b.output('y', 1, [1, 1]);
       return b.build();
     };
-    const feeds = (width: number, v: number) => ({ x: { dtype: 1, dims: [2, width], data: Float32Array.from({ length: 2 * width }, (_, i) => (i % 2 ? v : -v)) } });
-    const prec = (r: Awaited<ReturnType<typeof convert>>) => Object.fromEntries(['exp', 'l2', 'mean'].map((k) => [k, r.model.graph.nodes.some((n) => n.name === k && r.model.graph.values.get(n.outputs[0])?.type?.elemType === 10) ? 'low' : 'fp32']));
+    const feeds = (width: number, v: number) => ({
+      x: { dtype: 1, dims: [2, width], data: Float32Array.from({ length: 2 * width }, (_, i) => (i % 2 ? v : -v)) },
+    });
+    const prec = (r: Awaited<ReturnType<typeof convert>>) =>
+      Object.fromEntries(
+        ['exp', 'l2', 'mean'].map((k) => [
+          k,
+          r.model.graph.nodes.some((n) => n.name === k && r.model.graph.values.get(n.outputs[0])?.type?.elemType === 10)
+            ? 'low'
+            : 'fp32',
+        ]),
+      );
     // Small values, short rows: everything proven.
     expect(prec(await convert(build(8), { inputs: [feeds(8, 2)] }))).toEqual({ exp: 'low', l2: 'low', mean: 'low' });
     // |x| = 8: exp(8) ≈ 2981 fits the 8192 headroom (nothing kept fp32 for its range) but not the 512 a lift asks
     // for; 8² · 4 = 256 does.
     expect(prec(await convert(build(8), { inputs: [feeds(8, 8)] }))).toEqual({ exp: 'fp32', l2: 'low', mean: 'fp32' });
     // |x| = 60: exp(60) beyond 8192 (calibration keeps it fp32); the L2 norm itself is 120, but 60² · 4 = 14 400 is not.
-    expect(prec(await convert(build(8), { inputs: [feeds(8, 60)] }))).toEqual({ exp: 'fp32', l2: 'fp32', mean: 'fp32' });
+    expect(prec(await convert(build(8), { inputs: [feeds(8, 60)] }))).toEqual({
+      exp: 'fp32',
+      l2: 'fp32',
+      mean: 'fp32',
+    });
     // Rows of 8000: ReduceMean reduces 8000 > 4096 elements.
     expect(prec(await convert(build(8000), { inputs: [feeds(8000, 1)] })).mean).toBe('fp32');
     // From opset 18 the axes are an input: read from the constant, not taken as a reduction of unknown (0) depth.
     const build18 = (width: number) => {
       const b = new ModelBuilder({ opset: 18 });
-      const [mean] = b.node('ReduceMean', [b.input('x', 1, [2, width]), b.init('axes', 7, [1], BigInt64Array.from([1n]))], { keepdims: 1 }, { name: 'mean' });
+      const [mean] = b.node(
+        'ReduceMean',
+        [b.input('x', 1, [2, width]), b.init('axes', 7, [1], BigInt64Array.from([1n]))],
+        { keepdims: 1 },
+        { name: 'mean' },
+      );
       b.node('Relu', [mean], {}, { outputs: ['y'] });
       b.output('y', 1, [2, 1]);
       return b.build();
@@ -127,7 +168,9 @@ describe('convert() proves its output by default', () => {
   it('a model its synthesized inputs cannot run gets the static rules and a note, never an exception', async () => {
     const r = await convert(fixtureModelPath('silero_vad_v5'));
     expect(r.verification.status).toBe('unverified');
-    expect(r.verification.note).toMatch(/not verified: the model could not run on synthesized inputs .*--shape for the symbolic dims of input/);
+    expect(r.verification.note).toMatch(
+      /not verified: the model could not run on synthesized inputs .*--shape for the symbolic dims of input/,
+    );
     expect(r.summary.nodes.low).toBeGreaterThan(0);
     const given = await convert(fixtureModelPath('silero_vad_v5'), { inputs: [fixtureInputs('silero_vad_v5')] });
     expect(given.verification.status).toBe('verified');
@@ -135,18 +178,34 @@ describe('convert() proves its output by default', () => {
 });
 
 describe('runtime profiles', () => {
-  it('--runtime ort-cpu keeps Scatter* with a reduction fp32, which onnxruntime\'s CPU provider cannot run in fp16', async () => {
+  it("--runtime ort-cpu keeps Scatter* with a reduction fp32, which onnxruntime's CPU provider cannot run in fp16", async () => {
     const { ModelBuilder } = await import('../src/onnx/builder.js');
     const { convertSync } = await import('../src/tools/convert.js');
     const b = new ModelBuilder({ opset: 18 });
-    const x = b.input('x', 1, [4, 3]), u = b.input('u', 1, [2, 3]);
-    const [m] = b.node('MatMul', [x, b.init('w', 1, [3, 3], Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]))], {}, { name: 'mm' });
-    b.node('ScatterND', [m, b.init('i', 7, [2, 1], BigInt64Array.from([1n, 3n])), u], { reduction: 'add' }, { name: 'scatter', outputs: ['y'] });
+    const x = b.input('x', 1, [4, 3]),
+      u = b.input('u', 1, [2, 3]);
+    const [m] = b.node(
+      'MatMul',
+      [x, b.init('w', 1, [3, 3], Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]))],
+      {},
+      { name: 'mm' },
+    );
+    b.node(
+      'ScatterND',
+      [m, b.init('i', 7, [2, 1], BigInt64Array.from([1n, 3n])), u],
+      { reduction: 'add' },
+      { name: 'scatter', outputs: ['y'] },
+    );
     b.output('y', 1, [4, 3]);
     const model = b.build();
-    const feeds = { x: { dtype: 1, dims: [4, 3], data: new Float32Array(12).fill(1) }, u: { dtype: 1, dims: [2, 3], data: new Float32Array(6).fill(2) } };
+    const feeds = {
+      x: { dtype: 1, dims: [4, 3], data: new Float32Array(12).fill(1) },
+      u: { dtype: 1, dims: [2, 3], data: new Float32Array(6).fill(2) },
+    };
     const any = convertSync(cloneModel(model), { runtime: 'any' }).model;
-    await expect(runOrt(encodeModel(any), feedsFor(any, feeds))).rejects.toThrow(/MLFloat16 data type is not supported with ScatterND/);
+    await expect(runOrt(encodeModel(any), feedsFor(any, feeds))).rejects.toThrow(
+      /MLFloat16 data type is not supported with ScatterND/,
+    );
     // The default profile, portable, carries every runtime's limits: this one too.
     expect(convertSync(cloneModel(model)).summary.keptFp32['no low-precision ScatterND in portable']).toBe(1);
     const { model: ort, summary } = convertSync(cloneModel(model), { runtime: 'ort-cpu' });
@@ -154,7 +213,9 @@ describe('runtime profiles', () => {
     expect(summary.nodes.byOp.MatMul.low).toBe(1);
     const y = (await runOrt(encodeModel(ort), feedsFor(ort, feeds))).y;
     expect(Array.from(toFloat32(y))).toEqual([1, 1, 1, 3, 3, 3, 1, 1, 1, 3, 3, 3]);
-    expect(() => convertSync(cloneModel(model), { runtime: 'tpu' as never })).toThrow(/runtime must be one of any, ort-cpu, ort-cuda, ort-web-webgpu, amp-webgpu/);
+    expect(() => convertSync(cloneModel(model), { runtime: 'tpu' as never })).toThrow(
+      /runtime must be one of any, ort-cpu, ort-cuda, ort-web-webgpu, amp-webgpu/,
+    );
   });
   it('--runtime ort-cuda keeps fp32 what the CUDA provider has no fp16 kernel for, by opset (Clip before 12)', async () => {
     const { ModelBuilder } = await import('../src/onnx/builder.js');
@@ -162,10 +223,23 @@ describe('runtime profiles', () => {
     const build = (opset: number) => {
       const b = new ModelBuilder({ opset });
       const x = b.input('x', 1, [4, 3]);
-      const [m] = b.node('MatMul', [x, b.init('w', 1, [3, 3], Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]))], {}, { name: 'mm' });
-      const clipArgs = opset >= 11 ? [m, b.init('lo', 1, [], Float32Array.from([0])), b.init('hi', 1, [], Float32Array.from([2]))] : [m];
+      const [m] = b.node(
+        'MatMul',
+        [x, b.init('w', 1, [3, 3], Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]))],
+        {},
+        { name: 'mm' },
+      );
+      const clipArgs =
+        opset >= 11
+          ? [m, b.init('lo', 1, [], Float32Array.from([0])), b.init('hi', 1, [], Float32Array.from([2]))]
+          : [m];
       const [c] = b.node('Clip', clipArgs, opset >= 11 ? {} : { min: 0, max: 2 }, { name: 'clip' });
-      b.node('MatMul', [c, b.init('w2', 1, [3, 3], Float32Array.from([0, 1, 0, 1, 0, 0, 0, 0, 1]))], {}, { name: 'mm2', outputs: ['y'] });
+      b.node(
+        'MatMul',
+        [c, b.init('w2', 1, [3, 3], Float32Array.from([0, 1, 0, 1, 0, 0, 0, 0, 1]))],
+        {},
+        { name: 'mm2', outputs: ['y'] },
+      );
       b.output('y', 1, [4, 3]);
       return b.build();
     };
@@ -178,7 +252,10 @@ describe('runtime profiles', () => {
     // Still a valid model that computes the same (onnxruntime's CPU provider runs it).
     const feeds = { x: { dtype: 1, dims: [4, 3], data: Float32Array.from({ length: 12 }, (_, i) => (i % 5) - 1) } };
     const conv = convertSync(build(11), { runtime: 'ort-cuda' }).model;
-    const [got, want] = [await runOrt(encodeModel(conv), feedsFor(conv, feeds)), await runOrt(encodeModel(build(11)), feeds)];
+    const [got, want] = [
+      await runOrt(encodeModel(conv), feedsFor(conv, feeds)),
+      await runOrt(encodeModel(build(11)), feeds),
+    ];
     expect(Array.from(toFloat32(got.y))).toEqual(Array.from(toFloat32(want.y)));
   });
 });
@@ -218,15 +295,30 @@ describe('CLI: verified conversion', () => {
   });
   it('several input sets from test_data_set_* directories; per-output tolerance', () => {
     const dir = mkdtempSync(join(tmpdir(), 'amp-verify-'));
-    for (const k of [0, 1]) cpSync(fixturePath('inputs', 'mlp'), join(dir, 'sets', `test_data_set_${k}`), { recursive: true });
+    for (const k of [0, 1])
+      cpSync(fixturePath('inputs', 'mlp'), join(dir, 'sets', `test_data_set_${k}`), { recursive: true });
     const r = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm.onnx'), '--inputs', join(dir, 'sets'), '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).verification.inputs).toEqual({ source: 'given', sets: 2 });
     const bad = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm2.onnx'), '--inputs', fixturePath('inputs')]);
     expect(bad.code).toBe(2); // a directory of neither sets nor input_N.pb: one line naming it
     expect(bad.stderr).toMatch(/inputs: no input_N.pb files in the directory/);
-    const t = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm3.onnx'), '--tolerance-output', 'logits:atol=1e-9,rtol=0', '--max-evals', '2', '--json']);
-    expect(JSON.parse(t.stdout).verification.outputs[0].tolerance).toEqual({ atol: 1e-9, rtol: 0, scale: 0.02, cos: 0.999 });
+    const t = cli([
+      fixtureModelPath('mlp'),
+      '-o',
+      join(dir, 'm3.onnx'),
+      '--tolerance-output',
+      'logits:atol=1e-9,rtol=0',
+      '--max-evals',
+      '2',
+      '--json',
+    ]);
+    expect(JSON.parse(t.stdout).verification.outputs[0].tolerance).toEqual({
+      atol: 1e-9,
+      rtol: 0,
+      scale: 0.02,
+      cos: 0.999,
+    });
   });
 });
 
@@ -256,7 +348,11 @@ np.save(d + '/ids.npy', np.arange(6, dtype=np.int64).reshape(2, 3))`;
     const sets = readInputSets(m, join(dir, 'sets'));
     expect(sets.map((s) => (s.x.data as Float32Array)[1] / (x.data as Float32Array)[1])).toEqual([1, 2]);
     const { readNpy } = await import('../src/tools/npy.js');
-    expect(readNpy(join(dir, 'ids.npy'))).toEqual({ dtype: 7, dims: [2, 3], data: BigInt64Array.from([0n, 1n, 2n, 3n, 4n, 5n]) });
+    expect(readNpy(join(dir, 'ids.npy'))).toEqual({
+      dtype: 7,
+      dims: [2, 3],
+      data: BigInt64Array.from([0n, 1n, 2n, 3n, 4n, 5n]),
+    });
     const c = cli([fixtureModelPath('mlp'), '-o', join(dir, 'm.onnx'), '--inputs', join(dir, 'sets'), '--json']);
     expect(JSON.parse(c.stdout).verification.inputs).toEqual({ source: 'given', sets: 2 });
   });

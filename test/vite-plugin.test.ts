@@ -20,18 +20,34 @@ describe('Vite plugin', () => {
     writeFileSync(join(root, 'index.html'), '<!doctype html><script type="module" src="./main.js"></script>');
     writeFileSync(join(root, 'main.js'), "import url from './net.onnx?fp16';\ndocument.body.dataset.model = url;\n");
     const cacheDir = join(root, 'cache');
-    const go = () => build({ root, logLevel: 'silent', configFile: false, plugins: [ampConvert({ cacheDir, bindings: true, convert: { keepIoTypes: true } }) as never], build: { outDir: join(root, 'dist'), emptyOutDir: true } });
+    const go = () =>
+      build({
+        root,
+        logLevel: 'silent',
+        configFile: false,
+        plugins: [ampConvert({ cacheDir, bindings: true, convert: { keepIoTypes: true } }) as never],
+        build: { outDir: join(root, 'dist'), emptyOutDir: true },
+      });
     await go();
     const assets = readdirSync(join(root, 'dist/assets'));
     const onnx = assets.find((f) => /^net\.fp16-[\w-]+\.onnx$/.test(f));
     expect(onnx, assets.join(', ')).toBeDefined();
-    const js = assets.filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(root, 'dist/assets', f), 'utf8')).join('\n');
+    const js = assets
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(root, 'dist/assets', f), 'utf8'))
+      .join('\n');
     expect(js).toContain(onnx!);
     // The asset is the converted model, as the API makes it with the same options.
     const want = join(root, 'want.onnx');
-    saveModel((await convert(loadModel(join(root, 'net.onnx')), { target: 'fp16', keepIoTypes: true })).model, want, { inline: true });
+    saveModel((await convert(loadModel(join(root, 'net.onnx')), { target: 'fp16', keepIoTypes: true })).model, want, {
+      inline: true,
+    });
     expect(readFileSync(join(root, 'dist/assets', onnx!)).equals(readFileSync(want))).toBe(true);
-    expect(loadModel(join(root, 'dist/assets', onnx!)).graph.initializers.values().next().value!.dataType).toBe(10);
+    expect(
+      loadModel(join(root, 'dist/assets', onnx!))
+        .graph.initializers.values()
+        .next().value!.dataType,
+    ).toBe(10);
     expect(existsSync(join(root, 'net.onnx.fp16.ts'))).toBe(true);
     // Second build: served from the cache (the cached file is not rewritten).
     const [cached] = readdirSync(cacheDir);

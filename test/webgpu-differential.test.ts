@@ -25,7 +25,8 @@ describe('WebGPU executor on random classifiers', () => {
         const got = await (await WebGpuExecutor.create(m)).run(f);
         for (const k of Object.keys(ref)) {
           const a = agreement(toFloat32(got[k]), toFloat32(ref[k]));
-          if (!(a.maxScaled < (f16 ? 5e-3 : 1e-4))) bad.push(`seed ${seed} ${f16 ? 'fp16' : 'fp32'}: ${a.maxScaled.toExponential(2)} (${desc})`);
+          if (!(a.maxScaled < (f16 ? 5e-3 : 1e-4)))
+            bad.push(`seed ${seed} ${f16 ? 'fp16' : 'fp32'}: ${a.maxScaled.toExponential(2)} (${desc})`);
         }
       }
     }

@@ -7,16 +7,27 @@ export class FlowNetwork {
   private to: number[] = [];
   private cap: number[] = [];
   private next: number[] = [];
-  constructor(public size: number) { this.head = new Array(size).fill(-1); }
+  constructor(public size: number) {
+    this.head = new Array(size).fill(-1);
+  }
 
   /** A new vertex; returns its index. */
-  vertex(): number { this.head.push(-1); return this.size++; }
+  vertex(): number {
+    this.head.push(-1);
+    return this.size++;
+  }
 
   /** Directed edge u → v of capacity c (and its residual twin). */
   edge(u: number, v: number, c: number): void {
     if (u === v || c <= 0) return;
-    for (const [a, b, k] of [[u, v, c], [v, u, 0]]) {
-      this.to.push(b); this.cap.push(k); this.next.push(this.head[a]); this.head[a] = this.to.length - 1;
+    for (const [a, b, k] of [
+      [u, v, c],
+      [v, u, 0],
+    ]) {
+      this.to.push(b);
+      this.cap.push(k);
+      this.next.push(this.head[a]);
+      this.head[a] = this.to.length - 1;
     }
   }
 
@@ -43,7 +54,10 @@ export class FlowNetwork {
     for (let q = 0; q < queue.length; q++) {
       const u = queue[q];
       for (let e = this.head[u]; e >= 0; e = this.next[e]) {
-        if (this.cap[e] > 0 && level[this.to[e]] < 0) { level[this.to[e]] = level[u] + 1; queue.push(this.to[e]); }
+        if (this.cap[e] > 0 && level[this.to[e]] < 0) {
+          level[this.to[e]] = level[u] + 1;
+          queue.push(this.to[e]);
+        }
       }
     }
     return level;
@@ -57,13 +71,20 @@ export class FlowNetwork {
       if (u === t) {
         let f = limit;
         for (const e of path) f = Math.min(f, this.cap[e]);
-        for (const e of path) { this.cap[e] -= f; this.cap[e ^ 1] += f; }
+        for (const e of path) {
+          this.cap[e] -= f;
+          this.cap[e ^ 1] += f;
+        }
         return f;
       }
       let e = it[u];
       while (e >= 0 && !(this.cap[e] > 0 && level[this.to[e]] === level[u] + 1)) e = this.next[e];
       it[u] = e;
-      if (e >= 0) { path.push(e); u = this.to[e]; continue; }
+      if (e >= 0) {
+        path.push(e);
+        u = this.to[e];
+        continue;
+      }
       if (u === s) return 0;
       level[u] = -1; // dead end: prune
       const back = path.pop()!;

@@ -8,15 +8,28 @@ import type { Tensor } from '../../src/ir/tensor.js';
  */
 export type ScanF32 = (t: Tensor, tinyBits: number, emit?: (bits: Uint16Array) => void) => RangeCounts;
 /** What a range scan counts (step 2's scanChunk): largest |x| as bits, the count and mass below minPositive, the values fp16 rounds to zero. */
-export interface RangeCounts { maxBits: number; tiny: number; flushed: number; zeroed: number }
+export interface RangeCounts {
+  maxBits: number;
+  tiny: number;
+  flushed: number;
+  zeroed: number;
+}
 
 /**
  * A constant's range: largest |x|; the share of its L1 mass and the count of nonzero values below
  * minPositive; and `zeroed`, the nonzero values fp16 rounds to zero (|x| ≤ 2⁻²⁵, ties to even).
  */
-export interface ConstantRange { maxAbs: number; flushedMass: number; flushed: number; zeroed: number }
+export interface ConstantRange {
+  maxAbs: number;
+  flushedMass: number;
+  flushed: number;
+  zeroed: number;
+}
 /** The limits a range was measured against: the smallest positive value kept and the mass share that may fall below it. */
-export interface RangeLimits { minPositive: number; underflowMass: number }
+export interface RangeLimits {
+  minPositive: number;
+  underflowMass: number;
+}
 
 /**
  * Ranges measured during one conversion and its trial conversions (`lowBranchOutputs`, the repair's restarts):
@@ -28,7 +41,9 @@ export class RangeCache {
   private static key = (t: Tensor): object => (!t.loaded && !t.derived && (t.backing ?? t.external)) || t;
   get(t: Tensor, limits: RangeLimits): ConstantRange | undefined {
     const hit = this.byPayload.get(RangeCache.key(t));
-    return hit && hit.limits.minPositive === limits.minPositive && hit.limits.underflowMass === limits.underflowMass ? hit.range : undefined;
+    return hit && hit.limits.minPositive === limits.minPositive && hit.limits.underflowMass === limits.underflowMass
+      ? hit.range
+      : undefined;
   }
   set(t: Tensor, limits: RangeLimits, range: ConstantRange): void {
     this.byPayload.set(RangeCache.key(t), { limits: { ...limits }, range });
@@ -56,7 +71,10 @@ export function constantRange(t: Tensor, limits: RangeLimits, cache?: RangeCache
     for (const raw of t.chunks()) {
       const bytes = raw.byteOffset % 4 === 0 ? raw : new Uint8Array(raw);
       const n = bytes.byteLength >>> 2;
-      yield [new Int32Array(bytes.buffer, bytes.byteOffset, n), new Float32Array(bytes.buffer, bytes.byteOffset, n)] as const;
+      yield [
+        new Int32Array(bytes.buffer, bytes.byteOffset, n),
+        new Float32Array(bytes.buffer, bytes.byteOffset, n),
+      ] as const;
     }
   };
   f32[0] = minPositive;
@@ -70,13 +88,18 @@ export function constantRange(t: Tensor, limits: RangeLimits, cache?: RangeCache
   let mass = maxAbs;
   if (tiny > 0 && tiny > underflowMass * maxAbs) {
     mass = 0;
-    for (const [, v] of views()) for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (Number.isFinite(a)) mass += a; }
+    for (const [, v] of views())
+      for (let i = 0; i < v.length; i++) {
+        const a = Math.abs(v[i]);
+        if (Number.isFinite(a)) mass += a;
+      }
   }
   const r = { maxAbs, flushedMass: mass > 0 ? tiny / mass : 0, flushed, zeroed };
   cache?.set(t, limits, r);
   return r;
 }
-const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+const f32 = new Float32Array(1),
+  u32 = new Uint32Array(f32.buffer);
 /**
  * One chunk of constantRange's pass, on the bits as int32 (|x| orders like its bits without the sign): the
  * largest finite |x|, the count and mass below `tinyBits`, the nonzero values fp16 rounds to zero (≤ 2⁻²⁵).
@@ -89,9 +112,15 @@ function scanChunk(bits: Int32Array, v: Float32Array, tinyBits: number, acc: Ran
     const a = bits[i] & 0x7fffffff;
     if (a > maxBits && a <= 0x7f800000) maxBits = a;
     if (a < rare && a !== 0) {
-      if (a < tinyBits) { tiny += Math.abs(v[i]); flushed++; }
+      if (a < tinyBits) {
+        tiny += Math.abs(v[i]);
+        flushed++;
+      }
       if (a <= 0x33000000) zeroed++;
     }
   }
-  acc.maxBits = maxBits; acc.tiny = tiny; acc.flushed = flushed; acc.zeroed = zeroed;
+  acc.maxBits = maxBits;
+  acc.tiny = tiny;
+  acc.flushed = flushed;
+  acc.zeroed = zeroed;
 }

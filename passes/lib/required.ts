@@ -22,5 +22,7 @@ export function requiredInputType(ctx: PassContext, n: Node, slot: number): numb
 /** Output slots of a low node that become low precision (float outputs not excepted by the slot policy). */
 export function lowOutputs(ctx: PassContext, n: Node): number[] {
   const keep = slotPolicy(n.key, ctx.opset).keepOutputs ?? [];
-  return n.outputs.flatMap((o, j) => (o && !keep.includes(j) && ctx.graph.values.get(o)?.type?.elemType === DataType.FLOAT ? [j] : []));
+  return n.outputs.flatMap((o, j) =>
+    o && !keep.includes(j) && ctx.graph.values.get(o)?.type?.elemType === DataType.FLOAT ? [j] : [],
+  );
 }

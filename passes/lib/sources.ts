@@ -28,8 +28,16 @@ export function isLowSource(ctx: PassContext, name: string): boolean {
  */
 export const keepIo = (ctx: PassContext, name: string): boolean => {
   const k = ctx.opts.keepIoTypes;
-  return k === true || (k instanceof Set && k.has(name)) || ctx.opts.keepIoPatterns.some((r) => r.test(name)) || (ctx.low === DataType.BFLOAT16 && ctx.opset < 13) ||
-    ctx.model.opset('') === undefined || ctx.opset < CAST_INT_TO || wideOutput(ctx, name) || onlyKeptSlots(ctx, name);
+  return (
+    k === true ||
+    (k instanceof Set && k.has(name)) ||
+    ctx.opts.keepIoPatterns.some((r) => r.test(name)) ||
+    (ctx.low === DataType.BFLOAT16 && ctx.opset < 13) ||
+    ctx.model.opset('') === undefined ||
+    ctx.opset < CAST_INT_TO ||
+    wideOutput(ctx, name) ||
+    onlyKeptSlots(ctx, name)
+  );
 };
 
 /** A graph input read only through slots that are always fp32 (Resize scales, Dropout ratio): lowering it only loses bits. */
@@ -37,11 +45,24 @@ function onlyKeptSlots(ctx: PassContext, name: string): boolean {
   const g = ctx.graph;
   if (!g.inputs.includes(name)) return false;
   const readers = g.values.get(name)?.consumers ?? [];
-  return readers.length > 0 && readers.every((c) => c.graph === g && c.inputs.every((x, slot) => x !== name || slotPolicy(c.key, ctx.opset).inputs?.[slot] === 'keep'));
+  return (
+    readers.length > 0 &&
+    readers.every(
+      (c) =>
+        c.graph === g &&
+        c.inputs.every((x, slot) => x !== name || slotPolicy(c.key, ctx.opset).inputs?.[slot] === 'keep'),
+    )
+  );
 }
 
 /** A graph output written by an fp32 node whose values outgrow the low type (OpPolicy.wide): its edge cast would overflow. */
 function wideOutput(ctx: PassContext, name: string): boolean {
   const p = ctx.graph.values.get(name)?.producer;
-  return !!p && p.graph === ctx.graph && ctx.graph.outputs.includes(name) && ctx.cls.get(p) === 'deny' && !!opPolicy(p.opType, p.domain, ctx.opset).wide;
+  return (
+    !!p &&
+    p.graph === ctx.graph &&
+    ctx.graph.outputs.includes(name) &&
+    ctx.cls.get(p) === 'deny' &&
+    !!opPolicy(p.opType, p.domain, ctx.opset).wide
+  );
 }

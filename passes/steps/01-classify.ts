@@ -18,12 +18,20 @@ export function classify(ctx: PassContext): void {
     let why = keep('policy', p.why ?? 'policy');
     // By name, or by label for unnamed nodes (what calibration and the fallback name them by).
     const key = n.name || n.label;
-    if (p.range && cls === 'deny' && opts.rangeProven.has(key)) { cls = 'infer'; }
+    if (p.range && cls === 'deny' && opts.rangeProven.has(key)) {
+      cls = 'infer';
+    }
     // --allow lowers ops, not control-flow boundaries: their types come from their bodies.
     if (opts.allow.has(n.opType) && !n.subgraphs.size) cls = 'allow';
-    if (opts.deny.has(n.opType)) { cls = 'deny'; why = keep('option', 'denied by option'); }
+    if (opts.deny.has(n.opType)) {
+      cls = 'deny';
+      why = keep('option', 'denied by option');
+    }
     const limit = cls !== 'deny' ? runtimeLimit(opts.runtime, n, ctx.opset, opts.target) : undefined;
-    if (limit) { cls = 'deny'; why = keep('runtime', limit); }
+    if (limit) {
+      cls = 'deny';
+      why = keep('runtime', limit);
+    }
     // Sequences, optionals and maps hold tensors whose element type the pass does not retype: --allow cannot lower them.
     const io = [...n.inputs, ...n.outputs].filter(Boolean).map((v) => ctx.graph.lookup(v) ?? ctx.graph.values.get(v));
     if (cls !== 'deny' && io.some((v) => !v?.type && v?.typeProto)) {
@@ -32,7 +40,10 @@ export function classify(ctx: PassContext): void {
     }
     // A value whose element type neither the model declares nor the type rules infer (an unknown op's output)
     // could be fp32 or anything else: no cast can be placed on it, so its readers and writers keep their types.
-    if (io.some((v) => !v?.type?.elemType && !v?.typeProto)) { cls = 'deny'; why = keep('type', 'reads or writes a value of unknown type'); }
+    if (io.some((v) => !v?.type?.elemType && !v?.typeProto)) {
+      cls = 'deny';
+      why = keep('type', 'reads or writes a value of unknown type');
+    }
     // Type constraints are facts of the schema: no option lowers a node whose opset has no half type for it.
     if (cls !== 'deny' && opts.target === 'fp16' && ctx.opset < (p.fp16Since ?? 0)) {
       cls = 'deny';
@@ -43,8 +54,14 @@ export function classify(ctx: PassContext): void {
       why = keep('schema', `no bfloat16 in ${n.opType}-${ctx.opset}'s type constraints`);
     }
     // Before opset 6 Cast names its target type as a string: no boundary cast can be written, nothing is lowered.
-    if (ctx.opset < CAST_INT_TO) { cls = 'deny'; why = keep('opset', `opset ${ctx.opset} < ${CAST_INT_TO}: Cast takes no numeric target type`); }
-    if (opts.keepNames.has(key) || (n.name && opts.keepPatterns.some((r) => r.test(n.name)))) { cls = 'deny'; why = keep('requested', opts.keepReasons[key] ?? 'kept fp32 by name'); }
+    if (ctx.opset < CAST_INT_TO) {
+      cls = 'deny';
+      why = keep('opset', `opset ${ctx.opset} < ${CAST_INT_TO}: Cast takes no numeric target type`);
+    }
+    if (opts.keepNames.has(key) || (n.name && opts.keepPatterns.some((r) => r.test(n.name)))) {
+      cls = 'deny';
+      why = keep('requested', opts.keepReasons[key] ?? 'kept fp32 by name');
+    }
     ctx.cls.set(n, cls);
     if (cls === 'deny') ctx.reason.set(n, why);
   }

@@ -37,17 +37,25 @@ export function guardConstants(ctx: PassContext): void {
     if (ctx.cls.get(n) === 'deny') continue;
     const sp = slotPolicy(n.key, ctx.opset);
     n.inputs.forEach((name, slot) => {
-      if (!name || !isFloatValue(ctx.graph, name) || sp.inputs?.[slot] === 'keep' || sp.inputs?.[slot] === 'any') return;
+      if (!name || !isFloatValue(ctx.graph, name) || sp.inputs?.[slot] === 'keep' || sp.inputs?.[slot] === 'any')
+        return;
       const t = constantOf(ctx, name);
       if (!t) return;
       const r = constantRange(t, { minPositive, underflowMass: opts.underflowMass }, opts.ranges, opts.scanF32);
-      const why = r.maxAbs > maxInit ? `constant '${t.name || name}' reaches ${r.maxAbs.toPrecision(3)} > ${maxInit}`
-        : r.flushedMass > opts.underflowMass ? `constant '${t.name || name}' loses ${(100 * r.flushedMass).toFixed(1)}% of its mass below ${minPositive.toPrecision(3)}`
-          : undefined;
+      const why =
+        r.maxAbs > maxInit
+          ? `constant '${t.name || name}' reaches ${r.maxAbs.toPrecision(3)} > ${maxInit}`
+          : r.flushedMass > opts.underflowMass
+            ? `constant '${t.name || name}' loses ${(100 * r.flushedMass).toFixed(1)}% of its mass below ${minPositive.toPrecision(3)}`
+            : undefined;
       if (!why) return;
       const group = sp.mixed?.find((gr) => gr.includes(slot));
       if (group) keepSlots(ctx, n, group, why);
-      else if (ctx.cls.get(n) !== 'deny') { ctx.cls.set(n, 'deny'); ctx.reason.set(n, keep('constant', 'constant beyond fp16 range')); ctx.summary.guarded.push({ node: n.label, why }); }
+      else if (ctx.cls.get(n) !== 'deny') {
+        ctx.cls.set(n, 'deny');
+        ctx.reason.set(n, keep('constant', 'constant beyond fp16 range'));
+        ctx.summary.guarded.push({ node: n.label, why });
+      }
     });
   }
 }

@@ -14,7 +14,11 @@ import type { Node } from '../../src/ir/graph.js';
 function alreadyHalf(ctx: PassContext, n: Node): 'other' | 'low' | undefined {
   const other = ctx.low === DataType.FLOAT16 ? DataType.BFLOAT16 : DataType.FLOAT16;
   const types = [...n.inputs, ...n.outputs].filter(Boolean).map((v) => elemType(ctx.graph, v));
-  return types.includes(other) ? 'other' : !types.includes(DataType.FLOAT) && types.includes(ctx.low) ? 'low' : undefined;
+  return types.includes(other)
+    ? 'other'
+    : !types.includes(DataType.FLOAT) && types.includes(ctx.low)
+      ? 'low'
+      : undefined;
 }
 
 export function paintAllow(ctx: PassContext): void {

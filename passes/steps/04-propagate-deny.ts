@@ -22,7 +22,10 @@ export function propagateDeny(ctx: PassContext): void {
           ctx.prec.set(c, 'high');
           ctx.reason.set(c, keep('downstream', `downstream of fp32 ${n.opType}`));
         }
-        if (cls === 'infer' || cls === 'clear') { seen.add(c); queue.push(c); }
+        if (cls === 'infer' || cls === 'clear') {
+          seen.add(c);
+          queue.push(c);
+        }
       }
     }
   }

@@ -15,8 +15,16 @@ import { DataType } from '../../src/core/dtype.js';
 export function paintForward(ctx: PassContext): void {
   for (const n of ctx.graph.nodes) {
     if (ctx.prec.has(n)) continue;
-    if (opRole(n.opType) === 'cast' && n.attrInt('to', 0) === DataType.FLOAT && ctx.cls.get(n) !== 'deny' && isLowSource(ctx, n.inputs[0]) &&
-      (!ctx.graph.outputs.includes(n.outputs[0]) || (ctx.isMain && !keepIo(ctx, n.outputs[0]))) && !(ctx.graph.values.get(n.outputs[0])?.consumers ?? []).some((c) => c.graph !== ctx.graph || ctx.prec.get(c) === 'high')) {
+    if (
+      opRole(n.opType) === 'cast' &&
+      n.attrInt('to', 0) === DataType.FLOAT &&
+      ctx.cls.get(n) !== 'deny' &&
+      isLowSource(ctx, n.inputs[0]) &&
+      (!ctx.graph.outputs.includes(n.outputs[0]) || (ctx.isMain && !keepIo(ctx, n.outputs[0]))) &&
+      !(ctx.graph.values.get(n.outputs[0])?.consumers ?? []).some(
+        (c) => c.graph !== ctx.graph || ctx.prec.get(c) === 'high',
+      )
+    ) {
       ctx.prec.set(n, 'low');
       continue;
     }

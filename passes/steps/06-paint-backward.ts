@@ -30,8 +30,14 @@ function inputsAllowLow(ctx: PassContext, n: Node): boolean {
   if (opRole(n.opType) === 'cast') {
     return n.attrInt('to', 0) === DataType.FLOAT; // retargeting Cast(to=FLOAT) is always valid
   }
-  return n.inputs.every((i) => !isFloatValue(g, i) || g.initializers.has(i) || isLowSource(ctx, i) ||
-    (g.values.get(i)?.producer?.graph === g && decidedByConsumers(g.values.get(i)!.producer!.opType, ctx.opset)) || movesConstants(ctx, i));
+  return n.inputs.every(
+    (i) =>
+      !isFloatValue(g, i) ||
+      g.initializers.has(i) ||
+      isLowSource(ctx, i) ||
+      (g.values.get(i)?.producer?.graph === g && decidedByConsumers(g.values.get(i)!.producer!.opType, ctx.opset)) ||
+      movesConstants(ctx, i),
+  );
 }
 
 /**
@@ -40,8 +46,15 @@ function inputsAllowLow(ctx: PassContext, n: Node): boolean {
  * hold them back: without this, the lookup waits for its readers and they wait for it, and both stay fp32.
  */
 function movesConstants(ctx: PassContext, name: string): boolean {
-  const g = ctx.graph, p = g.values.get(name)?.producer;
-  return !!p && p.graph === g && !ctx.prec.has(p) && ctx.cls.get(p) === 'clear' && p.inputs.every((i) => !isFloatValue(g, i) || g.initializers.has(i));
+  const g = ctx.graph,
+    p = g.values.get(name)?.producer;
+  return (
+    !!p &&
+    p.graph === g &&
+    !ctx.prec.has(p) &&
+    ctx.cls.get(p) === 'clear' &&
+    p.inputs.every((i) => !isFloatValue(g, i) || g.initializers.has(i))
+  );
 }
 
 export function paintBackward(ctx: PassContext): void {

@@ -18,7 +18,8 @@ import { FlowNetwork } from '../lib/min-cut.js';
 import { DataType } from '../../src/core/dtype.js';
 import type { Node } from '../../src/ir/graph.js';
 
-const S = 0, T = 1; // the fp32 and the low-precision terminal
+const S = 0,
+  T = 1; // the fp32 and the low-precision terminal
 
 export function fewestCasts(ctx: PassContext): void {
   if (!ctx.opts.fewestCasts) return;
@@ -29,7 +30,8 @@ export function fewestCasts(ctx: PassContext): void {
   const net = new FlowNetwork(free.size + 2);
   const W = free.size + 1; // one cast outweighs every tie-break together
   const label = (n: Node): number | undefined => free.get(n);
-  const typeLabel = (t: number | undefined): number | undefined => (t === undefined ? undefined : t === DataType.FLOAT ? S : T);
+  const typeLabel = (t: number | undefined): number | undefined =>
+    t === undefined ? undefined : t === DataType.FLOAT ? S : T;
   for (const v of valuesToCost(ctx)) {
     const p = v.producer;
     const from = p && free.has(p) ? label(p)! : isLowSource(ctx, v.name) ? T : S;
@@ -39,18 +41,30 @@ export function fewestCasts(ctx: PassContext): void {
         if (x !== v.name) return;
         const sp = slotPolicy(c.key, ctx.opset).inputs?.[slot];
         if (free.has(c) && (isUpcast(c) || (sp !== 'any' && sp !== 'keep'))) to.add(label(c)!);
-        else { const t = typeLabel(requiredInputType(ctx, c, slot)); if (t !== undefined) to.add(t); }
+        else {
+          const t = typeLabel(requiredInputType(ctx, c, slot));
+          if (t !== undefined) to.add(t);
+        }
       });
     }
     if (g.outputs.includes(v.name)) to.add(typeLabel(outputType(ctx, v.name))!);
     to.delete(from);
     if (!to.size || (from < 2 && [...to].every((x) => x < 2))) continue; // nothing to choose here
     // Cost W when `from` is fp32 and any reader low: from → a (W), a → reader (∞); the mirror image for low.
-    if (from !== T) { const a = net.vertex(); net.edge(from, a, W); for (const c of to) net.edge(a, c, Infinity); }
-    if (from !== S) { const b = net.vertex(); net.edge(b, from, W); for (const c of to) net.edge(c, b, Infinity); }
+    if (from !== T) {
+      const a = net.vertex();
+      net.edge(from, a, W);
+      for (const c of to) net.edge(a, c, Infinity);
+    }
+    if (from !== S) {
+      const b = net.vertex();
+      net.edge(b, from, W);
+      for (const c of to) net.edge(c, b, Infinity);
+    }
   }
   for (const [n, x] of free) {
-    if (ctx.prec.get(n) === 'low' && !isUpcast(n)) net.edge(x, T, 1); else net.edge(S, x, 1);
+    if (ctx.prec.get(n) === 'low' && !isUpcast(n)) net.edge(x, T, 1);
+    else net.edge(S, x, 1);
   }
   net.maxFlow(S, T);
   const high = net.sourceSide(S);
@@ -58,7 +72,8 @@ export function fewestCasts(ctx: PassContext): void {
     const want = high[x] ? 'high' : 'low';
     if (ctx.prec.get(n) === want) continue;
     ctx.prec.set(n, want);
-    if (want === 'high') ctx.reason.set(n, keep('casts', 'fewer casts in fp32')); else ctx.reason.delete(n);
+    if (want === 'high') ctx.reason.set(n, keep('casts', 'fewer casts in fp32'));
+    else ctx.reason.delete(n);
   }
 }
 
@@ -68,13 +83,28 @@ const isUpcast = (n: Node): boolean => opRole(n.opType) === 'cast' && n.attrInt(
 function isFree(ctx: PassContext, n: Node): boolean {
   const g = ctx.graph;
   const p = ctx.prec.get(n);
-  if ((p !== 'low' && p !== 'high') || ctx.cls.get(n) !== 'clear' || (decidedByConsumers(n.opType, ctx.opset) && !isUpcast(n)) || n.subgraphs.size || ctx.keepSlots.has(n)) return false;
+  if (
+    (p !== 'low' && p !== 'high') ||
+    ctx.cls.get(n) !== 'clear' ||
+    (decidedByConsumers(n.opType, ctx.opset) && !isUpcast(n)) ||
+    n.subgraphs.size ||
+    ctx.keepSlots.has(n)
+  )
+    return false;
   const why = ctx.reason.get(n);
   if (why !== undefined && why.kind !== 'isolated') return false;
   if ((slotPolicy(n.key, ctx.opset).keepOutputs ?? []).length) return false;
-  const types = [...n.inputs, ...n.outputs].filter((x) => isFloatValue(g, x)).map((x) => (g.lookup(x) ?? g.values.get(x))?.type?.elemType);
+  const types = [...n.inputs, ...n.outputs]
+    .filter((x) => isFloatValue(g, x))
+    .map((x) => (g.lookup(x) ?? g.values.get(x))?.type?.elemType);
   if (types.some((t) => t !== DataType.FLOAT && t !== ctx.low)) return false;
-  return n.outputs.every((o) => !isFloatValue(g, o) || (g.values.get(o)?.consumers ?? []).every((c) => c.graph === g && c.inputs.includes(o) && !decidedByConsumers(c.opType, ctx.opset)));
+  return n.outputs.every(
+    (o) =>
+      !isFloatValue(g, o) ||
+      (g.values.get(o)?.consumers ?? []).every(
+        (c) => c.graph === g && c.inputs.includes(o) && !decidedByConsumers(c.opType, ctx.opset),
+      ),
+  );
 }
 
 /**
@@ -92,10 +122,17 @@ function valuesToCost(ctx: PassContext): { name: string; producer?: Node; reader
     if (!v || v.graph.initializers.has(name)) return;
     const p = v.producer;
     if (p && p.graph === g && opRole(p.opType) === 'constant') return;
-    out.push({ name, producer: p && p.graph === g ? p : undefined, readers: [...new Set(v.consumers)].filter((c) => c.graph === g) });
+    out.push({
+      name,
+      producer: p && p.graph === g ? p : undefined,
+      readers: [...new Set(v.consumers)].filter((c) => c.graph === g),
+    });
   };
   for (const i of g.inputs) add(i);
-  for (const n of g.nodes) { n.inputs.forEach(add); n.outputs.forEach(add); }
+  for (const n of g.nodes) {
+    n.inputs.forEach(add);
+    n.outputs.forEach(add);
+  }
   return out;
 }
 

@@ -30,22 +30,42 @@ function lowerTensor(ctx: PassContext, t: Tensor, name: string): Tensor {
     s.converted++;
     // Nothing to clamp (step 2 measured the range); the values fp16 rounds to zero were counted there too.
     if (ctx.low === DataType.FLOAT16 && known!.zeroed) {
-      s.flushedValues += known!.zeroed; s.flushedTensors++;
+      s.flushedValues += known!.zeroed;
+      s.flushedTensors++;
       if (!s.worstFlush || known!.zeroed > s.worstFlush.count) s.worstFlush = { name, count: known!.zeroed };
     }
-    const low = ctx.low, codec = ctx.opts.halfCodec, scan = ctx.opts.scanF32;
+    const low = ctx.low,
+      codec = ctx.opts.halfCodec,
+      scan = ctx.opts.scanF32;
     // Counted already (step 2's range): the chunks are only converted — streamed by the faster scan when there is one.
-    const stream = low === DataType.FLOAT16 && scan ? (emit: (chunk: Uint8Array) => void) => { scan(t, 0, (b) => emit(new Uint8Array(b.buffer, b.byteOffset, b.byteLength))); } : undefined;
-    return Tensor.derive(name, low, [...t.dims], t, (chunk) => { const b = lowerValues(chunk, low, known, codec, false).bits; return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); }, stream);
+    const stream =
+      low === DataType.FLOAT16 && scan
+        ? (emit: (chunk: Uint8Array) => void) => {
+            scan(t, 0, (b) => emit(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)));
+          }
+        : undefined;
+    return Tensor.derive(
+      name,
+      low,
+      [...t.dims],
+      t,
+      (chunk) => {
+        const b = lowerValues(chunk, low, known, codec, false).bits;
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      },
+      stream,
+    );
   }
   const r = lowerValues(t.raw(), ctx.low, known, ctx.opts.halfCodec);
   s.converted++;
   if (r.clamped) {
-    s.clampedValues += r.clamped; s.clampedTensors++;
+    s.clampedValues += r.clamped;
+    s.clampedTensors++;
     if (!s.worstClamp || r.maxAbs > s.worstClamp.maxAbs) s.worstClamp = { name, maxAbs: r.maxAbs };
   }
   if (r.flushed) {
-    s.flushedValues += r.flushed; s.flushedTensors++;
+    s.flushedValues += r.flushed;
+    s.flushedTensors++;
     if (!s.worstFlush || r.flushed > s.worstFlush.count) s.worstFlush = { name, count: r.flushed };
   }
   const out = t.name === name ? t : Tensor.fromBytes(name, ctx.low, [...t.dims], new Uint8Array(0));
@@ -58,8 +78,13 @@ function readers(ctx: PassContext, name: string): { node: Node; slot: number; ty
   const g = ctx.graph;
   const out: { node: Node; slot: number; type: number | undefined }[] = [];
   for (const c of new Set(g.values.get(name)?.consumers ?? [])) {
-    if (c.graph !== g) { out.push({ node: c, slot: -1, type: DataType.FLOAT }); continue; } // read in a subgraph
-    c.inputs.forEach((x, slot) => { if (x === name) out.push({ node: c, slot, type: requiredInputType(ctx, c, slot) }); });
+    if (c.graph !== g) {
+      out.push({ node: c, slot: -1, type: DataType.FLOAT });
+      continue;
+    } // read in a subgraph
+    c.inputs.forEach((x, slot) => {
+      if (x === name) out.push({ node: c, slot, type: requiredInputType(ctx, c, slot) });
+    });
     if (!c.inputs.includes(name)) out.push({ node: c, slot: -1, type: DataType.FLOAT }); // implicit (subgraph) read
   }
   return out;
@@ -98,7 +123,8 @@ function lowerConstant(ctx: PassContext, n: Node, attr: string): void {
   const a = n.attr(attr);
   let t: Tensor | undefined;
   if (a?.t) t = Tensor.fromProto(a.t);
-  else if (!a && opPolicy(n.opType, n.domain).fill !== undefined) t = Tensor.fromArray('', DataType.FLOAT, [1], new Float32Array([opPolicy(n.opType, n.domain).fill!]));
+  else if (!a && opPolicy(n.opType, n.domain).fill !== undefined)
+    t = Tensor.fromArray('', DataType.FLOAT, [1], new Float32Array([opPolicy(n.opType, n.domain).fill!]));
   else {
     const vf = n.attr('value_float') ?? n.attr('value_floats');
     if (!vf) return;
@@ -107,9 +133,12 @@ function lowerConstant(ctx: PassContext, n: Node, attr: string): void {
     n.attributes = n.attributes.filter((x) => x !== vf);
   }
   if (t.dataType !== DataType.FLOAT) return;
-  const lowered = lowerTensor(ctx, Tensor.fromArray(t.name, DataType.FLOAT, [...t.dims], (t.data() as Float32Array).slice()), t.name);
+  const lowered = lowerTensor(
+    ctx,
+    Tensor.fromArray(t.name, DataType.FLOAT, [...t.dims], (t.data() as Float32Array).slice()),
+    t.name,
+  );
   n.setAttr(makeAttr(attr, lowered));
   const out = ctx.graph.values.get(n.outputs[0]);
   if (out) out.type = { ...(out.type ?? { elemType: ctx.low }), elemType: ctx.low };
 }
-

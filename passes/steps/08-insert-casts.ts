@@ -38,7 +38,8 @@ export function insertCasts(ctx: PassContext): void {
   if (ctx.isMain) {
     for (const i of g.inputs) {
       const v = g.values.get(i);
-      if (!keepIo(ctx, i) && v?.type?.elemType === DataType.FLOAT && !g.initializers.has(i)) v.type = { ...v.type, elemType: ctx.low };
+      if (!keepIo(ctx, i) && v?.type?.elemType === DataType.FLOAT && !g.initializers.has(i))
+        v.type = { ...v.type, elemType: ctx.low };
     }
   }
   const cache = new Map<string, string>();
@@ -72,7 +73,8 @@ export function insertCasts(ctx: PassContext): void {
           const v = g.values.get(n.outputs[j])!;
           v.type = { ...v.type!, elemType: ctx.low };
         }
-        for (const [k, val] of Object.entries(opPolicy(n.opType, n.domain, ctx.opset).lowAttrs ?? {})) if (!n.attr(k)) n.setAttr(makeAttr(k, val));
+        for (const [k, val] of Object.entries(opPolicy(n.opType, n.domain, ctx.opset).lowAttrs ?? {}))
+          if (!n.attr(k)) n.setAttr(makeAttr(k, val));
       }
     }
     for (const j of ctx.branchLow.get(n) ?? []) {

@@ -8,12 +8,15 @@ import { DataType } from '../../src/core/dtype.js';
 import type { Node } from '../../src/ir/graph.js';
 import { opRole } from '../policy.js';
 
-const rank = (t: number | undefined) => (t === DataType.DOUBLE ? 3 : t === DataType.FLOAT ? 2 : t === DataType.FLOAT16 || t === DataType.BFLOAT16 ? 1 : 0);
+const rank = (t: number | undefined) =>
+  t === DataType.DOUBLE ? 3 : t === DataType.FLOAT ? 2 : t === DataType.FLOAT16 || t === DataType.BFLOAT16 ? 1 : 0;
 
 export function cleanup(ctx: PassContext): void {
   const g = ctx.graph;
   const typeOf = (name: string) => g.lookup(name)?.type?.elemType;
-  const replace = (from: string, to: string) => { for (const n of g.nodes) n.inputs = n.inputs.map((x) => (x === from ? to : x)); };
+  const replace = (from: string, to: string) => {
+    for (const n of g.nodes) n.inputs = n.inputs.map((x) => (x === from ? to : x));
+  };
   for (let changed = true; changed;) {
     changed = false;
     g.reindex();
@@ -21,14 +24,28 @@ export function cleanup(ctx: PassContext): void {
       if (opRole(n.opType) !== 'cast' || g.outputs.includes(n.outputs[0])) continue;
       const src = n.inputs[0];
       const to = n.attrInt('to', 0);
-      if (typeOf(src) === to) { replace(n.outputs[0], src); remove(ctx, n); changed = true; break; }
+      if (typeOf(src) === to) {
+        replace(n.outputs[0], src);
+        remove(ctx, n);
+        changed = true;
+        break;
+      }
       const p = g.values.get(src)?.producer;
       if (p && p.graph === g && opRole(p.opType) === 'cast') {
         const orig = p.inputs[0];
         const mid = p.attrInt('to', 0);
-        if (typeOf(orig) === to && rank(mid) >= rank(to) && rank(to) > 0) { replace(n.outputs[0], orig); remove(ctx, n); changed = true; break; }
+        if (typeOf(orig) === to && rank(mid) >= rank(to) && rank(to) > 0) {
+          replace(n.outputs[0], orig);
+          remove(ctx, n);
+          changed = true;
+          break;
+        }
       }
-      if (!(g.values.get(n.outputs[0])?.consumers.length)) { remove(ctx, n); changed = true; break; }
+      if (!g.values.get(n.outputs[0])?.consumers.length) {
+        remove(ctx, n);
+        changed = true;
+        break;
+      }
     }
   }
   g.reindex();

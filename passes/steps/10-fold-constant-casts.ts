@@ -15,14 +15,19 @@ import { lowerValues } from '../lib/lower.js';
 import { f16ArrayToF32, bf16ArrayToF32 } from '../../src/core/half.js';
 
 const suffix = (t: number) => (t === DataType.FLOAT16 ? 'fp16' : t === DataType.BFLOAT16 ? 'bf16' : 'fp32');
-const convertible = (from: number, to: number) => from !== to && [DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16].includes(from as never) && [DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16].includes(to as never);
+const convertible = (from: number, to: number) =>
+  from !== to &&
+  [DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16].includes(from as never) &&
+  [DataType.FLOAT, DataType.FLOAT16, DataType.BFLOAT16].includes(to as never);
 
 /** The tensor's values converted to `to` (fp32 → low rounds to nearest even, clamping finite overflow; low → fp32 is exact). */
 function converted(t: Tensor, to: number, name: string): Tensor {
   if (t.dataType === DataType.FLOAT) return Tensor.fromArray(name, to, [...t.dims], lowerValues(t.raw(), to).bits);
   const bits = t.data() as Uint16Array;
   const f = t.dataType === DataType.FLOAT16 ? f16ArrayToF32(bits) : bf16ArrayToF32(bits);
-  return to === DataType.FLOAT ? Tensor.fromArray(name, to, [...t.dims], f) : Tensor.fromArray(name, to, [...t.dims], lowerValues(new Uint8Array(f.buffer), to).bits);
+  return to === DataType.FLOAT
+    ? Tensor.fromArray(name, to, [...t.dims], f)
+    : Tensor.fromArray(name, to, [...t.dims], lowerValues(new Uint8Array(f.buffer), to).bits);
 }
 
 /** The graph (this one or an enclosing one) whose initializer `name` resolves to, if any. */
@@ -43,7 +48,8 @@ export function foldConstantCasts(ctx: PassContext): void {
   const g = ctx.graph;
   for (const n of [...g.nodes]) {
     if (opRole(n.opType) !== 'cast') continue;
-    const src = n.inputs[0], to = n.attrInt('to', 0);
+    const src = n.inputs[0],
+      to = n.attrInt('to', 0);
     const owner = initializerOwner(g, src);
     if (owner && !g.outputs.includes(n.outputs[0])) {
       const t = owner.initializers.get(src)!;
@@ -61,7 +67,8 @@ export function foldConstantCasts(ctx: PassContext): void {
     }
     const p = g.values.get(src)?.producer;
     const a = p?.attr('value');
-    if (!p || p.graph !== g || opRole(p.opType) !== 'constant' || !a?.t || g.values.get(src)!.consumers.length !== 1) continue;
+    if (!p || p.graph !== g || opRole(p.opType) !== 'constant' || !a?.t || g.values.get(src)!.consumers.length !== 1)
+      continue;
     const t = Tensor.fromProto(a.t);
     if (!convertible(t.dataType, to) || g.outputs.includes(src)) continue;
     p.setAttr(makeAttr('value', converted(t, to, t.name)));

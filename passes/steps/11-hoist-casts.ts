@@ -17,12 +17,20 @@ export function hoistCasts(model: Model, summary: ConvertSummary): void {
   const taken = new Set<string>();
   for (const g of model.graph.allGraphs()) for (const v of g.values.keys()) taken.add(v);
   for (const body of [...model.graph.allGraphs()].reverse()) {
-    const owner = body.owner, parent = body.parent;
+    const owner = body.owner,
+      parent = body.parent;
     if (!owner || !parent) continue;
     for (const c of [...body.nodes]) {
       if (opRole(c.opType) !== 'cast' || body.outputs.includes(c.outputs[0])) continue;
       const x = c.inputs[0];
-      if (!x || body.values.get(x)?.producer || body.inputs.includes(x) || body.initializers.has(x) || !body.parent!.lookup(x)) continue;
+      if (
+        !x ||
+        body.values.get(x)?.producer ||
+        body.inputs.includes(x) ||
+        body.initializers.has(x) ||
+        !body.parent!.lookup(x)
+      )
+        continue;
       const to = c.attrInt('to', 0);
       const y = castIn(parent, owner, x, to, taken, summary);
       for (const n of body.allNodes()) n.inputs = n.inputs.map((i) => (i === c.outputs[0] ? y : i));
@@ -40,7 +48,10 @@ function castIn(g: Graph, before: Node, x: string, to: number, taken: Set<string
   const have = g.nodes.find((n) => opRole(n.opType) === 'cast' && n.inputs[0] === x && n.attrInt('to', 0) === to);
   if (have) {
     // It must run before the node whose bodies now read it (x is available there: that node reads it too).
-    if (g.nodes.indexOf(have) > g.nodes.indexOf(before)) { g.nodes = g.nodes.filter((n) => n !== have); g.nodes.splice(g.nodes.indexOf(before), 0, have); }
+    if (g.nodes.indexOf(have) > g.nodes.indexOf(before)) {
+      g.nodes = g.nodes.filter((n) => n !== have);
+      g.nodes.splice(g.nodes.indexOf(before), 0, have);
+    }
     return have.outputs[0];
   }
   const suffix = to === DataType.FLOAT ? 'fp32' : to === DataType.BFLOAT16 ? 'bf16' : 'fp16';

@@ -24,18 +24,30 @@ import { cloneModel } from '../../src/onnx/io.js';
  * A training graph. `state`: with `bnTraining`, each BatchNormalization's running mean and variance — inputs
  * the trainer feeds and outputs it reads back after each step (the node updates them by its momentum).
  */
-export interface TrainingGraph { model: Model; weights: string[]; grads: string[]; logits: string; classes: number; state: { input: string; output: string }[] }
+export interface TrainingGraph {
+  model: Model;
+  weights: string[];
+  grads: string[];
+  logits: string;
+  classes: number;
+  state: { input: string; output: string }[];
+}
 
 /**
  * The training graph of a forward model: loss, gradients of every float initializer (reverse-mode autodiff).
  * `shapes`: the dims of every forward value for batch 1 (the tools measure them by running the model once).
  */
-export function trainingGraph(forward: Model, shapes: Map<string, number[]>, opts: { logits?: string; bnTraining?: boolean } = {}): TrainingGraph {
+export function trainingGraph(
+  forward: Model,
+  shapes: Map<string, number[]>,
+  opts: { logits?: string; bnTraining?: boolean } = {},
+): TrainingGraph {
   const model = cloneModel(forward); // work on a copy
   const g = model.graph;
   const logits = opts.logits ?? g.outputs[0];
   const shape = g.values.get(logits)?.type?.shape;
-  const classes = shape && typeof shape[shape.length - 1] === 'number' ? (shape[shape.length - 1] as number) : undefined;
+  const classes =
+    shape && typeof shape[shape.length - 1] === 'number' ? (shape[shape.length - 1] as number) : undefined;
   if (!classes) throw new AmpError(`output '${logits}' must be logits with a known class dimension`);
   // Weights become inputs.
   const weights = [...g.initializers.values()].filter((t) => t.dataType === DataType.FLOAT).map((t) => t.name);
@@ -48,36 +60,65 @@ export function trainingGraph(forward: Model, shapes: Map<string, number[]>, opt
     g.value(w).type = { elemType: DataType.FLOAT, shape: [...t.dims] };
   }
   let counter = 0;
-  const fresh = (p: string) => { let n; do n = `${p}_${counter++}`; while (g.values.has(n)); return n; };
+  const fresh = (p: string) => {
+    let n;
+    do n = `${p}_${counter++}`;
+    while (g.values.has(n));
+    return n;
+  };
   const emit = (op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, nOut = 1, name = ''): string[] => {
     const outs = Array.from({ length: nOut }, () => fresh(`grad.${op.toLowerCase()}`));
-    const node = new IrNode(op, inputs, outs, g, name || `bwd/${outs[0]}`, '', Object.entries(attrs).map(([k, v]) => makeAttr(k, v)));
+    const node = new IrNode(
+      op,
+      inputs,
+      outs,
+      g,
+      name || `bwd/${outs[0]}`,
+      '',
+      Object.entries(attrs).map(([k, v]) => makeAttr(k, v)),
+    );
     g.nodes.push(node);
     return outs;
   };
-  const scalar = (v: number) => { const n = fresh('c'); g.initializers.set(n, Tensor.fromArray(n, DataType.FLOAT, [], Float32Array.from([v]))); g.value(n).type = { elemType: DataType.FLOAT, shape: [] }; return n; };
-  const ints = (v: number[]) => { const n = fresh('axes'); g.initializers.set(n, Tensor.fromArray(n, DataType.INT64, [v.length], BigInt64Array.from(v.map(BigInt)))); g.value(n).type = { elemType: DataType.INT64, shape: [v.length] }; return n; };
+  const scalar = (v: number) => {
+    const n = fresh('c');
+    g.initializers.set(n, Tensor.fromArray(n, DataType.FLOAT, [], Float32Array.from([v])));
+    g.value(n).type = { elemType: DataType.FLOAT, shape: [] };
+    return n;
+  };
+  const ints = (v: number[]) => {
+    const n = fresh('axes');
+    g.initializers.set(n, Tensor.fromArray(n, DataType.INT64, [v.length], BigInt64Array.from(v.map(BigInt))));
+    g.value(n).type = { elemType: DataType.INT64, shape: [v.length] };
+    return n;
+  };
   // Values that depend on a weight need gradients.
   const needs = new Set<string>(weights);
   for (const n of g.nodes) if (n.inputs.some((i) => needs.has(i))) n.outputs.forEach((o) => needs.add(o));
   const fwdNodes: Node[] = [...g.nodes];
   // MaxPool gradients route through the Indices output: ask for it where the model did not.
   const indices = new Map<Node, string>();
-  for (const n of fwdNodes) if (n.opType === 'MaxPool') {
-    if (!n.outputs[1]) { n.outputs[1] = fresh('maxpool.indices'); g.value(n.outputs[1]).type = { elemType: DataType.INT64 }; }
-    indices.set(n, n.outputs[1]);
-  }
+  for (const n of fwdNodes)
+    if (n.opType === 'MaxPool') {
+      if (!n.outputs[1]) {
+        n.outputs[1] = fresh('maxpool.indices');
+        g.value(n.outputs[1]).type = { elemType: DataType.INT64 };
+      }
+      indices.set(n, n.outputs[1]);
+    }
   // Training-mode BatchNormalization: batch statistics in the forward pass, running statistics as state.
   const state: { input: string; output: string }[] = [];
-  if (opts.bnTraining) for (const n of fwdNodes) if (n.opType === 'BatchNormalization') {
-    n.setAttr(makeAttr('training_mode', 1));
-    for (const k of [3, 4]) {
-      const out = fresh(`${n.label}.running_${k === 3 ? 'mean' : 'var'}`);
-      n.outputs[k - 2] = out;
-      g.value(out).type = { elemType: DataType.FLOAT, shape: weightDims.get(n.inputs[k]) };
-      state.push({ input: n.inputs[k], output: out });
-    }
-  }
+  if (opts.bnTraining)
+    for (const n of fwdNodes)
+      if (n.opType === 'BatchNormalization') {
+        n.setAttr(makeAttr('training_mode', 1));
+        for (const k of [3, 4]) {
+          const out = fresh(`${n.label}.running_${k === 3 ? 'mean' : 'var'}`);
+          n.outputs[k - 2] = out;
+          g.value(out).type = { elemType: DataType.FLOAT, shape: weightDims.get(n.inputs[k]) };
+          state.push({ input: n.inputs[k], output: out });
+        }
+      }
 
   // Fused softmax cross-entropy (fp32 by name), and the seed gradient of the scaled loss.
   g.inputs.push('labels', 'grad_scale', 'loss_coef');
@@ -96,8 +137,12 @@ export function trainingGraph(forward: Model, shapes: Map<string, number[]>, opt
   const grads = new Map<string, string>([[logits, dz]]);
   const ctx: GradContext = {
     emit: (op, inputs, attrs, nOut) => emit(op, inputs, attrs ?? {}, nOut ?? 1),
-    accumulate: (name, gr) => { const prev = grads.get(name); grads.set(name, prev ? emit('Add', [prev, gr])[0] : gr); },
-    scalar, ints,
+    accumulate: (name, gr) => {
+      const prev = grads.get(name);
+      grads.set(name, prev ? emit('Add', [prev, gr])[0] : gr);
+    },
+    scalar,
+    ints,
     needs: (name) => needs.has(name),
     weightDims: (name) => weightDims.get(name),
     shapeOf: (name) => shapes.get(name),
@@ -116,7 +161,10 @@ export function trainingGraph(forward: Model, shapes: Map<string, number[]>, opt
   // bnTraining, inputs the trainer feeds (state).
   for (const w of [...weights]) {
     if (grads.has(w)) continue;
-    if (state.some((s) => s.input === w)) { weights.splice(weights.indexOf(w), 1); continue; }
+    if (state.some((s) => s.input === w)) {
+      weights.splice(weights.indexOf(w), 1);
+      continue;
+    }
     const t = forward.graph.initializers.get(w)!;
     g.initializers.set(w, t);
     g.inputs = g.inputs.filter((x) => x !== w);

@@ -32,7 +32,15 @@ import { AmpError, UnsupportedOpError } from '../../src/core/errors.js';
 import { BufferPool, withPool } from './pool.js';
 
 /** Ops whose outputs differ from run to run with the same inputs: never folded. */
-const NONDETERMINISTIC = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Bernoulli', 'Multinomial', 'Dropout']);
+const NONDETERMINISTIC = new Set([
+  'RandomNormal',
+  'RandomUniform',
+  'RandomNormalLike',
+  'RandomUniformLike',
+  'Bernoulli',
+  'Multinomial',
+  'Dropout',
+]);
 
 /** Options of one CpuExecutor run: outputs to return, and a callback for every intermediate value. */
 export interface RunOptions {
@@ -43,19 +51,27 @@ export interface RunOptions {
   /** Output → input: after the run the output is kept as that input's value for later runs whose feeds lack it (runtime/carry.ts). */
   carry?: Record<string, string>;
 }
-export interface ExecutorOptions { fp16Accumulate?: boolean }
+export interface ExecutorOptions {
+  fp16Accumulate?: boolean;
+}
 
-const bytesOf = (t: RTensor): number => (Array.isArray(t.data) ? t.data.length * 8 : (t.data as ArrayBufferView).byteLength);
+const bytesOf = (t: RTensor): number =>
+  Array.isArray(t.data) ? t.data.length * 8 : (t.data as ArrayBufferView).byteLength;
 
 class Scope {
   vals = new Map<string, RTensor>();
-  constructor(readonly parent?: Scope, private readonly outer?: (name: string) => RTensor | undefined) {}
+  constructor(
+    readonly parent?: Scope,
+    private readonly outer?: (name: string) => RTensor | undefined,
+  ) {}
   get(name: string): RTensor | undefined {
     return this.vals.get(name) ?? (this.parent ? this.parent.get(name) : this.outer?.(name));
   }
 }
 
-interface Plan { freeAfter: string[][] }
+interface Plan {
+  freeAfter: string[][];
+}
 
 /** The CPU reference executor: fp16/bf16 stored as half bits, every op rounded once to its output type. */
 export class CpuExecutor {
@@ -68,7 +84,10 @@ export class CpuExecutor {
   /** Recycling is on for a run whose intermediates nobody observes. */
   private recycle = false;
 
-  constructor(readonly model: Model, readonly opts: ExecutorOptions = {}) {
+  constructor(
+    readonly model: Model,
+    readonly opts: ExecutorOptions = {},
+  ) {
     this.ctx = {
       fp16Accumulate: !!opts.fp16Accumulate,
       opset: model.opset('') ?? 1,
@@ -78,7 +97,11 @@ export class CpuExecutor {
     for (const n of model.graph.allNodes()) if (!lookupOwn(cpuKernels, n.key)) missing.set(n.key, n.label);
     if (missing.size) {
       const [[, label]] = missing;
-      throw new UnsupportedOpError(`the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')`, [...missing.keys()], model.file);
+      throw new UnsupportedOpError(
+        `the CPU executor has no kernel for ${[...missing.keys()].join(', ')} (first used by node '${label}')`,
+        [...missing.keys()],
+        model.file,
+      );
     }
     checkEnumAttributes(model);
     checkControlFlow(model);
@@ -91,13 +114,18 @@ export class CpuExecutor {
   /** Bytes held by the values alive in the executor's scopes, at the peak of the last run (deterministic). */
   peakLiveBytes = 0;
   private live = 0;
-  private track(delta: number): void { this.live += delta; if (this.live > this.peakLiveBytes) this.peakLiveBytes = this.live; }
+  private track(delta: number): void {
+    this.live += delta;
+    if (this.live > this.peakLiveBytes) this.peakLiveBytes = this.live;
+  }
 
   private plan(g: Graph): Plan {
     let p = this.plans.get(g);
     if (p) return p;
     const last = new Map<string, number>();
-    g.nodes.forEach((n, i) => { for (const r of n.reads()) last.set(r, i); });
+    g.nodes.forEach((n, i) => {
+      for (const r of n.reads()) last.set(r, i);
+    });
     const keep = new Set(g.outputs);
     const freeAfter: string[][] = g.nodes.map(() => []);
     for (const [name, i] of last) if (!keep.has(name)) freeAfter[i].push(name);
@@ -135,7 +163,12 @@ export class CpuExecutor {
   private runGraph(g: Graph, inputs: RTensor[], parent: Scope | undefined, want?: Set<string>): RTensor[] {
     const scope = new Scope(parent);
     for (const [name, t] of g.initializers) scope.vals.set(name, this.initializer(t));
-    g.inputs.forEach((name, i) => { if (inputs[i]) { scope.vals.set(name, inputs[i]); this.track(bytesOf(inputs[i])); } });
+    g.inputs.forEach((name, i) => {
+      if (inputs[i]) {
+        scope.vals.set(name, inputs[i]);
+        this.track(bytesOf(inputs[i]));
+      }
+    });
     const plan = this.plan(g);
     const saved = this.current;
     // Buffers this run produced, by array, with the number of live values holding each (views share arrays).
@@ -148,7 +181,14 @@ export class CpuExecutor {
       const isConst = !!constants?.has(n);
       if (isConst && n.outputs.every((o) => !o || this.folded.has(o))) {
         // Folded on an earlier run: the kept values, seen by onValue like computed ones.
-        for (const o of n.outputs) if (o) { const v = this.folded.get(o)!; scope.vals.set(o, v); foreign.add(v.data); this.track(bytesOf(v)); this.onValue?.(o, v, n); }
+        for (const o of n.outputs)
+          if (o) {
+            const v = this.folded.get(o)!;
+            scope.vals.set(o, v);
+            foreign.add(v.data);
+            this.track(bytesOf(v));
+            this.onValue?.(o, v, n);
+          }
         this.freeAfterNode(scope, plan.freeAfter[i], g, refs, want);
         continue;
       }
@@ -169,15 +209,21 @@ export class CpuExecutor {
       } catch (e) {
         // Named by node (once, at the innermost level) and by the model's file: a model a kernel cannot run is bad input.
         const msg = e instanceof AmpError ? e.message : `failed: ${(e as Error)?.message ?? e}`;
-        if (e instanceof AmpError && (e.file || msg.startsWith('node '))) throw e.file ? e : e.reissue(msg, this.model.file);
-        throw e instanceof AmpError ? e.reissue(`node '${n.label}' (${n.opType}): ${msg}`, this.model.file) : new AmpError(`node '${n.label}' (${n.opType}): ${msg}`, this.model.file);
+        if (e instanceof AmpError && (e.file || msg.startsWith('node ')))
+          throw e.file ? e : e.reissue(msg, this.model.file);
+        throw e instanceof AmpError
+          ? e.reissue(`node '${n.label}' (${n.opType}): ${msg}`, this.model.file)
+          : new AmpError(`node '${n.label}' (${n.opType}): ${msg}`, this.model.file);
       }
       n.outputs.forEach((o, j) => {
         if (!o || !outs[j]) return;
         scope.vals.set(o, outs[j]);
         this.track(bytesOf(outs[j]));
         // A folded value is kept for later runs: never recycled.
-        if (isConst) { this.folded.set(o, outs[j]); foreign.add(outs[j].data); }
+        if (isConst) {
+          this.folded.set(o, outs[j]);
+          foreign.add(outs[j].data);
+        }
         if (recycle && !foreign.has(outs[j].data)) refs.set(outs[j].data, (refs.get(outs[j].data) ?? 0) + 1);
         this.onValue?.(o, outs[j], n);
       });
@@ -190,7 +236,11 @@ export class CpuExecutor {
       if (!v) throw new AmpError(`graph output '${o}' of '${g.name}' was not computed`);
       return v;
     });
-    if (want) for (const w of want) { const v = scope.get(w); if (v) res.push(v); }
+    if (want)
+      for (const w of want) {
+        const v = scope.get(w);
+        if (v) res.push(v);
+      }
     return res;
   }
 
@@ -202,7 +252,10 @@ export class CpuExecutor {
         scope.vals.delete(f);
         this.track(-bytesOf(v));
         const r = refs.get(v.data);
-        if (r === 1) { refs.delete(v.data); this.pool.give(v.data); } else if (r) refs.set(v.data, r - 1);
+        if (r === 1) {
+          refs.delete(v.data);
+          this.pool.give(v.data);
+        } else if (r) refs.set(v.data, r - 1);
       }
     }
   }
@@ -224,27 +277,39 @@ export class CpuExecutor {
 
   /** Runs the model; problems are AmpErrors naming the model's file. */
   runSync(feeds: Record<string, RTensor>, opts: RunOptions = {}): Record<string, RTensor> {
-    try { return this.runModel(feeds, opts); } catch (e) { throw e instanceof AmpError && !e.file && this.model.file ? e.reissue(e.message, this.model.file) : e; }
+    try {
+      return this.runModel(feeds, opts);
+    } catch (e) {
+      throw e instanceof AmpError && !e.file && this.model.file ? e.reissue(e.message, this.model.file) : e;
+    }
   }
   private runModel(feeds: Record<string, RTensor>, opts: RunOptions): Record<string, RTensor> {
     const g = this.model.graph;
     const inputs = this.checkFeeds(feeds);
     this.onValue = opts.onValue;
     this.peakLiveBytes = this.live = 0;
-    if (opts.onValue) g.inputs.forEach((name, i) => { if (!g.initializers.has(name)) opts.onValue!(name, inputs[i]); });
+    if (opts.onValue)
+      g.inputs.forEach((name, i) => {
+        if (!g.initializers.has(name)) opts.onValue!(name, inputs[i]);
+      });
     const extra = (opts.outputs ?? []).filter((o) => !g.outputs.includes(o));
     const want = new Set(extra);
     this.recycle = !opts.onValue;
     try {
       const res = withPool(this.recycle ? this.pool : undefined, () => this.runGraph(g, inputs, undefined, want));
       const all: Record<string, RTensor> = {};
-      g.outputs.forEach((o, i) => { all[o] = res[i]; });
-      extra.forEach((o, i) => { if (res[g.outputs.length + i]) all[o] = res[g.outputs.length + i]; });
+      g.outputs.forEach((o, i) => {
+        all[o] = res[i];
+      });
+      extra.forEach((o, i) => {
+        if (res[g.outputs.length + i]) all[o] = res[g.outputs.length + i];
+      });
       const names = opts.outputs ?? g.outputs;
       for (const n of names) if (!all[n]) throw new AmpError(`'${n}' is not a value of the model`);
       // Initializers are views of the model's weights: a caller gets its own copy.
       const initial = new Set(this.inits.values());
-      const own = (t: RTensor): RTensor => (initial.has(t) ? { ...t, dims: [...t.dims], data: t.data.slice() as typeof t.data } : t);
+      const own = (t: RTensor): RTensor =>
+        initial.has(t) ? { ...t, dims: [...t.dims], data: t.data.slice() as typeof t.data } : t;
       return Object.fromEntries(names.map((n) => [n, own(all[n])]));
     } finally {
       this.onValue = undefined;
@@ -253,11 +318,16 @@ export class CpuExecutor {
   private carried = new HostCarry();
   async run(feeds: Record<string, RTensor>, opts: RunOptions = {}): Promise<Record<string, RTensor>> {
     const outs = this.model.graph.outputs;
-    const res = this.runSync(this.carried.feeds(feeds), { ...opts, outputs: this.carried.outputs(opts.outputs, outs, opts.carry) });
+    const res = this.runSync(this.carried.feeds(feeds), {
+      ...opts,
+      outputs: this.carried.outputs(opts.outputs, outs, opts.carry),
+    });
     return this.carried.keep(res, opts.outputs, outs, opts.carry);
   }
   /** A value carried for input `name` (RunOptions.carry). */
-  async readCarried(name: string): Promise<RTensor> { return this.carried.read(name); }
+  async readCarried(name: string): Promise<RTensor> {
+    return this.carried.read(name);
+  }
   /**
    * Runs one node — control flow included — with values outside it supplied by `outer` (another runtime's
    * values: the WebGPU executor runs If/Loop/Scan this way).
@@ -271,17 +341,26 @@ export class CpuExecutor {
       this.current = saved;
     }
   }
-  dispose(): void { this.inits.clear(); this.carried.clear(); }
+  dispose(): void {
+    this.inits.clear();
+    this.carried.clear();
+  }
 }
 
 /** Runs one node on given inputs (outside any graph run): the diff report's per-node attribution. */
-export function executeNode(node: Node, inputs: (RTensor | undefined)[], opts: ExecutorOptions & { opset?: number } = {}): RTensor[] {
+export function executeNode(
+  node: Node,
+  inputs: (RTensor | undefined)[],
+  opts: ExecutorOptions & { opset?: number } = {},
+): RTensor[] {
   const kernel = lookupOwn(cpuKernels, node.key);
   if (!kernel) throw new AmpError(`the CPU executor has no kernel for ${node.opType} (node '${node.label}')`);
   const ctx: KernelContext = {
     fp16Accumulate: !!opts.fp16Accumulate,
     opset: opts.opset ?? 17,
-    runGraph: () => { throw new AmpError(`executeNode cannot run the subgraphs of '${node.label}'`); },
+    runGraph: () => {
+      throw new AmpError(`executeNode cannot run the subgraphs of '${node.label}'`);
+    },
   };
   return kernel(node, inputs, ctx);
 }

@@ -12,5 +12,8 @@ const mib = (b: number) => (b < 2 ** 20 ? `${b} bytes` : `${(b / 2 ** 20).toFixe
 export function checkAlloc(n: number, bytesPerElement: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new AmpError(`a tensor of ${n} elements cannot exist`);
   const max = getMaxTensorBytes();
-  if (n * bytesPerElement > max) throw new AmpError(`a tensor of ${n} elements (${mib(n * bytesPerElement)}) exceeds the memory limit of ${mib(max)} (--max-memory)`);
+  if (n * bytesPerElement > max)
+    throw new AmpError(
+      `a tensor of ${n} elements (${mib(n * bytesPerElement)}) exceeds the memory limit of ${mib(max)} (--max-memory)`,
+    );
 }

@@ -35,11 +35,13 @@ export function unaryLoop(f: (x: number, node: Node) => number): UnaryLoop {
  * [outer, bl, inner] with bl = its element count; undefined for other patterns (general index tables then).
  */
 export function broadcastBlock(small: readonly number[], out: readonly number[]): [number, number, number] | undefined {
-  const r = out.length, lead = r - small.length;
+  const r = out.length,
+    lead = r - small.length;
   const sd = [...new Array(lead).fill(1), ...small];
   const varying = sd.flatMap((d, i) => (d !== 1 ? [i] : []));
   if (!varying.length) return [1, 1, out.reduce((a, b) => a * b, 1)];
-  const lo = varying[0], hi = varying[varying.length - 1];
+  const lo = varying[0],
+    hi = varying[varying.length - 1];
   for (let i = lo; i <= hi; i++) if (sd[i] !== out[i]) return undefined;
   const prod = (a: number, b: number) => out.slice(a, b).reduce((x, y) => x * y, 1);
   return [prod(0, lo), prod(lo, hi + 1), prod(hi + 1, r)];

@@ -15,7 +15,8 @@ import { checkAlloc } from './limits.js';
 
 type Pooled = Float32Array | Uint16Array;
 /** Free buffers kept at most (the smallest are let go first); requests below MIN_BYTES are not pooled. */
-const MAX_FREE = 64, MIN_BYTES = 4096;
+const MAX_FREE = 64,
+  MIN_BYTES = 4096;
 
 export class BufferPool {
   /** Free buffers, ascending by size. */
@@ -25,7 +26,10 @@ export class BufferPool {
   private isFree = new WeakSet<ArrayBuffer>();
   /** Views handed out since the current node began. */
   private recent: Pooled[] = [];
-  take<T extends Pooled>(ctor: { new (b: ArrayBuffer, off: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  take<T extends Pooled>(
+    ctor: { new (b: ArrayBuffer, off: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number },
+    n: number,
+  ): T {
     const bytes = n * ctor.BYTES_PER_ELEMENT;
     if (bytes < MIN_BYTES) return new ctor(n);
     const i = this.free.findIndex((b) => b.byteLength >= bytes);
@@ -37,7 +41,9 @@ export class BufferPool {
     return a;
   }
   /** Starts a node: returns the mark `end` needs. */
-  begin(): number { return this.recent.length; }
+  begin(): number {
+    return this.recent.length;
+  }
   /** Ends a node: what it took and did not return (by buffer) goes back to the pool. */
   end(mark: number, kept: readonly { data: unknown }[]): void {
     const keep = new Set(kept.map((t) => (ArrayBuffer.isView(t.data) ? t.data.buffer : undefined)));
@@ -60,12 +66,19 @@ let current: BufferPool | undefined;
 export function withPool<T>(p: BufferPool | undefined, fn: () => T): T {
   const saved = current;
   current = saved ?? p;
-  try { return fn(); } finally { current = saved; }
+  try {
+    return fn();
+  } finally {
+    current = saved;
+  }
 }
 /** The pool of the run in progress, if any. */
 export const currentPool = (): BufferPool | undefined => current;
 /** A Float32Array / Uint16Array of length n for an op that writes every element. */
-export function takeBuffer<T extends Pooled>(ctor: { new (b: ArrayBuffer, off: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number }, n: number): T {
+export function takeBuffer<T extends Pooled>(
+  ctor: { new (b: ArrayBuffer, off: number, n: number): T; new (n: number): T; BYTES_PER_ELEMENT: number },
+  n: number,
+): T {
   checkAlloc(n, ctor.BYTES_PER_ELEMENT);
   return current ? current.take(ctor, n) : new ctor(n);
 }

@@ -6,7 +6,10 @@ import type { Node } from '../../src/ir/graph.js';
 export function strides(dims: readonly number[]): number[] {
   const s = new Array<number>(dims.length);
   let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) { s[i] = acc; acc *= dims[i]; }
+  for (let i = dims.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= dims[i];
+  }
   return s;
 }
 
@@ -19,7 +22,10 @@ export function broadcastShape(shapes: number[][], node?: Node): number[] {
       const d = s[i];
       if (d === out[j] || d === 1) continue;
       if (out[j] === 1) out[j] = d;
-      else throw new AmpError(`cannot broadcast shapes ${shapes.map((x) => `[${x}]`).join(' and ')}${node ? ` in ${node.label}` : ''}`);
+      else
+        throw new AmpError(
+          `cannot broadcast shapes ${shapes.map((x) => `[${x}]`).join(' and ')}${node ? ` in ${node.label}` : ''}`,
+        );
     }
   }
   return out;
@@ -37,7 +43,10 @@ export function broadcastIndex(inDims: readonly number[], outDims: readonly numb
     const j = rank - inDims.length + i;
     eff[j] = inDims[i] === 1 ? 0 : ist[i];
   }
-  if (size(inDims) === n) { for (let i = 0; i < n; i++) idx[i] = i; return idx; }
+  if (size(inDims) === n) {
+    for (let i = 0; i < n; i++) idx[i] = i;
+    return idx;
+  }
   const cnt = new Array<number>(rank).fill(0);
   let off = 0;
   for (let i = 0; i < n; i++) {
@@ -55,7 +64,8 @@ export function broadcastIndex(inDims: readonly number[], outDims: readonly numb
 
 /** An axis in [−rank, upper] (upper: rank − 1, or rank where an op allows it) as its index in [0, upper]. */
 export function normAxis(a: number, rank: number, upper = rank - 1): number {
-  if (!Number.isInteger(a) || a < -rank || a > upper) throw new AmpError(`axis ${a} is out of range for a rank-${rank} tensor`);
+  if (!Number.isInteger(a) || a < -rank || a > upper)
+    throw new AmpError(`axis ${a} is out of range for a rank-${rank} tensor`);
   return a < 0 ? a + rank : a;
 }
 

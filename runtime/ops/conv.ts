@@ -3,13 +3,22 @@ import type { Node } from '../../src/ir/graph.js';
 import { samePads } from './broadcast.js';
 
 /** Conv and ConvTranspose geometry from a node's attributes: kernel, strides, pads, dilations, output size — checked as onnxruntime checks them. */
-export interface ConvGeom { kernel: number[]; strides: number[]; pads: number[]; dilations: number[]; out: number[] }
+export interface ConvGeom {
+  kernel: number[];
+  strides: number[];
+  pads: number[];
+  dilations: number[];
+  out: number[];
+}
 
 /**
  * A sliding window's attributes must fit the input's r spatial axes: one kernel size, stride and dilation per
  * axis (≥ 1), two pads per axis (≥ 0). A hostile model otherwise asks for windows of 10¹² taps or NaN output sizes.
  */
-export function checkWindow(r: number, w: { kernel: number[]; strides: number[]; dilations: number[]; pads: number[] }): void {
+export function checkWindow(
+  r: number,
+  w: { kernel: number[]; strides: number[]; dilations: number[]; pads: number[] },
+): void {
   const each = (name: string, v: number[], len: number, min: number) => {
     if (v.length !== len) throw windowError(r, `${name} has ${v.length} entries, not ${len}`);
     // Below 2^31 too: the GPU kernels take them as 32-bit integers.
@@ -24,7 +33,11 @@ export function checkWindow(r: number, w: { kernel: number[]; strides: number[];
 
 /** Once the output size is known (after checkWindow): at least one window position per spatial axis. */
 export function checkPositions(node: Node, kernel: number[], dilations: number[], out: number[]): void {
-  if (out.some((o) => !(o >= 1))) throw windowError(out.length, `the ${node.opType} window (kernel ${kernel.join('×')}, dilations ${dilations.join(',')}) is larger than the padded input`);
+  if (out.some((o) => !(o >= 1)))
+    throw windowError(
+      out.length,
+      `the ${node.opType} window (kernel ${kernel.join('×')}, dilations ${dilations.join(',')}) is larger than the padded input`,
+    );
 }
 
 export const windowError = (r: number, what: string) => new AmpError(`${what} (input with ${r} spatial axes)`);
@@ -68,7 +81,13 @@ export function convTransposeGeometry(node: Node, sp: number[], kdims: number[])
     for (let i = 0; i < r; i++) {
       const total = st[i] * (sp[i] - 1) + op[i] + ek[i] - target[i];
       const half = Math.floor(total / 2);
-      if (auto === 'SAME_UPPER') { pads[i] = half; pads[i + r] = total - half; } else { pads[i] = total - half; pads[i + r] = half; }
+      if (auto === 'SAME_UPPER') {
+        pads[i] = half;
+        pads[i + r] = total - half;
+      } else {
+        pads[i] = total - half;
+        pads[i + r] = half;
+      }
     }
     out = target;
   }
@@ -76,10 +95,27 @@ export function convTransposeGeometry(node: Node, sp: number[], kdims: number[])
 }
 
 /** A 1-D or 2-D convolution as 2-D: sizes, strides, dilations and the top/left pads (1-D: height 1, nothing vertical). */
-export interface Conv2dGeom { H: number; W: number; KH: number; KW: number; OH: number; OW: number; SH: number; SW: number; DH: number; DW: number; PT: number; PL: number }
+export interface Conv2dGeom {
+  H: number;
+  W: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  SH: number;
+  SW: number;
+  DH: number;
+  DW: number;
+  PT: number;
+  PL: number;
+}
 export function asConv2d(sp: number[], kdims: number[], g: ConvGeom): Conv2dGeom {
   const two = (v: number[], one: number) => (v.length === 2 ? v : [one, v[0]]);
-  const [H, W] = two(sp, 1), [KH, KW] = two(kdims, 1), [OH, OW] = two(g.out, 1), [SH, SW] = two(g.strides, 1), [DH, DW] = two(g.dilations, 1);
+  const [H, W] = two(sp, 1),
+    [KH, KW] = two(kdims, 1),
+    [OH, OW] = two(g.out, 1),
+    [SH, SW] = two(g.strides, 1),
+    [DH, DW] = two(g.dilations, 1);
   const [PT, PL] = sp.length === 2 ? [g.pads[0], g.pads[1]] : [0, g.pads[0]];
   return { H, W, KH, KW, OH, OW, SH, SW, DH, DW, PT, PL };
 }

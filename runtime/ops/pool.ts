@@ -4,7 +4,13 @@ import { samePads } from './broadcast.js';
 import { checkPositions, checkWindow } from './conv.js';
 
 /** Pooling geometry from a node's attributes (windows checked like Conv's), and the taps of one output position. */
-export interface PoolGeom { k: number[]; st: number[]; dl: number[]; pads: number[]; out: number[] }
+export interface PoolGeom {
+  k: number[];
+  st: number[];
+  dl: number[];
+  pads: number[];
+  out: number[];
+}
 
 export function poolGeometry(node: Node, sp: number[]): PoolGeom {
   const r = sp.length;
@@ -16,7 +22,8 @@ export function poolGeometry(node: Node, sp: number[]): PoolGeom {
   const ceil = node.attrInt('ceil_mode', 0) === 1;
   checkWindow(r, { kernel: k, strides: st, dilations: dl, pads });
   // As onnxruntime requires: a pad smaller than the kernel (a window of only padding has no value).
-  if (auto === 'NOTSET' && pads.some((p, i) => p >= k[i % r])) throw new AmpError(`pads ${pads.join(',')} must each be smaller than the kernel (${k.join('×')})`);
+  if (auto === 'NOTSET' && pads.some((p, i) => p >= k[i % r]))
+    throw new AmpError(`pads ${pads.join(',')} must each be smaller than the kernel (${k.join('×')})`);
   const ek = k.map((x, i) => (x - 1) * dl[i] + 1);
   const out: number[] = [];
   if (auto === 'SAME_UPPER' || auto === 'SAME_LOWER') {

@@ -8,10 +8,17 @@ import { ints, floats } from './values.js';
 export function nearestIndex(x: number, mode: string, len: number): number {
   let i: number;
   switch (mode) {
-    case 'round_prefer_ceil': i = Math.round(x); break;
-    case 'floor': i = Math.floor(x); break;
-    case 'ceil': i = Math.ceil(x); break;
-    default: i = x === Math.floor(x) + 0.5 ? Math.floor(x) : Math.round(x); // round_prefer_floor
+    case 'round_prefer_ceil':
+      i = Math.round(x);
+      break;
+    case 'floor':
+      i = Math.floor(x);
+      break;
+    case 'ceil':
+      i = Math.ceil(x);
+      break;
+    default:
+      i = x === Math.floor(x) + 0.5 ? Math.floor(x) : Math.round(x); // round_prefer_floor
   }
   return Math.max(0, Math.min(len - 1, i));
 }
@@ -25,20 +32,35 @@ export function cubicWeights(t: number, a: number): number[] {
  * filter is stretched by 1/scale and normalized; its points are the n input indices nearest to x (ties to the
  * lower index) of the edge-padded axis; exclude_outside zeroes (and renormalizes away) taps outside it.
  */
-export function antialiasTaps(x: number, scale: number, inLen: number, cubicMode: boolean, a: number, exclude: boolean): [number, number][] {
-  const s = Math.min(scale, 1), x0 = Math.floor(x), ratio = x - x0;
+export function antialiasTaps(
+  x: number,
+  scale: number,
+  inLen: number,
+  cubicMode: boolean,
+  a: number,
+  exclude: boolean,
+): [number, number][] {
+  const s = Math.min(scale, 1),
+    x0 = Math.floor(x),
+    ratio = x - x0;
   let coeffs: number[];
   if (cubicMode) {
     const start = Math.floor(-2 / s) + 1;
     coeffs = Array.from({ length: 2 - 2 * start }, (_, j) => cubicCoeff(s * (start + j - ratio), a));
   } else {
     const start = Math.floor(-1 / s) + 1;
-    coeffs = Array.from({ length: 2 - 2 * start }, (_, j) => Math.max(0, Math.min(1, 1 - Math.abs((start + j - ratio) * s))));
+    coeffs = Array.from({ length: 2 - 2 * start }, (_, j) =>
+      Math.max(0, Math.min(1, 1 - Math.abs((start + j - ratio) * s))),
+    );
   }
-  const n = coeffs.length, pad = Math.ceil(n / 2);
+  const n = coeffs.length,
+    pad = Math.ceil(n / 2);
   const cand: number[] = [];
   for (let k = x0 - n - 1; k <= x0 + n + 1; k++) if (k >= -pad && k < inLen + pad) cand.push(k);
-  const idx = cand.sort((p, q) => Math.abs(x - p) - Math.abs(x - q) || p - q).slice(0, n).sort((p, q) => p - q);
+  const idx = cand
+    .sort((p, q) => Math.abs(x - p) - Math.abs(x - q) || p - q)
+    .slice(0, n)
+    .sort((p, q) => p - q);
   const sum = coeffs.reduce((u, v) => u + v, 0);
   let taps: [number, number][] = idx.map((k, j) => [k, coeffs[j] / sum]);
   if (exclude) {
@@ -57,7 +79,15 @@ export const cubicCoeff = (d: number, a: number): number => {
 };
 
 /** Per output coordinate of one axis: list of (input index, weight). */
-export function axisTaps(node: Node, inLen: number, outLen: number, scale: number, roiStart: number, roiEnd: number, opset: number): [number, number][][] {
+export function axisTaps(
+  node: Node,
+  inLen: number,
+  outLen: number,
+  scale: number,
+  roiStart: number,
+  roiEnd: number,
+  opset: number,
+): [number, number][][] {
   const mode = node.attrString('mode', 'nearest');
   const ctm = opset < 11 ? 'asymmetric' : node.attrString('coordinate_transformation_mode', 'half_pixel');
   // Upsample has no nearest_mode: its spec reads input(floor(x / scale)).
@@ -70,30 +100,60 @@ export function axisTaps(node: Node, inLen: number, outLen: number, scale: numbe
     let x: number;
     switch (ctm) {
       // The spec's length_resized is inLen·scale (fractional when scales are given), not the rounded length.
-      case 'align_corners': x = outLen === 1 ? 0 : (o * (inLen - 1)) / (inLen * scale - 1); break;
-      case 'asymmetric': x = o / scale; break;
-      case 'pytorch_half_pixel': x = outLen > 1 ? (o + 0.5) / scale - 0.5 : 0; break;
+      case 'align_corners':
+        x = outLen === 1 ? 0 : (o * (inLen - 1)) / (inLen * scale - 1);
+        break;
+      case 'asymmetric':
+        x = o / scale;
+        break;
+      case 'pytorch_half_pixel':
+        x = outLen > 1 ? (o + 0.5) / scale - 0.5 : 0;
+        break;
       case 'tf_crop_and_resize':
-        x = outLen > 1 ? roiStart * (inLen - 1) + (o * (roiEnd - roiStart) * (inLen - 1)) / (outLen - 1) : 0.5 * (roiStart + roiEnd) * (inLen - 1);
-        if (x < 0 || x > inLen - 1) { taps.push([[-1, extrap]]); continue; }
+        x =
+          outLen > 1
+            ? roiStart * (inLen - 1) + (o * (roiEnd - roiStart) * (inLen - 1)) / (outLen - 1)
+            : 0.5 * (roiStart + roiEnd) * (inLen - 1);
+        if (x < 0 || x > inLen - 1) {
+          taps.push([[-1, extrap]]);
+          continue;
+        }
         break;
       case 'half_pixel_symmetric': {
         const adj = outLen / scale / inLen; // = output_width_int / output_width
-        const center = inLen / 2, offset = center * (1 - adj);
+        const center = inLen / 2,
+          offset = center * (1 - adj);
         x = offset + (o + 0.5) / scale - 0.5;
         break;
       }
-      default: x = (o + 0.5) / scale - 0.5; // half_pixel
+      default:
+        x = (o + 0.5) / scale - 0.5; // half_pixel
     }
-    if (mode === 'nearest') { taps.push([[nearestIndex(x, nm, inLen), 1]]); continue; }
-    if (node.attrInt('antialias', 0) === 1) { taps.push(antialiasTaps(x, scale, inLen, mode === 'cubic', cubicA, exclude)); continue; }
-    if (mode === 'linear') {
-      const xc = Math.max(0, Math.min(inLen - 1, x));
-      const i0 = Math.floor(xc), i1 = Math.min(inLen - 1, i0 + 1), t = xc - i0;
-      taps.push(i0 === i1 ? [[i0, 1]] : [[i0, 1 - t], [i1, t]]);
+    if (mode === 'nearest') {
+      taps.push([[nearestIndex(x, nm, inLen), 1]]);
       continue;
     }
-    const i0 = Math.floor(x), t = x - i0;
+    if (node.attrInt('antialias', 0) === 1) {
+      taps.push(antialiasTaps(x, scale, inLen, mode === 'cubic', cubicA, exclude));
+      continue;
+    }
+    if (mode === 'linear') {
+      const xc = Math.max(0, Math.min(inLen - 1, x));
+      const i0 = Math.floor(xc),
+        i1 = Math.min(inLen - 1, i0 + 1),
+        t = xc - i0;
+      taps.push(
+        i0 === i1
+          ? [[i0, 1]]
+          : [
+              [i0, 1 - t],
+              [i1, t],
+            ],
+      );
+      continue;
+    }
+    const i0 = Math.floor(x),
+      t = x - i0;
     const w = cubicWeights(t, cubicA);
     let list: [number, number][] = [-1, 0, 1, 2].map((d, j) => [i0 + d, w[j]]);
     if (exclude) {
@@ -110,7 +170,14 @@ export function axisTaps(node: Node, inLen: number, outLen: number, scale: numbe
  * The plan of a resize: the output dims and, per axis that changes, each output coordinate's (input index,
  * weight) taps (index −1: the constant `weight`, tf_crop_and_resize's extrapolation). Shared with the WebGPU kernel.
  */
-export function resizePlan(node: Node, dims: number[], scalesIn: number[] | undefined, sizesIn: number[] | undefined, roi: number[], opset: number): { outDims: number[]; taps: ([number, number][][] | undefined)[] } {
+export function resizePlan(
+  node: Node,
+  dims: number[],
+  scalesIn: number[] | undefined,
+  sizesIn: number[] | undefined,
+  roi: number[],
+  opset: number,
+): { outDims: number[]; taps: ([number, number][][] | undefined)[] } {
   const r = dims.length;
   const axes = node.attrInts('axes')?.map((a) => (a < 0 ? a + r : a)) ?? Array.from({ length: r }, (_, i) => i);
   const scales = new Array<number>(r).fill(1);
@@ -118,28 +185,46 @@ export function resizePlan(node: Node, dims: number[], scalesIn: number[] | unde
   if (sizesIn && sizesIn.length) {
     const policy = node.attrString('keep_aspect_ratio_policy', 'stretch');
     const ratios = axes.map((a, i) => sizesIn[i] / dims[a]);
-    const common = policy === 'not_larger' ? Math.min(...ratios) : policy === 'not_smaller' ? Math.max(...ratios) : undefined;
+    const common =
+      policy === 'not_larger' ? Math.min(...ratios) : policy === 'not_smaller' ? Math.max(...ratios) : undefined;
     axes.forEach((a, i) => {
       scales[a] = common ?? ratios[i];
       outDims[a] = common !== undefined ? Math.round(common * dims[a]) : sizesIn[i];
     });
   } else if (scalesIn) {
-    axes.forEach((a, i) => { scales[a] = scalesIn[i]; outDims[a] = Math.floor(dims[a] * scalesIn[i]); });
+    axes.forEach((a, i) => {
+      scales[a] = scalesIn[i];
+      outDims[a] = Math.floor(dims[a] * scalesIn[i]);
+    });
   }
   const roiFull: number[] = Array.from({ length: 2 * r }, (_, i) => (i < r ? 0 : 1));
-  if (roi.length) axes.forEach((a, i) => { roiFull[a] = roi[i]; roiFull[a + r] = roi[i + axes.length]; });
-  const taps = dims.map((d, a) => (outDims[a] === d && scales[a] === 1 && node.attrString('coordinate_transformation_mode', '') !== 'tf_crop_and_resize'
-    ? undefined : axisTaps(node, d, outDims[a], scales[a], roiFull[a], roiFull[a + r], opset)));
+  if (roi.length)
+    axes.forEach((a, i) => {
+      roiFull[a] = roi[i];
+      roiFull[a + r] = roi[i + axes.length];
+    });
+  const taps = dims.map((d, a) =>
+    outDims[a] === d &&
+    scales[a] === 1 &&
+    node.attrString('coordinate_transformation_mode', '') !== 'tf_crop_and_resize'
+      ? undefined
+      : axisTaps(node, d, outDims[a], scales[a], roiFull[a], roiFull[a + r], opset),
+  );
   return { outDims, taps };
 }
 
 /** Resize's (scales, sizes, roi) from its inputs — or Upsample's — as the CPU kernel reads them. */
-export function resizeArgs(node: Node, [, roiT, scalesT, sizesT]: (RTensor | undefined)[], opset: number): { scales?: number[]; sizes?: number[]; roi: number[] } {
+export function resizeArgs(
+  node: Node,
+  [, roiT, scalesT, sizesT]: (RTensor | undefined)[],
+  opset: number,
+): { scales?: number[]; sizes?: number[]; roi: number[] } {
   if (node.opType === 'Upsample') return { scales: scalesTOrAttr(node, roiT), roi: [] };
   if (opset < 11) return { scales: Array.from(floats(roiT!)), roi: [] }; // opset 10: inputs (X, scales)
   const scales = scalesT && scalesT.dims.reduce((a, b) => a * b, 1) > 0 ? Array.from(floats(scalesT)) : undefined;
   // sizes is int64 in every opset (a float tensor's bits read as sizes would ask for anything).
-  if (sizesT && sizesT.dtype !== DataType.INT64) throw new AmpError(`input 'sizes' is ${dtypeName(sizesT.dtype)}; it must be int64`);
+  if (sizesT && sizesT.dtype !== DataType.INT64)
+    throw new AmpError(`input 'sizes' is ${dtypeName(sizesT.dtype)}; it must be int64`);
   return { scales, sizes: sizesT ? ints(sizesT) : undefined, roi: roiT ? Array.from(floats(roiT)) : [] };
 }
 

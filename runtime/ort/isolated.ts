@@ -14,12 +14,26 @@ import { DataType, typedArrayCtor, type TypedArray } from '../../src/core/dtype.
 import { AmpError } from '../../src/core/errors.js';
 
 const ORT_TYPE: Record<number, string> = {
-  [DataType.FLOAT]: 'float32', [DataType.FLOAT16]: 'float16', [DataType.DOUBLE]: 'float64', [DataType.INT8]: 'int8',
-  [DataType.UINT8]: 'uint8', [DataType.INT16]: 'int16', [DataType.UINT16]: 'uint16', [DataType.INT32]: 'int32',
-  [DataType.UINT32]: 'uint32', [DataType.INT64]: 'int64', [DataType.UINT64]: 'uint64', [DataType.BOOL]: 'bool',
+  [DataType.FLOAT]: 'float32',
+  [DataType.FLOAT16]: 'float16',
+  [DataType.DOUBLE]: 'float64',
+  [DataType.INT8]: 'int8',
+  [DataType.UINT8]: 'uint8',
+  [DataType.INT16]: 'int16',
+  [DataType.UINT16]: 'uint16',
+  [DataType.INT32]: 'int32',
+  [DataType.UINT32]: 'uint32',
+  [DataType.INT64]: 'int64',
+  [DataType.UINT64]: 'uint64',
+  [DataType.BOOL]: 'bool',
 };
 const FROM_ORT = Object.fromEntries(Object.entries(ORT_TYPE).map(([k, v]) => [v, Number(k)]));
-interface Wire { type: string; dims: number[]; b64?: string; strings?: string[] }
+interface Wire {
+  type: string;
+  dims: number[];
+  b64?: string;
+  strings?: string[];
+}
 
 const bytesOf = (d: ArrayBufferView) => Buffer.from(d.buffer, d.byteOffset, d.byteLength);
 function toWire(t: RTensor): Wire {
@@ -33,9 +47,14 @@ function fromWire(w: Wire): RTensor {
   const dtype = FROM_ORT[w.type];
   const Ctor = typedArrayCtor(dtype);
   if (!Ctor) throw new AmpError(`onnxruntime returned element type ${w.type}, which the runtime does not hold`);
-  const b = Buffer.from(w.b64 ?? '', 'base64'), copy = new Uint8Array(b.byteLength);
+  const b = Buffer.from(w.b64 ?? '', 'base64'),
+    copy = new Uint8Array(b.byteLength);
   copy.set(b);
-  return { dtype, dims: w.dims, data: new Ctor(copy.buffer, 0, copy.byteLength / Ctor.BYTES_PER_ELEMENT) as TypedArray };
+  return {
+    dtype,
+    dims: w.dims,
+    data: new Ctor(copy.buffer, 0, copy.byteLength / Ctor.BYTES_PER_ELEMENT) as TypedArray,
+  };
 }
 
 /** The child: loads the model, runs every set, writes the outputs. Plain CommonJS, so `node -e` runs it. */
@@ -61,25 +80,49 @@ const arr = { float32: Float32Array, float16: Uint16Array, float64: Float64Array
  * Runs `model` (ONNX bytes, no external data) on each input set in a child process; the outputs by set. Throws an
  * AmpError when onnxruntime-node is missing, refuses the model, crashes or runs past `timeoutMs`.
  */
-export async function runOrtIsolated(model: Uint8Array, sets: Record<string, RTensor>[], timeoutMs = 600_000): Promise<Record<string, RTensor>[]> {
+export async function runOrtIsolated(
+  model: Uint8Array,
+  sets: Record<string, RTensor>[],
+  timeoutMs = 600_000,
+): Promise<Record<string, RTensor>[]> {
   let ortPath: string;
-  try { ortPath = createRequire(import.meta.url).resolve('onnxruntime-node'); } catch {
-    throw new AmpError("onnxruntime-node is not installed (npm install onnxruntime-node)");
+  try {
+    ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+  } catch {
+    throw new AmpError('onnxruntime-node is not installed (npm install onnxruntime-node)');
   }
   const dir = mkdtempSync(join(tmpdir(), 'amp-ort-'));
   try {
     writeFileSync(join(dir, 'model.onnx'), model);
-    writeFileSync(join(dir, 'in.json'), JSON.stringify(sets.map((s) => Object.fromEntries(Object.entries(s).map(([k, t]) => [k, toWire(t)])))));
-    const { code, signal, err } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }>((res) => {
+    writeFileSync(
+      join(dir, 'in.json'),
+      JSON.stringify(sets.map((s) => Object.fromEntries(Object.entries(s).map(([k, t]) => [k, toWire(t)])))),
+    );
+    const { code, signal, err } = await new Promise<{
+      code: number | null;
+      signal: NodeJS.Signals | null;
+      err: string;
+    }>((res) => {
       const child = spawn(process.execPath, ['-e', CHILD, ortPath, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
-      child.stderr.on('data', (c) => { if (err.length < 2000) err += String(c); });
+      child.stderr.on('data', (c) => {
+        if (err.length < 2000) err += String(c);
+      });
       const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.on('exit', (c, s) => { clearTimeout(timer); res({ code: c, signal: s, err }); });
+      child.on('exit', (c, s) => {
+        clearTimeout(timer);
+        res({ code: c, signal: s, err });
+      });
     });
-    if (signal) throw new AmpError(`onnxruntime-node ${signal === 'SIGKILL' ? 'ran past its time limit' : `crashed (${signal})`} on the model`);
-    if (code !== 0) throw new AmpError(`onnxruntime-node cannot run the model: ${err.trim().split('\n')[0].slice(0, 300)}`);
-    return (JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as Record<string, Wire>[]).map((o) => Object.fromEntries(Object.entries(o).map(([k, w]) => [k, fromWire(w)])));
+    if (signal)
+      throw new AmpError(
+        `onnxruntime-node ${signal === 'SIGKILL' ? 'ran past its time limit' : `crashed (${signal})`} on the model`,
+      );
+    if (code !== 0)
+      throw new AmpError(`onnxruntime-node cannot run the model: ${err.trim().split('\n')[0].slice(0, 300)}`);
+    return (JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as Record<string, Wire>[]).map((o) =>
+      Object.fromEntries(Object.entries(o).map(([k, w]) => [k, fromWire(w)])),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

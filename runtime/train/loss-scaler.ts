@@ -14,8 +14,19 @@ export interface LossScalerOptions {
   /** Clip the global L2 norm of the unscaled gradients to this value (after unscaling, like clip_grad_norm_). */
   maxGradNorm?: number;
 }
-export interface ScalerState { scale: number; growthTracker: number; steps: number; skippedSteps: number; history: { step: number; scale: number; skipped: boolean }[] }
-export interface StepDecision { skip: boolean; scale: number; gradNorm: number; clipped: boolean }
+export interface ScalerState {
+  scale: number;
+  growthTracker: number;
+  steps: number;
+  skippedSteps: number;
+  history: { step: number; scale: number; skipped: boolean }[];
+}
+export interface StepDecision {
+  skip: boolean;
+  scale: number;
+  gradNorm: number;
+  clipped: boolean;
+}
 
 /** Dynamic loss scaling with PyTorch GradScaler semantics (init 2^16, growth 2, backoff 0.5, interval 2000). */
 export class LossScaler {
@@ -32,14 +43,28 @@ export class LossScaler {
     this.backoffFactor = opts.backoffFactor ?? 0.5;
     this.growthInterval = opts.growthInterval ?? 2000;
     this.maxGradNorm = opts.maxGradNorm;
-    if (!(this.growthFactor > 1) || !(this.backoffFactor > 0 && this.backoffFactor < 1) || !(this.growthInterval >= 1)) {
+    if (
+      !(this.growthFactor > 1) ||
+      !(this.backoffFactor > 0 && this.backoffFactor < 1) ||
+      !(this.growthInterval >= 1)
+    ) {
       throw new RangeError('loss scaler: growthFactor must be > 1, backoffFactor in (0, 1), growthInterval ≥ 1');
     }
-    this.s = { scale: this.enabled ? opts.initScale ?? 2 ** 16 : 1, growthTracker: 0, steps: 0, skippedSteps: 0, history: [] };
+    this.s = {
+      scale: this.enabled ? (opts.initScale ?? 2 ** 16) : 1,
+      growthTracker: 0,
+      steps: 0,
+      skippedSteps: 0,
+      history: [],
+    };
   }
 
-  get scale(): number { return this.s.scale; }
-  get state(): Readonly<ScalerState> { return this.s; }
+  get scale(): number {
+    return this.s.scale;
+  }
+  get state(): Readonly<ScalerState> {
+    return this.s;
+  }
 
   /**
    * Given the gradients of the SCALED loss (fp32 views, modified in place): checks for inf/NaN, unscales,
@@ -48,12 +73,24 @@ export class LossScaler {
   unscaleAndUpdate(grads: Float32Array[]): StepDecision {
     const scale = this.s.scale;
     let finite = true;
-    for (const g of grads) { for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i])) { finite = false; break; } if (!finite) break; }
+    for (const g of grads) {
+      for (let i = 0; i < g.length; i++)
+        if (!Number.isFinite(g[i])) {
+          finite = false;
+          break;
+        }
+      if (!finite) break;
+    }
     if (!finite && this.enabled) return { ...this.record(false), gradNorm: NaN, clipped: false };
     const inv = 1 / scale;
     let sq = 0;
-    for (const g of grads) for (let i = 0; i < g.length; i++) { g[i] *= inv; sq += g[i] * g[i]; }
-    let gradNorm = Math.sqrt(sq), clipped = false;
+    for (const g of grads)
+      for (let i = 0; i < g.length; i++) {
+        g[i] *= inv;
+        sq += g[i] * g[i];
+      }
+    let gradNorm = Math.sqrt(sq),
+      clipped = false;
     if (this.maxGradNorm !== undefined && gradNorm > this.maxGradNorm) {
       const k = this.maxGradNorm / (gradNorm + 1e-6);
       for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= k;
@@ -86,11 +123,32 @@ export class LossScaler {
   }
 
   toJSON(): ScalerState & LossScalerOptions {
-    return { ...this.s, history: [...this.s.history], enabled: this.enabled, growthFactor: this.growthFactor, backoffFactor: this.backoffFactor, growthInterval: this.growthInterval, maxGradNorm: this.maxGradNorm };
+    return {
+      ...this.s,
+      history: [...this.s.history],
+      enabled: this.enabled,
+      growthFactor: this.growthFactor,
+      backoffFactor: this.backoffFactor,
+      growthInterval: this.growthInterval,
+      maxGradNorm: this.maxGradNorm,
+    };
   }
   static fromJSON(j: ScalerState & LossScalerOptions): LossScaler {
-    const sc = new LossScaler({ enabled: j.enabled, growthFactor: j.growthFactor, backoffFactor: j.backoffFactor, growthInterval: j.growthInterval, maxGradNorm: j.maxGradNorm, initScale: j.scale });
-    sc.s = { scale: j.scale, growthTracker: j.growthTracker, steps: j.steps, skippedSteps: j.skippedSteps, history: [...j.history] };
+    const sc = new LossScaler({
+      enabled: j.enabled,
+      growthFactor: j.growthFactor,
+      backoffFactor: j.backoffFactor,
+      growthInterval: j.growthInterval,
+      maxGradNorm: j.maxGradNorm,
+      initScale: j.scale,
+    });
+    sc.s = {
+      scale: j.scale,
+      growthTracker: j.growthTracker,
+      steps: j.steps,
+      skippedSteps: j.skippedSteps,
+      history: [...j.history],
+    };
     return sc;
   }
 }

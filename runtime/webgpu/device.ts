@@ -25,24 +25,34 @@ export interface GpuContext {
   destroy(): void;
 }
 
-const INSTALL = 'no WebGPU adapter: install a Vulkan driver (Debian bookworm: libvulkan1 and mesa-vulkan-drivers from bookworm-backports, as scripts/setup-system.sh does) or use --backend cpu';
+const INSTALL =
+  'no WebGPU adapter: install a Vulkan driver (Debian bookworm: libvulkan1 and mesa-vulkan-drivers from bookworm-backports, as scripts/setup-system.sh does) or use --backend cpu';
 let shared: Promise<GpuContext> | undefined;
 let sharedKey = '';
 
 async function open(adapterName?: string): Promise<GpuContext> {
   const require = createRequire(import.meta.url);
   let mod: { create(o: string[]): GPU; globals: object };
-  try { mod = require('webgpu'); } catch (e) {
+  try {
+    mod = require('webgpu');
+  } catch (e) {
     // An optional dependency: absent when installed with --omit=optional or on a platform Dawn does not ship for.
     const missing = (e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND';
-    throw new AmpError(missing ? "the WebGPU runtime needs the optional package 'webgpu' (npm install webgpu), or use --backend cpu"
-      : `the webgpu package cannot be loaded (${(e as Error).message}); use --backend cpu`);
+    throw new AmpError(
+      missing
+        ? "the WebGPU runtime needs the optional package 'webgpu' (npm install webgpu), or use --backend cpu"
+        : `the webgpu package cannot be loaded (${(e as Error).message}); use --backend cpu`,
+    );
   }
   Object.assign(globalThis, mod.globals);
   const opts = adapterName ? [`adapter=${adapterName}`] : [];
   const gpu = mod.create(opts);
   let adapter: GPUAdapter | null = null;
-  try { adapter = await gpu.requestAdapter(); } catch { adapter = null; }
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch {
+    adapter = null;
+  }
   if (!adapter && !adapterName) {
     throw new AmpError(INSTALL);
   }
@@ -53,15 +63,34 @@ async function open(adapterName?: string): Promise<GpuContext> {
   const lim = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures: f16 ? ['shader-f16' as GPUFeatureName] : [],
-    requiredLimits: { maxBufferSize: lim.maxBufferSize, maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize, maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage },
+    requiredLimits: {
+      maxBufferSize: lim.maxBufferSize,
+      maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+      maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage,
+    },
   });
   const info = (adapter as unknown as { info?: { device?: string; description?: string; vendor?: string } }).info;
   const name = info?.device || info?.description || info?.vendor || 'unknown adapter';
   const errors: string[] = [];
-  device.addEventListener('uncapturederror', (ev) => errors.push((ev as GPUUncapturedErrorEvent).error.message.split('\n')[0]));
-  device.lost.then((l) => { if (l.reason !== 'destroyed') process.stderr.write(`amp-convert: WebGPU device lost: ${l.message}\n`); });
+  device.addEventListener('uncapturederror', (ev) =>
+    errors.push((ev as GPUUncapturedErrorEvent).error.message.split('\n')[0]),
+  );
+  device.lost.then((l) => {
+    if (l.reason !== 'destroyed') process.stderr.write(`amp-convert: WebGPU device lost: ${l.message}\n`);
+  });
   const software = /llvmpipe|lavapipe|swiftshader/i.test(`${name} ${info?.description ?? ''}`);
-  return { device, adapterName: name, features, f16, maxBinding: device.limits.maxStorageBufferBindingSize, software, maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage, errors, keepAlive: gpu, destroy: () => device.destroy() };
+  return {
+    device,
+    adapterName: name,
+    features,
+    f16,
+    maxBinding: device.limits.maxStorageBufferBindingSize,
+    software,
+    maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage,
+    errors,
+    keepAlive: gpu,
+    destroy: () => device.destroy(),
+  };
 }
 
 /** One device per process (and adapter choice): creating Dawn devices is slow on lavapipe. */
@@ -70,7 +99,9 @@ export function gpuContext(adapterName?: string): Promise<GpuContext> {
   if (!shared || sharedKey !== key) {
     sharedKey = key;
     shared = open(adapterName);
-    shared.catch(() => { shared = undefined; });
+    shared.catch(() => {
+      shared = undefined;
+    });
   }
   return shared;
 }

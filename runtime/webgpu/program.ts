@@ -6,7 +6,12 @@
  */
 import { DataType } from '../../src/core/dtype.js';
 
-export interface GpuTensor { dtype: number; dims: number[]; buffer: GPUBuffer; bytes: number }
+export interface GpuTensor {
+  dtype: number;
+  dims: number[];
+  buffer: GPUBuffer;
+  bytes: number;
+}
 export interface Program {
   /** Pipeline cache key: kernel name + dtypes + anything else that changes the WGSL. */
   key: string;
@@ -78,27 +83,57 @@ export class ProgramContext {
   readonly perInvocation: number;
   /** Distinguishes the pipelines of contexts that generate different WGSL for the same kernel key. */
   readonly key: string;
-  constructor(readonly halfEmulated: boolean, readonly software: boolean, readonly opset: number) {
+  constructor(
+    readonly halfEmulated: boolean,
+    readonly software: boolean,
+    readonly opset: number,
+  ) {
     this.perInvocation = software ? 8 : 1;
     this.key = `${halfEmulated ? 'q16' : 'f16'}|${this.perInvocation}|${software ? 'sw' : 'hw'}`;
   }
   /** The WGSL type a kernel converts its results to on store: f32, f16, or (emulated) q16 / qb16, rounding in f32. */
   type(dtype: number): string {
-    return dtype === DataType.FLOAT16 ? (this.halfEmulated ? 'q16' : 'f16') : dtype === DataType.BFLOAT16 ? 'qb16' : 'f32';
+    return dtype === DataType.FLOAT16
+      ? this.halfEmulated
+        ? 'q16'
+        : 'f16'
+      : dtype === DataType.BFLOAT16
+        ? 'qb16'
+        : 'f32';
   }
   // int64 tensors (MaxPool's indices) live on the GPU as i32: positions in a tensor the GPU can bind fit.
   // BOOL tensors live as u32 0/1 (WGSL has no 8-bit storage).
   storageType(dtype: number): string {
-    return dtype === DataType.FLOAT16 && !this.halfEmulated ? 'f16' : dtype === DataType.INT64 ? 'i32' : dtype === DataType.BOOL ? 'u32' : 'f32';
+    return dtype === DataType.FLOAT16 && !this.halfEmulated
+      ? 'f16'
+      : dtype === DataType.INT64
+        ? 'i32'
+        : dtype === DataType.BOOL
+          ? 'u32'
+          : 'f32';
   }
-  elemBytes(dtype: number): number { return dtype === DataType.FLOAT16 && !this.halfEmulated ? 2 : 4; }
+  elemBytes(dtype: number): number {
+    return dtype === DataType.FLOAT16 && !this.halfEmulated ? 2 : 4;
+  }
   /** Binding declarations: meta at 0, inputs from 1, outputs after; `enable f16` when any is half. */
   bindings(inputs: number[], outputs: number[]): string {
     const half = [...inputs, ...outputs].includes(DataType.FLOAT16);
-    const ins = inputs.map((t, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${this.storageType(t)}>;`);
-    const outs = outputs.map((t, i) => `@group(0) @binding(${inputs.length + 1 + i}) var<storage, read_write> out${i}: array<${this.storageType(t)}>;`);
+    const ins = inputs.map(
+      (t, i) => `@group(0) @binding(${i + 1}) var<storage, read> in${i}: array<${this.storageType(t)}>;`,
+    );
+    const outs = outputs.map(
+      (t, i) =>
+        `@group(0) @binding(${inputs.length + 1 + i}) var<storage, read_write> out${i}: array<${this.storageType(t)}>;`,
+    );
     const bf16 = [...inputs, ...outputs].includes(DataType.BFLOAT16);
-    return [half && !this.halfEmulated ? 'enable f16;' : '', '@group(0) @binding(0) var<storage, read> prm: array<u32>;', ...ins, ...outs, half && this.halfEmulated ? Q16 : '', bf16 ? QB16 : ''].join('\n');
+    return [
+      half && !this.halfEmulated ? 'enable f16;' : '',
+      '@group(0) @binding(0) var<storage, read> prm: array<u32>;',
+      ...ins,
+      ...outs,
+      half && this.halfEmulated ? Q16 : '',
+      bf16 ? QB16 : '',
+    ].join('\n');
   }
   /**
    * Standard prologue: the flat global index over a 2-D dispatch of 64-wide workgroups (perInvocation indices
@@ -116,11 +151,14 @@ fn body(i: u32) {${p ? `\n  ${p.locals}` : ''}
   if (i >= ${count}) { return; }`;
   }
   /** Workgroups for `n` elements of a PROLOGUE kernel. */
-  groups(n: number): number { return Math.ceil(n / (64 * this.perInvocation)); }
+  groups(n: number): number {
+    return Math.ceil(n / (64 * this.perInvocation));
+  }
 }
 
 /** f32, f16 or bf16 tensor (the types the kernels take). */
-export const isFloatTensor = (t?: GpuTensor): boolean => !!t && (t.dtype === DataType.FLOAT || t.dtype === DataType.FLOAT16 || t.dtype === DataType.BFLOAT16);
+export const isFloatTensor = (t?: GpuTensor): boolean =>
+  !!t && (t.dtype === DataType.FLOAT || t.dtype === DataType.FLOAT16 || t.dtype === DataType.BFLOAT16);
 
 /**
  * A kernel's parameters, by name (onnxruntime-web's uniforms, in spirit). They travel in the `prm` meta
@@ -132,9 +170,15 @@ export class Params {
   readonly meta: number[] = [];
   private lets: string[] = [];
   private fns: string[] = [];
-  u32(name: string, v: number): this { return this.scalar(name, v >>> 0, (k) => `prm[${k}u]`); }
-  i32(name: string, v: number): this { return this.scalar(name, v >>> 0, (k) => `i32(prm[${k}u])`); }
-  f32(name: string, v: number): this { return this.scalar(name, f32bits(v), (k) => `bitcast<f32>(prm[${k}u])`); }
+  u32(name: string, v: number): this {
+    return this.scalar(name, v >>> 0, (k) => `prm[${k}u]`);
+  }
+  i32(name: string, v: number): this {
+    return this.scalar(name, v >>> 0, (k) => `i32(prm[${k}u])`);
+  }
+  f32(name: string, v: number): this {
+    return this.scalar(name, f32bits(v), (k) => `bitcast<f32>(prm[${k}u])`);
+  }
   /** u32 values read as `name(j)`; padded with `pad` up to `len` entries. */
   array(name: string, values: number[], len = values.length, pad = 0): this {
     const k = this.meta.length;
@@ -143,9 +187,13 @@ export class Params {
     return this;
   }
   /** Module-scope WGSL (array accessors); PROLOGUE places it. */
-  get module(): string { return this.fns.join('\n'); }
+  get module(): string {
+    return this.fns.join('\n');
+  }
   /** The scalar `let` bindings for the top of main; PROLOGUE places them (other entry points use this). */
-  get locals(): string { return this.lets.join(' '); }
+  get locals(): string {
+    return this.lets.join(' ');
+  }
   private scalar(name: string, bits: number, read: (k: number) => string): this {
     this.lets.push(`let ${name} = ${read(this.meta.length)};`);
     this.meta.push(bits);
@@ -168,11 +216,15 @@ export function stridedOffsets(shape: string, rank: string, offsets: Record<stri
 }
 /** Strides of `dims` broadcast into `out` (0 on broadcast axes), right-aligned. */
 export function bstrides(dims: number[], out: number[]): number[] {
-  const r = out.length, s = new Array(r).fill(0);
+  const r = out.length,
+    s = new Array(r).fill(0);
   let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) { const a = r - dims.length + i; s[a] = dims[i] === 1 ? 0 : acc; acc *= dims[i]; }
+  for (let i = dims.length - 1; i >= 0; i--) {
+    const a = r - dims.length + i;
+    s[a] = dims[i] === 1 ? 0 : acc;
+    acc *= dims[i];
+  }
   return s;
 }
 /** f32 bits of a float for the u32 meta buffer. */
 export const f32bits = (x: number) => new Uint32Array(Float32Array.from([x]).buffer)[0];
-

@@ -17,19 +17,34 @@ export class Runner {
   private binds = new Map<string, GPUBindGroup>();
   private ids = new WeakMap<GPUBuffer, number>();
   private nextId = 0;
-  private idOf(b: GPUBuffer): number { let id = this.ids.get(b); if (id === undefined) { id = this.nextId++; this.ids.set(b, id); } return id; }
+  private idOf(b: GPUBuffer): number {
+    let id = this.ids.get(b);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(b, id);
+    }
+    return id;
+  }
   private metaBuf?: GPUBuffer;
   private metaData = new Uint32Array(META_BYTES / 4);
   private metaOff = 0;
   private readonly align: number;
-  constructor(readonly ctx: GpuContext, readonly program: ProgramContext) { this.align = Math.max(16, ctx.device.limits.minStorageBufferOffsetAlignment); }
+  constructor(
+    readonly ctx: GpuContext,
+    readonly program: ProgramContext,
+  ) {
+    this.align = Math.max(16, ctx.device.limits.minStorageBufferOffsetAlignment);
+  }
 
   /** A storage buffer of at least `bytes` (rounded to 4), reused from the pool when possible. */
   alloc(bytes: number): GPUBuffer {
     const size = Math.max(4, Math.ceil(bytes / 4) * 4);
     const free = this.pool.get(size);
     if (free?.length) return free.pop()!;
-    return this.ctx.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    return this.ctx.device.createBuffer({
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
   }
   release(b: GPUBuffer): void {
     const list = this.pool.get(b.size) ?? [];
@@ -67,18 +82,24 @@ export class Runner {
     }
     // Parameters go into one ring buffer per submission (written once, at flush), bound at an aligned offset,
     // instead of a new buffer per dispatch.
-    const bytes = Math.max(16, p.meta.length * 4), span = Math.ceil(bytes / this.align) * this.align;
+    const bytes = Math.max(16, p.meta.length * 4),
+      span = Math.ceil(bytes / this.align) * this.align;
     if (this.metaOff + span > META_BYTES) this.flush();
     this.metaBuf ??= dev.createBuffer({ size: META_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
     const at = this.metaOff;
-    p.meta.forEach((x, k) => { this.metaData[at / 4 + k] = x >>> 0; });
+    p.meta.forEach((x, k) => {
+      this.metaData[at / 4 + k] = x >>> 0;
+    });
     this.metaOff += span;
     const buffers = [...p.inputs.map((t) => t.buffer), ...outs.map((t) => t.buffer)];
     // Bind groups are reused: a run repeats the same kernels on the same pooled buffers at the same offsets.
     const bkey = `${key}|${at}|${bytes}|${buffers.map((b) => this.idOf(b)).join(',')}`;
     let bind = this.binds.get(bkey);
     if (!bind) {
-      const entries = [{ binding: 0, resource: { buffer: this.metaBuf, offset: at, size: bytes } }, ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } }))];
+      const entries = [
+        { binding: 0, resource: { buffer: this.metaBuf, offset: at, size: bytes } },
+        ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } })),
+      ];
       bind = dev.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
       if (this.binds.size > 8192) this.binds.clear();
       this.binds.set(bkey, bind);
@@ -87,7 +108,8 @@ export class Runner {
     this.pass ??= this.encoder.beginComputePass();
     this.pass.setPipeline(pipe);
     this.pass.setBindGroup(0, bind);
-    const x = p.groupsY ? p.groups : Math.min(p.groups, MAX_X), y = p.groupsY ?? Math.ceil(p.groups / MAX_X);
+    const x = p.groupsY ? p.groups : Math.min(p.groups, MAX_X),
+      y = p.groupsY ?? Math.ceil(p.groups / MAX_X);
     this.pass.dispatchWorkgroups(x, y, p.groupsZ ?? 1);
     return p.next ? this.run(p.next(outs)) : outs;
   }
@@ -104,7 +126,9 @@ export class Runner {
     this.pass = undefined;
   }
 
-  async read(t: GpuTensor): Promise<Uint8Array> { return (await this.readMany([t]))[0]; }
+  async read(t: GpuTensor): Promise<Uint8Array> {
+    return (await this.readMany([t]))[0];
+  }
 
   /** Reads tensors back with one copy submission and one mapping (each readback is a round trip). */
   async readMany(ts: GpuTensor[]): Promise<Uint8Array[]> {
@@ -112,14 +136,21 @@ export class Runner {
     if (!ts.length) return [];
     const sizes = ts.map((t) => Math.max(4, Math.ceil(t.bytes / 4) * 4));
     const offsets = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));
-    const staging = this.ctx.device.createBuffer({ size: Math.max(4, sizes.reduce((a, b) => a + b, 0)), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.ctx.device.createBuffer({
+      size: Math.max(
+        4,
+        sizes.reduce((a, b) => a + b, 0),
+      ),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     const enc = this.ctx.device.createCommandEncoder();
     ts.forEach((t, k) => enc.copyBufferToBuffer(t.buffer, 0, staging, offsets[k], sizes[k]));
     this.ctx.device.queue.submit([enc.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     if (this.ctx.errors.length) {
       const msg = this.ctx.errors.splice(0).join('; ');
-      staging.unmap(); staging.destroy();
+      staging.unmap();
+      staging.destroy();
       throw new AmpError(`WebGPU error: ${msg}`);
     }
     const mapped = staging.getMappedRange();

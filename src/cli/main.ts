@@ -39,7 +39,13 @@ export function buildProgram(): Command {
   return program;
 }
 
-const isFile = (p: string): boolean => { try { return statSync(p).isFile(); } catch { return false; } };
+const isFile = (p: string): boolean => {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+};
 
 export async function main(argv = process.argv): Promise<number> {
   const program = buildProgram();
@@ -56,7 +62,8 @@ export async function main(argv = process.argv): Promise<number> {
     if (e instanceof AmpError) {
       // A problem found deep in the pass or a runtime without a file of its own is about the model given
       // (not an option's value: those messages name the option).
-      const file = e.file ?? (e.message.startsWith('--') ? undefined : argv.slice(2).find((a) => !a.startsWith('-') && isFile(a)));
+      const file =
+        e.file ?? (e.message.startsWith('--') ? undefined : argv.slice(2).find((a) => !a.startsWith('-') && isFile(a)));
       process.stderr.write(`amp-convert: ${(file && !e.file ? e.reissue(e.message, file) : e).oneLine()}\n`);
       if (verbose) process.stderr.write(`${e.stack}\n`);
       return e.exitCode;
@@ -70,6 +77,11 @@ export async function main(argv = process.argv): Promise<number> {
 // Run when executed directly (not when imported by tests).
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   // A reader that went away (`amp-convert ... | head`) ends the run quietly, as for any Unix tool: no stack trace.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw e; });
-  main().then((code) => { process.exitCode = code; });
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  main().then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -9,7 +9,11 @@ import { printable } from './text.js';
  * in the CLI).
  */
 export class AmpError extends Error {
-  constructor(message: string, readonly file?: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
     this.name = 'AmpError';
   }
@@ -31,7 +35,11 @@ export class AmpError extends Error {
  * fine — so a verifying conversion falls back to the static rules with a note instead of refusing it.
  */
 export class UnsupportedOpError extends AmpError {
-  constructor(message: string, readonly ops: string[], file?: string) {
+  constructor(
+    message: string,
+    readonly ops: string[],
+    file?: string,
+  ) {
     super(message, file);
     this.name = 'UnsupportedOpError';
   }

@@ -6,7 +6,13 @@
  */
 import { DataType } from './dtype.js';
 
-interface F8 { bias: number; mant: number; fnuz: boolean; inf: boolean; nanAllOnes: boolean }
+interface F8 {
+  bias: number;
+  mant: number;
+  fnuz: boolean;
+  inf: boolean;
+  nanAllOnes: boolean;
+}
 const FORMATS: Record<number, F8> = {
   [DataType.FLOAT8E4M3FN]: { bias: 7, mant: 3, fnuz: false, inf: false, nanAllOnes: true },
   [DataType.FLOAT8E4M3FNUZ]: { bias: 8, mant: 3, fnuz: true, inf: false, nanAllOnes: false },
@@ -45,7 +51,9 @@ function posCodes(t: number) {
   let p = positives.get(t);
   if (!p) {
     const tab = float8Table(t);
-    const codes = [...Array(128).keys()].filter((b) => Number.isFinite(tab[b]) && tab[b] >= 0).sort((a, b) => tab[a] - tab[b]);
+    const codes = [...Array(128).keys()]
+      .filter((b) => Number.isFinite(tab[b]) && tab[b] >= 0)
+      .sort((a, b) => tab[a] - tab[b]);
     p = { v: codes.map((b) => tab[b]), b: codes };
     positives.set(t, p);
   }
@@ -75,8 +83,13 @@ export function toFloat8(x: number, t: number, saturate = true, roundMode = 'up'
   const overflow = f.inf ? sign | 0x7c : f.fnuz ? nan : nan | sign;
   if (a === Infinity) return saturate ? signed(b[b.length - 1]) : overflow;
   // Nearest representable, ties to the even code; past max, a virtual next step decides overflow.
-  let lo = 0, hi = v.length - 1;
-  while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (v[mid] <= a) lo = mid; else hi = mid - 1; }
+  let lo = 0,
+    hi = v.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (v[mid] <= a) lo = mid;
+    else hi = mid - 1;
+  }
   if (a > max) {
     const next = max + (max - v[v.length - 2]);
     if (a < (max + next) / 2 || saturate) return signed(b[b.length - 1]);
@@ -84,7 +97,8 @@ export function toFloat8(x: number, t: number, saturate = true, roundMode = 'up'
   }
   if (v[lo] === a) return signed(b[lo]);
   const up = lo + 1;
-  const dLo = a - v[lo], dUp = v[up] - a;
+  const dLo = a - v[lo],
+    dUp = v[up] - a;
   const pick = dLo < dUp ? lo : dUp < dLo ? up : (b[lo] & 1) === 0 ? lo : up;
   return signed(b[pick]);
 }

@@ -18,7 +18,10 @@ const HALF_TO_F32 = (() => {
     if (e === 0) t[h] = s * m * 2 ** -24;
     else if (e === 31) {
       if (m === 0) t[h] = s * Infinity;
-      else { u32[0] = ((h & 0x8000) << 16) | 0x7f800000 | (m << 13); t[h] = f32[0]; }
+      else {
+        u32[0] = ((h & 0x8000) << 16) | 0x7f800000 | (m << 13);
+        t[h] = f32[0];
+      }
     } else t[h] = s * (1 + m / 1024) * 2 ** (e - 15);
   }
   return t;
@@ -51,12 +54,12 @@ export function f32ToF16Bits(x: number): number {
     const half = 1 << (shift - 1);
     let q = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
-    if (rem > half || (rem === half && (q & 1))) q++;
+    if (rem > half || (rem === half && q & 1)) q++;
     return sign | q;
   }
   let q = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (q & 1))) q++; // may carry into the exponent: correct, incl. → Inf
+  if (rem > 0x1000 || (rem === 0x1000 && q & 1)) q++; // may carry into the exponent: correct, incl. → Inf
   return sign | q;
 }
 
@@ -74,7 +77,7 @@ export function bf16BitsToF32(h: number): number {
 export function f32ToBf16Bits(x: number): number {
   f32[0] = x;
   const b = u32[0];
-  if ((b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff)) return ((b >>> 16) | 0x40) & 0xffff; // NaN stays NaN (quiet)
+  if ((b & 0x7f800000) === 0x7f800000 && b & 0x7fffff) return ((b >>> 16) | 0x40) & 0xffff; // NaN stays NaN (quiet)
   return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
 }
 /** A number rounded to the nearest bf16 value. */

@@ -20,7 +20,10 @@ export function printable(s: string, max = 200): string {
  * become code: a string literal (JSON's escapes, plus U+2028/2029), a comment (printable, and `*\/` cannot end
  * it), a property name (an identifier as is, anything else a string literal).
  */
-export const tsLiteral = (v: unknown): string => JSON.stringify(v).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+export const tsLiteral = (v: unknown): string =>
+  JSON.stringify(v)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 export const tsString = (s: string): string => tsLiteral(s);
 export const tsComment = (s: string): string => printable(s, 200).replace(/\*\//g, '*\\/');
 export const tsKey = (s: string): string => (/^[A-Za-z_$][\w$]*$/.test(s) ? s : tsString(s));
@@ -39,11 +42,13 @@ export function shellQuote(s: string): string {
 
 /** Edit distance (insertions, deletions, substitutions), case-insensitive: for "did you mean". */
 function distance(a: string, b: string): number {
-  a = a.toLowerCase(); b = b.toLowerCase();
+  a = a.toLowerCase();
+  b = b.toLowerCase();
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[b.length];
@@ -51,7 +56,12 @@ function distance(a: string, b: string): number {
 /** Up to `n` candidates closest to `s` (within a third of its length, at least 2 edits), closest first. */
 export function closest(s: string, candidates: Iterable<string>, n = 3): string[] {
   const limit = Math.max(2, Math.floor(s.length / 3));
-  return [...new Set(candidates)].map((c) => [c, distance(s, c)] as const).filter(([, d]) => d <= limit).sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : 1)).slice(0, n).map(([c]) => c);
+  return [...new Set(candidates)]
+    .map((c) => [c, distance(s, c)] as const)
+    .filter(([, d]) => d <= limit)
+    .sort((x, y) => x[1] - y[1] || (x[0] < y[0] ? -1 : 1))
+    .slice(0, n)
+    .map(([c]) => c);
 }
 
 /** A count with thousands separators (1,234,567), the same on every locale. */

@@ -5,7 +5,14 @@
  * protos and only rewrites what the IR changed, so a model that passes through the IR untouched encodes
  * to the same bytes. Indexes (producer / consumers) are derived: call `graph.reindex()` after edits.
  */
-import type { AttributeProto, GraphProto, ModelProto, NodeProto, TypeProto, ValueInfoProto } from '../onnx/proto/proto.js';
+import type {
+  AttributeProto,
+  GraphProto,
+  ModelProto,
+  NodeProto,
+  TypeProto,
+  ValueInfoProto,
+} from '../onnx/proto/proto.js';
 import { toNum } from '../onnx/proto/proto.js';
 import { AmpError, InvalidModelError } from '../core/errors.js';
 import type { Tensor } from './tensor.js';
@@ -13,7 +20,10 @@ import type { Tensor } from './tensor.js';
 /** A dimension: a size, a symbolic name, or unknown (null). */
 export type Dim = number | string | null;
 /** Element type (ONNX DataType code) and shape (numbers, symbolic names, or null for unknown). */
-export interface TensorType { elemType: number; shape?: Dim[] }
+export interface TensorType {
+  elemType: number;
+  shape?: Dim[];
+}
 
 /** A named value of a graph: its type, its producer and its consumers. */
 export class Value {
@@ -25,19 +35,45 @@ export class Value {
   declared?: ValueInfoProto;
   producer?: Node;
   consumers: Node[] = [];
-  constructor(public name: string, public graph: Graph) {}
-  get initializer(): Tensor | undefined { return this.graph.initializers.get(this.name); }
-  get isGraphInput(): boolean { return this.graph.inputs.includes(this.name); }
-  get isGraphOutput(): boolean { return this.graph.outputs.includes(this.name); }
+  constructor(
+    public name: string,
+    public graph: Graph,
+  ) {}
+  get initializer(): Tensor | undefined {
+    return this.graph.initializers.get(this.name);
+  }
+  get isGraphInput(): boolean {
+    return this.graph.inputs.includes(this.name);
+  }
+  get isGraphOutput(): boolean {
+    return this.graph.outputs.includes(this.name);
+  }
 }
 
 /** AttributeProto.AttributeType names, for messages. */
-const ATTR_TYPE_NAMES: Record<number, string> = { 1: 'FLOAT', 2: 'INT', 3: 'STRING', 4: 'TENSOR', 5: 'GRAPH', 6: 'FLOATS', 7: 'INTS', 8: 'STRINGS', 9: 'TENSORS', 10: 'GRAPHS', 11: 'SPARSE_TENSOR', 12: 'SPARSE_TENSORS', 13: 'TYPE_PROTO', 14: 'TYPE_PROTOS' };
+const ATTR_TYPE_NAMES: Record<number, string> = {
+  1: 'FLOAT',
+  2: 'INT',
+  3: 'STRING',
+  4: 'TENSOR',
+  5: 'GRAPH',
+  6: 'FLOATS',
+  7: 'INTS',
+  8: 'STRINGS',
+  9: 'TENSORS',
+  10: 'GRAPHS',
+  11: 'SPARSE_TENSOR',
+  12: 'SPARSE_TENSORS',
+  13: 'TYPE_PROTO',
+  14: 'TYPE_PROTOS',
+};
 
 /** Registry key of an op: `type` in the default domain ('' or 'ai.onnx'), `domain.type` in any other. */
-export const opKey = (opType: string, domain = ''): string => (domain && domain !== 'ai.onnx' ? `${domain}.${opType}` : opType);
+export const opKey = (opType: string, domain = ''): string =>
+  domain && domain !== 'ai.onnx' ? `${domain}.${opType}` : opType;
 /** A registry's own entry for a key (never an Object.prototype member: op types come from model files). */
-export const lookupOwn = <T>(table: Record<string, T>, key: string): T | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+export const lookupOwn = <T>(table: Record<string, T>, key: string): T | undefined =>
+  Object.hasOwn(table, key) ? table[key] : undefined;
 
 /** An operator instance: op type, inputs/outputs by value name, attributes and subgraphs. */
 export class Node {
@@ -59,11 +95,18 @@ export class Node {
    * (output names are unique in a graph, and stay put when other nodes are inserted), else the position.
    */
   get label(): string {
-    return this.name || (this.outputs[0] ? `${this.opType}(${this.outputs[0]})` : `${this.opType}#${this.graph.nodes.indexOf(this)}`);
+    return (
+      this.name ||
+      (this.outputs[0] ? `${this.opType}(${this.outputs[0]})` : `${this.opType}#${this.graph.nodes.indexOf(this)}`)
+    );
   }
   /** The op's registry key: its type in the default domain, `domain.type` in any other (`com.microsoft.Attention`). */
-  get key(): string { return opKey(this.opType, this.domain); }
-  attr(name: string): AttributeProto | undefined { return this.attributes.find((a) => a.name === name); }
+  get key(): string {
+    return opKey(this.opType, this.domain);
+  }
+  attr(name: string): AttributeProto | undefined {
+    return this.attributes.find((a) => a.name === name);
+  }
   /**
    * The attribute `name` when it has one of the `types` (AttributeProto.type; an untyped one from an old producer
    * passes), else InvalidModelError naming the node — as onnxruntime refuses the model, a kernel never falls back
@@ -72,7 +115,9 @@ export class Node {
   private typed(name: string, ...types: number[]): AttributeProto | undefined {
     const a = this.attr(name);
     if (a && a.type && !types.includes(a.type)) {
-      throw new InvalidModelError(`node '${this.label}' (${this.opType}): attribute '${name}' is ${ATTR_TYPE_NAMES[a.type] ?? `type ${a.type}`}, expected ${types.map((t) => ATTR_TYPE_NAMES[t]).join(' or ')}`);
+      throw new InvalidModelError(
+        `node '${this.label}' (${this.opType}): attribute '${name}' is ${ATTR_TYPE_NAMES[a.type] ?? `type ${a.type}`}, expected ${types.map((t) => ATTR_TYPE_NAMES[t]).join(' or ')}`,
+      );
     }
     return a;
   }
@@ -82,7 +127,11 @@ export class Node {
   }
   /** An int64 attribute value as a number; beyond 2^53 it is bad input naming the node. */
   private int(name: string, v: Parameters<typeof toNum>[0]): number {
-    try { return toNum(v); } catch { throw new AmpError(`node '${this.label}' attribute '${name}' is beyond 2^53 (${String(v)})`); }
+    try {
+      return toNum(v);
+    } catch {
+      throw new AmpError(`node '${this.label}' attribute '${name}' is beyond 2^53 (${String(v)})`);
+    }
   }
   attrFloat(name: string, dflt: number): number {
     const a = this.typed(name, 1);
@@ -172,12 +221,20 @@ export class Graph {
   }
   /** Recomputes producer/consumer indexes from the node list (subgraphs too). */
   reindex(): void {
-    for (const v of this.values.values()) { v.producer = undefined; v.consumers = []; }
+    for (const v of this.values.values()) {
+      v.producer = undefined;
+      v.consumers = [];
+    }
     for (const n of this.nodes) {
       n.graph = this;
       for (const o of n.outputs) if (o) this.value(o).producer = n;
       for (const i of n.reads()) (this.lookup(i) ?? this.value(i)).consumers.push(n);
-      for (const gs of n.subgraphs.values()) for (const g of gs) { g.parent = this; g.owner = n; g.reindex(); }
+      for (const gs of n.subgraphs.values())
+        for (const g of gs) {
+          g.parent = this;
+          g.owner = n;
+          g.reindex();
+        }
     }
   }
   /** This graph and all nested subgraphs, depth first. */
@@ -199,14 +256,21 @@ export class Model {
   baseDir?: string;
   /** The file it was loaded from, for messages about it. */
   file?: string;
-  constructor(proto: ModelProto, public graph: Graph) {
+  constructor(
+    proto: ModelProto,
+    public graph: Graph,
+  ) {
     this.proto = proto;
   }
-  get irVersion(): number { return toNum(this.proto.irVersion); }
+  get irVersion(): number {
+    return toNum(this.proto.irVersion);
+  }
   /** Opset version imported for a domain ('' and 'ai.onnx' are the default domain). */
   opset(domain = ''): number | undefined {
     const d = domain === 'ai.onnx' ? '' : domain;
-    const e = (this.proto.opsetImport ?? []).find((o) => ((o.domain ?? '') === 'ai.onnx' ? '' : (o.domain ?? '')) === d);
+    const e = (this.proto.opsetImport ?? []).find(
+      (o) => ((o.domain ?? '') === 'ai.onnx' ? '' : (o.domain ?? '')) === d,
+    );
     return e ? toNum(e.version) : undefined;
   }
 }

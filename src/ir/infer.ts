@@ -7,7 +7,8 @@ import { lookupOwn, type Graph, type Model, type Node } from './graph.js';
 import { DataType } from '../core/dtype.js';
 import { typeRules, applySpec } from './infer-rules.js';
 
-const elemOf = (g: Graph, name: string): number | undefined => (name ? g.lookup(name)?.type?.elemType || undefined : undefined);
+const elemOf = (g: Graph, name: string): number | undefined =>
+  name ? g.lookup(name)?.type?.elemType || undefined : undefined;
 
 function setType(g: Graph, name: string, elemType: number | undefined): void {
   if (!name || !elemType) return;
@@ -63,7 +64,8 @@ export function inferGraph(g: Graph): void {
     const outs = inferNodeElemTypes(node, ins);
     node.outputs.forEach((o, i) => setType(g, o, outs[i]));
     // Bodies of nodes handled by a rule (none today) and nested graphs still get their own inference.
-    for (const gs of node.subgraphs.values()) for (const sg of gs) if (!['If', 'Loop', 'Scan'].includes(node.opType)) inferGraph(sg);
+    for (const gs of node.subgraphs.values())
+      for (const sg of gs) if (!['If', 'Loop', 'Scan'].includes(node.opType)) inferGraph(sg);
   }
 }
 

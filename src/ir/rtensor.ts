@@ -34,7 +34,11 @@ export function makeTensor(dtype: number, dims: number[], data?: TypedArray | st
 export function fromIrTensor(t: Tensor): RTensor {
   if (t.dataType === DataType.STRING) {
     const dec = new TextDecoder();
-    return { dtype: t.dataType, dims: [...t.dims], data: (t.strings ?? t.proto?.stringData ?? []).map((b) => dec.decode(b as Uint8Array)) };
+    return {
+      dtype: t.dataType,
+      dims: [...t.dims],
+      data: (t.strings ?? t.proto?.stringData ?? []).map((b) => dec.decode(b as Uint8Array)),
+    };
   }
   const d = t.data();
   return { dtype: t.dataType, dims: [...t.dims], data: d };

@@ -37,7 +37,9 @@ export class Tensor {
    * larger than memory takes memory for one chunk, not for the model.
    */
   derived?: {
-    source: Tensor; map: (chunk: Uint8Array) => Uint8Array; byteLength: number;
+    source: Tensor;
+    map: (chunk: Uint8Array) => Uint8Array;
+    byteLength: number;
     /** The same payload, faster: handed to `emit` chunk by chunk in order (views valid during the call). */
     stream?: (emit: (chunk: Uint8Array) => void) => void;
   };
@@ -47,7 +49,11 @@ export class Tensor {
    */
   backing?: ExternalRef;
 
-  constructor(public name: string, public dataType: number, public dims: number[]) {}
+  constructor(
+    public name: string,
+    public dataType: number,
+    public dims: number[],
+  ) {}
 
   static fromBytes(name: string, dataType: number, dims: number[], bytes: Uint8Array): Tensor {
     const t = new Tensor(name, dataType, dims);
@@ -56,7 +62,14 @@ export class Tensor {
     return t;
   }
   /** A tensor whose payload is `map` applied to `source`'s, chunk by chunk (see `derived`). */
-  static derive(name: string, dataType: number, dims: number[], source: Tensor, map: (chunk: Uint8Array) => Uint8Array, stream?: (emit: (chunk: Uint8Array) => void) => void): Tensor {
+  static derive(
+    name: string,
+    dataType: number,
+    dims: number[],
+    source: Tensor,
+    map: (chunk: Uint8Array) => Uint8Array,
+    stream?: (emit: (chunk: Uint8Array) => void) => void,
+  ): Tensor {
     const t = new Tensor(name, dataType, dims);
     t.derived = { source, map, byteLength: rawByteLength(dataType, numel(dims)), stream };
     t.modified = true;
@@ -74,7 +87,9 @@ export class Tensor {
     return t;
   }
 
-  get size(): number { return numel(this.dims); }
+  get size(): number {
+    return numel(this.dims);
+  }
   get byteLength(): number {
     if (this.bytes) return this.bytes.byteLength;
     if (this.derived) return this.derived.byteLength;
@@ -83,7 +98,9 @@ export class Tensor {
     return rawByteLength(this.dataType, this.size);
   }
   /** True when the payload is already in memory (inline, or loaded). */
-  get loaded(): boolean { return this.bytes !== undefined || (!onDisk(this) && !this.derived); }
+  get loaded(): boolean {
+    return this.bytes !== undefined || (!onDisk(this) && !this.derived);
+  }
 
   /** Payload as little-endian raw bytes. Reads external data (or computes a derived payload) on first use. */
   raw(): Uint8Array {
@@ -91,7 +108,10 @@ export class Tensor {
     if (this.derived) {
       const out = new Uint8Array(this.derived.byteLength);
       let o = 0;
-      for (const c of this.chunks()) { out.set(c, o); o += c.byteLength; }
+      for (const c of this.chunks()) {
+        out.set(c, o);
+        o += c.byteLength;
+      }
       return (this.bytes = out);
     }
     const disk = onDisk(this);
@@ -111,13 +131,17 @@ export class Tensor {
       for (const c of this.derived.source.chunks(bytes)) yield this.derived.map(c);
     } else {
       const ref = onDisk(this)!;
-      for (let o = 0; o < ref.length; o += step) yield readExternal({ ...ref, offset: ref.offset + o, length: Math.min(step, ref.length - o) });
+      for (let o = 0; o < ref.length; o += step)
+        yield readExternal({ ...ref, offset: ref.offset + o, length: Math.min(step, ref.length - o) });
     }
   }
   /** Copies payload bytes [offset, offset + into.length) into `into`: from the file when not in memory (no caching). */
   readInto(offset: number, into: Uint8Array): void {
     const disk = !this.bytes && !this.derived ? onDisk(this) : undefined;
-    if (!disk) { into.set(this.raw().subarray(offset, offset + into.byteLength)); return; }
+    if (!disk) {
+      into.set(this.raw().subarray(offset, offset + into.byteLength));
+      return;
+    }
     readExternal({ ...disk, offset: disk.offset + offset, length: into.byteLength }, into);
   }
   /**
@@ -166,44 +190,70 @@ export function checkTensorProto(p: TensorProto, ext?: ExternalRef, rawLength = 
   const where = `tensor '${p.name ?? ''}'`;
   const dims = (p.dims ?? []).map((d) => {
     let n: number;
-    try { n = toNum(d as number | Long); } catch { throw new AmpError(`${where} has a dim beyond 2^53 (${String(d)})`); }
+    try {
+      n = toNum(d as number | Long);
+    } catch {
+      throw new AmpError(`${where} has a dim beyond 2^53 (${String(d)})`);
+    }
     if (n < 0) throw new AmpError(`${where} has a negative dim (${n})`);
     return n;
   });
   const n = numel(dims);
-  if (!(n <= MAX_ELEMENTS)) throw new AmpError(`${where} declares ${dims.join('×')} elements, more than the 2^40 allowed`);
+  if (!(n <= MAX_ELEMENTS))
+    throw new AmpError(`${where} declares ${dims.join('×')} elements, more than the 2^40 allowed`);
   const t = p.dataType ?? 0;
   if (t !== DataType.STRING && dtypeBits(t) === 0) throw new AmpError(`${where} has an unknown data type (${t})`);
   if (t === DataType.STRING) {
-    if (!ext && (p.stringData?.length ?? 0) !== n) throw new AmpError(`${where} declares ${n} strings but holds ${p.stringData?.length ?? 0}`);
+    if (!ext && (p.stringData?.length ?? 0) !== n)
+      throw new AmpError(`${where} declares ${n} strings but holds ${p.stringData?.length ?? 0}`);
     return dims;
   }
   const bytes = rawByteLength(t, n);
   if (ext) {
     if (ext.length < 0) ext.length = bytes;
-    if (ext.length !== bytes) throw new AmpError(`${where}: external data length ${ext.length} does not match its dims (${dims.join('×') || 'scalar'} ${dtypeName(t)} = ${bytes} bytes)`);
+    if (ext.length !== bytes)
+      throw new AmpError(
+        `${where}: external data length ${ext.length} does not match its dims (${dims.join('×') || 'scalar'} ${dtypeName(t)} = ${bytes} bytes)`,
+      );
     return dims;
   }
   // rawLength: raw_data's length, also when its bytes were left in the model file (src/onnx/proto/skeleton.ts).
   if (rawLength) {
-    if (rawLength !== bytes) throw new AmpError(`${where} has ${rawLength} bytes of raw_data for ${dims.join('×') || 'scalar'} ${dtypeName(t)} (${bytes} bytes)`);
+    if (rawLength !== bytes)
+      throw new AmpError(
+        `${where} has ${rawLength} bytes of raw_data for ${dims.join('×') || 'scalar'} ${dtypeName(t)} (${bytes} bytes)`,
+      );
     return dims;
   }
   const [field, count] = typedFieldCount(p, t, n);
-  if (field.length !== count) throw new AmpError(`${where} holds ${field.length} values in its typed data for ${dims.join('×') || 'scalar'} ${dtypeName(t)} (${count} expected)`);
+  if (field.length !== count)
+    throw new AmpError(
+      `${where} holds ${field.length} values in its typed data for ${dims.join('×') || 'scalar'} ${dtypeName(t)} (${count} expected)`,
+    );
   return dims;
 }
 /** The typed field an inline tensor of type t keeps its n elements in, and how many entries it needs. */
 function typedFieldCount(p: TensorProto, t: number, n: number): [ArrayLike<unknown>, number] {
   switch (t) {
-    case DataType.FLOAT: return [p.floatData ?? [], n];
-    case DataType.COMPLEX64: return [p.floatData ?? [], 2 * n];
-    case DataType.DOUBLE: return [p.doubleData ?? [], n];
-    case DataType.COMPLEX128: return [p.doubleData ?? [], 2 * n];
-    case DataType.INT64: return [p.int64Data ?? [], n];
-    case DataType.UINT32: case DataType.UINT64: return [p.uint64Data ?? [], n];
-    case DataType.UINT4: case DataType.INT4: case DataType.FLOAT4E2M1: return [p.int32Data ?? [], Math.ceil(n / 2)];
-    default: return [p.int32Data ?? [], n];
+    case DataType.FLOAT:
+      return [p.floatData ?? [], n];
+    case DataType.COMPLEX64:
+      return [p.floatData ?? [], 2 * n];
+    case DataType.DOUBLE:
+      return [p.doubleData ?? [], n];
+    case DataType.COMPLEX128:
+      return [p.doubleData ?? [], 2 * n];
+    case DataType.INT64:
+      return [p.int64Data ?? [], n];
+    case DataType.UINT32:
+    case DataType.UINT64:
+      return [p.uint64Data ?? [], n];
+    case DataType.UINT4:
+    case DataType.INT4:
+    case DataType.FLOAT4E2M1:
+      return [p.int32Data ?? [], Math.ceil(n / 2)];
+    default:
+      return [p.int32Data ?? [], n];
   }
 }
 
@@ -219,7 +269,10 @@ export function readExternal(ref: ExternalRef, into?: Uint8Array): Uint8Array {
     const size = fstatSync(fd).size;
     const length = ref.length >= 0 ? ref.length : size - ref.offset;
     if (ref.offset + length > size) {
-      throw new AmpError(`external data is short: needs bytes ${ref.offset}..${ref.offset + length} but the file has ${size}`, ref.path);
+      throw new AmpError(
+        `external data is short: needs bytes ${ref.offset}..${ref.offset + length} but the file has ${size}`,
+        ref.path,
+      );
     }
     const buf = into ?? Buffer.allocUnsafe(length);
     let done = 0;
@@ -239,13 +292,25 @@ export function protoPayload(p: TensorProto, dataType: number, n: number): Uint8
   if (p.rawData && p.rawData.length) return p.rawData;
   const ctor = typedArrayCtor(dataType);
   switch (dataType) {
-    case DataType.FLOAT: case DataType.COMPLEX64: return asBytes(Float32Array.from(p.floatData ?? []));
-    case DataType.DOUBLE: case DataType.COMPLEX128: return asBytes(Float64Array.from(p.doubleData ?? []));
-    case DataType.INT64: return asBytes(BigInt64Array.from((p.int64Data ?? []).map((v) => toBig(v as number | Long))));
-    case DataType.UINT32: return asBytes(Uint32Array.from((p.uint64Data ?? []).map((v) => Number(toBig(v as number | Long)))));
-    case DataType.UINT64: return asBytes(BigUint64Array.from((p.uint64Data ?? []).map((v) => BigInt.asUintN(64, toBig(v as number | Long)))));
-    case DataType.STRING: return new Uint8Array(0);
-    case DataType.UINT4: case DataType.INT4: case DataType.FLOAT4E2M1: {
+    case DataType.FLOAT:
+    case DataType.COMPLEX64:
+      return asBytes(Float32Array.from(p.floatData ?? []));
+    case DataType.DOUBLE:
+    case DataType.COMPLEX128:
+      return asBytes(Float64Array.from(p.doubleData ?? []));
+    case DataType.INT64:
+      return asBytes(BigInt64Array.from((p.int64Data ?? []).map((v) => toBig(v as number | Long))));
+    case DataType.UINT32:
+      return asBytes(Uint32Array.from((p.uint64Data ?? []).map((v) => Number(toBig(v as number | Long)))));
+    case DataType.UINT64:
+      return asBytes(
+        BigUint64Array.from((p.uint64Data ?? []).map((v) => BigInt.asUintN(64, toBig(v as number | Long)))),
+      );
+    case DataType.STRING:
+      return new Uint8Array(0);
+    case DataType.UINT4:
+    case DataType.INT4:
+    case DataType.FLOAT4E2M1: {
       // int32_data holds one packed byte (two 4-bit elements) per entry.
       return Uint8Array.from(p.int32Data ?? [], (v) => v & 0xff).subarray(0, rawByteLength(dataType, n));
     }

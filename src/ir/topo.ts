@@ -18,7 +18,14 @@ function producerIndex(g: Graph): Map<string, number> {
 /** Indexes of the nodes each node depends on (within this graph; outer-scope reads are free). */
 function deps(g: Graph): number[][] {
   const prod = producerIndex(g);
-  return g.nodes.map((n) => [...new Set(n.reads().map((r) => prod.get(r)).filter((i): i is number => i !== undefined))]);
+  return g.nodes.map((n) => [
+    ...new Set(
+      n
+        .reads()
+        .map((r) => prod.get(r))
+        .filter((i): i is number => i !== undefined),
+    ),
+  ]);
 }
 
 const isSorted = (d: number[][]): boolean => d.every((ds, i) => ds.every((j) => j < i));
@@ -32,7 +39,14 @@ export function sortGraph(g: Graph, file?: string): void {
   const n = g.nodes.length;
   const indeg = new Array<number>(n).fill(0);
   const users: number[][] = Array.from({ length: n }, () => []);
-  d.forEach((ds, i) => ds.forEach((j) => { if (j !== i) { indeg[i]++; users[j].push(i); } else indeg[i]++; }));
+  d.forEach((ds, i) =>
+    ds.forEach((j) => {
+      if (j !== i) {
+        indeg[i]++;
+        users[j].push(i);
+      } else indeg[i]++;
+    }),
+  );
   // Ready set as a binary min-heap on original index keeps the order stable and O(n log n).
   const heap: number[] = [];
   const push = (x: number) => {
@@ -50,7 +64,8 @@ export function sortGraph(g: Graph, file?: string): void {
     if (heap.length) {
       heap[0] = last;
       for (let i = 0; ;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < heap.length && heap[l] < heap[m]) m = l;
         if (r < heap.length && heap[r] < heap[m]) m = r;
@@ -68,7 +83,8 @@ export function sortGraph(g: Graph, file?: string): void {
     order.push(g.nodes[i]);
     for (const u of users[i]) if (--indeg[u] === 0) push(u);
   }
-  if (order.length < n) throw new AmpError(`graph '${g.name}' has a cycle through nodes ${describeCycle(g, d, indeg)}`, file);
+  if (order.length < n)
+    throw new AmpError(`graph '${g.name}' has a cycle through nodes ${describeCycle(g, d, indeg)}`, file);
   g.nodes = order;
 }
 
@@ -85,9 +101,14 @@ function describeCycle(g: Graph, d: number[][], indeg: number[]): string {
     first = (cycles[0] ?? []).map(Number);
   } else {
     // Every unplaced node depends on another unplaced node: walking those dependencies must revisit one.
-    const seen = new Map<number, number>(), path: number[] = [];
+    const seen = new Map<number, number>(),
+      path: number[] = [];
     let i = left[0];
-    while (!seen.has(i)) { seen.set(i, path.length); path.push(i); i = d[i].find((j) => indeg[j] > 0)!; }
+    while (!seen.has(i)) {
+      seen.set(i, path.length);
+      path.push(i);
+      i = d[i].find((j) => indeg[j] > 0)!;
+    }
     first = path.slice(seen.get(i));
   }
   const names = first.map((i) => `'${g.nodes[i].label}'`).sort();

@@ -17,7 +17,8 @@ import { tensorToProto } from './export.js';
 import { validateGraph } from './import.js';
 
 /** An attribute value: integers → INT(S), other numbers or {float} → FLOAT(S), strings, a Tensor, a Graph (subgraph). */
-export type AttrValue = number | number[] | string | string[] | Tensor | Graph | { float: number } | { floats: number[] };
+export type AttrValue =
+  number | number[] | string | string[] | Tensor | Graph | { float: number } | { floats: number[] };
 
 const enc = new TextEncoder();
 /** An AttributeProto from a JS value: integers → INT(S), non-integers or {float} → FLOAT(S), Tensor → TENSOR. */
@@ -25,11 +26,17 @@ export function makeAttr(name: string, v: AttrValue): AttributeProto {
   if (v instanceof Tensor) return make(T.Attribute, { name, type: 4, t: tensorToProto(v) as TensorProto });
   if (v instanceof Graph) return make(T.Attribute, { name, type: 5 }); // g is filled from node.subgraphs on export
   if (typeof v === 'string') return make(T.Attribute, { name, type: 3, s: enc.encode(v) });
-  if (typeof v === 'number') return Number.isInteger(v) ? make(T.Attribute, { name, type: 2, i: v }) : make(T.Attribute, { name, type: 1, f: v });
+  if (typeof v === 'number')
+    return Number.isInteger(v)
+      ? make(T.Attribute, { name, type: 2, i: v })
+      : make(T.Attribute, { name, type: 1, f: v });
   if (Array.isArray(v)) {
-    if (v.length && typeof v[0] === 'string') return make(T.Attribute, { name, type: 8, strings: (v as string[]).map((s) => enc.encode(s)) });
+    if (v.length && typeof v[0] === 'string')
+      return make(T.Attribute, { name, type: 8, strings: (v as string[]).map((s) => enc.encode(s)) });
     const nums = v as number[];
-    return nums.every(Number.isInteger) ? make(T.Attribute, { name, type: 7, ints: nums }) : make(T.Attribute, { name, type: 6, floats: nums });
+    return nums.every(Number.isInteger)
+      ? make(T.Attribute, { name, type: 7, ints: nums })
+      : make(T.Attribute, { name, type: 6, floats: nums });
   }
   if ('float' in v) return make(T.Attribute, { name, type: 1, f: v.float });
   return make(T.Attribute, { name, type: 6, floats: v.floats });
@@ -47,7 +54,8 @@ export class GraphBuilder {
   fresh(prefix = 't'): string {
     const scope = this.graph.parent ? `${this.graph.name}.` : '';
     let n: string;
-    do n = `${scope}${prefix}_${this.counter++}`; while (this.graph.lookup(n) || this.graph.values.has(n));
+    do n = `${scope}${prefix}_${this.counter++}`;
+    while (this.graph.lookup(n) || this.graph.values.has(n));
     return n;
   }
   /** Declares a graph input of an element type (DataType) and shape (numbers, symbolic names, null); returns its name. */
@@ -64,11 +72,31 @@ export class GraphBuilder {
     return name;
   }
   /** Adds a node; returns its output names (fresh unless given). */
-  node(opType: string, inputs: string[], attrs: Record<string, AttrValue> = {}, opts: { outputs?: string[] | number; name?: string; domain?: string } = {}): string[] {
-    const outs = Array.isArray(opts.outputs) ? opts.outputs : Array.from({ length: opts.outputs ?? 1 }, () => this.fresh(opType.toLowerCase()));
+  node(
+    opType: string,
+    inputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    opts: { outputs?: string[] | number; name?: string; domain?: string } = {},
+  ): string[] {
+    const outs = Array.isArray(opts.outputs)
+      ? opts.outputs
+      : Array.from({ length: opts.outputs ?? 1 }, () => this.fresh(opType.toLowerCase()));
     for (const o of outs) this.graph.value(o);
-    const n = new Node(opType, inputs, outs, this.graph, opts.name ?? '', opts.domain ?? '', Object.entries(attrs).map(([k, v]) => makeAttr(k, v)));
-    for (const [k, v] of Object.entries(attrs)) if (v instanceof Graph) { v.parent = this.graph; v.owner = n; n.subgraphs.set(k, [v]); }
+    const n = new Node(
+      opType,
+      inputs,
+      outs,
+      this.graph,
+      opts.name ?? '',
+      opts.domain ?? '',
+      Object.entries(attrs).map(([k, v]) => makeAttr(k, v)),
+    );
+    for (const [k, v] of Object.entries(attrs))
+      if (v instanceof Graph) {
+        v.parent = this.graph;
+        v.owner = n;
+        n.subgraphs.set(k, [v]);
+      }
     this.graph.nodes.push(n);
     return outs;
   }
@@ -81,13 +109,19 @@ export class GraphBuilder {
 
 /** Builds a model: the main graph plus the opset imports and IR version (defaults: opset 17, IR 8). */
 export class ModelBuilder extends GraphBuilder {
-  constructor(private opts: { opset?: number; irVersion?: number; producer?: string; extraOpsets?: Record<string, number> } = {}) {
+  constructor(
+    private opts: { opset?: number; irVersion?: number; producer?: string; extraOpsets?: Record<string, number> } = {},
+  ) {
     super('main');
   }
   /** The model, checked as a loaded one would be (one source per value, defined reads, no cycles) and sorted. */
   build(): Model {
-    const opsetImport = [make(T.OperatorSetId, { domain: '', version: this.opts.opset ?? 17 }),
-      ...Object.entries(this.opts.extraOpsets ?? {}).map(([domain, version]) => make(T.OperatorSetId, { domain, version }))];
+    const opsetImport = [
+      make(T.OperatorSetId, { domain: '', version: this.opts.opset ?? 17 }),
+      ...Object.entries(this.opts.extraOpsets ?? {}).map(([domain, version]) =>
+        make(T.OperatorSetId, { domain, version }),
+      ),
+    ];
     const proto: ModelProto = make(T.Model, {
       irVersion: this.opts.irVersion ?? 8,
       producerName: this.opts.producer ?? 'amp-convert',

@@ -3,7 +3,18 @@
  * untouched model re-encodes to its original bytes. Tensor payloads are not copied here: the writer
  * (write.ts) streams them, and `tensorOf` lets it find the IR tensor behind each TensorProto.
  */
-import { T, UNKNOWN, make, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type TypeProto, type ValueInfoProto } from './proto/proto.js';
+import {
+  T,
+  UNKNOWN,
+  make,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type TypeProto,
+  type ValueInfoProto,
+} from './proto/proto.js';
 import type { Graph, Model, Node, TensorType, Value } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import { tensorTypeOf } from './import.js';
@@ -23,7 +34,18 @@ function setField<M extends object, K extends keyof M>(m: M, k: K, v: M[K]): voi
   if (m[k] !== v) m[k] = v;
 }
 
-const TENSOR_DATA_FIELDS = ['floatData', 'int32Data', 'stringData', 'int64Data', 'doubleData', 'uint64Data', 'rawData', 'externalData', 'dataLocation', 'segment'] as const;
+const TENSOR_DATA_FIELDS = [
+  'floatData',
+  'int32Data',
+  'stringData',
+  'int64Data',
+  'doubleData',
+  'uint64Data',
+  'rawData',
+  'externalData',
+  'dataLocation',
+  'segment',
+] as const;
 
 /** A TensorProto for a tensor; the unchanged original when possible. Payload goes in rawData. */
 export function tensorToProto(t: Tensor): TensorProto {
@@ -37,16 +59,17 @@ export function tensorToProto(t: Tensor): TensorProto {
   p.dataType = t.dataType;
   if (t.name || p.name) p.name = t.name;
   if (t.strings) p.stringData = t.strings;
-  else if (t.external && !t.modified) { p.dataLocation = 1; p.externalData = t.proto?.externalData ?? []; }
-  else if (!(t.derived && !t.loaded)) p.rawData = t.raw();
+  else if (t.external && !t.modified) {
+    p.dataLocation = 1;
+    p.externalData = t.proto?.externalData ?? [];
+  } else if (!(t.derived && !t.loaded)) p.rawData = t.raw();
   // (A derived payload not computed yet is left to the writer, which streams it: src/onnx/io.ts.)
   tensorOf.set(p, t);
   return p;
 }
 
 const sameType = (a: TensorType | undefined, b: TensorType | undefined): boolean =>
-  !!a && !!b && a.elemType === b.elemType &&
-  JSON.stringify(a.shape ?? null) === JSON.stringify(b.shape ?? null);
+  !!a && !!b && a.elemType === b.elemType && JSON.stringify(a.shape ?? null) === JSON.stringify(b.shape ?? null);
 
 export function typeProtoOf(t: TensorType): TypeProto {
   const tensorType: Record<string, unknown> = { elemType: t.elemType };
@@ -92,7 +115,8 @@ export function graphToProto(g: Graph): GraphProto {
   const p: GraphProto = g.proto ? cloneMessage(g.proto) : make(T.Graph, {});
   if (g.name || p.name) setField(p, 'name', g.name);
   // A graph stored out of topological order is written back in its stored order while no pass changed its node set.
-  const same = g.storedOrder?.length === g.nodes.length && ((s) => g.nodes.every((n) => s.has(n)))(new Set(g.storedOrder));
+  const same =
+    g.storedOrder?.length === g.nodes.length && ((s) => g.nodes.every((n) => s.has(n)))(new Set(g.storedOrder));
   const stored = same ? g.storedOrder! : g.nodes;
   p.node = stored.map(nodeToProto);
   p.initializer = [...g.initializers.values()].map(tensorToProto);

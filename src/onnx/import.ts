@@ -3,7 +3,15 @@ import { isAbsolute, resolve, sep, relative } from 'node:path';
 import { realpathSync, existsSync, statSync } from 'node:fs';
 import { Graph, Model, Node, type TensorType, type Dim } from '../ir/graph.js';
 import { Tensor, checkTensorProto, type ExternalRef } from '../ir/tensor.js';
-import { toNum, type GraphProto, type ModelProto, type TensorProto, type TypeProto, type ValueInfoProto, type Long } from './proto/proto.js';
+import {
+  toNum,
+  type GraphProto,
+  type ModelProto,
+  type TensorProto,
+  type TypeProto,
+  type ValueInfoProto,
+  type Long,
+} from './proto/proto.js';
 import { sortGraph } from '../ir/topo.js';
 import { AmpError } from '../core/errors.js';
 
@@ -16,13 +24,20 @@ export interface ImportOptions {
   backed?: Map<TensorProto, ExternalRef>;
 }
 
-const GRAPH = 5, GRAPHS = 10;
+const GRAPH = 5,
+  GRAPHS = 10;
 
 export function tensorTypeOf(tp: TypeProto | null | undefined): TensorType | undefined {
   const tt = tp?.tensorType;
   if (!tt) return undefined;
   const shape: Dim[] | undefined = tt.shape
-    ? (tt.shape.dim ?? []).map((d) => (d.dimValue != null && Object.prototype.hasOwnProperty.call(d, 'dimValue') ? toNum(d.dimValue as number | Long) : d.dimParam ? d.dimParam : null))
+    ? (tt.shape.dim ?? []).map((d) =>
+        d.dimValue != null && Object.prototype.hasOwnProperty.call(d, 'dimValue')
+          ? toNum(d.dimValue as number | Long)
+          : d.dimParam
+            ? d.dimParam
+            : null,
+      )
     : undefined;
   return { elemType: tt.elemType ?? 0, shape };
 }
@@ -34,7 +49,10 @@ export function resolveExternal(p: TensorProto, opts: ImportOptions): ExternalRe
   const where = `tensor '${p.name ?? ''}'`;
   if (!location) throw new AmpError(`${where} is marked external but has no location`, opts.file);
   if (isAbsolute(location) || /^[a-zA-Z]:[\\/]/.test(location)) {
-    throw new AmpError(`${where}: external data location '${location}' is absolute; only paths inside the model directory are allowed`, opts.file);
+    throw new AmpError(
+      `${where}: external data location '${location}' is absolute; only paths inside the model directory are allowed`,
+      opts.file,
+    );
   }
   const base = resolve(opts.baseDir ?? '.');
   const path = resolve(base, location);
@@ -47,29 +65,41 @@ export function resolveExternal(p: TensorProto, opts: ImportOptions): ExternalRe
     const realBase = realpathSync(base);
     const real = realpathSync(path);
     if (!(real + sep).startsWith(realBase + sep) || real === realBase) {
-      throw new AmpError(`${where}: external data location '${location}' is a link leading outside the model directory`, opts.file);
+      throw new AmpError(
+        `${where}: external data location '${location}' is a link leading outside the model directory`,
+        opts.file,
+      );
     }
   }
   const num = (k: string, d: number) => {
     const s = kv.get(k);
     if (s === undefined || s === '') return d;
     const n = Number(s);
-    if (!Number.isSafeInteger(n) || n < 0) throw new AmpError(`${where}: external data ${k} '${s}' is not a valid byte count`, opts.file);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new AmpError(`${where}: external data ${k} '${s}' is not a valid byte count`, opts.file);
     return n;
   };
-  if (!statSync(path).isFile()) throw new AmpError(`${where}: external data location '${location}' is not a regular file`, opts.file);
+  if (!statSync(path).isFile())
+    throw new AmpError(`${where}: external data location '${location}' is not a regular file`, opts.file);
   return { location, path, offset: num('offset', 0), length: num('length', -1) };
 }
 
 function importTensor(p: TensorProto, opts: ImportOptions): Tensor {
   const ext = p.dataLocation === 1 ? resolveExternal(p, opts) : undefined;
   let t: Tensor;
-  try { t = Tensor.fromProto(p, ext, opts.backed?.get(p)); } catch (e) { throw e instanceof AmpError && !e.file ? e.reissue(e.message, opts.file) : e; }
+  try {
+    t = Tensor.fromProto(p, ext, opts.backed?.get(p));
+  } catch (e) {
+    throw e instanceof AmpError && !e.file ? e.reissue(e.message, opts.file) : e;
+  }
   if (ext) {
     // Checked at load (a stat, no read) so a short file is reported before any work is done.
     const size = statSync(ext.path).size;
     if (ext.offset + ext.length > size) {
-      throw new AmpError(`tensor '${p.name ?? ''}': external data file '${ext.location}' is short: needs bytes ${ext.offset}..${ext.offset + ext.length}, has ${size}`, opts.file);
+      throw new AmpError(
+        `tensor '${p.name ?? ''}': external data file '${ext.location}' is short: needs bytes ${ext.offset}..${ext.offset + ext.length}, has ${size}`,
+        opts.file,
+      );
     }
   }
   return t;
@@ -77,7 +107,11 @@ function importTensor(p: TensorProto, opts: ImportOptions): Tensor {
 
 /** Runs a check, prefixing its AmpError with `where` and naming the file. */
 function checked(fn: () => unknown, where: string, file?: string): void {
-  try { fn(); } catch (e) { throw e instanceof AmpError ? new AmpError(`${where}: ${e.message}`, file) : e; }
+  try {
+    fn();
+  } catch (e) {
+    throw e instanceof AmpError ? new AmpError(`${where}: ${e.message}`, file) : e;
+  }
 }
 
 function declare(g: Graph, vi: ValueInfoProto): void {
@@ -99,21 +133,45 @@ export function graphFromProto(gp: GraphProto, opts: ImportOptions, parent?: Gra
   const g = new Graph(gp.name ?? '');
   g.proto = gp;
   g.parent = parent;
-  for (const vi of gp.input ?? []) { g.inputs.push(vi.name ?? ''); declare(g, vi); }
+  for (const vi of gp.input ?? []) {
+    g.inputs.push(vi.name ?? '');
+    declare(g, vi);
+  }
   for (const t of gp.initializer ?? []) {
     const tensor = importTensor(t, opts);
     g.initializers.set(tensor.name, tensor);
     const v = g.value(tensor.name);
     v.type ??= { elemType: tensor.dataType, shape: [...tensor.dims] };
   }
-  for (const vi of gp.valueInfo ?? []) { g.valueInfo.push(vi.name ?? ''); declare(g, vi); }
-  for (const vi of gp.output ?? []) { g.outputs.push(vi.name ?? ''); declare(g, vi); }
+  for (const vi of gp.valueInfo ?? []) {
+    g.valueInfo.push(vi.name ?? '');
+    declare(g, vi);
+  }
+  for (const vi of gp.output ?? []) {
+    g.outputs.push(vi.name ?? '');
+    declare(g, vi);
+  }
   for (const np of gp.node ?? []) {
-    const n = new Node(np.opType ?? '', [...(np.input ?? [])], [...(np.output ?? [])], g, np.name ?? '', np.domain ?? '', [...(np.attribute ?? [])], np);
-    for (const a of n.attributes) for (const t of [a.t, ...(a.tensors ?? [])]) if (t) checked(() => checkTensorProto(t), `node '${n.label}' attribute '${a.name ?? ''}'`, opts.file);
+    const n = new Node(
+      np.opType ?? '',
+      [...(np.input ?? [])],
+      [...(np.output ?? [])],
+      g,
+      np.name ?? '',
+      np.domain ?? '',
+      [...(np.attribute ?? [])],
+      np,
+    );
+    for (const a of n.attributes)
+      for (const t of [a.t, ...(a.tensors ?? [])])
+        if (t) checked(() => checkTensorProto(t), `node '${n.label}' attribute '${a.name ?? ''}'`, opts.file);
     for (const a of n.attributes) {
       if (a.type === GRAPH && a.g) n.subgraphs.set(a.name ?? '', [graphFromProto(a.g, opts, g, depth + 1)]);
-      else if (a.type === GRAPHS && a.graphs?.length) n.subgraphs.set(a.name ?? '', a.graphs.map((s) => graphFromProto(s, opts, g, depth + 1)));
+      else if (a.type === GRAPHS && a.graphs?.length)
+        n.subgraphs.set(
+          a.name ?? '',
+          a.graphs.map((s) => graphFromProto(s, opts, g, depth + 1)),
+        );
     }
     for (const gs of n.subgraphs.values()) for (const s of gs) s.owner = n;
     g.nodes.push(n);
@@ -140,10 +198,13 @@ function checkReads(g: Graph, outer: Set<string>, file?: string): void {
   const known = new Set([...outer, ...g.inputs, ...g.initializers.keys()]);
   for (const n of g.nodes) for (const o of n.outputs) if (o) known.add(o);
   for (const n of g.nodes) {
-    for (const i of n.inputs) if (i && !known.has(i)) throw new AmpError(`graph '${g.name}': node '${n.label}' reads '${i}', which nothing defines`, file);
+    for (const i of n.inputs)
+      if (i && !known.has(i))
+        throw new AmpError(`graph '${g.name}': node '${n.label}' reads '${i}', which nothing defines`, file);
     for (const gs of n.subgraphs.values()) for (const s of gs) checkReads(s, known, file);
   }
-  for (const o of g.outputs) if (!known.has(o)) throw new AmpError(`graph '${g.name}': output '${o}' is never computed`, file);
+  for (const o of g.outputs)
+    if (!known.has(o)) throw new AmpError(`graph '${g.name}': output '${o}' is never computed`, file);
 }
 
 /** Each value has one source: a graph input, an initializer, or one node output; graph I/O have names. */
@@ -152,14 +213,18 @@ function checkNames(g: Graph, file?: string): void {
   if (g.inputs.some((n) => !n)) throw new AmpError(`${where} has an input without a name`, file);
   if (g.outputs.some((n) => !n)) throw new AmpError(`${where} has an output without a name`, file);
   const source = new Map<string, string>();
-  for (const i of g.inputs) { if (source.has(i)) throw new AmpError(`${where} declares input '${i}' twice`, file); source.set(i, 'a graph input'); }
-  for (const t of g.initializers.keys()) if (!source.has(t)) source.set(t, 'an initializer');
-  for (const n of g.nodes) for (const o of n.outputs) {
-    if (!o) continue;
-    const prev = source.get(o);
-    if (prev) throw new AmpError(`${where}: value '${o}' is written by node '${n.label}' and by ${prev}`, file);
-    source.set(o, `node '${n.label}'`);
+  for (const i of g.inputs) {
+    if (source.has(i)) throw new AmpError(`${where} declares input '${i}' twice`, file);
+    source.set(i, 'a graph input');
   }
+  for (const t of g.initializers.keys()) if (!source.has(t)) source.set(t, 'an initializer');
+  for (const n of g.nodes)
+    for (const o of n.outputs) {
+      if (!o) continue;
+      const prev = source.get(o);
+      if (prev) throw new AmpError(`${where}: value '${o}' is written by node '${n.label}' and by ${prev}`, file);
+      source.set(o, `node '${n.label}'`);
+    }
 }
 
 export function modelFromProto(mp: ModelProto, opts: ImportOptions = {}): Model {

@@ -8,7 +8,17 @@
 import { rmSync } from 'node:fs';
 import { dirname, basename, resolve, join, isAbsolute, relative, sep } from 'node:path';
 import { readInputFile, atomicWrite, checkOutput, statOrUndefined, writeAll } from '../core/fs.js';
-import { T, Writer, decodeModelProto, make, type ModelProto, type GraphProto, type TensorProto, type StringStringEntry, UNKNOWN } from './proto/proto.js';
+import {
+  T,
+  Writer,
+  decodeModelProto,
+  make,
+  type ModelProto,
+  type GraphProto,
+  type TensorProto,
+  type StringStringEntry,
+  UNKNOWN,
+} from './proto/proto.js';
 import { modelFromProto } from './import.js';
 import { readSkeleton } from './proto/skeleton.js';
 import { modelToProto, tensorOf, cloneMessage } from './export.js';
@@ -24,7 +34,6 @@ const MAX_PROTO = 2 ** 31 - 1;
 const MAX_OPSET = 100_000;
 /** Nodes in the main graph beyond this are refused (the largest public models have a few hundred thousand). */
 
-
 /** Decodes and sanity-checks ModelProto bytes. */
 export function decodeModelBytes(bytes: Uint8Array, file = '<bytes>'): ModelProto {
   let mp: ModelProto;
@@ -33,24 +42,50 @@ export function decodeModelBytes(bytes: Uint8Array, file = '<bytes>'): ModelProt
   } catch (e) {
     throw new AmpError(`not a valid ONNX protobuf (truncated or corrupt: ${(e as Error).message})`, file);
   }
-  const ir = (() => { try { return toNum(mp.irVersion); } catch { return -1; } })();
-  if (!mp.graph || !(ir >= 1 && ir <= 64) || !(mp.opsetImport ?? []).length && ir >= 3) {
-    throw new AmpError(`not an ONNX model (ir_version ${ir}, ${mp.graph ? 'a graph' : 'no graph'}, ${(mp.opsetImport ?? []).length} opset imports)`, file);
+  const ir = (() => {
+    try {
+      return toNum(mp.irVersion);
+    } catch {
+      return -1;
+    }
+  })();
+  if (!mp.graph || !(ir >= 1 && ir <= 64) || (!(mp.opsetImport ?? []).length && ir >= 3)) {
+    throw new AmpError(
+      `not an ONNX model (ir_version ${ir}, ${mp.graph ? 'a graph' : 'no graph'}, ${(mp.opsetImport ?? []).length} opset imports)`,
+      file,
+    );
   }
   const limit = maxNodes();
-  if ((mp.graph.node?.length ?? 0) > limit) throw new AmpError(`has ${mp.graph.node!.length} nodes, more than the ${limit} this run's memory holds (--max-memory; at most ${MAX_NODES})`, file);
+  if ((mp.graph.node?.length ?? 0) > limit)
+    throw new AmpError(
+      `has ${mp.graph.node!.length} nodes, more than the ${limit} this run's memory holds (--max-memory; at most ${MAX_NODES})`,
+      file,
+    );
   for (const n of mp.graph.node ?? []) {
-    if (!n.opType) throw new AmpError(`not a valid ONNX model: a node in graph '${mp.graph.name ?? ''}' has no op_type`, file);
+    if (!n.opType)
+      throw new AmpError(`not a valid ONNX model: a node in graph '${mp.graph.name ?? ''}' has no op_type`, file);
   }
   for (const o of mp.opsetImport ?? []) {
-    const v = (() => { try { return toNum(o.version); } catch { return NaN; } })();
-    if (!(v >= 0 && v <= MAX_OPSET)) throw new AmpError(`not a valid ONNX model: opset import '${o.domain ?? ''}' has version ${String(o.version)}`, file);
+    const v = (() => {
+      try {
+        return toNum(o.version);
+      } catch {
+        return NaN;
+      }
+    })();
+    if (!(v >= 0 && v <= MAX_OPSET))
+      throw new AmpError(
+        `not a valid ONNX model: opset import '${o.domain ?? ''}' has version ${String(o.version)}`,
+        file,
+      );
   }
   return mp;
 }
 
 /** Options of loadModel. */
-export interface LoadOptions { /** Directory for external data, default: the model file's directory. */ baseDir?: string }
+export interface LoadOptions {
+  /** Directory for external data, default: the model file's directory. */ baseDir?: string;
+}
 
 /**
  * Loads an ONNX file into the IR. External tensors and large inline payloads stay on disk until read: the file's
@@ -65,7 +100,8 @@ export function loadModel(path: string, opts: LoadOptions = {}): Model {
   const skeleton = statOrUndefined(path)?.isFile() ? readSkeleton(path, BACKING_MIN) : undefined;
   if (skeleton) {
     const mp = decodeModelBytes(skeleton.bytes, path);
-    const file = resolve(path), location = basename(path);
+    const file = resolve(path),
+      location = basename(path);
     const refs = new Map([...skeleton.payloads].map(([i, r]) => [i, { location, path: file, ...r }]));
     return modelFromProto(mp, { ...o, backed: backedInitializers(mp, refs) });
   }
@@ -98,11 +134,16 @@ function leaveWeightsInFile(model: Model, bytes: Uint8Array, path: string): void
     seen.add(o);
     for (const k of Reflect.ownKeys(o)) {
       const v = (o as Record<PropertyKey, unknown>)[k];
-      if (v instanceof Uint8Array) { if (v.buffer === buffer) (o as Record<PropertyKey, unknown>)[k] = new Uint8Array(v); } else if (v && typeof v === 'object') copyViews(v);
+      if (v instanceof Uint8Array) {
+        if (v.buffer === buffer) (o as Record<PropertyKey, unknown>)[k] = new Uint8Array(v);
+      } else if (v && typeof v === 'object') copyViews(v);
     }
   };
   copyViews(model.proto);
-  for (const g of model.graph.allGraphs()) { copyViews(g.proto); for (const n of g.nodes) copyViews(n.attributes); }
+  for (const g of model.graph.allGraphs()) {
+    copyViews(g.proto);
+    for (const n of g.nodes) copyViews(n.attributes);
+  }
 }
 /** A model → its JSON form: protobuf's JSON mapping of ModelProto, as Python's json_format writes it (./json.ts). */
 export function modelToJson(model: Model): string {
@@ -111,7 +152,13 @@ export function modelToJson(model: Model): string {
 /** A model from its JSON form; external data resolves against `baseDir`. */
 export function modelFromJson(text: string, opts: { baseDir?: string; file?: string } = {}): Model {
   const mp = protoFromJson(text, opts.file);
-  const bytes = (() => { try { return encodeModelProto(mp); } catch (e) { throw new AmpError(`not a JSON ModelProto: ${(e as Error).message}`, opts.file); } })();
+  const bytes = (() => {
+    try {
+      return encodeModelProto(mp);
+    } catch (e) {
+      throw new AmpError(`not a JSON ModelProto: ${(e as Error).message}`, opts.file);
+    }
+  })();
   return modelFromBytes(bytes, opts);
 }
 /** Decodes ONNX bytes into the IR; `baseDir` resolves external data, `file` names it in errors. */
@@ -136,7 +183,13 @@ export interface SaveOptions {
   protect?: string[];
 }
 /** What saveModel wrote: the model's bytes and the external data file, if any. */
-export interface SaveResult { bytes: number; externalFile?: string; externalBytes: number; externalTensors: number; forcedExternal: boolean }
+export interface SaveResult {
+  bytes: number;
+  externalFile?: string;
+  externalBytes: number;
+  externalTensors: number;
+  forcedExternal: boolean;
+}
 
 // ---- streaming encoder ---------------------------------------------------------------------------
 
@@ -144,18 +197,30 @@ export interface SaveResult { bytes: number; externalFile?: string; externalByte
 type Part = Uint8Array | { tensor: Tensor; length: number };
 const partLength = (p: Part) => (p instanceof Uint8Array ? p.byteLength : p.length);
 
-function pick<M extends object>(type: typeof T.Model, m: M, keep: (id: number) => boolean, withUnknown: boolean): Uint8Array {
+function pick<M extends object>(
+  type: typeof T.Model,
+  m: M,
+  keep: (id: number) => boolean,
+  withUnknown: boolean,
+): Uint8Array {
   const o: Record<string, unknown> = {};
-  for (const f of type.fieldsArray) if (keep(f.id) && Object.prototype.hasOwnProperty.call(m, f.name)) o[f.name] = (m as Record<string, unknown>)[f.name];
+  for (const f of type.fieldsArray)
+    if (keep(f.id) && Object.prototype.hasOwnProperty.call(m, f.name))
+      o[f.name] = (m as Record<string, unknown>)[f.name];
   const msg = type.create(o);
   const unk = (m as Record<string, unknown>)[UNKNOWN];
   if (withUnknown && unk) Object.defineProperty(msg, UNKNOWN, { value: unk, enumerable: false, writable: true });
   return type.encode(msg).finish();
 }
 function header(id: number, len: number): Uint8Array {
-  return Writer.create().uint32((id << 3) | 2).uint32(len).finish();
+  return Writer.create()
+    .uint32((id << 3) | 2)
+    .uint32(len)
+    .finish();
 }
-function sum(parts: Part[]): number { return parts.reduce((a, p) => a + partLength(p), 0); }
+function sum(parts: Part[]): number {
+  return parts.reduce((a, p) => a + partLength(p), 0);
+}
 
 /** Protos whose payload is written inline but still lives in an external file. */
 const inlineFromExternal = new WeakSet<TensorProto>();
@@ -206,15 +271,21 @@ function modelParts(m: ModelProto, leave?: (index: number, ref: ExternalRef) => 
 
 // ---- external data placement ---------------------------------------------------------------------
 
-interface ExtPlan { file: string; location: string; writes: { tensor: Tensor; offset: number; length: number }[]; size: number }
+interface ExtPlan {
+  file: string;
+  location: string;
+  writes: { tensor: Tensor; offset: number; length: number }[];
+  size: number;
+}
 
 /** A graph proto and, depth first, those of its nodes' subgraph attributes. */
 function* graphProtos(g: GraphProto): Generator<GraphProto> {
   yield g;
-  for (const n of g.node ?? []) for (const a of n.attribute ?? []) {
-    if (a.g) yield* graphProtos(a.g);
-    for (const s of a.graphs ?? []) yield* graphProtos(s);
-  }
+  for (const n of g.node ?? [])
+    for (const a of n.attribute ?? []) {
+      if (a.g) yield* graphProtos(a.g);
+      for (const s of a.graphs ?? []) yield* graphProtos(s);
+    }
 }
 
 /**
@@ -234,7 +305,18 @@ function placeTensors(mp: ModelProto, outPath: string, opts: SaveOptions, forceE
       const t = tensorOf.get(p);
       if (!t) return p;
       // A derived or file-backed payload inside a subgraph is read now: subgraphs are encoded whole, not streamed.
-      if (!top && (t.derived || t.backing) && !p.rawData?.length && p.dataLocation !== 1 && !(externalize && t.byteLength >= threshold)) { const q = cloneMessage(p); q.rawData = t.raw(); tensorOf.set(q, t); return q; }
+      if (
+        !top &&
+        (t.derived || t.backing) &&
+        !p.rawData?.length &&
+        p.dataLocation !== 1 &&
+        !(externalize && t.byteLength >= threshold)
+      ) {
+        const q = cloneMessage(p);
+        q.rawData = t.raw();
+        tensorOf.set(q, t);
+        return q;
+      }
       const isExt = p.dataLocation === 1;
       const goExt = externalize ? t.byteLength >= threshold : opts.inline ? false : isExt;
       if (!goExt) {
@@ -253,9 +335,14 @@ function placeTensors(mp: ModelProto, outPath: string, opts: SaveOptions, forceE
       plan.writes.push({ tensor: t, offset, length });
       plan.size += length;
       const q = cloneMessage(p);
-      for (const k of ['floatData', 'int32Data', 'int64Data', 'doubleData', 'uint64Data', 'rawData'] as const) delete (q as Record<string, unknown>)[k];
+      for (const k of ['floatData', 'int32Data', 'int64Data', 'doubleData', 'uint64Data', 'rawData'] as const)
+        delete (q as Record<string, unknown>)[k];
       q.dataLocation = 1;
-      const kv: StringStringEntry[] = [{ key: 'location', value: location }, { key: 'offset', value: String(offset) }, { key: 'length', value: String(length) }];
+      const kv: StringStringEntry[] = [
+        { key: 'location', value: location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(length) },
+      ];
       q.externalData = kv.map((e) => make(T.StringStringEntry, e));
       tensorOf.set(q, t);
       return q;
@@ -264,26 +351,44 @@ function placeTensors(mp: ModelProto, outPath: string, opts: SaveOptions, forceE
   return plan.writes.length ? plan : undefined;
 }
 
-
 /** The files a loaded model reads: the model file and every external data file of every graph. */
 export function modelFiles(model: Model, path?: string): string[] {
   const files = new Set<string>(path ? [resolve(path)] : []);
-  for (const g of model.graph.allGraphs()) for (const t of g.initializers.values()) if (t.external) files.add(t.external.path);
+  for (const g of model.graph.allGraphs())
+    for (const t of g.initializers.values()) if (t.external) files.add(t.external.path);
   return [...files];
 }
 
 /** An external data location for an output: a plain relative file name inside the output's directory, not the output itself. */
 function checkLocation(location: string, outPath: string): void {
-  const dir = dirname(resolve(outPath)), target = resolve(dir, location);
+  const dir = dirname(resolve(outPath)),
+    target = resolve(dir, location);
   const rel = relative(dir, target);
-  if (!location || isAbsolute(location) || /^[a-zA-Z]:/.test(location) || rel.startsWith('..') || isAbsolute(rel) || rel === '' || location.split(/[\\/]/).includes('..')) {
-    throw new AmpError(`external data location '${location}' must be a file name inside the output's directory`, outPath);
+  if (
+    !location ||
+    isAbsolute(location) ||
+    /^[a-zA-Z]:/.test(location) ||
+    rel.startsWith('..') ||
+    isAbsolute(rel) ||
+    rel === '' ||
+    location.split(/[\\/]/).includes('..')
+  ) {
+    throw new AmpError(
+      `external data location '${location}' must be a file name inside the output's directory`,
+      outPath,
+    );
   }
-  if (target === resolve(outPath)) throw new AmpError(`external data location '${location}' is the output model itself`, outPath);
-  if (rel.includes(sep) && !statOrUndefined(dirname(target))?.isDirectory()) throw new AmpError(`external data location '${location}': its directory does not exist`, outPath);
+  if (target === resolve(outPath))
+    throw new AmpError(`external data location '${location}' is the output model itself`, outPath);
+  if (rel.includes(sep) && !statOrUndefined(dirname(target))?.isDirectory())
+    throw new AmpError(`external data location '${location}': its directory does not exist`, outPath);
   // No directory on the way may be a symbolic link: a linked sub/ would carry the data outside the output's folder.
   for (let d = dirname(target); d !== dir && d.startsWith(dir); d = dirname(d)) {
-    if (statOrUndefined(d, true)?.isSymbolicLink()) throw new AmpError(`external data location '${location}': '${relative(dir, d)}' is a symbolic link; refusing to write through it`, outPath);
+    if (statOrUndefined(d, true)?.isSymbolicLink())
+      throw new AmpError(
+        `external data location '${location}': '${relative(dir, d)}' is a symbolic link; refusing to write through it`,
+        outPath,
+      );
   }
 }
 
@@ -303,34 +408,60 @@ export function saveModel(model: Model, path: string, opts: SaveOptions = {}): S
     plan = placeTensors(mp2, path, { ...opts, inline: false }, true);
     parts = modelParts(mp2);
     forcedExternal = true;
-    if (sum(parts) > MAX_PROTO) throw new AmpError('model is larger than 2 GB even with all large tensors external', path);
+    if (sum(parts) > MAX_PROTO)
+      throw new AmpError('model is larger than 2 GB even with all large tensors external', path);
   }
   if (plan) {
     checkOutput(plan.file, opts);
-    atomicWrite(plan.file, (fd) => {
-      for (const w of plan!.writes) {
-        writePayload(fd, { tensor: w.tensor, length: w.length });
-      }
-    }, opts.force);
+    atomicWrite(
+      plan.file,
+      (fd) => {
+        for (const w of plan!.writes) {
+          writePayload(fd, { tensor: w.tensor, length: w.length });
+        }
+      },
+      opts.force,
+    );
   }
   try {
-    atomicWrite(path, (fd) => {
-      let buf: Uint8Array[] = [];
-      let pending = 0;
-      const flush = () => { if (pending) { writeAll(fd, Buffer.concat(buf)); buf = []; pending = 0; } };
-      for (const p of parts) {
-        if (p instanceof Uint8Array && p.byteLength < 1 << 20) { buf.push(p); pending += p.byteLength; if (pending > 1 << 20) flush(); continue; }
+    atomicWrite(
+      path,
+      (fd) => {
+        let buf: Uint8Array[] = [];
+        let pending = 0;
+        const flush = () => {
+          if (pending) {
+            writeAll(fd, Buffer.concat(buf));
+            buf = [];
+            pending = 0;
+          }
+        };
+        for (const p of parts) {
+          if (p instanceof Uint8Array && p.byteLength < 1 << 20) {
+            buf.push(p);
+            pending += p.byteLength;
+            if (pending > 1 << 20) flush();
+            continue;
+          }
+          flush();
+          writePayload(fd, p);
+        }
         flush();
-        writePayload(fd, p);
-      }
-      flush();
-    }, opts.force);
+      },
+      opts.force,
+    );
   } catch (e) {
     if (plan) rmSync(plan.file, { force: true });
     throw e;
   }
   const bytes = sum(parts);
-  return { bytes, externalFile: plan?.file, externalBytes: plan?.size ?? 0, externalTensors: plan?.writes.length ?? 0, forcedExternal };
+  return {
+    bytes,
+    externalFile: plan?.file,
+    externalBytes: plan?.size ?? 0,
+    externalTensors: plan?.writes.length ?? 0,
+    forcedExternal,
+  };
 }
 
 function writePayload(fd: number, p: Part): void {
@@ -365,7 +496,14 @@ function concatParts(parts: Part[]): Uint8Array {
   let o = 0;
   // Payloads not in memory are copied chunk by chunk, without loading (caching) them in their tensors.
   for (const p of parts) {
-    if (p instanceof Uint8Array) { out.set(p, o); o += p.byteLength; } else for (const c of p.tensor.chunks()) { out.set(c, o); o += c.byteLength; }
+    if (p instanceof Uint8Array) {
+      out.set(p, o);
+      o += p.byteLength;
+    } else
+      for (const c of p.tensor.chunks()) {
+        out.set(c, o);
+        o += c.byteLength;
+      }
   }
   return out;
 }

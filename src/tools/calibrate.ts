@@ -13,7 +13,8 @@ import { REDUCTIONS, opPolicy } from '../../passes/policy.js';
 
 /** Thresholds of calibrate (activation magnitude; reduction depth in elements). */
 export interface CalibrateOptions {
-  maxActivation?: number; maxReduction?: number;
+  maxActivation?: number;
+  maxReduction?: number;
   /** The bound for `proven` (default min(maxActivation, 512)): lifting a denial asks for more headroom than keeping fp32. */
   liftBound?: number;
 }
@@ -33,7 +34,11 @@ export interface CalibrationResult {
  * Runs the fp32 model on input sets and names the nodes to keep fp32: activations beyond maxActivation,
  * reductions deeper than maxReduction.
  */
-export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts: CalibrateOptions = {}): CalibrationResult {
+export function calibrate(
+  model: Model,
+  inputs: Record<string, RTensor>[],
+  opts: CalibrateOptions = {},
+): CalibrationResult {
   const bound = opts.maxActivation ?? 65504;
   const ranges: Record<string, number> = {};
   const reasons: Record<string, string> = {};
@@ -44,23 +49,30 @@ export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts:
   const outputs: Record<string, RTensor>[] = [];
   const record = (name: string, t: RTensor) => {
     const v = toFloat32(t);
-    let m = 0, finite = true;
-    for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]); if (a > m && Number.isFinite(a)) m = a; else if (!Number.isFinite(a)) finite = false; }
+    let m = 0,
+      finite = true;
+    for (let i = 0; i < v.length; i++) {
+      const a = Math.abs(v[i]);
+      if (a > m && Number.isFinite(a)) m = a;
+      else if (!Number.isFinite(a)) finite = false;
+    }
     seen.set(name, Math.max(seen.get(name) ?? 0, finite ? m : Infinity));
     return m;
   };
   for (const feeds of inputs) {
     for (const [k, t] of Object.entries(feeds)) if (isConvertibleFloat(t.dtype)) record(k, t);
-    outputs.push(ex.runSync(feeds, {
-      onValue: (name, t, node) => {
-        dims.set(name, t.dims);
-        if (!node || !isConvertibleFloat(t.dtype)) return;
-        const m = record(name, t);
-        const key = node.name || node.label;
-        ranges[key] = Math.max(ranges[key] ?? 0, m);
-        if (m > bound && !reasons[key]) reasons[key] = `|output| reaches ${m.toPrecision(3)} > ${bound}`;
-      },
-    }));
+    outputs.push(
+      ex.runSync(feeds, {
+        onValue: (name, t, node) => {
+          dims.set(name, t.dims);
+          if (!node || !isConvertibleFloat(t.dtype)) return;
+          const m = record(name, t);
+          const key = node.name || node.label;
+          ranges[key] = Math.max(ranges[key] ?? 0, m);
+          if (m > bound && !reasons[key]) reasons[key] = `|output| reaches ${m.toPrecision(3)} > ${bound}`;
+        },
+      }),
+    );
   }
   if (opts.maxReduction !== undefined) {
     for (const n of model.graph.allNodes()) {
@@ -70,7 +82,9 @@ export function calibrate(model: Model, inputs: Record<string, RTensor>[], opts:
     }
   }
   const lift = opts.liftBound ?? Math.min(bound, PROVEN_BOUND);
-  const proven = [...model.graph.allNodes()].filter((n) => !reasons[n.name || n.label] && withinRange(n, seen, dims, lift, opts.maxReduction ?? PROVEN_DEPTH)).map((n) => n.name || n.label);
+  const proven = [...model.graph.allNodes()]
+    .filter((n) => !reasons[n.name || n.label] && withinRange(n, seen, dims, lift, opts.maxReduction ?? PROVEN_DEPTH))
+    .map((n) => n.name || n.label);
   return { keepFp32: Object.keys(reasons), proven, ranges, reasons, outputs };
 }
 
@@ -83,7 +97,13 @@ export const PROVEN_DEPTH = 4096;
 export const PROVEN_BOUND = 512;
 
 /** A node denied for its range alone (OpPolicy.range) whose calibrated values all fit: within `bound`, and its depth too. */
-function withinRange(n: Node, seen: Map<string, number>, dims: Map<string, number[]>, bound: number, maxDepth: number): boolean {
+function withinRange(
+  n: Node,
+  seen: Map<string, number>,
+  dims: Map<string, number[]>,
+  bound: number,
+  maxDepth: number,
+): boolean {
   const range = opPolicy(n.opType, n.domain).range;
   if (!range) return false;
   let m = 0;
@@ -99,7 +119,10 @@ function withinRange(n: Node, seen: Map<string, number>, dims: Map<string, numbe
   }
   const depth = REDUCTIONS[n.opType] ? reductionDepth(n, dims) : 1;
   if (!(m <= bound) || depth > maxDepth || depth === 0) return false; // 0: a reduction of unknown depth
-  if (range === 'squares') { const x = seen.get(n.inputs[0]) ?? Infinity; return x * x * Math.max(depth, 1) <= bound; }
+  if (range === 'squares') {
+    const x = seen.get(n.inputs[0]) ?? Infinity;
+    return x * x * Math.max(depth, 1) <= bound;
+  }
   return true;
 }
 
@@ -116,7 +139,13 @@ function reductionDepth(n: Node, seen: Map<string, number[]>): number {
   if (kind !== 'axes') return 0;
   // Axes: the attribute (before opset 18), a constant input (from 18), or all of them when neither is given.
   const axesInput = n.inputs[1] ? n.graph.lookup(n.inputs[1])?.initializer : undefined;
-  const axes = n.attrInts('axes') ?? (axesInput ? Array.from(axesInput.data() as BigInt64Array, Number) : n.inputs[1] ? undefined : dims.map((_, i) => i));
+  const axes =
+    n.attrInts('axes') ??
+    (axesInput
+      ? Array.from(axesInput.data() as BigInt64Array, Number)
+      : n.inputs[1]
+        ? undefined
+        : dims.map((_, i) => i));
   if (!axes) return 0;
   if (!axes.length && !n.attrInt('noop_with_empty_axes', 0)) return dims.reduce((p, d) => p * d, 1);
   return axes.reduce((p, a) => p * dims[(a + dims.length) % dims.length], 1);

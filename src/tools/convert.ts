@@ -29,7 +29,15 @@ import { calibrate, type CalibrateOptions, type CalibrationResult } from './cali
 import { fallback, type FallbackResult } from './fallback.js';
 import { diff, TOLERANCES, type DiffReport } from './diff.js';
 import { formatTolerance, type Tolerance } from './report/stats.js';
-import { checkOutputs, compareOutputs, feedsFor, formatDecode, synthesizeInputs, type OutputCheck, type Verification } from './verify.js';
+import {
+  checkOutputs,
+  compareOutputs,
+  feedsFor,
+  formatDecode,
+  synthesizeInputs,
+  type OutputCheck,
+  type Verification,
+} from './verify.js';
 import { decodeCheck, decoderIo } from './decode.js';
 import { cloneModel } from '../onnx/io.js';
 
@@ -79,7 +87,13 @@ export interface ConvertRunOptions extends ConvertOptions {
  * pass's summary and what verification proved.
  */
 export interface ConvertJson extends ConvertSummary {
-  input: string; output: string | null; bytesBefore: number; bytesAfter: number | null; ms: number; notes: string[]; verification: Verification;
+  input: string;
+  output: string | null;
+  bytesBefore: number;
+  bytesAfter: number | null;
+  ms: number;
+  notes: string[];
+  verification: Verification;
 }
 
 /** The converted model and what was done (summary), proven (verification), calibrated and repaired. */
@@ -99,10 +113,17 @@ export interface ConvertResult {
  * there is none), `edge` (I/O the repair kept fp32), `decode` (the decoder check) — all of which the verification's
  * own text also shows — and `report`.
  */
-export interface ConvertNote { kind: 'calibration' | 'verification' | 'edge' | 'decode' | 'report'; text: string }
+export interface ConvertNote {
+  kind: 'calibration' | 'verification' | 'edge' | 'decode' | 'report';
+  text: string;
+}
 
 /** Per-output tolerances as complete ones: each names only what it changes from the run's tolerance. */
-function mergeOutputTolerances(tol: Tolerance | undefined, perOutput: Record<string, Tolerance> | undefined, target: 'fp16' | 'bf16'): Record<string, Tolerance> | undefined {
+function mergeOutputTolerances(
+  tol: Tolerance | undefined,
+  perOutput: Record<string, Tolerance> | undefined,
+  target: 'fp16' | 'bf16',
+): Record<string, Tolerance> | undefined {
   if (!perOutput) return undefined;
   const base = { ...TOLERANCES[target], ...tol };
   return Object.fromEntries(Object.entries(perOutput).map(([k, t]) => [k, { ...base, ...t }]));
@@ -113,16 +134,23 @@ const toModel = (input: Model | string | Uint8Array): Model =>
 const message = (e: unknown) => (e instanceof AmpError ? e.message : (e as Error).message);
 
 /** The pass's f32 → fp16 codec: the executor's WebAssembly SIMD one for large arrays (bit-identical to half.ts). */
-const wasmHalf = (src: Float32Array, dst: Uint16Array): void => { if (src.length >= 4096) dst.set(f32ToF16(src)); else f32ArrayToF16(src, dst as Uint16Array<ArrayBuffer>); };
+const wasmHalf = (src: Float32Array, dst: Uint16Array): void => {
+  if (src.length >= 4096) dst.set(f32ToF16(src));
+  else f32ArrayToF16(src, dst as Uint16Array<ArrayBuffer>);
+};
 /** The pass's range scan and streamed fp16 conversion of weights on disk: the executor's WebAssembly one. */
-const wasmScan: ScanF32 = (t, tinyBits, emit) => rangeF16(t.byteLength, (offset, into) => t.readInto(offset, into), tinyBits, emit);
+const wasmScan: ScanF32 = (t, tinyBits, emit) =>
+  rangeF16(t.byteLength, (offset, into) => t.readInto(offset, into), tinyBits, emit);
 
 /**
  * Converts a model to fp16/bf16 and, by default, proves it: calibrates on input sets, verifies every output
  * against the tolerance, repairs with the fallback. The model (a Model is converted in place) and what was
  * done and proven.
  */
-export async function convert(input: Model | string | Uint8Array, runOptions: ConvertRunOptions = {}): Promise<ConvertResult> {
+export async function convert(
+  input: Model | string | Uint8Array,
+  runOptions: ConvertRunOptions = {},
+): Promise<ConvertResult> {
   const t0 = performance.now();
   // The config file is read once, here: its keys hold where no option is given (keepFp32 among them).
   const options = withConfig(runOptions) as ConvertRunOptions;
@@ -131,12 +159,20 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
   if (!verify && !cal && !report) return run.finish(run.runStatic());
   // Verification runs both precisions in memory: a model whose weights take a large share of this machine's
   // memory (an LLM-sized one) gets the static rules, streamed tensor by tensor, and a note saying so.
-  const weights = [...run.model.graph.allGraphs()].reduce((a, g) => a + [...g.initializers.values()].reduce((s, t) => s + t.byteLength, 0), 0);
+  const weights = [...run.model.graph.allGraphs()].reduce(
+    (a, g) => a + [...g.initializers.values()].reduce((s, t) => s + t.byteLength, 0),
+    0,
+  );
   if (weights > totalmem() / 4 && !inputs) {
-    run.say('verification', `not verified: the weights (${(weights / 2 ** 30).toFixed(1)} GiB) take more than a quarter of this machine's memory, and verification holds both precisions; static rules only (give --inputs to verify anyway, or --no-verify to skip this check)`, true);
+    run.say(
+      'verification',
+      `not verified: the weights (${(weights / 2 ** 30).toFixed(1)} GiB) take more than a quarter of this machine's memory, and verification holds both precisions; static rules only (give --inputs to verify anyway, or --no-verify to skip this check)`,
+      true,
+    );
     return run.finish(run.runStatic());
   }
-  if ((report || cal) && !verify && !inputs) throw new AmpError('calibrate and report without verification need input sets (options.inputs)');
+  if ((report || cal) && !verify && !inputs)
+    throw new AmpError('calibrate and report without verification need input sets (options.inputs)');
   const calibrated = await run.calibratePhase();
   if (!calibrated) return run.finish(run.fallbackSummary!);
   run.onPhase?.('converting');
@@ -147,7 +183,10 @@ export async function convert(input: Model | string | Uint8Array, runOptions: Co
 }
 
 /** Input sets and the fp32 reference run's ranges and outputs: what verification checks against. */
-interface Calibrated { sets: Record<string, RTensor>[]; calib: CalibrationResult }
+interface Calibrated {
+  sets: Record<string, RTensor>[];
+  calib: CalibrationResult;
+}
 
 /**
  * One verified conversion: the options as they stand (the repair adds nodes and I/O to keep fp32), the original
@@ -174,9 +213,28 @@ class ConversionRun {
   /** The summary when calibration could not run and the static rules (or onnxruntime's check) stand. */
   fallbackSummary?: ConvertSummary;
 
-  constructor(readonly model: Model, readonly options: ConvertRunOptions, readonly t0: number) {
-    const { verify = true, inputs, samples: _s, seed: _seed, shapes: _sh, maxActivation: _ma, maxReduction: _mr, tolerance: _t, maxEvals: _me,
-      calibrate: _c, report: _r, onPhase, decodeSteps: _d, outputTolerance: _o, ...passOptions } = options;
+  constructor(
+    readonly model: Model,
+    readonly options: ConvertRunOptions,
+    readonly t0: number,
+  ) {
+    const {
+      verify = true,
+      inputs,
+      samples: _s,
+      seed: _seed,
+      shapes: _sh,
+      maxActivation: _ma,
+      maxReduction: _mr,
+      tolerance: _t,
+      maxEvals: _me,
+      calibrate: _c,
+      report: _r,
+      onPhase,
+      decodeSteps: _d,
+      outputTolerance: _o,
+      ...passOptions
+    } = options;
     this.passOptions = passOptions;
     this.target = resolveOptions(passOptions).target;
     this.outputTolerance = mergeOutputTolerances(options.tolerance, options.outputTolerance, this.target);
@@ -185,8 +243,15 @@ class ConversionRun {
     this.keepFp32 = [...(passOptions.keepFp32 ?? [])];
     this.keepReasons = { ...passOptions.keepReasons };
     this.verification = {
-      status: verify ? 'unverified' : 'skipped', inputs: { source: inputs ? 'given' : 'synthesized', sets: 0 }, tolerance: this.tolerance,
-      outputs: [], calibrated: {}, rangeProven: [], repaired: [], evaluations: 0, ms: 0,
+      status: verify ? 'unverified' : 'skipped',
+      inputs: { source: inputs ? 'given' : 'synthesized', sets: 0 },
+      tolerance: this.tolerance,
+      outputs: [],
+      calibrated: {},
+      rangeProven: [],
+      repaired: [],
+      evaluations: 0,
+      ms: 0,
     };
     this.result = { notes: this.notes, verification: this.verification };
     this.original = cloneModel(model);
@@ -207,7 +272,14 @@ class ConversionRun {
   }
   /** The pass options as they now stand (what the repair has added included). */
   private current(): ConvertOptions {
-    return { ranges: this.ranges, ...this.passOptions, keepIoTypes: this.keepIoTypes(), keepFp32: this.keepFp32, keepReasons: this.keepReasons, rangeProven: this.rangeProven };
+    return {
+      ranges: this.ranges,
+      ...this.passOptions,
+      keepIoTypes: this.keepIoTypes(),
+      keepFp32: this.keepFp32,
+      keepReasons: this.keepReasons,
+      rangeProven: this.rangeProven,
+    };
   }
   runStatic(): ConvertSummary {
     return runMixedPrecision(this.model, resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...this.current() }));
@@ -223,7 +295,10 @@ class ConversionRun {
   keepEveryNode(): void {
     for (const n of this.original.graph.allNodes()) {
       const k = n.name || n.label;
-      if (!this.keepFp32.includes(k)) { this.keepFp32.push(k); this.keepReasons[k] = 'repair: nothing less met the tolerance'; }
+      if (!this.keepFp32.includes(k)) {
+        this.keepFp32.push(k);
+        this.keepReasons[k] = 'repair: nothing less met the tolerance';
+      }
     }
     this.verification.repaired.push('(every node)');
   }
@@ -233,8 +308,18 @@ class ConversionRun {
    * cannot run here: then `fallbackSummary` holds the static rules' result (or onnxruntime's verified one).
    */
   async calibratePhase(): Promise<Calibrated | undefined> {
-    const { inputs, samples = 2, seed = 0, shapes, maxActivation, maxReduction, calibrate: cal, verify = true } = this.options;
-    const model = this.model, v = this.verification;
+    const {
+      inputs,
+      samples = 2,
+      seed = 0,
+      shapes,
+      maxActivation,
+      maxReduction,
+      calibrate: cal,
+      verify = true,
+    } = this.options;
+    const model = this.model,
+      v = this.verification;
     let sets: Record<string, RTensor>[] | undefined;
     let calib: CalibrationResult;
     try {
@@ -251,33 +336,60 @@ class ConversionRun {
       this.fallbackSummary = await this.cannotRun(e, sets, verify);
       return undefined;
     }
-    for (const k of calib.keepFp32) { this.keepFp32.push(k); this.keepReasons[k] = 'activation range'; }
+    for (const k of calib.keepFp32) {
+      this.keepFp32.push(k);
+      this.keepReasons[k] = 'activation range';
+    }
     this.rangeProven.push(...calib.proven);
     v.rangeProven = calib.proven;
     v.calibrated = calib.reasons;
     this.result.calibration = { ...calib, inputSets: sets.length };
-    this.say('calibration', `calibration (${sets.length} ${v.inputs.source} input set${sets.length > 1 ? 's' : ''}): kept fp32 ${calib.keepFp32.length ? calib.keepFp32.map((k) => `${k} (${calib.reasons[k]})`).join(', ') : 'nothing'}`);
+    this.say(
+      'calibration',
+      `calibration (${sets.length} ${v.inputs.source} input set${sets.length > 1 ? 's' : ''}): kept fp32 ${calib.keepFp32.length ? calib.keepFp32.map((k) => `${k} (${calib.reasons[k]})`).join(', ') : 'nothing'}`,
+    );
     return { sets, calib };
   }
 
   /** The model could not run on the inputs: bad input (rethrown), onnxruntime's verification, or the static rules with a note. */
-  private async cannotRun(e: unknown, sets: Record<string, RTensor>[] | undefined, verify: boolean): Promise<ConvertSummary> {
-    const { inputs } = this.options, g = this.model.graph;
+  private async cannotRun(
+    e: unknown,
+    sets: Record<string, RTensor>[] | undefined,
+    verify: boolean,
+  ): Promise<ConvertSummary> {
+    const { inputs } = this.options,
+      g = this.model.graph;
     const feeds = g.inputs.filter((i) => !g.initializers.has(i)).map((i) => g.values.get(i)?.type);
-    const symbolic = inputs ? [] : g.inputs.filter((i) => !g.initializers.has(i) && g.values.get(i)?.type?.shape?.some((d) => typeof d !== 'number'));
+    const symbolic = inputs
+      ? []
+      : g.inputs.filter(
+          (i) => !g.initializers.has(i) && g.values.get(i)?.type?.shape?.some((d) => typeof d !== 'number'),
+        );
     // Inputs exactly as declared (given, or float/bool tensors of fully static shapes): a model that cannot run
     // on them is malformed — bad input, not an unverifiable model. Symbolic dims or synthesized integer inputs
     // (indices, lengths) may be what does not fit, so those keep the note.
-    const exact = inputs || feeds.every((t) => t?.shape && t.shape.every((d) => typeof d === 'number') && (isConvertibleFloat(t.elemType) || t.elemType === DataType.BOOL));
+    const exact =
+      inputs ||
+      feeds.every(
+        (t) =>
+          t?.shape &&
+          t.shape.every((d) => typeof d === 'number') &&
+          (isConvertibleFloat(t.elemType) || t.elemType === DataType.BOOL),
+      );
     // An op the executor has no kernel for says nothing about the model: static rules and a note, never a refusal.
-    if ((exact && e instanceof AmpError && !(e instanceof UnsupportedOpError)) || e instanceof InvalidModelError) throw e;
+    if ((exact && e instanceof AmpError && !(e instanceof UnsupportedOpError)) || e instanceof InvalidModelError)
+      throw e;
     // The CPU executor lacks an op: onnxruntime-node (optional) runs both models instead, if it is installed.
     if (e instanceof UnsupportedOpError && verify && sets) {
       const viaOrt = await this.verifyOnOrt(e.ops, sets);
       if (viaOrt) return viaOrt;
     }
     const hint = symbolic.length ? `; give --inputs, or --shape for the symbolic dims of ${symbolic.join(', ')}` : '';
-    this.say('verification', `not verified: the model could not run on ${inputs ? 'the given' : 'synthesized'} inputs (${message(e)}); static rules only${hint}`, true);
+    this.say(
+      'verification',
+      `not verified: the model could not run on ${inputs ? 'the given' : 'synthesized'} inputs (${message(e)}); static rules only${hint}`,
+      true,
+    );
     if (!verify) throw e;
     return this.runStatic();
   }
@@ -290,13 +402,21 @@ class ConversionRun {
    */
   private async verifyOnOrt(ops: string[], sets: Record<string, RTensor>[]): Promise<ConvertSummary | undefined> {
     // In a process of its own: onnxruntime crashes on some hostile models, which must not take this one down.
-    const hasExternal = (m: Model) => [...m.graph.allGraphs()].some((g) => [...g.initializers.values()].some((t) => t.external));
+    const hasExternal = (m: Model) =>
+      [...m.graph.allGraphs()].some((g) => [...g.initializers.values()].some((t) => t.external));
     if (hasExternal(this.original)) return undefined;
     let ref: Record<string, RTensor>[];
-    try { ref = await runOrtIsolated(encodeModel(this.original), sets); } catch { return undefined; }
+    try {
+      ref = await runOrtIsolated(encodeModel(this.original), sets);
+    } catch {
+      return undefined;
+    }
     const attempt = async (): Promise<{ summary: ConvertSummary; checks: OutputCheck[] }> => {
       const summary = this.restart();
-      const gots = await runOrtIsolated(encodeModel(this.model), sets.map((s) => feedsFor(this.model, s)));
+      const gots = await runOrtIsolated(
+        encodeModel(this.model),
+        sets.map((s) => feedsFor(this.model, s)),
+      );
       this.verification.evaluations++;
       return { summary, checks: compareOutputs(gots, ref, this.tolerance, this.outputTolerance) };
     };
@@ -308,10 +428,16 @@ class ConversionRun {
         this.keepEveryNode();
         r = await attempt();
       }
-    } catch { return undefined; }
+    } catch {
+      return undefined;
+    }
     this.verification.outputs = r.checks;
     this.verification.status = r.checks.every((c) => c.pass) ? 'verified' : 'failed';
-    this.say('verification', `verified on onnxruntime-node, as the CPU executor has no kernel for ${ops.join(', ')}: no range calibration, and onnxruntime's CPU provider computes many fp16 ops through fp32 (overflow it hides is not ruled out)`, true);
+    this.say(
+      'verification',
+      `verified on onnxruntime-node, as the CPU executor has no kernel for ${ops.join(', ')}: no range calibration, and onnxruntime's CPU provider computes many fp16 ops through fp32 (overflow it hides is not ruled out)`,
+      true,
+    );
     return r.summary;
   }
 
@@ -338,10 +464,18 @@ class ConversionRun {
     v.keptIo = [...this.keptIo];
     v.outputs = checks;
     v.status = passing() ? 'verified' : 'failed';
-    if (v.status === 'failed' && !this.budgetLeft()) v.note = `the --max-evals budget (${this.options.maxEvals}) ran out before the repair met the tolerance; a larger budget (or --keep-io-types) would let it go on`;
-    if (this.keptIo.length) this.say('edge', `kept fp32 at the model's edge (their own fp16 rounding or range missed the tolerance): ${this.keptIo.join(', ')}`);
-    this.say('verification', `${v.status === 'verified' ? 'verified' : 'NOT verified'}: ${checks.length} output(s) on ${sets.length} input set(s), tolerance ${formatTolerance(this.tolerance)}` +
-      `${v.repaired.length ? `; repair kept ${v.repaired.join(', ')} fp32` : ''}`);
+    if (v.status === 'failed' && !this.budgetLeft())
+      v.note = `the --max-evals budget (${this.options.maxEvals}) ran out before the repair met the tolerance; a larger budget (or --keep-io-types) would let it go on`;
+    if (this.keptIo.length)
+      this.say(
+        'edge',
+        `kept fp32 at the model's edge (their own fp16 rounding or range missed the tolerance): ${this.keptIo.join(', ')}`,
+      );
+    this.say(
+      'verification',
+      `${v.status === 'verified' ? 'verified' : 'NOT verified'}: ${checks.length} output(s) on ${sets.length} input set(s), tolerance ${formatTolerance(this.tolerance)}` +
+        `${v.repaired.length ? `; repair kept ${v.repaired.join(', ')} fp32` : ''}`,
+    );
     this.decodePhase(sets);
     return summary;
   }
@@ -350,15 +484,29 @@ class ConversionRun {
   }
 
   /** 4. Repair on the first failing input set, from the original model; verify again on all sets. */
-  private async repairNodes(sets: Record<string, RTensor>[], checks: () => OutputCheck[], reconvert: () => OutputCheck[]): Promise<void> {
+  private async repairNodes(
+    sets: Record<string, RTensor>[],
+    checks: () => OutputCheck[],
+    reconvert: () => OutputCheck[],
+  ): Promise<void> {
     for (let round = 0; round < 2 && !checks().every((c) => c.pass); round++) {
       const failing = Math.min(...checks().map((c) => c.failedOn ?? Infinity));
       this.onPhase?.('repairing');
-      const { report: _r, ...fb } = await fallback(this.original, sets[Number.isFinite(failing) ? failing : 0], this.tolerance, this.current(), this.options.maxEvals, { outputTolerance: this.outputTolerance });
+      const { report: _r, ...fb } = await fallback(
+        this.original,
+        sets[Number.isFinite(failing) ? failing : 0],
+        this.tolerance,
+        this.current(),
+        this.options.maxEvals,
+        { outputTolerance: this.outputTolerance },
+      );
       this.verification.evaluations += fb.evaluations;
       this.result.fallback = fb;
       if (!fb.keepFp32.length) break;
-      for (const k of fb.keepFp32) { this.keepFp32.push(k); this.keepReasons[k] = 'repair: outputs missed the tolerance'; }
+      for (const k of fb.keepFp32) {
+        this.keepFp32.push(k);
+        this.keepReasons[k] = 'repair: outputs missed the tolerance';
+      }
       this.verification.repaired.push(...fb.keepFp32);
       reconvert();
     }
@@ -374,8 +522,15 @@ class ConversionRun {
     if (pass(checks()) || !this.budgetLeft() || this.passOptions.keepIoTypes === true) return checks();
     this.onPhase?.('repairing');
     const g = this.original.graph;
-    const floatInputs = g.inputs.filter((i) => !g.initializers.has(i) && isConvertibleFloat(g.values.get(i)?.type?.elemType ?? 0));
-    this.keptIo.push(...floatInputs, ...checks().filter((c) => !c.pass).map((c) => c.name));
+    const floatInputs = g.inputs.filter(
+      (i) => !g.initializers.has(i) && isConvertibleFloat(g.values.get(i)?.type?.elemType ?? 0),
+    );
+    this.keptIo.push(
+      ...floatInputs,
+      ...checks()
+        .filter((c) => !c.pass)
+        .map((c) => c.name),
+    );
     let best = reconvert();
     // Give back each one where the outputs still pass without it (the fewest kept, said by name).
     for (const name of [...this.keptIo]) {
@@ -383,7 +538,11 @@ class ConversionRun {
       const saved = best;
       this.keptIo.splice(this.keptIo.indexOf(name), 1);
       best = reconvert();
-      if (!pass(best)) { this.keptIo.push(name); best = reconvert(); if (!pass(best)) best = saved; }
+      if (!pass(best)) {
+        this.keptIo.push(name);
+        best = reconvert();
+        if (!pass(best)) best = saved;
+      }
     }
     return best;
   }
@@ -394,7 +553,13 @@ class ConversionRun {
     const io = steps > 0 ? decoderIo(this.original) : undefined;
     if (!io) return;
     this.onPhase?.(`decoding ${steps} steps`);
-    const d = decodeCheck(this.original, this.model, sets[0], steps, this.outputTolerance?.[io.logits] ?? this.tolerance);
+    const d = decodeCheck(
+      this.original,
+      this.model,
+      sets[0],
+      steps,
+      this.outputTolerance?.[io.logits] ?? this.tolerance,
+    );
     this.verification.decode = d;
     if (!d.pass) this.verification.status = 'failed';
     this.say('decode', formatDecode(d)[0]);
@@ -403,13 +568,22 @@ class ConversionRun {
   /** 5. A diff report of the converted model against the original on the first input set. */
   async reportPhase(sets: Record<string, RTensor>[]): Promise<void> {
     this.onPhase?.('reporting');
-    this.result.report = await diff(this.original, this.model, sets[0], { tolerance: this.tolerance, outputTolerance: this.outputTolerance });
-    this.say('report', `outputs ${this.result.report.outputsMeet ? 'meet' : 'do not meet'} ${formatTolerance(this.tolerance)} on input set 1`);
+    this.result.report = await diff(this.original, this.model, sets[0], {
+      tolerance: this.tolerance,
+      outputTolerance: this.outputTolerance,
+    });
+    this.say(
+      'report',
+      `outputs ${this.result.report.outputsMeet ? 'meet' : 'do not meet'} ${formatTolerance(this.tolerance)} on input set 1`,
+    );
   }
 }
 
 /** The static pass alone: no inputs, no runs. */
-export function convertSync(input: Model | string | Uint8Array, options: ConvertOptions = {}): { model: Model; summary: ConvertSummary } {
+export function convertSync(
+  input: Model | string | Uint8Array,
+  options: ConvertOptions = {},
+): { model: Model; summary: ConvertSummary } {
   const opts = resolveOptions({ halfCodec: wasmHalf, scanF32: wasmScan, ...withConfig(options) });
   const model = toModel(input);
   const summary = runMixedPrecision(model, opts);

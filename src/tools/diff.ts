@@ -51,13 +51,18 @@ export interface DiffReport {
   ms: number;
 }
 /** The fp32 model's values for one input set; pass the same object to several diffs to run the model once. */
-export interface ReferenceCache { raw: Map<string, RTensor>; vals: Map<string, Float32Array> }
+export interface ReferenceCache {
+  raw: Map<string, RTensor>;
+  vals: Map<string, Float32Array>;
+}
 /** Options of diff: the tolerance, per-output tolerances, attribution and histograms on or off, a cached reference run. */
 export interface DiffOptions {
   tolerance?: Tolerance;
   /** Per graph output: the fields given replace those of `tolerance` for it. */
   outputTolerance?: Record<string, Tolerance>;
-  attribution?: boolean; histograms?: boolean; reference?: ReferenceCache;
+  attribution?: boolean;
+  histograms?: boolean;
+  reference?: ReferenceCache;
 }
 
 /**
@@ -72,18 +77,27 @@ export const TOLERANCES: Record<'fp16' | 'bf16', Tolerance> = {
 export const DEFAULT_TOLERANCE: Tolerance = TOLERANCES.fp16;
 /** The default tolerance for a converted model: bf16's where it holds bfloat16 values, else fp16's. */
 export function defaultTolerance(converted: Model): Tolerance {
-  for (const g of converted.graph.allGraphs()) for (const v of g.values.values()) if (v.type?.elemType === DataType.BFLOAT16) return TOLERANCES.bf16;
+  for (const g of converted.graph.allGraphs())
+    for (const v of g.values.values()) if (v.type?.elemType === DataType.BFLOAT16) return TOLERANCES.bf16;
   return DEFAULT_TOLERANCE;
 }
 export const baseName = (n: string): string => n.replace(/__(fp16|fp32|bf16)(_\d+)?$/, '');
 
 /** Feeds for each model: the converted model's types, and the same values for the original. */
-export function alignFeeds(original: Model, converted: Model, feeds: Record<string, RTensor>): { ref: Record<string, RTensor>; conv: Record<string, RTensor> } {
-  const ref: Record<string, RTensor> = {}, conv: Record<string, RTensor> = {};
+export function alignFeeds(
+  original: Model,
+  converted: Model,
+  feeds: Record<string, RTensor>,
+): { ref: Record<string, RTensor>; conv: Record<string, RTensor> } {
+  const ref: Record<string, RTensor> = {},
+    conv: Record<string, RTensor> = {};
   for (const [k, t] of Object.entries(feeds)) {
     const want = converted.graph.values.get(k)?.type?.elemType ?? t.dtype;
     const orig = original.graph.values.get(k)?.type?.elemType ?? t.dtype;
-    const c = want !== t.dtype && isConvertibleFloat(want) && isConvertibleFloat(t.dtype) ? make(want, t.dims, toFloat32(t)) : t;
+    const c =
+      want !== t.dtype && isConvertibleFloat(want) && isConvertibleFloat(t.dtype)
+        ? make(want, t.dims, toFloat32(t))
+        : t;
     conv[k] = c;
     ref[k] = orig !== c.dtype && isConvertibleFloat(orig) ? make(orig, t.dims, toFloat32(c)) : c;
   }
@@ -99,7 +113,12 @@ const worstFirst = (a: TensorDiff, b: TensorDiff) => {
  * Runs the original and the converted model on the same feeds and compares every output and matching
  * intermediate, attributing error to the nodes that introduce it.
  */
-export async function diff(original: Model, converted: Model, feeds: Record<string, RTensor>, opts: DiffOptions = {}): Promise<DiffReport> {
+export async function diff(
+  original: Model,
+  converted: Model,
+  feeds: Record<string, RTensor>,
+  opts: DiffOptions = {},
+): Promise<DiffReport> {
   const t0 = performance.now();
   // A tolerance names only the fields it changes (from the fp16 default; per output, from the run's tolerance).
   const tolerance = { ...defaultTolerance(converted), ...opts.tolerance };
@@ -109,7 +128,10 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
   const ref = opts.reference ?? { raw: new Map<string, RTensor>(), vals: new Map<string, Float32Array>() };
   if (!ref.raw.size) {
     new CpuExecutor(original).runSync(refFeeds, {
-      onValue: (name, t) => { if (isConvertibleFloat(t.dtype) || t.dtype === DataType.DOUBLE) ref.vals.set(name, toFloat32(t)); ref.raw.set(name, t); },
+      onValue: (name, t) => {
+        if (isConvertibleFloat(t.dtype) || t.dtype === DataType.DOUBLE) ref.vals.set(name, toFloat32(t));
+        ref.raw.set(name, t);
+      },
     });
   }
   const { raw: refRaw, vals: refVals } = ref;
@@ -132,8 +154,13 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
       seen.add(`${base}|${outNames.has(name)}`);
       const g = toFloat32(t);
       const d: TensorDiff = {
-        name: base, convertedName: name, op: node.opType, node: node.name || `${node.opType}(${baseName(node.outputs[0] ?? '')})`, index: order.get(node) ?? -1,
-        isOutput: outNames.has(name) && node.graph === converted.graph, dtype: t.dtype,
+        name: base,
+        convertedName: name,
+        op: node.opType,
+        node: node.name || `${node.opType}(${baseName(node.outputs[0] ?? '')})`,
+        index: order.get(node) ?? -1,
+        isOutput: outNames.has(name) && node.graph === converted.graph,
+        dtype: t.dtype,
         stats: tensorStats(r, g, outNames.has(name) ? tolFor(name) : tolerance),
       };
       if (opts.histograms !== false) {
@@ -156,7 +183,9 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
         const init = original.graph.initializers.get(baseName(i));
         const r = refRaw.get(baseName(i)) ?? (init ? fromIrTensor(init) : convRaw.get(i));
         if (!r || want === undefined) return null;
-        return want !== r.dtype && isConvertibleFloat(want) && isConvertibleFloat(r.dtype) ? make(want, r.dims, toFloat32(r)) : r;
+        return want !== r.dtype && isConvertibleFloat(want) && isConvertibleFloat(r.dtype)
+          ? make(want, r.dims, toFloat32(r))
+          : r;
       });
       if (ins.some((x) => x === null)) continue;
       try {
@@ -164,14 +193,19 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
         const j = node.outputs.indexOf(d.convertedName);
         const r = refVals.get(d.name);
         if (j >= 0 && outs[j] && r) d.self = tensorStats(r, toFloat32(outs[j]));
-      } catch { /* a node that cannot run alone keeps only its total error */ }
+      } catch {
+        /* a node that cannot run alone keeps only its total error */
+      }
     }
   }
   tensors.sort((a, b) => a.index - b.index || Number(a.isOutput) - Number(b.isOutput));
   const outputs = tensors.filter((t) => t.isOutput);
   const ranked = tensors.filter((t) => t.self && !t.isOutput).sort(worstFirst);
   return {
-    tolerance, tensors, outputs, ranked,
+    tolerance,
+    tensors,
+    outputs,
+    ranked,
     firstBreak: tensors.find((t) => !meets(t.stats, tolerance)),
     outputsMeet: outputs.length > 0 && outputs.every((o) => meets(o.stats, tolFor(o.convertedName))),
     ms: performance.now() - t0,
@@ -180,14 +214,24 @@ export async function diff(original: Model, converted: Model, feeds: Record<stri
 
 /** One input set's outcome in diffSets. */
 export interface SetOutcome {
-  index: number; outputsMeet: boolean; outputs: { name: string; scaled: number; cosine: number; maxAbs: number; newNonFinite: number }[];
+  index: number;
+  outputsMeet: boolean;
+  outputs: { name: string; scaled: number; cosine: number; maxAbs: number; newNonFinite: number }[];
   /** With `expected`: the converted model's outputs against the golden ones. */
   expected?: { name: string; pass: boolean; maxAbs: number; tolRatio?: number; cosine: number }[];
   /** With a `backend` other than the CPU reference: the converted model's outputs on it against the fp32 reference. */
-  backend?: { name: string; outputs: { name: string; pass: boolean; maxAbs: number; tolRatio?: number; cosine: number }[] };
+  backend?: {
+    name: string;
+    outputs: { name: string; pass: boolean; maxAbs: number; tolRatio?: number; cosine: number }[];
+  };
 }
 /** diffSets: the full report of the worst input set, and every set's outcome. */
-export interface DiffSetsResult { report: DiffReport; worst: number; sets: SetOutcome[]; outputsMeet: boolean }
+export interface DiffSetsResult {
+  report: DiffReport;
+  worst: number;
+  sets: SetOutcome[];
+  outputsMeet: boolean;
+}
 
 /**
  * diff over several input sets (as Polygraphy compares all of them): every set is compared, the verdict is
@@ -195,9 +239,15 @@ export interface DiffSetsResult { report: DiffReport; worst: number; sets: SetOu
  * failing one, else the one with the largest output error. With `expected` (golden outputs per set, e.g.
  * output_N.pb), the converted model's outputs are also checked against them with the same tolerance.
  */
-export async function diffSets(original: Model, converted: Model, sets: Record<string, RTensor>[], opts: DiffOptions & { expected?: Record<string, RTensor>[]; backend?: BackendName; adapter?: string } = {}): Promise<DiffSetsResult> {
+export async function diffSets(
+  original: Model,
+  converted: Model,
+  sets: Record<string, RTensor>[],
+  opts: DiffOptions & { expected?: Record<string, RTensor>[]; backend?: BackendName; adapter?: string } = {},
+): Promise<DiffSetsResult> {
   if (!sets.length) throw new AmpError('no input sets to compare on');
-  if (opts.expected && opts.expected.length !== sets.length) throw new AmpError(`${opts.expected.length} sets of expected outputs for ${sets.length} input sets`);
+  if (opts.expected && opts.expected.length !== sets.length)
+    throw new AmpError(`${opts.expected.length} sets of expected outputs for ${sets.length} input sets`);
   const reports: DiffReport[] = [];
   const outcomes: SetOutcome[] = [];
   const check = (want: RTensor, got: RTensor | undefined, name: string) => {
@@ -207,10 +257,23 @@ export async function diffSets(original: Model, converted: Model, sets: Record<s
     return { name, pass: meets(s, tol), maxAbs: s.maxAbs, tolRatio: s.tolRatio, cosine: s.cosine };
   };
   // Another runtime (Polygraphy's comparison): the converted model's outputs there against the fp32 reference.
-  const other = opts.backend && opts.backend !== 'cpu' ? (await createExecutor(converted, { backend: opts.backend, adapter: opts.adapter })).executor : undefined;
+  const other =
+    opts.backend && opts.backend !== 'cpu'
+      ? (await createExecutor(converted, { backend: opts.backend, adapter: opts.adapter })).executor
+      : undefined;
   for (let i = 0; i < sets.length; i++) {
     const r = await diff(original, converted, sets[i], { ...opts, attribution: false, histograms: false });
-    const o: SetOutcome = { index: i, outputsMeet: r.outputsMeet, outputs: r.outputs.map((t) => ({ name: t.name, scaled: t.stats.scaled, cosine: t.stats.cosine, maxAbs: t.stats.maxAbs, newNonFinite: t.stats.newNonFinite })) };
+    const o: SetOutcome = {
+      index: i,
+      outputsMeet: r.outputsMeet,
+      outputs: r.outputs.map((t) => ({
+        name: t.name,
+        scaled: t.stats.scaled,
+        cosine: t.stats.cosine,
+        maxAbs: t.stats.maxAbs,
+        newNonFinite: t.stats.newNonFinite,
+      })),
+    };
     const { ref, conv } = alignFeeds(original, converted, sets[i]);
     if (opts.expected) {
       const got = new CpuExecutor(converted).runSync(conv);
@@ -218,15 +281,20 @@ export async function diffSets(original: Model, converted: Model, sets: Record<s
       if (o.expected.some((x) => !x.pass)) o.outputsMeet = false;
     }
     if (other) {
-      const want = new CpuExecutor(original).runSync(ref), got = await other.run(conv);
-      o.backend = { name: other.name, outputs: original.graph.outputs.map((name) => check(want[name], got[name], name)) };
+      const want = new CpuExecutor(original).runSync(ref),
+        got = await other.run(conv);
+      o.backend = {
+        name: other.name,
+        outputs: original.graph.outputs.map((name) => check(want[name], got[name], name)),
+      };
       if (o.backend.outputs.some((x) => !x.pass)) o.outputsMeet = false;
     }
     reports.push(r);
     outcomes.push(o);
   }
   other?.dispose();
-  const score = (o: SetOutcome) => (o.outputsMeet ? 0 : 1e9) + Math.max(0, ...o.outputs.map((x) => (Number.isFinite(x.scaled) ? x.scaled : 1e6)));
+  const score = (o: SetOutcome) =>
+    (o.outputsMeet ? 0 : 1e9) + Math.max(0, ...o.outputs.map((x) => (Number.isFinite(x.scaled) ? x.scaled : 1e6)));
   const worst = outcomes.reduce((w, o) => (score(o) > score(outcomes[w]) ? o.index : w), 0);
   // The worst set's report again with histograms (and attribution), for the pages.
   const report = await diff(original, converted, sets[worst], opts);

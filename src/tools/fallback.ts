@@ -15,14 +15,26 @@ import type { RTensor } from '../ir/rtensor.js';
 import { cloneModel } from '../onnx/io.js';
 
 /** Nodes the repair kept fp32, conversions tried, time, and whether the tolerance was met. */
-export interface FallbackResult { keepFp32: string[]; evaluations: number; ms: number; report: DiffReport; met: boolean }
+export interface FallbackResult {
+  keepFp32: string[];
+  evaluations: number;
+  ms: number;
+  report: DiffReport;
+  met: boolean;
+}
 
 /**
  * The attribution-guided repair: keeps the fewest nodes fp32 until the outputs meet the tolerance, within a
  * budget of conversions.
  */
-export async function fallback(original: Model, feeds: Record<string, RTensor>, tolerance: Tolerance, options: ConvertOptions = {}, maxEvaluations?: number,
-  diffOptions: Pick<DiffOptions, 'outputTolerance'> = {}): Promise<FallbackResult> {
+export async function fallback(
+  original: Model,
+  feeds: Record<string, RTensor>,
+  tolerance: Tolerance,
+  options: ConvertOptions = {},
+  maxEvaluations?: number,
+  diffOptions: Pick<DiffOptions, 'outputTolerance'> = {},
+): Promise<FallbackResult> {
   const t0 = performance.now();
   const nodes = [...original.graph.allNodes()].length;
   const budget = maxEvaluations ?? Math.max(4, Math.ceil(2 * Math.log2(Math.max(2, nodes))));
@@ -41,7 +53,9 @@ export async function fallback(original: Model, feeds: Record<string, RTensor>, 
   };
   let report = await evaluate(kept);
   // keepFp32 addresses nodes by name, or by label for unnamed main-graph nodes.
-  const named = new Set([...original.graph.allNodes()].map((n) => n.name || (n.graph === original.graph ? n.label : '')).filter(Boolean));
+  const named = new Set(
+    [...original.graph.allNodes()].map((n) => n.name || (n.graph === original.graph ? n.label : '')).filter(Boolean),
+  );
   while (!report.outputsMeet && evaluations < budget) {
     const culprit = report.ranked.find((d) => d.dtype !== 1 && !kept.includes(d.node) && named.has(d.node));
     if (!culprit) break;
@@ -52,7 +66,10 @@ export async function fallback(original: Model, feeds: Record<string, RTensor>, 
   for (let i = kept.length - 1; i >= 0 && report.outputsMeet && evaluations < budget; i--) {
     const trial = kept.filter((_, j) => j !== i);
     const r = await evaluate(trial);
-    if (r.outputsMeet) { kept.splice(i, 1); report = r; }
+    if (r.outputsMeet) {
+      kept.splice(i, 1);
+      report = r;
+    }
   }
   return { keepFp32: kept, evaluations, ms: performance.now() - t0, report, met: report.outputsMeet };
 }

@@ -16,11 +16,16 @@ import { feedNames, randomInputs } from './inputs.js';
 import { tensorStats, missReason, type Tolerance } from './report/stats.js';
 
 /** The range synthesized values of an input are drawn from, [lo, hi), whole numbers when `int`. */
-export interface InputRange { lo: number; hi: number; int?: boolean }
+export interface InputRange {
+  lo: number;
+  hi: number;
+  int?: boolean;
+}
 
 /** A dimension of a value, when the model fixes it (an initializer's, or a declared static one). */
 function staticDim(model: Model, name: string, axis: number): number | undefined {
-  const g = model.graph, t = g.initializers.get(name);
+  const g = model.graph,
+    t = g.initializers.get(name);
   const dims = t ? t.dims : g.values.get(name)?.type?.shape;
   if (!dims) return undefined;
   const d = dims[axis < 0 ? axis + dims.length : axis];
@@ -34,7 +39,8 @@ function staticDim(model: Model, name: string, axis: number): number | undefined
  * Resize/Upsample scales in [0.5, 2) and sizes in [1, 10).
  */
 export function inputRanges(model: Model): Record<string, InputRange> {
-  const g = model.graph, out: Record<string, InputRange> = Object.create(null);
+  const g = model.graph,
+    out: Record<string, InputRange> = Object.create(null);
   const opset = model.opset('') ?? 1;
   const narrow = (name: string, r: InputRange) => {
     const prev = out[name];
@@ -51,7 +57,8 @@ export function inputRanges(model: Model): Record<string, InputRange> {
         const d = staticDim(model, n.inputs[0], n.attrInt('time_axis', 0));
         if (d) narrow(name, { lo: 1, hi: d + 1, int: true });
       } else if (n.opType === 'OneHot' && slot === 1) narrow(name, { lo: 2, hi: 11, int: true });
-      else if ((n.opType === 'Upsample' && slot === 1) || (n.opType === 'Resize' && slot === (opset >= 11 ? 2 : 1))) narrow(name, { lo: 0.5, hi: 2 });
+      else if ((n.opType === 'Upsample' && slot === 1) || (n.opType === 'Resize' && slot === (opset >= 11 ? 2 : 1)))
+        narrow(name, { lo: 0.5, hi: 2 });
       else if (n.opType === 'Resize' && slot === 3) narrow(name, { lo: 1, hi: 10, int: true });
     }
   }
@@ -59,19 +66,26 @@ export function inputRanges(model: Model): Record<string, InputRange> {
 }
 
 /** `count` seeded input sets for the model (see the header for the distributions). */
-export function synthesizeInputs(model: Model, count: number, seed = 0, shapes: Record<string, number[]> = {}): Record<string, RTensor>[] {
+export function synthesizeInputs(
+  model: Model,
+  count: number,
+  seed = 0,
+  shapes: Record<string, number[]> = {},
+): Record<string, RTensor>[] {
   const ranges = inputRanges(model);
   return Array.from({ length: count }, (_, i) => randomInputs(model, seed + i, shapes, ranges));
 }
 
 /** The feeds retyped for a converted model whose float inputs became fp16/bf16 (values rounded once). */
 export function feedsFor(model: Model, feeds: Record<string, RTensor>): Record<string, RTensor> {
-  return Object.fromEntries(Object.entries(feeds).map(([k, t]) => {
-    const want = model.graph.values.get(k)?.type?.elemType;
-    if (t.dtype !== DataType.FLOAT || (want !== DataType.FLOAT16 && want !== DataType.BFLOAT16)) return [k, t];
-    const v = t.data as Float32Array;
-    return [k, { dtype: want, dims: t.dims, data: want === DataType.FLOAT16 ? f32ArrayToF16(v) : f32ArrayToBf16(v) }];
-  }));
+  return Object.fromEntries(
+    Object.entries(feeds).map(([k, t]) => {
+      const want = model.graph.values.get(k)?.type?.elemType;
+      if (t.dtype !== DataType.FLOAT || (want !== DataType.FLOAT16 && want !== DataType.BFLOAT16)) return [k, t];
+      const v = t.data as Float32Array;
+      return [k, { dtype: want, dims: t.dims, data: want === DataType.FLOAT16 ? f32ArrayToF16(v) : f32ArrayToBf16(v) }];
+    }),
+  );
 }
 
 /** One output's verification: its errors against the fp32 model, the tolerance, and whether it passed. */
@@ -100,15 +114,29 @@ export interface OutputCheck {
  * Runs the converted model on every input set and compares each output with the reference outputs
  * (the fp32 model's, on the same sets). An output passes when it meets its tolerance on every set.
  */
-export function checkOutputs(converted: Model, sets: Record<string, RTensor>[], reference: Record<string, RTensor>[],
-  tolerance: Tolerance, outputTolerance: Record<string, Tolerance> = {}): OutputCheck[] {
+export function checkOutputs(
+  converted: Model,
+  sets: Record<string, RTensor>[],
+  reference: Record<string, RTensor>[],
+  tolerance: Tolerance,
+  outputTolerance: Record<string, Tolerance> = {},
+): OutputCheck[] {
   const ex = new CpuExecutor(converted);
-  return compareOutputs(sets.map((feeds) => ex.runSync(feedsFor(converted, feeds))), reference, tolerance, outputTolerance);
+  return compareOutputs(
+    sets.map((feeds) => ex.runSync(feedsFor(converted, feeds))),
+    reference,
+    tolerance,
+    outputTolerance,
+  );
 }
 
 /** The converted model's outputs on each set (`gots`, however they were run) against the reference's. */
-export function compareOutputs(gots: Record<string, RTensor>[], reference: Record<string, RTensor>[],
-  tolerance: Tolerance, outputTolerance: Record<string, Tolerance> = {}): OutputCheck[] {
+export function compareOutputs(
+  gots: Record<string, RTensor>[],
+  reference: Record<string, RTensor>[],
+  tolerance: Tolerance,
+  outputTolerance: Record<string, Tolerance> = {},
+): OutputCheck[] {
   const checks = new Map<string, OutputCheck>();
   gots.forEach((got, i) => {
     for (const [name, ref] of Object.entries(reference[i])) {
@@ -118,12 +146,22 @@ export function compareOutputs(gots: Record<string, RTensor>[], reference: Recor
       if (!floatOut) continue;
       const s = tensorStats(toFloat32(ref), toFloat32(g), tol);
       const prev = checks.get(name);
-      const why = missReason(s, tol), ok = why === undefined;
+      const why = missReason(s, tol),
+        ok = why === undefined;
       const worse = <K extends 'maxAbs' | 'scaled' | 'maxRel' | 'newNonFinite'>(k: K) => Math.max(prev?.[k] ?? 0, s[k]);
       checks.set(name, {
-        name, tolerance: tol, pass: (prev?.pass ?? true) && ok,
-        ...(prev?.failedOn !== undefined ? { failedOn: prev.failedOn, reason: prev.reason } : !ok ? { failedOn: i, reason: why } : {}),
-        maxAbs: worse('maxAbs'), scaled: worse('scaled'), maxRel: worse('maxRel'), newNonFinite: worse('newNonFinite'),
+        name,
+        tolerance: tol,
+        pass: (prev?.pass ?? true) && ok,
+        ...(prev?.failedOn !== undefined
+          ? { failedOn: prev.failedOn, reason: prev.reason }
+          : !ok
+            ? { failedOn: i, reason: why }
+            : {}),
+        maxAbs: worse('maxAbs'),
+        scaled: worse('scaled'),
+        maxRel: worse('maxRel'),
+        newNonFinite: worse('newNonFinite'),
         cosine: Math.min(prev?.cosine ?? 1, Number.isNaN(s.cosine) ? -1 : s.cosine),
         ...(s.tolRatio !== undefined ? { tolRatio: Math.max(prev?.tolRatio ?? 0, s.tolRatio) } : {}),
       });
@@ -133,16 +171,29 @@ export function compareOutputs(gots: Record<string, RTensor>[], reference: Recor
 }
 
 /** One decode step: the fp32 model's next token, the converted model's, and the last-position logits' error. */
-export interface DecodeStep { step: number; token: number; convertedToken: number; maxAbs: number; cosine: number; pass: boolean }
+export interface DecodeStep {
+  step: number;
+  token: number;
+  convertedToken: number;
+  maxAbs: number;
+  cosine: number;
+  pass: boolean;
+}
 /** The greedy decode check of a KV-cache decoder (src/tools/decode.ts). */
-export interface DecodeCheck { steps: DecodeStep[]; agreement: number; pass: boolean }
+export interface DecodeCheck {
+  steps: DecodeStep[];
+  agreement: number;
+  pass: boolean;
+}
 
 /** The decode check as summary lines. */
 export function formatDecode(d: DecodeCheck): string[] {
   const worst = d.steps.reduce((w, s) => (s.maxAbs > w.maxAbs ? s : w), d.steps[0]);
-  return [`greedy decode, ${d.steps.length} steps: next token agrees on ${d.steps.filter((s) => s.token === s.convertedToken).length}/${d.steps.length}, ` +
-    `logits worst at step ${worst.step} (max|Δ| ${worst.maxAbs.toExponential(2)}, cosine ${worst.cosine.toFixed(6)})${d.pass ? '' : ` — FAIL at step ${d.steps.find((s) => !s.pass)!.step}`}`,
-  `  per step max|Δ|: ${d.steps.map((s) => s.maxAbs.toExponential(1)).join(' ')}`];
+  return [
+    `greedy decode, ${d.steps.length} steps: next token agrees on ${d.steps.filter((s) => s.token === s.convertedToken).length}/${d.steps.length}, ` +
+      `logits worst at step ${worst.step} (max|Δ| ${worst.maxAbs.toExponential(2)}, cosine ${worst.cosine.toFixed(6)})${d.pass ? '' : ` — FAIL at step ${d.steps.find((s) => !s.pass)!.step}`}`,
+    `  per step max|Δ|: ${d.steps.map((s) => s.maxAbs.toExponential(1)).join(' ')}`,
+  ];
 }
 
 /** What `convert()` proved about its result. */
@@ -174,17 +225,39 @@ export function formatVerification(v: Verification): string[] {
   const lines: string[] = [];
   // The note may quote the model (an op type, an input name): made printable like every model-derived text.
   if (v.status === 'unverified') return [printable(v.note ?? 'not verified', 600)];
-  lines.push(`${v.status === 'verified' ? 'verified' : 'NOT VERIFIED'} on ${v.inputs.sets} ${v.inputs.source} input set(s)${v.inputs.seed !== undefined ? ` (seed ${v.inputs.seed})` : ''}, ${v.evaluations} conversion(s) checked, ${(v.ms / 1000).toFixed(2)} s`);
+  lines.push(
+    `${v.status === 'verified' ? 'verified' : 'NOT VERIFIED'} on ${v.inputs.sets} ${v.inputs.source} input set(s)${v.inputs.seed !== undefined ? ` (seed ${v.inputs.seed})` : ''}, ${v.evaluations} conversion(s) checked, ${(v.ms / 1000).toFixed(2)} s`,
+  );
   for (const o of v.outputs) {
     // A FAIL line leads with the criterion that failed; the share of the allowed error only where it is the measure.
-    const share = o.tolRatio !== undefined && (o.pass || /^elementwise/.test(o.reason ?? '')) ? `, ${(100 * o.tolRatio).toFixed(0)}% of the allowed error` : '';
-    lines.push(`  ${o.pass ? 'ok  ' : 'FAIL'} ${printable(o.name)}: ${o.pass ? '' : `${o.reason} — `}max|Δ| ${e(o.maxAbs)}, max|Δ|/max|ref| ${e(o.scaled)}, cosine ${o.cosine.toFixed(6)}${o.newNonFinite ? `, ${o.newNonFinite} new NaN/Inf` : ''}${share}`);
+    const share =
+      o.tolRatio !== undefined && (o.pass || /^elementwise/.test(o.reason ?? ''))
+        ? `, ${(100 * o.tolRatio).toFixed(0)}% of the allowed error`
+        : '';
+    lines.push(
+      `  ${o.pass ? 'ok  ' : 'FAIL'} ${printable(o.name)}: ${o.pass ? '' : `${o.reason} — `}max|Δ| ${e(o.maxAbs)}, max|Δ|/max|ref| ${e(o.scaled)}, cosine ${o.cosine.toFixed(6)}${o.newNonFinite ? `, ${o.newNonFinite} new NaN/Inf` : ''}${share}`,
+    );
   }
   const cal = Object.entries(v.calibrated);
-  if (cal.length) lines.push(`kept fp32 for their activation range: ${cal.slice(0, 8).map(([n, why]) => `${printable(n)} (${printable(why)})`).join(', ')}${cal.length > 8 ? ` and ${cal.length - 8} more` : ''}`);
-  if (v.rangeProven.length) lines.push(`free to run low, their calibrated range fits: ${v.rangeProven.slice(0, 8).map((n) => printable(n)).join(', ')}${v.rangeProven.length > 8 ? ` and ${v.rangeProven.length - 8} more` : ''}`);
+  if (cal.length)
+    lines.push(
+      `kept fp32 for their activation range: ${cal
+        .slice(0, 8)
+        .map(([n, why]) => `${printable(n)} (${printable(why)})`)
+        .join(', ')}${cal.length > 8 ? ` and ${cal.length - 8} more` : ''}`,
+    );
+  if (v.rangeProven.length)
+    lines.push(
+      `free to run low, their calibrated range fits: ${v.rangeProven
+        .slice(0, 8)
+        .map((n) => printable(n))
+        .join(', ')}${v.rangeProven.length > 8 ? ` and ${v.rangeProven.length - 8} more` : ''}`,
+    );
   if (v.repaired.length) lines.push(`kept fp32 by the repair: ${v.repaired.map((n) => printable(n)).join(', ')}`);
-  if (v.keptIo?.length) lines.push(`kept fp32 at the model's edge by the repair (their own fp16 rounding or range was the cause): ${v.keptIo.map((n) => printable(n)).join(', ')}`);
+  if (v.keptIo?.length)
+    lines.push(
+      `kept fp32 at the model's edge by the repair (their own fp16 rounding or range was the cause): ${v.keptIo.map((n) => printable(n)).join(', ')}`,
+    );
   if (v.note) lines.push(printable(v.note, 600));
   if (v.decode) lines.push(...formatDecode(v.decode));
   return lines;

@@ -13,7 +13,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { convert, loadModel, saveModel, emitBindings, writeFileAtomic, formatVerification, type ConvertRunOptions } from '../index.js';
+import {
+  convert,
+  loadModel,
+  saveModel,
+  emitBindings,
+  writeFileAtomic,
+  formatVerification,
+  type ConvertRunOptions,
+} from '../index.js';
 
 export interface AmpConvertPluginOptions {
   /** Options of the conversion (target comes from the import's query). */
@@ -71,22 +79,40 @@ export default function ampConvert(opts: AmpConvertPluginOptions = {}): AmpConve
     async load(id) {
       const m = QUERY.exec(id);
       if (!m) return null;
-      const file = id.slice(0, -m[0].length), target = m[1] as 'fp16' | 'bf16';
+      const file = id.slice(0, -m[0].length),
+        target = m[1] as 'fp16' | 'bf16';
       this.addWatchFile(file);
-      const key = createHash('sha256').update(readFileSync(file)).update(JSON.stringify({ target, ...opts.convert, version })).digest('hex').slice(0, 24);
+      const key = createHash('sha256')
+        .update(readFileSync(file))
+        .update(JSON.stringify({ target, ...opts.convert, version }))
+        .digest('hex')
+        .slice(0, 24);
       const cached = join(cacheDir, `${key}.onnx`);
       if (!existsSync(cached)) {
         const r = await convert(loadModel(file), { ...opts.convert, target });
-        if (r.verification.status === 'failed') this.error(`amp-convert: ${file}: the ${target} model does not meet the tolerance:\n${formatVerification(r.verification).join('\n')}`);
-        if (r.verification.status === 'unverified') this.warn(`amp-convert: ${file}: ${r.verification.note ?? 'not verified'}`);
+        if (r.verification.status === 'failed')
+          this.error(
+            `amp-convert: ${file}: the ${target} model does not meet the tolerance:\n${formatVerification(r.verification).join('\n')}`,
+          );
+        if (r.verification.status === 'unverified')
+          this.warn(`amp-convert: ${file}: ${r.verification.note ?? 'not verified'}`);
         mkdirSync(cacheDir, { recursive: true });
         // One self-contained file: the asset is served alone, so external data comes inline.
         const saved = saveModel(r.model, cached, { inline: true, force: true });
-        if (saved.externalFile) this.error(`amp-convert: ${file}: the ${target} model is larger than 2 GB and cannot be one asset`);
-        if (opts.bindings) writeFileAtomic(`${file}.${target}.ts`, await emitBindings(r.model, `${basename(file)}?${target}`), { force: true, protect: [file] });
+        if (saved.externalFile)
+          this.error(`amp-convert: ${file}: the ${target} model is larger than 2 GB and cannot be one asset`);
+        if (opts.bindings)
+          writeFileAtomic(`${file}.${target}.ts`, await emitBindings(r.model, `${basename(file)}?${target}`), {
+            force: true,
+            protect: [file],
+          });
       }
       if (command === 'serve') return `export default ${JSON.stringify(`/@fs${cached}`)};`;
-      const ref = this.emitFile({ type: 'asset', name: `${basename(file).replace(/\.onnx$/i, '')}.${target}.onnx`, source: readFileSync(cached) });
+      const ref = this.emitFile({
+        type: 'asset',
+        name: `${basename(file).replace(/\.onnx$/i, '')}.${target}.onnx`,
+        source: readFileSync(cached),
+      });
       return `export default import.meta.ROLLUP_FILE_URL_${ref};`;
     },
   };

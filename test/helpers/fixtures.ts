@@ -7,7 +7,11 @@ import { loadModel } from '../../src/onnx/io.js';
 import type { RTensor } from '../../src/ir/rtensor.js';
 
 /** All fixtures; `goodFixtures` leaves out the bad_* ones, built to overflow fp16 (for the diff report). */
-export const fixtureModels = (): string[] => readdirSync(fixturePath('models')).filter((f) => f.endsWith('.onnx')).map((f) => f.slice(0, -5)).sort();
+export const fixtureModels = (): string[] =>
+  readdirSync(fixturePath('models'))
+    .filter((f) => f.endsWith('.onnx'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 export const fixtureModelPath = (name: string) => fixturePath('models', `${name}.onnx`);
 
 export function fixtureInputs(name: string): Record<string, RTensor> {
@@ -24,12 +28,21 @@ export function fixtureInputs(name: string): Record<string, RTensor> {
 }
 
 /** Cosine similarity, elementwise max relative error (|a−b| / max(|b|, 1e-3·max|b|)), max |a−b| and max |a−b| / max|b|. */
-export function agreement(a: Float32Array, b: Float32Array): { cosine: number; maxRel: number; maxAbs: number; maxScaled: number } {
-  let dot = 0, na = 0, nb = 0, maxAbs = 0, maxB = 0;
+export function agreement(
+  a: Float32Array,
+  b: Float32Array,
+): { cosine: number; maxRel: number; maxAbs: number; maxScaled: number } {
+  let dot = 0,
+    na = 0,
+    nb = 0,
+    maxAbs = 0,
+    maxB = 0;
   for (let i = 0; i < b.length; i++) maxB = Math.max(maxB, Math.abs(b[i]));
   let maxRel = 0;
   for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i];
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
     const d = Math.abs(a[i] - b[i]);
     maxAbs = Math.max(maxAbs, d);
     maxRel = Math.max(maxRel, d / Math.max(Math.abs(b[i]), 1e-3 * maxB, 1e-12));

@@ -7,7 +7,13 @@ import { loadModel } from '../../src/onnx/io.js';
 import type { RTensor } from '../../src/ir/rtensor.js';
 import type { Model } from '../../src/ir/graph.js';
 
-export interface NodeCase { name: string; dir: string; model: () => Model; inputs: Record<string, RTensor>; outputs: Record<string, RTensor> }
+export interface NodeCase {
+  name: string;
+  dir: string;
+  model: () => Model;
+  inputs: Record<string, RTensor>;
+  outputs: Record<string, RTensor>;
+}
 
 /** undefined when the test's inputs/outputs are not all plain tensors (sequences, optionals). */
 export function loadNodeCase(name: string): NodeCase | undefined {

@@ -8,7 +8,10 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-export const NODE_TESTS_TGZ = [join(ROOT, 'fixtures/onnx-node-tests.tgz'), join(ROOT, 'fixtures/onnx-node-tests-more.tgz')];
+export const NODE_TESTS_TGZ = [
+  join(ROOT, 'fixtures/onnx-node-tests.tgz'),
+  join(ROOT, 'fixtures/onnx-node-tests-more.tgz'),
+];
 
 /** Directory holding the test_NAME folders; extracted under the OS temp dir if not there yet. */
 export function nodeTestsDir(): string {
@@ -18,12 +21,18 @@ export function nodeTestsDir(): string {
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     for (const tgz of NODE_TESTS_TGZ) execFileSync('tar', ['xzf', tgz, '-C', tmp]);
-    try { renameSync(tmp, dir); } catch { rmSync(tmp, { recursive: true, force: true }); }
+    try {
+      renameSync(tmp, dir);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   return dir;
 }
 export function nodeTestNames(): string[] {
-  return readdirSync(nodeTestsDir()).filter((d) => d.startsWith('test_')).sort();
+  return readdirSync(nodeTestsDir())
+    .filter((d) => d.startsWith('test_'))
+    .sort();
 }
 export const fixturePath = (...p: string[]) => join(ROOT, 'fixtures', ...p);
 export const repoRoot = ROOT;

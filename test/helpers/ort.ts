@@ -5,9 +5,18 @@ import { DataType } from '../../src/core/dtype.js';
 import type { TypedArray } from '../../src/core/dtype.js';
 
 const ORT_TYPE: Record<number, ort.Tensor.Type> = {
-  [DataType.FLOAT]: 'float32', [DataType.FLOAT16]: 'float16', [DataType.DOUBLE]: 'float64', [DataType.INT8]: 'int8',
-  [DataType.UINT8]: 'uint8', [DataType.INT16]: 'int16', [DataType.UINT16]: 'uint16', [DataType.INT32]: 'int32',
-  [DataType.UINT32]: 'uint32', [DataType.INT64]: 'int64', [DataType.UINT64]: 'uint64', [DataType.BOOL]: 'bool',
+  [DataType.FLOAT]: 'float32',
+  [DataType.FLOAT16]: 'float16',
+  [DataType.DOUBLE]: 'float64',
+  [DataType.INT8]: 'int8',
+  [DataType.UINT8]: 'uint8',
+  [DataType.INT16]: 'int16',
+  [DataType.UINT16]: 'uint16',
+  [DataType.INT32]: 'int32',
+  [DataType.UINT32]: 'uint32',
+  [DataType.INT64]: 'int64',
+  [DataType.UINT64]: 'uint64',
+  [DataType.BOOL]: 'bool',
   [DataType.STRING]: 'string',
 };
 const FROM_ORT = Object.fromEntries(Object.entries(ORT_TYPE).map(([k, v]) => [v, Number(k)]));
@@ -20,10 +29,14 @@ export function toOrt(t: RTensor): ort.Tensor {
 export function fromOrt(t: ort.Tensor): RTensor {
   let data = t.data as TypedArray | string[];
   // ORT returns float16 as Uint16Array bits, or as Float16Array where the runtime has one.
-  if (t.type === 'float16' && !(data instanceof Uint16Array)) data = new Uint16Array((data as unknown as { buffer: ArrayBuffer }).buffer);
+  if (t.type === 'float16' && !(data instanceof Uint16Array))
+    data = new Uint16Array((data as unknown as { buffer: ArrayBuffer }).buffer);
   return { dtype: FROM_ORT[t.type], dims: [...t.dims], data };
 }
-export async function runOrt(model: Uint8Array | string, feeds: Record<string, RTensor>): Promise<Record<string, RTensor>> {
+export async function runOrt(
+  model: Uint8Array | string,
+  feeds: Record<string, RTensor>,
+): Promise<Record<string, RTensor>> {
   const s = await ort.InferenceSession.create(model as never, { logSeverityLevel: 3 });
   const r = await s.run(Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, toOrt(v)])));
   await s.release();

@@ -17,7 +17,8 @@ export function randomCnn(seed: number): { model: Model; feeds: Record<string, R
   const r = rng(seed);
   const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
   const b = new ModelBuilder({ opset: 17 });
-  let C = pick([1, 3, 4]), H = pick([8, 12, 16, 28, 32]);
+  let C = pick([1, 3, 4]),
+    H = pick([8, 12, 16, 28, 32]);
   const batch = pick([1, 2]);
   let x = b.input('x', F, [batch, C, H, H]);
   const desc: string[] = [];
@@ -25,7 +26,10 @@ export function randomCnn(seed: number): { model: Model; feeds: Record<string, R
   for (let l = 0; l < layers; l++) {
     const kind = pick(['conv', 'conv', 'conv', 'dw', 'pool', 'avg', 'bn', 'res', 'cat', 'mulc', 'pad']);
     if (kind === 'conv' || kind === 'dw') {
-      const k = pick([1, 3, 5, 7]), s = pick([1, 1, 2]), p = pick([0, Math.floor(k / 2)]), dil = pick([1, 1, 2]);
+      const k = pick([1, 3, 5, 7]),
+        s = pick([1, 1, 2]),
+        p = pick([0, Math.floor(k / 2)]),
+        dil = pick([1, 1, 2]);
       const group = kind === 'dw' ? C : 1;
       const M = kind === 'dw' ? C : pick([4, 8, 16, 6]);
       const eff = dil * (k - 1) + 1;
@@ -33,18 +37,31 @@ export function randomCnn(seed: number): { model: Model; feeds: Record<string, R
       const w = b.init(`w${l}`, F, [M, C / group, k, k], normal(r, M * (C / group) * k * k, 0.3));
       const bias = b.init(`b${l}`, F, [M], uniform(r, M, -0.1, 0.1));
       const autoPad = pick(['NOTSET', 'NOTSET', 'SAME_UPPER', 'SAME_LOWER']);
-      const attrs: Record<string, number | number[] | string> = { kernel_shape: [k, k], strides: [s, s], dilations: [dil, dil], group };
-      if (autoPad === 'NOTSET') attrs.pads = [p, p, p, p]; else attrs.auto_pad = autoPad;
+      const attrs: Record<string, number | number[] | string> = {
+        kernel_shape: [k, k],
+        strides: [s, s],
+        dilations: [dil, dil],
+        group,
+      };
+      if (autoPad === 'NOTSET') attrs.pads = [p, p, p, p];
+      else attrs.auto_pad = autoPad;
       [x] = b.node('Conv', [x, w, bias], attrs);
       desc.push(`conv k${k} s${s} ${autoPad === 'NOTSET' ? 'p' + p : autoPad} d${dil} g${group} ${C}->${M}`);
       H = autoPad === 'NOTSET' ? Math.floor((H + 2 * p - eff) / s) + 1 : Math.ceil(H / s);
       C = M;
       [x] = b.node(pick(['Relu', 'Sigmoid', 'Tanh', 'LeakyRelu', 'Clip']), [x]);
     } else if (kind === 'pool' || kind === 'avg') {
-      const k = pick([2, 3]), s = pick([1, 2]);
+      const k = pick([2, 3]),
+        s = pick([1, 2]);
       if (H < k) continue;
-      const ceil = pick([0, 1]), p = pick([0, k === 3 ? 1 : 0]);
-      const attrs: Record<string, number | number[]> = { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p], ceil_mode: ceil };
+      const ceil = pick([0, 1]),
+        p = pick([0, k === 3 ? 1 : 0]);
+      const attrs: Record<string, number | number[]> = {
+        kernel_shape: [k, k],
+        strides: [s, s],
+        pads: [p, p, p, p],
+        ceil_mode: ceil,
+      };
       if (kind === 'avg') attrs.count_include_pad = pick([0, 1]);
       [x] = b.node(kind === 'pool' ? 'MaxPool' : 'AveragePool', [x], attrs);
       desc.push(`${kind} k${k} s${s} p${p} ceil${ceil}${kind === 'avg' ? ' cip' + attrs.count_include_pad : ''}`);
@@ -71,7 +88,9 @@ export function randomCnn(seed: number): { model: Model; feeds: Record<string, R
       H += 3; // the smaller side grows by 3 as well: H stays a lower bound
       desc.push('pad');
     } else if (kind === 'bn') {
-      const bn = [0, 1, 2, 3].map((i) => b.init(`bn${l}_${i}`, F, [C], i === 3 ? uniform(r, C, 0.5, 2) : uniform(r, C, -0.5, 1.5)));
+      const bn = [0, 1, 2, 3].map((i) =>
+        b.init(`bn${l}_${i}`, F, [C], i === 3 ? uniform(r, C, 0.5, 2) : uniform(r, C, -0.5, 1.5)),
+      );
       [x] = b.node('BatchNormalization', [x, ...bn], { epsilon: { float: 1e-5 } });
       desc.push('bn');
     }
@@ -86,6 +105,17 @@ export function randomCnn(seed: number): { model: Model; feeds: Record<string, R
   b.output(x, F);
   const m = b.build();
   const shape = m.graph.values.get('x')!.type!.shape as number[];
-  const feeds: Record<string, RTensor> = { x: { dtype: F, dims: shape, data: uniform(r, shape.reduce((a, c) => a * c, 1), 0, 1) } };
+  const feeds: Record<string, RTensor> = {
+    x: {
+      dtype: F,
+      dims: shape,
+      data: uniform(
+        r,
+        shape.reduce((a, c) => a * c, 1),
+        0,
+        1,
+      ),
+    },
+  };
   return { model: m, feeds, desc: desc.join(' | ') };
 }

@@ -22,7 +22,12 @@ export type Loader = (bytes: Uint8Array) => Promise<string | undefined>;
 const firstLine = (e: unknown) => String((e as Error).message ?? e).split('\n')[0];
 
 export const ortCpuLoader: Loader = async (bytes) => {
-  try { await (await ortNode.InferenceSession.create(bytes, { logSeverityLevel: 4 })).release(); return undefined; } catch (e) { return firstLine(e); }
+  try {
+    await (await ortNode.InferenceSession.create(bytes, { logSeverityLevel: 4 })).release();
+    return undefined;
+  } catch (e) {
+    return firstLine(e);
+  }
 };
 
 let web: Promise<Loader> | undefined;
@@ -38,10 +43,16 @@ export function ortWebGpuLoader(): Promise<Loader> {
     ort.env.logLevel = 'fatal';
     return async (bytes: Uint8Array) => {
       try {
-        const s = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'], logSeverityLevel: 4, extra: { session: { disable_cpu_ep_fallback: '1' } } });
+        const s = await ort.InferenceSession.create(bytes, {
+          executionProviders: ['webgpu'],
+          logSeverityLevel: 4,
+          extra: { session: { disable_cpu_ep_fallback: '1' } },
+        });
         await s.release();
         return undefined;
-      } catch (e) { return firstLine(e); }
+      } catch (e) {
+        return firstLine(e);
+      }
     };
   })();
   return web;
@@ -57,16 +68,32 @@ export function forcedLow(file: string, opts: ConvertOptions): Model {
 export function lowOps(m: Model, target: 'fp16' | 'bf16'): string[] {
   const t = target === 'bf16' ? DataType.BFLOAT16 : DataType.FLOAT16;
   const g = m.graph;
-  return [...new Set(g.nodes.filter((n) => n.opType !== 'Cast' && [...n.inputs, ...n.outputs].some((v) => v && g.values.get(v)?.type?.elemType === t)).map((n) => n.opType))];
+  return [
+    ...new Set(
+      g.nodes
+        .filter(
+          (n) =>
+            n.opType !== 'Cast' && [...n.inputs, ...n.outputs].some((v) => v && g.values.get(v)?.type?.elemType === t),
+        )
+        .map((n) => n.opType),
+    ),
+  ];
 }
 
 /** The op a load failure names ("Could not find an implementation for Add(14) node …"), if it names one. */
 export function failingOp(msg: string): string | undefined {
-  return /implementation for (\w+)\(\d+\)|kernel for (\w+)\(\d+\)|of operator \((\w+)\)/.exec(msg)?.slice(1).find(Boolean);
+  return /implementation for (\w+)\(\d+\)|kernel for (\w+)\(\d+\)|of operator \((\w+)\)/
+    .exec(msg)
+    ?.slice(1)
+    .find(Boolean);
 }
 
 /** One node test the runtime loads in fp32, converted forced-low: its name, the low op types, the load's failure. */
-export interface Probed { name: string; ops: string[]; err?: string }
+export interface Probed {
+  name: string;
+  ops: string[];
+  err?: string;
+}
 /**
  * Every node test `load` accepts in fp32, converted with every op forced low (`opts`) and loaded again (those the
  * pass refuses to convert are left out).
@@ -76,7 +103,11 @@ export async function* probeNodeTests(load: Loader, opts: ConvertOptions): Async
     const file = join(nodeTestsDir(), name, 'model.onnx');
     if (await load(readFileSync(file))) continue;
     let m;
-    try { m = forcedLow(file, opts); } catch { continue; }
+    try {
+      m = forcedLow(file, opts);
+    } catch {
+      continue;
+    }
     yield { name, ops: lowOps(m, opts.target ?? 'fp16'), err: await load(encodeModel(m)) };
   }
 }
@@ -89,9 +120,13 @@ let webOrt: Promise<OrtWeb> | undefined;
  */
 export function ortWeb(): Promise<OrtWeb> {
   webOrt ??= (async () => {
-    const dawn = createRequire(import.meta.url)('webgpu') as { create(o: string[]): GPU; globals: Record<string, { prototype: object }> };
+    const dawn = createRequire(import.meta.url)('webgpu') as {
+      create(o: string[]): GPU;
+      globals: Record<string, { prototype: object }>;
+    };
     Object.assign(globalThis, dawn.globals);
-    if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true });
+    if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu)
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true });
     const q = dawn.globals.GPUQueue.prototype as { writeBuffer: (...a: unknown[]) => void; __ampCopied?: boolean };
     if (!q.__ampCopied) {
       const write = q.writeBuffer;
@@ -99,7 +134,20 @@ export function ortWeb(): Promise<OrtWeb> {
         const [buf, off, data, ...rest] = args as [unknown, unknown, ArrayBufferView | ArrayBuffer, ...unknown[]];
         const shared = ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer;
         const copy = shared ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : data;
-        return write.call(this, buf, off, copy, ...(shared && rest.length ? [(rest[0] as number) * ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1), ...(rest.length > 1 ? [(rest[1] as number) * ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1)] : [])] : rest));
+        return write.call(
+          this,
+          buf,
+          off,
+          copy,
+          ...(shared && rest.length
+            ? [
+                (rest[0] as number) * ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1),
+                ...(rest.length > 1
+                  ? [(rest[1] as number) * ((data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1)]
+                  : []),
+              ]
+            : rest),
+        );
       };
       q.__ampCopied = true;
     }

@@ -10,10 +10,13 @@ export const conv: GradRule = (n, [dY], c) => {
   if (!dY) return;
   const [X, W, B] = n.inputs;
   if (n.attrInt('group', 1) !== 1) throw new AmpError(`gradient of grouped Conv ('${n.label}') is not implemented`);
-  if (n.attrString('auto_pad', 'NOTSET') !== 'NOTSET') throw new AmpError(`gradient of Conv with auto_pad ('${n.label}') is not implemented`);
+  if (n.attrString('auto_pad', 'NOTSET') !== 'NOTSET')
+    throw new AmpError(`gradient of Conv with auto_pad ('${n.label}') is not implemented`);
   const wd = c.weightDims(W);
   if (!wd || wd.length !== 4) throw new AmpError(`gradient of Conv '${n.label}' needs a 4-D weight initializer`);
-  const strides = n.attrInts('strides') ?? [1, 1], pads = n.attrInts('pads') ?? [0, 0, 0, 0], dil = n.attrInts('dilations') ?? [1, 1];
+  const strides = n.attrInts('strides') ?? [1, 1],
+    pads = n.attrInts('pads') ?? [0, 0, 0, 0],
+    dil = n.attrInts('dilations') ?? [1, 1];
   if (dil.some((d) => d !== 1)) throw new AmpError(`gradient of dilated Conv ('${n.label}') is not implemented`);
   if (c.needs(X)) {
     // ConvTranspose needs the input's spatial size to undo the stride's rounding: taken from the probe.

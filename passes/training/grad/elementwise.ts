@@ -8,7 +8,9 @@ import type { GradRule, GradContext } from './types.js';
  * broadcast are summed (its batch axis is never collapsed).
  */
 export function unbroadcast(c: GradContext, x: string, y: string, g: string): string {
-  const w = c.weightDims(x), xd = w ?? c.shapeOf(x), yd = c.shapeOf(y);
+  const w = c.weightDims(x),
+    xd = w ?? c.shapeOf(x),
+    yd = c.shapeOf(y);
   if (!xd || !yd) return g;
   const lead = yd.length - xd.length;
   let out = g;
@@ -52,4 +54,6 @@ export const tanh: GradRule = (n, [dY], c) => {
   const [d] = c.emit('Sub', [c.scalar(1), sq]);
   c.accumulate(n.inputs[0], c.emit('Mul', [dY, d])[0]);
 };
-export const identity: GradRule = (n, [dY], c) => { if (dY && c.needs(n.inputs[0])) c.accumulate(n.inputs[0], dY); };
+export const identity: GradRule = (n, [dY], c) => {
+  if (dY && c.needs(n.inputs[0])) c.accumulate(n.inputs[0], dY);
+};

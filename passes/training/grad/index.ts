@@ -9,8 +9,22 @@ import { maxPool, averagePool } from './pool.js';
 import { batchNorm } from './norm.js';
 
 export const gradRules: Record<string, GradRule> = {
-  Gemm: gemm, MatMul: matmul, Add: add, Sub: add, Mul: mul, Relu: relu, Sigmoid: sigmoid, Tanh: tanh,
-  Identity: identity, Dropout: identity, Flatten: reshape, Reshape: reshape, GlobalAveragePool: globalAveragePool,
-  Conv: conv, MaxPool: maxPool, AveragePool: averagePool, BatchNormalization: batchNorm,
+  Gemm: gemm,
+  MatMul: matmul,
+  Add: add,
+  Sub: add,
+  Mul: mul,
+  Relu: relu,
+  Sigmoid: sigmoid,
+  Tanh: tanh,
+  Identity: identity,
+  Dropout: identity,
+  Flatten: reshape,
+  Reshape: reshape,
+  GlobalAveragePool: globalAveragePool,
+  Conv: conv,
+  MaxPool: maxPool,
+  AveragePool: averagePool,
+  BatchNormalization: batchNorm,
 };
 export type { GradRule, GradContext } from './types.js';

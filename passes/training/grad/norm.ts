@@ -33,10 +33,13 @@ const batchNormTraining: GradRule = (n, [dY], c) => {
   const rank = c.shapeOf(X)?.length ?? 4;
   const axes = c.ints([0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)]);
   const mean = (t: string) => c.emit('ReduceMean', [t, axes], { keepdims: 1 })[0];
-  const chan = (t: string) => (rank > 2 ? c.emit('Unsqueeze', [t, c.ints(Array.from({ length: rank - 2 }, (_, i) => i + 1))])[0] : t); // [C] → [C,1,…]
+  const chan = (t: string) =>
+    rank > 2 ? c.emit('Unsqueeze', [t, c.ints(Array.from({ length: rank - 2 }, (_, i) => i + 1))])[0] : t; // [C] → [C,1,…]
   const [centered] = c.emit('Sub', [X, mean(X)]);
   const [varB] = c.emit('ReduceMean', [c.emit('Mul', [centered, centered])[0], axes], { keepdims: 1 });
-  const [inv] = c.emit('Reciprocal', [c.emit('Sqrt', [c.emit('Add', [varB, c.scalar(n.attrFloat('epsilon', 1e-5))])[0]])[0]]);
+  const [inv] = c.emit('Reciprocal', [
+    c.emit('Sqrt', [c.emit('Add', [varB, c.scalar(n.attrFloat('epsilon', 1e-5))])[0]])[0],
+  ]);
   const [xhat] = c.emit('Mul', [centered, inv]);
   const sum = (t: string) => c.emit('ReduceSum', [t, axes], { keepdims: 0 })[0];
   if (c.needs(X)) {

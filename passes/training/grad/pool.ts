@@ -27,13 +27,22 @@ export const maxPool: GradRule = (n, [dY], c) => {
  */
 export const averagePool: GradRule = (n, [dY], c) => {
   if (!dY || !c.needs(n.inputs[0])) return;
-  const x = n.inputs[0], xs = c.shapeOf(x);
+  const x = n.inputs[0],
+    xs = c.shapeOf(x);
   const unsupported = (why: string) => new AmpError(`gradient of AveragePool '${n.label}': ${why}`);
   if (!xs || xs.length !== 4) throw unsupported('only 2-D pooling of an NCHW input of static shape');
-  if (n.attrString('auto_pad', 'NOTSET') !== 'NOTSET' || n.attrInt('ceil_mode', 0) || (n.attrInts('dilations') ?? [1, 1]).some((d) => d !== 1)) throw unsupported('auto_pad, ceil_mode and dilations are not supported');
+  if (
+    n.attrString('auto_pad', 'NOTSET') !== 'NOTSET' ||
+    n.attrInt('ceil_mode', 0) ||
+    (n.attrInts('dilations') ?? [1, 1]).some((d) => d !== 1)
+  )
+    throw unsupported('auto_pad, ceil_mode and dilations are not supported');
   const [, C, H, W] = xs;
-  const k = n.attrInts('kernel_shape')!, s = n.attrInts('strides') ?? [1, 1], p = n.attrInts('pads') ?? [0, 0, 0, 0];
-  const OH = Math.floor((H + p[0] + p[2] - k[0]) / s[0]) + 1, OW = Math.floor((W + p[1] + p[3] - k[1]) / s[1]) + 1;
+  const k = n.attrInts('kernel_shape')!,
+    s = n.attrInts('strides') ?? [1, 1],
+    p = n.attrInts('pads') ?? [0, 0, 0, 0];
+  const OH = Math.floor((H + p[0] + p[2] - k[0]) / s[0]) + 1,
+    OW = Math.floor((W + p[1] + p[3] - k[1]) / s[1]) + 1;
   const window = { kernel_shape: k, strides: s, pads: p };
   let divisor: string;
   if (n.attrInt('count_include_pad', 0) === 1 || p.every((v) => v === 0)) divisor = c.scalar(k[0] * k[1]);

@@ -10,10 +10,13 @@ import type { Node } from '../../../src/ir/graph.js';
 type F = (a: number, b: number, n: Node, dtype: number) => number;
 /** Elements from which float arithmetic goes to the wasm loop (below, the call costs more than it saves). */
 const WASM_ELEMS = 4096;
-const isInt = (dt: number) => dt !== DataType.FLOAT && dt !== DataType.FLOAT16 && dt !== DataType.BFLOAT16 && dt !== DataType.DOUBLE;
+const isInt = (dt: number) =>
+  dt !== DataType.FLOAT && dt !== DataType.FLOAT16 && dt !== DataType.BFLOAT16 && dt !== DataType.DOUBLE;
 
 const arith: Record<string, F> = {
-  Add: (a, b) => a + b, Sub: (a, b) => a - b, Mul: (a, b) => a * b,
+  Add: (a, b) => a + b,
+  Sub: (a, b) => a - b,
+  Mul: (a, b) => a * b,
   Div: (a, b, _n, dt) => (isInt(dt) ? Math.trunc(a / b) : a / b),
   Pow: (a, b) => a ** b,
   Max: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
@@ -22,7 +25,7 @@ const arith: Record<string, F> = {
   Mod: (a, b, n, dt) => {
     if (n.attrInt('fmod', 0) || !isInt(dt)) return a % b;
     const m = a % b;
-    return m !== 0 && (m < 0) !== (b < 0) ? m + b : m;
+    return m !== 0 && m < 0 !== b < 0 ? m + b : m;
   },
   PRelu: (x, slope) => (x < 0 ? slope * x : x),
   BitShift: (a, b, n) => (n.attrString('direction', 'LEFT') === 'LEFT' ? a * 2 ** b : Math.floor(a / 2 ** b)),
@@ -30,13 +33,21 @@ const arith: Record<string, F> = {
 /** Float-only forms of ops whose general form depends on the dtype (integer Div truncates). */
 const floatForm: Record<string, (a: number, b: number) => number> = { Div: (a, b) => a / b };
 const compare: Record<string, (a: number, b: number) => boolean> = {
-  Equal: (a, b) => a === b, Greater: (a, b) => a > b, Less: (a, b) => a < b,
-  GreaterOrEqual: (a, b) => a >= b, LessOrEqual: (a, b) => a <= b,
-  And: (a, b) => !!a && !!b, Or: (a, b) => !!a || !!b, Xor: (a, b) => !!a !== !!b,
+  Equal: (a, b) => a === b,
+  Greater: (a, b) => a > b,
+  Less: (a, b) => a < b,
+  GreaterOrEqual: (a, b) => a >= b,
+  LessOrEqual: (a, b) => a <= b,
+  And: (a, b) => !!a && !!b,
+  Or: (a, b) => !!a || !!b,
+  Xor: (a, b) => !!a !== !!b,
 };
 
 /** One specialized loop per op and operand order (see ../loops.ts), made on first use. */
-interface Loops { fwd: BinaryLoop; rev: BinaryLoop }
+interface Loops {
+  fwd: BinaryLoop;
+  rev: BinaryLoop;
+}
 const loopCache = new WeakMap<object, Loops>();
 function loopsFor(key: object, f: (a: number, b: number) => number): Loops {
   let l = loopCache.get(key);
@@ -49,17 +60,39 @@ function loopsFor(key: object, f: (a: number, b: number) => number): Loops {
  * and the other varies along one block of axes (same shape, scalar, bias, per-channel) run a specialized
  * loop without index tables, writing each element once.
  */
-function fold(node: Node, inputs: RTensor[], f: (a: number, b: number) => number, outType: number, key?: object): RTensor {
-  const dims = broadcastShape(inputs.map((t) => t.dims), node);
+function fold(
+  node: Node,
+  inputs: RTensor[],
+  f: (a: number, b: number) => number,
+  outType: number,
+  key?: object,
+): RTensor {
+  const dims = broadcastShape(
+    inputs.map((t) => t.dims),
+    node,
+  );
   const n = size(dims);
   if (inputs.length === 2 && key) {
     const [x, y] = inputs;
     const bb = x.data.length === n ? broadcastBlock(y.dims, dims) : undefined;
     const ab = !bb && y.data.length === n ? broadcastBlock(x.dims, dims) : undefined;
     // Large float Add/Sub/Mul/Div: the wasm SIMD loop (fp16 decoded and rounded there, no JS temporaries).
-    if ((bb || ab) && n >= WASM_ELEMS && wasmBinaryOps.has(node.opType) && wasmFloat(x.dtype) && wasmFloat(y.dtype) && wasmFloat(outType)) {
+    if (
+      (bb || ab) &&
+      n >= WASM_ELEMS &&
+      wasmBinaryOps.has(node.opType) &&
+      wasmFloat(x.dtype) &&
+      wasmFloat(y.dtype) &&
+      wasmFloat(outType)
+    ) {
       const [o, i, l] = (bb ?? ab)!;
-      return { dtype: outType, dims, data: bb ? binaryF32(node.opType, x, y, o, i, l, false, outType) : binaryF32(node.opType, y, x, o, i, l, true, outType) };
+      return {
+        dtype: outType,
+        dims,
+        data: bb
+          ? binaryF32(node.opType, x, y, o, i, l, false, outType)
+          : binaryF32(node.opType, y, x, o, i, l, true, outType),
+      };
     }
     const [a, b] = [num(x), num(y)];
     if (bb || ab) {
@@ -94,19 +127,26 @@ function cmp01(f: (a: number, b: number) => boolean): (a: number, b: number) => 
 
 function stringEqual(node: Node, [a, b]: RTensor[]): RTensor {
   const dims = broadcastShape([a.dims, b.dims], node);
-  const ia = broadcastIndex(a.dims, dims), ib = broadcastIndex(b.dims, dims);
+  const ia = broadcastIndex(a.dims, dims),
+    ib = broadcastIndex(b.dims, dims);
   const out = new Uint8Array(size(dims));
   for (let i = 0; i < out.length; i++) out[i] = (a.data as string[])[ia[i]] === (b.data as string[])[ib[i]] ? 1 : 0;
   return { dtype: DataType.BOOL, dims, data: out };
 }
 
 export const binaryKernels: Record<string, Kernel> = {
-  ...Object.fromEntries(Object.entries(arith).map(([k, f]) => [k, ((node, ins) => {
-    const ts = ins.filter((t): t is RTensor => !!t);
-    // Ops whose result does not depend on the node or the dtype share one loop; the others fold generically.
-    const g = f.length <= 2 ? (f as (a: number, b: number) => number) : !isInt(ts[0].dtype) ? floatForm[k] : undefined;
-    return [fold(node, ts, g ?? ((a, b) => f(a, b, node, ts[0].dtype)), ts[0].dtype, g)];
-  }) as Kernel])),
+  ...Object.fromEntries(
+    Object.entries(arith).map(([k, f]) => [
+      k,
+      ((node, ins) => {
+        const ts = ins.filter((t): t is RTensor => !!t);
+        // Ops whose result does not depend on the node or the dtype share one loop; the others fold generically.
+        const g =
+          f.length <= 2 ? (f as (a: number, b: number) => number) : !isInt(ts[0].dtype) ? floatForm[k] : undefined;
+        return [fold(node, ts, g ?? ((a, b) => f(a, b, node, ts[0].dtype)), ts[0].dtype, g)];
+      }) as Kernel,
+    ]),
+  ),
   Mean: (node, ins) => {
     const ts = ins.filter((t): t is RTensor => !!t);
     const s = fold(node, ts, (a, b) => a + b, DataType.DOUBLE);
@@ -114,14 +154,24 @@ export const binaryKernels: Record<string, Kernel> = {
     for (let i = 0; i < v.length; i++) v[i] /= ts.length;
     return [make(ts[0].dtype, s.dims, v)];
   },
-  ...Object.fromEntries(Object.entries(compare).map(([k, f]) => [k, ((node, [a, b]) =>
-    (a!.dtype === DataType.STRING ? [stringEqual(node, [a!, b!])] : [fold(node, [a!, b!], cmp01(f), DataType.BOOL, f)])) as Kernel])),
+  ...Object.fromEntries(
+    Object.entries(compare).map(([k, f]) => [
+      k,
+      ((node, [a, b]) =>
+        a!.dtype === DataType.STRING
+          ? [stringEqual(node, [a!, b!])]
+          : [fold(node, [a!, b!], cmp01(f), DataType.BOOL, f)]) as Kernel,
+    ]),
+  ),
   Where: (node, [c, x, y]) => {
     const dims = broadcastShape([c!.dims, x!.dims, y!.dims], node);
     const n = size(dims);
-    const ic = broadcastIndex(c!.dims, dims), ix = broadcastIndex(x!.dims, dims), iy = broadcastIndex(y!.dims, dims);
+    const ic = broadcastIndex(c!.dims, dims),
+      ix = broadcastIndex(x!.dims, dims),
+      iy = broadcastIndex(y!.dims, dims);
     const cd = c!.data as Uint8Array;
-    const xd = x!.data as ArrayLike<unknown>, yd = y!.data as ArrayLike<unknown>;
+    const xd = x!.data as ArrayLike<unknown>,
+      yd = y!.data as ArrayLike<unknown>;
     const out = emptyLike(x!.dtype, n) as unknown[];
     for (let i = 0; i < n; i++) out[i] = cd[ic[i]] ? xd[ix[i]] : yd[iy[i]];
     return [{ dtype: x!.dtype, dims, data: out as never }];

@@ -3,7 +3,7 @@ import { DataType, type TypedArray } from '../../../src/core/dtype.js';
 import { AmpError, InvalidModelError } from '../../../src/core/errors.js';
 import type { Model, Node } from '../../../src/ir/graph.js';
 import type { RTensor } from '../../../src/ir/rtensor.js';
-import { pastLoopLimit, tooManyIterations } from "../../ops/loops.js";
+import { pastLoopLimit, tooManyIterations } from '../../ops/loops.js';
 import { ints, num, size } from '../util.js';
 import { take, transpose as transposeT } from './shape.js';
 import type { Kernel, KernelContext } from './types.js';
@@ -20,16 +20,22 @@ function stack(ts: RTensor[], fallbackType: number): RTensor {
   if (!ts.length) return { dtype: fallbackType, dims: [0], data: new Float32Array(0) };
   const dims = [ts.length, ...ts[0].dims];
   // Strings are plain arrays; every other type concatenates into one typed array of its kind.
-  if (Array.isArray(ts[0].data)) return { dtype: ts[0].dtype, dims, data: ts.flatMap((t) => t.data as string[]) as unknown as TypedArray };
-  const first = ts[0].data as TypedArray, per = first.length;
+  if (Array.isArray(ts[0].data))
+    return { dtype: ts[0].dtype, dims, data: ts.flatMap((t) => t.data as string[]) as unknown as TypedArray };
+  const first = ts[0].data as TypedArray,
+    per = first.length;
   const out = new (first.constructor as new (n: number) => TypedArray)(per * ts.length);
-  ts.forEach((t, i) => (out as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(t.data as ArrayLike<unknown>, i * per));
+  ts.forEach((t, i) =>
+    (out as unknown as { set(a: ArrayLike<unknown>, o: number): void }).set(t.data as ArrayLike<unknown>, i * per),
+  );
   return { dtype: ts[0].dtype, dims, data: out };
 }
 /** Slices t along `axis` at position i (Scan inputs). */
 function sliceAt(t: RTensor, axis: number, i: number): RTensor {
   const dims = t.dims.filter((_, a) => a !== axis);
-  const outer = size(t.dims.slice(0, axis)), inner = size(t.dims.slice(axis + 1)), d = t.dims[axis];
+  const outer = size(t.dims.slice(0, axis)),
+    inner = size(t.dims.slice(axis + 1)),
+    d = t.dims[axis];
   const idx = new Int32Array(outer * inner);
   for (let o = 0; o < outer; o++) for (let k = 0; k < inner; k++) idx[o * inner + k] = (o * d + i) * inner + k;
   return take(t, idx, dims);
@@ -66,9 +72,23 @@ export const controlKernels: Record<string, Kernel> = {
     // each batch element is one Scan-9 run (scan axis 1 → 0), their results stacked again.
     const [lens, ...ts] = inputs as (RTensor | undefined)[];
     const B = ts[0]!.dims[0];
-    if (lens && Array.from(num(lens)).some((l) => l !== ts[ts.length - 1]!.dims[1])) throw new AmpError(`node '${node.label}' (Scan-8): sequence_lens shorter than the scan axis is not supported`);
-    const per = Array.from({ length: B }, (_, b) => scan(node, ts.map((t) => sliceAt(t!, 0, b)), nScan, ctx, node.attrInts('directions')));
-    return per[0].map((_, k) => stack(per.map((r) => r[k]), per[0][k].dtype));
+    if (lens && Array.from(num(lens)).some((l) => l !== ts[ts.length - 1]!.dims[1]))
+      throw new AmpError(`node '${node.label}' (Scan-8): sequence_lens shorter than the scan axis is not supported`);
+    const per = Array.from({ length: B }, (_, b) =>
+      scan(
+        node,
+        ts.map((t) => sliceAt(t!, 0, b)),
+        nScan,
+        ctx,
+        node.attrInts('directions'),
+      ),
+    );
+    return per[0].map((_, k) =>
+      stack(
+        per.map((r) => r[k]),
+        per[0][k].dtype,
+      ),
+    );
   },
 };
 
@@ -118,19 +138,33 @@ export function checkControlFlow(model: Model): void {
     if (n.opType === 'If') {
       for (const a of ['then_branch', 'else_branch']) {
         const g = body(a);
-        if (g && g.outputs.length !== n.outputs.length) throw bad(`${a} yields ${g.outputs.length} outputs for a node with ${n.outputs.length}`);
+        if (g && g.outputs.length !== n.outputs.length)
+          throw bad(`${a} yields ${g.outputs.length} outputs for a node with ${n.outputs.length}`);
       }
     } else if (n.opType === 'Loop') {
-      const g = body('body'), carried = Math.max(0, n.inputs.length - 2);
+      const g = body('body'),
+        carried = Math.max(0, n.inputs.length - 2);
       if (!g) continue;
-      if (g.inputs.length !== 2 + carried) throw bad(`the body takes ${g.inputs.length} inputs; the node carries ${carried} values (body inputs must be 2 + ${carried})`);
-      if (g.outputs.length < 1 + carried) throw bad(`the body yields ${g.outputs.length} outputs, fewer than the condition and ${carried} carried values`);
-      if (n.outputs.length > g.outputs.length - 1) throw bad(`the node has ${n.outputs.length} outputs; the body yields ${g.outputs.length - 1} besides the condition`);
+      if (g.inputs.length !== 2 + carried)
+        throw bad(
+          `the body takes ${g.inputs.length} inputs; the node carries ${carried} values (body inputs must be 2 + ${carried})`,
+        );
+      if (g.outputs.length < 1 + carried)
+        throw bad(
+          `the body yields ${g.outputs.length} outputs, fewer than the condition and ${carried} carried values`,
+        );
+      if (n.outputs.length > g.outputs.length - 1)
+        throw bad(
+          `the node has ${n.outputs.length} outputs; the body yields ${g.outputs.length - 1} besides the condition`,
+        );
     } else if (n.opType === 'Scan') {
-      const g = body('body'), k = n.attrInt('num_scan_inputs', 0), ins = n.inputs.length - (model.opset('')! < 9 ? 1 : 0);
+      const g = body('body'),
+        k = n.attrInt('num_scan_inputs', 0),
+        ins = n.inputs.length - (model.opset('')! < 9 ? 1 : 0);
       if (k < 1 || k > ins) throw bad(`num_scan_inputs ${k} must be between 1 and its ${ins} state and scan inputs`);
       if (g && g.inputs.length !== ins) throw bad(`the body takes ${g.inputs.length} inputs for the node's ${ins}`);
-      if (g && n.outputs.length !== g.outputs.length) throw bad(`the node has ${n.outputs.length} outputs; the body yields ${g.outputs.length}`);
+      if (g && n.outputs.length !== g.outputs.length)
+        throw bad(`the node has ${n.outputs.length} outputs; the body yields ${g.outputs.length}`);
     }
   }
 }

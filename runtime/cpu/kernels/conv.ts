@@ -5,7 +5,7 @@
  * fp16Accumulate use direct loops over output positions with float64 (or fp16) accumulation.
  */
 import { roundF16 } from '../../../src/core/half.js';
-import { asConv2d, convGeometry, convTransposeGeometry } from "../../ops/conv.js";
+import { asConv2d, convGeometry, convTransposeGeometry } from '../../ops/conv.js';
 import { f64, make, num, size, strides } from '../util.js';
 import { conv2d, wasmFloat } from '../wasm/index.js';
 import type { Kernel } from './types.js';
@@ -17,7 +17,10 @@ function windowOffsets(kernel: number[], dil: number[]): number[][] {
   for (let i = 0; i < total; i++) {
     let rem = i;
     const o = new Array<number>(kernel.length);
-    for (let a = kernel.length - 1; a >= 0; a--) { o[a] = (rem % kernel[a]) * dil[a]; rem = Math.floor(rem / kernel[a]); }
+    for (let a = kernel.length - 1; a >= 0; a--) {
+      o[a] = (rem % kernel[a]) * dil[a];
+      rem = Math.floor(rem / kernel[a]);
+    }
     offs.push(o);
   }
   return offs;
@@ -34,9 +37,14 @@ export const convKernels: Record<string, Kernel> = {
       const data = conv2d(X!, N, W!, B ? num(B) : undefined, { C, M, group, ...asConv2d(sp, kdims, g) }, X!.dtype);
       return [{ dtype: X!.dtype, dims: [N, M, ...g.out], data }];
     }
-    const x = f64(X!), w = f64(W!), b = B ? num(B) : undefined;
-    const outSp = g.out, r = sp.length;
-    const osz = size(outSp), isz = size(sp), ksz = size(kdims);
+    const x = f64(X!),
+      w = f64(W!),
+      b = B ? num(B) : undefined;
+    const outSp = g.out,
+      r = sp.length;
+    const osz = size(outSp),
+      isz = size(sp),
+      ksz = size(kdims);
     const xs = strides(sp);
     const win = windowOffsets(kdims, g.dilations);
     const out = new Float64Array(N * M * osz);
@@ -46,13 +54,19 @@ export const convKernels: Record<string, Kernel> = {
     const acc16 = ctx.fp16Accumulate;
     for (let o = 0; o < osz; o++) {
       let rem = o;
-      for (let a = r - 1; a >= 0; a--) { pos[a] = (rem % outSp[a]) * g.strides[a] - g.pads[a]; rem = Math.floor(rem / outSp[a]); }
+      for (let a = r - 1; a >= 0; a--) {
+        pos[a] = (rem % outSp[a]) * g.strides[a] - g.pads[a];
+        rem = Math.floor(rem / outSp[a]);
+      }
       // Valid input offsets of this output position's window (−1 where it falls in the padding).
       for (let k = 0; k < ksz; k++) {
         let off = 0;
         for (let a = 0; a < r; a++) {
           const p = pos[a] + win[k][a];
-          if (p < 0 || p >= sp[a]) { off = -1; break; }
+          if (p < 0 || p >= sp[a]) {
+            off = -1;
+            break;
+          }
           off += p * xs[a];
         }
         idx[k] = off;
@@ -80,10 +94,15 @@ export const convKernels: Record<string, Kernel> = {
     const [N, C, ...sp] = X!.dims;
     const [, MG, ...kdims] = W!.dims;
     const group = node.attrInt('group', 1);
-    const M = MG * group, r = sp.length;
+    const M = MG * group,
+      r = sp.length;
     const { strides: st, dilations: dl, pads, out: outSp } = convTransposeGeometry(node, sp, kdims);
-    const x = num(X!), w = num(W!), b = B ? num(B) : undefined;
-    const osz = size(outSp), isz = size(sp), ksz = size(kdims);
+    const x = num(X!),
+      w = num(W!),
+      b = B ? num(B) : undefined;
+    const osz = size(outSp),
+      isz = size(sp),
+      ksz = size(kdims);
     const os = strides(outSp);
     const win = windowOffsets(kdims, dl);
     const out = new Float64Array(N * M * osz);
@@ -91,29 +110,39 @@ export const convKernels: Record<string, Kernel> = {
     const pos = new Array<number>(r);
     for (let i = 0; i < isz; i++) {
       let rem = i;
-      for (let a = r - 1; a >= 0; a--) { pos[a] = (rem % sp[a]) * st[a] - pads[a]; rem = Math.floor(rem / sp[a]); }
+      for (let a = r - 1; a >= 0; a--) {
+        pos[a] = (rem % sp[a]) * st[a] - pads[a];
+        rem = Math.floor(rem / sp[a]);
+      }
       const idx = new Int32Array(ksz);
       for (let k = 0; k < ksz; k++) {
         let off = 0;
         for (let a = 0; a < r; a++) {
           const p = pos[a] + win[k][a];
-          if (p < 0 || p >= outSp[a]) { off = -1; break; }
+          if (p < 0 || p >= outSp[a]) {
+            off = -1;
+            break;
+          }
           off += p * os[a];
         }
         idx[k] = off;
       }
-      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) {
-        const xv = x[(n * C + c) * isz + i];
-        if (xv === 0) continue;
-        const grp = Math.floor(c / cPerG);
-        for (let mg = 0; mg < MG; mg++) {
-          const m = grp * MG + mg;
-          const wb = (c * MG + mg) * ksz, ob = (n * M + m) * osz;
-          for (let k = 0; k < ksz; k++) if (idx[k] >= 0) out[ob + idx[k]] += xv * w[wb + k];
+      for (let n = 0; n < N; n++)
+        for (let c = 0; c < C; c++) {
+          const xv = x[(n * C + c) * isz + i];
+          if (xv === 0) continue;
+          const grp = Math.floor(c / cPerG);
+          for (let mg = 0; mg < MG; mg++) {
+            const m = grp * MG + mg;
+            const wb = (c * MG + mg) * ksz,
+              ob = (n * M + m) * osz;
+            for (let k = 0; k < ksz; k++) if (idx[k] >= 0) out[ob + idx[k]] += xv * w[wb + k];
+          }
         }
-      }
     }
-    if (b) for (let n = 0; n < N; n++) for (let m = 0; m < M; m++) for (let o = 0; o < osz; o++) out[(n * M + m) * osz + o] += b[m];
+    if (b)
+      for (let n = 0; n < N; n++)
+        for (let m = 0; m < M; m++) for (let o = 0; o < osz; o++) out[(n * M + m) * osz + o] += b[m];
     return [make(X!.dtype, [N, M, ...outSp], out)];
   },
 };

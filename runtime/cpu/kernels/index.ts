@@ -28,8 +28,34 @@ import { miscKernels } from './misc.js';
 import { attentionKernels } from './attention.js';
 import { contribKernels } from './contrib.js';
 
-export const cpuKernels: Record<string, Kernel> = register('CPU kernels',
-  unaryKernels, binaryKernels, matmulKernels, convKernels, poolKernels, reduceKernels, normKernels, shapeKernels, castKernels, constantKernels, cumsumKernels, triluKernels, unpoolKernels, quantizeKernels, selectKernels, linalgKernels, gridSampleKernels, detectionKernels, lossKernels, spectralKernels, resizeKernels, rnnKernels, controlKernels, miscKernels, attentionKernels, contribKernels,
+export const cpuKernels: Record<string, Kernel> = register(
+  'CPU kernels',
+  unaryKernels,
+  binaryKernels,
+  matmulKernels,
+  convKernels,
+  poolKernels,
+  reduceKernels,
+  normKernels,
+  shapeKernels,
+  castKernels,
+  constantKernels,
+  cumsumKernels,
+  triluKernels,
+  unpoolKernels,
+  quantizeKernels,
+  selectKernels,
+  linalgKernels,
+  gridSampleKernels,
+  detectionKernels,
+  lossKernels,
+  spectralKernels,
+  resizeKernels,
+  rnnKernels,
+  controlKernels,
+  miscKernels,
+  attentionKernels,
+  contribKernels,
 );
 export const claimedOps = (): string[] => Object.keys(cpuKernels).sort();
 export type { Kernel, KernelContext } from './types.js';

@@ -19,8 +19,24 @@ import { checkAlloc } from '../limits.js';
 
 type Fn = (...a: number[]) => void;
 interface Exports {
-  packB: Fn; packB16: Fn; gemm: Fn; rangeF16: Fn; gemmRows: Fn; gemmRows16: Fn; im2colPacked: Fn; f16ToF32: Fn; f32ToF16: Fn;
-  addF32: Fn; subF32: Fn; mulF32: Fn; divF32: Fn; subF32Rev: Fn; divF32Rev: Fn; reluF32: Fn; erfF32: Fn; affineF32: Fn;
+  packB: Fn;
+  packB16: Fn;
+  gemm: Fn;
+  rangeF16: Fn;
+  gemmRows: Fn;
+  gemmRows16: Fn;
+  im2colPacked: Fn;
+  f16ToF32: Fn;
+  f32ToF16: Fn;
+  addF32: Fn;
+  subF32: Fn;
+  mulF32: Fn;
+  divF32: Fn;
+  subF32Rev: Fn;
+  divF32Rev: Fn;
+  reluF32: Fn;
+  erfF32: Fn;
+  affineF32: Fn;
 }
 
 const PAGE = 65536;
@@ -28,7 +44,8 @@ const PAGE = 65536;
 export const NR = 8;
 const BASE = PAGE; // below: nothing of ours (the module has no data), kept free for safety
 /** Work below which a kernel runs on the calling thread alone (waking workers costs more than it saves). */
-const PARALLEL_FLOPS = 1 << 21, PARALLEL_ELEMS = 1 << 16;
+const PARALLEL_FLOPS = 1 << 21,
+  PARALLEL_ELEMS = 1 << 16;
 
 let memory: WebAssembly.Memory | undefined;
 let wasm: Exports | undefined;
@@ -44,7 +61,10 @@ function load(): Exports {
   return wasm;
 }
 /** Threads the kernels run on (the calling thread included). */
-export const kernelThreads = (): number => { load(); return pool!.threads; };
+export const kernelThreads = (): number => {
+  load();
+  return pool!.threads;
+};
 
 /** Runs kernel `fn` over [lo, hi) (its last two arguments), on the workers too when `work` is large. */
 function over(fn: keyof Exports, args: number[], lo: number, hi: number, work: number, threshold: number): void {
@@ -52,8 +72,22 @@ function over(fn: keyof Exports, args: number[], lo: number, hi: number, work: n
   else pool!.parallelFor(fn, [...args, lo, hi], lo, hi, args.length);
 }
 /** C = A·B over panels [p0, p1) of packed B (bp holds panels from pb on): split over panels when there are enough of them, else over rows. */
-function gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, bp: number, pb: number, c: number, ldc: number, p0: number, p1: number): void {
-  const flops = 2 * M * Math.min(N, (p1 - p0) * NR) * K, args = [M, N, K, a, ars, acs, bp, pb, c, ldc, 0, 0, M, p0, p1];
+function gemm(
+  M: number,
+  N: number,
+  K: number,
+  a: number,
+  ars: number,
+  acs: number,
+  bp: number,
+  pb: number,
+  c: number,
+  ldc: number,
+  p0: number,
+  p1: number,
+): void {
+  const flops = 2 * M * Math.min(N, (p1 - p0) * NR) * K,
+    args = [M, N, K, a, ars, acs, bp, pb, c, ldc, 0, 0, M, p0, p1];
   if (flops < PARALLEL_FLOPS) wasm!.gemm(...args);
   else if (p1 - p0 >= 2 * pool!.threads || M < 8) pool!.parallelFor('gemm', args, p0, p1, 13);
   else pool!.parallelFor('gemm', args, 0, M, 11);
@@ -90,16 +124,26 @@ function call<T>(fn: () => T): T {
   if (busy) throw new Error('wasm kernels: nested call (the arena is per call)');
   busy = true;
   top = BASE;
-  try { return fn(); } finally { top = BASE; busy = false; }
+  try {
+    return fn();
+  } finally {
+    top = BASE;
+    busy = false;
+  }
 }
 
 /** A float tensor's storage: FLOAT (Float32Array), FLOAT16 or BFLOAT16 (Uint16Array of bits). */
-export interface FloatData { dtype: number; data: TypedArray | string[] }
-export const wasmFloat = (dtype: number): boolean => dtype === DataType.FLOAT || dtype === DataType.FLOAT16 || dtype === DataType.BFLOAT16;
+export interface FloatData {
+  dtype: number;
+  data: TypedArray | string[];
+}
+export const wasmFloat = (dtype: number): boolean =>
+  dtype === DataType.FLOAT || dtype === DataType.FLOAT16 || dtype === DataType.BFLOAT16;
 
 /** Copies a float tensor into the arena as f32 (fp16 decoded in wasm, exactly; its staging copy released). */
 function putF32(t: FloatData): number {
-  const n = t.data.length, p = alloc(n * 4);
+  const n = t.data.length,
+    p = alloc(n * 4);
   if (t.dtype === DataType.FLOAT) f32View(p, n).set(t.data as Float32Array);
   else if (t.dtype === DataType.FLOAT16) {
     const h = alloc(n * 2);
@@ -115,25 +159,50 @@ function putF32(t: FloatData): number {
  * the rows' column range of a row-major B, the contiguous span of a column-major one; the staging copy is
  * released afterwards.
  */
-function putPackedB(t: FloatData, off: number, rs: number, cs: number, K: number, c0: number, w: number, dst: number): void {
-  const mark = top, half = t.dtype === DataType.FLOAT16;
-  const lo = off + c0 * cs, span = (w - 1) * cs + (K - 1) * rs + 1;
+function putPackedB(
+  t: FloatData,
+  off: number,
+  rs: number,
+  cs: number,
+  K: number,
+  c0: number,
+  w: number,
+  dst: number,
+): void {
+  const mark = top,
+    half = t.dtype === DataType.FLOAT16;
+  const lo = off + c0 * cs,
+    span = (w - 1) * cs + (K - 1) * rs + 1;
   let src: number;
-  if (span <= 2 * K * w) { src = stage(t, [[lo, span]], half); } else if (cs === 1) {
-    src = stage(t, Array.from({ length: K }, (_, k) => [lo + k * rs, w] as [number, number]), half);
+  if (span <= 2 * K * w) {
+    src = stage(t, [[lo, span]], half);
+  } else if (cs === 1) {
+    src = stage(
+      t,
+      Array.from({ length: K }, (_, k) => [lo + k * rs, w] as [number, number]),
+      half,
+    );
     rs = w;
-  } else { src = stage(t, [[0, t.data.length]], half) + lo * (half ? 2 : 4); }
+  } else {
+    src = stage(t, [[0, t.data.length]], half) + lo * (half ? 2 : 4);
+  }
   packB(src, rs, cs, K, w, dst, Math.ceil(w / NR), half);
   top = mark;
 }
 /** Copies ranges [start, start + n) of a float tensor, one after another, into the arena: half bits kept if `half`, else as f32. */
 function stage(t: FloatData, ranges: [number, number][], half: boolean): number {
-  const n = ranges.reduce((a, [, m]) => a + m, 0), p = alloc(n * (half ? 2 : 4));
+  const n = ranges.reduce((a, [, m]) => a + m, 0),
+    p = alloc(n * (half ? 2 : 4));
   let o = 0;
   for (const [start, m] of ranges) {
     const src = (t.data as Float32Array | Uint16Array).subarray(start, start + m);
     if (half || t.dtype === DataType.FLOAT) (half ? u16View(p + o * 2, m) : f32View(p + o * 4, m)).set(src);
-    else if (t.dtype === DataType.FLOAT16) { const h = alloc(m * 2); u16View(h, m).set(src); over('f16ToF32', [h, p + o * 4], 0, m, m, PARALLEL_ELEMS * 4); top = h; } else bf16ArrayToF32(src as Uint16Array, f32View(p + o * 4, m));
+    else if (t.dtype === DataType.FLOAT16) {
+      const h = alloc(m * 2);
+      u16View(h, m).set(src);
+      over('f16ToF32', [h, p + o * 4], 0, m, m, PARALLEL_ELEMS * 4);
+      top = h;
+    } else bf16ArrayToF32(src as Uint16Array, f32View(p + o * 4, m));
     o += m;
   }
   return p;
@@ -148,7 +217,10 @@ function takeAs(dtype: number, p: number, n: number): TypedArray {
   if (dtype === DataType.BFLOAT16) return f32ArrayToBf16(f32View(p, n));
   return copyOut(f32View(p, n), takeBuffer(Float32Array, n));
 }
-const copyOut = <T extends Float32Array | Uint16Array>(src: T, dst: T): T => { dst.set(src); return dst; };
+const copyOut = <T extends Float32Array | Uint16Array>(src: T, dst: T): T => {
+  dst.set(src);
+  return dst;
+};
 
 /** fp16 bits → f32 values, bit-exact (as src/core/half.ts), in wasm. */
 export function f16ToF32(src: Uint16Array): Float32Array {
@@ -163,22 +235,37 @@ export function f32ToF16(src: Float32Array): Uint16Array {
 }
 
 /** A float constant's range as the rangeF16 kernel measures it (as/kernels.ts; passes/steps/02's scan). */
-export interface F32Range { maxBits: number; flushed: number; tiny: number; zeroed: number }
+export interface F32Range {
+  maxBits: number;
+  flushed: number;
+  tiny: number;
+  zeroed: number;
+}
 /** Elements per read of rangeF16 (16 MiB of fp32) and per block of its results (as/kernels.ts RANGE_BLOCK). */
-const RANGE_CHUNK = 1 << 22, RANGE_BLOCK = 1 << 16;
+const RANGE_CHUNK = 1 << 22,
+  RANGE_BLOCK = 1 << 16;
 /**
  * One read of an fp32 payload of `byteLength` bytes: `read(offset, into)` fills the arena chunk by chunk (a
  * tensor on disk is read from its file straight into wasm memory, no other copy), the kernel measures the
  * range on the worker threads too and, given `emit`, converts to fp16 on the way: each chunk's bits go to
  * `emit` as a view of the arena (valid during the call; no wasm call may be made from it).
  */
-export function rangeF16(byteLength: number, read: (offset: number, into: Uint8Array) => void, tinyBits: number, emit?: (bits: Uint16Array) => void): F32Range {
+export function rangeF16(
+  byteLength: number,
+  read: (offset: number, into: Uint8Array) => void,
+  tinyBits: number,
+  emit?: (bits: Uint16Array) => void,
+): F32Range {
   return call(() => {
-    const n = byteLength >>> 2, ch = Math.max(1, Math.min(n, RANGE_CHUNK));
-    const src = alloc(ch * 4), dst = emit ? alloc(ch * 2) : 0, acc = alloc(Math.ceil(ch / RANGE_BLOCK) * 32);
+    const n = byteLength >>> 2,
+      ch = Math.max(1, Math.min(n, RANGE_CHUNK));
+    const src = alloc(ch * 4),
+      dst = emit ? alloc(ch * 2) : 0,
+      acc = alloc(Math.ceil(ch / RANGE_BLOCK) * 32);
     const r: F32Range = { maxBits: 0, flushed: 0, tiny: 0, zeroed: 0 };
     for (let off = 0; off < n; off += ch) {
-      const m = Math.min(ch, n - off), blocks = Math.ceil(m / RANGE_BLOCK);
+      const m = Math.min(ch, n - off),
+        blocks = Math.ceil(m / RANGE_BLOCK);
       read(off * 4, new Uint8Array(memory!.buffer, src, m * 4));
       over('rangeF16', [src, dst, m, tinyBits, acc], 0, blocks, m, PARALLEL_ELEMS * 4);
       const v = new DataView(memory!.buffer, acc, blocks * 32);
@@ -200,39 +287,69 @@ export function rangeF16(byteLength: number, read: (offset: number, into: Uint8A
  * into the arena once; B is packed once per distinct offset in a row (a shared weight once). `epilogue` may
  * edit the f32 results before the rounding to `outType`.
  */
-export function sgemm(M: number, N: number, K: number, A: FloatData, B: FloatData, s: { ars: number; acs: number; brs: number; bcs: number },
-  batches: [number, number][], outType: number, epilogue?: (c: Float32Array) => void): TypedArray {
+export function sgemm(
+  M: number,
+  N: number,
+  K: number,
+  A: FloatData,
+  B: FloatData,
+  s: { ars: number; acs: number; brs: number; bcs: number },
+  batches: [number, number][],
+  outType: number,
+  epilogue?: (c: Float32Array) => void,
+): TypedArray {
   const MN = M * N;
   // Few rows against one row-major B (a matrix-vector product): stream B once, unpacked.
-  if (M <= 4 && s.bcs === 1 && new Set(batches.map(([, bo]) => bo)).size === 1) return call(() => {
-    // fp16 B is read as half bits, decoded while streaming (no f32 copy of the weights).
-    const half = B.dtype === DataType.FLOAT16, eb = half ? 2 : 4;
-    let bp0: number;
-    if (half) { bp0 = alloc(B.data.length * 2); u16View(bp0, B.data.length).set(B.data as Uint16Array); } else bp0 = putF32(B);
-    const ap = putF32(A), c = alloc(MN * batches.length * 4);
-    batches.forEach(([ao, bo], i) => over(half ? 'gemmRows16' : 'gemmRows', [M, N, K, ap + ao * 4, s.ars, s.acs, bp0 + bo * eb, s.brs, c + i * MN * 4, N], 0, N, M * N * K, PARALLEL_FLOPS / 2));
-    epilogue?.(f32View(c, MN * batches.length));
-    return takeAs(outType, c, MN * batches.length);
-  });
+  if (M <= 4 && s.bcs === 1 && new Set(batches.map(([, bo]) => bo)).size === 1)
+    return call(() => {
+      // fp16 B is read as half bits, decoded while streaming (no f32 copy of the weights).
+      const half = B.dtype === DataType.FLOAT16,
+        eb = half ? 2 : 4;
+      let bp0: number;
+      if (half) {
+        bp0 = alloc(B.data.length * 2);
+        u16View(bp0, B.data.length).set(B.data as Uint16Array);
+      } else bp0 = putF32(B);
+      const ap = putF32(A),
+        c = alloc(MN * batches.length * 4);
+      batches.forEach(([ao, bo], i) =>
+        over(
+          half ? 'gemmRows16' : 'gemmRows',
+          [M, N, K, ap + ao * 4, s.ars, s.acs, bp0 + bo * eb, s.brs, c + i * MN * 4, N],
+          0,
+          N,
+          M * N * K,
+          PARALLEL_FLOPS / 2,
+        ),
+      );
+      epilogue?.(f32View(c, MN * batches.length));
+      return takeAs(outType, c, MN * batches.length);
+    });
   return call(() => {
     const P = Math.ceil(N / NR);
     const distinctB = new Set(batches.map(([, bo]) => bo)).size;
-    const ap = putF32(A), c = alloc(MN * batches.length * 4);
+    const ap = putF32(A),
+      c = alloc(MN * batches.length * 4);
     f32View(c, MN * batches.length).fill(0);
     if (!MN || !K) return takeAs(outType, c, MN * batches.length);
     if (distinctB === 1) {
       // One B (a weight): packed one column block at a time, each block used by every batch entry.
-      const PB = blockPanels(P, K), bp = alloc(PB * NR * K * 4);
+      const PB = blockPanels(P, K),
+        bp = alloc(PB * NR * K * 4);
       for (let q0 = 0; q0 < P; q0 += PB) {
         const q1 = Math.min(P, q0 + PB);
         putPackedB(B, batches[0][1], s.brs, s.bcs, K, q0 * NR, Math.min(N, q1 * NR) - q0 * NR, bp);
         batches.forEach(([ao], i) => gemm(M, N, K, ap + ao * 4, s.ars, s.acs, bp, q0, c + i * MN * 4, N, q0, q1));
       }
     } else {
-      const bAll = putF32(B), bp = alloc(P * NR * K * 4);
+      const bAll = putF32(B),
+        bp = alloc(P * NR * K * 4);
       let packed = -1;
       batches.forEach(([ao, bo], i) => {
-        if (bo !== packed) { packB(bAll + bo * 4, s.brs, s.bcs, K, N, bp, P); packed = bo; }
+        if (bo !== packed) {
+          packB(bAll + bo * 4, s.brs, s.bcs, K, N, bp, P);
+          packed = bo;
+        }
         gemm(M, N, K, ap + ao * 4, s.ars, s.acs, bp, 0, c + i * MN * 4, N, 0, P);
       });
     }
@@ -241,34 +358,76 @@ export function sgemm(M: number, N: number, K: number, A: FloatData, B: FloatDat
   });
 }
 
-export interface Conv2d { C: number; H: number; W: number; M: number; KH: number; KW: number; SH: number; SW: number; PT: number; PL: number; DH: number; DW: number; OH: number; OW: number; group: number }
+export interface Conv2d {
+  C: number;
+  H: number;
+  W: number;
+  M: number;
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  PT: number;
+  PL: number;
+  DH: number;
+  DW: number;
+  OH: number;
+  OW: number;
+  group: number;
+}
 
 /**
  * 2-D convolution of x[N, C, H, W] with w[M, C/group, KH, KW] plus an optional per-channel bias (added in
  * f32): im2col into packed panels, then one GEMM per image and group (weights as A, so no weight packing).
  * Returns y[N, M, OH, OW] of storage type `outType`.
  */
-export function conv2d(X: FloatData, batch: number, Wt: FloatData, bias: ArrayLike<number> | undefined, g: Conv2d, outType: number): TypedArray {
+export function conv2d(
+  X: FloatData,
+  batch: number,
+  Wt: FloatData,
+  bias: ArrayLike<number> | undefined,
+  g: Conv2d,
+  outType: number,
+): TypedArray {
   const { C, H, W, M, KH, KW, OH, OW, group } = g;
-  const CG = C / group, MG = M / group, K = CG * KH * KW, N = OH * OW, P = Math.ceil(N / NR);
+  const CG = C / group,
+    MG = M / group,
+    K = CG * KH * KW,
+    N = OH * OW,
+    P = Math.ceil(N / NR);
   return call(() => {
     // im2col goes one column block at a time (blockPanels), straight into the panels the GEMM reads; weights
     // beyond a block are staged (decoded to f32) one block of output channels at a time.
-    const PB = blockPanels(P, K), RB = M * K * 4 <= 2 * BLOCK_BYTES ? MG : Math.max(8, Math.floor(BLOCK_BYTES / (K * 4)));
-    const xp = putF32(X), bp = alloc(PB * NR * K * 4), yp = alloc(batch * M * N * 4), wAll = RB >= MG ? putF32(Wt) : -1;
-    const pointwise = KH === 1 && KW === 1 && g.SH === 1 && g.SW === 1 && g.PT === 0 && g.PL === 0 && OH === H && OW === W;
+    const PB = blockPanels(P, K),
+      RB = M * K * 4 <= 2 * BLOCK_BYTES ? MG : Math.max(8, Math.floor(BLOCK_BYTES / (K * 4)));
+    const xp = putF32(X),
+      bp = alloc(PB * NR * K * 4),
+      yp = alloc(batch * M * N * 4),
+      wAll = RB >= MG ? putF32(Wt) : -1;
+    const pointwise =
+      KH === 1 && KW === 1 && g.SH === 1 && g.SW === 1 && g.PT === 0 && g.PL === 0 && OH === H && OW === W;
     for (let n = 0; n < batch; n++) {
       for (let gi = 0; gi < group; gi++) {
-        const xg = xp + ((n * C + gi * CG) * H * W) * 4;
+        const xg = xp + (n * C + gi * CG) * H * W * 4;
         for (let q0 = 0; q0 < P; q0 += PB) {
           const q1 = Math.min(P, q0 + PB);
           // A 1×1 stride-1 unpadded conv reads x[c, h·w] as B directly; anything else goes through im2col.
           if (pointwise) over('packB', [xg, N, 1, K, N, bp, q0], q0, q1, K * (q1 - q0) * NR, PARALLEL_ELEMS);
-          else over('im2colPacked', [xg, CG, H, W, KH, KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, OH, OW, bp, q0], q0, q1, K * (q1 - q0) * NR, PARALLEL_ELEMS);
+          else
+            over(
+              'im2colPacked',
+              [xg, CG, H, W, KH, KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, OH, OW, bp, q0],
+              q0,
+              q1,
+              K * (q1 - q0) * NR,
+              PARALLEL_ELEMS,
+            );
           for (let r0 = 0; r0 < MG; r0 += RB) {
-            const rows = Math.min(RB, MG - r0), mark = top, m0 = gi * MG + r0;
+            const rows = Math.min(RB, MG - r0),
+              mark = top,
+              m0 = gi * MG + r0;
             const wp = wAll >= 0 ? wAll + m0 * K * 4 : stage(Wt, [[m0 * K, rows * K]], false);
-            gemm(rows, N, K, wp, K, 1, bp, q0, yp + ((n * M + m0) * N) * 4, N, q0, q1);
+            gemm(rows, N, K, wp, K, 1, bp, q0, yp + (n * M + m0) * N * 4, N, q0, q1);
             top = mark;
           }
         }
@@ -276,7 +435,12 @@ export function conv2d(X: FloatData, batch: number, Wt: FloatData, bias: ArrayLi
     }
     if (bias) {
       const y = f32View(yp, batch * M * N);
-      for (let n = 0; n < batch; n++) for (let m = 0; m < M; m++) { const o = (n * M + m) * N, b = bias[m]; for (let i = 0; i < N; i++) y[o + i] += b; }
+      for (let n = 0; n < batch; n++)
+        for (let m = 0; m < M; m++) {
+          const o = (n * M + m) * N,
+            b = bias[m];
+          for (let i = 0; i < N; i++) y[o + i] += b;
+        }
     }
     return takeAs(outType, yp, batch * M * N);
   });
@@ -284,16 +448,30 @@ export function conv2d(X: FloatData, batch: number, Wt: FloatData, bias: ArrayLi
 
 /** Elementwise ops with a wasm f32 loop: name → [kernel, kernel with the operands swapped]. */
 const BINARY: Record<string, [keyof Exports, keyof Exports]> = {
-  Add: ['addF32', 'addF32'], Sub: ['subF32', 'subF32Rev'], Mul: ['mulF32', 'mulF32'], Div: ['divF32', 'divF32Rev'],
+  Add: ['addF32', 'addF32'],
+  Sub: ['subF32', 'subF32Rev'],
+  Mul: ['mulF32', 'mulF32'],
+  Div: ['divF32', 'divF32Rev'],
 };
 export const wasmBinaryOps = new Set(Object.keys(BINARY));
 /**
  * o = a ∘ b (b ∘ a when `rev`) for a float op in wasmBinaryOps, b broadcast as [outer, bl, inner] over the
  * full-size a, computed in f32 (equal to float64 and one rounding for these ops) and rounded once to `outType`.
  */
-export function binaryF32(op: string, a: FloatData, b: FloatData, outer: number, bl: number, inner: number, rev: boolean, outType: number): TypedArray {
+export function binaryF32(
+  op: string,
+  a: FloatData,
+  b: FloatData,
+  outer: number,
+  bl: number,
+  inner: number,
+  rev: boolean,
+  outType: number,
+): TypedArray {
   return call(() => {
-    const n = a.data.length, ap = putF32(a), bp = putF32(b);
+    const n = a.data.length,
+      ap = putF32(a),
+      bp = putF32(b);
     wasm![BINARY[op][rev ? 1 : 0]](ap, bp, ap, bl, inner, 0, outer); // in place: o[i] reads only a[i]
     return takeAs(outType, ap, n);
   });
@@ -304,15 +482,26 @@ export const reluF32 = (x: FloatData, outType: number): TypedArray => unaryF32('
 export const erfF32 = (x: FloatData, outType: number): TypedArray => unaryF32('erfF32', x, outType);
 function unaryF32(fn: 'reluF32' | 'erfF32', x: FloatData, outType: number): TypedArray {
   return call(() => {
-    const n = x.data.length, p = putF32(x);
+    const n = x.data.length,
+      p = putF32(x);
     wasm![fn](p, p, 0, Math.ceil(n / 4) * 4); // whole vectors: the arena rounds allocations to 16 bytes
     return takeAs(outType, p, n);
   });
 }
 /** y = x·k[c] + t[c] for x[outer, C, inner] (an inference BatchNormalization's affine form), in f32, rounded once to `outType`. */
-export function affineF32(x: FloatData, k: Float32Array, t: Float32Array, outer: number, inner: number, outType: number): TypedArray {
+export function affineF32(
+  x: FloatData,
+  k: Float32Array,
+  t: Float32Array,
+  outer: number,
+  inner: number,
+  outType: number,
+): TypedArray {
   return call(() => {
-    const n = x.data.length, p = putF32(x), kp = alloc(k.length * 4), tp = alloc(t.length * 4);
+    const n = x.data.length,
+      p = putF32(x),
+      kp = alloc(k.length * 4),
+      tp = alloc(t.length * 4);
     f32View(kp, k.length).set(k);
     f32View(tp, t.length).set(t);
     wasm!.affineF32(p, kp, tp, p, k.length, inner, 0, outer);

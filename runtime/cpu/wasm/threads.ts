@@ -27,10 +27,18 @@ for (;;) {
   Atomics.notify(c, b);
 }`;
 
-export interface Pool { threads: number; parallelFor(fn: string, args: number[], lo: number, hi: number, rangeArg: number): void }
+export interface Pool {
+  threads: number;
+  parallelFor(fn: string, args: number[], lo: number, hi: number, rangeArg: number): void;
+}
 
 /** Starts the worker pool for a module instance on `memory`; `local` runs a kernel on the calling thread. */
-export function startPool(memory: WebAssembly.Memory, module: WebAssembly.Module, fns: string[], local: Record<string, (...a: number[]) => void>): Pool {
+export function startPool(
+  memory: WebAssembly.Memory,
+  module: WebAssembly.Module,
+  fns: string[],
+  local: Record<string, (...a: number[]) => void>,
+): Pool {
   const env = Number(process.env.AMP_THREADS);
   const threads = Number.isInteger(env) && env >= 1 ? env : Math.min(8, Math.max(1, availableParallelism()));
   const ctrl = new SharedArrayBuffer(4 * SLOT * Math.max(1, threads - 1));
@@ -49,11 +57,15 @@ export function startPool(memory: WebAssembly.Memory, module: WebAssembly.Module
      */
     parallelFor(fn, args, lo, hi, rangeArg) {
       const parts = Math.min(threads, hi - lo);
-      if (parts <= 1) { local[fn](...args); return; }
+      if (parts <= 1) {
+        local[fn](...args);
+        return;
+      }
       const step = Math.ceil((hi - lo) / parts);
       const id = fns.indexOf(fn);
       for (let w = 0; w < parts - 1; w++) {
-        const b = w * SLOT, a = [...args];
+        const b = w * SLOT,
+          a = [...args];
         a[rangeArg] = lo + (w + 1) * step;
         a[rangeArg + 1] = Math.min(hi, lo + (w + 2) * step);
         c[b + 1] = id;

@@ -36,9 +36,13 @@ function convGemm(T: string, withBias: boolean, pointwise: boolean, p: Params): 
       let bk = bk0 + 4u * e; let gkb = t * 16u + bk;
       var bv = 0.0;
       if (gkb < K && gp < P) {
-        ${pointwise ? 'bv = f32(in0[xOff + gkb * P + gp]);' : `let c = gkb / KK; let r = gkb % KK;
+        ${
+          pointwise
+            ? 'bv = f32(in0[xOff + gkb * P + gp]);'
+            : `let c = gkb / KK; let r = gkb % KK;
         let ih = ih0 + i32((r / KW) * DH); let iw = iw0 + i32((r % KW) * DW);
-        if (ih >= 0 && ih < H && iw >= 0 && iw < W) { bv = f32(in0[xOff + (c * u32(H) + u32(ih)) * u32(W) + u32(iw)]); }`}
+        if (ih >= 0 && ih < H && iw >= 0 && iw < W) { bv = f32(in0[xOff + (c * u32(H) + u32(ih)) * u32(W) + u32(iw)]); }`
+        }
       }
       Bs[bk][bn] = bv;
     }
@@ -54,7 +58,12 @@ ${blockStores(4, 4, 'P', `out0[(nb * M + row) * P + col] = ${T}(acc[i][j]${withB
  */
 function convRegisters(T: string, withBias: boolean, pointwise: boolean, p: Params): string {
   const CB = 4 * CV;
-  const store = blockStores(RB, CB, 'P', `out0[(nb * M + row) * P + col] = ${T}(acc[i][j / 4u][j % 4u]${withBias ? ' + f32(in2[row])' : ''});`);
+  const store = blockStores(
+    RB,
+    CB,
+    'P',
+    `out0[(nb * M + row) * P + col] = ${T}(acc[i][j / 4u][j % 4u]${withBias ? ' + f32(in2[row])' : ''});`,
+  );
   const head = `${p.module}
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -110,33 +119,88 @@ ${store}
 
 export const convKernels: Record<string, GpuKernel> = {
   Conv: (node, [Xin, Win, B], ctx) => {
-    if (!isFloatTensor(Xin) || (Xin!.dims.length !== 4 && Xin!.dims.length !== 3) || Win!.dtype !== Xin!.dtype || (B && B.dtype !== Xin!.dtype)) return undefined;
+    if (
+      !isFloatTensor(Xin) ||
+      (Xin!.dims.length !== 4 && Xin!.dims.length !== 3) ||
+      Win!.dtype !== Xin!.dtype ||
+      (B && B.dtype !== Xin!.dtype)
+    )
+      return undefined;
     // A 1-D conv is a 2-D one of height 1 (the same buffers, other dims).
     const one = Xin!.dims.length === 3;
-    const X = one ? { ...Xin!, dims: [Xin!.dims[0], Xin!.dims[1], 1, Xin!.dims[2]] } : Xin!, W = one ? { ...Win!, dims: [Win!.dims[0], Win!.dims[1], 1, Win!.dims[2]] } : Win!;
-    const [N, C] = X.dims, [M, CG] = W.dims, kdims = Win!.dims.slice(2);
-    const g = convGeometry(node, Xin!.dims.slice(2), node.attrInts('kernel_shape') ?? kdims), c = asConv2d(Xin!.dims.slice(2), kdims, g);
+    const X = one ? { ...Xin!, dims: [Xin!.dims[0], Xin!.dims[1], 1, Xin!.dims[2]] } : Xin!,
+      W = one ? { ...Win!, dims: [Win!.dims[0], Win!.dims[1], 1, Win!.dims[2]] } : Win!;
+    const [N, C] = X.dims,
+      [M, CG] = W.dims,
+      kdims = Win!.dims.slice(2);
+    const g = convGeometry(node, Xin!.dims.slice(2), node.attrInts('kernel_shape') ?? kdims),
+      c = asConv2d(Xin!.dims.slice(2), kdims, g);
     const { H, W: Wd, KH, KW, OH, OW } = c;
     const group = node.attrInt('group', 1);
-    const n = N * M * OH * OW, T = ctx.type(X!.dtype);
+    const n = N * M * OH * OW,
+      T = ctx.type(X!.dtype);
     const ins = B ? [X!, W!, B] : [X!, W!];
     if (group === 1 && M >= 32 && OH * OW >= 16 && N <= 65535) {
-      const q = new Params().u32('C', C).i32('H', H).i32('W', Wd).u32('M', M).u32('OH', OH).u32('OW', OW).u32('KH', KH).u32('KW', KW)
-        .u32('SH', c.SH).u32('SW', c.SW).u32('PT', c.PT).u32('PL', c.PL).u32('DH', c.DH).u32('DW', c.DW);
+      const q = new Params()
+        .u32('C', C)
+        .i32('H', H)
+        .i32('W', Wd)
+        .u32('M', M)
+        .u32('OH', OH)
+        .u32('OW', OW)
+        .u32('KH', KH)
+        .u32('KW', KW)
+        .u32('SH', c.SH)
+        .u32('SW', c.SW)
+        .u32('PT', c.PT)
+        .u32('PL', c.PL)
+        .u32('DH', c.DH)
+        .u32('DW', c.DW);
       const pointwise = KH === 1 && KW === 1 && g.strides.every((v) => v === 1) && g.pads.every((v) => v === 0);
       const regs = ctx.software;
       return {
-        key: `conv2d-gemm:${X!.dtype}:${!!B}:${pointwise}:${regs}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: one ? [N, M, OW] : [N, M, OH, OW] }], meta: q.meta,
-        groups: Math.ceil((OH * OW) / (regs ? 32 * CV : 64)), groupsY: Math.ceil(M / (regs ? 8 * RB : 64)), groupsZ: N,
-        wgsl: () => `${ctx.bindings(ins.map((t) => t.dtype), [X!.dtype])}${(regs ? convRegisters : convGemm)(T, !!B, pointwise, q)}`,
+        key: `conv2d-gemm:${X!.dtype}:${!!B}:${pointwise}:${regs}`,
+        inputs: ins,
+        outputs: [{ dtype: X!.dtype, dims: one ? [N, M, OW] : [N, M, OH, OW] }],
+        meta: q.meta,
+        groups: Math.ceil((OH * OW) / (regs ? 32 * CV : 64)),
+        groupsY: Math.ceil(M / (regs ? 8 * RB : 64)),
+        groupsZ: N,
+        wgsl: () =>
+          `${ctx.bindings(
+            ins.map((t) => t.dtype),
+            [X!.dtype],
+          )}${(regs ? convRegisters : convGemm)(T, !!B, pointwise, q)}`,
       };
     }
-    const p = new Params().u32('count', n).u32('C', C).i32('H', H).i32('W', Wd).u32('M', M).u32('OH', OH).u32('OW', OW)
-      .u32('KH', KH).u32('KW', KW).u32('SH', c.SH).u32('SW', c.SW).u32('PT', c.PT).u32('PL', c.PL)
-      .u32('DH', c.DH).u32('DW', c.DW).u32('G', group).u32('CG', CG);
+    const p = new Params()
+      .u32('count', n)
+      .u32('C', C)
+      .i32('H', H)
+      .i32('W', Wd)
+      .u32('M', M)
+      .u32('OH', OH)
+      .u32('OW', OW)
+      .u32('KH', KH)
+      .u32('KW', KW)
+      .u32('SH', c.SH)
+      .u32('SW', c.SW)
+      .u32('PT', c.PT)
+      .u32('PL', c.PL)
+      .u32('DH', c.DH)
+      .u32('DW', c.DW)
+      .u32('G', group)
+      .u32('CG', CG);
     return {
-      key: `conv2d:${X!.dtype}:${!!B}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: one ? [N, M, OW] : [N, M, OH, OW] }], meta: p.meta, groups: ctx.groups(n),
-      wgsl: () => `${ctx.bindings(ins.map((t) => t.dtype), [X!.dtype])}${ctx.prologue('count', p)}
+      key: `conv2d:${X!.dtype}:${!!B}`,
+      inputs: ins,
+      outputs: [{ dtype: X!.dtype, dims: one ? [N, M, OW] : [N, M, OH, OW] }],
+      meta: p.meta,
+      groups: ctx.groups(n),
+      wgsl: () => `${ctx.bindings(
+        ins.map((t) => t.dtype),
+        [X!.dtype],
+      )}${ctx.prologue('count', p)}
   let mPerG = M / G;
   let ow = i % OW; let oh = (i / OW) % OH; let m = (i / (OW * OH)) % M; let nb = i / (OW * OH * M);
   let grp = m / mPerG;
@@ -159,17 +223,50 @@ export const convKernels: Record<string, GpuKernel> = {
     };
   },
   ConvTranspose: (node, [X, W, B], ctx) => {
-    if (!isFloatTensor(X) || X!.dims.length !== 4 || W!.dtype !== X!.dtype || (B && B.dtype !== X!.dtype)) return undefined;
-    const [N, C, H, Wd] = X!.dims, [, MG, KH, KW] = W!.dims, group = node.attrInt('group', 1);
-    const { strides: s, dilations: d, pads: p0, out: [OH, OW] } = convTransposeGeometry(node, [H, Wd], [KH, KW]);
-    const M = MG * group, n = N * M * OH * OW, T = ctx.type(X!.dtype);
+    if (!isFloatTensor(X) || X!.dims.length !== 4 || W!.dtype !== X!.dtype || (B && B.dtype !== X!.dtype))
+      return undefined;
+    const [N, C, H, Wd] = X!.dims,
+      [, MG, KH, KW] = W!.dims,
+      group = node.attrInt('group', 1);
+    const {
+      strides: s,
+      dilations: d,
+      pads: p0,
+      out: [OH, OW],
+    } = convTransposeGeometry(node, [H, Wd], [KH, KW]);
+    const M = MG * group,
+      n = N * M * OH * OW,
+      T = ctx.type(X!.dtype);
     if (OH <= 0 || OW <= 0) return undefined;
     const ins = B ? [X!, W!, B] : [X!, W!];
-    const p = new Params().u32('count', n).u32('C', C).i32('H', H).i32('W', Wd).u32('M', M).u32('MG', MG).u32('OH', OH).u32('OW', OW)
-      .u32('KH', KH).u32('KW', KW).i32('SH', s[0]).i32('SW', s[1]).i32('PT', p0[0]).i32('PL', p0[1]).i32('DH', d[0]).i32('DW', d[1]).u32('CG', C / group);
+    const p = new Params()
+      .u32('count', n)
+      .u32('C', C)
+      .i32('H', H)
+      .i32('W', Wd)
+      .u32('M', M)
+      .u32('MG', MG)
+      .u32('OH', OH)
+      .u32('OW', OW)
+      .u32('KH', KH)
+      .u32('KW', KW)
+      .i32('SH', s[0])
+      .i32('SW', s[1])
+      .i32('PT', p0[0])
+      .i32('PL', p0[1])
+      .i32('DH', d[0])
+      .i32('DW', d[1])
+      .u32('CG', C / group);
     return {
-      key: `convtranspose2d:${X!.dtype}:${!!B}`, inputs: ins, outputs: [{ dtype: X!.dtype, dims: [N, M, OH, OW] }], meta: p.meta, groups: ctx.groups(n),
-      wgsl: () => `${ctx.bindings(ins.map((t) => t.dtype), [X!.dtype])}${ctx.prologue('count', p)}
+      key: `convtranspose2d:${X!.dtype}:${!!B}`,
+      inputs: ins,
+      outputs: [{ dtype: X!.dtype, dims: [N, M, OH, OW] }],
+      meta: p.meta,
+      groups: ctx.groups(n),
+      wgsl: () => `${ctx.bindings(
+        ins.map((t) => t.dtype),
+        [X!.dtype],
+      )}${ctx.prologue('count', p)}
   let ow = i % OW; let oh = (i / OW) % OH; let m = (i / (OW * OH)) % M; let nb = i / (OW * OH * M);
   let grp = m / MG; let ml = m % MG;
   var acc = ${B ? 'f32(in2[m])' : '0.0'};

@@ -18,30 +18,53 @@ import type { RTensor } from '../../../src/ir/rtensor.js';
 import { broadcastShape } from '../../ops/broadcast.js';
 import { DataType } from '../../../src/core/dtype.js';
 
-const F = DataType.FLOAT, H = DataType.FLOAT16, B = DataType.BOOL, BF = DataType.BFLOAT16;
+const F = DataType.FLOAT,
+  H = DataType.FLOAT16,
+  B = DataType.BOOL,
+  BF = DataType.BFLOAT16;
 const isFloat = (t: number) => t === F || t === H || t === BF;
 
 /** Ops a group may hold (Identity is a view, not a kernel). */
-export const FUSABLE = new Set([...Object.keys(UNARY).filter((k) => k !== 'Identity'), ...Object.keys(BINARY), ...Object.keys(COMPARE), ...Object.keys(LOGIC), 'Not', 'IsInf', 'IsNaN', 'Where', 'Cast']);
+export const FUSABLE = new Set([
+  ...Object.keys(UNARY).filter((k) => k !== 'Identity'),
+  ...Object.keys(BINARY),
+  ...Object.keys(COMPARE),
+  ...Object.keys(LOGIC),
+  'Not',
+  'IsInf',
+  'IsNaN',
+  'Where',
+  'Cast',
+]);
 
 /**
  * One member's WGSL: the body computing `t` from operands `v` (f32 or bool locals) and its result type, or
  * undefined for a form the fused kernel does not take.
  */
 function member(n: Node, dts: number[]): { body: string; out: number } | undefined {
-  const op = n.opType, [d0, d1, d2] = dts;
+  const op = n.opType,
+    [d0, d1, d2] = dts;
   if (op in UNARY) {
-    if (!isFloat(d0) || dts.length !== 1 || (op === 'Gelu' && n.attrString('approximate', 'none') !== 'none')) return undefined;
-    return { body: `let x = v0; let alpha = bitcast<f32>(${f32bits(n.attrFloat('alpha', 0.01))}u); t = ${UNARY[op]};`, out: d0 };
+    if (!isFloat(d0) || dts.length !== 1 || (op === 'Gelu' && n.attrString('approximate', 'none') !== 'none'))
+      return undefined;
+    return {
+      body: `let x = v0; let alpha = bitcast<f32>(${f32bits(n.attrFloat('alpha', 0.01))}u); t = ${UNARY[op]};`,
+      out: d0,
+    };
   }
-  if (op in BINARY) return dts.length === 2 && isFloat(d0) && d0 === d1 ? { body: `t = ${BINARY[op]};`, out: d0 } : undefined;
-  if (op in COMPARE) return dts.length === 2 && d0 === d1 && (isFloat(d0) || (op === 'Equal' && d0 === B)) ? { body: `t = ${COMPARE[op]};`, out: B } : undefined;
+  if (op in BINARY)
+    return dts.length === 2 && isFloat(d0) && d0 === d1 ? { body: `t = ${BINARY[op]};`, out: d0 } : undefined;
+  if (op in COMPARE)
+    return dts.length === 2 && d0 === d1 && (isFloat(d0) || (op === 'Equal' && d0 === B))
+      ? { body: `t = ${COMPARE[op]};`, out: B }
+      : undefined;
   if (op in LOGIC) return dts.length === 2 && d0 === B && d1 === B ? { body: `t = ${LOGIC[op]};`, out: B } : undefined;
   // Values are f32 locals here (fp16 ones included), so IsInf/IsNaN and the bool cast take the f32 forms.
   if (op === 'Not') return d0 === B ? { body: `t = ${BOOL_EXPR.Not};`, out: B } : undefined;
   if (op === 'IsNaN') return isFloat(d0) ? { body: `t = ${BOOL_EXPR.IsNaN};`, out: B } : undefined;
   if (op === 'IsInf') return isFloat(d0) ? { body: `let c = class_(v0); t = ${infTest(n, 'c')};`, out: B } : undefined;
-  if (op === 'Where') return d0 === B && isFloat(d1) && d1 === d2 ? { body: `t = ${BOOL_EXPR.Where};`, out: d1 } : undefined;
+  if (op === 'Where')
+    return d0 === B && isFloat(d1) && d1 === d2 ? { body: `t = ${BOOL_EXPR.Where};`, out: d1 } : undefined;
   if (op === 'Cast') {
     const to = n.attrInt('to', 0);
     if (isFloat(d0) && isFloat(to)) return { body: 't = v0;', out: to }; // the fp16 rounding follows (below)
@@ -56,7 +79,13 @@ function member(n: Node, dts: number[]): { body: string; out: number } | undefin
  * its outputs; `reduce`: a ReduceSum/ReduceMean that ends the group, summing a member's value over rows
  * (its axes input, if any, is CPU data, not among `inputs`).
  */
-export interface FusionGroup { members: Node[]; at: number; inputs: string[]; outputs: string[]; reduce?: Node }
+export interface FusionGroup {
+  members: Node[];
+  at: number;
+  inputs: string[];
+  outputs: string[];
+  reduce?: Node;
+}
 const REDUCE = new Set(['ReduceSum', 'ReduceMean']);
 
 /**
@@ -69,17 +98,31 @@ const REDUCE = new Set(['ReduceSum', 'ReduceMean']);
 export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
   const groupOf = new Map<string, FusionGroup>(); // value → the group producing it
   const pos = new Map<Node, number>(g.nodes.map((n, i) => [n, i]));
-  const strip = (d: number[]) => { const k = d.findIndex((x) => x !== 1); return k < 0 ? [] : d.slice(k); };
+  const strip = (d: number[]) => {
+    const k = d.findIndex((x) => x !== 1);
+    return k < 0 ? [] : d.slice(k);
+  };
   /** The declared non-scalar shapes a node touches (unknown shapes say nothing). */
-  const shapesOf = (n: Node) => [...n.inputs, ...n.outputs].flatMap((x) => {
-    const sh = g.lookup(x)?.type?.shape ?? g.values.get(x)?.type?.shape;
-    return sh && sh.every((d) => typeof d === 'number') && numel(sh as number[]) > 1 ? [strip(sh as number[]).join('x')] : [];
-  });
+  const shapesOf = (n: Node) =>
+    [...n.inputs, ...n.outputs].flatMap((x) => {
+      const sh = g.lookup(x)?.type?.shape ?? g.values.get(x)?.type?.shape;
+      return sh && sh.every((d) => typeof d === 'number') && numel(sh as number[]) > 1
+        ? [strip(sh as number[]).join('x')]
+        : [];
+    });
   const ioOf = (members: Node[]) => {
     const made = new Set(members.flatMap((m) => m.outputs));
     const inside = new Set(members);
-    const inputs = [...new Set(members.flatMap((m) => (REDUCE.has(m.opType) ? m.inputs.slice(0, 1) : m.inputs)).filter((x) => x && !made.has(x)))];
-    const outputs = [...made].filter((o) => g.outputs.includes(o) || (g.values.get(o)?.consumers ?? []).some((c) => !inside.has(c) || c.graph !== g));
+    const inputs = [
+      ...new Set(
+        members
+          .flatMap((m) => (REDUCE.has(m.opType) ? m.inputs.slice(0, 1) : m.inputs))
+          .filter((x) => x && !made.has(x)),
+      ),
+    ];
+    const outputs = [...made].filter(
+      (o) => g.outputs.includes(o) || (g.values.get(o)?.consumers ?? []).some((c) => !inside.has(c) || c.graph !== g),
+    );
     return { inputs, outputs };
   };
   const all: FusionGroup[] = [];
@@ -88,9 +131,15 @@ export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
   const tryJoin = (groups: FusionGroup[], n: Node, i: number): FusionGroup | undefined => {
     const members = [...groups.flatMap((grp) => grp.members), n].sort((a, b) => pos.get(a)! - pos.get(b)!);
     const inside = new Set(members);
-    const late = members.flatMap((m) => m.outputs).flatMap((o) => g.values.get(o)?.consumers ?? []).filter((c) => !inside.has(c));
+    const late = members
+      .flatMap((m) => m.outputs)
+      .flatMap((o) => g.values.get(o)?.consumers ?? [])
+      .filter((c) => !inside.has(c));
     if (late.some((c) => c.graph !== g || (pos.get(c) ?? Infinity) <= i)) return undefined;
-    const shapes = new Set([...groups.flatMap((grp) => [...shape.get(grp)!]), ...(REDUCE.has(n.opType) ? [] : shapesOf(n))]);
+    const shapes = new Set([
+      ...groups.flatMap((grp) => [...shape.get(grp)!]),
+      ...(REDUCE.has(n.opType) ? [] : shapesOf(n)),
+    ]);
     if (shapes.size > 1) return undefined;
     const io = ioOf(members);
     if (io.inputs.length + io.outputs.length + 1 > maxBindings) return undefined;
@@ -103,12 +152,18 @@ export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
       // A reduction ends the group computing its input (nothing joins after it: its output is another shape).
       const grp = groupOf.get(n.inputs[0]);
       const joined = grp && !grp.reduce ? tryJoin([grp], n, i) : undefined;
-      if (joined) { all.splice(all.indexOf(grp!), 1, joined); for (const m of joined.members) if (m !== n) groupOf.set(m.outputs[0], joined); }
+      if (joined) {
+        all.splice(all.indexOf(grp!), 1, joined);
+        for (const m of joined.members) if (m !== n) groupOf.set(m.outputs[0], joined);
+      }
       return;
     }
     if (!FUSABLE.has(n.opType) || n.subgraphs.size || n.outputs.length !== 1 || !n.inputs.every(Boolean)) return;
-    const cands = [...new Set(n.inputs.map((x) => groupOf.get(x)).filter((grp): grp is FusionGroup => !!grp && !grp.reduce))];
-    const joined = (cands.length > 1 ? tryJoin(cands, n, i) : undefined) ?? cands.map((c) => tryJoin([c], n, i)).find(Boolean);
+    const cands = [
+      ...new Set(n.inputs.map((x) => groupOf.get(x)).filter((grp): grp is FusionGroup => !!grp && !grp.reduce)),
+    ];
+    const joined =
+      (cands.length > 1 ? tryJoin(cands, n, i) : undefined) ?? cands.map((c) => tryJoin([c], n, i)).find(Boolean);
     const used = joined ? cands.filter((c) => c.members.every((m) => joined.members.includes(m))) : [];
     const grp = joined ?? { members: [n], at: i, ...ioOf([n]) };
     if (!joined) shape.set(grp, new Set(shapesOf(n)));
@@ -123,12 +178,24 @@ export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
  * The group's kernel for these input tensors (by grp.inputs), or undefined: every member's operands must be
  * `count` elements of one layout (dims equal but for leading 1s) or single elements.
  */
-export function fusedProgram(ctx: ProgramContext, grp: FusionGroup, ins: GpuTensor[], axes?: RTensor): { program: Program; dtypes: number[]; dims: number[][] } | undefined {
+export function fusedProgram(
+  ctx: ProgramContext,
+  grp: FusionGroup,
+  ins: GpuTensor[],
+  axes?: RTensor,
+): { program: Program; dtypes: number[]; dims: number[][] } | undefined {
   const info = new Map<string, { dims: number[]; dtype: number; ref: string }>();
   grp.inputs.forEach((name, k) => info.set(name, { dims: ins[k].dims, dtype: ins[k].dtype, ref: `e${k}` }));
-  const strip = (d: number[]) => { const k = d.findIndex((x) => x !== 1); return k < 0 ? [] : d.slice(k); };
+  const strip = (d: number[]) => {
+    const k = d.findIndex((x) => x !== 1);
+    return k < 0 ? [] : d.slice(k);
+  };
   let big: number[] | undefined;
-  const fits = (d: number[]) => { if (numel(d) === 1) return true; big ??= strip(d); return strip(d).join() === big.join(); };
+  const fits = (d: number[]) => {
+    if (numel(d) === 1) return true;
+    big ??= strip(d);
+    return strip(d).join() === big.join();
+  };
   const emu = ctx.halfEmulated;
   const code: string[] = [];
   const loads = ins.map((t, k) => {
@@ -137,43 +204,87 @@ export function fusedProgram(ctx: ProgramContext, grp: FusionGroup, ins: GpuTens
     return t.dtype === B ? `let e${k} = in${k}[${at}] != 0u;` : `let e${k} = f32(in${k}[${at}]);`;
   });
   if (loads.some((l) => l === undefined)) return undefined;
-  let half = false, bf = false;
+  let half = false,
+    bf = false;
   const elementwise = grp.members.filter((m) => m !== grp.reduce);
   for (const [j, m] of elementwise.entries()) {
     const ops = m.inputs.map((x) => info.get(x));
     if (ops.some((o) => !o)) return undefined;
-    const spec = member(m, ops.map((o) => o!.dtype));
+    const spec = member(
+      m,
+      ops.map((o) => o!.dtype),
+    );
     let dims: number[];
-    try { dims = broadcastShape(ops.map((o) => o!.dims), m); } catch { return undefined; }
+    try {
+      dims = broadcastShape(
+        ops.map((o) => o!.dims),
+        m,
+      );
+    } catch {
+      return undefined;
+    }
     if (!spec || !fits(dims)) return undefined;
     half ||= spec.out === H;
     const T = spec.out === B ? 'bool' : 'f32';
     bf ||= spec.out === BF;
-    code.push(`var t${j}: ${T}; { ${ops.map((o, k) => `let v${k} = ${o!.ref};`).join(' ')} var t: ${T}; ${spec.body}${spec.out === H ? ' t = q16(t);' : spec.out === BF ? ' t = qb16(t);' : ''} t${j} = t; }`);
+    code.push(
+      `var t${j}: ${T}; { ${ops.map((o, k) => `let v${k} = ${o!.ref};`).join(' ')} var t: ${T}; ${spec.body}${spec.out === H ? ' t = q16(t);' : spec.out === BF ? ' t = qb16(t);' : ''} t${j} = t; }`,
+    );
     info.set(m.outputs[0], { dims, dtype: spec.out, ref: `t${j}` });
   }
   const count = big ? numel(big) : 1;
   // A closing reduction: over rows of the group's one shape (trailing axes), its input computed per element.
-  const red = grp.reduce, src = red && info.get(red.inputs[0]);
+  const red = grp.reduce,
+    src = red && info.get(red.inputs[0]);
   const geo = red && src ? reduceGeometry(red, src.dims, axes) : undefined;
   if (red && (!src || !isFloat(src.dtype) || !geo || !geo.trailing || numel(src.dims) !== count)) return undefined;
   if (red) info.set(red.outputs[0], { dims: geo!.outDims, dtype: src!.dtype, ref: '' });
   const outs = grp.outputs.map((o) => info.get(o)!);
-  const store = (o: { dtype: number; ref: string }, v = o.ref) => (o.dtype === B ? `select(0u, 1u, ${v})` : o.dtype === H && !emu ? `to_half(${v})` : o.dtype === H ? `q16(${v})` : o.dtype === BF ? `qb16(${v})` : v);
+  const store = (o: { dtype: number; ref: string }, v = o.ref) =>
+    o.dtype === B
+      ? `select(0u, 1u, ${v})`
+      : o.dtype === H && !emu
+        ? `to_half(${v})`
+        : o.dtype === H
+          ? `q16(${v})`
+          : o.dtype === BF
+            ? `qb16(${v})`
+            : v;
   const stores = grp.outputs.flatMap((name, k) => {
     const o = outs[k];
     if (red && name === red.outputs[0]) return [];
-    return [numel(o.dims) === 1 && count > 1 ? `if (i == 0u) { out${k}[0] = ${store(o)}; }` : `out${k}[i] = ${store(o)};`];
+    return [
+      numel(o.dims) === 1 && count > 1 ? `if (i == 0u) { out${k}[0] = ${store(o)}; }` : `out${k}[i] = ${store(o)};`,
+    ];
   });
   const ioTypes = [...ins.map((t) => t.dtype), ...outs.map((o) => o.dtype)];
   // q16 rounds to fp16 in f32; ctx.bindings() brings it along with emulated fp16 I/O, else it is defined here.
   const q16 = 'fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }';
   const outHalf = outs.some((o) => o.dtype === H);
-  const halfFns = emu ? ((half || outHalf) && !ioTypes.includes(H) ? Q16 : '') : outHalf ? `${TO_HALF}\n${q16}` : half ? `${HALF_BITS}\n${q16}` : '';
-  const sig = grp.members.map((m) => `${m.opType}(${m.inputs.map((x) => info.get(x)?.ref ?? 'axes').join(',')})${m.opType === 'Cast' ? m.attrInt('to', 0) : ''}${m.opType === 'LeakyRelu' ? m.attrFloat('alpha', 0.01) : ''}${m.opType === 'IsInf' ? `${m.attrInt('detect_positive', 1)}${m.attrInt('detect_negative', 1)}` : ''}`).join(';');
-  const shapes = [...ins.map((t) => (numel(t.dims) === 1 ? 's' : 'n')), ...outs.map((o) => (numel(o.dims) === 1 ? 's' : 'n'))].join('');
+  const halfFns = emu
+    ? (half || outHalf) && !ioTypes.includes(H)
+      ? Q16
+      : ''
+    : outHalf
+      ? `${TO_HALF}\n${q16}`
+      : half
+        ? `${HALF_BITS}\n${q16}`
+        : '';
+  const sig = grp.members
+    .map(
+      (m) =>
+        `${m.opType}(${m.inputs.map((x) => info.get(x)?.ref ?? 'axes').join(',')})${m.opType === 'Cast' ? m.attrInt('to', 0) : ''}${m.opType === 'LeakyRelu' ? m.attrFloat('alpha', 0.01) : ''}${m.opType === 'IsInf' ? `${m.attrInt('detect_positive', 1)}${m.attrInt('detect_negative', 1)}` : ''}`,
+    )
+    .join(';');
+  const shapes = [
+    ...ins.map((t) => (numel(t.dims) === 1 ? 's' : 'n')),
+    ...outs.map((o) => (numel(o.dims) === 1 ? 's' : 'n')),
+  ].join('');
   const bfFns = bf && !ioTypes.includes(BF) ? QB16 : ''; // else ctx.bindings() brings it
-  const header = `${ctx.bindings(ins.map((t) => t.dtype), outs.map((o) => o.dtype))}\n${halfFns}\n${bfFns}\n${ERF}\n${POW}\n${CLASS_F32}`;
+  const header = `${ctx.bindings(
+    ins.map((t) => t.dtype),
+    outs.map((o) => o.dtype),
+  )}\n${halfFns}\n${bfFns}\n${ERF}\n${POW}\n${CLASS_F32}`;
   const body = `${loads.join('\n  ')}\n  ${code.join('\n  ')}\n  ${stores.join('\n  ')}`;
   const base = { dtypes: outs.map((o) => o.dtype), dims: outs.map((o) => o.dims) };
   const outputs = outs.map((o) => ({ dtype: o.dtype, dims: o.dims }));
@@ -184,8 +295,13 @@ export function fusedProgram(ctx: ProgramContext, grp: FusionGroup, ins: GpuTens
     return {
       ...base,
       program: {
-        key: `fused-rows:${sig}:${ioTypes.join(',')}:${shapes}`, inputs: ins, outputs, meta: p.meta, groups: geo!.count,
-        wgsl: () => `${header}\n${ROWS_MAIN(p.locals, `${body}\n  let v = ${src!.ref};`, `out${k}[o] = ${store(outs[k], 'part[0] * scale')};`)}`,
+        key: `fused-rows:${sig}:${ioTypes.join(',')}:${shapes}`,
+        inputs: ins,
+        outputs,
+        meta: p.meta,
+        groups: geo!.count,
+        wgsl: () =>
+          `${header}\n${ROWS_MAIN(p.locals, `${body}\n  let v = ${src!.ref};`, `out${k}[o] = ${store(outs[k], 'part[0] * scale')};`)}`,
       },
     };
   }
@@ -193,7 +309,11 @@ export function fusedProgram(ctx: ProgramContext, grp: FusionGroup, ins: GpuTens
   return {
     ...base,
     program: {
-      key: `fused:${sig}:${ioTypes.join(',')}:${shapes}:${count > 1 ? 'n' : '1'}`, inputs: ins, outputs, meta: p.meta, groups: ctx.groups(count),
+      key: `fused:${sig}:${ioTypes.join(',')}:${shapes}:${count > 1 ? 'n' : '1'}`,
+      inputs: ins,
+      outputs,
+      meta: p.meta,
+      groups: ctx.groups(count),
       wgsl: () => `${header}${ctx.prologue('count', p)}\n  ${body}\n}`,
     },
   };

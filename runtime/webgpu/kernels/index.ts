@@ -16,8 +16,22 @@ import { movementKernels } from './movement.js';
 import { rnnKernels } from './rnn.js';
 import { resizeKernels } from './resize.js';
 
-export const gpuKernels: Record<string, GpuKernel> = register('WebGPU kernels',
-  elementwiseKernels, matmulKernels, convKernels, poolKernels, softmaxKernels, layernormKernels, batchnormKernels, transposeKernels, reduceKernels, scatterKernels, logicKernels, movementKernels, rnnKernels, resizeKernels,
+export const gpuKernels: Record<string, GpuKernel> = register(
+  'WebGPU kernels',
+  elementwiseKernels,
+  matmulKernels,
+  convKernels,
+  poolKernels,
+  softmaxKernels,
+  layernormKernels,
+  batchnormKernels,
+  transposeKernels,
+  reduceKernels,
+  scatterKernels,
+  logicKernels,
+  movementKernels,
+  rnnKernels,
+  resizeKernels,
 );
 /** Ops that only reinterpret dims: the GPU buffer is shared, no kernel runs. */
 export const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);

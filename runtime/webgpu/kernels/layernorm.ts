@@ -5,15 +5,29 @@ import { lastAxis } from './softmax.js';
 
 export const layernormKernels: Record<string, GpuKernel> = {
   LayerNormalization: (node, [x, scale, bias], ctx) => {
-    if (!isFloatTensor(x) || !lastAxis(node.attrInt('axis', -1), x!.dims.length) || node.outputs.filter(Boolean).length > 1) return undefined;
+    if (
+      !isFloatTensor(x) ||
+      !lastAxis(node.attrInt('axis', -1), x!.dims.length) ||
+      node.outputs.filter(Boolean).length > 1
+    )
+      return undefined;
     if (scale!.dtype !== x!.dtype || (bias && bias.dtype !== x!.dtype)) return undefined;
-    const D = x!.dims[x!.dims.length - 1], rows = numel(x!.dims) / D, T = ctx.type(x!.dtype);
+    const D = x!.dims[x!.dims.length - 1],
+      rows = numel(x!.dims) / D,
+      T = ctx.type(x!.dtype);
     if (numel(scale!.dims) !== D || (bias && numel(bias.dims) !== D)) return undefined;
     const ins = bias ? [x!, scale!, bias] : [x!, scale!];
     const p = new Params().u32('rows', rows).u32('D', D).f32('eps', node.attrFloat('epsilon', 1e-5));
     return {
-      key: `layernorm:${x!.dtype}:${!!bias}`, inputs: ins, outputs: [{ dtype: x!.dtype, dims: [...x!.dims] }], meta: p.meta, groups: ctx.groups(rows),
-      wgsl: () => `${ctx.bindings(ins.map((t) => t.dtype), [x!.dtype])}${ctx.prologue('rows', p)}
+      key: `layernorm:${x!.dtype}:${!!bias}`,
+      inputs: ins,
+      outputs: [{ dtype: x!.dtype, dims: [...x!.dims] }],
+      meta: p.meta,
+      groups: ctx.groups(rows),
+      wgsl: () => `${ctx.bindings(
+        ins.map((t) => t.dtype),
+        [x!.dtype],
+      )}${ctx.prologue('rows', p)}
   let base = i * D;
   var mean = 0.0;
   for (var k = 0u; k < D; k++) { mean += f32(in0[base + k]); }

@@ -7,14 +7,37 @@ import { numel, isFloatTensor, Params, type GpuTensor, type Program, type Progra
 import type { Node } from '../../../src/ir/graph.js';
 import { broadcastShape, broadcastIndex } from '../../ops/broadcast.js';
 
-
 /**
  * The parameters of the GEMM kernels; `offs` holds (A offset, B offset) per batch. The result is columns
  * [cOff, cOff + N) of a C with `ldc` columns (a column block of a product split over N; else cOff 0, ldc N).
  */
-const params = (M: number, N: number, K: number, tA: number, tB: number, alpha: number, beta: number, cRow: number, cCol: number, offs: number[], ldc = N, cOff = 0) =>
-  new Params().u32('M', M).u32('N', N).u32('K', K).u32('transA', tA).u32('transB', tB).f32('alpha', alpha).f32('beta', beta)
-    .u32('cRow', cRow).u32('cCol', cCol).u32('ldc', ldc).u32('cOff', cOff).array('offs', offs);
+const params = (
+  M: number,
+  N: number,
+  K: number,
+  tA: number,
+  tB: number,
+  alpha: number,
+  beta: number,
+  cRow: number,
+  cCol: number,
+  offs: number[],
+  ldc = N,
+  cOff = 0,
+) =>
+  new Params()
+    .u32('M', M)
+    .u32('N', N)
+    .u32('K', K)
+    .u32('transA', tA)
+    .u32('transB', tB)
+    .f32('alpha', alpha)
+    .f32('beta', beta)
+    .u32('cRow', cRow)
+    .u32('cCol', cCol)
+    .u32('ldc', ldc)
+    .u32('cOff', cOff)
+    .array('offs', offs);
 
 /** A[M,K]·B[K,N] per batch (workgroup z), 16×16 tiles. */
 function tiled(T: string, withC: boolean, p: Params): string {
@@ -83,15 +106,26 @@ function tiled4(T: string, withC: boolean, p: Params): string {
     }
 ${TILE_PRODUCT}
   }
-${blockStores(4, 4, 'N', `var y = alpha * acc[i][j];
+${blockStores(
+  4,
+  4,
+  'N',
+  `var y = alpha * acc[i][j];
         ${withC ? 'y += beta * f32(in2[row * cRow + (cOff + col) * cCol]);' : ''}
-        out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);`)}
+        out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);`,
+)}
 }`;
 }
 /** Rows and vec4 columns of C per invocation in the register-block GEMMs (measured on lavapipe: see docs/performance.md). */
-export const RB = 16, CV = 2;
+export const RB = 16,
+  CV = 2;
 /** WGSL: for each row i < R and column j < C of the invocation's block (from row0, col0) inside M × `bound`, `store`. */
-export const blockStores = (R: number, C: number, bound: string, store: string): string => `  for (var i = 0u; i < ${R}u; i++) {
+export const blockStores = (
+  R: number,
+  C: number,
+  bound: string,
+  store: string,
+): string => `  for (var i = 0u; i < ${R}u; i++) {
     let row = row0 + i;
     if (row >= M) { break; }
     for (var j = 0u; j < ${C}u; j++) {
@@ -109,7 +143,8 @@ export const TILE_PRODUCT = `    workgroupBarrier();
     }
     workgroupBarrier();`;
 /** The register block's update for one k: row i's A value `a` times the CV column vectors b0, b1, … */
-export const registerFma = (): string => Array.from({ length: CV }, (_, v) => `acc[i][${v}] = acc[i][${v}] + a * b${v};`).join(' ');
+export const registerFma = (): string =>
+  Array.from({ length: CV }, (_, v) => `acc[i][${v}] = acc[i][${v}] + a * b${v};`).join(' ');
 /** The register block's accumulators, as WGSL (function variables start at zero). */
 export const accumulators = (): string => `var acc: array<array<vec4<f32>, ${CV}>, ${RB}>;`;
 
@@ -120,7 +155,8 @@ export const accumulators = (): string => `var acc: array<array<vec4<f32>, ${CV}
  */
 function registers(T: string, withC: boolean, p: Params): string {
   const CB = 4 * CV;
-  const bload = (v: number) => `vec4<f32>(${[0, 1, 2, 3].map((q) => `f32(in1[select(o + c[${4 * v + q}], bOff + c[${4 * v + q}] * K + k, transB == 1u)])`).join(', ')})`;
+  const bload = (v: number) =>
+    `vec4<f32>(${[0, 1, 2, 3].map((q) => `f32(in1[select(o + c[${4 * v + q}], bOff + c[${4 * v + q}] * K + k, transB == 1u)])`).join(', ')})`;
   return `${p.module}
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
@@ -141,16 +177,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
       ${registerFma()}
     }
   }
-${blockStores(RB, CB, 'N', `var y = alpha * acc[i][j / 4u][j % 4u];
+${blockStores(
+  RB,
+  CB,
+  'N',
+  `var y = alpha * acc[i][j / 4u][j % 4u];
         ${withC ? 'y += beta * f32(in2[row * cRow + (cOff + col) * cCol]);' : ''}
-        out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);`)}
+        out0[(batch * M + row) * ldc + cOff + col] = ${T}(y);`,
+)}
 }`;
 }
 
 /** Workgroup counts and WGSL of the GEMM form this adapter wants for an M × N product. */
-function gemmForm(ctx: ProgramContext, M: number, N: number): { tag: string; gx: number; gy: number; wgsl: (T: string, withC: boolean, p: Params) => string } {
-  if (ctx.software) return { tag: 'registers', gx: Math.ceil(N / (32 * CV)), gy: Math.ceil(M / (8 * RB)), wgsl: registers };
-  const t4 = big(M, N), tile = t4 ? 64 : 16;
+function gemmForm(
+  ctx: ProgramContext,
+  M: number,
+  N: number,
+): { tag: string; gx: number; gy: number; wgsl: (T: string, withC: boolean, p: Params) => string } {
+  if (ctx.software)
+    return { tag: 'registers', gx: Math.ceil(N / (32 * CV)), gy: Math.ceil(M / (8 * RB)), wgsl: registers };
+  const t4 = big(M, N),
+    tile = t4 ? 64 : 16;
   return { tag: t4 ? 'tiled4' : 'tiled', gx: Math.ceil(N / tile), gy: Math.ceil(M / tile), wgsl: t4 ? tiled4 : tiled };
 }
 
@@ -158,35 +205,68 @@ function gemmForm(ctx: ProgramContext, M: number, N: number): { tag: string; gx:
 const big = (M: number, N: number) => M >= 64 && N >= 64;
 
 /** Where a product writes: columns [cOff, cOff + its N) of `into` (N columns in all), for a product split over N. */
-export interface ColumnBlock { into: GpuTensor; ldc: number; cOff: number }
+export interface ColumnBlock {
+  into: GpuTensor;
+  ldc: number;
+  cOff: number;
+}
 
-function matmul(ctx: ProgramContext, node: Node, A?: GpuTensor, B?: GpuTensor, block?: ColumnBlock): Program | undefined {
-  if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || !A!.dims.length || !B!.dims.length) return undefined;
+function matmul(
+  ctx: ProgramContext,
+  node: Node,
+  A?: GpuTensor,
+  B?: GpuTensor,
+  block?: ColumnBlock,
+): Program | undefined {
+  if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || !A!.dims.length || !B!.dims.length)
+    return undefined;
   // numpy's 1-D operands: a vector A is one row, a vector B one column, and that dim leaves the result.
-  const a1 = A!.dims.length === 1, b1 = B!.dims.length === 1;
-  const ad = a1 ? [1, A!.dims[0]] : A!.dims, bd = b1 ? [B!.dims[0], 1] : B!.dims;
-  const M = ad[ad.length - 2], K = ad[ad.length - 1], N = bd[bd.length - 1];
+  const a1 = A!.dims.length === 1,
+    b1 = B!.dims.length === 1;
+  const ad = a1 ? [1, A!.dims[0]] : A!.dims,
+    bd = b1 ? [B!.dims[0], 1] : B!.dims;
+  const M = ad[ad.length - 2],
+    K = ad[ad.length - 1],
+    N = bd[bd.length - 1];
   const batch = broadcastShape([ad.slice(0, -2), bd.slice(0, -2)], node);
   const nb = numel(batch);
   if (nb > 65535) return undefined;
-  const ia = broadcastIndex(ad.slice(0, -2), batch), ib = broadcastIndex(bd.slice(0, -2), batch);
+  const ia = broadcastIndex(ad.slice(0, -2), batch),
+    ib = broadcastIndex(bd.slice(0, -2), batch);
   const offs: number[] = [];
   for (let i = 0; i < nb; i++) offs.push(ia[i] * M * K, ib[i] * K * N);
   const T = ctx.type(A!.dtype);
   const p = params(M, N, K, 0, 0, 1, 0, 0, 0, offs, block?.ldc ?? N, block?.cOff ?? 0);
   const f = gemmForm(ctx, M, N);
   return {
-    key: `matmul:${A!.dtype}:${f.tag}`, inputs: [A!, B!], outputs: [{ dtype: A!.dtype, dims: [...batch, ...(a1 ? [] : [M]), ...(b1 ? [] : [N])] }], into: block && [block.into],
-    meta: p.meta, groups: f.gx, groupsY: f.gy, groupsZ: nb,
+    key: `matmul:${A!.dtype}:${f.tag}`,
+    inputs: [A!, B!],
+    outputs: [{ dtype: A!.dtype, dims: [...batch, ...(a1 ? [] : [M]), ...(b1 ? [] : [N])] }],
+    into: block && [block.into],
+    meta: p.meta,
+    groups: f.gx,
+    groupsY: f.gy,
+    groupsZ: nb,
     wgsl: () => `${ctx.bindings([A!.dtype, B!.dtype], [A!.dtype])}${f.wgsl(T, false, p)}`,
   };
 }
 
-function gemm(ctx: ProgramContext, node: Node, A?: GpuTensor, B?: GpuTensor, C?: GpuTensor, block?: ColumnBlock): Program | undefined {
+function gemm(
+  ctx: ProgramContext,
+  node: Node,
+  A?: GpuTensor,
+  B?: GpuTensor,
+  C?: GpuTensor,
+  block?: ColumnBlock,
+): Program | undefined {
   if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || (C && C.dtype !== A!.dtype)) return undefined;
-  const tA = node.attrInt('transA', 0), tB = node.attrInt('transB', 0);
-  const M = tA ? A!.dims[1] : A!.dims[0], K = tA ? A!.dims[0] : A!.dims[1], N = tB ? B!.dims[0] : B!.dims[1];
-  let cr = 0, cc = 0;
+  const tA = node.attrInt('transA', 0),
+    tB = node.attrInt('transB', 0);
+  const M = tA ? A!.dims[1] : A!.dims[0],
+    K = tA ? A!.dims[0] : A!.dims[1],
+    N = tB ? B!.dims[0] : B!.dims[1];
+  let cr = 0,
+    cc = 0;
   if (C) {
     const cd = C.dims.length === 1 ? [1, C.dims[0]] : C.dims.length === 0 ? [1, 1] : C.dims;
     cr = cd[0] === 1 ? 0 : cd[1];
@@ -194,13 +274,35 @@ function gemm(ctx: ProgramContext, node: Node, A?: GpuTensor, B?: GpuTensor, C?:
   }
   const T = ctx.type(A!.dtype);
   const ins = C ? [A!, B!, C] : [A!, B!];
-  const p = params(M, N, K, tA, tB, node.attrFloat('alpha', 1), node.attrFloat('beta', 1), cr, cc, [0, 0], block?.ldc ?? N, block?.cOff ?? 0);
+  const p = params(
+    M,
+    N,
+    K,
+    tA,
+    tB,
+    node.attrFloat('alpha', 1),
+    node.attrFloat('beta', 1),
+    cr,
+    cc,
+    [0, 0],
+    block?.ldc ?? N,
+    block?.cOff ?? 0,
+  );
   const f = gemmForm(ctx, M, N);
   return {
-    key: `gemm:${A!.dtype}:${!!C}:${f.tag}`, inputs: ins, outputs: [{ dtype: A!.dtype, dims: [M, N] }], into: block && [block.into],
+    key: `gemm:${A!.dtype}:${!!C}:${f.tag}`,
+    inputs: ins,
+    outputs: [{ dtype: A!.dtype, dims: [M, N] }],
+    into: block && [block.into],
     meta: p.meta,
-    groups: f.gx, groupsY: f.gy, groupsZ: 1,
-    wgsl: () => `${ctx.bindings(ins.map((t) => t.dtype), [A!.dtype])}${f.wgsl(T, !!C, p)}`,
+    groups: f.gx,
+    groupsY: f.gy,
+    groupsZ: 1,
+    wgsl: () =>
+      `${ctx.bindings(
+        ins.map((t) => t.dtype),
+        [A!.dtype],
+      )}${f.wgsl(T, !!C, p)}`,
   };
 }
 
@@ -210,9 +312,31 @@ function gemm(ctx: ProgramContext, node: Node, A?: GpuTensor, B?: GpuTensor, C?:
  * writes C[:, n0:n1] of the one output. Each output element is still one kernel's whole k-sum, so the result
  * is the unsplit product's. Per op: the output's dims, whether B is stored transposed, and a block's program.
  */
-export const splitProducts: Record<string, { outDims: (node: Node, A: GpuTensor, K: number, N: number) => number[]; transposed: (node: Node) => boolean; run: (ctx: ProgramContext, node: Node, A: GpuTensor, B: GpuTensor, C: GpuTensor | undefined, block: ColumnBlock) => Program | undefined }> = {
-  MatMul: { outDims: (_n, A, _K, N) => [...A.dims.slice(0, -1), N], transposed: () => false, run: (ctx, node, A, B, _C, block) => matmul(ctx, node, A, B, block) },
-  Gemm: { outDims: (node, A, _K, N) => [node.attrInt('transA', 0) ? A.dims[1] : A.dims[0], N], transposed: (node) => node.attrInt('transB', 0) === 1, run: (ctx, node, A, B, C, block) => gemm(ctx, node, A, B, C, block) },
+export const splitProducts: Record<
+  string,
+  {
+    outDims: (node: Node, A: GpuTensor, K: number, N: number) => number[];
+    transposed: (node: Node) => boolean;
+    run: (
+      ctx: ProgramContext,
+      node: Node,
+      A: GpuTensor,
+      B: GpuTensor,
+      C: GpuTensor | undefined,
+      block: ColumnBlock,
+    ) => Program | undefined;
+  }
+> = {
+  MatMul: {
+    outDims: (_n, A, _K, N) => [...A.dims.slice(0, -1), N],
+    transposed: () => false,
+    run: (ctx, node, A, B, _C, block) => matmul(ctx, node, A, B, block),
+  },
+  Gemm: {
+    outDims: (node, A, _K, N) => [node.attrInt('transA', 0) ? A.dims[1] : A.dims[0], N],
+    transposed: (node) => node.attrInt('transB', 0) === 1,
+    run: (ctx, node, A, B, C, block) => gemm(ctx, node, A, B, C, block),
+  },
 };
 
 export const matmulKernels: Record<string, GpuKernel> = {

@@ -17,22 +17,58 @@ const ints = (t?: RTensor): number[] => (t ? Array.from(t.data as ArrayLike<numb
 const norm = (a: number, r: number) => (a < 0 ? a + r : a);
 const stridesOf = (dims: number[]) => dims.map((_, i) => numel(dims.slice(i + 1)));
 /** The value of a one-element float tensor (fp16/bf16 bits decoded). */
-const scalarOf = (t: RTensor): number => (t.dtype === DataType.FLOAT16 ? f16BitsToF32((t.data as Uint16Array)[0]) : t.dtype === DataType.BFLOAT16 ? bf16BitsToF32((t.data as Uint16Array)[0]) : Number((t.data as ArrayLike<number>)[0]));
+const scalarOf = (t: RTensor): number =>
+  t.dtype === DataType.FLOAT16
+    ? f16BitsToF32((t.data as Uint16Array)[0])
+    : t.dtype === DataType.BFLOAT16
+      ? bf16BitsToF32((t.data as Uint16Array)[0])
+      : Number((t.data as ArrayLike<number>)[0]);
 
 /** Concat of up to 8 float inputs along one axis: each output element reads from the input its axis position falls in. */
 const concat: GpuKernel = (node, ins, ctx) => {
   const ts = ins.filter((t) => t !== undefined);
-  if (ts.length !== ins.length || ts.length < 1 || ts.length > 8 || !ts.every((t) => isFloatTensor(t) && t!.dtype === ts[0]!.dtype)) return undefined;
-  const r = ts[0]!.dims.length, axis = norm(node.attrInt('axis', 0), r);
+  if (
+    ts.length !== ins.length ||
+    ts.length < 1 ||
+    ts.length > 8 ||
+    !ts.every((t) => isFloatTensor(t) && t!.dtype === ts[0]!.dtype)
+  )
+    return undefined;
+  const r = ts[0]!.dims.length,
+    axis = norm(node.attrInt('axis', 0), r);
   const dims = [...ts[0]!.dims];
   dims[axis] = ts.reduce((a, t) => a + t!.dims[axis], 0);
-  const inner = numel(dims.slice(axis + 1)), D = dims[axis], n = numel(dims), T = ctx.type(ts[0]!.dtype);
+  const inner = numel(dims.slice(axis + 1)),
+    D = dims[axis],
+    n = numel(dims),
+    T = ctx.type(ts[0]!.dtype);
   const offs = ts.map((_, k) => ts.slice(0, k).reduce((a, t) => a + t!.dims[axis], 0));
-  const p = new Params().u32('count', n).u32('inner', inner).u32('D', D).array('off', [...offs, D], 9).array('len', ts.map((t) => t!.dims[axis]), 8);
-  const pick = ts.map((_, k) => `${k ? ' else ' : ''}${k < ts.length - 1 ? `if (a < off(${k + 1}u)) ` : ''}{ v = f32(in${k}[(b * len(${k}u) + a - off(${k}u)) * inner + e]); }`).join('');
+  const p = new Params()
+    .u32('count', n)
+    .u32('inner', inner)
+    .u32('D', D)
+    .array('off', [...offs, D], 9)
+    .array(
+      'len',
+      ts.map((t) => t!.dims[axis]),
+      8,
+    );
+  const pick = ts
+    .map(
+      (_, k) =>
+        `${k ? ' else ' : ''}${k < ts.length - 1 ? `if (a < off(${k + 1}u)) ` : ''}{ v = f32(in${k}[(b * len(${k}u) + a - off(${k}u)) * inner + e]); }`,
+    )
+    .join('');
   return {
-    key: `concat:${ts[0]!.dtype}:${ts.length}`, inputs: ts as never, outputs: [{ dtype: ts[0]!.dtype, dims }], meta: p.meta, groups: ctx.groups(n),
-    wgsl: () => `${ctx.bindings(ts.map((t) => t!.dtype), [ts[0]!.dtype])}${ctx.prologue('count', p)}
+    key: `concat:${ts[0]!.dtype}:${ts.length}`,
+    inputs: ts as never,
+    outputs: [{ dtype: ts[0]!.dtype, dims }],
+    meta: p.meta,
+    groups: ctx.groups(n),
+    wgsl: () => `${ctx.bindings(
+      ts.map((t) => t!.dtype),
+      [ts[0]!.dtype],
+    )}${ctx.prologue('count', p)}
   let e = i % inner; let a = (i / inner) % D; let b = i / (inner * D);
   var v = 0.0;
   ${pick}
@@ -43,14 +79,19 @@ const concat: GpuKernel = (node, ins, ctx) => {
 
 /** Pad: pads (and axes, constant value) from the CPU inputs, or the attributes before opset 11. */
 const pad: GpuKernel = (node, [x], ctx, cpu = []) => {
-  if (!isFloatTensor(x) || x!.dims.length > MAX_RANK || (node.inputs[1] && !cpu[1]) || (node.inputs[3] && !cpu[3])) return undefined;
+  if (!isFloatTensor(x) || x!.dims.length > MAX_RANK || (node.inputs[1] && !cpu[1]) || (node.inputs[3] && !cpu[3]))
+    return undefined;
   const r = x!.dims.length;
   const mode = ['constant', 'edge', 'reflect', 'wrap'].indexOf(node.attrString('mode', 'constant'));
   if (mode < 0) return undefined;
-  let pads = cpu[1] ? ints(cpu[1]) : node.attrInts('pads') ?? [];
+  let pads = cpu[1] ? ints(cpu[1]) : (node.attrInts('pads') ?? []);
   if (cpu[3]) {
-    const ax = ints(cpu[3]).map((a) => norm(a, r)), full = new Array(2 * r).fill(0);
-    ax.forEach((a, k) => { full[a] = pads[k]; full[a + r] = pads[k + ax.length]; });
+    const ax = ints(cpu[3]).map((a) => norm(a, r)),
+      full = new Array(2 * r).fill(0);
+    ax.forEach((a, k) => {
+      full[a] = pads[k];
+      full[a + r] = pads[k + ax.length];
+    });
     pads = full;
   }
   if (pads.length !== 2 * r) return undefined;
@@ -59,11 +100,27 @@ const pad: GpuKernel = (node, [x], ctx, cpu = []) => {
   const value = cpu[2] ? scalarOf(cpu[2]) : node.attrFloat('value', 0);
   const dims = x!.dims.map((d, a) => d + pads[a] + pads[a + r]);
   if (dims.some((d) => d < 0)) return undefined;
-  const n = numel(dims), T = ctx.type(x!.dtype);
-  const p = new Params().u32('count', n).u32('rank', r).u32('mode', mode).f32('value', value)
-    .array('odims', dims, MAX_RANK, 1).array('idims', x!.dims, MAX_RANK, 1).array('istr', stridesOf(x!.dims), MAX_RANK).array('begin', pads.slice(0, r).map((v) => v >>> 0), MAX_RANK);
+  const n = numel(dims),
+    T = ctx.type(x!.dtype);
+  const p = new Params()
+    .u32('count', n)
+    .u32('rank', r)
+    .u32('mode', mode)
+    .f32('value', value)
+    .array('odims', dims, MAX_RANK, 1)
+    .array('idims', x!.dims, MAX_RANK, 1)
+    .array('istr', stridesOf(x!.dims), MAX_RANK)
+    .array(
+      'begin',
+      pads.slice(0, r).map((v) => v >>> 0),
+      MAX_RANK,
+    );
   return {
-    key: `pad:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims }], meta: p.meta, groups: ctx.groups(n),
+    key: `pad:${x!.dtype}`,
+    inputs: [x!],
+    outputs: [{ dtype: x!.dtype, dims }],
+    meta: p.meta,
+    groups: ctx.groups(n),
     wgsl: () => `${ctx.bindings([x!.dtype], [x!.dtype])}${ctx.prologue('count', p)}
   var rem = i; var off = 0u; var outside = false;
   for (var k = 0u; k < rank; k++) {
@@ -87,10 +144,21 @@ const pad: GpuKernel = (node, [x], ctx, cpu = []) => {
 const tile: GpuKernel = (_node, [x], ctx, cpu = []) => {
   const reps = ints(cpu[1]);
   if (!isFloatTensor(x) || x!.dims.length > MAX_RANK || reps.length !== x!.dims.length) return undefined;
-  const dims = x!.dims.map((d, a) => d * reps[a]), n = numel(dims), T = ctx.type(x!.dtype);
-  const p = new Params().u32('count', n).u32('rank', dims.length).array('odims', dims, MAX_RANK, 1).array('idims', x!.dims, MAX_RANK, 1).array('istr', stridesOf(x!.dims), MAX_RANK);
+  const dims = x!.dims.map((d, a) => d * reps[a]),
+    n = numel(dims),
+    T = ctx.type(x!.dtype);
+  const p = new Params()
+    .u32('count', n)
+    .u32('rank', dims.length)
+    .array('odims', dims, MAX_RANK, 1)
+    .array('idims', x!.dims, MAX_RANK, 1)
+    .array('istr', stridesOf(x!.dims), MAX_RANK);
   return {
-    key: `tile:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims }], meta: p.meta, groups: ctx.groups(n),
+    key: `tile:${x!.dtype}`,
+    inputs: [x!],
+    outputs: [{ dtype: x!.dtype, dims }],
+    meta: p.meta,
+    groups: ctx.groups(n),
     wgsl: () => `${ctx.bindings([x!.dtype], [x!.dtype])}${ctx.prologue('count', p)}
   var rem = i; var off = 0u;
   for (var k = 0u; k < rank; k++) { let ax = rank - 1u - k; off += ((rem % odims(ax)) % idims(ax)) * istr(ax); rem = rem / odims(ax); }
@@ -103,14 +171,27 @@ const tile: GpuKernel = (_node, [x], ctx, cpu = []) => {
 const gather: GpuKernel = (node, [x], ctx, cpu = []) => {
   const idx = cpu[1];
   if (!isFloatTensor(x) || !idx || numel(idx.dims) > MAX_INDICES) return undefined;
-  const r = x!.dims.length, axis = norm(node.attrInt('axis', 0), r), d = x!.dims[axis];
+  const r = x!.dims.length,
+    axis = norm(node.attrInt('axis', 0), r),
+    d = x!.dims[axis];
   const ind = ints(idx).map((v) => (v < 0 ? v + d : v));
   if (ind.some((v) => v < 0 || v >= d)) return undefined; // out of range: the CPU kernel says so
   const dims = [...x!.dims.slice(0, axis), ...idx.dims, ...x!.dims.slice(axis + 1)];
-  const inner = numel(x!.dims.slice(axis + 1)), n = numel(dims), T = ctx.type(x!.dtype);
-  const p = new Params().u32('count', n).u32('inner', inner).u32('nIdx', Math.max(ind.length, 1)).u32('D', d).array('idx', ind, Math.max(ind.length, 1));
+  const inner = numel(x!.dims.slice(axis + 1)),
+    n = numel(dims),
+    T = ctx.type(x!.dtype);
+  const p = new Params()
+    .u32('count', n)
+    .u32('inner', inner)
+    .u32('nIdx', Math.max(ind.length, 1))
+    .u32('D', d)
+    .array('idx', ind, Math.max(ind.length, 1));
   return {
-    key: `gather:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims }], meta: p.meta, groups: ctx.groups(n),
+    key: `gather:${x!.dtype}`,
+    inputs: [x!],
+    outputs: [{ dtype: x!.dtype, dims }],
+    meta: p.meta,
+    groups: ctx.groups(n),
     wgsl: () => `${ctx.bindings([x!.dtype], [x!.dtype])}${ctx.prologue('count', p)}
   let e = i % inner; let q = (i / inner) % nIdx; let b = i / (inner * nIdx);
   out0[i] = ${T}(f32(in0[(b * D + idx(q)) * inner + e]));
@@ -123,7 +204,12 @@ export function copyInto(ctx: ProgramContext, src: GpuTensor, into: GpuTensor, o
   const n = numel(src.dims);
   const p = new Params().u32('count', n).u32('offset', offset);
   return {
-    key: `copy-into:${src.dtype}`, inputs: [src], outputs: [{ dtype: into.dtype, dims: into.dims }], into: [into], meta: p.meta, groups: ctx.groups(n),
+    key: `copy-into:${src.dtype}`,
+    inputs: [src],
+    outputs: [{ dtype: into.dtype, dims: into.dims }],
+    into: [into],
+    meta: p.meta,
+    groups: ctx.groups(n),
     wgsl: () => `${ctx.bindings([src.dtype], [into.dtype])}${ctx.prologue('count', p)}
   out0[offset + i] = in0[i];
 }`,

@@ -17,18 +17,49 @@ fn taps(first: i32, d: i32, K: i32, lo: i32, hi: i32) -> vec2<i32> {
 function pool2d(ctx: ProgramContext, node: Parameters<GpuKernel>[0], X: GpuTensor | undefined, kind: 'max' | 'avg') {
   // MaxPool's Indices (flat positions in X, row-major: storage_order 0) as a second, int64 output.
   const withIdx = kind === 'max' && !!node.outputs[1];
-  if (!isFloatTensor(X) || X!.dims.length !== 4 || (kind === 'avg' && node.outputs.filter(Boolean).length > 1) || (withIdx && node.attrInt('storage_order', 0) !== 0)) return undefined;
+  if (
+    !isFloatTensor(X) ||
+    X!.dims.length !== 4 ||
+    (kind === 'avg' && node.outputs.filter(Boolean).length > 1) ||
+    (withIdx && node.attrInt('storage_order', 0) !== 0)
+  )
+    return undefined;
   const [N, C, H, W] = X!.dims;
   const g = poolGeometry(node, [H, W]);
   const [OH, OW] = g.out;
-  const n = N * C * OH * OW, T = ctx.type(X!.dtype);
-  const p = new Params().u32('count', n).i32('H', H).i32('W', W).u32('OH', OH).u32('OW', OW).u32('KH', g.k[0]).u32('KW', g.k[1])
-    .u32('SH', g.st[0]).u32('SW', g.st[1]).i32('PT', g.pads[0]).i32('PL', g.pads[1]).u32('DH', g.dl[0]).u32('DW', g.dl[1])
-    .u32('includePad', node.attrInt('count_include_pad', 0)).i32('PB', g.pads[2]).i32('PR', g.pads[3]);
-  const outs = [{ dtype: X!.dtype, dims: [N, C, OH, OW] }, ...(withIdx ? [{ dtype: DataType.INT64, dims: [N, C, OH, OW] }] : [])];
+  const n = N * C * OH * OW,
+    T = ctx.type(X!.dtype);
+  const p = new Params()
+    .u32('count', n)
+    .i32('H', H)
+    .i32('W', W)
+    .u32('OH', OH)
+    .u32('OW', OW)
+    .u32('KH', g.k[0])
+    .u32('KW', g.k[1])
+    .u32('SH', g.st[0])
+    .u32('SW', g.st[1])
+    .i32('PT', g.pads[0])
+    .i32('PL', g.pads[1])
+    .u32('DH', g.dl[0])
+    .u32('DW', g.dl[1])
+    .u32('includePad', node.attrInt('count_include_pad', 0))
+    .i32('PB', g.pads[2])
+    .i32('PR', g.pads[3]);
+  const outs = [
+    { dtype: X!.dtype, dims: [N, C, OH, OW] },
+    ...(withIdx ? [{ dtype: DataType.INT64, dims: [N, C, OH, OW] }] : []),
+  ];
   return {
-    key: `pool:${kind}:${X!.dtype}:${withIdx}`, inputs: [X!], outputs: outs, meta: p.meta, groups: ctx.groups(n),
-    wgsl: () => `${ctx.bindings([X!.dtype], outs.map((o) => o.dtype))}${TAPS}${ctx.prologue('count', p)}
+    key: `pool:${kind}:${X!.dtype}:${withIdx}`,
+    inputs: [X!],
+    outputs: outs,
+    meta: p.meta,
+    groups: ctx.groups(n),
+    wgsl: () => `${ctx.bindings(
+      [X!.dtype],
+      outs.map((o) => o.dtype),
+    )}${TAPS}${ctx.prologue('count', p)}
   let ow = i % OW; let oh = (i / OW) % OH; let nc = i / (OW * OH);
   var acc = ${kind === 'max' ? '-3.4e38' : '0.0'};
   var cnt = 0u; var best = -1;
@@ -60,10 +91,16 @@ export const poolKernels: Record<string, GpuKernel> = {
   GlobalAveragePool: (_node, [X], ctx) => {
     if (!isFloatTensor(X)) return undefined;
     const [N, C, ...sp] = X!.dims;
-    const S = numel(sp), n = N * C, T = ctx.type(X!.dtype);
+    const S = numel(sp),
+      n = N * C,
+      T = ctx.type(X!.dtype);
     const p = new Params().u32('count', n).u32('S', S);
     return {
-      key: `gap:${X!.dtype}`, inputs: [X!], outputs: [{ dtype: X!.dtype, dims: [N, C, ...sp.map(() => 1)] }], meta: p.meta, groups: ctx.groups(n),
+      key: `gap:${X!.dtype}`,
+      inputs: [X!],
+      outputs: [{ dtype: X!.dtype, dims: [N, C, ...sp.map(() => 1)] }],
+      meta: p.meta,
+      groups: ctx.groups(n),
       wgsl: () => `${ctx.bindings([X!.dtype], [X!.dtype])}${ctx.prologue('count', p)}
   var s = 0.0;
   for (var k = 0u; k < S; k++) { s += f32(in0[i * S + k]); }

@@ -20,7 +20,7 @@ const strides = (dims: number[]) => dims.map((_, i) => dims.slice(i + 1).reduce(
  */
 export function reduceGeometry(node: Node, dims: number[], axesIn?: RTensor) {
   const r = dims.length;
-  let axes = axesIn ? Array.from(axesIn.data as ArrayLike<number | bigint>, Number) : node.attrInts('axes') ?? [];
+  let axes = axesIn ? Array.from(axesIn.data as ArrayLike<number | bigint>, Number) : (node.attrInts('axes') ?? []);
   if (!axes.length) {
     if (node.attrInt('noop_with_empty_axes', 0) === 1) return undefined; // the identity: let the CPU copy it
     axes = dims.map((_, i) => i);
@@ -28,10 +28,19 @@ export function reduceGeometry(node: Node, dims: number[], axesIn?: RTensor) {
   axes = axes.map((a) => (a < 0 ? a + r : a));
   if (axes.some((a) => a < 0 || a >= r)) return undefined;
   const keepdims = node.attrInt('keepdims', 1) === 1;
-  const kept = dims.map((_, i) => i).filter((i) => !axes.includes(i)), red = [...new Set(axes)].sort((a, b) => a - b);
+  const kept = dims.map((_, i) => i).filter((i) => !axes.includes(i)),
+    red = [...new Set(axes)].sort((a, b) => a - b);
   const outDims = keepdims ? dims.map((d, i) => (axes.includes(i) ? 1 : d)) : kept.map((i) => dims[i]);
   const R = numel(red.map((i) => dims[i]));
-  return { kept, red, outDims, count: numel(outDims), R, trailing: red.every((a, k) => a === r - red.length + k), scale: node.opType === 'ReduceMean' ? 1 / R : 1 };
+  return {
+    kept,
+    red,
+    outDims,
+    count: numel(outDims),
+    R,
+    trailing: red.every((a, k) => a === r - red.length + k),
+    scale: node.opType === 'ReduceMean' ? 1 / R : 1,
+  };
 }
 /** A workgroup's strided partial sums of row o (elements o·R + j), then a tree in workgroup memory; `body` computes `v` for index i. */
 export const ROWS_MAIN = (locals: string, body: string, store: string) => `var<workgroup> part: array<f32, 64>;
@@ -57,19 +66,53 @@ const reduce: GpuKernel = (node, [x], ctx, cpu) => {
   if (!geo) return undefined;
   const { kept, red, outDims, count, R } = geo;
   const st = strides(x!.dims);
-  const p = new Params().u32('count', count).u32('nKept', kept.length).u32('nRed', red.length).u32('R', R).f32('scale', geo.scale)
-    .array('keptDims', kept.map((i) => x!.dims[i]), MAX_RANK, 1).array('keptStrides', kept.map((i) => st[i]), MAX_RANK)
-    .array('redDims', red.map((i) => x!.dims[i]), MAX_RANK, 1).array('redStrides', red.map((i) => st[i]), MAX_RANK);
+  const p = new Params()
+    .u32('count', count)
+    .u32('nKept', kept.length)
+    .u32('nRed', red.length)
+    .u32('R', R)
+    .f32('scale', geo.scale)
+    .array(
+      'keptDims',
+      kept.map((i) => x!.dims[i]),
+      MAX_RANK,
+      1,
+    )
+    .array(
+      'keptStrides',
+      kept.map((i) => st[i]),
+      MAX_RANK,
+    )
+    .array(
+      'redDims',
+      red.map((i) => x!.dims[i]),
+      MAX_RANK,
+      1,
+    )
+    .array(
+      'redStrides',
+      red.map((i) => st[i]),
+      MAX_RANK,
+    );
   const T = ctx.type(x!.dtype);
   if (geo.trailing && R >= 512) {
     const q = new Params().u32('count', count).u32('R', R).f32('scale', geo.scale);
     return {
-      key: `reduce-rows:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: outDims }], meta: q.meta, groups: count,
-      wgsl: () => `${ctx.bindings([x!.dtype], [x!.dtype])}\n${ROWS_MAIN(q.locals, 'let v = f32(in0[i]);', `out0[o] = ${T}(part[0] * scale);`)}`,
+      key: `reduce-rows:${x!.dtype}`,
+      inputs: [x!],
+      outputs: [{ dtype: x!.dtype, dims: outDims }],
+      meta: q.meta,
+      groups: count,
+      wgsl: () =>
+        `${ctx.bindings([x!.dtype], [x!.dtype])}\n${ROWS_MAIN(q.locals, 'let v = f32(in0[i]);', `out0[o] = ${T}(part[0] * scale);`)}`,
     };
   }
   return {
-    key: `reduce:${x!.dtype}`, inputs: [x!], outputs: [{ dtype: x!.dtype, dims: outDims }], meta: p.meta, groups: ctx.groups(count),
+    key: `reduce:${x!.dtype}`,
+    inputs: [x!],
+    outputs: [{ dtype: x!.dtype, dims: outDims }],
+    meta: p.meta,
+    groups: ctx.groups(count),
     wgsl: () => `${ctx.bindings([x!.dtype], [x!.dtype])}${ctx.prologue('count', p)}
   var rem = i; var base = 0u;
   for (var k = 0u; k < nKept; k++) { let ax = nKept - 1u - k; base += (rem % keptDims(ax)) * keptStrides(ax); rem = rem / keptDims(ax); }

@@ -26,20 +26,38 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 
 const lstm: GpuKernel = (node, [X, W, R, B, lens, h0, c0, P], ctx) => {
   if (!isFloatTensor(X) || !W || !R || lens || P || X!.dims.length !== 3) return undefined;
-  if (node.attr('clip') || node.attrInt('input_forget', 0) || node.attr('activations') || node.attrInt('layout', 0)) return undefined;
-  const dir = node.attrString('direction', 'forward'), D = dir === 'bidirectional' ? 2 : 1;
-  const [T, Bn, In] = X!.dims, Hn = R.dims[2];
+  if (node.attr('clip') || node.attrInt('input_forget', 0) || node.attr('activations') || node.attrInt('layout', 0))
+    return undefined;
+  const dir = node.attrString('direction', 'forward'),
+    D = dir === 'bidirectional' ? 2 : 1;
+  const [T, Bn, In] = X!.dims,
+    Hn = R.dims[2];
   if (Hn > MAX_HIDDEN || W.dims[0] !== D || [W, R, B, h0, c0].some((t) => t && t.dtype !== X!.dtype)) return undefined;
   const ins: GpuTensor[] = [X!, W, R, ...(B ? [B] : []), ...(h0 ? [h0] : []), ...(c0 ? [c0] : [])];
   const at = (t?: GpuTensor) => (t ? `in${ins.indexOf(t)}` : '');
-  const dt = X!.dtype, Ty = ctx.type(dt);
-  const p = new Params().u32('T', T).u32('Bn', Bn).u32('In', In).u32('Hn', Hn).u32('rev', dir === 'reverse' ? 1 : 0);
+  const dt = X!.dtype,
+    Ty = ctx.type(dt);
+  const p = new Params()
+    .u32('T', T)
+    .u32('Bn', Bn)
+    .u32('In', In)
+    .u32('Hn', Hn)
+    .u32('rev', dir === 'reverse' ? 1 : 0);
   const units = Math.ceil(Hn / 64);
   return {
-    key: `lstm:${dt}:${!!B}:${!!h0}:${!!c0}:${units}`, inputs: ins,
-    outputs: [{ dtype: dt, dims: [T, D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }],
-    meta: p.meta, groups: D * Bn,
-    wgsl: () => `${ctx.bindings(ins.map((t) => t.dtype), [dt, dt, dt])}
+    key: `lstm:${dt}:${!!B}:${!!h0}:${!!c0}:${units}`,
+    inputs: ins,
+    outputs: [
+      { dtype: dt, dims: [T, D, Bn, Hn] },
+      { dtype: dt, dims: [D, Bn, Hn] },
+      { dtype: dt, dims: [D, Bn, Hn] },
+    ],
+    meta: p.meta,
+    groups: D * Bn,
+    wgsl: () => `${ctx.bindings(
+      ins.map((t) => t.dtype),
+      [dt, dt, dt],
+    )}
 ${head(p, '')}
   var c: array<f32, ${units}>;
   for (var q = 0u; q < ${units}u; q++) {
@@ -84,21 +102,37 @@ ${head(p, '')}
 const gru: GpuKernel = (node, [X, W, R, B, lens, h0], ctx) => {
   if (!isFloatTensor(X) || !W || !R || lens || X!.dims.length !== 3) return undefined;
   if (node.attr('clip') || node.attr('activations') || node.attrInt('layout', 0)) return undefined;
-  const dir = node.attrString('direction', 'forward'), D = dir === 'bidirectional' ? 2 : 1;
-  const [T, Bn, In] = X!.dims, Hn = R.dims[2];
+  const dir = node.attrString('direction', 'forward'),
+    D = dir === 'bidirectional' ? 2 : 1;
+  const [T, Bn, In] = X!.dims,
+    Hn = R.dims[2];
   if (Hn > MAX_HIDDEN || W.dims[0] !== D || [W, R, B, h0].some((t) => t && t.dtype !== X!.dtype)) return undefined;
   const lbr = node.attrInt('linear_before_reset', 0) !== 0;
   const ins: GpuTensor[] = [X!, W, R, ...(B ? [B] : []), ...(h0 ? [h0] : [])];
   const at = (t?: GpuTensor) => (t ? `in${ins.indexOf(t)}` : '');
-  const dt = X!.dtype, Ty = ctx.type(dt);
-  const p = new Params().u32('T', T).u32('Bn', Bn).u32('In', In).u32('Hn', Hn).u32('rev', dir === 'reverse' ? 1 : 0);
+  const dt = X!.dtype,
+    Ty = ctx.type(dt);
+  const p = new Params()
+    .u32('T', T)
+    .u32('Bn', Bn)
+    .u32('In', In)
+    .u32('Hn', Hn)
+    .u32('rev', dir === 'reverse' ? 1 : 0);
   const units = Math.ceil(Hn / 64);
   const wb = (k: string) => (B ? `f32(${at(B)}[d * 6u * Hn + ${k}])` : '0.0');
   return {
-    key: `gru:${dt}:${!!B}:${!!h0}:${lbr}:${units}`, inputs: ins,
-    outputs: [{ dtype: dt, dims: [T, D, Bn, Hn] }, { dtype: dt, dims: [D, Bn, Hn] }],
-    meta: p.meta, groups: D * Bn,
-    wgsl: () => `${ctx.bindings(ins.map((t) => t.dtype), [dt, dt])}
+    key: `gru:${dt}:${!!B}:${!!h0}:${lbr}:${units}`,
+    inputs: ins,
+    outputs: [
+      { dtype: dt, dims: [T, D, Bn, Hn] },
+      { dtype: dt, dims: [D, Bn, Hn] },
+    ],
+    meta: p.meta,
+    groups: D * Bn,
+    wgsl: () => `${ctx.bindings(
+      ins.map((t) => t.dtype),
+      [dt, dt],
+    )}
 ${head(p, `var<workgroup> rh: array<f32, ${MAX_HIDDEN}>;`)}
   for (var q = 0u; q < ${units}u; q++) { let h = lid + q * 64u; if (h < Hn) { hs[h] = ${h0 ? `f32(${at(h0)}[so + h])` : '0.0'}; } }
   workgroupBarrier();
@@ -123,7 +157,10 @@ ${head(p, `var<workgroup> rh: array<f32, ${MAX_HIDDEN}>;`)}
       }
     }
     workgroupBarrier();
-    ${lbr ? '' : `for (var q = 0u; q < ${units}u; q++) {
+    ${
+      lbr
+        ? ''
+        : `for (var q = 0u; q < ${units}u; q++) {
       let h = lid + q * 64u;
       if (h < Hn) {
         var acc = 0.0;
@@ -131,7 +168,8 @@ ${head(p, `var<workgroup> rh: array<f32, ${MAX_HIDDEN}>;`)}
         hx[q] = tanh(hx[q] + acc);
       }
     }
-    workgroupBarrier();`}
+    workgroupBarrier();`
+    }
     for (var q = 0u; q < ${units}u; q++) {
       let h = lid + q * 64u;
       if (h < Hn) {

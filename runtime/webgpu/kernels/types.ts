@@ -7,4 +7,9 @@ import type { RTensor } from '../../../src/ir/rtensor.js';
  * `cpu`: the CPU data of the inputs that have it, by position — non-float inputs (axes, shapes: small int64
  * tensors) always, float ones when they are constants or feeds (a Pad value, Resize scales), never a GPU result.
  */
-export type GpuKernel = (node: Node, inputs: (GpuTensor | undefined)[], ctx: ProgramContext, cpu?: (RTensor | undefined)[]) => Program | undefined;
+export type GpuKernel = (
+  node: Node,
+  inputs: (GpuTensor | undefined)[],
+  ctx: ProgramContext,
+  cpu?: (RTensor | undefined)[],
+) => Program | undefined;

@@ -7,11 +7,4 @@ import * as repack from './repack.js';
 import * as run from './run.js';
 import * as trainCheck from './train-check.js';
 
-export const commands: { register(program: Command): void }[] = [
-  convert,
-  diff,
-  inspect,
-  repack,
-  run,
-  trainCheck,
-];
+export const commands: { register(program: Command): void }[] = [convert, diff, inspect, repack, run, trainCheck];

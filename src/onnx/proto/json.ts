@@ -10,10 +10,29 @@ import protobuf from 'protobufjs';
 import { T, UNKNOWN, type ModelProto } from './proto.js';
 import { AmpError } from '../../core/errors.js';
 
-const ATTRIBUTE_TYPES = ['UNDEFINED', 'FLOAT', 'INT', 'STRING', 'TENSOR', 'GRAPH', 'FLOATS', 'INTS', 'STRINGS', 'TENSORS', 'GRAPHS', 'SPARSE_TENSOR', 'SPARSE_TENSORS', 'TYPE_PROTO', 'TYPE_PROTOS'];
+const ATTRIBUTE_TYPES = [
+  'UNDEFINED',
+  'FLOAT',
+  'INT',
+  'STRING',
+  'TENSOR',
+  'GRAPH',
+  'FLOATS',
+  'INTS',
+  'STRINGS',
+  'TENSORS',
+  'GRAPHS',
+  'SPARSE_TENSOR',
+  'SPARSE_TENSORS',
+  'TYPE_PROTO',
+  'TYPE_PROTOS',
+];
 const DATA_LOCATIONS = ['DEFAULT', 'EXTERNAL'];
 /** Enum-typed fields (int32 in our descriptor) by message: field → value names. */
-const ENUMS: Record<string, Record<string, string[]>> = { AttributeProto: { type: ATTRIBUTE_TYPES }, TensorProto: { dataLocation: DATA_LOCATIONS } };
+const ENUMS: Record<string, Record<string, string[]>> = {
+  AttributeProto: { type: ATTRIBUTE_TYPES },
+  TensorProto: { dataLocation: DATA_LOCATIONS },
+};
 
 /** Walks a plain object tree alongside the message types, mapping enum fields and unknown-field bytes. */
 function walk(type: protobuf.Type, o: Record<string, unknown>, toJson: boolean, raw?: Record<string, unknown>): void {
@@ -34,20 +53,32 @@ function walk(type: protobuf.Type, o: Record<string, unknown>, toJson: boolean, 
     if (!field.resolvedType || !(field.resolvedType instanceof protobuf.Type) || v == null) continue;
     const sub = field.resolvedType;
     const rawV = raw?.[k];
-    if (Array.isArray(v)) v.forEach((x, i) => walk(sub, x as Record<string, unknown>, toJson, (rawV as Record<string, unknown>[] | undefined)?.[i]));
+    if (Array.isArray(v))
+      v.forEach((x, i) =>
+        walk(sub, x as Record<string, unknown>, toJson, (rawV as Record<string, unknown>[] | undefined)?.[i]),
+      );
     else walk(sub, v as Record<string, unknown>, toJson, rawV as Record<string, unknown> | undefined);
   }
   // Fields our schema does not know: base64 wire bytes in JSON, Uint8Arrays on the message.
-  if (toJson && raw?.[UNKNOWN]) o[UNKNOWN] = (raw[UNKNOWN] as Uint8Array[]).map((b) => Buffer.from(b).toString('base64'));
+  if (toJson && raw?.[UNKNOWN])
+    o[UNKNOWN] = (raw[UNKNOWN] as Uint8Array[]).map((b) => Buffer.from(b).toString('base64'));
 }
 function restoreUnknowns(type: protobuf.Type, json: Record<string, unknown>, msg: Record<string, unknown>): void {
   const unk = json[UNKNOWN];
-  if (Array.isArray(unk)) Object.defineProperty(msg, UNKNOWN, { value: unk.map((s) => new Uint8Array(Buffer.from(String(s), 'base64'))), enumerable: false, writable: true, configurable: true });
+  if (Array.isArray(unk))
+    Object.defineProperty(msg, UNKNOWN, {
+      value: unk.map((s) => new Uint8Array(Buffer.from(String(s), 'base64'))),
+      enumerable: false,
+      writable: true,
+      configurable: true,
+    });
   for (const [k, v] of Object.entries(json)) {
     const field = type.fields[k];
     if (!field?.resolvedType || !(field.resolvedType instanceof protobuf.Type) || v == null) continue;
-    const sub = field.resolvedType, m = msg[k];
-    if (Array.isArray(v)) v.forEach((x, i) => restoreUnknowns(sub, x as Record<string, unknown>, (m as Record<string, unknown>[])[i]));
+    const sub = field.resolvedType,
+      m = msg[k];
+    if (Array.isArray(v))
+      v.forEach((x, i) => restoreUnknowns(sub, x as Record<string, unknown>, (m as Record<string, unknown>[])[i]));
     else restoreUnknowns(sub, v as Record<string, unknown>, m as Record<string, unknown>);
   }
 }
@@ -55,15 +86,23 @@ function restoreUnknowns(type: protobuf.Type, json: Record<string, unknown>, msg
 /** ModelProto → its JSON form (pretty-printed with `indent`). */
 export function protoToJson(mp: ModelProto, indent = 2): string {
   // json: NaN and ±Infinity as the strings protobuf's JSON mapping uses (JSON itself has no such numbers).
-  const obj = T.Model.toObject(mp as never, { longs: String, bytes: String, defaults: false, json: true }) as Record<string, unknown>;
+  const obj = T.Model.toObject(mp as never, { longs: String, bytes: String, defaults: false, json: true }) as Record<
+    string,
+    unknown
+  >;
   walk(T.Model, obj, true, mp as unknown as Record<string, unknown>);
   return JSON.stringify(obj, null, indent);
 }
 /** The JSON form → ModelProto; `file` names it in errors. */
 export function protoFromJson(text: string, file?: string): ModelProto {
   let obj: Record<string, unknown>;
-  try { obj = JSON.parse(text) as Record<string, unknown>; } catch (e) { throw new AmpError(`not valid JSON: ${(e as Error).message}`, file); }
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new AmpError('not a JSON ModelProto (expected an object with a "graph")', file);
+  try {
+    obj = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new AmpError(`not valid JSON: ${(e as Error).message}`, file);
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj))
+    throw new AmpError('not a JSON ModelProto (expected an object with a "graph")', file);
   try {
     walk(T.Model, obj, false);
     const msg = T.Model.fromObject(obj) as unknown as Record<string, unknown>;

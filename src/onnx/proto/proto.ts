@@ -8,7 +8,12 @@ import { onnxDescriptor } from './schema.js';
 
 const { Reader, Writer, util } = protobuf;
 /** A 64-bit integer as protobufjs decodes int64 fields beyond 2^31 (its own type, so ours stay self-contained). */
-export interface Long { low: number; high: number; unsigned: boolean; toString(radix?: number): string }
+export interface Long {
+  low: number;
+  high: number;
+  unsigned: boolean;
+  toString(radix?: number): string;
+}
 
 /** protobufjs keeps fields the schema does not know here (raw bytes) and writes them back on encode. */
 export const UNKNOWN = '$unknowns';
@@ -17,7 +22,10 @@ export const UNKNOWN = '$unknowns';
 // as protobufjs names them (camelCase). Written here rather than imported from onnx-proto, whose ONNX 1.10
 // declarations lack newer fields and reference a global `Long` that breaks consumers' type checks;
 // test/proto-types.test.ts checks them against the wire schema and decodes our output with onnx-proto.
-export interface StringStringEntry { key?: string | null; value?: string | null }
+export interface StringStringEntry {
+  key?: string | null;
+  value?: string | null;
+}
 export interface TensorProto {
   dims?: (number | Long)[] | null;
   dataType?: number | null;
@@ -36,7 +44,9 @@ export interface TensorProto {
   uint64Data?: (number | Long)[] | null;
   metadataProps?: StringStringEntry[] | null;
 }
-export interface TensorShapeProto { dim?: { dimValue?: number | Long | null; dimParam?: string | null; denotation?: string | null }[] | null }
+export interface TensorShapeProto {
+  dim?: { dimValue?: number | Long | null; dimParam?: string | null; denotation?: string | null }[] | null;
+}
 export interface TypeProto {
   tensorType?: { elemType?: number | null; shape?: TensorShapeProto | null } | null;
   sequenceType?: { elemType?: TypeProto | null } | null;
@@ -46,7 +56,12 @@ export interface TypeProto {
   denotation?: string | null;
   [k: string]: unknown;
 }
-export interface ValueInfoProto { name?: string | null; type?: TypeProto | null; docString?: string | null; metadataProps?: StringStringEntry[] | null }
+export interface ValueInfoProto {
+  name?: string | null;
+  type?: TypeProto | null;
+  docString?: string | null;
+  metadataProps?: StringStringEntry[] | null;
+}
 export interface AttributeProto {
   name?: string | null;
   refAttrName?: string | null;
@@ -92,18 +107,37 @@ export interface GraphProto {
   quantizationAnnotation?: unknown[] | null;
   metadataProps?: StringStringEntry[] | null;
 }
-export interface OperatorSetId { domain?: string | null; version?: number | Long | null }
+export interface OperatorSetId {
+  domain?: string | null;
+  version?: number | Long | null;
+}
 export interface FunctionProto {
-  name?: string | null; domain?: string | null; overload?: string | null;
-  input?: string[] | null; output?: string[] | null; attribute?: string[] | null;
-  attributeProto?: AttributeProto[] | null; node?: NodeProto[] | null; docString?: string | null;
-  opsetImport?: OperatorSetId[] | null; valueInfo?: ValueInfoProto[] | null; metadataProps?: StringStringEntry[] | null;
+  name?: string | null;
+  domain?: string | null;
+  overload?: string | null;
+  input?: string[] | null;
+  output?: string[] | null;
+  attribute?: string[] | null;
+  attributeProto?: AttributeProto[] | null;
+  node?: NodeProto[] | null;
+  docString?: string | null;
+  opsetImport?: OperatorSetId[] | null;
+  valueInfo?: ValueInfoProto[] | null;
+  metadataProps?: StringStringEntry[] | null;
 }
 export interface ModelProto {
-  irVersion?: number | Long | null; opsetImport?: OperatorSetId[] | null; producerName?: string | null;
-  producerVersion?: string | null; domain?: string | null; modelVersion?: number | Long | null;
-  docString?: string | null; graph?: GraphProto | null; metadataProps?: StringStringEntry[] | null;
-  trainingInfo?: unknown[] | null; functions?: FunctionProto[] | null; configuration?: unknown[] | null;
+  irVersion?: number | Long | null;
+  opsetImport?: OperatorSetId[] | null;
+  producerName?: string | null;
+  producerVersion?: string | null;
+  domain?: string | null;
+  modelVersion?: number | Long | null;
+  docString?: string | null;
+  graph?: GraphProto | null;
+  metadataProps?: StringStringEntry[] | null;
+  trainingInfo?: unknown[] | null;
+  functions?: FunctionProto[] | null;
+  configuration?: unknown[] | null;
 }
 
 // Keep unknown fields (protobufjs discards them by default).

@@ -11,9 +11,14 @@ import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { Writer } from './proto.js';
 
 /** The skeleton's bytes and, per main-graph initializer index, its payload's byte range in the file. */
-export interface Skeleton { bytes: Uint8Array; payloads: Map<number, { offset: number; length: number }> }
+export interface Skeleton {
+  bytes: Uint8Array;
+  payloads: Map<number, { offset: number; length: number }>;
+}
 
-const MODEL_GRAPH = 7, GRAPH_INITIALIZER = 5, TENSOR_RAW_DATA = 9;
+const MODEL_GRAPH = 7,
+  GRAPH_INITIALIZER = 5,
+  TENSOR_RAW_DATA = 9;
 const LEN = 2;
 /** Reads are this large at least: a graph's nodes come in a few reads, a tensor's header in one. */
 const WINDOW = 256 << 10;
@@ -25,7 +30,10 @@ class FileReader {
   private buf = Buffer.allocUnsafe(WINDOW);
   private start = 0;
   private end = 0;
-  constructor(private fd: number, readonly size: number) {}
+  constructor(
+    private fd: number,
+    readonly size: number,
+  ) {}
   /** The bytes [pos, pos + n) (a view valid until the next call). */
   bytes(pos: number, n: number): Uint8Array {
     if (pos < this.start || pos + n > this.end) {
@@ -33,39 +41,59 @@ class FileReader {
       const want = Math.min(this.buf.byteLength, this.size - pos);
       if (want < n) throw new Unusual('past the end');
       let got = 0;
-      while (got < want) { const r = readSync(this.fd, this.buf, got, want - got, pos + got); if (!r) throw new Unusual('short read'); got += r; }
-      this.start = pos; this.end = pos + want;
+      while (got < want) {
+        const r = readSync(this.fd, this.buf, got, want - got, pos + got);
+        if (!r) throw new Unusual('short read');
+        got += r;
+      }
+      this.start = pos;
+      this.end = pos + want;
     }
     return this.buf.subarray(pos - this.start, pos - this.start + n);
   }
   /** A varint at pos: [value, bytes used]. Values beyond 2^53 are unusual here (lengths and tags). */
   varint(pos: number): [number, number] {
     const b = this.bytes(pos, Math.min(10, this.size - pos));
-    let v = 0, mul = 1;
+    let v = 0,
+      mul = 1;
     for (let i = 0; i < b.length; i++) {
       v += (b[i] & 0x7f) * mul;
-      if (!(b[i] & 0x80)) { if (v > Number.MAX_SAFE_INTEGER) throw new Unusual('varint'); return [v, i + 1]; }
+      if (!(b[i] & 0x80)) {
+        if (v > Number.MAX_SAFE_INTEGER) throw new Unusual('varint');
+        return [v, i + 1];
+      }
       mul *= 128;
     }
     throw new Unusual('varint');
   }
 }
 
-interface Field { id: number; wire: number; start: number; body: number; end: number }
+interface Field {
+  id: number;
+  wire: number;
+  start: number;
+  body: number;
+  end: number;
+}
 
 /** The fields of the message in [start, end), in file order. */
 function* fields(r: FileReader, start: number, end: number): Generator<Field> {
   let pos = start;
   while (pos < end) {
     const [tag, tn] = r.varint(pos);
-    const id = Math.floor(tag / 8), wire = tag % 8;
-    let body = pos + tn, next: number;
+    const id = Math.floor(tag / 8),
+      wire = tag % 8;
+    let body = pos + tn,
+      next: number;
     if (id === 0) throw new Unusual('field 0');
     if (wire === 0) next = body + r.varint(body)[1];
     else if (wire === 1) next = body + 8;
     else if (wire === 5) next = body + 4;
-    else if (wire === LEN) { const [len, ln] = r.varint(body); body += ln; next = body + len; }
-    else throw new Unusual('group or unknown wire type');
+    else if (wire === LEN) {
+      const [len, ln] = r.varint(body);
+      body += ln;
+      next = body + len;
+    } else throw new Unusual('group or unknown wire type');
     if (next > end) throw new Unusual('field past its message');
     yield { id, wire, start: pos, body, end: next };
     pos = next;
@@ -73,7 +101,12 @@ function* fields(r: FileReader, start: number, end: number): Generator<Field> {
 }
 
 /** A message's skeleton parts: fields copied, except those `inner` rewrites. */
-function message(r: FileReader, start: number, end: number, inner: (f: Field) => Uint8Array[] | undefined): Uint8Array[] {
+function message(
+  r: FileReader,
+  start: number,
+  end: number,
+  inner: (f: Field) => Uint8Array[] | undefined,
+): Uint8Array[] {
   const parts: Uint8Array[] = [];
   let copyFrom = start;
   for (const f of fields(r, start, end)) {
@@ -92,7 +125,13 @@ function copy(r: FileReader, from: number, to: number, parts: Uint8Array[]): voi
 }
 const total = (parts: Uint8Array[]) => parts.reduce((a, p) => a + p.byteLength, 0);
 /** A length-delimited field `id` holding `parts`. */
-const wrap = (id: number, parts: Uint8Array[]): Uint8Array[] => [Writer.create().uint32(id * 8 + LEN).uint32(total(parts)).finish(), ...parts];
+const wrap = (id: number, parts: Uint8Array[]): Uint8Array[] => [
+  Writer.create()
+    .uint32(id * 8 + LEN)
+    .uint32(total(parts))
+    .finish(),
+  ...parts,
+];
 
 /** The skeleton of the model file at `path`, or undefined when it has nothing to leave out or looks unusual. */
 export function readSkeleton(path: string, minPayload: number): Skeleton | undefined {
@@ -100,10 +139,12 @@ export function readSkeleton(path: string, minPayload: number): Skeleton | undef
   try {
     const r = new FileReader(fd, fstatSync(fd).size);
     const payloads = new Map<number, { offset: number; length: number }>();
-    let graphs = 0, index = 0;
+    let graphs = 0,
+      index = 0;
     const tensor = (f: Field): Uint8Array[] | undefined => {
       if (f.id !== GRAPH_INITIALIZER || f.wire !== LEN) return undefined;
-      let raws = 0, left: { offset: number; length: number } | undefined;
+      let raws = 0,
+        left: { offset: number; length: number } | undefined;
       const parts = message(r, f.body, f.end, (t) => {
         if (t.id !== TENSOR_RAW_DATA) return undefined;
         if (t.wire !== LEN || ++raws > 1) throw new Unusual('raw_data twice');
@@ -123,7 +164,10 @@ export function readSkeleton(path: string, minPayload: number): Skeleton | undef
     if (!payloads.size) return undefined;
     const bytes = new Uint8Array(total(parts));
     let o = 0;
-    for (const p of parts) { bytes.set(p, o); o += p.byteLength; }
+    for (const p of parts) {
+      bytes.set(p, o);
+      o += p.byteLength;
+    }
     return { bytes, payloads };
   } catch (e) {
     if (e instanceof Unusual) return undefined;
