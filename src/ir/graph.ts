@@ -199,6 +199,7 @@ export class Graph {
   }
   /** Resolves a name through enclosing scopes (outer-scope references of subgraphs). */
   lookup(name: string): Value | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- walks up the scope chain from this graph
     for (let g: Graph | undefined = this; g; g = g.parent) {
       const v = g.values.get(name);
       if (v && (v.producer || g.inputs.includes(name) || g.initializers.has(name))) return v;

@@ -71,6 +71,28 @@ export async function loadTsMorph(): Promise<void> {
   await tsMorphModule();
 }
 
+/** The structural types `run` needs of onnxruntime (any of its packages), so the bindings import none. */
+function addOrtShapes(f: import('ts-morph').SourceFile): void {
+  f.addInterface({
+    name: 'OrtLike',
+    isExported: true,
+    docs: ['What `run` needs of the onnxruntime module (onnxruntime-web or onnxruntime-node): its Tensor constructor.'],
+    properties: [{ name: 'Tensor', type: 'new (type: any, data: any, dims: readonly number[]) => any' }],
+  });
+  f.addInterface({
+    name: 'SessionLike',
+    isExported: true,
+    docs: ['What `run` needs of an InferenceSession.'],
+    methods: [
+      {
+        name: 'run',
+        parameters: [{ name: 'feeds', type: 'Record<string, any>' }],
+        returnType: 'Promise<Record<string, { type: string; data: unknown; dims: readonly number[] }>>',
+      },
+    ],
+  });
+}
+
 /** TypeScript source of the bindings module for `model` (`source` names it in the header). */
 export async function emitBindings(model: Model, source = 'model.onnx'): Promise<string> {
   const tsMorph = await tsMorphModule();
@@ -125,24 +147,7 @@ export async function emitBindings(model: Model, source = 'model.onnx'): Promise
       },
     ],
   });
-  f.addInterface({
-    name: 'OrtLike',
-    isExported: true,
-    docs: ['What `run` needs of the onnxruntime module (onnxruntime-web or onnxruntime-node): its Tensor constructor.'],
-    properties: [{ name: 'Tensor', type: 'new (type: any, data: any, dims: readonly number[]) => any' }],
-  });
-  f.addInterface({
-    name: 'SessionLike',
-    isExported: true,
-    docs: ['What `run` needs of an InferenceSession.'],
-    methods: [
-      {
-        name: 'run',
-        parameters: [{ name: 'feeds', type: 'Record<string, any>' }],
-        returnType: 'Promise<Record<string, { type: string; data: unknown; dims: readonly number[] }>>',
-      },
-    ],
-  });
+  addOrtShapes(f);
   f.addFunction({
     name: 'run',
     isExported: true,

@@ -19,8 +19,7 @@ const KEYS = new Set([
 
 /** A config file's options, each key checked (one line naming the file and the key on a bad one). */
 export function readConfig(path: string): ConvertOptions {
-  let text: string;
-  text = readInputFile(path, 'config', READ_LIMITS.config).toString('utf8');
+  const text = readInputFile(path, 'config', READ_LIMITS.config).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -110,6 +110,45 @@ const worstFirst = (a: TensorDiff, b: TensorDiff) => {
 };
 
 /**
+ * Attribution: each converted node run alone on the fp32 model's values (cast to its input types), so `self` is
+ * the error the node introduces itself, apart from what reaches it.
+ */
+function attribute(
+  original: Model,
+  tensors: TensorDiff[],
+  order: Map<Node, number>,
+  convRaw: Map<string, RTensor>,
+  refRaw: Map<string, RTensor>,
+  refVals: Map<string, Float32Array>,
+  opset: number,
+): void {
+  const byIndex = new Map([...order].map(([n, i]) => [i, n]));
+  for (const d of tensors) {
+    const node = byIndex.get(d.index);
+    if (!node || node.subgraphs.size || node.opType === 'Cast') continue;
+    const ins = node.inputs.map((i) => {
+      if (!i) return undefined;
+      const want = convRaw.get(i)?.dtype ?? node.graph.lookup(i)?.type?.elemType;
+      const init = original.graph.initializers.get(baseName(i));
+      const r = refRaw.get(baseName(i)) ?? (init ? fromIrTensor(init) : convRaw.get(i));
+      if (!r || want === undefined) return null;
+      return want !== r.dtype && isConvertibleFloat(want) && isConvertibleFloat(r.dtype)
+        ? make(want, r.dims, toFloat32(r))
+        : r;
+    });
+    if (ins.some((x) => x === null)) continue;
+    try {
+      const outs = executeNode(node, ins as (RTensor | undefined)[], { opset });
+      const j = node.outputs.indexOf(d.convertedName);
+      const r = refVals.get(d.name);
+      if (j >= 0 && outs[j] && r) d.self = tensorStats(r, toFloat32(outs[j]));
+    } catch {
+      /* a node that cannot run alone keeps only its total error */
+    }
+  }
+}
+
+/**
  * Runs the original and the converted model on the same feeds and compares every output and matching
  * intermediate, attributing error to the nodes that introduce it.
  */
@@ -172,32 +211,7 @@ export async function diff(
       tensors.push(d);
     },
   });
-  if (opts.attribution !== false) {
-    const byIndex = new Map([...order].map(([n, i]) => [i, n]));
-    for (const d of tensors) {
-      const node = byIndex.get(d.index);
-      if (!node || node.subgraphs.size || node.opType === 'Cast') continue;
-      const ins = node.inputs.map((i) => {
-        if (!i) return undefined;
-        const want = convRaw.get(i)?.dtype ?? node.graph.lookup(i)?.type?.elemType;
-        const init = original.graph.initializers.get(baseName(i));
-        const r = refRaw.get(baseName(i)) ?? (init ? fromIrTensor(init) : convRaw.get(i));
-        if (!r || want === undefined) return null;
-        return want !== r.dtype && isConvertibleFloat(want) && isConvertibleFloat(r.dtype)
-          ? make(want, r.dims, toFloat32(r))
-          : r;
-      });
-      if (ins.some((x) => x === null)) continue;
-      try {
-        const outs = executeNode(node, ins as (RTensor | undefined)[], { opset });
-        const j = node.outputs.indexOf(d.convertedName);
-        const r = refVals.get(d.name);
-        if (j >= 0 && outs[j] && r) d.self = tensorStats(r, toFloat32(outs[j]));
-      } catch {
-        /* a node that cannot run alone keeps only its total error */
-      }
-    }
-  }
+  if (opts.attribution !== false) attribute(original, tensors, order, convRaw, refRaw, refVals, opset);
   tensors.sort((a, b) => a.index - b.index || Number(a.isOutput) - Number(b.isOutput));
   const outputs = tensors.filter((t) => t.isOutput);
   const ranked = tensors.filter((t) => t.self && !t.isOutput).sort(worstFirst);

@@ -69,8 +69,8 @@ function jsonSet(model: Model, json: Record<string, unknown>, file: string): Rec
   for (const [name, v] of Object.entries(json)) {
     const decl = model.graph.values.get(name)?.type?.elemType ?? DataType.FLOAT;
     try {
+      const vals: number[] = [];
       let dims: number[] = [],
-        vals: number[] = [],
         dtype = decl;
       if (v && typeof v === 'object' && !Array.isArray(v)) {
         const o = v as { dims?: number[]; data?: unknown; dtype?: string };

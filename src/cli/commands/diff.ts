@@ -20,6 +20,7 @@ import {
   formatDecode,
   defaultTolerance,
   type RTensor,
+  type Model,
 } from '../../index.js';
 import { addInputOptions, inputSets, tolerance, outputTolerances, repeat, type InputFlags } from '../options.js';
 
@@ -54,81 +55,82 @@ export function register(program: Command): void {
       'KV-cache decoders: also decode N greedy steps (teacher-forced on the fp32 tokens) and compare next tokens and logits',
     )
     .option('--force', 'overwrite report files')
-    .action(
-      async (
-        a: string,
-        b: string,
-        o: InputFlags & {
-          tolerance?: string;
-          toleranceOutput?: string[];
-          expected?: string;
-          backend: string;
-          adapter?: string;
-          top: string;
-          json?: boolean;
-          md?: string;
-          html?: string;
-          force?: boolean;
-          decode?: string;
-        },
-      ) => {
-        const original = loadModel(a),
-          converted = loadModel(b);
-        const top = Number(o.top);
-        if (!Number.isInteger(top) || top < 1) throw new AmpError(`--top must be a positive integer (got '${o.top}')`);
-        const sets: Record<string, RTensor>[] = o.inputs
-          ? readInputSets(original, o.inputs)
-          : inputSets(original, o, 1);
-        const expected = o.expected ? readOutputSets(converted, o.expected) : undefined;
-        const steps = o.decode === undefined ? 0 : Number(o.decode);
-        if (!Number.isInteger(steps) || steps < 0)
-          throw new AmpError(`--decode must be a whole number ≥ 0 (got '${o.decode}')`);
-        if (steps && !decoderIo(original))
-          throw new AmpError(
-            '--decode needs a KV-cache decoder: input_ids, past_key_values.N.key/value inputs, logits and present.N.key/value outputs',
-            a,
-          );
-        const decode = steps
-          ? decodeCheck(original, converted, sets[0], steps, {
-              ...defaultTolerance(converted),
-              ...tolerance(o.tolerance),
-            })
-          : undefined;
-        const r = await diffSets(original, converted, sets, {
-          tolerance: tolerance(o.tolerance),
-          outputTolerance: outputTolerances(o.toleranceOutput),
-          expected,
-          backend: parseBackend(o.backend),
-          adapter: o.adapter,
-        });
-        const protect = [...modelFiles(original, a), ...modelFiles(converted, b), ...readFiles([o.inputs, o.expected])];
-        const title = `${a} vs ${b}${sets.length > 1 ? ` (input set ${r.worst + 1} of ${sets.length}, the worst)` : ''}`;
-        if (o.md) writeFileAtomic(o.md, renderMarkdown(r.report, top), { force: o.force, protect });
-        if (o.html) writeFileAtomic(o.html, renderHtml(r.report, title, top), { force: o.force, protect });
-        if (o.json)
-          process.stdout.write(
-            `${JSON.stringify({ ...JSON.parse(renderJson(r.report)), outputsMeet: r.outputsMeet, worstSet: r.worst, sets: r.sets, ...(decode ? { decode } : {}) })}\n`,
-          );
-        else {
-          const lines = [renderText(r.report, top)];
-          if (sets.length > 1)
-            lines.push(
-              `input sets: ${sets.length}, ${r.sets.filter((s) => s.outputsMeet).length} meet the tolerance; the report above is set ${r.worst + 1}`,
-            );
-          for (const s of r.sets)
-            for (const x of s.backend?.outputs ?? [])
-              lines.push(
-                `  set ${s.index + 1} on ${s.backend!.name} ${printable(x.name)}: ${x.pass ? 'ok' : 'FAIL'} (max|Δ| ${x.maxAbs.toExponential(2)}, cosine ${x.cosine.toFixed(6)})`,
-              );
-          for (const s of r.sets)
-            for (const x of s.expected ?? [])
-              lines.push(
-                `  set ${s.index + 1} vs expected ${printable(x.name)}: ${x.pass ? 'ok' : 'FAIL'} (max|Δ| ${x.maxAbs.toExponential(2)}, cosine ${x.cosine.toFixed(6)})`,
-              );
-          if (decode) lines.push(...formatDecode(decode));
-          process.stdout.write(`${lines.join('\n')}\n`);
-        }
-        if (!r.outputsMeet || (decode && !decode.pass)) process.exitCode = 1;
-      },
+    .action(diffAction);
+}
+
+type DiffFlags = InputFlags & {
+  tolerance?: string;
+  toleranceOutput?: string[];
+  expected?: string;
+  backend: string;
+  adapter?: string;
+  top: string;
+  json?: boolean;
+  md?: string;
+  html?: string;
+  force?: boolean;
+  decode?: string;
+};
+
+async function diffAction(a: string, b: string, o: DiffFlags): Promise<void> {
+  const original = loadModel(a),
+    converted = loadModel(b);
+  const top = Number(o.top);
+  if (!Number.isInteger(top) || top < 1) throw new AmpError(`--top must be a positive integer (got '${o.top}')`);
+  const sets: Record<string, RTensor>[] = o.inputs ? readInputSets(original, o.inputs) : inputSets(original, o, 1);
+  const expected = o.expected ? readOutputSets(converted, o.expected) : undefined;
+  const decode = decodeFlag(a, original, converted, sets, o);
+  const r = await diffSets(original, converted, sets, {
+    tolerance: tolerance(o.tolerance),
+    outputTolerance: outputTolerances(o.toleranceOutput),
+    expected,
+    backend: parseBackend(o.backend),
+    adapter: o.adapter,
+  });
+  const protect = [...modelFiles(original, a), ...modelFiles(converted, b), ...readFiles([o.inputs, o.expected])];
+  const title = `${a} vs ${b}${sets.length > 1 ? ` (input set ${r.worst + 1} of ${sets.length}, the worst)` : ''}`;
+  if (o.md) writeFileAtomic(o.md, renderMarkdown(r.report, top), { force: o.force, protect });
+  if (o.html) writeFileAtomic(o.html, renderHtml(r.report, title, top), { force: o.force, protect });
+  if (o.json)
+    process.stdout.write(
+      `${JSON.stringify({ ...JSON.parse(renderJson(r.report)), outputsMeet: r.outputsMeet, worstSet: r.worst, sets: r.sets, ...(decode ? { decode } : {}) })}\n`,
     );
+  else process.stdout.write(`${textReport(r, sets.length, top, decode).join('\n')}\n`);
+  if (!r.outputsMeet || (decode && !decode.pass)) process.exitCode = 1;
+}
+
+/** `--decode N`: the greedy decode check of a KV-cache decoder, or none. */
+function decodeFlag(file: string, original: Model, converted: Model, sets: Record<string, RTensor>[], o: DiffFlags) {
+  const steps = o.decode === undefined ? 0 : Number(o.decode);
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new AmpError(`--decode must be a whole number ≥ 0 (got '${o.decode}')`);
+  if (steps && !decoderIo(original))
+    throw new AmpError(
+      '--decode needs a KV-cache decoder: input_ids, past_key_values.N.key/value inputs, logits and present.N.key/value outputs',
+      file,
+    );
+  return steps
+    ? decodeCheck(original, converted, sets[0], steps, { ...defaultTolerance(converted), ...tolerance(o.tolerance) })
+    : undefined;
+}
+
+/** The text form: the worst set's report, each set's outcome, the backend's and the expected outputs' checks, the decode check. */
+function textReport(
+  r: Awaited<ReturnType<typeof diffSets>>,
+  nSets: number,
+  top: number,
+  decode?: ReturnType<typeof decodeCheck>,
+): string[] {
+  const lines = [renderText(r.report, top)];
+  if (nSets > 1)
+    lines.push(
+      `input sets: ${nSets}, ${r.sets.filter((s) => s.outputsMeet).length} meet the tolerance; the report above is set ${r.worst + 1}`,
+    );
+  const line = (set: number, where: string, x: { name: string; pass: boolean; maxAbs: number; cosine: number }) =>
+    `  set ${set + 1} ${where} ${printable(x.name)}: ${x.pass ? 'ok' : 'FAIL'} (max|Δ| ${x.maxAbs.toExponential(2)}, cosine ${x.cosine.toFixed(6)})`;
+  for (const s of r.sets)
+    for (const x of s.backend?.outputs ?? []) lines.push(line(s.index, `on ${s.backend!.name}`, x));
+  for (const s of r.sets) for (const x of s.expected ?? []) lines.push(line(s.index, 'vs expected', x));
+  if (decode) lines.push(...formatDecode(decode));
+  return lines;
 }

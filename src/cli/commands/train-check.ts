@@ -37,66 +37,69 @@ export function register(program: Command): void {
     .option('--report <out.html>', 'write the HTML report (loss curves, scale trajectory)')
     .option('--json', 'machine-readable output')
     .option('--force', 'overwrite the report')
-    .action(
-      async (o: {
-        batch?: string;
-        limit?: string;
-        model?: string;
-        data: string;
-        labelCol?: string;
-        epochs: string;
-        seeds: string;
-        lr: string;
-        optimizer: string;
-        lossMultiplier: string;
-        backend: string;
-        report?: string;
-        json?: boolean;
-        force?: boolean;
-        bnTraining?: boolean;
-      }) => {
-        const seeds = o.seeds.split(',').map(Number);
-        if (seeds.some((s) => !Number.isInteger(s))) throw new AmpError(`--seeds '${o.seeds}' must be integers`);
-        if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new AmpError(`--optimizer must be sgd or adam`);
-        const backend = parseBackend(o.backend);
-        const batch = o.batch === undefined ? undefined : Number(o.batch);
-        if (batch !== undefined && !(Number.isInteger(batch) && batch > 0))
-          throw new AmpError(`--batch '${o.batch}' must be a positive integer`);
-        // Numbers are checked where they are read: NaN or Infinity would train to a NaN report and exit 0.
-        const whole = (v: string | undefined, flag: string, min: number) => {
-          if (v === undefined || v === '') return undefined;
-          const x = Number(v);
-          if (!Number.isInteger(x) || x < min) throw new AmpError(`${flag} '${v}' must be a whole number ≥ ${min}`);
-          return x;
-        };
-        const positiveReal = (v: string, flag: string) => {
-          const x = Number(v);
-          if (!Number.isFinite(x) || x <= 0) throw new AmpError(`${flag} '${v}' must be a finite number > 0`);
-          return x;
-        };
-        const [trainLimit, testLimit] = (o.limit ?? '')
-          .split(',')
-          .map((v, i) => whole(v, `--limit (${i ? 'test' : 'train'})`, 1));
-        const epochs = whole(o.epochs, '--epochs', 1)!;
-        const r = await trainCheck({
-          trainLimit,
-          testLimit,
-          model: o.model,
-          data: o.data,
-          labelCol: whole(o.labelCol, '--label-col', 0),
-          epochs,
-          seeds,
-          lr: positiveReal(o.lr, '--lr'),
-          optimizer: o.optimizer,
-          lossMultiplier: positiveReal(o.lossMultiplier, '--loss-multiplier'),
-          backend,
-          bnTraining: o.bnTraining,
-          batch,
-        });
-        if (o.report)
-          writeFileAtomic(o.report, renderTrainHtml(r), { force: o.force, protect: readFiles([o.data, o.model]) });
-        if (o.json) process.stdout.write(`${JSON.stringify(trainCheckJson(r))}\n`);
-        else process.stdout.write(`${formatTrainCheck(r)}\n(${(r.ms / 1000).toFixed(1)} s)\n`);
-      },
-    );
+    .action(trainCheckAction);
+}
+
+interface TrainFlags {
+  batch?: string;
+  limit?: string;
+  model?: string;
+  data: string;
+  labelCol?: string;
+  epochs: string;
+  seeds: string;
+  lr: string;
+  optimizer: string;
+  lossMultiplier: string;
+  backend: string;
+  report?: string;
+  json?: boolean;
+  force?: boolean;
+  bnTraining?: boolean;
+}
+
+// Numbers are checked where they are read: NaN or Infinity would train to a NaN report and exit 0.
+const whole = (v: string | undefined, flag: string, min: number) => {
+  if (v === undefined || v === '') return undefined;
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < min) throw new AmpError(`${flag} '${v}' must be a whole number ≥ ${min}`);
+  return x;
+};
+const positiveReal = (v: string, flag: string) => {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new AmpError(`${flag} '${v}' must be a finite number > 0`);
+  return x;
+};
+
+async function trainCheckAction(o: TrainFlags): Promise<void> {
+  const seeds = o.seeds.split(',').map(Number);
+  if (seeds.some((s) => !Number.isInteger(s))) throw new AmpError(`--seeds '${o.seeds}' must be integers`);
+  if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new AmpError(`--optimizer must be sgd or adam`);
+  const backend = parseBackend(o.backend);
+  const batch = o.batch === undefined ? undefined : Number(o.batch);
+  if (batch !== undefined && !(Number.isInteger(batch) && batch > 0))
+    throw new AmpError(`--batch '${o.batch}' must be a positive integer`);
+  const [trainLimit, testLimit] = (o.limit ?? '')
+    .split(',')
+    .map((v, i) => whole(v, `--limit (${i ? 'test' : 'train'})`, 1));
+  const epochs = whole(o.epochs, '--epochs', 1)!;
+  const r = await trainCheck({
+    trainLimit,
+    testLimit,
+    model: o.model,
+    data: o.data,
+    labelCol: whole(o.labelCol, '--label-col', 0),
+    epochs,
+    seeds,
+    lr: positiveReal(o.lr, '--lr'),
+    optimizer: o.optimizer,
+    lossMultiplier: positiveReal(o.lossMultiplier, '--loss-multiplier'),
+    backend,
+    bnTraining: o.bnTraining,
+    batch,
+  });
+  if (o.report)
+    writeFileAtomic(o.report, renderTrainHtml(r), { force: o.force, protect: readFiles([o.data, o.model]) });
+  if (o.json) process.stdout.write(`${JSON.stringify(trainCheckJson(r))}\n`);
+  else process.stdout.write(`${formatTrainCheck(r)}\n(${(r.ms / 1000).toFixed(1)} s)\n`);
 }

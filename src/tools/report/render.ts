@@ -215,7 +215,7 @@ function histogram(h: Histogram | undefined, title: string): string {
   const bars =
     h.counts.map((cnt, i) => bar(cnt, i, `1e${h.edges[i].toFixed(1)}..1e${h.edges[i + 1].toFixed(1)}`)).join('') +
     extra
-      .map(([label, cnt], j) => bar(cnt, h.counts.length + j, j ? 'NaN/Inf' : 'exact zeros', j ? 'nonfinite' : 'zero'))
+      .map(([, cnt], j) => bar(cnt, h.counts.length + j, j ? 'NaN/Inf' : 'exact zeros', j ? 'nonfinite' : 'zero'))
       .join('');
   const ticks = Array.from({ length: Math.floor(hi) - Math.ceil(lo) + 1 }, (_, k) => Math.ceil(lo) + k)
     .filter((d) => d % 2 === 0 && d > lo && d < hi)
@@ -242,6 +242,39 @@ function histogram(h: Histogram | undefined, title: string): string {
 function statsCells(s: TensorStats | undefined): string {
   return s ? `<td>${e(s.scaled)}</td>` : '<td>–</td>';
 }
+
+/** The report page's style sheet (inline: the page is one self-contained file). */
+const REPORT_CSS = `body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1000px;color:#1d2330;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
+.verdict{padding:10px 14px;border-radius:6px;margin:12px 0;font-weight:600}.ok{background:#e5f6ea;color:#14532d}.fail{background:#fde8e8;color:#7f1d1d}
+table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{padding:4px 8px;border-bottom:1px solid #e3e6ee;text-align:left}th{background:#f4f6fa}
+tr.bad td{background:#fff1f1}
+svg .grid{stroke:#e3e6ee}svg .lane{stroke:#c9cfdb;stroke-dasharray:2 3}svg .axis{font-size:11px;fill:#5b6475}svg .total{fill:none;stroke:#2f6fd6;stroke-width:1.6}svg .self{fill:#e0573d;opacity:.85}svg .tol{stroke:#b91c1c;stroke-dasharray:5 4}
+.hist{display:inline-block;margin:6px 12px 6px 0}.hist rect{fill:#2f6fd6}.hist rect.zero{fill:#8a94a6}.hist rect.nonfinite{fill:#b91c1c}.hist .f16{stroke:#d97706;stroke-dasharray:3 3}.hist .tick{stroke:#8a94a6}.hist figcaption{font-size:12px;color:#5b6475}.f16key{color:#d97706}
+th.sort{cursor:pointer}th.sort:after{content:' ⇅';color:#8a94a6}#filter{margin:4px 0 8px;padding:4px 8px;width:260px}.keep{background:#f4f6fa;padding:8px 10px;border-radius:6px;font:12px ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}
+.legend span{margin-right:16px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
+`;
+/** Sorting by a column and filtering by node or op in the ranked table (inline, no network). */
+const SORT_FILTER_JS = `(() => {
+  const t = document.getElementById('ranked'), body = t.tBodies[0];
+  const num = (s) => { const v = parseFloat(s); return Number.isNaN(v) ? null : v; };
+  t.tHead.querySelectorAll('th').forEach((th, col) => th.addEventListener('click', () => {
+    const dir = th.dataset.dir === 'asc' ? 'desc' : 'asc';
+    t.tHead.querySelectorAll('th').forEach((h) => delete h.dataset.dir);
+    th.dataset.dir = dir;
+    const rows = [...body.rows].sort((a, b) => {
+      const x = a.cells[col].textContent, y = b.cells[col].textContent, nx = num(x), ny = num(y);
+      const c = nx !== null && ny !== null ? nx - ny : x.localeCompare(y);
+      return dir === 'asc' ? c : -c;
+    });
+    rows.forEach((r) => body.appendChild(r));
+  }));
+  document.getElementById('filter').addEventListener('input', (e) => {
+    const q = e.target.value.toLowerCase();
+    [...body.rows].forEach((r) => { r.style.display = (r.cells[1].textContent + ' ' + r.cells[2].textContent).toLowerCase().includes(q) ? '' : 'none'; });
+  });
+})();
+`;
 
 /** A DiffReport as one self-contained HTML page with plots (no network access). */
 export function renderHtml(r: DiffReport, title = 'amp-convert precision diff', top = 30): string {
@@ -276,16 +309,7 @@ export function renderHtml(r: DiffReport, title = 'amp-convert precision diff', 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
 <style>
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1000px;color:#1d2330;padding:0 16px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
-.verdict{padding:10px 14px;border-radius:6px;margin:12px 0;font-weight:600}.ok{background:#e5f6ea;color:#14532d}.fail{background:#fde8e8;color:#7f1d1d}
-table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{padding:4px 8px;border-bottom:1px solid #e3e6ee;text-align:left}th{background:#f4f6fa}
-tr.bad td{background:#fff1f1}
-svg .grid{stroke:#e3e6ee}svg .lane{stroke:#c9cfdb;stroke-dasharray:2 3}svg .axis{font-size:11px;fill:#5b6475}svg .total{fill:none;stroke:#2f6fd6;stroke-width:1.6}svg .self{fill:#e0573d;opacity:.85}svg .tol{stroke:#b91c1c;stroke-dasharray:5 4}
-.hist{display:inline-block;margin:6px 12px 6px 0}.hist rect{fill:#2f6fd6}.hist rect.zero{fill:#8a94a6}.hist rect.nonfinite{fill:#b91c1c}.hist .f16{stroke:#d97706;stroke-dasharray:3 3}.hist .tick{stroke:#8a94a6}.hist figcaption{font-size:12px;color:#5b6475}.f16key{color:#d97706}
-th.sort{cursor:pointer}th.sort:after{content:' ⇅';color:#8a94a6}#filter{margin:4px 0 8px;padding:4px 8px;width:260px}.keep{background:#f4f6fa;padding:8px 10px;border-radius:6px;font:12px ui-monospace,monospace;white-space:pre-wrap;word-break:break-all}
-.legend span{margin-right:16px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
-</style></head><body>
+${REPORT_CSS}</style></head><body>
 <h1>${esc(title)}</h1>
 <div class="verdict ${r.outputsMeet ? 'ok' : 'fail'}">Outputs ${r.outputsMeet ? 'meet' : 'do not meet'} the tolerance (${esc(tolText(r))}).${r.firstBreak ? ` First tensor beyond it: <code>${esc(r.firstBreak.name)}</code> (node <code>${esc(r.firstBreak.node)}</code>, ${esc(r.firstBreak.op)}).` : ''}</div>
 <h2>Outputs</h2>
@@ -301,26 +325,7 @@ ${culprits(r).length ? `<h2>Repair</h2><p>Keep the culprits fp32 — add to the 
 <table id="ranked"><thead><tr>${['#', 'node', 'op', 'type', 'self err', 'total err', 'cosine', 'NaN+Inf', 'flushed'].map((h) => `<th class="sort">${h}</th>`).join('')}</tr></thead><tbody>
 ${rows}</tbody></table>
 <script>
-(() => {
-  const t = document.getElementById('ranked'), body = t.tBodies[0];
-  const num = (s) => { const v = parseFloat(s); return Number.isNaN(v) ? null : v; };
-  t.tHead.querySelectorAll('th').forEach((th, col) => th.addEventListener('click', () => {
-    const dir = th.dataset.dir === 'asc' ? 'desc' : 'asc';
-    t.tHead.querySelectorAll('th').forEach((h) => delete h.dataset.dir);
-    th.dataset.dir = dir;
-    const rows = [...body.rows].sort((a, b) => {
-      const x = a.cells[col].textContent, y = b.cells[col].textContent, nx = num(x), ny = num(y);
-      const c = nx !== null && ny !== null ? nx - ny : x.localeCompare(y);
-      return dir === 'asc' ? c : -c;
-    });
-    rows.forEach((r) => body.appendChild(r));
-  }));
-  document.getElementById('filter').addEventListener('input', (e) => {
-    const q = e.target.value.toLowerCase();
-    [...body.rows].forEach((r) => { r.style.display = (r.cells[1].textContent + ' ' + r.cells[2].textContent).toLowerCase().includes(q) ? '' : 'none'; });
-  });
-})();
-</script>
+${SORT_FILTER_JS}</script>
 <h2>Histograms (log<sub>10</sub> |x|)</h2>
 ${hists}
 <p style="color:#5b6475;font-size:12px">Errors are max|Δ| / max|reference| per tensor. Self error: the converted node run alone on the fp32 model's inputs (cast to its input types). ${r.tensors.length} tensors compared in ${(r.ms / 1000).toFixed(2)} s.</p>

@@ -47,6 +47,16 @@ function quantiles(xs: Float64Array, qs: number[]): number[] {
 /** Same non-finite class at the same position (NaN↔NaN, +Inf↔+Inf, −Inf↔−Inf): agreement, not error. */
 const sameNonFinite = (r: number, g: number) => (Number.isNaN(r) ? Number.isNaN(g) : r === g);
 
+/** The largest finite |x|. */
+function finiteMaxAbs(xs: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const a = Math.abs(xs[i]);
+    if (a > m && Number.isFinite(a)) m = a;
+  }
+  return m;
+}
+
 /**
  * Error statistics of `got` against `ref`: max/mean abs and rel error, scaled error, quantiles, cosine,
  * NaN/Inf, flushed and saturated values, and the tolerance ratio when `tol` is elementwise. Where the reference
@@ -56,11 +66,7 @@ const sameNonFinite = (r: number, g: number) => (Number.isNaN(r) ? Number.isNaN(
  */
 export function tensorStats(ref: ArrayLike<number>, got: ArrayLike<number>, tol?: Tolerance): TensorStats {
   const n = ref.length;
-  let refMax = 0;
-  for (let i = 0; i < n; i++) {
-    const a = Math.abs(ref[i]);
-    if (a > refMax && Number.isFinite(a)) refMax = a;
-  }
+  const refMax = finiteMaxAbs(ref);
   const floor = Math.max(refMax * 1e-3, 1e-30);
   const abs = new Float64Array(n);
   const elementwise = tol && (tol.atol !== undefined || tol.rtol !== undefined || tol.scale !== undefined);
