@@ -11,10 +11,9 @@
  * Softmax cross-entropy is fused: loss = loss_coef·Σ labels·LogSoftmax(z), ∂(scaled loss)/∂z =
  * (Softmax(z) − labels)·grad_scale. Its nodes are named `loss/…` so the trainer keeps them fp32.
  */
-import type { Model, Node } from '../../src/ir/graph.js';
-import { Node as IrNode } from '../../src/ir/graph.js';
+import type { Graph, Model, Node } from '../../src/ir/graph.js';
 import { makeAttr, type AttrValue } from '../../src/onnx/builder.js';
-import { Tensor } from '../../src/ir/tensor.js';
+import { GraphWriter } from './writer.js';
 import { DataType } from '../../src/core/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
 import { gradRules, type GradContext } from './grad/index.js';
@@ -49,104 +48,132 @@ export function trainingGraph(
   const classes =
     shape && typeof shape[shape.length - 1] === 'number' ? (shape[shape.length - 1] as number) : undefined;
   if (!classes) throw new AmpError(`output '${logits}' must be logits with a known class dimension`);
-  // Weights become inputs.
-  const weights = [...g.initializers.values()].filter((t) => t.dataType === DataType.FLOAT).map((t) => t.name);
-  const weightDims = new Map<string, number[]>();
-  for (const w of weights) {
-    const t = g.initializers.get(w)!;
-    weightDims.set(w, [...t.dims]);
-    g.initializers.delete(w);
-    g.inputs.push(w);
-    g.value(w).type = { elemType: DataType.FLOAT, shape: [...t.dims] };
-  }
-  let counter = 0;
-  const fresh = (p: string) => {
-    let n;
-    do n = `${p}_${counter++}`;
-    while (g.values.has(n));
-    return n;
-  };
-  const emit = (op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, nOut = 1, name = ''): string[] => {
-    const outs = Array.from({ length: nOut }, () => fresh(`grad.${op.toLowerCase()}`));
-    const node = new IrNode(
-      op,
-      inputs,
-      outs,
-      g,
-      name || `bwd/${outs[0]}`,
-      '',
-      Object.entries(attrs).map(([k, v]) => makeAttr(k, v)),
-    );
-    g.nodes.push(node);
-    return outs;
-  };
-  const scalar = (v: number) => {
-    const n = fresh('c');
-    g.initializers.set(n, Tensor.fromArray(n, DataType.FLOAT, [], Float32Array.from([v])));
-    g.value(n).type = { elemType: DataType.FLOAT, shape: [] };
-    return n;
-  };
-  const ints = (v: number[]) => {
-    const n = fresh('axes');
-    g.initializers.set(n, Tensor.fromArray(n, DataType.INT64, [v.length], BigInt64Array.from(v.map(BigInt))));
-    g.value(n).type = { elemType: DataType.INT64, shape: [v.length] };
-    return n;
-  };
+  const { weights, weightDims } = weightsAsInputs(g);
+  const w = new GraphWriter(g);
   // Values that depend on a weight need gradients.
   const needs = new Set<string>(weights);
   for (const n of g.nodes) if (n.inputs.some((i) => needs.has(i))) n.outputs.forEach((o) => needs.add(o));
   const fwdNodes: Node[] = [...g.nodes];
-  // MaxPool gradients route through the Indices output: ask for it where the model did not.
+  const indices = maxPoolIndices(w, fwdNodes);
+  const state = opts.bnTraining ? batchStatistics(w, fwdNodes, weightDims) : [];
+  const dz = appendLoss(w, logits, classes);
+  const grads = backward(w, fwdNodes, new Map([[logits, dz]]), {
+    needs: (name) => needs.has(name),
+    weightDims: (name) => weightDims.get(name),
+    shapeOf: (name) => shapes.get(name),
+    indicesOf: (node) => indices.get(node),
+  });
+  g.outputs = ['loss'];
+  // Float initializers no gradient reaches (BatchNormalization running statistics) stay constants — or, with
+  // bnTraining, inputs the trainer feeds (state).
+  for (const name of [...weights]) {
+    if (grads.has(name)) continue;
+    weights.splice(weights.indexOf(name), 1);
+    if (state.some((s) => s.input === name)) continue;
+    g.initializers.set(name, forward.graph.initializers.get(name)!);
+    g.inputs = g.inputs.filter((x) => x !== name);
+  }
+  const gradNames = weights.map((name) => {
+    const out = `grad/${name}`;
+    w.node('Identity', [grads.get(name)!], [out], `bwd/out/${name}`);
+    w.output(out, weightDims.get(name));
+    return out;
+  });
+  g.outputs.push(...state.map((s) => s.output));
+  g.reindex();
+  return { model, weights, grads: gradNames, logits, classes, state };
+}
+
+/** Float initializers become graph inputs (the trainer feeds the weights); their dims by name. */
+function weightsAsInputs(g: Graph): { weights: string[]; weightDims: Map<string, number[]> } {
+  const weights = [...g.initializers.values()].filter((t) => t.dataType === DataType.FLOAT).map((t) => t.name);
+  const weightDims = new Map<string, number[]>();
+  for (const name of weights) {
+    const t = g.initializers.get(name)!;
+    weightDims.set(name, [...t.dims]);
+    g.initializers.delete(name);
+    g.inputs.push(name);
+    g.value(name).type = { elemType: DataType.FLOAT, shape: [...t.dims] };
+  }
+  return { weights, weightDims };
+}
+
+/** MaxPool gradients route through the Indices output: asked for where the model did not. */
+function maxPoolIndices(w: GraphWriter, fwdNodes: Node[]): Map<Node, string> {
   const indices = new Map<Node, string>();
-  for (const n of fwdNodes)
-    if (n.opType === 'MaxPool') {
-      if (!n.outputs[1]) {
-        n.outputs[1] = fresh('maxpool.indices');
-        g.value(n.outputs[1]).type = { elemType: DataType.INT64 };
-      }
-      indices.set(n, n.outputs[1]);
+  for (const n of fwdNodes) {
+    if (n.opType !== 'MaxPool') continue;
+    if (!n.outputs[1]) {
+      n.outputs[1] = w.fresh('maxpool.indices');
+      w.g.value(n.outputs[1]).type = { elemType: DataType.INT64 };
     }
-  // Training-mode BatchNormalization: batch statistics in the forward pass, running statistics as state.
+    indices.set(n, n.outputs[1]);
+  }
+  return indices;
+}
+
+/** Training-mode BatchNormalization: batch statistics in the forward pass, running statistics as state. */
+function batchStatistics(
+  w: GraphWriter,
+  fwdNodes: Node[],
+  weightDims: Map<string, number[]>,
+): { input: string; output: string }[] {
   const state: { input: string; output: string }[] = [];
-  if (opts.bnTraining)
-    for (const n of fwdNodes)
-      if (n.opType === 'BatchNormalization') {
-        n.setAttr(makeAttr('training_mode', 1));
-        for (const k of [3, 4]) {
-          const out = fresh(`${n.label}.running_${k === 3 ? 'mean' : 'var'}`);
-          n.outputs[k - 2] = out;
-          g.value(out).type = { elemType: DataType.FLOAT, shape: weightDims.get(n.inputs[k]) };
-          state.push({ input: n.inputs[k], output: out });
-        }
-      }
+  for (const n of fwdNodes) {
+    if (n.opType !== 'BatchNormalization') continue;
+    n.setAttr(makeAttr('training_mode', 1));
+    for (const k of [3, 4]) {
+      const out = w.fresh(`${n.label}.running_${k === 3 ? 'mean' : 'var'}`);
+      n.outputs[k - 2] = out;
+      w.g.value(out).type = { elemType: DataType.FLOAT, shape: weightDims.get(n.inputs[k]) };
+      state.push({ input: n.inputs[k], output: out });
+    }
+  }
+  return state;
+}
 
-  // Fused softmax cross-entropy (fp32 by name), and the seed gradient of the scaled loss.
-  g.inputs.push('labels', 'grad_scale', 'loss_coef');
-  g.value('labels').type = { elemType: DataType.FLOAT, shape: ['N', classes] };
-  g.value('grad_scale').type = { elemType: DataType.FLOAT, shape: [] };
-  g.value('loss_coef').type = { elemType: DataType.FLOAT, shape: [] };
-  const [ls] = emit('LogSoftmax', [logits], { axis: -1 }, 1, 'loss/logsoftmax');
-  const [pick] = emit('Mul', [ls, 'labels'], {}, 1, 'loss/pick');
-  const [sum] = emit('ReduceSum', [pick], { keepdims: 0 }, 1, 'loss/sum');
-  g.nodes.push(new IrNode('Mul', [sum, 'loss_coef'], ['loss'], g, 'loss/mean'));
+/** Fused softmax cross-entropy (its nodes `loss/…`, kept fp32 by name), and the seed gradient of the scaled loss. */
+function appendLoss(w: GraphWriter, logits: string, classes: number): string {
+  const g = w.g;
+  w.input('labels', ['N', classes]);
+  w.input('grad_scale', []);
+  w.input('loss_coef', []);
+  const emit1 = (op: string, inputs: string[], name: string, attrs: Record<string, AttrValue> = {}) => {
+    const out = w.fresh(`grad.${op.toLowerCase()}`);
+    w.node(op, inputs, [out], name, attrs);
+    return out;
+  };
+  const ls = emit1('LogSoftmax', [logits], 'loss/logsoftmax', { axis: -1 });
+  const pick = emit1('Mul', [ls, 'labels'], 'loss/pick');
+  const sum = emit1('ReduceSum', [pick], 'loss/sum', { keepdims: 0 });
+  w.node('Mul', [sum, 'loss_coef'], ['loss'], 'loss/mean');
   g.value('loss').type = { elemType: DataType.FLOAT, shape: [] };
-  const [p] = emit('Softmax', [logits], { axis: -1 }, 1, 'loss/softmax');
-  const [d] = emit('Sub', [p, 'labels'], {}, 1, 'loss/dlogits');
-  const [dz] = emit('Mul', [d, 'grad_scale'], {}, 1, 'loss/dlogits_scaled');
+  const p = emit1('Softmax', [logits], 'loss/softmax', { axis: -1 });
+  const d = emit1('Sub', [p, 'labels'], 'loss/dlogits');
+  return emit1('Mul', [d, 'grad_scale'], 'loss/dlogits_scaled');
+}
 
-  const grads = new Map<string, string>([[logits, dz]]);
+/** Reverse-mode sweep: each forward node's gradient rule, from the last node back; gradients by value name. */
+function backward(
+  w: GraphWriter,
+  fwdNodes: Node[],
+  grads: Map<string, string>,
+  facts: Pick<GradContext, 'needs' | 'weightDims' | 'shapeOf' | 'indicesOf'>,
+): Map<string, string> {
+  const emit = (op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, nOut = 1): string[] => {
+    const outs = Array.from({ length: nOut }, () => w.fresh(`grad.${op.toLowerCase()}`));
+    w.node(op, inputs, outs, `bwd/${outs[0]}`, attrs);
+    return outs;
+  };
   const ctx: GradContext = {
+    ...facts,
     emit: (op, inputs, attrs, nOut) => emit(op, inputs, attrs ?? {}, nOut ?? 1),
     accumulate: (name, gr) => {
       const prev = grads.get(name);
       grads.set(name, prev ? emit('Add', [prev, gr])[0] : gr);
     },
-    scalar,
-    ints,
-    needs: (name) => needs.has(name),
-    weightDims: (name) => weightDims.get(name),
-    shapeOf: (name) => shapes.get(name),
-    indicesOf: (node) => indices.get(node),
+    scalar: (v) => w.constant(v),
+    ints: (v) => w.ints(v),
   };
   for (const n of [...fwdNodes].reverse()) {
     const dY = n.outputs.map((o) => grads.get(o));
@@ -155,30 +182,5 @@ export function trainingGraph(
     if (!rule) throw new AmpError(`no gradient rule for ${n.opType} (node '${n.label}')`);
     rule(n, dY, ctx);
   }
-  g.outputs = ['loss'];
-  const gradNames: string[] = [];
-  // Float initializers no gradient reaches (BatchNormalization running statistics) stay constants — or, with
-  // bnTraining, inputs the trainer feeds (state).
-  for (const w of [...weights]) {
-    if (grads.has(w)) continue;
-    if (state.some((s) => s.input === w)) {
-      weights.splice(weights.indexOf(w), 1);
-      continue;
-    }
-    const t = forward.graph.initializers.get(w)!;
-    g.initializers.set(w, t);
-    g.inputs = g.inputs.filter((x) => x !== w);
-    weights.splice(weights.indexOf(w), 1);
-  }
-  for (const w of weights) {
-    const gw = grads.get(w)!;
-    const out = `grad/${w}`;
-    g.nodes.push(new IrNode('Identity', [gw], [out], g, `bwd/out/${w}`));
-    g.value(out).type = { elemType: DataType.FLOAT, shape: weightDims.get(w) };
-    g.outputs.push(out);
-    gradNames.push(out);
-  }
-  g.outputs.push(...state.map((s) => s.output));
-  g.reindex();
-  return { model, weights, grads: gradNames, logits, classes, state };
+  return grads;
 }

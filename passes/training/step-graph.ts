@@ -13,10 +13,10 @@
  * weights, moments and state are listed in `keepFp32Io`, so the AMP lowering keeps all of it fp32 and casts
  * only the forward's copies of the weights.
  */
-import type { Model } from '../../src/ir/graph.js';
-import { Node as IrNode } from '../../src/ir/graph.js';
-import { makeAttr, type AttrValue } from '../../src/onnx/builder.js';
-import { Tensor } from '../../src/ir/tensor.js';
+import type { Graph, Model } from '../../src/ir/graph.js';
+import { Node } from '../../src/ir/graph.js';
+import type { AttrValue } from '../../src/onnx/builder.js';
+import { GraphWriter } from './writer.js';
 import { DataType } from '../../src/core/dtype.js';
 import type { TrainingGraph } from './autodiff.js';
 import type { RTensor } from '../../src/ir/rtensor.js';
@@ -64,208 +64,280 @@ export interface StepGraph {
 export const OPT_PREFIX = 'opt/';
 
 export function appendOptimizerStep(tg: TrainingGraph, o: StepOptions): StepGraph {
-  const model = cloneModel(tg.model);
-  const g = model.graph;
-  let counter = 0;
-  const fresh = (p: string) => {
-    let n;
-    do n = `${OPT_PREFIX}${p}_${counter++}`;
-    while (g.values.has(n));
-    return n;
-  };
-  const emit = (
+  const b = new StepBuilder(tg, o);
+  const invScale = b.scaleFront();
+  const { bc1, bc2 } = b.adamCorrections();
+  const finite = b.finiteCheck(invScale);
+  const grads = b.clip();
+  b.updates(grads, bc1, bc2);
+  const f = b.scalerUpdate(finite);
+  b.history(f);
+  return b.result(finite);
+}
+
+/** The step's nodes, appended in a fixed order (names are fresh in that order: the same model every time). */
+class StepBuilder {
+  readonly model: Model;
+  private readonly w: GraphWriter;
+  private readonly g: Graph;
+  private readonly adam: boolean;
+  private readonly H: number;
+  private readonly skip: boolean;
+  // The scaler's state and the history window, carried; grad_scale (a training-graph input until now) is computed from it.
+  readonly scale: string;
+  readonly tracker: string;
+  readonly applied: string;
+  readonly histF: string;
+  readonly histL: string;
+  readonly slot: string;
+  readonly carry: Record<string, string> = {};
+  readonly moments: { name: string; dims: number[] }[] = [];
+  readonly keep: string[];
+  private gu: string[] = [];
+  private finite = '';
+
+  constructor(
+    readonly tg: TrainingGraph,
+    readonly o: StepOptions,
+  ) {
+    this.model = cloneModel(tg.model);
+    this.g = this.model.graph;
+    this.w = new GraphWriter(this.g, OPT_PREFIX);
+    this.adam = o.optimizer === 'adam';
+    this.H = o.history ?? 256;
+    // GradScaler skips the step on a non-finite gradient; without scaling it steps anyway.
+    this.skip = o.scaler.enabled;
+    const input = (name: string, shape: number[]) => this.w.input(`${OPT_PREFIX}${name}`, shape);
+    this.scale = input('scale', []);
+    this.tracker = input('tracker', []);
+    this.applied = input('applied', []);
+    this.histF = input('hist/finite', [this.H]);
+    this.histL = input('hist/loss', [this.H]);
+    this.slot = input('slot', []);
+    this.keep = [this.slot];
+  }
+
+  private emit(
     op: string,
     inputs: string[],
     attrs: Record<string, AttrValue> = {},
-    out = fresh(op.toLowerCase()),
-  ): string => {
-    g.nodes.push(
-      new IrNode(
-        op,
-        inputs,
-        [out],
-        g,
-        `${OPT_PREFIX}${out.replace(OPT_PREFIX, '')}`,
-        '',
-        Object.entries(attrs).map(([k, v]) => makeAttr(k, v)),
-      ),
-    );
+    out = this.w.fresh(op.toLowerCase()),
+  ): string {
+    this.w.node(op, inputs, [out], `${OPT_PREFIX}${out.replace(OPT_PREFIX, '')}`, attrs);
     return out;
-  };
-  const constant = (v: number, data = Float32Array.from([v]), dims: number[] = []) => {
-    const n = fresh('c');
-    g.initializers.set(n, Tensor.fromArray(n, DataType.FLOAT, dims, data));
-    g.value(n).type = { elemType: DataType.FLOAT, shape: dims };
-    return n;
-  };
-  const input = (name: string, shape: number[]) => {
-    g.inputs.push(name);
-    g.value(name).type = { elemType: DataType.FLOAT, shape };
-    return name;
-  };
-  const output = (name: string, shape: number[], elemType: number = DataType.FLOAT) => {
-    g.outputs.push(name);
-    g.value(name).type = { elemType, shape };
-  };
-  const dimsOf = (w: string) => g.values.get(w)!.type!.shape as number[];
+  }
+  private constant(v: number, data?: Float32Array<ArrayBuffer>, dims?: number[]): string {
+    return this.w.constant(v, data, dims);
+  }
 
-  const adam = o.optimizer === 'adam',
-    sc = o.scaler,
-    H = o.history ?? 256,
-    mult = o.lossMultiplier ?? 1;
-  // The scaler's state, carried; grad_scale (a training-graph input until now) is computed from it, first.
-  const scale = input(`${OPT_PREFIX}scale`, []),
-    tracker = input(`${OPT_PREFIX}tracker`, []),
-    applied = input(`${OPT_PREFIX}applied`, []);
-  const histF = input(`${OPT_PREFIX}hist/finite`, [H]),
-    histL = input(`${OPT_PREFIX}hist/loss`, [H]),
-    slot = input(`${OPT_PREFIX}slot`, []);
-  const front: IrNode[] = [];
-  const emitFront = (op: string, inputs: string[], out: string) => {
-    front.push(new IrNode(op, inputs, [out], g, `${OPT_PREFIX}${out.replace(OPT_PREFIX, '')}`));
-    return out;
-  };
-  g.inputs = g.inputs.filter((x) => x !== 'grad_scale');
-  emitFront('Mul', [scale, constant(mult / o.batch)], 'grad_scale');
-  const invScale = emitFront(
-    'Div',
-    [constant(1), emitFront('Mul', [scale, constant(mult)], fresh('scaled_mult'))],
-    fresh('inv_scale'),
-  );
-  g.nodes.unshift(...front);
-  const b1 = o.b1 ?? 0.9,
-    b2 = o.b2 ?? 0.999;
-  // Adam's bias corrections 1 / (1 − β^t) at t = applied updates + 1.
-  const t1 = adam ? emit('Add', [applied, constant(1)]) : '';
-  const bc = (b: number) => emit('Div', [constant(1), emit('Sub', [constant(1), emit('Pow', [constant(b), t1])])]);
-  const bc1 = adam ? bc(b1) : undefined,
-    bc2 = adam ? bc(b2) : undefined;
-  // Unscaled gradients, and the count of non-finite values among them (IsInf/IsNaN test the bits). Read before
-  // the `grad/…` outputs: a gradient computed in fp32 (a bias's batch sum) reaches the update unrounded.
-  const source = (gname: string) => {
-    const p = g.values.get(gname)?.producer;
-    return p?.opType === 'Identity' ? p.inputs[0] : gname;
-  };
-  const gu = tg.weights.map((w, k) => emit('Mul', [source(tg.grads[k]), invScale], {}, fresh(`unscaled/${w}`)));
-  const sumAll = (xs: string[]) => xs.reduce((acc, x) => emit('Add', [acc, x]));
-  const bad = sumAll(
-    gu.map((x) =>
-      emit(
-        'ReduceSum',
-        [emit('Cast', [emit('Or', [emit('IsInf', [x]), emit('IsNaN', [x])])], { to: DataType.FLOAT })],
-        { keepdims: 0 },
-      ),
-    ),
-  );
-  const finite = emit('Equal', [bad, constant(0)], {}, `${OPT_PREFIX}finite`);
-  output(finite, [], DataType.BOOL);
-  const skip = sc.enabled; // GradScaler skips the step on a non-finite gradient; without scaling it steps anyway
-  let grads = gu;
-  if (o.maxGradNorm !== undefined) {
-    // clip_grad_norm_: k = max / (‖g‖ + 1e-6) where ‖g‖ > max, else 1.
-    const norm = emit('Sqrt', [sumAll(gu.map((x) => emit('ReduceSum', [emit('Mul', [x, x])], { keepdims: 0 })))]);
-    const max = constant(o.maxGradNorm);
-    const k = emit('Where', [
-      emit('Greater', [norm, max]),
-      emit('Div', [max, emit('Add', [norm, constant(1e-6)])]),
-      constant(1),
-    ]);
-    grads = gu.map((x) => emit('Mul', [x, k]));
-  }
-  const carry: Record<string, string> = {};
-  const moments: { name: string; dims: number[] }[] = [];
-  const keep: string[] = [slot];
-  const lr = constant(o.lr);
-  /** A carried fp32 value: input `name`, its update as output `${name}/next` (`guarded`: kept when the step is skipped). */
-  const carried = (name: string, dims: number[], next: string, isMoment = false, guarded = true) => {
-    const out = `${name}/next`;
-    const kept = guarded && skip ? emit('Where', [finite, next, name], {}, out) : emit('Identity', [next], {}, out);
-    output(kept, dims);
-    carry[out] = name;
-    keep.push(name, out);
-    if (isMoment) moments.push({ name, dims });
-  };
-  tg.weights.forEach((w, k) => {
-    const dims = dimsOf(w),
-      gr = grads[k];
-    let step: string;
-    if (adam) {
-      const m = input(`${OPT_PREFIX}m/${w}`, dims),
-        v = input(`${OPT_PREFIX}v/${w}`, dims);
-      const m1 = emit('Add', [emit('Mul', [m, constant(b1)]), emit('Mul', [gr, constant(1 - b1)])]);
-      const v1 = emit('Add', [emit('Mul', [v, constant(b2)]), emit('Mul', [emit('Mul', [gr, gr]), constant(1 - b2)])]);
-      step = emit('Div', [
-        emit('Mul', [emit('Mul', [m1, bc1!]), lr]),
-        emit('Add', [emit('Sqrt', [emit('Mul', [v1, bc2!])]), constant(o.eps ?? 1e-8)]),
-      ]);
-      carried(m, dims, m1, true);
-      carried(v, dims, v1, true);
-    } else {
-      const v = input(`${OPT_PREFIX}m/${w}`, dims);
-      const v1 = emit('Add', [emit('Mul', [v, constant(o.momentum ?? 0.9)]), gr]);
-      step = emit('Mul', [v1, lr]);
-      carried(v, dims, v1, true);
-    }
-    carried(w, dims, emit('Sub', [w, step]), false);
-  });
-  // The scaler (LossScaler.record): clean → tracker + 1, the scale × growthFactor when it reaches the interval;
-  // non-finite → tracker 0, scale × backoffFactor. Disabled: both stay.
-  const f = emit('Cast', [finite], { to: DataType.FLOAT });
-  if (sc.enabled) {
-    const t2 = emit('Add', [tracker, constant(1)]);
-    const grow = emit('Equal', [t2, constant(sc.growthInterval)]);
-    carried(
-      scale,
-      [],
-      emit('Where', [
-        finite,
-        emit('Where', [grow, emit('Mul', [scale, constant(sc.growthFactor)]), scale]),
-        emit('Mul', [scale, constant(sc.backoffFactor)]),
-      ]),
-      false,
-      false,
+  /** grad_scale = scale · lossMultiplier / batch and 1 / (scale · lossMultiplier), computed first (before the forward). */
+  scaleFront(): string {
+    const { g, w, scale, o } = this,
+      mult = o.lossMultiplier ?? 1;
+    const front: Node[] = [];
+    const emitFront = (op: string, inputs: string[], out: string) => {
+      front.push(new Node(op, inputs, [out], g, `${OPT_PREFIX}${out.replace(OPT_PREFIX, '')}`));
+      return out;
+    };
+    g.inputs = g.inputs.filter((x) => x !== 'grad_scale');
+    emitFront('Mul', [scale, this.constant(mult / o.batch)], 'grad_scale');
+    const invScale = emitFront(
+      'Div',
+      [this.constant(1), emitFront('Mul', [scale, this.constant(mult)], w.fresh('scaled_mult'))],
+      w.fresh('inv_scale'),
     );
-    carried(tracker, [], emit('Where', [finite, emit('Where', [grow, constant(0), t2]), constant(0)]), false, false);
-  } else {
-    carried(scale, [], scale, false, false);
-    carried(tracker, [], tracker, false, false);
+    g.nodes.unshift(...front);
+    return invScale;
   }
-  carried(applied, [], emit('Add', [applied, skip ? f : constant(1)]), false, false);
-  // History: this step's finite flag and loss in its slot of the window (a select: a NaN loss stays in its slot).
-  const at = emit('Equal', [
-    constant(
-      0,
-      Float32Array.from({ length: H }, (_, i) => i),
-      [H],
-    ),
-    slot,
-  ]);
-  carried(histF, [H], emit('Where', [at, f, histF]), false, false);
-  carried(histL, [H], emit('Where', [at, 'loss', histL]), false, false);
-  for (const s of tg.state) carry[s.output] = s.input;
-  g.reindex();
-  const t = (dims: number[], v = 0): RTensor => ({
-    dtype: DataType.FLOAT,
-    dims,
-    data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(v),
-  });
-  const initialState = (): Record<string, RTensor> => ({
-    ...Object.fromEntries(moments.map((m) => [m.name, t(m.dims)])),
-    [scale]: t([], sc.enabled ? sc.initScale : 1),
-    [tracker]: t([]),
-    [applied]: t([]),
-    [histF]: t([H]),
-    [histL]: t([H]),
-  });
-  return {
-    model,
-    initialState,
-    stepFeed: (k) => ({ [slot]: t([], k) }),
-    history: { finite: histF, loss: histL, length: H },
-    scale,
-    applied,
-    finite,
-    carry,
-    keepFp32Io: keep,
-  };
+
+  /** Adam's bias corrections 1 / (1 − β^t) at t = applied updates + 1. */
+  adamCorrections(): { bc1?: string; bc2?: string } {
+    if (!this.adam) return {};
+    const t1 = this.emit('Add', [this.applied, this.constant(1)]);
+    const bc = (b: number) =>
+      this.emit('Div', [
+        this.constant(1),
+        this.emit('Sub', [this.constant(1), this.emit('Pow', [this.constant(b), t1])]),
+      ]);
+    return { bc1: bc(this.o.b1 ?? 0.9), bc2: bc(this.o.b2 ?? 0.999) };
+  }
+
+  private sumAll(xs: string[]): string {
+    return xs.reduce((acc, x) => this.emit('Add', [acc, x]));
+  }
+
+  /**
+   * Unscaled gradients, and the count of non-finite values among them (IsInf/IsNaN test the bits). Read before
+   * the `grad/…` outputs: a gradient computed in fp32 (a bias's batch sum) reaches the update unrounded.
+   */
+  finiteCheck(invScale: string): string {
+    const { g, tg } = this;
+    const source = (gname: string) => {
+      const p = g.values.get(gname)?.producer;
+      return p?.opType === 'Identity' ? p.inputs[0] : gname;
+    };
+    this.gu = tg.weights.map((wt, k) =>
+      this.emit('Mul', [source(tg.grads[k]), invScale], {}, this.w.fresh(`unscaled/${wt}`)),
+    );
+    const bad = this.sumAll(
+      this.gu.map((x) =>
+        this.emit(
+          'ReduceSum',
+          [
+            this.emit('Cast', [this.emit('Or', [this.emit('IsInf', [x]), this.emit('IsNaN', [x])])], {
+              to: DataType.FLOAT,
+            }),
+          ],
+          { keepdims: 0 },
+        ),
+      ),
+    );
+    this.finite = this.emit('Equal', [bad, this.constant(0)], {}, `${OPT_PREFIX}finite`);
+    this.w.output(this.finite, [], DataType.BOOL);
+    return this.finite;
+  }
+
+  /** clip_grad_norm_: k = max / (‖g‖ + 1e-6) where ‖g‖ > max, else 1. */
+  clip(): string[] {
+    const { gu, o } = this;
+    if (o.maxGradNorm === undefined) return gu;
+    const norm = this.emit('Sqrt', [
+      this.sumAll(gu.map((x) => this.emit('ReduceSum', [this.emit('Mul', [x, x])], { keepdims: 0 }))),
+    ]);
+    const max = this.constant(o.maxGradNorm);
+    const k = this.emit('Where', [
+      this.emit('Greater', [norm, max]),
+      this.emit('Div', [max, this.emit('Add', [norm, this.constant(1e-6)])]),
+      this.constant(1),
+    ]);
+    return gu.map((x) => this.emit('Mul', [x, k]));
+  }
+
+  /** A carried fp32 value: input `name`, its update as output `${name}/next` (`guarded`: kept when the step is skipped). */
+  private carried(name: string, dims: number[], next: string, isMoment = false, guarded = true): void {
+    const out = `${name}/next`;
+    const kept =
+      guarded && this.skip
+        ? this.emit('Where', [this.finite, next, name], {}, out)
+        : this.emit('Identity', [next], {}, out);
+    this.w.output(kept, dims);
+    this.carry[out] = name;
+    this.keep.push(name, out);
+    if (isMoment) this.moments.push({ name, dims });
+  }
+
+  /** SGD with momentum or Adam, per weight; the weight and its moments carried. */
+  updates(grads: string[], bc1?: string, bc2?: string): void {
+    const { o, tg } = this,
+      b1 = o.b1 ?? 0.9,
+      b2 = o.b2 ?? 0.999;
+    const lr = this.constant(o.lr);
+    tg.weights.forEach((wt, k) => {
+      const dims = this.g.values.get(wt)!.type!.shape as number[],
+        gr = grads[k];
+      let step: string;
+      if (this.adam) {
+        const m = this.w.input(`${OPT_PREFIX}m/${wt}`, dims),
+          v = this.w.input(`${OPT_PREFIX}v/${wt}`, dims);
+        const m1 = this.emit('Add', [
+          this.emit('Mul', [m, this.constant(b1)]),
+          this.emit('Mul', [gr, this.constant(1 - b1)]),
+        ]);
+        const v1 = this.emit('Add', [
+          this.emit('Mul', [v, this.constant(b2)]),
+          this.emit('Mul', [this.emit('Mul', [gr, gr]), this.constant(1 - b2)]),
+        ]);
+        step = this.emit('Div', [
+          this.emit('Mul', [this.emit('Mul', [m1, bc1!]), lr]),
+          this.emit('Add', [this.emit('Sqrt', [this.emit('Mul', [v1, bc2!])]), this.constant(o.eps ?? 1e-8)]),
+        ]);
+        this.carried(m, dims, m1, true);
+        this.carried(v, dims, v1, true);
+      } else {
+        const v = this.w.input(`${OPT_PREFIX}m/${wt}`, dims);
+        const v1 = this.emit('Add', [this.emit('Mul', [v, this.constant(o.momentum ?? 0.9)]), gr]);
+        step = this.emit('Mul', [v1, lr]);
+        this.carried(v, dims, v1, true);
+      }
+      this.carried(wt, dims, this.emit('Sub', [wt, step]), false);
+    });
+  }
+
+  /**
+   * The scaler (LossScaler.record): clean → tracker + 1, the scale × growthFactor when it reaches the interval;
+   * non-finite → tracker 0, scale × backoffFactor. Disabled: both stay. Returns the finite flag as a float.
+   */
+  scalerUpdate(finite: string): string {
+    const { scale, tracker, applied } = this,
+      sc = this.o.scaler;
+    const f = this.emit('Cast', [finite], { to: DataType.FLOAT });
+    if (sc.enabled) {
+      const t2 = this.emit('Add', [tracker, this.constant(1)]);
+      const grow = this.emit('Equal', [t2, this.constant(sc.growthInterval)]);
+      const next = this.emit('Where', [
+        finite,
+        this.emit('Where', [grow, this.emit('Mul', [scale, this.constant(sc.growthFactor)]), scale]),
+        this.emit('Mul', [scale, this.constant(sc.backoffFactor)]),
+      ]);
+      this.carried(scale, [], next, false, false);
+      this.carried(
+        tracker,
+        [],
+        this.emit('Where', [finite, this.emit('Where', [grow, this.constant(0), t2]), this.constant(0)]),
+        false,
+        false,
+      );
+    } else {
+      this.carried(scale, [], scale, false, false);
+      this.carried(tracker, [], tracker, false, false);
+    }
+    this.carried(applied, [], this.emit('Add', [applied, this.skip ? f : this.constant(1)]), false, false);
+    return f;
+  }
+
+  /** History: this step's finite flag and loss in its slot of the window (a select: a NaN loss stays in its slot). */
+  history(f: string): void {
+    const { H, histF, histL } = this;
+    const at = this.emit('Equal', [
+      this.constant(
+        0,
+        Float32Array.from({ length: H }, (_, i) => i),
+        [H],
+      ),
+      this.slot,
+    ]);
+    this.carried(histF, [H], this.emit('Where', [at, f, histF]), false, false);
+    this.carried(histL, [H], this.emit('Where', [at, 'loss', histL]), false, false);
+  }
+
+  result(finite: string): StepGraph {
+    const { tg, H, scale, tracker, applied, histF, histL, slot } = this,
+      sc = this.o.scaler;
+    for (const st of tg.state) this.carry[st.output] = st.input;
+    this.g.reindex();
+    const t = (dims: number[], v = 0): RTensor => ({
+      dtype: DataType.FLOAT,
+      dims,
+      data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(v),
+    });
+    const initialState = (): Record<string, RTensor> => ({
+      ...Object.fromEntries(this.moments.map((m) => [m.name, t(m.dims)])),
+      [scale]: t([], sc.enabled ? sc.initScale : 1),
+      [tracker]: t([]),
+      [applied]: t([]),
+      [histF]: t([H]),
+      [histL]: t([H]),
+    });
+    return {
+      model: this.model,
+      initialState,
+      stepFeed: (k) => ({ [slot]: t([], k) }),
+      history: { finite: histF, loss: histL, length: H },
+      scale,
+      applied,
+      finite,
+      carry: this.carry,
+      keepFp32Io: this.keep,
+    };
+  }
 }
