@@ -93,8 +93,7 @@ export function readCsv(
 
 /** Reads an IDX file (gzip), returning its dims and bytes. */
 function readIdx(path: string): { dims: number[]; data: Uint8Array } {
-  let raw: Buffer;
-  raw = gunzipCapped(readInputFile(path, 'IDX', READ_LIMITS.csv), path);
+  const raw = gunzipCapped(readInputFile(path, 'IDX', READ_LIMITS.csv), path);
   if (raw.readUInt16BE(0) !== 0 || raw[2] !== 0x08) throw new AmpError('not an unsigned-byte IDX file', path);
   const rank = raw[3];
   const dims = Array.from({ length: rank }, (_, i) => raw.readUInt32BE(4 + 4 * i));

@@ -8,7 +8,7 @@
 import type { GpuKernel } from './types.js';
 import { isFloatTensor, Params } from '../program.js';
 import { RB, CV, accumulators, registerFma, blockStores, TILE_PRODUCT, TILE4_HEAD } from './matmul.js';
-import { asConv2d, convGeometry, convTransposeGeometry } from '../../ops/conv.js';
+import { asConv2d, convGeometry, convTransposeGeometry, type Conv2dGeom } from '../../ops/conv.js';
 
 /**
  * The register-tiled GEMM of kernels/matmul.ts over (output channel, output pixel), B tiles gathered from X.
@@ -117,6 +117,45 @@ ${store}
 }`;
 }
 
+/** The conv's sizes as kernel parameters, after `p`'s own (the WGSL reads them by name). */
+const convParams = (p: Params, C: number, M: number, c: Conv2dGeom): Params =>
+  p
+    .u32('C', C)
+    .i32('H', c.H)
+    .i32('W', c.W)
+    .u32('M', M)
+    .u32('OH', c.OH)
+    .u32('OW', c.OW)
+    .u32('KH', c.KH)
+    .u32('KW', c.KW)
+    .u32('SH', c.SH)
+    .u32('SW', c.SW)
+    .u32('PT', c.PT)
+    .u32('PL', c.PL)
+    .u32('DH', c.DH)
+    .u32('DW', c.DW);
+
+/** Direct convolution, one output element an invocation (groups, any size): the body after the prologue. */
+const directConv = (T: string, bias: boolean): string => `  let mPerG = M / G;
+  let ow = i % OW; let oh = (i / OW) % OH; let m = (i / (OW * OH)) % M; let nb = i / (OW * OH * M);
+  let grp = m / mPerG;
+  var acc = ${bias ? 'f32(in2[m])' : '0.0'};
+  for (var c = 0u; c < CG; c++) {
+    let xc = (nb * C + grp * CG + c) * u32(H) * u32(W);
+    let wc = (m * CG + c) * KH * KW;
+    for (var kh = 0u; kh < KH; kh++) {
+      let ih = i32(oh * SH + kh * DH) - i32(PT);
+      if (ih < 0 || ih >= H) { continue; }
+      for (var kw = 0u; kw < KW; kw++) {
+        let iw = i32(ow * SW + kw * DW) - i32(PL);
+        if (iw < 0 || iw >= W) { continue; }
+        acc += f32(in0[xc + u32(ih) * u32(W) + u32(iw)]) * f32(in1[wc + kh * KW + kw]);
+      }
+    }
+  }
+  out0[i] = ${T}(acc);
+}`;
+
 export const convKernels: Record<string, GpuKernel> = {
   Conv: (node, [Xin, Win, B], ctx) => {
     if (
@@ -135,27 +174,13 @@ export const convKernels: Record<string, GpuKernel> = {
       kdims = Win!.dims.slice(2);
     const g = convGeometry(node, Xin!.dims.slice(2), node.attrInts('kernel_shape') ?? kdims),
       c = asConv2d(Xin!.dims.slice(2), kdims, g);
-    const { H, W: Wd, KH, KW, OH, OW } = c;
+    const { KH, KW, OH, OW } = c;
     const group = node.attrInt('group', 1);
     const n = N * M * OH * OW,
       T = ctx.type(X!.dtype);
     const ins = B ? [X!, W!, B] : [X!, W!];
     if (group === 1 && M >= 32 && OH * OW >= 16 && N <= 65535) {
-      const q = new Params()
-        .u32('C', C)
-        .i32('H', H)
-        .i32('W', Wd)
-        .u32('M', M)
-        .u32('OH', OH)
-        .u32('OW', OW)
-        .u32('KH', KH)
-        .u32('KW', KW)
-        .u32('SH', c.SH)
-        .u32('SW', c.SW)
-        .u32('PT', c.PT)
-        .u32('PL', c.PL)
-        .u32('DH', c.DH)
-        .u32('DW', c.DW);
+      const q = convParams(new Params(), C, M, c);
       const pointwise = KH === 1 && KW === 1 && g.strides.every((v) => v === 1) && g.pads.every((v) => v === 0);
       const regs = ctx.software;
       return {
@@ -173,24 +198,7 @@ export const convKernels: Record<string, GpuKernel> = {
           )}${(regs ? convRegisters : convGemm)(T, !!B, pointwise, q)}`,
       };
     }
-    const p = new Params()
-      .u32('count', n)
-      .u32('C', C)
-      .i32('H', H)
-      .i32('W', Wd)
-      .u32('M', M)
-      .u32('OH', OH)
-      .u32('OW', OW)
-      .u32('KH', KH)
-      .u32('KW', KW)
-      .u32('SH', c.SH)
-      .u32('SW', c.SW)
-      .u32('PT', c.PT)
-      .u32('PL', c.PL)
-      .u32('DH', c.DH)
-      .u32('DW', c.DW)
-      .u32('G', group)
-      .u32('CG', CG);
+    const p = convParams(new Params().u32('count', n), C, M, c).u32('G', group).u32('CG', CG);
     return {
       key: `conv2d:${X!.dtype}:${!!B}`,
       inputs: ins,
@@ -201,25 +209,7 @@ export const convKernels: Record<string, GpuKernel> = {
         ins.map((t) => t.dtype),
         [X!.dtype],
       )}${ctx.prologue('count', p)}
-  let mPerG = M / G;
-  let ow = i % OW; let oh = (i / OW) % OH; let m = (i / (OW * OH)) % M; let nb = i / (OW * OH * M);
-  let grp = m / mPerG;
-  var acc = ${B ? 'f32(in2[m])' : '0.0'};
-  for (var c = 0u; c < CG; c++) {
-    let xc = (nb * C + grp * CG + c) * u32(H) * u32(W);
-    let wc = (m * CG + c) * KH * KW;
-    for (var kh = 0u; kh < KH; kh++) {
-      let ih = i32(oh * SH + kh * DH) - i32(PT);
-      if (ih < 0 || ih >= H) { continue; }
-      for (var kw = 0u; kw < KW; kw++) {
-        let iw = i32(ow * SW + kw * DW) - i32(PL);
-        if (iw < 0 || iw >= W) { continue; }
-        acc += f32(in0[xc + u32(ih) * u32(W) + u32(iw)]) * f32(in1[wc + kh * KW + kw]);
-      }
-    }
-  }
-  out0[i] = ${T}(acc);
-}`,
+${directConv(T, !!B)}`,
     };
   },
   ConvTranspose: (node, [X, W, B], ctx) => {

@@ -99,42 +99,22 @@ ${head(p, '')}
   };
 };
 
-const gru: GpuKernel = (node, [X, W, R, B, lens, h0], ctx) => {
-  if (!isFloatTensor(X) || !W || !R || lens || X!.dims.length !== 3) return undefined;
-  if (node.attr('clip') || node.attr('activations') || node.attrInt('layout', 0)) return undefined;
-  const dir = node.attrString('direction', 'forward'),
-    D = dir === 'bidirectional' ? 2 : 1;
-  const [T, Bn, In] = X!.dims,
-    Hn = R.dims[2];
-  if (Hn > MAX_HIDDEN || W.dims[0] !== D || [W, R, B, h0].some((t) => t && t.dtype !== X!.dtype)) return undefined;
-  const lbr = node.attrInt('linear_before_reset', 0) !== 0;
-  const ins: GpuTensor[] = [X!, W, R, ...(B ? [B] : []), ...(h0 ? [h0] : [])];
-  const at = (t?: GpuTensor) => (t ? `in${ins.indexOf(t)}` : '');
-  const dt = X!.dtype,
-    Ty = ctx.type(dt);
-  const p = new Params()
-    .u32('T', T)
-    .u32('Bn', Bn)
-    .u32('In', In)
-    .u32('Hn', Hn)
-    .u32('rev', dir === 'reverse' ? 1 : 0);
-  const units = Math.ceil(Hn / 64);
-  const wb = (k: string) => (B ? `f32(${at(B)}[d * 6u * Hn + ${k}])` : '0.0');
-  return {
-    key: `gru:${dt}:${!!B}:${!!h0}:${lbr}:${units}`,
-    inputs: ins,
-    outputs: [
-      { dtype: dt, dims: [T, D, Bn, Hn] },
-      { dtype: dt, dims: [D, Bn, Hn] },
-    ],
-    meta: p.meta,
-    groups: D * Bn,
-    wgsl: () => `${ctx.bindings(
-      ins.map((t) => t.dtype),
-      [dt, dt],
-    )}
-${head(p, `var<workgroup> rh: array<f32, ${MAX_HIDDEN}>;`)}
-  for (var q = 0u; q < ${units}u; q++) { let h = lid + q * 64u; if (h < Hn) { hs[h] = ${h0 ? `f32(${at(h0)}[so + h])` : '0.0'}; } }
+/**
+ * The GRU's WGSL after its bindings: one workgroup per (direction, batch row), the hidden state in workgroup
+ * memory, gates z and r, then the candidate (with `lbr`, the reset applied after the recurrent product).
+ */
+function gruBody(o: {
+  p: Params;
+  units: number;
+  Ty: string;
+  D: number;
+  lbr: boolean;
+  h0?: string;
+  wb: (k: string) => string;
+}): string {
+  const { p, units, Ty, D, lbr, h0, wb } = o;
+  return `${head(p, `var<workgroup> rh: array<f32, ${MAX_HIDDEN}>;`)}
+  for (var q = 0u; q < ${units}u; q++) { let h = lid + q * 64u; if (h < Hn) { hs[h] = ${h0 ? `f32(${h0}[so + h])` : '0.0'}; } }
   workgroupBarrier();
   for (var s = 0u; s < T; s++) {
     let t = select(s, T - 1u - s, backward);
@@ -181,7 +161,44 @@ ${head(p, `var<workgroup> rh: array<f32, ${MAX_HIDDEN}>;`)}
     workgroupBarrier();
   }
   for (var q = 0u; q < ${units}u; q++) { let h = lid + q * 64u; if (h < Hn) { out1[so + h] = ${Ty}(hs[h]); } }
-}`,
+}`;
+}
+
+const gru: GpuKernel = (node, [X, W, R, B, lens, h0], ctx) => {
+  if (!isFloatTensor(X) || !W || !R || lens || X!.dims.length !== 3) return undefined;
+  if (node.attr('clip') || node.attr('activations') || node.attrInt('layout', 0)) return undefined;
+  const dir = node.attrString('direction', 'forward'),
+    D = dir === 'bidirectional' ? 2 : 1;
+  const [T, Bn, In] = X!.dims,
+    Hn = R.dims[2];
+  if (Hn > MAX_HIDDEN || W.dims[0] !== D || [W, R, B, h0].some((t) => t && t.dtype !== X!.dtype)) return undefined;
+  const lbr = node.attrInt('linear_before_reset', 0) !== 0;
+  const ins: GpuTensor[] = [X!, W, R, ...(B ? [B] : []), ...(h0 ? [h0] : [])];
+  const at = (t?: GpuTensor) => (t ? `in${ins.indexOf(t)}` : '');
+  const dt = X!.dtype,
+    Ty = ctx.type(dt);
+  const p = new Params()
+    .u32('T', T)
+    .u32('Bn', Bn)
+    .u32('In', In)
+    .u32('Hn', Hn)
+    .u32('rev', dir === 'reverse' ? 1 : 0);
+  const units = Math.ceil(Hn / 64);
+  const wb = (k: string) => (B ? `f32(${at(B)}[d * 6u * Hn + ${k}])` : '0.0');
+  return {
+    key: `gru:${dt}:${!!B}:${!!h0}:${lbr}:${units}`,
+    inputs: ins,
+    outputs: [
+      { dtype: dt, dims: [T, D, Bn, Hn] },
+      { dtype: dt, dims: [D, Bn, Hn] },
+    ],
+    meta: p.meta,
+    groups: D * Bn,
+    wgsl: () => `${ctx.bindings(
+      ins.map((t) => t.dtype),
+      [dt, dt],
+    )}
+${gruBody({ p, units, Ty, D, lbr, h0: h0 ? at(h0) : undefined, wb })}`,
   };
 };
 
