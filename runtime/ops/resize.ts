@@ -78,6 +78,59 @@ export const cubicCoeff = (d: number, a: number): number => {
   return 0;
 };
 
+/**
+ * The input coordinate of output position `o` under a coordinate transformation mode; undefined for a
+ * tf_crop_and_resize position outside the input. The spec's length_resized is inLen·scale (fractional when
+ * scales are given), not the rounded length.
+ */
+function sourceCoordinate(
+  ctm: string,
+  o: number,
+  inLen: number,
+  outLen: number,
+  scale: number,
+  roiStart: number,
+  roiEnd: number,
+): number | undefined {
+  switch (ctm) {
+    case 'align_corners':
+      return outLen === 1 ? 0 : (o * (inLen - 1)) / (inLen * scale - 1);
+    case 'asymmetric':
+      return o / scale;
+    case 'pytorch_half_pixel':
+      return outLen > 1 ? (o + 0.5) / scale - 0.5 : 0;
+    case 'tf_crop_and_resize': {
+      const x =
+        outLen > 1
+          ? roiStart * (inLen - 1) + (o * (roiEnd - roiStart) * (inLen - 1)) / (outLen - 1)
+          : 0.5 * (roiStart + roiEnd) * (inLen - 1);
+      return x < 0 || x > inLen - 1 ? undefined : x;
+    }
+    case 'half_pixel_symmetric': {
+      const adj = outLen / scale / inLen; // = output_width_int / output_width
+      const center = inLen / 2,
+        offset = center * (1 - adj);
+      return offset + (o + 0.5) / scale - 0.5;
+    }
+    default:
+      return (o + 0.5) / scale - 0.5; // half_pixel
+  }
+}
+
+/** Cubic taps around x: four neighbours, renormalized inside the input with exclude_outside, else clamped to it. */
+function cubicTaps(x: number, inLen: number, cubicA: number, exclude: boolean): [number, number][] {
+  const i0 = Math.floor(x),
+    t = x - i0;
+  const w = cubicWeights(t, cubicA);
+  let list: [number, number][] = [-1, 0, 1, 2].map((d, j) => [i0 + d, w[j]]);
+  if (exclude) {
+    list = list.filter(([i]) => i >= 0 && i < inLen);
+    const s = list.reduce((a, [, ww]) => a + ww, 0);
+    list = list.map(([i, ww]) => [i, ww / s]);
+  } else list = list.map(([i, ww]) => [Math.max(0, Math.min(inLen - 1, i)), ww]);
+  return list;
+}
+
 /** Per output coordinate of one axis: list of (input index, weight). */
 export function axisTaps(
   node: Node,
@@ -97,37 +150,10 @@ export function axisTaps(
   const extrap = node.attrFloat('extrapolation_value', 0);
   const taps: [number, number][][] = [];
   for (let o = 0; o < outLen; o++) {
-    let x: number;
-    switch (ctm) {
-      // The spec's length_resized is inLen·scale (fractional when scales are given), not the rounded length.
-      case 'align_corners':
-        x = outLen === 1 ? 0 : (o * (inLen - 1)) / (inLen * scale - 1);
-        break;
-      case 'asymmetric':
-        x = o / scale;
-        break;
-      case 'pytorch_half_pixel':
-        x = outLen > 1 ? (o + 0.5) / scale - 0.5 : 0;
-        break;
-      case 'tf_crop_and_resize':
-        x =
-          outLen > 1
-            ? roiStart * (inLen - 1) + (o * (roiEnd - roiStart) * (inLen - 1)) / (outLen - 1)
-            : 0.5 * (roiStart + roiEnd) * (inLen - 1);
-        if (x < 0 || x > inLen - 1) {
-          taps.push([[-1, extrap]]);
-          continue;
-        }
-        break;
-      case 'half_pixel_symmetric': {
-        const adj = outLen / scale / inLen; // = output_width_int / output_width
-        const center = inLen / 2,
-          offset = center * (1 - adj);
-        x = offset + (o + 0.5) / scale - 0.5;
-        break;
-      }
-      default:
-        x = (o + 0.5) / scale - 0.5; // half_pixel
+    const x = sourceCoordinate(ctm, o, inLen, outLen, scale, roiStart, roiEnd);
+    if (x === undefined) {
+      taps.push([[-1, extrap]]); // tf_crop_and_resize outside the input: the extrapolation value
+      continue;
     }
     if (mode === 'nearest') {
       taps.push([[nearestIndex(x, nm, inLen), 1]]);
@@ -152,16 +178,7 @@ export function axisTaps(
       );
       continue;
     }
-    const i0 = Math.floor(x),
-      t = x - i0;
-    const w = cubicWeights(t, cubicA);
-    let list: [number, number][] = [-1, 0, 1, 2].map((d, j) => [i0 + d, w[j]]);
-    if (exclude) {
-      list = list.filter(([i]) => i >= 0 && i < inLen);
-      const s = list.reduce((a, [, ww]) => a + ww, 0);
-      list = list.map(([i, ww]) => [i, ww / s]);
-    } else list = list.map(([i, ww]) => [Math.max(0, Math.min(inLen - 1, i)), ww]);
-    taps.push(list);
+    taps.push(cubicTaps(x, inLen, cubicA, exclude));
   }
   return taps;
 }

@@ -210,28 +210,7 @@ export class WebGpuExecutor {
     this.fusedGroups = 0;
     const env = new Map<string, Val>();
     const owned = new Map<GPUBuffer, number>(); // refcounts of intermediate buffers (views share them)
-    for (const [name, t] of g.initializers) env.set(name, this.initVal(t));
-    checkFeedNames(g, feeds);
-    for (const name of g.inputs) {
-      if (g.initializers.has(name)) continue;
-      const t = feeds[name];
-      const held = this.carried.get(name);
-      if (!t && held) {
-        env.set(name, { ...held });
-        continue;
-      } // a copy: an upload this run must not stick to it
-      if (!t) throw missingInput(name);
-      checkFeed(g, name, t);
-      const v: Val = { cpu: t };
-      env.set(name, v);
-      // Uploaded now, before any kernel is recorded: an upload in the middle of recording has to submit first.
-      if (
-        gpuType(t.dtype) &&
-        (t.data as ArrayBufferView).byteLength <= this.ctx.maxBinding &&
-        g.values.get(name)?.consumers.some((c) => gpuKernels[c.opType] || this.fusion.has(c))
-      )
-        this.gpuOf(v);
-    }
+    this.bindInputs(feeds, env);
     const keep = new Set([...g.outputs, ...(opts.outputs ?? []), ...Object.keys(opts.carry ?? {})]);
     const declared = (name: string) => g.values.get(name)?.type?.elemType;
     const release = (name: string) => {
@@ -286,10 +265,46 @@ export class WebGpuExecutor {
             env.delete(x);
           }
     }
-    const names = opts.outputs ?? g.outputs;
+    const result = await this.fetchOutputs(opts.outputs ?? g.outputs, env, declared);
+    this.carryOver(opts.carry ?? {}, env, keep, release);
+    return result;
+  }
+
+  /** Initializers and feeds as this run's values; feeds a GPU kernel reads are uploaded before recording starts. */
+  private bindInputs(feeds: Record<string, RTensor>, env: Map<string, Val>): void {
+    const g = this.model.graph;
+    for (const [name, t] of g.initializers) env.set(name, this.initVal(t));
+    checkFeedNames(g, feeds);
+    for (const name of g.inputs) {
+      if (g.initializers.has(name)) continue;
+      const t = feeds[name];
+      const held = this.carried.get(name);
+      if (!t && held) {
+        env.set(name, { ...held });
+        continue;
+      } // a copy: an upload this run must not stick to it
+      if (!t) throw missingInput(name);
+      checkFeed(g, name, t);
+      const v: Val = { cpu: t };
+      env.set(name, v);
+      // Uploaded now, before any kernel is recorded: an upload in the middle of recording has to submit first.
+      if (
+        gpuType(t.dtype) &&
+        (t.data as ArrayBufferView).byteLength <= this.ctx.maxBinding &&
+        g.values.get(name)?.consumers.some((c) => gpuKernels[c.opType] || this.fusion.has(c))
+      )
+        this.gpuOf(v);
+    }
+  }
+
+  /** The asked-for values on the CPU: those only the GPU holds come back in one readback. */
+  private async fetchOutputs(
+    names: string[],
+    env: Map<string, Val>,
+    declared: (name: string) => number | undefined,
+  ): Promise<Record<string, RTensor>> {
     const result: Record<string, RTensor> = {};
     for (const name of names) if (!env.get(name)) throw new AmpError(`'${name}' is not a value of the model`);
-    // The values only the GPU holds come back in one readback.
     const back = new Map<Val, number | undefined>();
     for (const name of names) {
       const v = env.get(name)!;
@@ -300,10 +315,19 @@ export class WebGpuExecutor {
       v.cpu = this.fromBytes(v.gpu!, bytes[k], want ?? v.gpu!.dtype);
     });
     for (const name of names) result[name] = await this.cpuOf(env.get(name)!, declared(name));
-    // Carried outputs stay where they are (on the device: no readback); the values they replace are freed.
+    return result;
+  }
+
+  /** Carried outputs stay where they are (on the device: no readback); the values they replace are freed. */
+  private carryOver(
+    carry: Record<string, string>,
+    env: Map<string, Val>,
+    keep: Set<string>,
+    release: (name: string) => void,
+  ): void {
     const retain = new Set<GPUBuffer>();
     const next = new Map<string, Val>();
-    for (const [out, inp] of Object.entries(opts.carry ?? {})) {
+    for (const [out, inp] of Object.entries(carry)) {
       const v = env.get(out);
       if (!v) throw new AmpError(`carried output '${out}' is not a value of the model`);
       next.set(inp, v);
@@ -315,7 +339,6 @@ export class WebGpuExecutor {
     for (const name of keep) if (env.has(name) && !retain.has(env.get(name)!.gpu?.buffer as GPUBuffer)) release(name);
     this.runner.flush();
     for (const b of this.uploads.splice(0)) if (!retain.has(b)) this.runner.release(b);
-    return result;
   }
 
   /** An initializer's value, kept across runs: uploaded when a kernel first reads it (a weight only CPU-fallback ops read never goes to the GPU). */
@@ -399,7 +422,19 @@ export class WebGpuExecutor {
       carried = next;
     }
     count();
-    // Scan outputs stacked along a new first axis, one copy per iteration; the pieces go back to the pool.
+    return this.loopResult(carried, scans, made, kept);
+  }
+
+  /**
+   * A Loop's outputs: the last carried values, and its scan outputs stacked along a new first axis (one copy per
+   * iteration; the pieces go back to the pool). `fresh`: the buffers the iterations computed.
+   */
+  private loopResult(
+    carried: Val[],
+    scans: GpuTensor[][],
+    made: Set<GPUBuffer>,
+    kept: Set<GPUBuffer>,
+  ): { vals: Val[]; fresh: Set<GPUBuffer> } {
     const stacked = scans.map((ts) => {
       const into = this.runner.tensor(ts[0].dtype, [ts.length, ...ts[0].dims]);
       ts.forEach((t, i) => this.runner.run(copyInto(this.program, t, into, i * numel(t.dims))));

@@ -28,6 +28,42 @@ function iou(b: ArrayLike<number>, i: number, j: number, center: boolean): numbe
   return ua <= 0 ? 0 : inter / ua;
 }
 
+/**
+ * RoiAlign's bilinear sample at (yy, xx) of a H×W plane at `base`: the four weights and the four values (all 0
+ * outside [−1, H] × [−1, W], as onnxruntime's kernel does).
+ */
+function bilinear(x: ArrayLike<number>, base: number, H: number, W: number, yy: number, xx: number): number[] {
+  if (yy < -1 || yy > H || xx < -1 || xx > W) return [0, 0, 0, 0, 0, 0, 0, 0];
+  let y = Math.max(yy, 0),
+    xv = Math.max(xx, 0);
+  let yl = Math.floor(y),
+    xl = Math.floor(xv),
+    yh: number,
+    xh: number;
+  if (yl >= H - 1) {
+    yh = yl = H - 1;
+    y = yl;
+  } else yh = yl + 1;
+  if (xl >= W - 1) {
+    xh = xl = W - 1;
+    xv = xl;
+  } else xh = xl + 1;
+  const ly = y - yl,
+    lx = xv - xl,
+    hy = 1 - ly,
+    hx = 1 - lx;
+  return [
+    hy * hx,
+    hy * lx,
+    ly * hx,
+    ly * lx,
+    x[base + yl * W + xl],
+    x[base + yl * W + xh],
+    x[base + yh * W + xl],
+    x[base + yh * W + xh],
+  ];
+}
+
 export const detectionKernels: Record<string, Kernel> = {
   NonMaxSuppression: (node, [boxes, scores, maxOut, iouT, scoreT]) => {
     const [B, C, Nb] = scores!.dims;
@@ -96,42 +132,7 @@ export const detectionKernels: Record<string, Kernel> = {
               const yy = sh + py * bh + ((iy + 0.5) * bh) / gh;
               for (let ix = 0; ix < gw; ix++) {
                 const xx = sw + px * bw + ((ix + 0.5) * bw) / gw;
-                let v1 = 0,
-                  v2 = 0,
-                  v3 = 0,
-                  v4 = 0,
-                  w1 = 0,
-                  w2 = 0,
-                  w3 = 0,
-                  w4 = 0;
-                if (!(yy < -1 || yy > H || xx < -1 || xx > W)) {
-                  let y = Math.max(yy, 0),
-                    xv = Math.max(xx, 0);
-                  let yl = Math.floor(y),
-                    xl = Math.floor(xv),
-                    yh: number,
-                    xh: number;
-                  if (yl >= H - 1) {
-                    yh = yl = H - 1;
-                    y = yl;
-                  } else yh = yl + 1;
-                  if (xl >= W - 1) {
-                    xh = xl = W - 1;
-                    xv = xl;
-                  } else xh = xl + 1;
-                  const ly = y - yl,
-                    lx = xv - xl,
-                    hy = 1 - ly,
-                    hx = 1 - lx;
-                  w1 = hy * hx;
-                  w2 = hy * lx;
-                  w3 = ly * hx;
-                  w4 = ly * lx;
-                  v1 = x[base + yl * W + xl];
-                  v2 = x[base + yl * W + xh];
-                  v3 = x[base + yh * W + xl];
-                  v4 = x[base + yh * W + xh];
-                }
+                const [w1, w2, w3, w4, v1, v2, v3, v4] = bilinear(x, base, H, W, yy, xx);
                 if (max) acc = Math.max(acc, w1 * v1, w2 * v2, w3 * v3, w4 * v4);
                 else acc += w1 * v1 + w2 * v2 + w3 * v3 + w4 * v4;
               }

@@ -174,36 +174,15 @@ export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
   return all.filter((grp) => grp.members.length > 1);
 }
 
-/**
- * The group's kernel for these input tensors (by grp.inputs), or undefined: every member's operands must be
- * `count` elements of one layout (dims equal but for leading 1s) or single elements.
- */
-export function fusedProgram(
-  ctx: ProgramContext,
+type OperandInfo = Map<string, { dims: number[]; dtype: number; ref: string }>;
+
+/** Each elementwise member as a WGSL block computing `t<j>` from its operands; which half types they produce. */
+function memberCode(
   grp: FusionGroup,
-  ins: GpuTensor[],
-  axes?: RTensor,
-): { program: Program; dtypes: number[]; dims: number[][] } | undefined {
-  const info = new Map<string, { dims: number[]; dtype: number; ref: string }>();
-  grp.inputs.forEach((name, k) => info.set(name, { dims: ins[k].dims, dtype: ins[k].dtype, ref: `e${k}` }));
-  const strip = (d: number[]) => {
-    const k = d.findIndex((x) => x !== 1);
-    return k < 0 ? [] : d.slice(k);
-  };
-  let big: number[] | undefined;
-  const fits = (d: number[]) => {
-    if (numel(d) === 1) return true;
-    big ??= strip(d);
-    return strip(d).join() === big.join();
-  };
-  const emu = ctx.halfEmulated;
+  info: OperandInfo,
+  fits: (d: number[]) => boolean,
+): { code: string[]; half: boolean; bf: boolean } | undefined {
   const code: string[] = [];
-  const loads = ins.map((t, k) => {
-    if (!fits(t.dims)) return undefined;
-    const at = numel(t.dims) === 1 ? '0u' : 'i';
-    return t.dtype === B ? `let e${k} = in${k}[${at}] != 0u;` : `let e${k} = f32(in${k}[${at}]);`;
-  });
-  if (loads.some((l) => l === undefined)) return undefined;
   let half = false,
     bf = false;
   const elementwise = grp.members.filter((m) => m !== grp.reduce);
@@ -232,7 +211,77 @@ export function fusedProgram(
     );
     info.set(m.outputs[0], { dims, dtype: spec.out, ref: `t${j}` });
   }
-  const count = big ? numel(big) : 1;
+  return { code, half, bf };
+}
+
+/** A value stored as its output type: bool as 0/1, fp16 natively or rounded in f32 (emulated), bf16 rounded. */
+function storeAs(dtype: number, v: string, emu: boolean): string {
+  if (dtype === B) return `select(0u, 1u, ${v})`;
+  if (dtype === H) return emu ? `q16(${v})` : `to_half(${v})`;
+  return dtype === BF ? `qb16(${v})` : v;
+}
+
+/** q16 rounds to fp16 in f32; ctx.bindings() brings it along with emulated fp16 I/O, else it is defined here. */
+function halfFunctions(emu: boolean, half: boolean, outHalf: boolean, ioTypes: number[]): string {
+  const q16 = 'fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }';
+  if (emu) return (half || outHalf) && !ioTypes.includes(H) ? Q16 : '';
+  return outHalf ? `${TO_HALF}\n${q16}` : half ? `${HALF_BITS}\n${q16}` : '';
+}
+
+/** What the WGSL depends on besides types and shapes: the members, their operands and their attributes. */
+function groupSignature(grp: FusionGroup, info: OperandInfo): string {
+  const attrs = (m: Node) =>
+    `${m.opType === 'Cast' ? m.attrInt('to', 0) : ''}${m.opType === 'LeakyRelu' ? m.attrFloat('alpha', 0.01) : ''}${m.opType === 'IsInf' ? `${m.attrInt('detect_positive', 1)}${m.attrInt('detect_negative', 1)}` : ''}`;
+  return grp.members
+    .map((m) => `${m.opType}(${m.inputs.map((x) => info.get(x)?.ref ?? 'axes').join(',')})${attrs(m)}`)
+    .join(';');
+}
+
+/**
+ * Operands of a fused group share one layout — dims equal but for leading 1s — or are single elements: `fits`
+ * checks a tensor's dims against the first multi-element one seen, `count` is that layout's element count.
+ */
+function oneLayout(): { fits: (d: number[]) => boolean; count: () => number } {
+  const strip = (d: number[]) => {
+    const k = d.findIndex((x) => x !== 1);
+    return k < 0 ? [] : d.slice(k);
+  };
+  let big: number[] | undefined;
+  return {
+    fits: (d) => {
+      if (numel(d) === 1) return true;
+      big ??= strip(d);
+      return strip(d).join() === big.join();
+    },
+    count: () => (big ? numel(big) : 1),
+  };
+}
+
+/**
+ * The group's kernel for these input tensors (by grp.inputs), or undefined: every member's operands must be
+ * `count` elements of one layout (dims equal but for leading 1s) or single elements.
+ */
+export function fusedProgram(
+  ctx: ProgramContext,
+  grp: FusionGroup,
+  ins: GpuTensor[],
+  axes?: RTensor,
+): { program: Program; dtypes: number[]; dims: number[][] } | undefined {
+  const info: OperandInfo = new Map();
+  grp.inputs.forEach((name, k) => info.set(name, { dims: ins[k].dims, dtype: ins[k].dtype, ref: `e${k}` }));
+  const layout = oneLayout();
+  const fits = layout.fits;
+  const emu = ctx.halfEmulated;
+  const loads = ins.map((t, k) => {
+    if (!fits(t.dims)) return undefined;
+    const at = numel(t.dims) === 1 ? '0u' : 'i';
+    return t.dtype === B ? `let e${k} = in${k}[${at}] != 0u;` : `let e${k} = f32(in${k}[${at}]);`;
+  });
+  if (loads.some((l) => l === undefined)) return undefined;
+  const members = memberCode(grp, info, fits);
+  if (!members) return undefined;
+  const { code, half, bf } = members;
+  const count = layout.count();
   // A closing reduction: over rows of the group's one shape (trailing axes), its input computed per element.
   const red = grp.reduce,
     src = red && info.get(red.inputs[0]);
@@ -240,46 +289,26 @@ export function fusedProgram(
   if (red && (!src || !isFloat(src.dtype) || !geo || !geo.trailing || numel(src.dims) !== count)) return undefined;
   if (red) info.set(red.outputs[0], { dims: geo!.outDims, dtype: src!.dtype, ref: '' });
   const outs = grp.outputs.map((o) => info.get(o)!);
-  const store = (o: { dtype: number; ref: string }, v = o.ref) =>
-    o.dtype === B
-      ? `select(0u, 1u, ${v})`
-      : o.dtype === H && !emu
-        ? `to_half(${v})`
-        : o.dtype === H
-          ? `q16(${v})`
-          : o.dtype === BF
-            ? `qb16(${v})`
-            : v;
-  const stores = grp.outputs.flatMap((name, k) => {
-    const o = outs[k];
-    if (red && name === red.outputs[0]) return [];
-    return [
-      numel(o.dims) === 1 && count > 1 ? `if (i == 0u) { out${k}[0] = ${store(o)}; }` : `out${k}[i] = ${store(o)};`,
-    ];
-  });
+  const store = (o: { dtype: number; ref: string }, v = o.ref) => storeAs(o.dtype, v, emu);
+  // Each output stored per element; a single-element output once (by element 0); the reduction's in its rows.
+  const stores = grp.outputs.flatMap((name, k) =>
+    red && name === red.outputs[0]
+      ? []
+      : [
+          numel(outs[k].dims) === 1 && count > 1
+            ? `if (i == 0u) { out${k}[0] = ${store(outs[k])}; }`
+            : `out${k}[i] = ${store(outs[k])};`,
+        ],
+  );
   const ioTypes = [...ins.map((t) => t.dtype), ...outs.map((o) => o.dtype)];
-  // q16 rounds to fp16 in f32; ctx.bindings() brings it along with emulated fp16 I/O, else it is defined here.
-  const q16 = 'fn q16(x: f32) -> f32 { return unpack2x16float(half_bits(x)).x; }';
-  const outHalf = outs.some((o) => o.dtype === H);
-  const halfFns = emu
-    ? (half || outHalf) && !ioTypes.includes(H)
-      ? Q16
-      : ''
-    : outHalf
-      ? `${TO_HALF}\n${q16}`
-      : half
-        ? `${HALF_BITS}\n${q16}`
-        : '';
-  const sig = grp.members
-    .map(
-      (m) =>
-        `${m.opType}(${m.inputs.map((x) => info.get(x)?.ref ?? 'axes').join(',')})${m.opType === 'Cast' ? m.attrInt('to', 0) : ''}${m.opType === 'LeakyRelu' ? m.attrFloat('alpha', 0.01) : ''}${m.opType === 'IsInf' ? `${m.attrInt('detect_positive', 1)}${m.attrInt('detect_negative', 1)}` : ''}`,
-    )
-    .join(';');
-  const shapes = [
-    ...ins.map((t) => (numel(t.dims) === 1 ? 's' : 'n')),
-    ...outs.map((o) => (numel(o.dims) === 1 ? 's' : 'n')),
-  ].join('');
+  const halfFns = halfFunctions(
+    emu,
+    half,
+    outs.some((o) => o.dtype === H),
+    ioTypes,
+  );
+  const sig = groupSignature(grp, info);
+  const shapes = [...ins, ...outs].map((t) => (numel(t.dims) === 1 ? 's' : 'n')).join('');
   const bfFns = bf && !ioTypes.includes(BF) ? QB16 : ''; // else ctx.bindings() brings it
   const header = `${ctx.bindings(
     ins.map((t) => t.dtype),
@@ -291,19 +320,11 @@ export function fusedProgram(
   if (red) {
     const k = grp.outputs.indexOf(red.outputs[0]);
     if (k < 0) return undefined; // a sum nobody reads
+    const wgsl = () =>
+      `${header}\n${ROWS_MAIN(p.locals, `${body}\n  let v = ${src!.ref};`, `out${k}[o] = ${store(outs[k], 'part[0] * scale')};`)}`;
     const p = new Params().u32('count', geo!.count).u32('R', geo!.R).f32('scale', geo!.scale);
-    return {
-      ...base,
-      program: {
-        key: `fused-rows:${sig}:${ioTypes.join(',')}:${shapes}`,
-        inputs: ins,
-        outputs,
-        meta: p.meta,
-        groups: geo!.count,
-        wgsl: () =>
-          `${header}\n${ROWS_MAIN(p.locals, `${body}\n  let v = ${src!.ref};`, `out${k}[o] = ${store(outs[k], 'part[0] * scale')};`)}`,
-      },
-    };
+    const key = `fused-rows:${sig}:${ioTypes.join(',')}:${shapes}`;
+    return { ...base, program: { key, inputs: ins, outputs, meta: p.meta, groups: geo!.count, wgsl } };
   }
   const p = new Params().u32('count', count);
   return {
