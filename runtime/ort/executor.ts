@@ -7,27 +7,11 @@
 import { HostCarry } from '../carry.js';
 import type { Model } from '../../src/ir/graph.js';
 import type { RTensor } from '../../src/ir/rtensor.js';
-import { DataType, type TypedArray } from '../../src/core/dtype.js';
+import type { TypedArray } from '../../src/core/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
 import { encodeModel } from '../../src/onnx/io.js';
 import type { RunOptions } from '../cpu/executor.js';
-
-const ORT_TYPE: Record<number, string> = {
-  [DataType.FLOAT]: 'float32',
-  [DataType.FLOAT16]: 'float16',
-  [DataType.DOUBLE]: 'float64',
-  [DataType.INT8]: 'int8',
-  [DataType.UINT8]: 'uint8',
-  [DataType.INT16]: 'int16',
-  [DataType.UINT16]: 'uint16',
-  [DataType.INT32]: 'int32',
-  [DataType.UINT32]: 'uint32',
-  [DataType.INT64]: 'int64',
-  [DataType.UINT64]: 'uint64',
-  [DataType.BOOL]: 'bool',
-  [DataType.STRING]: 'string',
-};
-const FROM_ORT = Object.fromEntries(Object.entries(ORT_TYPE).map(([k, v]) => [v, Number(k)]));
+import { ORT_TYPE, FROM_ORT } from './types.js';
 
 interface OrtTensor {
   type: string;

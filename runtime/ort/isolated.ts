@@ -12,22 +12,8 @@ import { tmpdir } from 'node:os';
 import type { RTensor } from '../../src/ir/rtensor.js';
 import { DataType, typedArrayCtor, type TypedArray } from '../../src/core/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
+import { ORT_TYPE, FROM_ORT } from './types.js';
 
-const ORT_TYPE: Record<number, string> = {
-  [DataType.FLOAT]: 'float32',
-  [DataType.FLOAT16]: 'float16',
-  [DataType.DOUBLE]: 'float64',
-  [DataType.INT8]: 'int8',
-  [DataType.UINT8]: 'uint8',
-  [DataType.INT16]: 'int16',
-  [DataType.UINT16]: 'uint16',
-  [DataType.INT32]: 'int32',
-  [DataType.UINT32]: 'uint32',
-  [DataType.INT64]: 'int64',
-  [DataType.UINT64]: 'uint64',
-  [DataType.BOOL]: 'bool',
-};
-const FROM_ORT = Object.fromEntries(Object.entries(ORT_TYPE).map(([k, v]) => [v, Number(k)]));
 interface Wire {
   type: string;
   dims: number[];

@@ -1,25 +1,9 @@
 /** onnxruntime-node as the oracle: runtime tensors in and out. */
 import * as ort from 'onnxruntime-node';
 import type { RTensor } from '../../src/ir/rtensor.js';
-import { DataType } from '../../src/core/dtype.js';
 import type { TypedArray } from '../../src/core/dtype.js';
-
-const ORT_TYPE: Record<number, ort.Tensor.Type> = {
-  [DataType.FLOAT]: 'float32',
-  [DataType.FLOAT16]: 'float16',
-  [DataType.DOUBLE]: 'float64',
-  [DataType.INT8]: 'int8',
-  [DataType.UINT8]: 'uint8',
-  [DataType.INT16]: 'int16',
-  [DataType.UINT16]: 'uint16',
-  [DataType.INT32]: 'int32',
-  [DataType.UINT32]: 'uint32',
-  [DataType.INT64]: 'int64',
-  [DataType.UINT64]: 'uint64',
-  [DataType.BOOL]: 'bool',
-  [DataType.STRING]: 'string',
-};
-const FROM_ORT = Object.fromEntries(Object.entries(ORT_TYPE).map(([k, v]) => [v, Number(k)]));
+import { ORT_TYPE as ORT_NAMES, FROM_ORT } from '../../runtime/ort/types.js';
+const ORT_TYPE = ORT_NAMES as Record<number, ort.Tensor.Type>;
 
 export function toOrt(t: RTensor): ort.Tensor {
   const type = ORT_TYPE[t.dtype];
