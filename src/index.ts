@@ -42,6 +42,7 @@ export {
   formatVerification,
   formatDecode,
   synthesizeInputs,
+  feedsFor,
   checkOutputs,
   type OutputCheck,
   type DecodeCheck,

@@ -115,7 +115,10 @@ describe('the packed package, installed', () => {
       `
       import { convert, loadModel, saveModel, diff, run, type ConvertRunOptions } from 'amp-convert';
       import ampConvert from 'amp-convert/vite';
+      import { convertModel, checkOnWebGpu, type BrowserConversion } from 'amp-convert/browser';
       export const plugin = ampConvert({ convert: { keepIoTypes: true } }).name;
+      export const inPage = async (b: Uint8Array): Promise<BrowserConversion> => convertModel(b, { target: 'bf16' });
+      export { checkOnWebGpu };
       const opts: ConvertRunOptions = { keepIoTypes: true, verify: true };
       const r = await convert(loadModel('mlp.onnx'), opts);
       if (r.verification.status !== 'failed') saveModel(r.model, 'out.onnx', { force: true });

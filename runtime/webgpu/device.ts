@@ -1,10 +1,9 @@
 /**
- * The WebGPU device, via Dawn (npm `webgpu`). Facts from ../shared notes: the object returned by create()
+ * The WebGPU device: the browser's `navigator.gpu` where there is one, else Dawn (npm `webgpu`) in Node. Facts from ../shared notes: the object returned by create()
  * must stay referenced for the device's whole life (its collection crashes the process); the adapter is the
  * one Dawn picks unless `--adapter NAME` pins it (on a machine without a GPU: llvmpipe, i.e. lavapipe);
  * shader-f16 is enabled when the adapter has it.
  */
-import { createRequire } from 'node:module';
 import { AmpError } from '../../src/core/errors.js';
 
 export interface GpuContext {
@@ -30,7 +29,12 @@ const INSTALL =
 let shared: Promise<GpuContext> | undefined;
 let sharedKey = '';
 
-async function open(adapterName?: string): Promise<GpuContext> {
+/** The browser's WebGPU, or Dawn's in Node (which also needs its globals: GPUBufferUsage and the like). */
+async function gpuEntry(adapterName?: string): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  // Loaded only in Node: a browser bundle never reaches this import.
+  const { createRequire } = await import('node:module');
   const require = createRequire(import.meta.url);
   let mod: { create(o: string[]): GPU; globals: object };
   try {
@@ -45,8 +49,11 @@ async function open(adapterName?: string): Promise<GpuContext> {
     );
   }
   Object.assign(globalThis, mod.globals);
-  const opts = adapterName ? [`adapter=${adapterName}`] : [];
-  const gpu = mod.create(opts);
+  return mod.create(adapterName ? [`adapter=${adapterName}`] : []);
+}
+
+async function open(adapterName?: string): Promise<GpuContext> {
+  const gpu = await gpuEntry(adapterName);
   let adapter: GPUAdapter | null = null;
   try {
     adapter = await gpu.requestAdapter();
@@ -76,7 +83,7 @@ async function open(adapterName?: string): Promise<GpuContext> {
     errors.push((ev as GPUUncapturedErrorEvent).error.message.split('\n')[0]),
   );
   device.lost.then((l) => {
-    if (l.reason !== 'destroyed') process.stderr.write(`amp-convert: WebGPU device lost: ${l.message}\n`);
+    if (l.reason !== 'destroyed') errors.push(`device lost: ${l.message}`);
   });
   const software = /llvmpipe|lavapipe|swiftshader/i.test(`${name} ${info?.description ?? ''}`);
   return {

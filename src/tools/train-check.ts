@@ -87,9 +87,10 @@ export function trainCheckJson(r: TrainCheckReport): TrainCheckJson {
 }
 
 // The package root, from src/ or from the build in dist/src/.
-const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/dist\/?$/, '');
+/** The package's folder (sources or dist/), where the bundled data lies; computed when asked (not in a browser). */
+const packageRoot = () => fileURLToPath(new URL('../..', import.meta.url)).replace(/\/dist\/?$/, '');
 export function datasetPath(data: string): string {
-  if (data === 'digits') return join(ROOT, 'fixtures/data/digits.csv.gz');
+  if (data === 'digits') return join(packageRoot(), 'fixtures/data/digits.csv.gz');
   return data;
 }
 

@@ -52,10 +52,14 @@ let wasm: Exports | undefined;
 let pool: Pool | undefined;
 let top = BASE;
 
+/** Base64 → bytes, with Node's Buffer or the browser's atob. */
+const base64Bytes = (b64: string): Uint8Array<ArrayBuffer> =>
+  typeof Buffer !== 'undefined' ? new Uint8Array(Buffer.from(b64, 'base64')) : Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+
 function load(): Exports {
   if (wasm) return wasm;
   memory = new WebAssembly.Memory({ initial: 17, maximum: 65536, shared: true });
-  const mod = new WebAssembly.Module(Buffer.from(KERNELS_WASM, 'base64'));
+  const mod = new WebAssembly.Module(base64Bytes(KERNELS_WASM));
   wasm = new WebAssembly.Instance(mod, { env: { memory } }).exports as unknown as Exports;
   pool = startPool(memory, mod, Object.keys(wasm), wasm as unknown as Record<string, Fn>);
   return wasm;

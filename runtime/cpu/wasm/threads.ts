@@ -39,7 +39,9 @@ export function startPool(
   fns: string[],
   local: Record<string, (...a: number[]) => void>,
 ): Pool {
-  const env = Number(process.env.AMP_THREADS);
+  // Workers are Node's worker_threads: in a browser the kernels run on the calling thread alone.
+  const inNode = typeof process !== 'undefined' && !!process.versions?.node;
+  const env = inNode ? Number(process.env.AMP_THREADS) : 1;
   const threads = Number.isInteger(env) && env >= 1 ? env : Math.min(8, Math.max(1, availableParallelism()));
   const ctrl = new SharedArrayBuffer(4 * SLOT * Math.max(1, threads - 1));
   const c = new Int32Array(ctrl);

@@ -1,0 +1,136 @@
+/**
+ * amp-convert in the browser (`amp-convert/browser`): the same pass, verification and reports as the CLI, on a
+ * model's bytes in memory — nothing leaves the page — and the converted model run on `navigator.gpu`. Imports
+ * only the public API; a bundler maps Node's built-ins to stubs (scripts/web.config.ts shows how), which the
+ * browser paths never call: no files, no worker threads (the CPU executor runs on the calling thread), no
+ * onnxruntime-node.
+ */
+import {
+  convert,
+  encodeModel,
+  modelFromBytes,
+  formatSummary,
+  formatVerification,
+  renderHtml,
+  createExecutor,
+  synthesizeInputs,
+  feedsFor,
+  CpuExecutor,
+  toFloat32,
+  tensorStats,
+  DataType,
+  type ConvertRunOptions,
+  type ConvertResult,
+  type RTensor,
+} from '../index.js';
+
+/** A conversion done in the page: the converted model's bytes and what the CLI would print about it. */
+export interface BrowserConversion {
+  bytes: Uint8Array;
+  /** The summary and verification lines, as `amp-convert` prints them. */
+  text: string;
+  verified: boolean;
+  /** The precision-diff report as one self-contained HTML page (with `report: true`). */
+  reportHtml?: string;
+  result: Omit<ConvertResult, 'model'>;
+}
+
+/** Converts a model given as bytes, verified unless `verify: false`; `name` labels the summary. */
+export async function convertModel(
+  bytes: Uint8Array,
+  options: ConvertRunOptions & { name?: string } = {},
+): Promise<BrowserConversion> {
+  const { name = 'model.onnx', ...opts } = options;
+  const t0 = performance.now();
+  const { model, ...result } = await convert(modelFromBytes(bytes, { file: name }), opts);
+  const out = encodeModel(model);
+  const outName = name.replace(/\.onnx$/i, '') + `.${result.summary.target}.onnx`;
+  const summary = formatSummary(result.summary, {
+    input: name,
+    output: outName,
+    bytesBefore: bytes.byteLength,
+    bytesAfter: out.byteLength,
+    ms: performance.now() - t0,
+  });
+  const report = result.report ? renderHtml(result.report, `${name} → ${outName}`) : undefined;
+  const extra = result.notes.filter((n) => n.kind === 'report').map((n) => n.text);
+  return {
+    bytes: out,
+    text: [summary, ...formatVerification(result.verification), ...extra].join('\n'),
+    verified: result.verification.status === 'verified' || result.verification.status === 'skipped',
+    reportHtml: report,
+    result,
+  };
+}
+
+/** The converted model on the page's WebGPU adapter against the CPU reference, on synthesized inputs. */
+export interface GpuCheck {
+  adapter: string;
+  shaderF16: boolean;
+  /** Per output: max|Δ|/max|ref| and cosine of the WebGPU outputs against the CPU executor's. */
+  outputs: { name: string; scaled: number; cosine: number }[];
+  gpuNodes: number;
+  cpuNodes: number;
+  ms: number;
+}
+
+/** Runs a model on WebGPU (navigator.gpu) and on the CPU reference with the same feeds (default: synthesized). */
+export async function checkOnWebGpu(bytes: Uint8Array, feeds?: Record<string, RTensor>, seed = 0): Promise<GpuCheck> {
+  const model = modelFromBytes(bytes);
+  // Given feeds (fp32, say) are cast to the model's input types, as verification does.
+  feeds = feeds ? feedsFor(model, feeds) : synthesizeInputs(model, 1, seed)[0];
+  const ref = new CpuExecutor(model).runSync(feeds);
+  const { executor } = await createExecutor(modelFromBytes(bytes), { backend: 'webgpu' });
+  try {
+    const t0 = performance.now();
+    const got = await executor.run(feeds);
+    const ms = performance.now() - t0;
+    const info = executor as unknown as {
+      adapter?: { name: string; shaderF16: boolean };
+      gpuNodes?: Record<string, number>;
+      cpuNodes?: Record<string, number>;
+    };
+    const count = (r?: Record<string, number>) => Object.values(r ?? {}).reduce((a, b) => a + b, 0);
+    return {
+      adapter: info.adapter?.name ?? executor.name,
+      shaderF16: !!info.adapter?.shaderF16,
+      outputs: Object.keys(ref).map((name) => {
+        const s = tensorStats(toFloat32(ref[name]), toFloat32(got[name] as RTensor));
+        return { name, scaled: s.scaled, cosine: s.cosine };
+      }),
+      gpuNodes: count(info.gpuNodes),
+      cpuNodes: count(info.cpuNodes),
+      ms,
+    };
+  } finally {
+    executor.dispose();
+  }
+}
+
+/** A tensor given as plain JSON (element type code, dims, values as numbers): what a page can post or store. */
+export interface JsonTensor {
+  dtype: number;
+  dims: number[];
+  data: number[];
+}
+const JSON_ARRAYS: Record<number, (v: number[]) => RTensor['data']> = {
+  [DataType.FLOAT]: (v) => Float32Array.from(v),
+  [DataType.DOUBLE]: (v) => Float64Array.from(v),
+  [DataType.FLOAT16]: (v) => Uint16Array.from(v),
+  [DataType.BFLOAT16]: (v) => Uint16Array.from(v),
+  [DataType.INT32]: (v) => Int32Array.from(v),
+  [DataType.INT64]: (v) => BigInt64Array.from(v.map((x) => BigInt(x))),
+  [DataType.BOOL]: (v) => Uint8Array.from(v),
+  [DataType.UINT8]: (v) => Uint8Array.from(v),
+  [DataType.INT8]: (v) => Int8Array.from(v),
+};
+/** JSON tensors as runtime tensors (fp16/bf16 values are their bits). */
+export function tensorsFromJson(feeds: Record<string, JsonTensor>): Record<string, RTensor> {
+  return Object.fromEntries(
+    Object.entries(feeds).map(([name, t]) => {
+      const make = JSON_ARRAYS[t.dtype];
+      if (!make) throw new Error(`input '${name}': element type ${t.dtype} cannot be given as JSON here`);
+      return [name, { dtype: t.dtype, dims: t.dims, data: make(t.data) }];
+    }),
+  );
+}
