@@ -54,7 +54,9 @@ let top = BASE;
 
 /** Base64 → bytes, with Node's Buffer or the browser's atob. */
 const base64Bytes = (b64: string): Uint8Array<ArrayBuffer> =>
-  typeof Buffer !== 'undefined' ? new Uint8Array(Buffer.from(b64, 'base64')) : Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  typeof Buffer !== 'undefined'
+    ? new Uint8Array(Buffer.from(b64, 'base64'))
+    : Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
 function load(): Exports {
   if (wasm) return wasm;
