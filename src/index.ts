@@ -99,4 +99,5 @@ export {
 } from './tools/train-check.js';
 export { renderTrainHtml } from './tools/report/train-html.js';
 export { LossScaler } from '../runtime/train/loss-scaler.js';
+export type { Dataset } from '../runtime/train/data.js';
 export { buildTrainingGraph } from './tools/trainer.js';

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { convert } from '../src/tools/convert.js';
 import { encodeModel, loadModel } from '../src/onnx/io.js';
 import { readInputSets } from '../src/tools/inputs.js';
+import { readCsv } from '../runtime/train/data.js';
 import { fixtureModelPath } from './helpers/fixtures.js';
 import { cli } from './helpers/cli.js';
 import { chromiumPresent, openWebPage, type WebPage } from './helpers/web-page.js';
@@ -111,6 +112,26 @@ describe.skipIf(!chromiumPresent)('amp-convert in the browser (Chromium, WebGPU 
     expect(await web.page.textContent('#gpu-result')).toMatch(
       /^WebGPU adapter: .*no shader-f16.*\n\d+ nodes on the GPU/,
     );
+    expect(web.errors).toEqual([]);
+  }, 180_000);
+
+  it('the training check in the page: fp32, AMP with loss scaling, without, bf16 — the step on WebGPU, no crossing', async () => {
+    const d = readCsv(join(repoRoot, 'fixtures/data/digits.csv.gz'), -1);
+    const data = { ...d, xTrain: [...d.xTrain], yTrain: [...d.yTrain], xTest: [...d.xTest], yTest: [...d.yTest] };
+    const r = await web.page.evaluate(async (json) => {
+      const amp = (globalThis as unknown as { amp: typeof import('../src/browser/index.js') }).amp;
+      const rep = await amp.trainCheckInPage(json, { epochs: 2, seeds: [1] });
+      return {
+        backend: rep.backend,
+        modes: rep.modes.map((m) => ({ mode: m.mode, acc: m.accMean, crossings: m.crossings })),
+      };
+    }, data);
+    expect(r.backend).toBe('webgpu');
+    expect(r.modes.map((m) => m.mode)).toEqual(['fp32', 'amp', 'amp-noscale', 'amp-bf16']);
+    for (const m of r.modes) expect(m.crossings, m.mode).toBe(0);
+    const acc = Object.fromEntries(r.modes.map((m) => [m.mode, m.acc]));
+    expect(acc.fp32).toBeGreaterThan(0.9);
+    expect(Math.abs(acc.amp - acc.fp32)).toBeLessThan(0.03);
     expect(web.errors).toEqual([]);
   }, 180_000);
 });

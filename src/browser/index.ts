@@ -21,6 +21,9 @@ import {
   DataType,
   type ConvertRunOptions,
   type ConvertResult,
+  trainCheck,
+  type TrainCheckOptions,
+  type TrainCheckReport,
   type RTensor,
 } from '../index.js';
 
@@ -133,4 +136,34 @@ export function tensorsFromJson(feeds: Record<string, JsonTensor>): Record<strin
       return [name, { dtype: t.dtype, dims: t.dims, data: make(t.data) }];
     }),
   );
+}
+
+/** A dataset as plain JSON: flat feature rows and labels for training and test. */
+export interface JsonDataset {
+  name: string;
+  features: number;
+  classes: number;
+  xTrain: number[];
+  yTrain: number[];
+  xTest: number[];
+  yTest: number[];
+}
+
+/**
+ * The training check in the page: fp32, AMP with loss scaling, AMP without, and bf16, from the same initial
+ * weights, on the page's WebGPU (default) — the mixed-precision step graph runs on the device, state carried
+ * there between steps (`crossings` in the report counts values read back for the CPU).
+ */
+export async function trainCheckInPage(
+  data: JsonDataset,
+  opts: Omit<TrainCheckOptions, 'data' | 'model'> = {},
+): Promise<TrainCheckReport> {
+  const dataset = {
+    ...data,
+    xTrain: Float32Array.from(data.xTrain),
+    yTrain: Int32Array.from(data.yTrain),
+    xTest: Float32Array.from(data.xTest),
+    yTest: Int32Array.from(data.yTest),
+  };
+  return trainCheck({ backend: 'webgpu', ...opts, data: dataset });
 }

@@ -18,7 +18,8 @@ import { cloneModel } from '../onnx/io.js';
 /** Options of trainCheck: data, model, epochs, seeds, optimizer, learning rate, loss multiplier, backend. */
 export interface TrainCheckOptions {
   model?: string;
-  data: string;
+  /** digits | fashion-mnist | a CSV file, or a dataset already in memory (a page has no files). */
+  data: string | Dataset;
   labelCol?: number;
   trainLimit?: number;
   testLimit?: number;
@@ -111,9 +112,11 @@ const stats = (xs: number[]) => {
 export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckReport> {
   const t0 = performance.now();
   const data: Dataset =
-    opts.data === 'fashion-mnist'
-      ? readFashionMnist(undefined, opts.trainLimit ?? 10000, opts.testLimit ?? 2000)
-      : readCsv(datasetPath(opts.data), opts.labelCol ?? -1);
+    typeof opts.data === 'object'
+      ? opts.data
+      : opts.data === 'fashion-mnist'
+        ? readFashionMnist(undefined, opts.trainLimit ?? 10000, opts.testLimit ?? 2000)
+        : readCsv(datasetPath(opts.data), opts.labelCol ?? -1);
   const modelPath = opts.model ?? `built-in MLP ${data.features}→64→32→${data.classes}`;
   const forward: Model = opts.model ? loadModel(opts.model) : buildMlp(data.features, data.classes);
   const inShape = forward.graph.values.get(forward.graph.inputs[0])?.type?.shape ?? [];
@@ -169,7 +172,7 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
   });
   return {
     backend,
-    data: opts.data,
+    data: typeof opts.data === 'object' ? opts.data.name : opts.data,
     model: modelPath,
     epochs: opts.epochs ?? 10,
     seeds,

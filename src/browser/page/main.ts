@@ -1,5 +1,5 @@
 /** The page: a dropped model converted in the page (src/browser/index.ts), its download, summary and report. */
-import { convertModel, checkOnWebGpu, tensorsFromJson } from '../index.js';
+import { convertModel, checkOnWebGpu, tensorsFromJson, trainCheckInPage } from '../index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = (text: string, cls = '') => {
@@ -77,4 +77,4 @@ $('gpu').addEventListener('click', async () => {
 });
 
 // For scripts and tests driving the page.
-Object.assign(globalThis, { amp: { convertModel, checkOnWebGpu, tensorsFromJson } });
+Object.assign(globalThis, { amp: { convertModel, checkOnWebGpu, tensorsFromJson, trainCheckInPage } });
