@@ -9,6 +9,7 @@ import { readInputFile, READ_LIMITS } from '../../src/core/fs.js';
 import { getMaxTensorBytes } from '../cpu/limits.js';
 import { xorshift } from '../../src/core/rng.js';
 
+/** A classification dataset in memory: flat feature rows and integer labels, split into training and test. */
 export interface Dataset {
   xTrain: Float32Array;
   yTrain: Int32Array;
