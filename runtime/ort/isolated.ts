@@ -1,5 +1,5 @@
 /**
- * onnxruntime-node in a process of its own, for verification on models the CPU executor cannot run. onnxruntime
+ * onnxruntime-node — or onnxruntime-web's WebGPU provider on Dawn — in a process of its own, for verification on models the CPU executor cannot run. onnxruntime
  * can crash on hostile models (onnxruntime-node 1.30 segfaults on a LayerNormalization whose optional bias name is
  * empty) or spin on them; in-process that would take amp-convert down, which its promises forbid. Here a crash or a
  * time-out is an error the caller turns into a note. Tensors cross as JSON (element type, dims, base64 bytes).
@@ -63,6 +63,52 @@ const arr = { float32: Float32Array, float16: Uint16Array, float64: Float64Array
 `;
 
 /**
+ * The child for onnxruntime-web's WebGPU provider on Dawn (the `webgpu` package): the provider hands
+ * `queue.writeBuffer` views of its wasm heap, a SharedArrayBuffer, which Dawn's Node binding refuses ("Invalid
+ * argument"), so those are copied first (offsets and sizes in elements become bytes). Nodes the provider has no
+ * kernel for run on its CPU fallback, as they would where the model is deployed.
+ */
+const CHILD_WEB = `
+const [ortPath, dir, dawnPath] = process.argv.slice(1);
+const fs = require('fs'), path = require('path'), url = require('url');
+const dawn = require(dawnPath);
+Object.assign(globalThis, dawn.globals);
+Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true });
+const q = dawn.globals.GPUQueue.prototype, write = q.writeBuffer;
+q.writeBuffer = function (buf, off, data, ...rest) {
+  const shared = ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer;
+  if (!shared) return write.call(this, buf, off, data, ...rest);
+  const el = data.BYTES_PER_ELEMENT || 1;
+  return write.call(this, buf, off, new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice(), ...rest.map((x) => x * el));
+};
+const sets = JSON.parse(fs.readFileSync(path.join(dir, 'in.json'), 'utf8'));
+const arr = { float32: Float32Array, float16: Uint16Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array };
+(async () => {
+  const mod = await import(url.pathToFileURL(ortPath).href), ort = mod.env ? mod : mod.default;
+  ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = 'fatal';
+  const s = await ort.InferenceSession.create(fs.readFileSync(path.join(dir, 'model.onnx')), { executionProviders: ['webgpu'], logSeverityLevel: 4 });
+  const out = [];
+  for (const set of sets) {
+    const feeds = {};
+    for (const [k, w] of Object.entries(set)) { const b = Buffer.from(w.b64, 'base64'), c = new Uint8Array(b.length); c.set(b); feeds[k] = new ort.Tensor(w.type, new arr[w.type](c.buffer, 0, c.length / arr[w.type].BYTES_PER_ELEMENT), w.dims); }
+    const r = await s.run(feeds);
+    out.push(Object.fromEntries(Object.entries(r).map(([k, t]) => { const d = t.data; return [k, { type: t.type, dims: [...t.dims], b64: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64') }]; })));
+  }
+  await s.release();
+  fs.writeFileSync(path.join(dir, 'out.json'), JSON.stringify(out));
+  process.exit(0);
+})().catch((e) => { process.stderr.write(String(e && e.message || e).split('\\n')[0]); process.exit(3); });
+`;
+
+/** Where a model runs: onnxruntime-node's CPU provider, or onnxruntime-web's WebGPU provider on Dawn. */
+export type IsolatedRuntime = 'ort-node' | 'ort-web-webgpu';
+const RUNTIME_NAMES: Record<IsolatedRuntime, string> = {
+  'ort-node': 'onnxruntime-node',
+  'ort-web-webgpu': 'onnxruntime-web (WebGPU)',
+};
+
+/**
  * Runs `model` (ONNX bytes, no external data) on each input set in a child process; the outputs by set. Throws an
  * AmpError when onnxruntime-node is missing, refuses the model, crashes or runs past `timeoutMs`.
  */
@@ -70,12 +116,20 @@ export async function runOrtIsolated(
   model: Uint8Array,
   sets: Record<string, RTensor>[],
   timeoutMs = 600_000,
+  runtime: IsolatedRuntime = 'ort-node',
 ): Promise<Record<string, RTensor>[]> {
-  let ortPath: string;
+  const name = RUNTIME_NAMES[runtime];
+  const req = createRequire(import.meta.url);
+  let args: string[];
   try {
-    ortPath = createRequire(import.meta.url).resolve('onnxruntime-node');
+    args =
+      runtime === 'ort-node'
+        ? [CHILD, req.resolve('onnxruntime-node')]
+        : [CHILD_WEB, req.resolve('onnxruntime-web/webgpu'), '', req.resolve('webgpu')];
   } catch {
-    throw new AmpError('onnxruntime-node is not installed (npm install onnxruntime-node)');
+    throw new AmpError(
+      `${name} is not installed (npm install ${runtime === 'ort-node' ? 'onnxruntime-node' : 'onnxruntime-web webgpu'})`,
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'amp-ort-'));
   try {
@@ -89,7 +143,9 @@ export async function runOrtIsolated(
       signal: NodeJS.Signals | null;
       err: string;
     }>((res) => {
-      const child = spawn(process.execPath, ['-e', CHILD, ortPath, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, ['-e', args[0], args[1], dir, ...args.slice(3)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let err = '';
       child.stderr.on('data', (c) => {
         if (err.length < 2000) err += String(c);
@@ -102,10 +158,10 @@ export async function runOrtIsolated(
     });
     if (signal)
       throw new AmpError(
-        `onnxruntime-node ${signal === 'SIGKILL' ? 'ran past its time limit' : `crashed (${signal})`} on the model`,
+        `${name} ${signal === 'SIGKILL' ? 'ran past its time limit' : `crashed (${signal})`} on the model`,
       );
-    if (code !== 0)
-      throw new AmpError(`onnxruntime-node cannot run the model: ${err.trim().split('\n')[0].slice(0, 300)}`);
+    // The child's own message is its last line (Dawn writes warnings before it).
+    if (code !== 0) throw new AmpError(`${name} cannot run the model: ${(err.trim().split('\n').at(-1) ?? '').slice(0, 300)}`);
     return (JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as Record<string, Wire>[]).map((o) =>
       Object.fromEntries(Object.entries(o).map(([k, w]) => [k, fromWire(w)])),
     );

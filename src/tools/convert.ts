@@ -12,7 +12,7 @@
  * A model whose inputs cannot be synthesized, or that the CPU executor cannot run, gets the static rules and
  * a note saying why it is unverified — never an exception. `verify: false` is the static path alone.
  */
-import { Model } from '../ir/graph.js';
+import { Model, type Node } from '../ir/graph.js';
 import { encodeModel, loadModel, modelFromBytes } from '../onnx/io.js';
 import { runOrtIsolated } from '../../runtime/ort/isolated.js';
 import { totalmem } from 'node:os';
@@ -21,6 +21,7 @@ import { f32ToF16, rangeF16 } from '../../runtime/cpu/wasm/index.js';
 import { AmpError, InvalidModelError, UnsupportedOpError } from '../core/errors.js';
 import { isConvertibleFloat, DataType } from '../core/dtype.js';
 import { runMixedPrecision, resolveOptions, RangeCache, type ConvertOptions } from '../../passes/index.js';
+import { opPolicy } from '../../passes/policy.js';
 import { withConfig } from './config.js';
 import type { ScanF32 } from '../../passes/options.js';
 import type { ConvertSummary } from '../../passes/context.js';
@@ -181,6 +182,29 @@ export async function convert(
   if (report) await run.reportPhase(calibrated.sets);
   return run.finish(summary);
 }
+
+/**
+ * Op types of the converted model's low-precision nodes (bodies included): first those the policy lowers for their
+ * speed (allow: the products and recurrences, whose long sums a runtime may accumulate in f16), then by count.
+ */
+function lowOpTypes(model: Model): string[] {
+  const counts = new Map<string, number>();
+  const first = new Map<string, number>();
+  for (const n of model.graph.allNodes()) {
+    if (n.opType === 'Cast' || !writesLow(n)) continue;
+    counts.set(n.opType, (counts.get(n.opType) ?? 0) + 1);
+    first.set(n.opType, opPolicy(n.opType, n.domain, model.opset(n.domain) ?? 1).cls === 'allow' ? 0 : 1);
+  }
+  return [...counts].sort((a, b) => first.get(a[0])! - first.get(b[0])! || b[1] - a[1]).map(([op]) => op);
+}
+/** The names (as keepFp32 takes them) of the low-precision nodes of one op type. */
+const lowNodesOf = (model: Model, op: string): string[] =>
+  [...model.graph.allNodes()].filter((n) => n.opType === op && writesLow(n)).map((n) => n.name || n.label);
+const writesLow = (n: Node): boolean =>
+  n.outputs.some((o) => {
+    const t = o ? (n.graph.lookup(o)?.type?.elemType ?? n.graph.values.get(o)?.type?.elemType) : undefined;
+    return t === DataType.FLOAT16 || t === DataType.BFLOAT16;
+  });
 
 /** Input sets and the fp32 reference run's ranges and outputs: what verification checks against. */
 interface Calibrated {
@@ -432,6 +456,7 @@ class ConversionRun {
       return undefined;
     }
     this.verification.outputs = r.checks;
+    this.verification.checkedOn = 'onnxruntime-node';
     this.verification.status = r.checks.every((c) => c.pass) ? 'verified' : 'failed';
     this.say(
       'verification',
@@ -477,6 +502,81 @@ class ConversionRun {
         `${v.repaired.length ? `; repair kept ${v.repaired.join(', ')} fp32` : ''}`,
     );
     this.decodePhase(sets);
+    if (this.passOptions.runtime === 'ort-web-webgpu' && v.status === 'verified')
+      summary = await this.deploymentPhase(sets, summary);
+    return summary;
+  }
+
+  /**
+   * `runtime: 'ort-web-webgpu'`: the CPU oracle accumulates in f32 where onnxruntime-web's WebGPU kernels compute in
+   * f16 (an LSTM's state drifts), so the converted model is run there too — onnxruntime-web's WebGPU provider on Dawn,
+   * in a process of its own — against the original run there. On a miss the repair keeps whole op types fp32, the
+   * recurrent ones first, until that runtime meets the tolerance; every node fp32 is the last resort.
+   */
+  private async deploymentPhase(sets: Record<string, RTensor>[], summary: ConvertSummary): Promise<ConvertSummary> {
+    const runtime = "onnxruntime-web's WebGPU provider";
+    const run = (m: Model, feeds: Record<string, RTensor>[]) =>
+      runOrtIsolated(encodeModel(m), feeds, undefined, 'ort-web-webgpu');
+    const d: NonNullable<Verification['deployment']> = {
+      runtime,
+      status: 'unchecked',
+      outputs: [],
+      repaired: [],
+      runs: 0,
+    };
+    this.verification.deployment = d;
+    let ref: Record<string, RTensor>[];
+    try {
+      this.onPhase?.('verifying on onnxruntime-web');
+      ref = await run(this.original, sets);
+    } catch (e) {
+      d.note = `not checked on ${runtime}: ${message(e)}`;
+      return summary;
+    }
+    const check = async () => {
+      d.runs++;
+      return compareOutputs(
+        await run(
+          this.model,
+          sets.map((s) => feedsFor(this.model, s)),
+        ),
+        ref,
+        this.tolerance,
+        this.outputTolerance,
+      );
+    };
+    const pass = (cs: OutputCheck[]) => cs.every((c) => c.pass);
+    let checks = await check();
+    for (const op of pass(checks) ? [] : lowOpTypes(this.model)) {
+      if (!this.budgetLeft()) break;
+      this.onPhase?.('repairing for onnxruntime-web');
+      const names = lowNodesOf(this.model, op).filter((k) => !this.keepFp32.includes(k));
+      for (const k of names) {
+        this.keepFp32.push(k);
+        this.keepReasons[k] = `repair: ${op} misses the tolerance on onnxruntime-web (WebGPU)`;
+      }
+      summary = this.restart();
+      this.verification.evaluations++;
+      checks = await check();
+      if (pass(checks)) {
+        d.repaired.push(`${op} (${names.length} node${names.length > 1 ? 's' : ''})`);
+        break;
+      }
+      for (const k of names) this.keepFp32.splice(this.keepFp32.indexOf(k), 1);
+    }
+    if (!pass(checks) && this.budgetLeft()) {
+      this.keepEveryNode();
+      summary = this.restart();
+      checks = await check();
+      d.repaired.push('(every node)');
+    }
+    d.outputs = checks;
+    d.status = pass(checks) ? 'verified' : 'failed';
+    if (d.status === 'failed') this.verification.status = 'failed';
+    this.say(
+      'verification',
+      `${d.status === 'verified' ? 'verified' : 'NOT verified'} on ${runtime} too${d.repaired.length ? ` (kept fp32: ${d.repaired.join(', ')})` : ''}`,
+    );
     return summary;
   }
   private budgetLeft(): boolean {

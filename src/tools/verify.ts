@@ -214,11 +214,37 @@ export interface Verification {
   keptIo?: string[];
   /** KV-cache decoders: the greedy decode check (next-token agreement, logits error per step). */
   decode?: DecodeCheck;
+  /**
+   * With `runtime: 'ort-web-webgpu'`: the converted model checked on that runtime's own arithmetic (onnxruntime-web's
+   * WebGPU provider on Dawn, shader-f16), against the original run there; `repaired`: op types kept fp32 for it.
+   */
+  deployment?: {
+    runtime: string;
+    status: 'verified' | 'failed' | 'unchecked';
+    outputs: OutputCheck[];
+    repaired: string[];
+    runs: number;
+    note?: string;
+  };
+  /** Whose arithmetic the outputs were checked on: the CPU oracle, or onnxruntime-node where the oracle lacks a kernel. */
+  checkedOn?: 'cpu-oracle' | 'onnxruntime-node';
   evaluations: number;
   ms: number;
 }
 
 const e = (x: number) => (x === 0 ? '0' : x.toExponential(2));
+/** One output check as a line: ok/FAIL, the failed criterion, the errors. */
+const checkLine = (o: OutputCheck): string =>
+  `  ${o.pass ? 'ok  ' : 'FAIL'} ${printable(o.name)}: ${o.pass ? '' : `${o.reason} — `}max|Δ| ${e(o.maxAbs)}, max|Δ|/max|ref| ${e(o.scaled)}, cosine ${o.cosine.toFixed(6)}`;
+/** What the check on the deployment runtime found. */
+function formatDeployment(d: NonNullable<Verification['deployment']>): string[] {
+  if (d.status === 'unchecked') return [printable(d.note ?? `not checked on ${d.runtime}`, 600)];
+  const head = `${d.status === 'verified' ? 'verified' : 'NOT VERIFIED'} on ${d.runtime} too (its own fp16 arithmetic, against the original run there; ${d.runs} run(s))`;
+  const repaired = d.repaired.length
+    ? [`kept fp32 for ${d.runtime}: ${d.repaired.map((r) => printable(r)).join(', ')}`]
+    : [];
+  return [head, ...d.outputs.map(checkLine), ...repaired];
+}
 /** The verification as summary lines (the CLI prints them under the conversion summary). */
 export function formatVerification(v: Verification): string[] {
   if (v.status === 'skipped') return ['verification: skipped (--no-verify)'];
@@ -226,7 +252,7 @@ export function formatVerification(v: Verification): string[] {
   // The note may quote the model (an op type, an input name): made printable like every model-derived text.
   if (v.status === 'unverified') return [printable(v.note ?? 'not verified', 600)];
   lines.push(
-    `${v.status === 'verified' ? 'verified' : 'NOT VERIFIED'} on ${v.inputs.sets} ${v.inputs.source} input set(s)${v.inputs.seed !== undefined ? ` (seed ${v.inputs.seed})` : ''}, ${v.evaluations} conversion(s) checked, ${(v.ms / 1000).toFixed(2)} s`,
+    `${v.status === 'verified' ? 'verified' : 'NOT VERIFIED'} on ${v.inputs.sets} ${v.inputs.source} input set(s)${v.inputs.seed !== undefined ? ` (seed ${v.inputs.seed})` : ''}, ${v.evaluations} conversion(s) checked, ${(v.ms / 1000).toFixed(2)} s — ${v.checkedOn === 'onnxruntime-node' ? 'on onnxruntime-node' : 'on the CPU oracle (exact fp16 storage, f32 arithmetic)'}`,
   );
   for (const o of v.outputs) {
     // A FAIL line leads with the criterion that failed; the share of the allowed error only where it is the measure.
@@ -260,5 +286,6 @@ export function formatVerification(v: Verification): string[] {
     );
   if (v.note) lines.push(printable(v.note, 600));
   if (v.decode) lines.push(...formatDecode(v.decode));
+  if (v.deployment) lines.push(...formatDeployment(v.deployment));
   return lines;
 }
