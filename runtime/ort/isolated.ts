@@ -161,7 +161,8 @@ export async function runOrtIsolated(
         `${name} ${signal === 'SIGKILL' ? 'ran past its time limit' : `crashed (${signal})`} on the model`,
       );
     // The child's own message is its last line (Dawn writes warnings before it).
-    if (code !== 0) throw new AmpError(`${name} cannot run the model: ${(err.trim().split('\n').at(-1) ?? '').slice(0, 300)}`);
+    if (code !== 0)
+      throw new AmpError(`${name} cannot run the model: ${(err.trim().split('\n').at(-1) ?? '').slice(0, 300)}`);
     return (JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as Record<string, Wire>[]).map((o) =>
       Object.fromEntries(Object.entries(o).map(([k, w]) => [k, fromWire(w)])),
     );
