@@ -30,7 +30,17 @@ async function timeIt(fn: () => Promise<unknown>, reps = 3): Promise<number> {
   return median(ts);
 }
 
-const DECODER = { ...LLAMA, vocab: 8192, dim: 1024, heads: 16, kvHeads: 4, headDim: 64, ffn: 2816, layers: 4, maxPos: 256 };
+const DECODER = {
+  ...LLAMA,
+  vocab: 8192,
+  dim: 1024,
+  heads: 16,
+  kvHeads: 4,
+  headDim: 64,
+  ffn: 2816,
+  layers: 4,
+  maxPos: 256,
+};
 /** One decode step: a token at position 127 with 127 cached positions per layer. */
 function decodeFeeds(m: Model): Record<string, RTensor> {
   const feeds: Record<string, RTensor> = {
