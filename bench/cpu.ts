@@ -31,18 +31,8 @@ import { f32ArrayToF16 } from '../src/core/half.js';
 import { bigModel } from './util.js';
 import { DataType, dtypeName } from '../src/core/dtype.js';
 import { cloneModel } from '../src/onnx/io.js';
+import { timeIt } from './util.js';
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function timeIt(fn: () => unknown | Promise<unknown>, reps: number): Promise<number> {
-  await fn();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    await fn();
-    ts.push(performance.now() - t);
-  }
-  return median(ts);
-}
 const MiB = 2 ** 20;
 const weightBytes = (m: Model) =>
   [...m.graph.allGraphs()].reduce((a, g) => a + [...g.initializers.values()].reduce((s, t) => s + t.byteLength, 0), 0);

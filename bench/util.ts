@@ -64,3 +64,16 @@ export function bigModel(mb: number, branch = false): Model {
   return b.build();
 }
 export const MiB = 2 ** 20;
+
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The median time in ms of `reps` runs of `fn` after one warm-up run. */
+export async function timeIt(fn: () => unknown | Promise<unknown>, reps: number): Promise<number> {
+  await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    await fn();
+    ts.push(performance.now() - t);
+  }
+  return median(ts);
+}

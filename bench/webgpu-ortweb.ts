@@ -17,18 +17,7 @@ import { llamaPrim, LLAMA } from '../fixtures/scripts/transformers.js';
 import { ortWeb } from '../test/helpers/runtime-probe.js';
 import type { Model } from '../src/ir/graph.js';
 import type { RTensor } from '../src/ir/rtensor.js';
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function timeIt(fn: () => Promise<unknown>, reps = 3): Promise<number> {
-  await fn();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    await fn();
-    ts.push(performance.now() - t);
-  }
-  return median(ts);
-}
+import { timeIt } from './util.js';
 
 const DECODER = {
   ...LLAMA,
@@ -74,14 +63,14 @@ for (const [name, fp32, feedsOf] of models) {
   ] as const) {
     const feeds = feedsFor(m, base);
     const ours = await WebGpuExecutor.create(m);
-    const oursMs = await timeIt(() => ours.run(feeds));
+    const oursMs = await timeIt(() => ours.run(feeds), 3);
     const placed = `${Object.values(ours.cpuNodes).reduce((a, b) => a + b, 0)} on the CPU`;
     ours.dispose();
     const sess = await ort.InferenceSession.create(encodeModel(m), { executionProviders: ['webgpu'] });
     const of = Object.fromEntries(
       Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(ORT_TYPE[t.dtype] as never, t.data as never, t.dims)]),
     );
-    const webMs = await timeIt(() => sess.run(of));
+    const webMs = await timeIt(() => sess.run(of), 3);
     await sess.release();
     rows.push({
       model: `${name} ${tag}`,

@@ -16,18 +16,7 @@ import { loadModel } from '../src/onnx/io.js';
 import { fixtureModelPath, fixtureInputs } from '../test/helpers/fixtures.js';
 import { toOrt } from '../test/helpers/ort.js';
 import { cloneModel } from '../src/onnx/io.js';
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-async function timeIt(fn: () => unknown, reps: number): Promise<number> {
-  await fn();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    await fn();
-    ts.push(performance.now() - t);
-  }
-  return median(ts);
-}
+import { timeIt } from './util.js';
 
 const mm: Record<string, string>[] = [];
 for (const n of [128, 256, 1024]) {
