@@ -5,6 +5,8 @@
  * and converted to fp16 by amp-convert. Median of 3 runs after a warm-up; the ratio is ours / onnxruntime-web's time
  * (below 1: ours is faster).
  */
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { WebGpuExecutor } from '../runtime/webgpu/executor.js';
 import { encodeModel, cloneModel } from '../src/onnx/io.js';
 import { convertSync } from '../src/tools/convert.js';
@@ -19,7 +21,7 @@ import type { Model } from '../src/ir/graph.js';
 import type { RTensor } from '../src/ir/rtensor.js';
 import { timeIt } from './util.js';
 
-const DECODER = {
+export const DECODER = {
   ...LLAMA,
   vocab: 8192,
   dim: 1024,
@@ -31,7 +33,7 @@ const DECODER = {
   maxPos: 256,
 };
 /** One decode step: a token at position 127 with 127 cached positions per layer. */
-function decodeFeeds(m: Model): Record<string, RTensor> {
+export function decodeFeeds(m: Model): Record<string, RTensor> {
   const feeds: Record<string, RTensor> = {
     input_ids: { dtype: DataType.INT64, dims: [1, 1], data: BigInt64Array.from([17n]) },
     position_ids: { dtype: DataType.INT64, dims: [1, 1], data: BigInt64Array.from([127n]) },
@@ -48,40 +50,43 @@ function decodeFeeds(m: Model): Record<string, RTensor> {
   return feeds;
 }
 
-const ort = await ortWeb();
-const models: [string, Model, (m: Model) => Record<string, RTensor>][] = [
-  ['ResNet-50', resnet50(), (m) => randomInputs(m, 1, {})],
-  ['BERT-base encoder (2 layers, seq 128)', bertEncoder(), (m) => randomInputs(m, 1, {})],
-  ['Llama-style decode step (4 layers, hidden 1024)', llamaPrim(31, DECODER), decodeFeeds],
-];
-const rows = [];
-for (const [name, fp32, feedsOf] of models) {
-  const base = feedsOf(fp32);
-  for (const [tag, m] of [
-    ['fp32', fp32],
-    ['fp16', convertSync(cloneModel(fp32)).model],
-  ] as const) {
-    const feeds = feedsFor(m, base);
-    const ours = await WebGpuExecutor.create(m);
-    const oursMs = await timeIt(() => ours.run(feeds), 3);
-    const placed = `${Object.values(ours.cpuNodes).reduce((a, b) => a + b, 0)} on the CPU`;
-    ours.dispose();
-    const sess = await ort.InferenceSession.create(encodeModel(m), { executionProviders: ['webgpu'] });
-    const of = Object.fromEntries(
-      Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(ORT_TYPE[t.dtype] as never, t.data as never, t.dims)]),
-    );
-    const webMs = await timeIt(() => sess.run(of), 3);
-    await sess.release();
-    rows.push({
-      model: `${name} ${tag}`,
-      'ours ms': oursMs.toFixed(0),
-      'onnxruntime-web ms': webMs.toFixed(0),
-      'ours / onnxruntime-web': `${(oursMs / webMs).toFixed(2)}×`,
-      'our nodes': placed,
-    });
-    console.log(JSON.stringify(rows.at(-1)));
+// Run as a script (bench/webgpu-page.ts imports the decoder's size and feeds from here).
+if (fileURLToPath(import.meta.url) === resolve(process.argv[1] ?? '')) {
+  const ort = await ortWeb();
+  const models: [string, Model, (m: Model) => Record<string, RTensor>][] = [
+    ['ResNet-50', resnet50(), (m) => randomInputs(m, 1, {})],
+    ['BERT-base encoder (2 layers, seq 128)', bertEncoder(), (m) => randomInputs(m, 1, {})],
+    ['Llama-style decode step (4 layers, hidden 1024)', llamaPrim(31, DECODER), decodeFeeds],
+  ];
+  const rows = [];
+  for (const [name, fp32, feedsOf] of models) {
+    const base = feedsOf(fp32);
+    for (const [tag, m] of [
+      ['fp32', fp32],
+      ['fp16', convertSync(cloneModel(fp32)).model],
+    ] as const) {
+      const feeds = feedsFor(m, base);
+      const ours = await WebGpuExecutor.create(m);
+      const oursMs = await timeIt(() => ours.run(feeds), 3);
+      const placed = `${Object.values(ours.cpuNodes).reduce((a, b) => a + b, 0)} on the CPU`;
+      ours.dispose();
+      const sess = await ort.InferenceSession.create(encodeModel(m), { executionProviders: ['webgpu'] });
+      const of = Object.fromEntries(
+        Object.entries(feeds).map(([k, t]) => [k, new ort.Tensor(ORT_TYPE[t.dtype] as never, t.data as never, t.dims)]),
+      );
+      const webMs = await timeIt(() => sess.run(of), 3);
+      await sess.release();
+      rows.push({
+        model: `${name} ${tag}`,
+        'ours ms': oursMs.toFixed(0),
+        'onnxruntime-web ms': webMs.toFixed(0),
+        'ours / onnxruntime-web': `${(oursMs / webMs).toFixed(2)}×`,
+        'our nodes': placed,
+      });
+      console.log(JSON.stringify(rows.at(-1)));
+    }
   }
+  console.log('WebGPU: amp-convert vs onnxruntime-web (WebGPU provider), same adapter, this run:');
+  console.table(rows);
+  process.exit(0);
 }
-console.log('WebGPU: amp-convert vs onnxruntime-web (WebGPU provider), same adapter, this run:');
-console.table(rows);
-process.exit(0);

@@ -78,7 +78,16 @@ export default defineConfig({
   plugins: [nodeStubs()],
   // Node's globals the sources read where they run in Node; undefined in the page.
   define: { 'process.env.AMP_CHROMIUM': 'undefined' },
-  build: { outDir: join(ROOT, 'out/web'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },
+  build: {
+    outDir: join(ROOT, 'out/web'),
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    // The page, and the in-page bench (bench/webgpu-page.ts), which alone bundles onnxruntime-web.
+    rollupOptions: {
+      input: { index: join(ROOT, 'src/browser/page/index.html'), bench: join(ROOT, 'src/browser/page/bench.html') },
+    },
+  },
   server: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
   preview: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
   optimizeDeps: { exclude: NODE_ONLY },

@@ -76,7 +76,9 @@ async function open(adapterName?: string): Promise<GpuContext> {
       maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage,
     },
   });
-  const info = (adapter as unknown as { info?: { device?: string; description?: string; vendor?: string } }).info;
+  const info = (
+    adapter as unknown as { info?: { device?: string; description?: string; vendor?: string; architecture?: string } }
+  ).info;
   const name = info?.device || info?.description || info?.vendor || 'unknown adapter';
   const errors: string[] = [];
   device.addEventListener('uncapturederror', (ev) =>
@@ -85,7 +87,10 @@ async function open(adapterName?: string): Promise<GpuContext> {
   device.lost.then((l) => {
     if (l.reason !== 'destroyed') errors.push(`device lost: ${l.message}`);
   });
-  const software = /llvmpipe|lavapipe|swiftshader/i.test(`${name} ${info?.description ?? ''}`);
+  // Chromium names SwiftShader only in the architecture (vendor 'google'); Dawn in Node names lavapipe in the device.
+  const software = /llvmpipe|lavapipe|swiftshader/i.test(
+    `${name} ${info?.description ?? ''} ${info?.architecture ?? ''}`,
+  );
   return {
     device,
     adapterName: name,

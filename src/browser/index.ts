@@ -167,3 +167,35 @@ export async function trainCheckInPage(
   };
   return trainCheck({ backend: 'webgpu', ...opts, data: dataset });
 }
+
+/** Median time of `reps` runs of a model on the page's WebGPU (after a warm-up run), and where its nodes ran. */
+export async function timeOnWebGpu(
+  bytes: Uint8Array,
+  feeds: Record<string, RTensor>,
+  reps = 3,
+): Promise<{ ms: number; adapter: string; cpuNodes: number }> {
+  const model = modelFromBytes(bytes);
+  const { executor } = await createExecutor(model, { backend: 'webgpu' });
+  try {
+    const f = feedsFor(model, feeds);
+    await executor.run(f);
+    const ts: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      await executor.run(f);
+      ts.push(performance.now() - t0);
+    }
+    const info = executor as unknown as { adapter?: { name: string }; cpuNodes?: Record<string, number> };
+    return {
+      ms: [...ts].sort((a, b) => a - b)[Math.floor(reps / 2)],
+      adapter: info.adapter?.name ?? executor.name,
+      cpuNodes: Object.values(info.cpuNodes ?? {}).reduce((a, b) => a + b, 0),
+    };
+  } finally {
+    executor.dispose();
+  }
+}
+
+/** Feeds (fp32, say) cast to a model's input types, the model given as bytes: what another runtime is handed. */
+export const feedsForModel = (bytes: Uint8Array, feeds: Record<string, RTensor>): Record<string, RTensor> =>
+  feedsFor(modelFromBytes(bytes), feeds);

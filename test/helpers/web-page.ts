@@ -4,14 +4,20 @@
  * Chromium with WebGPU on (SwiftShader: no shader-f16), driven by playwright-core.
  */
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
 import { tmpdir } from 'node:os';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS } from '../../src/tools/report/screenshot.js';
 
 export const chromiumPresent = existsSync(CHROMIUM);
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.css': 'text/css',
+  '.wasm': 'application/wasm',
+};
 
 export interface WebPage {
   page: Page;
@@ -20,11 +26,13 @@ export interface WebPage {
   close(): Promise<void>;
 }
 
-export async function openWebPage(): Promise<WebPage> {
+/** `files`: served beside the page (models for the bench); `path`: the page to open (default index.html). */
+export async function openWebPage(opts: { files?: Record<string, Uint8Array>; path?: string } = {}): Promise<WebPage> {
   const { build } = await import('vite');
   const { default: config, ISOLATION_HEADERS } = await import('../../scripts/web.config.js');
   const outDir = mkdtempSync(join(tmpdir(), 'amp-web-'));
   await build({ ...config, configFile: false, logLevel: 'error', build: { ...config.build, outDir } });
+  for (const [name, bytes] of Object.entries(opts.files ?? {})) writeFileSync(join(outDir, name), bytes);
   const server: Server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(
       /^(\.\.[/\\])+/,
@@ -51,7 +59,7 @@ export async function openWebPage(): Promise<WebPage> {
   page.on('request', (r) => {
     if (!r.url().startsWith(url) && !/^(data|blob|about):/.test(r.url())) errors.push(`network request: ${r.url()}`);
   });
-  await page.goto(url);
+  await page.goto(url + (opts.path ?? ''));
   return {
     page,
     url,
