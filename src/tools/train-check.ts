@@ -109,6 +109,15 @@ const stats = (xs: number[]) => {
  * Trains the same model in fp32, AMP with dynamic loss scaling, and AMP without it, over several seeds, and
  * compares test accuracy.
  */
+/**
+ * Learning rate and batch when not given. Fashion-MNIST trains badly at digits' lr 0.05 / batch 32 (SGD momentum 0.9):
+ * 2 epochs of all 60 000 images on the CPU gave fp32 81.55 % with AMP 1.5 points above it — noise, not precision —
+ * where lr 0.02 / batch 64 gave fp32 85.99 % and every mode within 0.3 points of it.
+ */
+export function trainDefaults(data: TrainCheckOptions['data']): { lr: number; batch: number } {
+  return data === 'fashion-mnist' ? { lr: 0.02, batch: 64 } : { lr: 0.05, batch: DEFAULT_BATCH };
+}
+
 export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckReport> {
   const t0 = performance.now();
   const data: Dataset =
@@ -126,8 +135,10 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
       `the model takes ${perSample} values per sample but the data has ${data.features} features`,
       modelPath,
     );
-  if ((opts.batch ?? DEFAULT_BATCH) > data.yTrain.length)
-    throw new AmpError(`batch ${opts.batch} is larger than the ${data.yTrain.length} training samples`);
+  const defaults = trainDefaults(opts.data);
+  const batch = opts.batch ?? defaults.batch;
+  if (batch > data.yTrain.length)
+    throw new AmpError(`batch ${batch} is larger than the ${data.yTrain.length} training samples`);
   const seeds = opts.seeds ?? [1, 2, 3];
   const modes: Mode[] = ['fp32', 'amp', 'amp-noscale', 'amp-bf16'];
   const runs = new Map<Mode, TrainResult[]>(modes.map((m) => [m, []]));
@@ -141,11 +152,11 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
         {
           mode,
           epochs: opts.epochs ?? 10,
-          lr: opts.lr ?? 0.05,
+          lr: opts.lr ?? defaults.lr,
           optimizer: opts.optimizer,
           seed,
           lossMultiplier: opts.lossMultiplier,
-          batch: opts.batch,
+          batch,
           backend: opts.backend,
           lower: lowerForAmp,
           bnTraining: opts.bnTraining,
@@ -177,7 +188,7 @@ export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckRep
     epochs: opts.epochs ?? 10,
     seeds,
     lossMultiplier: opts.lossMultiplier ?? 1,
-    batch: opts.batch ?? DEFAULT_BATCH,
+    batch,
     samples: { train: data.yTrain.length, test: data.yTest.length },
     modes: summaries,
     gapPoints: 100 * (summaries[0].accMean - summaries[1].accMean),
