@@ -106,10 +106,6 @@ const stats = (xs: number[]) => {
 };
 
 /**
- * Trains the same model in fp32, AMP with dynamic loss scaling, and AMP without it, over several seeds, and
- * compares test accuracy.
- */
-/**
  * Learning rate and batch when not given. Fashion-MNIST trains badly at digits' lr 0.05 / batch 32 (SGD momentum 0.9):
  * 2 epochs of all 60 000 images on the CPU gave fp32 81.55 % with AMP 1.5 points above it — noise, not precision —
  * where lr 0.02 / batch 64 gave fp32 85.99 % and every mode within 0.3 points of it.
@@ -118,6 +114,10 @@ export function trainDefaults(data: TrainCheckOptions['data']): { lr: number; ba
   return data === 'fashion-mnist' ? { lr: 0.02, batch: 64 } : { lr: 0.05, batch: DEFAULT_BATCH };
 }
 
+/**
+ * Trains the same model in fp32, AMP with dynamic loss scaling, and AMP without it, over several seeds, and
+ * compares test accuracy.
+ */
 export async function trainCheck(opts: TrainCheckOptions): Promise<TrainCheckReport> {
   const t0 = performance.now();
   const data: Dataset =
