@@ -43,14 +43,13 @@ function fromWire(w: Wire): RTensor {
   };
 }
 
-/** The child: loads the model, runs every set, writes the outputs. Plain CommonJS, so `node -e` runs it. */
-const CHILD = `
-const [ortPath, dir] = process.argv.slice(1);
-const ort = require(ortPath), fs = require('fs'), path = require('path');
-const sets = JSON.parse(fs.readFileSync(path.join(dir, 'in.json'), 'utf8'));
-const arr = { float32: Float32Array, float16: Uint16Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array };
-(async () => {
-  const s = await ort.InferenceSession.create(fs.readFileSync(path.join(dir, 'model.onnx')), { logSeverityLevel: 4 });
+/**
+ * What both children do once they have `ort` and a session `s`: read the input sets (tensors as Wire objects), run
+ * each, write the outputs the same way. Plain CommonJS, so `node -e` runs it.
+ */
+const RUN_SETS = `
+  const sets = JSON.parse(fs.readFileSync(path.join(dir, 'in.json'), 'utf8'));
+  const arr = { float32: Float32Array, float16: Uint16Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array };
   const out = [];
   for (const set of sets) {
     const feeds = {};
@@ -58,8 +57,18 @@ const arr = { float32: Float32Array, float16: Uint16Array, float64: Float64Array
     const r = await s.run(feeds);
     out.push(Object.fromEntries(Object.entries(r).map(([k, t]) => { const d = t.data; return [k, t.type === 'string' ? { type: 'string', dims: [...t.dims], strings: [...d] } : { type: t.type, dims: [...t.dims], b64: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64') }]; })));
   }
-  fs.writeFileSync(path.join(dir, 'out.json'), JSON.stringify(out));
-})().catch((e) => { process.stderr.write(String(e && e.message || e).split('\\n')[0]); process.exit(3); });
+  fs.writeFileSync(path.join(dir, 'out.json'), JSON.stringify(out));`;
+/** A child's failure: its message's first line on stderr, exit 3. */
+const FAIL = `.catch((e) => { process.stderr.write(String(e && e.message || e).split('\\n')[0]); process.exit(3); });`;
+
+/** The onnxruntime-node child: loads the model on the CPU provider, runs every set, writes the outputs. */
+const CHILD = `
+const [ortPath, dir] = process.argv.slice(1);
+const ort = require(ortPath), fs = require('fs'), path = require('path');
+(async () => {
+  const s = await ort.InferenceSession.create(fs.readFileSync(path.join(dir, 'model.onnx')), { logSeverityLevel: 4 });
+  ${RUN_SETS}
+})()${FAIL}
 `;
 
 /**
@@ -81,24 +90,15 @@ q.writeBuffer = function (buf, off, data, ...rest) {
   const el = data.BYTES_PER_ELEMENT || 1;
   return write.call(this, buf, off, new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice(), ...rest.map((x) => x * el));
 };
-const sets = JSON.parse(fs.readFileSync(path.join(dir, 'in.json'), 'utf8'));
-const arr = { float32: Float32Array, float16: Uint16Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array };
 (async () => {
   const mod = await import(url.pathToFileURL(ortPath).href), ort = mod.env ? mod : mod.default;
   ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'fatal';
   const s = await ort.InferenceSession.create(fs.readFileSync(path.join(dir, 'model.onnx')), { executionProviders: ['webgpu'], logSeverityLevel: 4 });
-  const out = [];
-  for (const set of sets) {
-    const feeds = {};
-    for (const [k, w] of Object.entries(set)) { const b = Buffer.from(w.b64, 'base64'), c = new Uint8Array(b.length); c.set(b); feeds[k] = new ort.Tensor(w.type, new arr[w.type](c.buffer, 0, c.length / arr[w.type].BYTES_PER_ELEMENT), w.dims); }
-    const r = await s.run(feeds);
-    out.push(Object.fromEntries(Object.entries(r).map(([k, t]) => { const d = t.data; return [k, { type: t.type, dims: [...t.dims], b64: Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64') }]; })));
-  }
+  ${RUN_SETS}
   await s.release();
-  fs.writeFileSync(path.join(dir, 'out.json'), JSON.stringify(out));
   process.exit(0);
-})().catch((e) => { process.stderr.write(String(e && e.message || e).split('\\n')[0]); process.exit(3); });
+})()${FAIL}
 `;
 
 /** Where a model runs: onnxruntime-node's CPU provider, or onnxruntime-web's WebGPU provider on Dawn. */
