@@ -93,7 +93,6 @@ export async function checkOnWebGpu(bytes: Uint8Array, feeds?: Record<string, RT
       gpuNodes?: Record<string, number>;
       cpuNodes?: Record<string, number>;
     };
-    const count = (r?: Record<string, number>) => Object.values(r ?? {}).reduce((a, b) => a + b, 0);
     return {
       adapter: info.adapter?.name ?? executor.name,
       shaderF16: !!info.adapter?.shaderF16,
@@ -101,8 +100,8 @@ export async function checkOnWebGpu(bytes: Uint8Array, feeds?: Record<string, RT
         const s = tensorStats(toFloat32(ref[name]), toFloat32(got[name] as RTensor));
         return { name, scaled: s.scaled, cosine: s.cosine };
       }),
-      gpuNodes: count(info.gpuNodes),
-      cpuNodes: count(info.cpuNodes),
+      gpuNodes: nodeCount(info.gpuNodes),
+      cpuNodes: nodeCount(info.cpuNodes),
       ms,
     };
   } finally {
@@ -168,6 +167,20 @@ export async function trainCheckInPage(
   return trainCheck({ backend: 'webgpu', ...opts, data: dataset });
 }
 
+/** Nodes counted over an executor's per-op tally (gpuNodes / cpuNodes). */
+const nodeCount = (r?: Record<string, number>): number => Object.values(r ?? {}).reduce((a, b) => a + b, 0);
+
+/** The median wall time in ms of `reps` runs of `fn` (warm it up first: the first run compiles). */
+export async function medianTime(fn: () => Promise<unknown>, reps: number): Promise<number> {
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    ts.push(performance.now() - t0);
+  }
+  return ts.sort((a, b) => a - b)[Math.floor(reps / 2)];
+}
+
 /** Median time of `reps` runs of a model on the page's WebGPU (after a warm-up run), and where its nodes ran. */
 export async function timeOnWebGpu(
   bytes: Uint8Array,
@@ -179,18 +192,9 @@ export async function timeOnWebGpu(
   try {
     const f = feedsFor(model, feeds);
     await executor.run(f);
-    const ts: number[] = [];
-    for (let i = 0; i < reps; i++) {
-      const t0 = performance.now();
-      await executor.run(f);
-      ts.push(performance.now() - t0);
-    }
+    const ms = await medianTime(() => executor.run(f), reps);
     const info = executor as unknown as { adapter?: { name: string }; cpuNodes?: Record<string, number> };
-    return {
-      ms: [...ts].sort((a, b) => a - b)[Math.floor(reps / 2)],
-      adapter: info.adapter?.name ?? executor.name,
-      cpuNodes: Object.values(info.cpuNodes ?? {}).reduce((a, b) => a + b, 0),
-    };
+    return { ms, adapter: info.adapter?.name ?? executor.name, cpuNodes: nodeCount(info.cpuNodes) };
   } finally {
     executor.dispose();
   }

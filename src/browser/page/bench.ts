@@ -3,10 +3,9 @@
  * runtime and on onnxruntime-web's WebGPU provider, on the same adapter, median of `reps` runs after a warm-up.
  */
 import * as ort from 'onnxruntime-web/webgpu';
-import { timeOnWebGpu, tensorsFromJson, feedsForModel, type JsonTensor } from '../index.js';
+import { timeOnWebGpu, tensorsFromJson, feedsForModel, medianTime, type JsonTensor } from '../index.js';
 
 const ORT_NAMES: Record<number, string> = { 1: 'float32', 10: 'float16', 7: 'int64', 6: 'int32', 9: 'bool' };
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function benchModel(url: string, feedsJson: Record<string, JsonTensor>, reps = 3) {
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
@@ -44,14 +43,9 @@ async function benchModel(url: string, feedsJson: Record<string, JsonTensor>, re
         .slice(0, 160),
     };
   }
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await sess.run(of);
-    ts.push(performance.now() - t0);
-  }
+  const ortWebMs = await medianTime(() => sess.run(of), reps);
   await sess.release();
-  return { ...ours, ortWebMs: median(ts) };
+  return { ...ours, ortWebMs };
 }
 
 Object.assign(globalThis, { benchModel });
