@@ -8,6 +8,8 @@
  * (from liveness): what two runs add on top of the loaded model (the executor's peak), and everything the
  * process needs to load the model file and run it (peak RSS minus the RSS before loading).
  * Aims: at the same thread count as onnxruntime-node, ResNet-50, the encoder and the MLP ≤ 3×; peak memory ≤ 1.5×.
+ * Each row also shows the model's GFLOP and the time its arithmetic alone would take at this machine's
+ * WebAssembly SIMD ceiling (util.ts wasmSimdCeiling), as a ratio to onnxruntime: the floor under our ratio.
  * `--quick` skips the real-size models. AMP_THREADS sets the executor's threads (default: all cores).
  */
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,7 +33,7 @@ import { f32ArrayToF16 } from '../src/core/half.js';
 import { bigModel } from './util.js';
 import { DataType, dtypeName } from '../src/core/dtype.js';
 import { cloneModel } from '../src/onnx/io.js';
-import { timeIt } from './util.js';
+import { timeIt, countFlops, wasmSimdCeiling } from './util.js';
 
 const MiB = 2 ** 20;
 const weightBytes = (m: Model) =>
@@ -128,7 +130,10 @@ function memory(
 }
 
 const rows: Record<string, string>[] = [];
+/** This machine's WebAssembly SIMD ceiling at the executor's thread count (GFLOP/s), measured once. */
+let ceiling = 0;
 async function bench(name: string, model: Model, feeds: Record<string, RTensor>, reps: number): Promise<void> {
+  const flop = await countFlops(model, feeds);
   const ex = new CpuExecutor(model);
   const sess = await ort.InferenceSession.create(encodeModel(model), {
     intraOpNumThreads: kernelThreads(),
@@ -145,6 +150,11 @@ async function bench(name: string, model: Model, feeds: Record<string, RTensor>,
     'ours ms': ours.toPrecision(3),
     'onnxruntime ms': theirs.toPrecision(3),
     ratio: `${(ours / theirs).toFixed(1)}×`,
+    GFLOP: (flop / 1e9).toFixed(2),
+    'ours GFLOP/s': (flop / (ours * 1e6)).toFixed(1),
+    // The least time any WebAssembly SIMD code could take on this machine, arithmetic alone: a floor on the ratio.
+    'wasm ceiling ms': (flop / (ceiling * 1e6)).toPrecision(3),
+    'ceiling / onnxruntime': `${(flop / (ceiling * 1e6) / theirs).toFixed(1)}×`,
     'weights MiB': (mem.weights / MiB).toFixed(1),
     'live set MiB': (mem.live / MiB).toFixed(1),
     'runs add MiB': (mem.runs / MiB).toFixed(1),
@@ -159,6 +169,7 @@ if (process.argv.includes('--memory')) {
 } else {
   // --only <text>: just the models whose name contains it.
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : '';
+  ceiling = await wasmSimdCeiling(kernelThreads());
   if (!process.argv.includes('--quick')) {
     for (const [name, make] of Object.entries(MODELS).filter(([n]) => n.includes(only))) {
       const m = make();
@@ -173,4 +184,8 @@ if (process.argv.includes('--memory')) {
     await bench(name, loadModel(fixtureModelPath(name)), fixtureInputs(name), 20);
   console.log(`CPU executor and onnxruntime-node on ${kernelThreads()} thread(s) each`);
   console.table(rows);
+  console.log(
+    `WebAssembly SIMD ceiling on ${kernelThreads()} thread(s): ${ceiling.toFixed(1)} GFLOP/s (f32x4 multiply-then-add chains, ` +
+      `no memory access); "ceiling / onnxruntime" is the ratio no WebAssembly kernel could beat on this machine.`,
+  );
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { ModelBuilder, GraphBuilder } from '../src/onnx/builder.js';
 import { DataType } from '../src/core/dtype.js';
 import type { Model } from '../src/ir/graph.js';
+import type { RTensor } from '../src/ir/rtensor.js';
 
 export function time<T>(fn: () => T): { ms: number; value: T } {
   const t0 = process.hrtime.bigint();
@@ -76,4 +77,85 @@ export async function timeIt(fn: () => unknown | Promise<unknown>, reps: number)
     ts.push(performance.now() - t);
   }
   return median(ts);
+}
+
+/**
+ * A model's multiply-add work, counted on one CPU run: 2 · output elements · (input channels per group ·
+ * kernel taps) per Conv, 2 · output elements · K per MatMul and Gemm (K read from the first operand).
+ */
+export async function countFlops(model: Model, feeds: Record<string, RTensor>): Promise<number> {
+  const { CpuExecutor } = await import('../runtime/cpu/executor.js');
+  let flop = 0;
+  const dims = new Map<string, number[]>(Object.entries(feeds).map(([k, v]) => [k, v.dims]));
+  for (const g of model.graph.allGraphs()) for (const [k, t] of g.initializers) dims.set(k, t.dims);
+  new CpuExecutor(model).runSync(feeds, {
+    onValue: (name, v, node) => {
+      dims.set(name, v.dims);
+      if (!node || node.outputs[0] !== name) return;
+      const out = v.dims.reduce((a, c) => a * c, 1);
+      if (node.opType === 'Conv')
+        flop +=
+          2 *
+          out *
+          dims
+            .get(node.inputs[1])!
+            .slice(1)
+            .reduce((a, c) => a * c, 1);
+      else if (node.opType === 'MatMul') flop += 2 * out * dims.get(node.inputs[0])!.at(-1)!;
+      else if (node.opType === 'Gemm') {
+        const a = dims.get(node.inputs[0])!;
+        flop += 2 * out * (node.attrInt('transA', 0) ? a[0] : a[1]);
+      }
+    },
+  });
+  return flop;
+}
+
+/**
+ * The WebAssembly SIMD ceiling of this machine, in GFLOP/s on `threads` threads at once: a kernel of ours with
+ * twelve independent f32x4 multiply-then-add chains and no memory access (what a GEMM's inner loop does
+ * between its loads; WebAssembly SIMD has no deterministic fused multiply-add). Compiled here from
+ * AssemblyScript, run on worker threads together, best of three.
+ */
+export async function wasmSimdCeiling(threads: number): Promise<number> {
+  const asc = (await import('assemblyscript/asc')).default;
+  const chains = Array.from({ length: 12 }, (_, i) => i);
+  const src = `export function peak(n: i32, s: f32): f32 {
+  const y = f32x4.splat(s); let z = f32x4.splat(s * 0.5);
+  ${chains.map((i) => `let c${i} = f32x4.splat(0);`).join(' ')}
+  for (let i = 0; i < n; i++) {
+    ${chains.map((i) => `c${i} = f32x4.add(c${i}, f32x4.mul(y, z));`).join(' ')}
+    z = f32x4.add(z, y);
+  }
+  let t = c0; ${chains
+    .slice(1)
+    .map((i) => `t = f32x4.add(t, c${i});`)
+    .join(' ')}
+  return f32x4.extract_lane(t, 0);
+}`;
+  const { binary, error, stderr } = await asc.compileString(src, {
+    optimizeLevel: 3,
+    runtime: 'stub',
+    enable: ['simd'],
+  });
+  if (error || !binary) throw new Error(`ceiling kernel: ${String(stderr)}`);
+  const { Worker } = await import('node:worker_threads');
+  const N = 2e7;
+  const body = `const { parentPort, workerData } = require('node:worker_threads');
+const ex = new WebAssembly.Instance(new WebAssembly.Module(workerData), {}).exports;
+ex.peak(${N / 10}, 1e-9);
+parentPort.on('message', () => { const t = performance.now(); ex.peak(${N}, 1e-9); parentPort.postMessage(performance.now() - t); });`;
+  const workers = Array.from({ length: threads }, () => new Worker(body, { eval: true, workerData: binary }));
+  try {
+    let best = 0;
+    for (let r = 0; r < 3; r++) {
+      const ms = await Promise.all(
+        workers.map((w) => new Promise<number>((res) => (w.once('message', res), w.postMessage(0)))),
+      );
+      best = Math.max(best, (threads * N * chains.length * 8) / (Math.max(...ms) * 1e6));
+    }
+    return best;
+  } finally {
+    for (const w of workers) await w.terminate();
+  }
 }

@@ -16,7 +16,7 @@ import { loadModel } from '../src/onnx/io.js';
 import { fixtureModelPath, fixtureInputs } from '../test/helpers/fixtures.js';
 import { toOrt } from '../test/helpers/ort.js';
 import { cloneModel } from '../src/onnx/io.js';
-import { timeIt } from './util.js';
+import { timeIt, countFlops } from './util.js';
 
 const mm: Record<string, string>[] = [];
 for (const n of [128, 256, 1024]) {
@@ -216,22 +216,7 @@ console.table(rows);
   const { encodeModel } = await import('../src/onnx/io.js');
   const fp32 = resnet50(),
     r = [];
-  // Its FLOPs, counted on one CPU run: 2 · output elements · (input channels per group · kernel taps) per Conv, 2·M·N·K per Gemm.
-  let flop = 0;
-  new CpuExecutor(fp32).runSync(randomInputs(fp32, 1, {}), {
-    onValue: (_, v, node) => {
-      if (node?.opType === 'Conv')
-        flop +=
-          2 *
-          v.dims.reduce((a, c) => a * c, 1) *
-          fp32.graph.initializers
-            .get(node.inputs[1])!
-            .dims.slice(1)
-            .reduce((a, c) => a * c, 1);
-      if (node?.opType === 'Gemm')
-        flop += 2 * v.dims.reduce((a, c) => a * c, 1) * fp32.graph.initializers.get(node.inputs[1])!.dims[1];
-    },
-  });
+  const flop = await countFlops(fp32, randomInputs(fp32, 1, {}));
   for (const [tag, m] of [
     ['fp32', fp32],
     ['fp16', convertSync(cloneModel(fp32)).model],

@@ -160,6 +160,103 @@ describe('wasm GEMM is the f32 chain in k order, bit for bit', () => {
   });
 });
 
+describe('matrix-vector products streamed from a shared weight', () => {
+  const shared = <T extends Float32Array | Uint16Array>(x: T): T => {
+    const s = new (x.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T)(
+      new SharedArrayBuffer(x.byteLength + 64),
+      64,
+      x.length,
+    );
+    s.set(x);
+    return s;
+  };
+  it.each([
+    [1, 2050, 1030, 0],
+    [3, 4097, 515, 96],
+    [4, 40, 70000, 0],
+  ])(
+    'M=%i N=%i K=%i, B at offset %i: each thread copies its columns, the sums stay the k-order chain',
+    (M, N, K, bo) => {
+      expect(kernelThreads()).toBeGreaterThan(1); // CI machines have two cores or more: the streamed path is taken
+      const a = rand(2 * M * K),
+        b = rand(bo + K * N);
+      const batches: [number, number][] = [
+        [0, bo],
+        [M * K, bo],
+      ];
+      const got = sgemm(
+        M,
+        N,
+        K,
+        { dtype: DataType.FLOAT, data: a },
+        { dtype: DataType.FLOAT, data: shared(b) },
+        { ars: K, acs: 1, brs: N, bcs: 1 },
+        batches,
+        DataType.FLOAT,
+      ) as Float32Array;
+      batches.forEach(([ao], i) =>
+        expect(
+          same(got.subarray(i * M * N, (i + 1) * M * N), chain(M, N, K, a.subarray(ao), K, 1, b.subarray(bo), N, 1)),
+        ).toBe(0),
+      );
+      const bh = f32ArrayToF16(b);
+      const got16 = sgemm(
+        M,
+        N,
+        K,
+        { dtype: DataType.FLOAT, data: a },
+        { dtype: DataType.FLOAT16, data: shared(bh) },
+        { ars: K, acs: 1, brs: N, bcs: 1 },
+        [[0, bo]],
+        DataType.FLOAT16,
+      );
+      expect(
+        same(got16 as Uint16Array, f32ArrayToF16(chain(M, N, K, a, K, 1, f16ArrayToF32(bh).subarray(bo), N, 1))),
+      ).toBe(0);
+    },
+  );
+});
+
+describe('fp16 weights in the few-rows product decode exactly', () => {
+  const finite = Uint16Array.from({ length: 65536 }, (_, h) => h).filter((h) => (h & 0x7c00) !== 0x7c00);
+  const product = (a: Float32Array, bh: Uint16Array, K: number, N: number, shared: boolean) => {
+    const b = shared ? new Uint16Array(new SharedArrayBuffer(bh.byteLength)) : bh;
+    b.set(bh);
+    return sgemm(
+      1,
+      N,
+      K,
+      { dtype: DataType.FLOAT, data: a },
+      { dtype: DataType.FLOAT16, data: b },
+      { ars: K, acs: 1, brs: N, bcs: 1 },
+      [[0, 0]],
+      DataType.FLOAT,
+    ) as Float32Array;
+  };
+  it.each([false, true])(
+    'every finite half (subnormals, ±0) in every row position, and rows with Inf/NaN (shared weight: %s)',
+    (sharedB) => {
+      // K·N is past the streaming threshold, so a shared weight is streamed by the threads.
+      const K = 18,
+        N = finite.length;
+      const a = Float32Array.from({ length: K }, (_, k) => (k % 3 === 1 ? -0.75 : 3e-3) * (k + 1));
+      const bh = new Uint16Array(K * N);
+      for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) bh[k * N + n] = finite[(n + k * 7919) % N];
+      expect(same(product(a, bh, K, N, sharedB), chain(1, N, K, a, K, 1, f16ArrayToF32(bh), N, 1))).toBe(0);
+      // One Inf and one NaN in the first group of four rows: that group takes the exact decode.
+      bh[2 * N + 5] = 0x7c00;
+      bh[N + 9] = 0xfe01;
+      const got = product(a, bh, K, N, sharedB);
+      expect(got[5]).toBe(Infinity);
+      expect(Number.isNaN(got[9])).toBe(true);
+      got[9] = 0;
+      const want = chain(1, N, K, a, K, 1, f16ArrayToF32(bh), N, 1);
+      want[9] = 0;
+      expect(same(got, want)).toBe(0);
+    },
+  );
+});
+
 describe('wasm im2col Conv', () => {
   it.each([
     [

@@ -30,6 +30,15 @@ import { checkFeed, checkFeedNames, missingInput } from '../ops/feeds.js';
 import { checkControlFlow } from './kernels/control.js';
 import { AmpError, UnsupportedOpError } from '../../src/core/errors.js';
 import { BufferPool, withPool } from './pool.js';
+import { kernelThreads } from './wasm/index.js';
+import { DataType } from '../../src/core/dtype.js';
+
+/** Weights from this size up are moved into shared memory when the kernels have worker threads (they stream them; see wasm/jobs.ts). */
+const SHARE_BYTES = 1 << 20;
+const sharedWeight = (t: Tensor): boolean =>
+  (t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16) &&
+  t.byteLength >= SHARE_BYTES &&
+  kernelThreads() > 1;
 
 /** Ops whose outputs differ from run to run with the same inputs: never folded. */
 const NONDETERMINISTIC = new Set([
@@ -155,7 +164,10 @@ export class CpuExecutor {
 
   private initializer(t: Tensor): RTensor {
     let r = this.inits.get(t);
-    if (!r) this.inits.set(t, (r = fromIrTensor(t)));
+    if (!r) {
+      if (sharedWeight(t)) t.share();
+      this.inits.set(t, (r = fromIrTensor(t)));
+    }
     return r;
   }
 

@@ -161,6 +161,20 @@ export class Tensor {
     }
     return new ctor(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength / ctor.BYTES_PER_ELEMENT);
   }
+  /**
+   * Moves the payload into a SharedArrayBuffer (same bytes; a payload on disk is read straight into it), so
+   * worker threads can read it without a copy per use: the CPU executor does this for large weights. The
+   * proto's raw_data follows (same bytes, so encoding is unchanged). A no-op where SharedArrayBuffer is
+   * missing or the payload is already shared.
+   */
+  share(): void {
+    if (typeof SharedArrayBuffer === 'undefined' || this.bytes?.buffer instanceof SharedArrayBuffer) return;
+    const s = new Uint8Array(new SharedArrayBuffer(this.byteLength));
+    if (this.bytes || this.derived) s.set(this.raw());
+    else this.readInto(0, s);
+    if (this.proto?.rawData && this.proto.rawData === this.bytes) this.proto.rawData = s;
+    this.bytes = s;
+  }
   /** Replace the payload (marks the tensor modified so export writes a fresh proto with raw_data). */
   setData(dataType: number, bytes: Uint8Array | TypedArray): void {
     this.dataType = dataType;

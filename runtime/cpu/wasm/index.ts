@@ -306,7 +306,8 @@ export function sgemm(
 ): TypedArray {
   const MN = M * N;
   // Few rows against one row-major B (a matrix-vector product): stream B once, unpacked.
-  if (M <= 4 && s.bcs === 1 && new Set(batches.map(([, bo]) => bo)).size === 1)
+  if (M <= 4 && s.bcs === 1 && new Set(batches.map(([, bo]) => bo)).size === 1) {
+    if (streamable(B, M * N * K)) return streamedRows(M, N, K, A, B, s, batches, outType, epilogue);
     return call(() => {
       // fp16 B is read as half bits, decoded while streaming (no f32 copy of the weights).
       const half = B.dtype === DataType.FLOAT16,
@@ -317,7 +318,7 @@ export function sgemm(
         u16View(bp0, B.data.length).set(B.data as Uint16Array);
       } else bp0 = putF32(B);
       const ap = putF32(A),
-        c = alloc(MN * batches.length * 4);
+        c = zeroed(MN * batches.length);
       batches.forEach(([ao, bo], i) =>
         over(
           half ? 'gemmRows16' : 'gemmRows',
@@ -331,12 +332,12 @@ export function sgemm(
       epilogue?.(f32View(c, MN * batches.length));
       return takeAs(outType, c, MN * batches.length);
     });
+  }
   return call(() => {
     const P = Math.ceil(N / NR);
     const distinctB = new Set(batches.map(([, bo]) => bo)).size;
     const ap = putF32(A),
-      c = alloc(MN * batches.length * 4);
-    f32View(c, MN * batches.length).fill(0);
+      c = zeroed(MN * batches.length);
     if (!MN || !K) return takeAs(outType, c, MN * batches.length);
     if (distinctB === 1) {
       // One B (a weight): packed one column block at a time, each block used by every batch entry.
@@ -359,6 +360,78 @@ export function sgemm(
         gemm(M, N, K, ap + ao * 4, s.ars, s.acs, bp, 0, c + i * MN * 4, N, 0, P);
       });
     }
+    epilogue?.(f32View(c, MN * batches.length));
+    return takeAs(outType, c, MN * batches.length);
+  });
+}
+
+/** `n` zeroed f32 in the arena. */
+function zeroed(n: number): number {
+  const p = alloc(n * 4);
+  f32View(p, n).fill(0);
+  return p;
+}
+
+/** Bytes of B each thread copies at a time in the streamed matrix-vector product (fits its L2 with room to spare). */
+const STREAM_SCRATCH = 256 << 10;
+/**
+ * A weight the threads can stream themselves: f32 or fp16 in a SharedArrayBuffer (see Tensor.share), with
+ * enough work to split. Copying a weight into the wasm memory runs at the speed of one thread's memory
+ * copy (~8 GB/s here); each thread copying its own columns runs at the machine's.
+ */
+const streamable = (B: FloatData, work: number): boolean =>
+  typeof SharedArrayBuffer !== 'undefined' &&
+  (B.dtype === DataType.FLOAT || B.dtype === DataType.FLOAT16) &&
+  (B.data as TypedArray).buffer instanceof SharedArrayBuffer &&
+  work >= PARALLEL_FLOPS / 2 &&
+  kernelThreads() > 1;
+
+/** The matrix-vector product with B streamed by every thread from its SharedArrayBuffer (jobs.ts streamRows), columns split between them. */
+function streamedRows(
+  M: number,
+  N: number,
+  K: number,
+  A: FloatData,
+  B: FloatData,
+  s: { ars: number; acs: number; brs: number },
+  batches: [number, number][],
+  outType: number,
+  epilogue?: (c: Float32Array) => void,
+): TypedArray {
+  return call(() => {
+    const MN = M * N,
+      half = B.dtype === DataType.FLOAT16,
+      b = B.data as Float32Array | Uint16Array;
+    const ap = putF32(A),
+      c = zeroed(MN * batches.length);
+    // Column parts in multiples of 16 (whole vectors for both element sizes), one a thread.
+    const step = Math.ceil(N / pool!.threads / 16) * 16,
+      bounds = Array.from({ length: Math.ceil(N / step) }, (_, i) => [i * step, Math.min(N, (i + 1) * step)]);
+    const kc = Math.max(1, Math.floor(STREAM_SCRATCH / (step * b.BYTES_PER_ELEMENT)));
+    const scratch = bounds.map(() => alloc(kc * step * b.BYTES_PER_ELEMENT));
+    for (const [i, [ao, bo]] of batches.entries())
+      pool!.jobs(
+        'streamRows',
+        bounds.map(([n0, n1], t) => ({
+          src: b.buffer as SharedArrayBuffer,
+          byteOffset: b.byteOffset,
+          length: b.length,
+          half,
+          off: bo,
+          brs: s.brs,
+          M,
+          K,
+          a: ap + ao * 4,
+          ars: s.ars,
+          acs: s.acs,
+          c: c + i * MN * 4,
+          ldc: N,
+          n0,
+          n1,
+          scratch: scratch[t],
+          kc,
+        })),
+      );
     epilogue?.(f32View(c, MN * batches.length));
     return takeAs(outType, c, MN * batches.length);
   });

@@ -1,28 +1,39 @@
 /**
  * Worker threads for the WebAssembly kernels: each worker instantiates the same module on the same shared
  * memory, and `parallelFor` splits a kernel's index range (panels or rows) between the workers and the
- * calling thread. Synchronization is Atomics.wait/notify on a small shared control block — the executor is
- * synchronous, so the caller blocks until every part is done (tens of microseconds per call).
+ * calling thread; `jobs` runs one JavaScript job (./jobs.ts) a thread, each part handed to its worker as a
+ * message read synchronously (receiveMessageOnPort). Synchronization is Atomics.wait/notify on a small shared
+ * control block — the executor is synchronous, so the caller blocks until every part is done (tens of
+ * microseconds per call).
  *
  * Threads: AMP_THREADS (default: available cores, at most 8); 1 runs everything on the calling thread. The
  * workers are unref'd, so they never keep a process alive.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, MessageChannel, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
+import { JOBS, type JobName } from './jobs.js';
 
-/** Control block per worker: [state, fn, arg0..arg19]; state 0 idle, 1 run, 2 done, -1 exit. */
+/** Control block per worker: [state, fn, arg0..arg19]; state 0 idle, 1 run, 2 done, 3 run the job on the port, -1 exit. */
 const SLOT = 24;
+// `__name`: what a bundler's keep-names transform may call inside a function's text; the jobs need none of it.
 const WORKER_SRC = `
-const { workerData } = require('node:worker_threads');
-const { memory, module, ctrl, slot, fns } = workerData;
+const { workerData, receiveMessageOnPort } = require('node:worker_threads');
+const { memory, module, ctrl, slot, fns, port } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const __name = (f) => f;
+const JOBS = { ${Object.entries(JOBS)
+  .map(([name, fn]) => `${name}: (${fn.toString()})`)
+  .join(', ')} };
 const c = new Int32Array(ctrl);
 const b = slot * ${SLOT};
 for (;;) {
   const st = Atomics.load(c, b);
   if (st === -1) break;
-  if (st !== 1) { Atomics.wait(c, b, st); continue; }
-  ex[fns[c[b + 1]]](...c.subarray(b + 2, b + ${SLOT}));
+  if (st === 1) ex[fns[c[b + 1]]](...c.subarray(b + 2, b + ${SLOT}));
+  else if (st === 3) {
+    const { job, part } = receiveMessageOnPort(port).message;
+    JOBS[job](ex, memory, part);
+  } else { Atomics.wait(c, b, st); continue; }
   Atomics.store(c, b, 2);
   Atomics.notify(c, b);
 }`;
@@ -30,6 +41,8 @@ for (;;) {
 export interface Pool {
   threads: number;
   parallelFor(fn: string, args: number[], lo: number, hi: number, rangeArg: number): void;
+  /** Runs job `name` once per part, parts[0] on the calling thread and the others on the workers (at most `threads` parts). */
+  jobs<N extends JobName>(name: N, parts: Parameters<(typeof JOBS)[N]>[2][]): void;
 }
 
 /** Starts the worker pool for a module instance on `memory`; `local` runs a kernel on the calling thread. */
@@ -45,12 +58,25 @@ export function startPool(
   const threads = Number.isInteger(env) && env >= 1 ? env : Math.min(8, Math.max(1, availableParallelism()));
   const ctrl = new SharedArrayBuffer(4 * SLOT * Math.max(1, threads - 1));
   const c = new Int32Array(ctrl);
-  const workers: Worker[] = [];
+  const ports: MessagePort[] = [];
   for (let slot = 0; slot < threads - 1; slot++) {
-    const w = new Worker(WORKER_SRC, { eval: true, workerData: { memory, module, ctrl, slot, fns } });
+    const { port1, port2 } = new MessageChannel();
+    const w = new Worker(WORKER_SRC, {
+      eval: true,
+      workerData: { memory, module, ctrl, slot, fns, port: port2 },
+      transferList: [port2],
+    });
     w.unref();
-    workers.push(w);
+    port1.unref();
+    ports.push(port1);
   }
+  const wait = (parts: number) => {
+    for (let w = 0; w < parts - 1; w++) {
+      const b = w * SLOT;
+      for (let st; (st = Atomics.load(c, b)) !== 2;) Atomics.wait(c, b, st);
+      Atomics.store(c, b, 0);
+    }
+  };
   return {
     threads,
     /**
@@ -79,11 +105,17 @@ export function startPool(
       mine[rangeArg] = lo;
       mine[rangeArg + 1] = Math.min(hi, lo + step);
       local[fn](...mine);
-      for (let w = 0; w < parts - 1; w++) {
-        const b = w * SLOT;
-        while (Atomics.load(c, b) !== 2) Atomics.wait(c, b, 1);
-        Atomics.store(c, b, 0);
+      wait(parts);
+    },
+    jobs(name, parts) {
+      if (parts.length > threads) throw new Error(`wasm kernels: ${parts.length} parts for ${threads} threads`);
+      for (let w = 0; w < parts.length - 1; w++) {
+        ports[w].postMessage({ job: name, part: parts[w + 1] });
+        Atomics.store(c, w * SLOT, 3);
+        Atomics.notify(c, w * SLOT);
       }
+      (JOBS[name] as (ex: typeof local, m: WebAssembly.Memory, p: unknown) => void)(local, memory, parts[0]);
+      wait(parts.length);
     },
   };
 }

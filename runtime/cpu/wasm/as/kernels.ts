@@ -255,33 +255,94 @@ export function rangeF16(src: usize, dst: usize, n: i32, tinyBits: u32, acc: usi
 }
 
 /**
- * C[m, n] = Σ_k A[m, k]·B[k, n] for all M rows and columns [n0, n1), streaming row-major B (row stride rs)
+ * C[m, n] += Σ_k A[m, k]·B[k, n] for all M rows and columns [n0, n1), streaming row-major B (row stride rs)
  * once with no packing: for few rows (M ≤ 4) packing would cost more than the product. Per element the
- * sum is the same f32 chain in k order as `gemm`, so the results are bit-identical. `half`: B holds fp16
- * bits, decoded exactly as it streams (a constant, so each export compiles to its own loop).
+ * sum continues C's f32 chain in k order — from a zeroed C it is `gemm`'s chain, so the results are
+ * bit-identical, and B may come in consecutive row blocks. `half`: B holds fp16 bits, decoded exactly as it
+ * streams (a constant, so each export compiles to its own loop).
  */
 @inline function rows(half: bool, M: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
   const eb: usize = half ? 2 : 4;
+  const rb = <usize>rs * eb;
   for (let m = 0; m < M; m++) {
     const cr = c + <usize>m * <usize>ldc * 4;
-    for (let n = n0; n < n1; n++) store<f32>(cr + <usize>n * 4, 0);
-    const ar = a + <usize>m * <usize>ars * 4;
-    for (let k = 0; k < K; k++) {
-      const av = load<f32>(ar + <usize>k * <usize>acs * 4);
-      const x = f32x4.splat(av);
-      const br = b + <usize>k * <usize>rs * eb;
+    const ar = a + <usize>m * <usize>ars * 4, astep = <usize>acs * 4;
+    let k = 0;
+    // Four rows of B per pass over C's row: C is read and written once per four products, each element
+    // still adding them in k order.
+    for (; k + 4 <= K; k += 4) {
+      const ak = ar + <usize>k * astep;
+      const y0 = load<f32>(ak), y1 = load<f32>(ak + astep), y2 = load<f32>(ak + 2 * astep), y3 = load<f32>(ak + 3 * astep);
+      const x0 = f32x4.splat(y0), x1 = f32x4.splat(y1), x2 = f32x4.splat(y2), x3 = f32x4.splat(y3);
+      const b0 = b + <usize>k * rb, b1 = b0 + rb, b2 = b1 + rb, b3 = b2 + rb;
+      const exact = half && hasInfNan(b0, rb, n0, n1);
       let n = n0;
-      for (; n + 4 <= n1; n += 4) {
-        const p = cr + <usize>n * 4;
-        const bv = half ? h2f(i32x4.extend_low_i16x8_u(v128.load64_zero(br + <usize>n * 2))) : v128.load(br + <usize>n * 4);
-        v128.store(p, f32x4.add(v128.load(p), f32x4.mul(x, bv)));
+      for (; n + 8 <= n1; n += 8) {
+        const p = cr + <usize>n * 4, o = <usize>n * eb;
+        let lo = v128.load(p), hi = v128.load(p, 16);
+        if (half) {
+          let h = v128.load(b0 + o);
+          lo = f32x4.add(lo, f32x4.mul(x0, dec(exact, h, false))); hi = f32x4.add(hi, f32x4.mul(x0, dec(exact, h, true)));
+          h = v128.load(b1 + o);
+          lo = f32x4.add(lo, f32x4.mul(x1, dec(exact, h, false))); hi = f32x4.add(hi, f32x4.mul(x1, dec(exact, h, true)));
+          h = v128.load(b2 + o);
+          lo = f32x4.add(lo, f32x4.mul(x2, dec(exact, h, false))); hi = f32x4.add(hi, f32x4.mul(x2, dec(exact, h, true)));
+          h = v128.load(b3 + o);
+          lo = f32x4.add(lo, f32x4.mul(x3, dec(exact, h, false))); hi = f32x4.add(hi, f32x4.mul(x3, dec(exact, h, true)));
+        } else {
+          lo = f32x4.add(lo, f32x4.mul(x0, v128.load(b0 + o))); hi = f32x4.add(hi, f32x4.mul(x0, v128.load(b0 + o, 16)));
+          lo = f32x4.add(lo, f32x4.mul(x1, v128.load(b1 + o))); hi = f32x4.add(hi, f32x4.mul(x1, v128.load(b1 + o, 16)));
+          lo = f32x4.add(lo, f32x4.mul(x2, v128.load(b2 + o))); hi = f32x4.add(hi, f32x4.mul(x2, v128.load(b2 + o, 16)));
+          lo = f32x4.add(lo, f32x4.mul(x3, v128.load(b3 + o))); hi = f32x4.add(hi, f32x4.mul(x3, v128.load(b3 + o, 16)));
+        }
+        v128.store(p, lo);
+        v128.store(p, hi, 16);
       }
       for (; n < n1; n++) {
-        const bs = half ? reinterpret<f32>(h2fScalar(<u32>load<u16>(br + <usize>n * 2))) : load<f32>(br + <usize>n * 4);
-        store<f32>(cr + <usize>n * 4, load<f32>(cr + <usize>n * 4) + av * bs);
+        const p = cr + <usize>n * 4;
+        let v = load<f32>(p);
+        v += y0 * elem(half, b0, n);
+        v += y1 * elem(half, b1, n);
+        v += y2 * elem(half, b2, n);
+        v += y3 * elem(half, b3, n);
+        store<f32>(p, v);
       }
     }
+    for (; k < K; k++) {
+      const y = load<f32>(ar + <usize>k * astep);
+      const br = b + <usize>k * rb;
+      for (let n = n0; n < n1; n++) store<f32>(cr + <usize>n * 4, load<f32>(cr + <usize>n * 4) + y * elem(half, br, n));
+    }
   }
+}
+/** Element n of a row of B as f32 (fp16 decoded exactly). */
+// @ts-ignore: decorator
+@inline function elem(half: bool, row: usize, n: i32): f32 {
+  return half ? reinterpret<f32>(h2fScalar(<u32>load<u16>(row + <usize>n * 2))) : load<f32>(row + <usize>n * 4);
+}
+/**
+ * Eight halves' low or high four as f32: the exact decode (h2f) when the rows may hold Inf/NaN, else three
+ * operations — sign-extended bits shifted into f32 position, the copies of the sign cleared, ·2^112 (exact for
+ * normals, subnormals and zeros: the same values h2f gives).
+ */
+// @ts-ignore: decorator
+@inline function dec(exact: bool, h: v128, high: bool): v128 {
+  if (exact) return h2f(high ? i32x4.extend_high_i16x8_u(h) : i32x4.extend_low_i16x8_u(h));
+  const s = high ? i32x4.extend_high_i16x8_s(h) : i32x4.extend_low_i16x8_s(h);
+  return f32x4.mul(v128.and(i32x4.shl(s, 13), i32x4.splat(0x8fffffff)), f32x4.splat(5.192296858534828e33));
+}
+/** Whether four consecutive rows of fp16 B (row stride rb bytes) hold an Inf or NaN in columns [n0, n1). */
+// @ts-ignore: decorator
+@inline function hasInfNan(b: usize, rb: usize, n0: i32, n1: i32): bool {
+  const e = i16x8.splat(0x7c00);
+  let any = i16x8.splat(0);
+  for (let r: usize = 0; r < 4; r++) {
+    const row = b + r * rb;
+    let n = n0;
+    for (; n + 8 <= n1; n += 8) any = v128.or(any, i16x8.eq(v128.and(v128.load(row + <usize>n * 2), e), e));
+    for (; n < n1; n++) if ((load<u16>(row + <usize>n * 2) & 0x7c00) == 0x7c00) return true;
+  }
+  return v128.any_true(any);
 }
 export function gemmRows(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
   rows(false, M, K, a, ars, acs, b, rs, c, ldc, n0, n1);
