@@ -81,7 +81,8 @@ export async function timeIt(fn: () => unknown | Promise<unknown>, reps: number)
 
 /**
  * A model's multiply-add work, counted on one CPU run: 2 · output elements · (input channels per group ·
- * kernel taps) per Conv, 2 · output elements · K per MatMul and Gemm (K read from the first operand).
+ * kernel taps) per Conv, 2 · output elements · K per MatMul and Gemm (K read from the first operand); what
+ * runs in a subgraph counts where its operands are known.
  */
 export async function countFlops(model: Model, feeds: Record<string, RTensor>): Promise<number> {
   const { CpuExecutor } = await import('../runtime/cpu/executor.js');
@@ -93,19 +94,12 @@ export async function countFlops(model: Model, feeds: Record<string, RTensor>): 
       dims.set(name, v.dims);
       if (!node || node.outputs[0] !== name) return;
       const out = v.dims.reduce((a, c) => a * c, 1);
-      if (node.opType === 'Conv')
-        flop +=
-          2 *
-          out *
-          dims
-            .get(node.inputs[1])!
-            .slice(1)
-            .reduce((a, c) => a * c, 1);
-      else if (node.opType === 'MatMul') flop += 2 * out * dims.get(node.inputs[0])!.at(-1)!;
-      else if (node.opType === 'Gemm') {
-        const a = dims.get(node.inputs[0])!;
-        flop += 2 * out * (node.attrInt('transA', 0) ? a[0] : a[1]);
-      }
+      // Operands of unknown shape (a subgraph's own inputs) are left out of the count.
+      const a = dims.get(node.inputs[0]),
+        w = dims.get(node.inputs[1]);
+      if (node.opType === 'Conv' && w) flop += 2 * out * w.slice(1).reduce((x, c) => x * c, 1);
+      else if (node.opType === 'MatMul' && a) flop += 2 * out * a.at(-1)!;
+      else if (node.opType === 'Gemm' && a) flop += 2 * out * (node.attrInt('transA', 0) ? a[0] : a[1]);
     },
   });
   return flop;

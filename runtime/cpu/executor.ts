@@ -21,7 +21,7 @@
  */
 import { HostCarry } from '../carry.js';
 import { lookupOwn, type Graph, type Model, type Node } from '../../src/ir/graph.js';
-import type { Tensor } from '../../src/ir/tensor.js';
+import { SHARED_PAYLOAD_BYTES, type Tensor } from '../../src/ir/tensor.js';
 import { fromIrTensor, type RTensor } from '../../src/ir/rtensor.js';
 import { cpuKernels } from './kernels/index.js';
 import type { KernelContext } from './kernels/types.js';
@@ -33,11 +33,10 @@ import { BufferPool, withPool } from './pool.js';
 import { kernelThreads } from './wasm/index.js';
 import { DataType } from '../../src/core/dtype.js';
 
-/** Weights from this size up are moved into shared memory when the kernels have worker threads (they stream them; see wasm/jobs.ts). */
-const SHARE_BYTES = 1 << 20;
+/** Large float weights are moved into shared memory when the kernels have worker threads (they stream them; see wasm/jobs.ts). */
 const sharedWeight = (t: Tensor): boolean =>
   (t.dataType === DataType.FLOAT || t.dataType === DataType.FLOAT16) &&
-  t.byteLength >= SHARE_BYTES &&
+  t.byteLength >= SHARED_PAYLOAD_BYTES &&
   kernelThreads() > 1;
 
 /** Ops whose outputs differ from run to run with the same inputs: never folded. */

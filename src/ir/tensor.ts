@@ -115,7 +115,7 @@ export class Tensor {
       return (this.bytes = out);
     }
     const disk = onDisk(this);
-    if (disk) return (this.bytes = readExternal(disk));
+    if (disk) return (this.bytes = readExternal(disk, undefined, true));
     return (this.bytes = protoPayload(this.proto ?? {}, this.dataType, this.size));
   }
   /**
@@ -163,9 +163,10 @@ export class Tensor {
   }
   /**
    * Moves the payload into a SharedArrayBuffer (same bytes; a payload on disk is read straight into it), so
-   * worker threads can read it without a copy per use: the CPU executor does this for large weights. The
-   * proto's raw_data follows (same bytes, so encoding is unchanged). A no-op where SharedArrayBuffer is
-   * missing or the payload is already shared.
+   * worker threads can read it without a copy per use: the CPU executor does this for large weights (large
+   * payloads read from a file are in shared memory already, so this costs nothing for them). The proto's
+   * raw_data follows (same bytes, so encoding is unchanged). A no-op where SharedArrayBuffer is missing or
+   * the payload is already shared.
    */
   share(): void {
     if (typeof SharedArrayBuffer === 'undefined' || this.bytes?.buffer instanceof SharedArrayBuffer) return;
@@ -271,8 +272,18 @@ function typedFieldCount(p: TensorProto, t: number, n: number): [ArrayLike<unkno
   }
 }
 
-/** Reads an external range, into `into` when given (its length is the range's). */
-export function readExternal(ref: ExternalRef, into?: Uint8Array): Uint8Array {
+/** Payloads from this size up are kept in shared memory (see Tensor.share); smaller ones are not worth it. */
+export const SHARED_PAYLOAD_BYTES = 1 << 20;
+const payloadBuffer = (length: number): Uint8Array =>
+  length >= SHARED_PAYLOAD_BYTES && typeof SharedArrayBuffer !== 'undefined'
+    ? new Uint8Array(new SharedArrayBuffer(length))
+    : Buffer.allocUnsafe(length);
+
+/**
+ * Reads an external range, into `into` when given (its length is the range's). `keep`: the bytes become a
+ * tensor's payload, so a large one goes in shared memory (transient chunks do not: they are dropped at once).
+ */
+export function readExternal(ref: ExternalRef, into?: Uint8Array, keep = false): Uint8Array {
   let fd: number;
   try {
     fd = openSync(ref.path, 'r');
@@ -288,7 +299,7 @@ export function readExternal(ref: ExternalRef, into?: Uint8Array): Uint8Array {
         ref.path,
       );
     }
-    const buf = into ?? Buffer.allocUnsafe(length);
+    const buf = into ?? (keep ? payloadBuffer(length) : Buffer.allocUnsafe(length));
     let done = 0;
     while (done < length) {
       const n = readSync(fd, buf, done, length - done, ref.offset + done);
