@@ -887,6 +887,30 @@ describe('the whole training step on the GPU', () => {
 });
 
 describe('large tensors', () => {
+  it('uploads weights that live in shared memory (Tensor.share): f32, and fp16 of an odd byte length', async () => {
+    const K = 1031;
+    for (const [dtype, N] of [
+      [F, 257], // 1 059 868 bytes
+      [DataType.FLOAT16, 513], // 1 060 806 bytes: not a whole number of words
+    ]) {
+      const vals = Float32Array.from({ length: K * N }, (_, i) => Math.sin(i) * 0.05);
+      const b = new ModelBuilder({ opset: 17 });
+      const w = dtype === F ? vals : f32ArrayToF16(vals);
+      b.node('MatMul', [b.input('x', dtype, [3, K]), b.init('w', dtype, [K, N], w)], {}, { outputs: ['y'] });
+      b.output('y', dtype, [3, N]);
+      const m = b.build();
+      const t = m.graph.initializers.get('w')!;
+      t.share();
+      expect(t.raw().buffer).toBeInstanceOf(SharedArrayBuffer);
+      const x = Float32Array.from({ length: 3 * K }, (_, i) => Math.cos(i));
+      const feeds = { x: { dtype, dims: [3, K], data: dtype === F ? x : f32ArrayToF16(x) } };
+      const gpu = await WebGpuExecutor.create(m);
+      const got = await gpu.run(feeds);
+      gpu.dispose();
+      const want = new CpuExecutor(m).runSync(feeds);
+      expect(agreement(toFloat32(got.y), toFloat32(want.y)).maxScaled).toBeLessThan(5e-3);
+    }
+  });
   it("requests the adapter's binding limit; a weight beyond it is split into column blocks of the product, on the GPU", async () => {
     const { run } = await import('../src/tools/run.js');
     const K = 8224,

@@ -4,6 +4,9 @@
  */
 import { AmpError } from '../../src/core/errors.js';
 import type { GpuContext } from './device.js';
+
+/** Bytes per staging copy of an upload that cannot be written directly. */
+const STAGE_BYTES = 16 << 20;
 import { MAX_X, numel, type GpuTensor, type Program, type ProgramContext } from './program.js';
 
 /** The parameter ring buffer's size: 1024 dispatches of up to 256 bytes of parameters per submission. */
@@ -57,9 +60,21 @@ export class Runner {
     this.flush();
     const bytes = data.byteLength;
     const buffer = this.alloc(bytes);
-    const padded = bytes % 4 ? new Uint8Array(Math.ceil(bytes / 4) * 4) : undefined;
-    if (padded) padded.set(new Uint8Array(data.buffer, data.byteOffset, bytes));
-    this.ctx.device.queue.writeBuffer(buffer, 0, padded ?? (data as BufferSource));
+    // Dawn's Node binding refuses views of a SharedArrayBuffer (where large weights live: Tensor.share), and
+    // writes must be whole words: those go through a staging copy, a bounded piece at a time.
+    const shared = typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer;
+    if (!shared && bytes % 4 === 0) this.ctx.device.queue.writeBuffer(buffer, 0, data as BufferSource);
+    else {
+      const src = new Uint8Array(data.buffer, data.byteOffset, bytes);
+      const stage = new Uint8Array(Math.min(STAGE_BYTES, Math.ceil(bytes / 4) * 4));
+      for (let o = 0; o < bytes; o += STAGE_BYTES) {
+        const n = Math.min(STAGE_BYTES, bytes - o),
+          words = Math.ceil(n / 4) * 4;
+        stage.set(src.subarray(o, o + n));
+        stage.fill(0, n, words);
+        this.ctx.device.queue.writeBuffer(buffer, o, stage, 0, words);
+      }
+    }
     return { dtype, dims, buffer, bytes };
   }
 
