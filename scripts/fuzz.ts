@@ -41,6 +41,7 @@ import {
   type GraphProto,
 } from '../src/onnx/proto/proto.js';
 import { xorshift } from '../src/core/rng.js';
+import { CONFIG_KEYS } from '../src/tools/config.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const HANG_MS = 60_000;
@@ -291,20 +292,8 @@ const STRUCTURAL: Record<string, (mp: ModelProto, r: Rnd, side: Case['side']) =>
   },
   // Files around the model: a config, JSON or .npz input sets — hostile values, names and kinds (FIFO, directory).
   config(mp, r, side) {
-    const keys = [
-      'target',
-      'keepIoTypes',
-      'allow',
-      'deny',
-      'keepFp32',
-      'clamp',
-      'maxInit',
-      'minPositive',
-      'underflowMass',
-      'runtime',
-      '__proto__',
-      'constructor',
-    ];
+    // Every key a config may hold, and two that must never reach an object's prototype.
+    const keys = [...CONFIG_KEYS, '__proto__', 'constructor'];
     const vals: unknown[] = [
       'no',
       true,

@@ -3,7 +3,8 @@ import { readInputFile, READ_LIMITS } from '../core/fs.js';
 import { AmpError } from '../core/errors.js';
 import { positive, runtimeName, type ConvertOptions } from '../../passes/options.js';
 
-const KEYS = new Set([
+/** The keys a config file may hold (the options of the same names). */
+export const CONFIG_KEYS: ReadonlySet<string> = new Set([
   'target',
   'keepIoTypes',
   'allow',
@@ -29,7 +30,8 @@ export function readConfig(path: string): ConvertOptions {
   if (!json || typeof json !== 'object' || Array.isArray(json))
     throw new AmpError('config must be a JSON object', path);
   for (const k of Object.keys(json))
-    if (!KEYS.has(k)) throw new AmpError(`unknown config key '${k}' (expected ${[...KEYS].join(', ')})`, path);
+    if (!CONFIG_KEYS.has(k))
+      throw new AmpError(`unknown config key '${k}' (expected ${[...CONFIG_KEYS].join(', ')})`, path);
   const c = json as Record<string, unknown>;
   const strList = (k: string) => {
     if (c[k] === undefined) return;

@@ -6,7 +6,8 @@
  */
 import type { GpuKernel } from './types.js';
 import type { GpuTensor } from '../program.js';
-import { isFloatTensor, Params } from '../program.js';
+import { isFloatTensor, Params, type ProgramContext } from '../program.js';
+import type { Node } from '../../../src/ir/graph.js';
 
 const MAX_HIDDEN = 256;
 
@@ -24,26 +25,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let backward = d == 1u || rev == 1u;
   let so = (d * Bn + b) * Hn;`;
 
-const lstm: GpuKernel = (node, [X, W, R, B, lens, h0, c0, P], ctx) => {
-  if (!isFloatTensor(X) || !W || !R || lens || P || X!.dims.length !== 3) return undefined;
-  if (node.attr('clip') || node.attrInt('input_forget', 0) || node.attr('activations') || node.attrInt('layout', 0))
-    return undefined;
+/**
+ * What LSTM and GRU share: direction and sizes (declined past MAX_HIDDEN or with mixed types), the inputs as
+ * bound (optional ones only when present, `at` naming each binding), the parameters and 64-wide units per row.
+ */
+function recurrence(
+  node: Node,
+  X: GpuTensor,
+  W: GpuTensor,
+  R: GpuTensor,
+  optional: (GpuTensor | undefined)[],
+  ctx: ProgramContext,
+) {
   const dir = node.attrString('direction', 'forward'),
     D = dir === 'bidirectional' ? 2 : 1;
-  const [T, Bn, In] = X!.dims,
+  const [T, Bn, In] = X.dims,
     Hn = R.dims[2];
-  if (Hn > MAX_HIDDEN || W.dims[0] !== D || [W, R, B, h0, c0].some((t) => t && t.dtype !== X!.dtype)) return undefined;
-  const ins: GpuTensor[] = [X!, W, R, ...(B ? [B] : []), ...(h0 ? [h0] : []), ...(c0 ? [c0] : [])];
+  if (Hn > MAX_HIDDEN || W.dims[0] !== D || [W, R, ...optional].some((t) => t && t.dtype !== X.dtype)) return undefined;
+  const ins: GpuTensor[] = [X, W, R, ...optional.filter((t): t is GpuTensor => !!t)];
   const at = (t?: GpuTensor) => (t ? `in${ins.indexOf(t)}` : '');
-  const dt = X!.dtype,
-    Ty = ctx.type(dt);
   const p = new Params()
     .u32('T', T)
     .u32('Bn', Bn)
     .u32('In', In)
     .u32('Hn', Hn)
     .u32('rev', dir === 'reverse' ? 1 : 0);
-  const units = Math.ceil(Hn / 64);
+  return { D, T, Bn, Hn, ins, at, dt: X.dtype, Ty: ctx.type(X.dtype), p, units: Math.ceil(Hn / 64) };
+}
+
+const lstm: GpuKernel = (node, [X, W, R, B, lens, h0, c0, P], ctx) => {
+  if (!isFloatTensor(X) || !W || !R || lens || P || X!.dims.length !== 3) return undefined;
+  if (node.attr('clip') || node.attrInt('input_forget', 0) || node.attr('activations') || node.attrInt('layout', 0))
+    return undefined;
+  const r = recurrence(node, X!, W, R, [B, h0, c0], ctx);
+  if (!r) return undefined;
+  const { D, T, Bn, Hn, ins, at, dt, Ty, p, units } = r;
   return {
     key: `lstm:${dt}:${!!B}:${!!h0}:${!!c0}:${units}`,
     inputs: ins,
@@ -167,23 +183,10 @@ function gruBody(o: {
 const gru: GpuKernel = (node, [X, W, R, B, lens, h0], ctx) => {
   if (!isFloatTensor(X) || !W || !R || lens || X!.dims.length !== 3) return undefined;
   if (node.attr('clip') || node.attr('activations') || node.attrInt('layout', 0)) return undefined;
-  const dir = node.attrString('direction', 'forward'),
-    D = dir === 'bidirectional' ? 2 : 1;
-  const [T, Bn, In] = X!.dims,
-    Hn = R.dims[2];
-  if (Hn > MAX_HIDDEN || W.dims[0] !== D || [W, R, B, h0].some((t) => t && t.dtype !== X!.dtype)) return undefined;
+  const r = recurrence(node, X!, W, R, [B, h0], ctx);
+  if (!r) return undefined;
+  const { D, T, Bn, Hn, ins, at, dt, Ty, p, units } = r;
   const lbr = node.attrInt('linear_before_reset', 0) !== 0;
-  const ins: GpuTensor[] = [X!, W, R, ...(B ? [B] : []), ...(h0 ? [h0] : [])];
-  const at = (t?: GpuTensor) => (t ? `in${ins.indexOf(t)}` : '');
-  const dt = X!.dtype,
-    Ty = ctx.type(dt);
-  const p = new Params()
-    .u32('T', T)
-    .u32('Bn', Bn)
-    .u32('In', In)
-    .u32('Hn', Hn)
-    .u32('rev', dir === 'reverse' ? 1 : 0);
-  const units = Math.ceil(Hn / 64);
   const wb = (k: string) => (B ? `f32(${at(B)}[d * 6u * Hn + ${k}])` : '0.0');
   return {
     key: `gru:${dt}:${!!B}:${!!h0}:${lbr}:${units}`,
