@@ -100,3 +100,26 @@ describe('runtime profiles, observed', () => {
     );
   }, 60_000);
 });
+
+describe('the onnxruntime backend', () => {
+  it('takes feeds whose arrays live in shared memory (onnxruntime-node refuses those views; they are copied)', async () => {
+    const { createExecutor } = await import('../runtime/backend.js');
+    const { loadModel } = await import('../src/onnx/io.js');
+    const { fixtureModelPath, fixtureInputs } = await import('./helpers/fixtures.js');
+    const m = loadModel(fixtureModelPath('mlp'));
+    const feeds = fixtureInputs('mlp');
+    const shared = Object.fromEntries(
+      Object.entries(feeds).map(([k, t]) => {
+        const d = new Float32Array(new SharedArrayBuffer((t.data as Float32Array).byteLength));
+        d.set(t.data as Float32Array);
+        return [k, { ...t, data: d }];
+      }),
+    );
+    const { executor } = await createExecutor(m, { backend: 'ort' });
+    const want = await executor.run(feeds);
+    const got = await executor.run(shared);
+    executor.dispose();
+    for (const k of Object.keys(want))
+      expect(Array.from(got[k].data as Float32Array)).toEqual(Array.from(want[k].data as Float32Array));
+  });
+});

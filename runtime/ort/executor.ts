@@ -84,7 +84,9 @@ export class OrtExecutor {
       Object.entries(feeds).map(([k, t]) => {
         const type = ORT_TYPE[t.dtype];
         if (!type) throw new AmpError(`input '${k}': onnxruntime's JS tensors do not hold ${t.dtype}`, this.model.file);
-        return [k, new this.ort.Tensor(type, t.data, t.dims)];
+        // onnxruntime-node refuses views of a SharedArrayBuffer ("Invalid argument"), where large payloads live.
+        const data = !Array.isArray(t.data) && t.data.buffer instanceof SharedArrayBuffer ? t.data.slice() : t.data;
+        return [k, new this.ort.Tensor(type, data, t.dims)];
       }),
     );
     let out: Record<string, OrtTensor>;
