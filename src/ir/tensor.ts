@@ -166,7 +166,8 @@ export class Tensor {
    * worker threads can read it without a copy per use: the CPU executor does this for large weights (large
    * payloads read from a file are in shared memory already, so this costs nothing for them). The proto's
    * raw_data follows (same bytes, so encoding is unchanged). A no-op where SharedArrayBuffer is missing or
-   * the payload is already shared.
+   * the payload is already shared. Some native APIs refuse views of shared memory (onnxruntime-node's tensors,
+   * Dawn's writeBuffer): copy `data()` (`.slice()`) before handing it to one.
    */
   share(): void {
     if (typeof SharedArrayBuffer === 'undefined' || this.bytes?.buffer instanceof SharedArrayBuffer) return;
