@@ -5,13 +5,14 @@
  * the worker receives it by its text) taking the thread's kernel exports, the shared memory and its part.
  */
 
-type Kernels = Record<string, (...a: number[]) => void>;
+type Kernels = Record<string, (...a: number[]) => number | void>;
 
 /**
  * Part of C[M, N] += A[M, K]·B[K, N] for columns [n0, n1) with B streamed from a SharedArrayBuffer (element
  * (k, n) at off + k·brs + n; fp16 bits if `half`): `kc` rows at a time are copied into this thread's scratch
  * (about L2-sized, so the weight crosses memory once) and added by gemmRows, whose per-element sums stay
- * the f32 chain in k order — the result is bit-identical to one gemmRows over all of B.
+ * the f32 chain in k order — the result is bit-identical to one gemmRows over all of B. fp16 rows holding an
+ * Inf or NaN set the Int32 at `flag`.
  */
 export interface StreamRows {
   src: SharedArrayBuffer;
@@ -31,6 +32,9 @@ export interface StreamRows {
   n1: number;
   scratch: number;
   kc: number;
+  /** fp16 B known to hold no Inf/NaN (the unchecked decode), else each row group is checked and `flag` set on a find. */
+  finite: boolean;
+  flag: number;
 }
 export function streamRows(ex: Kernels, memory: WebAssembly.Memory, j: StreamRows): void {
   const w = j.n1 - j.n0;
@@ -44,7 +48,8 @@ export function streamRows(ex: Kernels, memory: WebAssembly.Memory, j: StreamRow
       const o = j.off + k * j.brs + j.n0;
       dst.set(src.subarray(o, o + w), (k - k0) * w);
     }
-    ex[j.half ? 'gemmRows16' : 'gemmRows'](
+    const fn = !j.half ? 'gemmRows' : j.finite ? 'gemmRows16Finite' : 'gemmRows16';
+    const found = ex[fn](
       j.M,
       w,
       k1 - k0,
@@ -58,6 +63,7 @@ export function streamRows(ex: Kernels, memory: WebAssembly.Memory, j: StreamRow
       0,
       w,
     );
+    if (found) new Int32Array(memory.buffer, j.flag, 1)[0] = 1;
   }
 }
 

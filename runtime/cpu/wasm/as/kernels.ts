@@ -261,8 +261,9 @@ export function rangeF16(src: usize, dst: usize, n: i32, tinyBits: u32, acc: usi
  * bit-identical, and B may come in consecutive row blocks. `half`: B holds fp16 bits, decoded exactly as it
  * streams (a constant, so each export compiles to its own loop).
  */
-@inline function rows(half: bool, M: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
+@inline function rows(half: bool, check: bool, M: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): i32 {
   const eb: usize = half ? 2 : 4;
+  let found = 0;
   const rb = <usize>rs * eb;
   for (let m = 0; m < M; m++) {
     const cr = c + <usize>m * <usize>ldc * 4;
@@ -275,7 +276,8 @@ export function rangeF16(src: usize, dst: usize, n: i32, tinyBits: u32, acc: usi
       const y0 = load<f32>(ak), y1 = load<f32>(ak + astep), y2 = load<f32>(ak + 2 * astep), y3 = load<f32>(ak + 3 * astep);
       const x0 = f32x4.splat(y0), x1 = f32x4.splat(y1), x2 = f32x4.splat(y2), x3 = f32x4.splat(y3);
       const b0 = b + <usize>k * rb, b1 = b0 + rb, b2 = b1 + rb, b3 = b2 + rb;
-      const exact = half && hasInfNan(b0, rb, n0, n1);
+      const exact = half && check && hasInfNan(b0, rb, n0, n1);
+      if (exact) found = 1;
       let n = n0;
       for (; n + 8 <= n1; n += 8) {
         const p = cr + <usize>n * 4, o = <usize>n * eb;
@@ -314,6 +316,7 @@ export function rangeF16(src: usize, dst: usize, n: i32, tinyBits: u32, acc: usi
       for (let n = n0; n < n1; n++) store<f32>(cr + <usize>n * 4, load<f32>(cr + <usize>n * 4) + y * elem(half, br, n));
     }
   }
+  return found;
 }
 /** Element n of a row of B as f32 (fp16 decoded exactly). */
 // @ts-ignore: decorator
@@ -345,11 +348,15 @@ export function rangeF16(src: usize, dst: usize, n: i32, tinyBits: u32, acc: usi
   return v128.any_true(any);
 }
 export function gemmRows(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
-  rows(false, M, K, a, ars, acs, b, rs, c, ldc, n0, n1);
+  rows(false, false, M, K, a, ars, acs, b, rs, c, ldc, n0, n1);
 }
-/** `gemmRows` with fp16 B (half bits, row stride rs). */
-export function gemmRows16(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
-  rows(true, M, K, a, ars, acs, b, rs, c, ldc, n0, n1);
+/** `gemmRows` with fp16 B (half bits, row stride rs); returns 1 when the rows held an Inf or NaN. */
+export function gemmRows16(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): i32 {
+  return rows(true, true, M, K, a, ars, acs, b, rs, c, ldc, n0, n1);
+}
+/** `gemmRows16` for rows known to hold no Inf or NaN: every group takes the three-operation decode, unchecked. */
+export function gemmRows16Finite(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, rs: i32, c: usize, ldc: i32, n0: i32, n1: i32): void {
+  rows(true, false, M, K, a, ars, acs, b, rs, c, ldc, n0, n1);
 }
 
 // ---- elementwise f32 ---------------------------------------------------------------------------------
