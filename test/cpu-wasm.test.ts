@@ -217,6 +217,25 @@ describe('matrix-vector products streamed from a shared weight', () => {
   );
 });
 
+/** a[1, K] · b[K, N] with fp16 b (used as given: shared or not), as f32. */
+const gemv16 = (a: Float32Array, b: Uint16Array, K: number, N: number) =>
+  sgemm(
+    1,
+    N,
+    K,
+    { dtype: DataType.FLOAT, data: a },
+    { dtype: DataType.FLOAT16, data: b },
+    { ars: K, acs: 1, brs: N, bcs: 1 },
+    [[0, 0]],
+    DataType.FLOAT,
+  ) as Float32Array;
+/** A copy of fp16 bits in shared memory. */
+const sharedHalves = (bh: Uint16Array): Uint16Array => {
+  const b = new Uint16Array(new SharedArrayBuffer(bh.byteLength));
+  b.set(bh);
+  return b;
+};
+
 describe('a streamed fp16 weight is checked for Inf/NaN on its first product, and trusted after', () => {
   it('a clean weight gives the same bits on every call; one with an Inf keeps the exact decode on every call', () => {
     const K = 64,
@@ -226,20 +245,10 @@ describe('a streamed fp16 weight is checked for Inf/NaN on its first product, an
     for (const inf of [false, true]) {
       const bh = f32ArrayToF16(vals);
       if (inf) bh[37 * N + 11] = 0x7c00;
-      const b = new Uint16Array(new SharedArrayBuffer(bh.byteLength));
-      b.set(bh);
+      const b = sharedHalves(bh);
       const want = chain(1, N, K, a, K, 1, f16ArrayToF32(bh), N, 1);
       for (let call = 0; call < 3; call++) {
-        const got = sgemm(
-          1,
-          N,
-          K,
-          { dtype: DataType.FLOAT, data: a },
-          { dtype: DataType.FLOAT16, data: b },
-          { ars: K, acs: 1, brs: N, bcs: 1 },
-          [[0, 0]],
-          DataType.FLOAT,
-        ) as Float32Array;
+        const got = gemv16(a, b, K, N);
         expect(same(got, want), `inf ${inf}, call ${call}`).toBe(0);
         if (inf) expect(Math.abs(got[11])).toBe(Infinity);
       }
@@ -249,20 +258,8 @@ describe('a streamed fp16 weight is checked for Inf/NaN on its first product, an
 
 describe('fp16 weights in the few-rows product decode exactly', () => {
   const finite = Uint16Array.from({ length: 65536 }, (_, h) => h).filter((h) => (h & 0x7c00) !== 0x7c00);
-  const product = (a: Float32Array, bh: Uint16Array, K: number, N: number, shared: boolean) => {
-    const b = shared ? new Uint16Array(new SharedArrayBuffer(bh.byteLength)) : bh;
-    b.set(bh);
-    return sgemm(
-      1,
-      N,
-      K,
-      { dtype: DataType.FLOAT, data: a },
-      { dtype: DataType.FLOAT16, data: b },
-      { ars: K, acs: 1, brs: N, bcs: 1 },
-      [[0, 0]],
-      DataType.FLOAT,
-    ) as Float32Array;
-  };
+  const product = (a: Float32Array, bh: Uint16Array, K: number, N: number, shared: boolean) =>
+    gemv16(a, shared ? sharedHalves(bh) : bh, K, N);
   it.each([false, true])(
     'every finite half (subnormals, ±0) in every row position, and rows with Inf/NaN (shared weight: %s)',
     (sharedB) => {
