@@ -7,7 +7,8 @@
  *
  * Memory: one shared WebAssembly.Memory owned by this module, used as a per-call arena (inputs are copied in
  * — fp16 decoded on the way — results copied out, rounded once to their storage type, then the arena is
- * reset), so kernels never hold JS objects and calls never overlap. Accumulation is f32, in k order: what
+ * reset), so kernels never hold JS objects and calls never overlap. A large weight in a SharedArrayBuffer is
+ * not copied in whole for a matrix-vector product: every thread streams its own columns (./jobs.ts). Accumulation is f32, in k order: what
  * fp32-accumulating GPU kernels do.
  */
 import { KERNELS_WASM } from './kernels.wasm.js';
