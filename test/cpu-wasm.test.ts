@@ -160,16 +160,18 @@ describe('wasm GEMM is the f32 chain in k order, bit for bit', () => {
   });
 });
 
+/** A copy of x in shared memory, 64 bytes into its buffer (views at an offset are read right). */
+const shared = <T extends Float32Array | Uint16Array>(x: T): T => {
+  const s = new (x.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T)(
+    new SharedArrayBuffer(x.byteLength + 64),
+    64,
+    x.length,
+  );
+  s.set(x);
+  return s;
+};
+
 describe('matrix-vector products streamed from a shared weight', () => {
-  const shared = <T extends Float32Array | Uint16Array>(x: T): T => {
-    const s = new (x.constructor as new (b: SharedArrayBuffer, o: number, n: number) => T)(
-      new SharedArrayBuffer(x.byteLength + 64),
-      64,
-      x.length,
-    );
-    s.set(x);
-    return s;
-  };
   it.each([
     [1, 2050, 1030, 0],
     [3, 4097, 515, 96],
@@ -229,12 +231,6 @@ const gemv16 = (a: Float32Array, b: Uint16Array, K: number, N: number) =>
     [[0, 0]],
     DataType.FLOAT,
   ) as Float32Array;
-/** A copy of fp16 bits in shared memory. */
-const sharedHalves = (bh: Uint16Array): Uint16Array => {
-  const b = new Uint16Array(new SharedArrayBuffer(bh.byteLength));
-  b.set(bh);
-  return b;
-};
 
 describe('a streamed fp16 weight is checked for Inf/NaN on its first product, and trusted after', () => {
   it('a clean weight gives the same bits on every call; one with an Inf keeps the exact decode on every call', () => {
@@ -245,7 +241,7 @@ describe('a streamed fp16 weight is checked for Inf/NaN on its first product, an
     for (const inf of [false, true]) {
       const bh = f32ArrayToF16(vals);
       if (inf) bh[37 * N + 11] = 0x7c00;
-      const b = sharedHalves(bh);
+      const b = shared(bh);
       const want = chain(1, N, K, a, K, 1, f16ArrayToF32(bh), N, 1);
       for (let call = 0; call < 3; call++) {
         const got = gemv16(a, b, K, N);
@@ -258,8 +254,8 @@ describe('a streamed fp16 weight is checked for Inf/NaN on its first product, an
 
 describe('fp16 weights in the few-rows product decode exactly', () => {
   const finite = Uint16Array.from({ length: 65536 }, (_, h) => h).filter((h) => (h & 0x7c00) !== 0x7c00);
-  const product = (a: Float32Array, bh: Uint16Array, K: number, N: number, shared: boolean) =>
-    gemv16(a, shared ? sharedHalves(bh) : bh, K, N);
+  const product = (a: Float32Array, bh: Uint16Array, K: number, N: number, inShared: boolean) =>
+    gemv16(a, inShared ? shared(bh) : bh, K, N);
   it.each([false, true])(
     'every finite half (subnormals, ±0) in every row position, and rows with Inf/NaN (shared weight: %s)',
     (sharedB) => {

@@ -12,18 +12,20 @@ async function benchModel(url: string, feedsJson: Record<string, JsonTensor>, re
   const feeds = tensorsFromJson(feedsJson);
   const ours = await timeOnWebGpu(bytes, feeds, reps);
   ort.env.wasm.numThreads = 1;
+  // Our result with onnxruntime-web's failure instead of its time (the first line of its message).
+  const refused = (e: unknown) => ({
+    ...ours,
+    ortWebMs: NaN,
+    ortWebError: String((e as Error).message)
+      .split('\n')[0]
+      .slice(0, 160),
+  });
   let sess: ort.InferenceSession;
   try {
     sess = await ort.InferenceSession.create(bytes, { executionProviders: ['webgpu'] });
   } catch (e) {
     // onnxruntime-web has no fp16 emulation: without shader-f16 it refuses fp16 models.
-    return {
-      ...ours,
-      ortWebMs: NaN,
-      ortWebError: String((e as Error).message)
-        .split('\n')[0]
-        .slice(0, 160),
-    };
+    return refused(e);
   }
   const of = Object.fromEntries(
     Object.entries(feedsForModel(bytes, feeds)).map(([k, t]) => [
@@ -35,13 +37,7 @@ async function benchModel(url: string, feedsJson: Record<string, JsonTensor>, re
     await sess.run(of);
   } catch (e) {
     await sess.release();
-    return {
-      ...ours,
-      ortWebMs: NaN,
-      ortWebError: String((e as Error).message)
-        .split('\n')[0]
-        .slice(0, 160),
-    };
+    return refused(e);
   }
   const ortWebMs = await medianTime(() => sess.run(of), reps);
   await sess.release();
