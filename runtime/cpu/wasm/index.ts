@@ -417,10 +417,11 @@ function streamedRows(
       bounds = Array.from({ length: Math.ceil(N / step) }, (_, i) => [i * step, Math.min(N, (i + 1) * step)]);
     const kc = Math.max(1, Math.floor(STREAM_SCRATCH / (step * b.BYTES_PER_ELEMENT)));
     const scratch = bounds.map(() => alloc(kc * step * b.BYTES_PER_ELEMENT));
+    // fp16 only: the kept Inf/NaN verdict for this region of the weight (f32 rows are never checked).
     const region = `${batches[0][1]}:${s.brs}:${K}:${N}`,
-      verdicts = finiteRows.get(b) ?? new Map<string, boolean>();
-    finiteRows.set(b, verdicts);
-    const finite = !!verdicts.get(region),
+      verdicts = half ? (finiteRows.get(b) ?? new Map<string, boolean>()) : undefined;
+    if (verdicts) finiteRows.set(b, verdicts);
+    const finite = !!verdicts?.get(region),
       flag = zeroed(1);
     for (const [i, [ao, bo]] of batches.entries())
       pool!.jobs(
@@ -447,7 +448,7 @@ function streamedRows(
           flag,
         })),
       );
-    if (half && !verdicts.has(region)) verdicts.set(region, new Int32Array(memory!.buffer, flag, 1)[0] === 0);
+    if (verdicts && !verdicts.has(region)) verdicts.set(region, new Int32Array(memory!.buffer, flag, 1)[0] === 0);
     epilogue?.(f32View(c, MN * batches.length));
     return takeAs(outType, c, MN * batches.length);
   });
