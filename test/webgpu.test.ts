@@ -85,6 +85,36 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
       }),
     ).toBeLessThan(bound(dt));
   });
+  it('software-adapter GEMMs read operands packed into textures: weights packed once, the GPU forms’ bits', async () => {
+    const b = new ModelBuilder({ opset: 17 });
+    const x = b.input('x', dt, [2, 19, 35]); // batches as rows of one product, K not a multiple of 4
+    b.node('MatMul', [x, b.init('w', dt, [35, 21], tensor(dt, [35, 21]).data as never)], {}, { outputs: ['y'] });
+    const g = b.input('g', dt, [37, 81]);
+    const [wt, bias] = [
+      b.init('wt', dt, [66, 37], tensor(dt, [66, 37]).data as never),
+      b.init('c', dt, [66], tensor(dt, [66]).data as never),
+    ];
+    b.node(
+      'Gemm',
+      [g, wt, bias],
+      { transA: 1, transB: 1, alpha: { float: 0.5 }, beta: { float: 2 } },
+      { outputs: ['z'] },
+    );
+    const v = b.input('v', dt, [1, 35]); // a matrix-vector product stays in registers
+    b.node('MatMul', [v, 'w'], {}, { outputs: ['r'] });
+    for (const o of ['y', 'z', 'r']) b.output(o);
+    const m = b.build();
+    const feeds = { x: tensor(dt, [2, 19, 35]), g: tensor(dt, [37, 81]), v: tensor(dt, [1, 35]) };
+    const want = await (await WebGpuExecutor.create(m, { forms: 'gpu' })).run(feeds);
+    const ex = await WebGpuExecutor.create(m, { forms: 'software' });
+    for (const packed of [4, 2]) {
+      const got = await ex.run(feeds);
+      expect(ex.packedOperands).toBe(packed); // x, w, g, wt; then only the inputs
+      for (const k of ['y', 'z', 'r'])
+        expect(Array.from(got[k].data as Float32Array), k).toEqual(Array.from(want[k].data as Float32Array));
+    }
+    ex.dispose();
+  });
   it('ReduceSum / ReduceMean over any axes, keepdims or not, axes as attribute (opset 11) or input (13/18)', async () => {
     const axes = (v: number[]) => ({
       name: 'axes',

@@ -13,6 +13,8 @@ export interface GpuContext {
   f16: boolean;
   /** The largest storage buffer binding, in bytes: tensors beyond it run their ops on the CPU reference. */
   maxBinding: number;
+  /** The largest 2-D texture side. */
+  maxTexture: number;
   /** A software rasterizer (lavapipe/llvmpipe, SwiftShader): kernels pick their CPU-friendly forms. */
   software: boolean;
   /** Storage buffers one kernel may bind (parameters, inputs, outputs): kernels with more run on the CPU. */
@@ -74,6 +76,7 @@ async function open(adapterName?: string): Promise<GpuContext> {
       maxBufferSize: lim.maxBufferSize,
       maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
       maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage,
+      maxTextureDimension2D: lim.maxTextureDimension2D,
     },
   });
   const info = (
@@ -97,6 +100,7 @@ async function open(adapterName?: string): Promise<GpuContext> {
     features,
     f16,
     maxBinding: device.limits.maxStorageBufferBindingSize,
+    maxTexture: device.limits.maxTextureDimension2D,
     software,
     maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage,
     errors,

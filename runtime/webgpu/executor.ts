@@ -65,7 +65,12 @@ export class WebGpuExecutor {
   ) {
     this.emulateHalf = emulateHalf || !ctx.f16;
     this.software = forms === 'auto' ? ctx.software : forms === 'software';
-    this.program = new ProgramContext(this.emulateHalf, this.software, model.opset('') ?? 17);
+    this.program = new ProgramContext(
+      this.emulateHalf,
+      this.software,
+      model.opset('') ?? 17,
+      this.software ? ctx.maxTexture : 0,
+    );
     this.runner = new Runner(ctx, this.program);
     checkEnumAttributes(model);
     const g = model.graph;
@@ -86,6 +91,10 @@ export class WebGpuExecutor {
   private lastUseFused = new Map<string, number>();
   /** Groups that ran as one fused kernel in the last run. */
   fusedGroups = 0;
+  /** Operands packed into textures in the last run (software adapters' GEMMs; a weight is packed once). */
+  get packedOperands(): number {
+    return this.runner.packs;
+  }
 
   /** Runs a fused group as one kernel; false when its shapes or types do not fit (or a value inside is wanted). */
   private runFused(grp: FusionGroup, env: Map<string, Val>, owned: Map<GPUBuffer, number>, keep: Set<string>): boolean {
@@ -196,6 +205,7 @@ export class WebGpuExecutor {
     if (v.cpu && gpuType(v.cpu.dtype)) {
       v.gpu = this.upload(v.cpu);
       if (!v.init) this.uploads.push(v.gpu.buffer);
+      else v.gpu.constant = true;
       return v.gpu;
     }
     return undefined;
@@ -208,6 +218,7 @@ export class WebGpuExecutor {
     this.cpuNodes = {};
     this.crossings = 0;
     this.fusedGroups = 0;
+    this.runner.packs = 0;
     const env = new Map<string, Val>();
     const owned = new Map<GPUBuffer, number>(); // refcounts of intermediate buffers (views share them)
     this.bindInputs(feeds, env);

@@ -11,6 +11,20 @@ export interface GpuTensor {
   dims: number[];
   buffer: GPUBuffer;
   bytes: number;
+  /** An initializer's upload: its contents never change while the executor lives, so forms packed from it are kept. */
+  constant?: boolean;
+}
+/**
+ * An operand a kernel reads as an rgba32float texture (four f32 values a texel) instead of a storage buffer:
+ * `pack` fills it (its one storage texture, bound after its buffers). Packed once when `keep` names a constant
+ * buffer (with `key`, the layout), else before every dispatch.
+ */
+export interface TextureOperand {
+  width: number;
+  height: number;
+  pack: Program;
+  keep?: GPUBuffer;
+  key: string;
 }
 export interface Program {
   /** Pipeline cache key: kernel name + dtypes + anything else that changes the WGSL. */
@@ -25,6 +39,10 @@ export interface Program {
   groupsZ?: number;
   /** Write into these tensors instead of new ones (the column blocks of a product split over N share one). */
   into?: GpuTensor[];
+  /** Sampled textures, bound after the outputs (./runner.ts packs them). */
+  textures?: TextureOperand[];
+  /** The storage texture a pack program writes, bound after its buffers (set by the runner). */
+  target?: GPUTexture;
   /** A second dispatch on this one's outputs (e.g. copy, then scatter into the copy); its outputs are the op's. */
   next?: (outs: GpuTensor[]) => Program;
 }
@@ -76,7 +94,9 @@ export const numel = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
  * - `software`: the adapter is a software rasterizer (lavapipe/llvmpipe, SwiftShader): each invocation is a SIMD
  *   lane of a CPU thread, workgroup memory is ordinary memory and every barrier splits the shader — so GEMMs use
  *   register blocks without workgroup memory, and PROLOGUE kernels compute several elements an invocation;
- * - `opset`: the model's default-domain opset.
+ * - `opset`: the model's default-domain opset;
+ * - `maxTexture`: on software adapters, GEMMs read their operands from rgba32float textures up to this side — a
+ *   texel fetch is a plain vector load there, where a storage-buffer read is a bounds-checked branch per lane.
  */
 export class ProgramContext {
   /** Elements each invocation of a PROLOGUE kernel computes (an 8M-element Relu on lavapipe: 41 ms at 1, 15.5 ms at 8). */
@@ -87,6 +107,8 @@ export class ProgramContext {
     readonly halfEmulated: boolean,
     readonly software: boolean,
     readonly opset: number,
+    /** The largest 2-D texture side kernels may pack operands into (0: none). */
+    readonly maxTexture = 0,
   ) {
     this.perInvocation = software ? 8 : 1;
     this.key = `${halfEmulated ? 'q16' : 'f16'}|${this.perInvocation}|${software ? 'sw' : 'hw'}`;

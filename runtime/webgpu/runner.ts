@@ -7,7 +7,7 @@ import type { GpuContext } from './device.js';
 
 /** Bytes per staging copy of an upload that cannot be written directly. */
 const STAGE_BYTES = 16 << 20;
-import { MAX_X, numel, type GpuTensor, type Program, type ProgramContext } from './program.js';
+import { MAX_X, numel, type GpuTensor, type Program, type ProgramContext, type TextureOperand } from './program.js';
 
 /** The parameter ring buffer's size: 1024 dispatches of up to 256 bytes of parameters per submission. */
 const META_BYTES = 256 * 1024;
@@ -18,9 +18,15 @@ export class Runner {
   private pass?: GPUComputePassEncoder;
   private pool = new Map<number, GPUBuffer[]>();
   private binds = new Map<string, GPUBindGroup>();
-  private ids = new WeakMap<GPUBuffer, number>();
+  private ids = new WeakMap<GPUBuffer | GPUTexture, number>();
   private nextId = 0;
-  private idOf(b: GPUBuffer): number {
+  /** Pooled textures by size; packed constants by buffer and layout (kept for the runner's life). */
+  private texPool = new Map<string, GPUTexture[]>();
+  private packedConst = new Map<GPUBuffer, Map<string, GPUTexture>>();
+  private views = new WeakMap<GPUTexture, GPUTextureView>();
+  /** Operands packed into textures since this was last zeroed (kept constants are not packed again). */
+  packs = 0;
+  private idOf(b: GPUBuffer | GPUTexture): number {
     let id = this.ids.get(b);
     if (id === undefined) {
       id = this.nextId++;
@@ -84,10 +90,39 @@ export class Runner {
     return { dtype, dims, buffer: this.alloc(bytes), bytes };
   }
 
+  /** An operand's texture: a kept constant's, or a pooled one packed now (`transient` lists those to return). */
+  private packed(op: TextureOperand, transient: GPUTexture[]): GPUTexture {
+    const kept = op.keep && this.packedConst.get(op.keep)?.get(op.key);
+    if (kept) return kept;
+    const size = `${op.width}x${op.height}`;
+    const tex =
+      this.texPool.get(size)?.pop() ??
+      this.ctx.device.createTexture({
+        size: [op.width, op.height],
+        format: 'rgba32float',
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING,
+      });
+    this.run({ ...op.pack, target: tex });
+    this.packs++;
+    if (!op.keep) transient.push(tex);
+    else {
+      if (!this.packedConst.has(op.keep)) this.packedConst.set(op.keep, new Map());
+      this.packedConst.get(op.keep)!.set(op.key, tex);
+    }
+    return tex;
+  }
+  private view(t: GPUTexture): GPUTextureView {
+    let v = this.views.get(t);
+    if (!v) this.views.set(t, (v = t.createView()));
+    return v;
+  }
+
   run(p: Program): GpuTensor[] {
     const dev = this.ctx.device;
+    const transient: GPUTexture[] = [];
+    const textures = [...(p.target ? [p.target] : []), ...(p.textures ?? []).map((op) => this.packed(op, transient))];
     const outs = p.into ?? p.outputs.map((o) => this.tensor(o.dtype, o.dims));
-    if (numel(p.outputs[0]?.dims ?? [1]) === 0 || p.groups === 0) return outs;
+    if ((p.outputs.length && numel(p.outputs[0].dims) === 0) || p.groups === 0) return outs;
     const key = `${p.key}|${this.program.key}`;
     let pipe = this.pipelines.get(key);
     if (!pipe) {
@@ -108,12 +143,13 @@ export class Runner {
     this.metaOff += span;
     const buffers = [...p.inputs.map((t) => t.buffer), ...outs.map((t) => t.buffer)];
     // Bind groups are reused: a run repeats the same kernels on the same pooled buffers at the same offsets.
-    const bkey = `${key}|${at}|${bytes}|${buffers.map((b) => this.idOf(b)).join(',')}`;
+    const bkey = `${key}|${at}|${bytes}|${[...buffers, ...textures].map((b) => this.idOf(b)).join(',')}`;
     let bind = this.binds.get(bkey);
     if (!bind) {
       const entries = [
-        { binding: 0, resource: { buffer: this.metaBuf, offset: at, size: bytes } },
+        { binding: 0, resource: { buffer: this.metaBuf, offset: at, size: bytes } as GPUBindingResource },
         ...buffers.map((buffer, k) => ({ binding: k + 1, resource: { buffer } })),
+        ...textures.map((t, k) => ({ binding: buffers.length + 1 + k, resource: this.view(t) })),
       ];
       bind = dev.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
       if (this.binds.size > 8192) this.binds.clear();
@@ -126,6 +162,12 @@ export class Runner {
     const x = p.groupsY ? p.groups : Math.min(p.groups, MAX_X),
       y = p.groupsY ?? Math.ceil(p.groups / MAX_X);
     this.pass.dispatchWorkgroups(x, y, p.groupsZ ?? 1);
+    // Dispatches run in order: a texture packed for this one may be repacked by a later one.
+    for (const t of transient) {
+      const size = `${t.width}x${t.height}`;
+      if (!this.texPool.has(size)) this.texPool.set(size, []);
+      this.texPool.get(size)!.push(t);
+    }
     return p.next ? this.run(p.next(outs)) : outs;
   }
 
@@ -179,5 +221,9 @@ export class Runner {
     this.metaBuf?.destroy();
     for (const list of this.pool.values()) for (const b of list) b.destroy();
     this.pool.clear();
+    for (const list of this.texPool.values()) for (const t of list) t.destroy();
+    for (const m of this.packedConst.values()) for (const t of m.values()) t.destroy();
+    this.texPool.clear();
+    this.packedConst.clear();
   }
 }

@@ -3,7 +3,15 @@
  * register-tiled) on GPUs, register blocks without workgroup memory on software adapters.
  */
 import type { GpuKernel } from './types.js';
-import { numel, isFloatTensor, Params, type GpuTensor, type Program, type ProgramContext } from '../program.js';
+import {
+  numel,
+  isFloatTensor,
+  Params,
+  type GpuTensor,
+  type Program,
+  type ProgramContext,
+  type TextureOperand,
+} from '../program.js';
 import type { Node } from '../../../src/ir/graph.js';
 import { broadcastShape, broadcastIndex } from '../../ops/broadcast.js';
 
@@ -188,6 +196,119 @@ ${blockStores(
 }`;
 }
 
+/** Rows and vec4 columns of C per invocation in the texture GEMM, and its workgroup side (measured on lavapipe). */
+const TR = 8,
+  TV = 4,
+  TW = 4;
+const unroll = (n: number, f: (i: number) => string, sep = ' ') => Array.from({ length: n }, (_, i) => f(i)).join(sep);
+
+/**
+ * Packs a rows × cols operand (element (r, c) at `off + r·cols + c`, or `off + c·rows + r` when transposed) into
+ * an rgba32float texture of ⌈cols/4⌉ × `height` texels, zero past the operand's edges: texel (x, r) holds
+ * columns 4x … 4x+3 of row r. Exact: every value is an f32, an fp16 or a bf16, all exactly f32.
+ */
+export function packOperand(
+  ctx: ProgramContext,
+  t: GpuTensor,
+  rows: number,
+  cols: number,
+  trans: boolean,
+  height: number,
+  off = 0,
+): TextureOperand {
+  const width = Math.ceil(cols / 4);
+  const p = new Params()
+    .u32('rows', rows)
+    .u32('cols', cols)
+    .u32('W', width)
+    .u32('tr', trans ? 1 : 0)
+    .u32('off', off)
+    .u32('count', width * height);
+  const count = width * height;
+  return {
+    width,
+    height,
+    keep: t.constant ? t.buffer : undefined,
+    key: `${t.dtype}:${rows}x${cols}:${trans}:${height}:${off}`,
+    pack: {
+      key: `pack4:${t.dtype}`,
+      inputs: [t],
+      outputs: [],
+      meta: p.meta,
+      groups: ctx.groups(count),
+      wgsl: () => `${ctx.bindings([t.dtype], [])}
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+${ctx.prologue('count', p)}
+  let r = i / W; let x = i % W;
+  var v = vec4<f32>(0.0);
+  for (var q = 0u; q < 4u; q++) {
+    let c = x * 4u + q;
+    if (r < rows && c < cols) { v[q] = f32(in0[off + select(r * cols + c, c * rows + r, tr == 1u)]); }
+  }
+  textureStore(dst, vec2<i32>(i32(x), i32(r)), v);
+}`,
+    },
+  };
+}
+
+/**
+ * The software adapters' GEMM on packed operands: A (M × K) and B (K × N) as textures of 4-wide texels; each
+ * invocation computes a TR × 4·TV block of C, four k at a time, the sum still one f32 chain in k order (the
+ * zero padding past K adds 0·0 = +0, which leaves every sum unchanged) — the same bits as the other forms.
+ */
+function textured(T: string, withC: boolean, p: Params, base: number): string {
+  return `@group(0) @binding(${base}) var ta: texture_2d<f32>;
+@group(0) @binding(${base + 1}) var tb: texture_2d<f32>;
+${p.module}
+@compute @workgroup_size(${TW}, ${TW})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  ${p.locals}
+  let row0 = gid.y * ${TR}u; let col0 = gid.x * ${4 * TV}u;
+  if (row0 >= M || col0 >= N) { return; }
+  let K4 = (K + 3u) / 4u; let W = (N + 3u) / 4u;
+  ${unroll(TR, (i) => `let r${i} = i32(min(row0 + ${i}u, M - 1u));`)}
+  ${unroll(TV, (j) => `let c${j} = i32(min(col0 / 4u + ${j}u, W - 1u));`)}
+  ${unroll(TR, (i) => unroll(TV, (j) => `var acc${i}_${j} = vec4<f32>(0.0);`))}
+  for (var k4 = 0u; k4 < K4; k4++) {
+    let kb = i32(k4 * 4u);
+    ${unroll(4, (q) => unroll(TV, (j) => `let b${q}_${j} = textureLoad(tb, vec2<i32>(c${j}, kb + ${q}), 0);`))}
+    ${unroll(TR, (i) => `{ let a = textureLoad(ta, vec2<i32>(i32(k4), r${i}), 0); ${unroll(4, (q) => unroll(TV, (j) => `acc${i}_${j} = acc${i}_${j} + a[${q}] * b${q}_${j};`))} }`, '\n    ')}
+  }
+  ${unroll(
+    TR,
+    (i) =>
+      `if (row0 + ${i}u < M) { let row = row0 + ${i}u; ${unroll(
+        4 * TV,
+        (c) =>
+          `if (col0 + ${c}u < N) { let col = col0 + ${c}u; var y = alpha * acc${i}_${c >> 2}[${c & 3}]; ${
+            withC ? 'y += beta * f32(in0[row * cRow + (cOff + col) * cCol]);' : ''
+          } out0[row * ldc + cOff + col] = ${T}(y); }`,
+      )} }`,
+    '\n  ',
+  )}
+}`;
+}
+
+/**
+ * The texture form's operands for an M × K by K × N product (none when the adapter takes no textures, the
+ * product is a row or two — a decode step's matrix-vector products stay in registers — or a side is too long).
+ */
+function textureOperands(
+  ctx: ProgramContext,
+  A: GpuTensor,
+  B: GpuTensor,
+  M: number,
+  N: number,
+  K: number,
+  tA: boolean,
+  tB: boolean,
+): TextureOperand[] | undefined {
+  const K4 = Math.ceil(K / 4) * 4,
+    max = ctx.maxTexture;
+  if (!ctx.software || M < TR || Math.max(M, K4, Math.ceil(K / 4), Math.ceil(N / 4)) > max) return undefined;
+  return [packOperand(ctx, A, M, K, tA, M), packOperand(ctx, B, K, N, tB, K4)];
+}
+
 /** Workgroup counts and WGSL of the GEMM form this adapter wants for an M × N product. */
 function gemmForm(
   ctx: ProgramContext,
@@ -236,12 +357,33 @@ function matmul(
   const offs: number[] = [];
   for (let i = 0; i < nb; i++) offs.push(ia[i] * M * K, ib[i] * K * N);
   const T = ctx.type(A!.dtype);
+  const outDims = [...batch, ...(a1 ? [] : [M]), ...(b1 ? [] : [N])];
+  // One B for every batch of a contiguous A: the batches are rows of one M·batch × K product.
+  const tex =
+    !block &&
+    bd.length === 2 &&
+    !ia.some((x, i) => x !== i) &&
+    textureOperands(ctx, A!, B!, M * nb, N, K, false, false);
+  if (tex) {
+    const pt = params(M * nb, N, K, 0, 0, 1, 0, 0, 0, [0, 0]);
+    return {
+      key: `matmul:${A!.dtype}:textured`,
+      inputs: [],
+      outputs: [{ dtype: A!.dtype, dims: outDims }],
+      textures: tex,
+      meta: pt.meta,
+      groups: Math.ceil(N / (4 * TV * TW)),
+      groupsY: Math.ceil((M * nb) / (TR * TW)),
+      groupsZ: 1,
+      wgsl: () => `${ctx.bindings([], [A!.dtype])}\n${textured(T, false, pt, 2)}`,
+    };
+  }
   const p = params(M, N, K, 0, 0, 1, 0, 0, 0, offs, block?.ldc ?? N, block?.cOff ?? 0);
   const f = gemmForm(ctx, M, N);
   return {
     key: `matmul:${A!.dtype}:${f.tag}`,
     inputs: [A!, B!],
-    outputs: [{ dtype: A!.dtype, dims: [...batch, ...(a1 ? [] : [M]), ...(b1 ? [] : [N])] }],
+    outputs: [{ dtype: A!.dtype, dims: outDims }],
     into: block && [block.into],
     meta: p.meta,
     groups: f.gx,
@@ -273,6 +415,21 @@ function gemm(
     cc = cd[1] === 1 ? 0 : 1;
   }
   const T = ctx.type(A!.dtype);
+  const tex = !block && textureOperands(ctx, A!, B!, M, N, K, tA === 1, tB === 1);
+  if (tex) {
+    const pt = params(M, N, K, 0, 0, node.attrFloat('alpha', 1), node.attrFloat('beta', 1), cr, cc, [0, 0]);
+    return {
+      key: `gemm:${A!.dtype}:${!!C}:textured`,
+      inputs: C ? [C] : [],
+      outputs: [{ dtype: A!.dtype, dims: [M, N] }],
+      textures: tex,
+      meta: pt.meta,
+      groups: Math.ceil(N / (4 * TV * TW)),
+      groupsY: Math.ceil(M / (TR * TW)),
+      groupsZ: 1,
+      wgsl: () => `${ctx.bindings(C ? [C.dtype] : [], [A!.dtype])}\n${textured(T, !!C, pt, C ? 3 : 2)}`,
+    };
+  }
   const ins = C ? [A!, B!, C] : [A!, B!];
   const p = params(
     M,
