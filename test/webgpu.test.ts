@@ -100,17 +100,21 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
       { transA: 1, transB: 1, alpha: { float: 0.5 }, beta: { float: 2 } },
       { outputs: ['z'] },
     );
-    const v = b.input('v', dt, [1, 35]); // a matrix-vector product stays in registers
+    const v = b.input('v', dt, [1, 35]); // a matrix-vector product: one row an invocation
     b.node('MatMul', [v, 'w'], {}, { outputs: ['r'] });
-    for (const o of ['y', 'z', 'r']) b.output(o);
+    // A product and its bias Add: one dispatch, the product rounded to its type before the bias is added.
+    const [p] = b.node('MatMul', [x, 'w']);
+    b.node('Add', [b.init('bias', dt, [21], tensor(dt, [21], 30).data as never), p], {}, { outputs: ['s'] });
+    for (const o of ['y', 'z', 'r', 's']) b.output(o);
     const m = b.build();
     const feeds = { x: tensor(dt, [2, 19, 35]), g: tensor(dt, [37, 81]), v: tensor(dt, [1, 35]) };
     const want = await (await WebGpuExecutor.create(m, { forms: 'gpu' })).run(feeds);
     const ex = await WebGpuExecutor.create(m, { forms: 'software' });
-    for (const packed of [4, 2]) {
+    for (const packed of [6, 4]) {
       const got = await ex.run(feeds);
-      expect(ex.packedOperands).toBe(packed); // x, w, g, wt; then only the inputs
-      for (const k of ['y', 'z', 'r'])
+      expect(ex.packedOperands).toBe(packed); // x twice, w, g, wt, v; then only the inputs
+      expect(ex.dispatches).toBe(packed + 4); // the products: y, z, r, s with its Add
+      for (const k of ['y', 'z', 'r', 's'])
         expect(Array.from(got[k].data as Float32Array), k).toEqual(Array.from(want[k].data as Float32Array));
     }
     ex.dispose();

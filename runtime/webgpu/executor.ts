@@ -18,7 +18,7 @@ import { checkFeed, checkFeedNames, missingInput } from '../ops/feeds.js';
 import { gpuContext, type GpuContext } from './device.js';
 import { ProgramContext, numel, type GpuTensor } from './program.js';
 import { Runner } from './runner.js';
-import { gpuKernels, VIEW_OPS, splitProducts, copyInto } from './kernels/index.js';
+import { gpuKernels, VIEW_OPS, splitProducts, copyInto, biasEpilogues } from './kernels/index.js';
 import { planFusion, fusedProgram, type FusionGroup } from './kernels/fused.js';
 import { DataType } from '../../src/core/dtype.js';
 import { AmpError } from '../../src/core/errors.js';
@@ -75,8 +75,18 @@ export class WebGpuExecutor {
     checkEnumAttributes(model);
     const g = model.graph;
     g.nodes.forEach((n, i) => n.reads().forEach((x) => this.lastUse.set(x, i)));
+    // On software adapters a product read only by an Add of a constant (a layer's bias) may run with it as one
+    // dispatch (texture form); such an Add joins no elementwise group (its broadcast bias keeps it from fusing).
+    if (this.software)
+      for (const n of g.nodes) {
+        const readers = g.values.get(n.outputs[0])?.consumers ?? [];
+        const add = readers[0];
+        if (readers.length !== 1 || add.opType !== biasEpilogues[n.opType]?.reader || add.graph !== g) continue;
+        const bias = add.inputs[0] === n.outputs[0] ? add.inputs[1] : add.inputs[0];
+        if (!g.outputs.includes(n.outputs[0]) && g.initializers.has(bias)) this.biasAdds.set(n, add);
+      }
     // Elementwise chains as one kernel each; a value read by a group is last used where the group runs.
-    const groups = fuse ? planFusion(g, ctx.maxStorageBuffers) : [];
+    const groups = fuse ? planFusion(g, ctx.maxStorageBuffers, new Set(this.biasAdds.values())) : [];
     for (const grp of groups) for (const m of grp.members) this.fusion.set(m, grp);
     g.nodes.forEach((n, i) =>
       n
@@ -87,6 +97,8 @@ export class WebGpuExecutor {
     );
   }
   private fusion = new Map<Node, FusionGroup>();
+  /** A product → the bias Add it may run with (kernels/matmul.ts biasEpilogues). */
+  private biasAdds = new Map<Node, Node>();
   private fusedCache = new Map<FusionGroup, Map<string, ReturnType<typeof fusedProgram> | null>>();
   private lastUseFused = new Map<string, number>();
   /** Groups that ran as one fused kernel in the last run. */
@@ -94,6 +106,10 @@ export class WebGpuExecutor {
   /** Operands packed into textures in the last run (software adapters' GEMMs; a weight is packed once). */
   get packedOperands(): number {
     return this.runner.packs;
+  }
+  /** Kernel dispatches in the last run (packs included). */
+  get dispatches(): number {
+    return this.runner.dispatches;
   }
 
   /** Runs a fused group as one kernel; false when its shapes or types do not fit (or a value inside is wanted). */
@@ -219,6 +235,7 @@ export class WebGpuExecutor {
     this.crossings = 0;
     this.fusedGroups = 0;
     this.runner.packs = 0;
+    this.runner.dispatches = 0;
     const env = new Map<string, Val>();
     const owned = new Map<GPUBuffer, number>(); // refcounts of intermediate buffers (views share them)
     this.bindInputs(feeds, env);
@@ -236,7 +253,21 @@ export class WebGpuExecutor {
     // Fused elementwise groups run at their last member; not when every value is observed (onValue) or a
     // value inside a group is asked for.
     const fusion = opts.onValue ? undefined : this.fusion;
+    // With every value observed (onValue), a product and its bias Add run apart, as fused groups do.
+    const biasAdds = opts.onValue ? undefined : this.biasAdds;
+    const done = new Set<Node>();
     const exec = async (n: Node) => {
+      if (done.has(n)) return;
+      const add = biasAdds?.get(n);
+      const both = add && !keep.has(n.outputs[0]) ? this.withBias(n, add, env) : undefined;
+      if (both) {
+        env.set(add!.outputs[0], both);
+        owned.set(both.gpu!.buffer, 1);
+        done.add(add!);
+        tally(this.gpuNodes, n);
+        tally(this.gpuNodes, add!);
+        return;
+      }
       const ins = n.inputs.map((x) => (x ? env.get(x) : undefined));
       if (ins.some((v, k) => n.inputs[k] && !v))
         throw new AmpError(`value read by node '${n.label}' was never computed`);
@@ -350,6 +381,19 @@ export class WebGpuExecutor {
     for (const name of keep) if (env.has(name) && !retain.has(env.get(name)!.gpu?.buffer as GPUBuffer)) release(name);
     this.runner.flush();
     for (const b of this.uploads.splice(0)) if (!retain.has(b)) this.runner.release(b);
+  }
+
+  /** A product and its bias Add as one dispatch, or undefined when that form does not apply (they run apart). */
+  private withBias(n: Node, add: Node, env: Map<string, Val>): Val | undefined {
+    const vals = [...n.inputs, add.inputs[0] === n.outputs[0] ? add.inputs[1] : add.inputs[0]].map((x) => env.get(x));
+    const fits = (v?: Val) =>
+      !!v && (v.gpu?.bytes ?? (v.cpu!.data as ArrayBufferView).byteLength) <= this.ctx.maxBinding;
+    if (!vals.every(fits)) return undefined;
+    const [a, b, bias] = vals.map((v) => this.gpuOf(v!));
+    const prog = a && b && bias && biasEpilogues[n.opType].run(this.program, n, a, b, bias);
+    if (!prog || numel(prog.outputs[0].dims) * this.program.elemBytes(prog.outputs[0].dtype) > this.ctx.maxBinding)
+      return undefined;
+    return { gpu: this.runner.run(prog)[0] };
   }
 
   /** An initializer's value, kept across runs: uploaded when a kernel first reads it (a weight only CPU-fallback ops read never goes to the GPU). */

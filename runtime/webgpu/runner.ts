@@ -24,8 +24,9 @@ export class Runner {
   private texPool = new Map<string, GPUTexture[]>();
   private packedConst = new Map<GPUBuffer, Map<string, GPUTexture>>();
   private views = new WeakMap<GPUTexture, GPUTextureView>();
-  /** Operands packed into textures since this was last zeroed (kept constants are not packed again). */
+  /** Operands packed into textures, and dispatches recorded, since these were last zeroed. */
   packs = 0;
+  dispatches = 0;
   private idOf(b: GPUBuffer | GPUTexture): number {
     let id = this.ids.get(b);
     if (id === undefined) {
@@ -162,6 +163,7 @@ export class Runner {
     const x = p.groupsY ? p.groups : Math.min(p.groups, MAX_X),
       y = p.groupsY ?? Math.ceil(p.groups / MAX_X);
     this.pass.dispatchWorkgroups(x, y, p.groupsZ ?? 1);
+    this.dispatches++;
     // Dispatches run in order: a texture packed for this one may be repacked by a later one.
     for (const t of transient) {
       const size = `${t.width}x${t.height}`;

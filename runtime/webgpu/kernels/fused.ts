@@ -93,9 +93,9 @@ const REDUCE = new Set(['ReduceSum', 'ReduceMean']);
  * all of them merged when that is allowed, else one — when every value of those groups read outside them is
  * read after this node (a group runs at its last member), the kernel's bindings stay within `maxBindings`, and
  * the declared shapes in it agree (one tensor shape plus single elements: what fusedProgram takes). Groups of
- * one node are dropped.
+ * one node are dropped; nodes in `apart` join none.
  */
-export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
+export function planFusion(g: Graph, maxBindings: number, apart: Set<Node> = new Set()): FusionGroup[] {
   const groupOf = new Map<string, FusionGroup>(); // value → the group producing it
   const pos = new Map<Node, number>(g.nodes.map((n, i) => [n, i]));
   const strip = (d: number[]) => {
@@ -158,7 +158,14 @@ export function planFusion(g: Graph, maxBindings: number): FusionGroup[] {
       }
       return;
     }
-    if (!FUSABLE.has(n.opType) || n.subgraphs.size || n.outputs.length !== 1 || !n.inputs.every(Boolean)) return;
+    if (
+      !FUSABLE.has(n.opType) ||
+      apart.has(n) ||
+      n.subgraphs.size ||
+      n.outputs.length !== 1 ||
+      !n.inputs.every(Boolean)
+    )
+      return;
     const cands = [
       ...new Set(n.inputs.map((x) => groupOf.get(x)).filter((grp): grp is FusionGroup => !!grp && !grp.reduce)),
     ];

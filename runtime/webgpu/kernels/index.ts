@@ -36,5 +36,5 @@ export const gpuKernels: Record<string, GpuKernel> = register(
 /** Ops that only reinterpret dims: the GPU buffer is shared, no kernel runs. */
 export const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 export type { GpuKernel } from './types.js';
-export { splitProducts } from './matmul.js';
+export { splitProducts, biasEpilogues } from './matmul.js';
 export { copyInto } from './movement.js';

@@ -7,6 +7,7 @@ import {
   numel,
   isFloatTensor,
   Params,
+  Q16,
   type GpuTensor,
   type Program,
   type ProgramContext,
@@ -196,10 +197,14 @@ ${blockStores(
 }`;
 }
 
-/** Rows and vec4 columns of C per invocation in the texture GEMM, and its workgroup side (measured on lavapipe). */
-const TR = 8,
+/**
+ * Rows and vec4 columns of C per invocation in the texture GEMM, and its workgroup side (measured on lavapipe):
+ * 8 rows, or one for a product of fewer rows (a decode step's matrix-vector products).
+ */
+const rowsPer = (M: number) => (M >= 8 ? 8 : 1),
   TV = 4,
-  TW = 4;
+  /** Workgroup (x, y) for TR rows an invocation: 4 × 4, or 16 × 1 for single rows. */
+  texGroup = (TR: number) => (TR === 1 ? [16, 1] : [4, 4]);
 const unroll = (n: number, f: (i: number) => string, sep = ' ') => Array.from({ length: n }, (_, i) => f(i)).join(sep);
 
 /**
@@ -252,15 +257,21 @@ ${ctx.prologue('count', p)}
 }
 
 /**
+ * An f32 rounded to the stored type, as an f32. In bit operations: the compilers fold f32(f16(x)) into x.
+ */
+const ROUND: Record<string, string> = { f32: '', f16: 'q16', q16: 'q16', qb16: 'qb16' };
+
+/**
  * The software adapters' GEMM on packed operands: A (M × K) and B (K × N) as textures of 4-wide texels; each
  * invocation computes a TR × 4·TV block of C, four k at a time, the sum still one f32 chain in k order (the
  * zero padding past K adds 0·0 = +0, which leaves every sum unchanged) — the same bits as the other forms.
  */
-function textured(T: string, withC: boolean, p: Params, base: number): string {
-  return `@group(0) @binding(${base}) var ta: texture_2d<f32>;
+function textured(T: string, withC: boolean, p: Params, base: number, roundFirst: boolean, TR: number): string {
+  return `${roundFirst && T === 'f16' ? Q16 : ''}
+@group(0) @binding(${base}) var ta: texture_2d<f32>;
 @group(0) @binding(${base + 1}) var tb: texture_2d<f32>;
 ${p.module}
-@compute @workgroup_size(${TW}, ${TW})
+@compute @workgroup_size(${texGroup(TR).join(', ')})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${p.locals}
   let row0 = gid.y * ${TR}u; let col0 = gid.x * ${4 * TV}u;
@@ -280,7 +291,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       `if (row0 + ${i}u < M) { let row = row0 + ${i}u; ${unroll(
         4 * TV,
         (c) =>
-          `if (col0 + ${c}u < N) { let col = col0 + ${c}u; var y = alpha * acc${i}_${c >> 2}[${c & 3}]; ${
+          `if (col0 + ${c}u < N) { let col = col0 + ${c}u; var y = ${roundFirst ? `${ROUND[T]}(alpha * acc${i}_${c >> 2}[${c & 3}])` : `alpha * acc${i}_${c >> 2}[${c & 3}]`}; ${
             withC ? 'y += beta * f32(in0[row * cRow + (cOff + col) * cCol]);' : ''
           } out0[row * ldc + cOff + col] = ${T}(y); }`,
       )} }`,
@@ -288,6 +299,43 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   )}
 }`;
 }
+
+/**
+ * The texture form's program: C = alpha·A·B (+ beta·C, C broadcast by `cRow`/`cCol`). `roundFirst`: the product is
+ * rounded to its type before C is added (a MatMul and the Add after it run as one dispatch with the Add's bits).
+ */
+function texturedProgram(
+  ctx: ProgramContext,
+  name: string,
+  dtype: number,
+  M: number,
+  N: number,
+  K: number,
+  tex: TextureOperand[],
+  outDims: number[],
+  C?: GpuTensor,
+  gemmAttrs: { alpha: number; beta: number; cRow: number; cCol: number } = { alpha: 1, beta: 0, cRow: 0, cCol: 0 },
+  roundFirst = false,
+): Program {
+  const { alpha, beta, cRow, cCol } = gemmAttrs;
+  const pt = params(M, N, K, 0, 0, alpha, beta, cRow, cCol, [0, 0]);
+  const TR = rowsPer(M);
+  return {
+    key: `${name}:${dtype}:${C?.dtype ?? ''}:${roundFirst}:textured${TR}`,
+    inputs: C ? [C] : [],
+    outputs: [{ dtype, dims: outDims }],
+    textures: tex,
+    meta: pt.meta,
+    groups: Math.ceil(N / (4 * TV * texGroup(TR)[0])),
+    groupsY: Math.ceil(M / (TR * texGroup(TR)[1])),
+    groupsZ: 1,
+    wgsl: () =>
+      `${ctx.bindings(C ? [C.dtype] : [], [dtype])}\n${textured(ctx.type(dtype), !!C, pt, C ? 3 : 2, roundFirst, TR)}`,
+  };
+}
+
+/** C as one row of N values added to every row of the product. */
+const ROW_BIAS = { alpha: 1, beta: 1, cRow: 0, cCol: 1 };
 
 /**
  * The texture form's operands for an M × K by K × N product (none when the adapter takes no textures, the
@@ -305,7 +353,7 @@ function textureOperands(
 ): TextureOperand[] | undefined {
   const K4 = Math.ceil(K / 4) * 4,
     max = ctx.maxTexture;
-  if (!ctx.software || M < TR || Math.max(M, K4, Math.ceil(K / 4), Math.ceil(N / 4)) > max) return undefined;
+  if (!ctx.software || Math.max(M, K4, Math.ceil(K / 4), Math.ceil(N / 4)) > max) return undefined;
   return [packOperand(ctx, A, M, K, tA, M), packOperand(ctx, B, K, N, tB, K4)];
 }
 
@@ -338,6 +386,7 @@ function matmul(
   A?: GpuTensor,
   B?: GpuTensor,
   block?: ColumnBlock,
+  bias?: GpuTensor,
 ): Program | undefined {
   if (!isFloatTensor(A) || !isFloatTensor(B) || A!.dtype !== B!.dtype || !A!.dims.length || !B!.dims.length)
     return undefined;
@@ -364,20 +413,14 @@ function matmul(
     bd.length === 2 &&
     !ia.some((x, i) => x !== i) &&
     textureOperands(ctx, A!, B!, M * nb, N, K, false, false);
-  if (tex) {
-    const pt = params(M * nb, N, K, 0, 0, 1, 0, 0, 0, [0, 0]);
-    return {
-      key: `matmul:${A!.dtype}:textured`,
-      inputs: [],
-      outputs: [{ dtype: A!.dtype, dims: outDims }],
-      textures: tex,
-      meta: pt.meta,
-      groups: Math.ceil(N / (4 * TV * TW)),
-      groupsY: Math.ceil((M * nb) / (TR * TW)),
-      groupsZ: 1,
-      wgsl: () => `${ctx.bindings([], [A!.dtype])}\n${textured(T, false, pt, 2)}`,
-    };
+  if (bias) {
+    // The Add after the product, over its rows: a bias of N values, of the product's type, adding no axes.
+    const fits = bias.dtype === A!.dtype && numel(bias.dims) === N && bias.dims.length <= outDims.length;
+    return tex && fits
+      ? texturedProgram(ctx, 'matmul', A!.dtype, M * nb, N, K, tex, outDims, bias, ROW_BIAS, true)
+      : undefined;
   }
+  if (tex) return texturedProgram(ctx, 'matmul', A!.dtype, M * nb, N, K, tex, outDims);
   const p = params(M, N, K, 0, 0, 1, 0, 0, 0, offs, block?.ldc ?? N, block?.cOff ?? 0);
   const f = gemmForm(ctx, M, N);
   return {
@@ -416,20 +459,13 @@ function gemm(
   }
   const T = ctx.type(A!.dtype);
   const tex = !block && textureOperands(ctx, A!, B!, M, N, K, tA === 1, tB === 1);
-  if (tex) {
-    const pt = params(M, N, K, 0, 0, node.attrFloat('alpha', 1), node.attrFloat('beta', 1), cr, cc, [0, 0]);
-    return {
-      key: `gemm:${A!.dtype}:${!!C}:textured`,
-      inputs: C ? [C] : [],
-      outputs: [{ dtype: A!.dtype, dims: [M, N] }],
-      textures: tex,
-      meta: pt.meta,
-      groups: Math.ceil(N / (4 * TV * TW)),
-      groupsY: Math.ceil(M / (TR * TW)),
-      groupsZ: 1,
-      wgsl: () => `${ctx.bindings(C ? [C.dtype] : [], [A!.dtype])}\n${textured(T, !!C, pt, C ? 3 : 2)}`,
-    };
-  }
+  if (tex)
+    return texturedProgram(ctx, 'gemm', A!.dtype, M, N, K, tex, [M, N], C, {
+      alpha: node.attrFloat('alpha', 1),
+      beta: node.attrFloat('beta', 1),
+      cRow: cr,
+      cCol: cc,
+    });
   const ins = C ? [A!, B!, C] : [A!, B!];
   const p = params(
     M,
@@ -494,6 +530,21 @@ export const splitProducts: Record<
     transposed: (node) => node.attrInt('transB', 0) === 1,
     run: (ctx, node, A, B, C, block) => gemm(ctx, node, A, B, C, block),
   },
+};
+
+/**
+ * Products that may take the op reading them — `reader`, with a constant as its other operand (a layer's bias) —
+ * into the same dispatch: the product rounded to its type, then the bias added, so the two ops' bits. Only in the
+ * texture form (`run` gives undefined otherwise, and the two run apart).
+ */
+export const biasEpilogues: Record<
+  string,
+  {
+    reader: string;
+    run: (ctx: ProgramContext, node: Node, A: GpuTensor, B: GpuTensor, bias: GpuTensor) => Program | undefined;
+  }
+> = {
+  MatMul: { reader: 'Add', run: (ctx, node, A, B, bias) => matmul(ctx, node, A, B, undefined, bias) },
 };
 
 export const matmulKernels: Record<string, GpuKernel> = {
