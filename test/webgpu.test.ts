@@ -105,16 +105,30 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
     // A product and its bias Add: one dispatch, the product rounded to its type before the bias is added.
     const [p] = b.node('MatMul', [x, 'w']);
     b.node('Add', [b.init('bias', dt, [21], tensor(dt, [21], 30).data as never), p], {}, { outputs: ['s'] });
-    for (const o of ['y', 'z', 'r', 's']) b.output(o);
+    // A Conv: its weight (kept) times im2col of the input, both textures; the bias added per output channel.
+    const cw = b.init('cw', dt, [48, 6, 3, 3], tensor(dt, [48, 6, 3, 3]).data as never);
+    const cb = b.init('cb', dt, [48], tensor(dt, [48]).data as never);
+    b.node(
+      'Conv',
+      [b.input('im', dt, [2, 6, 11, 9]), cw, cb],
+      { pads: [1, 0, 1, 2], strides: [2, 1] },
+      { outputs: ['cv'] },
+    );
+    for (const o of ['y', 'z', 'r', 's', 'cv']) b.output(o);
     const m = b.build();
-    const feeds = { x: tensor(dt, [2, 19, 35]), g: tensor(dt, [37, 81]), v: tensor(dt, [1, 35]) };
+    const feeds = {
+      x: tensor(dt, [2, 19, 35]),
+      g: tensor(dt, [37, 81]),
+      v: tensor(dt, [1, 35]),
+      im: tensor(dt, [2, 6, 11, 9]),
+    };
     const want = await (await WebGpuExecutor.create(m, { forms: 'gpu' })).run(feeds);
     const ex = await WebGpuExecutor.create(m, { forms: 'software' });
-    for (const packed of [6, 4]) {
+    for (const packed of [8, 5]) {
       const got = await ex.run(feeds);
-      expect(ex.packedOperands).toBe(packed); // x twice, w, g, wt, v; then only the inputs
-      expect(ex.dispatches).toBe(packed + 4); // the products: y, z, r, s with its Add
-      for (const k of ['y', 'z', 'r', 's'])
+      expect(ex.packedOperands).toBe(packed); // x twice, w, g, wt, v, cw, im2col(im); then only the inputs
+      expect(ex.dispatches).toBe(packed + 5); // the products: y, z, r, s with its Add, cv
+      for (const k of ['y', 'z', 'r', 's', 'cv'])
         expect(Array.from(got[k].data as Float32Array), k).toEqual(Array.from(want[k].data as Float32Array));
     }
     ex.dispose();

@@ -6,8 +6,18 @@
  * as they load (no im2col buffer); the others take one invocation per output element.
  */
 import type { GpuKernel } from './types.js';
-import { isFloatTensor, Params } from '../program.js';
-import { RB, CV, accumulators, registerFma, blockStores, TILE_PRODUCT, TILE4_HEAD } from './matmul.js';
+import { isFloatTensor, Params, type GpuTensor, type ProgramContext, type TextureOperand } from '../program.js';
+import {
+  RB,
+  CV,
+  accumulators,
+  registerFma,
+  blockStores,
+  TILE_PRODUCT,
+  TILE4_HEAD,
+  packOperand,
+  texturedProgram,
+} from './matmul.js';
 import { asConv2d, convGeometry, convTransposeGeometry, type Conv2dGeom } from '../../ops/conv.js';
 
 /**
@@ -135,6 +145,58 @@ const convParams = (p: Params, C: number, M: number, c: Conv2dGeom): Params =>
     .u32('DH', c.DH)
     .u32('DW', c.DW);
 
+/**
+ * im2col(X) of every image as an rgba32float texture for the texture GEMM (software adapters): texel (x, n·K4 + k)
+ * holds pixels 4x … 4x+3 of row k = (c, kh, kw) — W's own order — of image n, zero in the padding and past the
+ * edges (K4: K rounded up to 4).
+ */
+function im2col(ctx: ProgramContext, X: GpuTensor, C: number, M: number, c: Conv2dGeom, N: number): TextureOperand {
+  const K = C * c.KH * c.KW,
+    K4 = Math.ceil(K / 4) * 4,
+    P = c.OH * c.OW;
+  const width = Math.ceil(P / 4),
+    height = N * K4;
+  const p = convParams(
+    new Params()
+      .u32('count', width * height)
+      .u32('TW', width)
+      .u32('K4', K4),
+    C,
+    M,
+    c,
+  );
+  return {
+    width,
+    height,
+    key: '',
+    pack: {
+      key: `im2col4:${X.dtype}`,
+      inputs: [X],
+      outputs: [],
+      meta: p.meta,
+      groups: ctx.groups(width * height),
+      wgsl: () => `${ctx.bindings([X.dtype], [])}
+@group(0) @binding(2) var dst: texture_storage_2d<rgba32float, write>;
+${ctx.prologue('count', p)}
+  let y = i / TW; let x = i % TW;
+  let nb = y / K4; let k = y % K4;
+  let KK = KH * KW; let P = OH * OW;
+  var v = vec4<f32>(0.0);
+  if (k < C * KK) {
+    let ch = k / KK; let kh = (k % KK) / KW; let kw = k % KW;
+    let xc = (nb * C + ch) * u32(H);
+    for (var q = 0u; q < 4u; q++) {
+      let px = x * 4u + q;
+      let ih = i32((px / OW) * SH + kh * DH) - i32(PT); let iw = i32((px % OW) * SW + kw * DW) - i32(PL);
+      if (px < P && ih >= 0 && ih < H && iw >= 0 && iw < W) { v[q] = f32(in0[(xc + u32(ih)) * u32(W) + u32(iw)]); }
+    }
+  }
+  textureStore(dst, vec2<i32>(i32(x), i32(y)), v);
+}`,
+    },
+  };
+}
+
 /** Direct convolution, one output element an invocation (groups, any size): the body after the prologue. */
 const directConv = (T: string, bias: boolean): string => `  let mPerG = M / G;
   let ow = i % OW; let oh = (i / OW) % OH; let m = (i / (OW * OH)) % M; let nb = i / (OW * OH * M);
@@ -179,6 +241,25 @@ export const convKernels: Record<string, GpuKernel> = {
     const n = N * M * OH * OW,
       T = ctx.type(X!.dtype);
     const ins = B ? [X!, W!, B] : [X!, W!];
+    const outDims = one ? [N, M, OW] : [N, M, OH, OW];
+    const K = C * KH * KW;
+    if (
+      group === 1 &&
+      M >= 32 &&
+      OH * OW >= 16 &&
+      N <= 65535 &&
+      ctx.software &&
+      Math.max(M, N * Math.ceil(K / 4) * 4, Math.ceil(K / 4), Math.ceil((OH * OW) / 4)) <= ctx.maxTexture
+    ) {
+      // Software adapters: W (M × K, kept) times im2col(X) (K × OH·OW per image) from textures, the bias per row.
+      const tex = [packOperand(ctx, W, M, K, false, M), im2col(ctx, X, C, M, c, N)];
+      const bias = { alpha: 1, beta: 1, cRow: 1, cCol: 0 };
+      return texturedProgram(ctx, 'conv', X.dtype, M, OH * OW, K, tex, outDims, B, bias, false, {
+        n: N,
+        a: false,
+        b: true,
+      });
+    }
     if (group === 1 && M >= 32 && OH * OW >= 16 && N <= 65535) {
       const q = convParams(new Params(), C, M, c);
       const pointwise = KH === 1 && KW === 1 && g.strides.every((v) => v === 1) && g.pads.every((v) => v === 0);

@@ -88,6 +88,10 @@ export interface FusionGroup {
 }
 const REDUCE = new Set(['ReduceSum', 'ReduceMean']);
 
+/** An elementwise node a group may take: one output, every operand present, no subgraph. */
+const joinable = (n: Node) =>
+  FUSABLE.has(n.opType) && !n.subgraphs.size && n.outputs.length === 1 && n.inputs.every(Boolean);
+
 /**
  * Groups of fusable nodes of `g`, greedily in node order: a node joins the groups of its operands' producers —
  * all of them merged when that is allowed, else one — when every value of those groups read outside them is
@@ -158,14 +162,7 @@ export function planFusion(g: Graph, maxBindings: number, apart: Set<Node> = new
       }
       return;
     }
-    if (
-      !FUSABLE.has(n.opType) ||
-      apart.has(n) ||
-      n.subgraphs.size ||
-      n.outputs.length !== 1 ||
-      !n.inputs.every(Boolean)
-    )
-      return;
+    if (apart.has(n) || !joinable(n)) return;
     const cands = [
       ...new Set(n.inputs.map((x) => groupOf.get(x)).filter((grp): grp is FusionGroup => !!grp && !grp.reduce)),
     ];

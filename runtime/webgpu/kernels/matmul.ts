@@ -266,22 +266,31 @@ const ROUND: Record<string, string> = { f32: '', f16: 'q16', q16: 'q16', qb16: '
  * invocation computes a TR × 4·TV block of C, four k at a time, the sum still one f32 chain in k order (the
  * zero padding past K adds 0·0 = +0, which leaves every sum unchanged) — the same bits as the other forms.
  */
-function textured(T: string, withC: boolean, p: Params, base: number, roundFirst: boolean, TR: number): string {
+function textured(
+  T: string,
+  withC: boolean,
+  p: Params,
+  base: number,
+  roundFirst: boolean,
+  TR: number,
+  b: Batched,
+): string {
   return `${roundFirst && T === 'f16' ? Q16 : ''}
 @group(0) @binding(${base}) var ta: texture_2d<f32>;
 @group(0) @binding(${base + 1}) var tb: texture_2d<f32>;
 ${p.module}
 @compute @workgroup_size(${texGroup(TR).join(', ')})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
   ${p.locals}
+  let bz = wg.z;
   let row0 = gid.y * ${TR}u; let col0 = gid.x * ${4 * TV}u;
   if (row0 >= M || col0 >= N) { return; }
   let K4 = (K + 3u) / 4u; let W = (N + 3u) / 4u;
-  ${unroll(TR, (i) => `let r${i} = i32(min(row0 + ${i}u, M - 1u));`)}
+  ${unroll(TR, (i) => `let r${i} = i32(${b.a ? 'bz * M + ' : ''}min(row0 + ${i}u, M - 1u));`)}
   ${unroll(TV, (j) => `let c${j} = i32(min(col0 / 4u + ${j}u, W - 1u));`)}
   ${unroll(TR, (i) => unroll(TV, (j) => `var acc${i}_${j} = vec4<f32>(0.0);`))}
   for (var k4 = 0u; k4 < K4; k4++) {
-    let kb = i32(k4 * 4u);
+    let kb = i32((${b.b ? 'bz * K4 + ' : ''}k4) * 4u);
     ${unroll(4, (q) => unroll(TV, (j) => `let b${q}_${j} = textureLoad(tb, vec2<i32>(c${j}, kb + ${q}), 0);`))}
     ${unroll(TR, (i) => `{ let a = textureLoad(ta, vec2<i32>(i32(k4), r${i}), 0); ${unroll(4, (q) => unroll(TV, (j) => `acc${i}_${j} = acc${i}_${j} + a[${q}] * b${q}_${j};`))} }`, '\n    ')}
   }
@@ -293,7 +302,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         (c) =>
           `if (col0 + ${c}u < N) { let col = col0 + ${c}u; var y = ${roundFirst ? `${ROUND[T]}(alpha * acc${i}_${c >> 2}[${c & 3}])` : `alpha * acc${i}_${c >> 2}[${c & 3}]`}; ${
             withC ? 'y += beta * f32(in0[row * cRow + (cOff + col) * cCol]);' : ''
-          } out0[row * ldc + cOff + col] = ${T}(y); }`,
+          } out0[(bz * M + row) * ldc + cOff + col] = ${T}(y); }`,
       )} }`,
     '\n  ',
   )}
@@ -304,7 +313,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
  * The texture form's program: C = alpha·A·B (+ beta·C, C broadcast by `cRow`/`cCol`). `roundFirst`: the product is
  * rounded to its type before C is added (a MatMul and the Add after it run as one dispatch with the Add's bits).
  */
-function texturedProgram(
+/** `n` products in one dispatch (workgroup z), A's rows and/or B's (padded) rows stacked per product in its texture. */
+interface Batched {
+  n: number;
+  a: boolean;
+  b: boolean;
+}
+
+export function texturedProgram(
   ctx: ProgramContext,
   name: string,
   dtype: number,
@@ -316,21 +332,22 @@ function texturedProgram(
   C?: GpuTensor,
   gemmAttrs: { alpha: number; beta: number; cRow: number; cCol: number } = { alpha: 1, beta: 0, cRow: 0, cCol: 0 },
   roundFirst = false,
+  b: Batched = { n: 1, a: false, b: false },
 ): Program {
   const { alpha, beta, cRow, cCol } = gemmAttrs;
   const pt = params(M, N, K, 0, 0, alpha, beta, cRow, cCol, [0, 0]);
   const TR = rowsPer(M);
   return {
-    key: `${name}:${dtype}:${C?.dtype ?? ''}:${roundFirst}:textured${TR}`,
+    key: `${name}:${dtype}:${C?.dtype ?? ''}:${roundFirst}:${b.a}:${b.b}:textured${TR}`,
     inputs: C ? [C] : [],
     outputs: [{ dtype, dims: outDims }],
     textures: tex,
     meta: pt.meta,
     groups: Math.ceil(N / (4 * TV * texGroup(TR)[0])),
     groupsY: Math.ceil(M / (TR * texGroup(TR)[1])),
-    groupsZ: 1,
+    groupsZ: b.n,
     wgsl: () =>
-      `${ctx.bindings(C ? [C.dtype] : [], [dtype])}\n${textured(ctx.type(dtype), !!C, pt, C ? 3 : 2, roundFirst, TR)}`,
+      `${ctx.bindings(C ? [C.dtype] : [], [dtype])}\n${textured(ctx.type(dtype), !!C, pt, C ? 3 : 2, roundFirst, TR, b)}`,
   };
 }
 
