@@ -105,9 +105,10 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
     // A product and its bias Add: one dispatch, the product rounded to its type before the bias is added.
     const [p] = b.node('MatMul', [x, 'w']);
     b.node('Add', [b.init('bias', dt, [21], tensor(dt, [21], 30).data as never), p], {}, { outputs: ['s'] });
-    // A Conv: its weight (kept) times im2col of the input, both textures; the bias added per output channel.
-    const cw = b.init('cw', dt, [48, 6, 3, 3], tensor(dt, [48, 6, 3, 3]).data as never);
-    const cb = b.init('cb', dt, [48], tensor(dt, [48]).data as never);
+    // A Conv of ≥ 128 output channels: its weight (kept) times im2col of the input, both textures; the bias per
+    // output channel.
+    const cw = b.init('cw', dt, [128, 6, 3, 3], tensor(dt, [128, 6, 3, 3]).data as never);
+    const cb = b.init('cb', dt, [128], tensor(dt, [128]).data as never);
     b.node(
       'Conv',
       [b.input('im', dt, [2, 6, 11, 9]), cw, cb],

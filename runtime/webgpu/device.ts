@@ -17,6 +17,8 @@ export interface GpuContext {
   maxTexture: number;
   /** A software rasterizer (lavapipe/llvmpipe, SwiftShader): kernels pick their CPU-friendly forms. */
   software: boolean;
+  /** That rasterizer is SwiftShader (a browser's WebGPU without a GPU). */
+  swiftShader: boolean;
   /** Storage buffers one kernel may bind (parameters, inputs, outputs): kernels with more run on the CPU. */
   maxStorageBuffers: number;
   /** Validation / out-of-memory errors Dawn reported; checked (and thrown) at every readback. */
@@ -91,9 +93,8 @@ async function open(adapterName?: string): Promise<GpuContext> {
     if (l.reason !== 'destroyed') errors.push(`device lost: ${l.message}`);
   });
   // Chromium names SwiftShader only in the architecture (vendor 'google'); Dawn in Node names lavapipe in the device.
-  const software = /llvmpipe|lavapipe|swiftshader/i.test(
-    `${name} ${info?.description ?? ''} ${info?.architecture ?? ''}`,
-  );
+  const named = `${name} ${info?.description ?? ''} ${info?.architecture ?? ''}`;
+  const software = /llvmpipe|lavapipe|swiftshader/i.test(named);
   return {
     device,
     adapterName: name,
@@ -102,6 +103,7 @@ async function open(adapterName?: string): Promise<GpuContext> {
     maxBinding: device.limits.maxStorageBufferBindingSize,
     maxTexture: device.limits.maxTextureDimension2D,
     software,
+    swiftShader: /swiftshader/i.test(named),
     maxStorageBuffers: device.limits.maxStorageBuffersPerShaderStage,
     errors,
     keepAlive: gpu,

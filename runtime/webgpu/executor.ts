@@ -70,6 +70,7 @@ export class WebGpuExecutor {
       this.software,
       model.opset('') ?? 17,
       this.software ? ctx.maxTexture : 0,
+      ctx.swiftShader ? 32 : 128,
     );
     this.runner = new Runner(ctx, this.program);
     checkEnumAttributes(model);

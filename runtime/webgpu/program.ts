@@ -109,6 +109,8 @@ export class ProgramContext {
     readonly opset: number,
     /** The largest 2-D texture side kernels may pack operands into (0: none). */
     readonly maxTexture = 0,
+    /** Convs from this many output channels take the texture GEMM (measured per rasterizer: docs/runtimes.md). */
+    readonly convTextureFrom = 128,
   ) {
     this.perInvocation = software ? 8 : 1;
     this.key = `${halfEmulated ? 'q16' : 'f16'}|${this.perInvocation}|${software ? 'sw' : 'hw'}`;

@@ -248,10 +248,12 @@ export const convKernels: Record<string, GpuKernel> = {
       M >= 32 &&
       OH * OW >= 16 &&
       N <= 65535 &&
+      M >= ctx.convTextureFrom &&
       ctx.software &&
       Math.max(M, N * Math.ceil(K / 4) * 4, Math.ceil(K / 4), Math.ceil((OH * OW) / 4)) <= ctx.maxTexture
     ) {
       // Software adapters: W (M × K, kept) times im2col(X) (K × OH·OW per image) from textures, the bias per row.
+      // Not below `convTextureFrom` output channels: there, on lavapipe, packing im2col costs more than it saves.
       const tex = [packOperand(ctx, W, M, K, false, M), im2col(ctx, X, C, M, c, N)];
       const bias = { alpha: 1, beta: 1, cRow: 1, cCol: 0 };
       return texturedProgram(ctx, 'conv', X.dtype, M, OH * OW, K, tex, outDims, B, bias, false, {
