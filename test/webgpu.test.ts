@@ -115,21 +115,25 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
       { pads: [1, 0, 1, 2], strides: [2, 1] },
       { outputs: ['cv'] },
     );
-    for (const o of ['y', 'z', 'r', 's', 'cv']) b.output(o);
+    b.node('MatMul', [b.input('e', dt, [9, 0]), b.input('f', dt, [0, 5])], {}, { outputs: ['zero'] }); // K = 0: no texture
+    for (const o of ['y', 'z', 'r', 's', 'cv', 'zero']) b.output(o);
     const m = b.build();
     const feeds = {
       x: tensor(dt, [2, 19, 35]),
       g: tensor(dt, [37, 81]),
       v: tensor(dt, [1, 35]),
       im: tensor(dt, [2, 6, 11, 9]),
+      e: tensor(dt, [9, 0]),
+      f: tensor(dt, [0, 5]),
     };
     const want = await (await WebGpuExecutor.create(m, { forms: 'gpu' })).run(feeds);
     const ex = await WebGpuExecutor.create(m, { forms: 'software' });
     for (const packed of [8, 5]) {
       const got = await ex.run(feeds);
       expect(ex.packedOperands).toBe(packed); // x twice, w, g, wt, v, cw, im2col(im); then only the inputs
-      expect(ex.dispatches).toBe(packed + 5); // the products: y, z, r, s with its Add, cv
-      for (const k of ['y', 'z', 'r', 's', 'cv'])
+      expect(ex.dispatches).toBe(packed + 6); // the products: y, z, r, s with its Add, cv, zero
+      expect(Array.from(got.zero.data as Float32Array)).toEqual(new Array(45).fill(0));
+      for (const k of ['y', 'z', 'r', 's', 'cv', 'zero'])
         expect(Array.from(got[k].data as Float32Array), k).toEqual(Array.from(want[k].data as Float32Array));
     }
     ex.dispose();

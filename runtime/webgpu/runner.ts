@@ -120,10 +120,10 @@ export class Runner {
 
   run(p: Program): GpuTensor[] {
     const dev = this.ctx.device;
-    const transient: GPUTexture[] = [];
-    const textures = [...(p.target ? [p.target] : []), ...(p.textures ?? []).map((op) => this.packed(op, transient))];
     const outs = p.into ?? p.outputs.map((o) => this.tensor(o.dtype, o.dims));
     if ((p.outputs.length && numel(p.outputs[0].dims) === 0) || p.groups === 0) return outs;
+    const transient: GPUTexture[] = [];
+    const textures = [...(p.target ? [p.target] : []), ...(p.textures ?? []).map((op) => this.packed(op, transient))];
     const key = `${p.key}|${this.program.key}`;
     let pipe = this.pipelines.get(key);
     if (!pipe) {

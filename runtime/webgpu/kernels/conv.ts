@@ -249,6 +249,7 @@ export const convKernels: Record<string, GpuKernel> = {
       OH * OW >= 16 &&
       N <= 65535 &&
       M >= ctx.convTextureFrom &&
+      K >= 1 &&
       ctx.software &&
       Math.max(M, N * Math.ceil(K / 4) * 4, Math.ceil(K / 4), Math.ceil((OH * OW) / 4)) <= ctx.maxTexture
     ) {

@@ -370,7 +370,8 @@ function textureOperands(
 ): TextureOperand[] | undefined {
   const K4 = Math.ceil(K / 4) * 4,
     max = ctx.maxTexture;
-  if (!ctx.software || Math.max(M, K4, Math.ceil(K / 4), Math.ceil(N / 4)) > max) return undefined;
+  if (!ctx.software || Math.min(M, N, K) < 1 || Math.max(M, K4, Math.ceil(K / 4), Math.ceil(N / 4)) > max)
+    return undefined;
   return [packOperand(ctx, A, M, K, tA, M), packOperand(ctx, B, K, N, tB, K4)];
 }
 
