@@ -116,7 +116,13 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
       { outputs: ['cv'] },
     );
     b.node('MatMul', [b.input('e', dt, [9, 0]), b.input('f', dt, [0, 5])], {}, { outputs: ['zero'] }); // K = 0: no texture
-    for (const o of ['y', 'z', 'r', 's', 'cv', 'zero']) b.output(o);
+    // A bias along rows ([5, 1] on a 5 × 5 product) is not the epilogue's: the Add runs apart.
+    const [p5] = b.node('MatMul', [
+      b.input('x5', dt, [5, 7]),
+      b.init('w5', dt, [7, 5], tensor(dt, [7, 5]).data as never),
+    ]);
+    b.node('Add', [p5, b.init('rows', dt, [5, 1], tensor(dt, [5, 1], 30).data as never)], {}, { outputs: ['t'] });
+    for (const o of ['y', 'z', 'r', 's', 'cv', 'zero', 't']) b.output(o);
     const m = b.build();
     const feeds = {
       x: tensor(dt, [2, 19, 35]),
@@ -125,15 +131,16 @@ describe.each([F, H])('WebGPU kernels vs the CPU reference (dtype %i)', (dt) => 
       im: tensor(dt, [2, 6, 11, 9]),
       e: tensor(dt, [9, 0]),
       f: tensor(dt, [0, 5]),
+      x5: tensor(dt, [5, 7]),
     };
     const want = await (await WebGpuExecutor.create(m, { forms: 'gpu' })).run(feeds);
     const ex = await WebGpuExecutor.create(m, { forms: 'software' });
-    for (const packed of [8, 5]) {
+    for (const packed of [10, 6]) {
       const got = await ex.run(feeds);
-      expect(ex.packedOperands).toBe(packed); // x twice, w, g, wt, v, cw, im2col(im); then only the inputs
-      expect(ex.dispatches).toBe(packed + 6); // the products: y, z, r, s with its Add, cv, zero
+      expect(ex.packedOperands).toBe(packed); // x twice, w, g, wt, v, cw, im2col(im), x5, w5; then only the inputs
+      expect(ex.dispatches).toBe(packed + 8); // the products: y, z, r, s with its Add, cv, zero, t's and its Add
       expect(Array.from(got.zero.data as Float32Array)).toEqual(new Array(45).fill(0));
-      for (const k of ['y', 'z', 'r', 's', 'cv', 'zero'])
+      for (const k of ['y', 'z', 'r', 's', 'cv', 'zero', 't'])
         expect(Array.from(got[k].data as Float32Array), k).toEqual(Array.from(want[k].data as Float32Array));
     }
     ex.dispose();

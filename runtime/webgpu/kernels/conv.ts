@@ -3,7 +3,8 @@
  * dilations, output_padding, output_shape / auto_pad, bias; geometry shared with the CPU kernel); f32
  * accumulation. A Conv without groups, with ≥ 32 output channels and ≥ 16 output pixels, is an implicit GEMM —
  * W[M, C·KH·KW] × im2col(X)[C·KH·KW, OH·OW] per image, gathered into the register-tiled GEMM's workgroup tiles
- * as they load (no im2col buffer); the others take one invocation per output element.
+ * as they load (no im2col buffer) — on software adapters W and im2col(X) packed into textures for the texture GEMM
+ * of kernels/matmul.ts, or register blocks; the others take one invocation per output element.
  */
 import type { GpuKernel } from './types.js';
 import { isFloatTensor, Params, type GpuTensor, type ProgramContext, type TextureOperand } from '../program.js';

@@ -1,6 +1,7 @@
 /**
  * MatMul (batched, broadcast batch dims) and Gemm, f32 accumulation: tiles in workgroup memory (16×16, or 64×64
- * register-tiled) on GPUs, register blocks without workgroup memory on software adapters.
+ * register-tiled) on GPUs; on software adapters operands packed into textures, or register blocks without workgroup
+ * memory where those do not fit (batched weights, products split over N).
  */
 import type { GpuKernel } from './types.js';
 import {
@@ -208,7 +209,7 @@ const rowsPer = (M: number) => (M >= 8 ? 8 : 1),
 const unroll = (n: number, f: (i: number) => string, sep = ' ') => Array.from({ length: n }, (_, i) => f(i)).join(sep);
 
 /**
- * Packs a rows × cols operand (element (r, c) at `off + r·cols + c`, or `off + c·rows + r` when transposed) into
+ * Packs a rows × cols operand (element (r, c) at r·cols + c, or c·rows + r when transposed) into
  * an rgba32float texture of ⌈cols/4⌉ × `height` texels, zero past the operand's edges: texel (x, r) holds
  * columns 4x … 4x+3 of row r. Exact: every value is an f32, an fp16 or a bf16, all exactly f32.
  */
@@ -219,7 +220,6 @@ export function packOperand(
   cols: number,
   trans: boolean,
   height: number,
-  off = 0,
 ): TextureOperand {
   const width = Math.ceil(cols / 4);
   const p = new Params()
@@ -227,14 +227,13 @@ export function packOperand(
     .u32('cols', cols)
     .u32('W', width)
     .u32('tr', trans ? 1 : 0)
-    .u32('off', off)
     .u32('count', width * height);
   const count = width * height;
   return {
     width,
     height,
     keep: t.constant ? t.buffer : undefined,
-    key: `${t.dtype}:${rows}x${cols}:${trans}:${height}:${off}`,
+    key: `${t.dtype}:${rows}x${cols}:${trans}:${height}`,
     pack: {
       key: `pack4:${t.dtype}`,
       inputs: [t],
@@ -248,7 +247,7 @@ ${ctx.prologue('count', p)}
   var v = vec4<f32>(0.0);
   for (var q = 0u; q < 4u; q++) {
     let c = x * 4u + q;
-    if (r < rows && c < cols) { v[q] = f32(in0[off + select(r * cols + c, c * rows + r, tr == 1u)]); }
+    if (r < rows && c < cols) { v[q] = f32(in0[select(r * cols + c, c * rows + r, tr == 1u)]); }
   }
   textureStore(dst, vec2<i32>(i32(x), i32(r)), v);
 }`,
@@ -309,16 +308,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg
 }`;
 }
 
-/**
- * The texture form's program: C = alpha·A·B (+ beta·C, C broadcast by `cRow`/`cCol`). `roundFirst`: the product is
- * rounded to its type before C is added (a MatMul and the Add after it run as one dispatch with the Add's bits).
- */
 /** `n` products in one dispatch (workgroup z), A's rows and/or B's (padded) rows stacked per product in its texture. */
 interface Batched {
   n: number;
   a: boolean;
   b: boolean;
 }
+
+/**
+ * The texture form's program: C = alpha·A·B (+ beta·C, C broadcast by `cRow`/`cCol`). `roundFirst`: the product is
+ * rounded to its type before C is added (a MatMul and the Add after it run as one dispatch with the Add's bits).
+ */
 
 export function texturedProgram(
   ctx: ProgramContext,
@@ -355,8 +355,8 @@ export function texturedProgram(
 const ROW_BIAS = { alpha: 1, beta: 1, cRow: 0, cCol: 1 };
 
 /**
- * The texture form's operands for an M × K by K × N product (none when the adapter takes no textures, the
- * product is a row or two — a decode step's matrix-vector products stay in registers — or a side is too long).
+ * The texture form's operands for an M × K by K × N product (none when the adapter takes no textures, the product
+ * is empty, or a side is longer than a texture's).
  */
 function textureOperands(
   ctx: ProgramContext,
@@ -432,8 +432,13 @@ function matmul(
     !ia.some((x, i) => x !== i) &&
     textureOperands(ctx, A!, B!, M * nb, N, K, false, false);
   if (bias) {
-    // The Add after the product, over its rows: a bias of N values, of the product's type, adding no axes.
-    const fits = bias.dtype === A!.dtype && numel(bias.dims) === N && bias.dims.length <= outDims.length;
+    // The Add after the product, over its rows: a bias of N values along the last axis, of the product's type,
+    // adding no axes.
+    const fits =
+      bias.dtype === A!.dtype &&
+      numel(bias.dims) === N &&
+      bias.dims[bias.dims.length - 1] === N &&
+      bias.dims.length <= outDims.length;
     return tex && fits
       ? texturedProgram(ctx, 'matmul', A!.dtype, M * nb, N, K, tex, outDims, bias, ROW_BIAS, true)
       : undefined;
