@@ -16,7 +16,7 @@ import { pastLoopLimit, tooManyIterations } from '../ops/loops.js';
 import { checkEnumAttributes } from '../ops/enums.js';
 import { checkFeed, checkFeedNames, missingInput } from '../ops/feeds.js';
 import { gpuContext, type GpuContext } from './device.js';
-import { ProgramContext, numel, type GpuTensor } from './program.js';
+import { ProgramContext, numel, type GpuTensor, type Program } from './program.js';
 import { Runner } from './runner.js';
 import { gpuKernels, VIEW_OPS, splitProducts, copyInto, biasEpilogues } from './kernels/index.js';
 import { planFusion, fusedProgram, type FusionGroup } from './kernels/fused.js';
@@ -132,8 +132,7 @@ export class WebGpuExecutor {
         this.fusedCache.get(grp)!.set(sig, cached);
       }
       const f = cached && { ...cached, program: { ...cached.program, inputs: ins } };
-      if (!f || f.program.outputs.some((o) => numel(o.dims) * this.program.elemBytes(o.dtype) > this.ctx.maxBinding))
-        return false;
+      if (!f || !this.outputsFit(f.program)) return false;
       const outs = this.runner.run(f.program);
       grp.outputs.forEach((o, k) => {
         env.set(o, { gpu: outs[k] });
@@ -384,16 +383,21 @@ export class WebGpuExecutor {
     for (const b of this.uploads.splice(0)) if (!retain.has(b)) this.runner.release(b);
   }
 
+  /** Tensors beyond the adapter's largest binding stay on the CPU (their op runs there: a crossing); absent ones fit. */
+  private fits = (v?: Val): boolean =>
+    !v || (v.gpu?.bytes ?? (v.cpu!.data as ArrayBufferView).byteLength ?? 0) <= this.ctx.maxBinding;
+  /** Every output of a program fits one binding. */
+  private outputsFit(p: Program): boolean {
+    return p.outputs.every((o) => numel(o.dims) * this.program.elemBytes(o.dtype) <= this.ctx.maxBinding);
+  }
+
   /** A product and its bias Add as one dispatch, or undefined when that form does not apply (they run apart). */
   private withBias(n: Node, add: Node, env: Map<string, Val>): Val | undefined {
     const vals = [...n.inputs, add.inputs[0] === n.outputs[0] ? add.inputs[1] : add.inputs[0]].map((x) => env.get(x));
-    const fits = (v?: Val) =>
-      !!v && (v.gpu?.bytes ?? (v.cpu!.data as ArrayBufferView).byteLength) <= this.ctx.maxBinding;
-    if (!vals.every(fits)) return undefined;
+    if (!vals.every((v) => v && this.fits(v))) return undefined;
     const [a, b, bias] = vals.map((v) => this.gpuOf(v!));
     const prog = a && b && bias && biasEpilogues[n.opType].run(this.program, n, a, b, bias);
-    if (!prog || numel(prog.outputs[0].dims) * this.program.elemBytes(prog.outputs[0].dtype) > this.ctx.maxBinding)
-      return undefined;
+    if (!prog || !this.outputsFit(prog)) return undefined;
     return { gpu: this.runner.run(prog)[0] };
   }
 
@@ -613,12 +617,9 @@ export class WebGpuExecutor {
       );
     }
     const kernel = gpuKernels[n.opType];
-    // Tensors beyond the adapter's largest binding stay on the CPU (their op runs there: a crossing).
-    const fits = (v?: Val) =>
-      !v || (v.gpu?.bytes ?? (v.cpu!.data as ArrayBufferView).byteLength ?? 0) <= this.ctx.maxBinding;
     // Non-float inputs (axes, shapes) stay on the CPU and go to the kernel as such.
     const onCpu = (v?: Val) => !!v && !v.gpu && !!v.cpu && !gpuType(v.cpu.dtype);
-    if (kernel && ins.every(fits)) {
+    if (kernel && ins.every(this.fits)) {
       const ran = ((): GpuTensor[] | undefined => {
         const gins = ins.map((v) => (v && !onCpu(v) ? this.gpuOf(v) : undefined));
         // CPU data wherever a value has it: non-float inputs (axes, shapes) and constants or feeds (a Pad value,
@@ -629,13 +630,7 @@ export class WebGpuExecutor {
           this.program,
           ins.map((v) => v?.cpu),
         );
-        if (
-          !prog ||
-          !prog.outputs.every(
-            (o) => o.dims.reduce((a, b) => a * b, 1) * this.program.elemBytes(o.dtype) <= this.ctx.maxBinding,
-          )
-        )
-          return undefined;
+        if (!prog || !this.outputsFit(prog)) return undefined;
         if (prog.inputs.length + prog.outputs.length + 1 > this.ctx.maxStorageBuffers) return undefined; // + the parameters
         return this.runner.run(prog);
       })();
@@ -649,7 +644,7 @@ export class WebGpuExecutor {
       }
     }
     const split = splitProducts[n.opType];
-    if (split && ins[1]?.cpu && !fits(ins[1]) && ins.every((v, k) => k === 1 || fits(v))) {
+    if (split && ins[1]?.cpu && !this.fits(ins[1]) && ins.every((v, k) => k === 1 || this.fits(v))) {
       const out = this.splitProduct(n, ins, split);
       if (out) {
         count(this.gpuNodes);

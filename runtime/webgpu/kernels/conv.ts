@@ -18,6 +18,7 @@ import {
   TILE4_HEAD,
   packOperand,
   texturedProgram,
+  texturesFit,
 } from './matmul.js';
 import { asConv2d, convGeometry, convTransposeGeometry, type Conv2dGeom } from '../../ops/conv.js';
 
@@ -244,19 +245,15 @@ export const convKernels: Record<string, GpuKernel> = {
     const ins = B ? [X!, W!, B] : [X!, W!];
     const outDims = one ? [N, M, OW] : [N, M, OH, OW];
     const K = C * KH * KW;
-    if (
-      group === 1 &&
-      M >= 32 &&
-      OH * OW >= 16 &&
-      N <= 65535 &&
-      M >= ctx.convTextureFrom &&
-      K >= 1 &&
+    // Software adapters: W (M × K, kept) times im2col(X) (K × OH·OW per image) from textures, the bias per row.
+    // Not below `convTextureFrom` output channels: there, on lavapipe, packing im2col costs more than it saves.
+    const gemmShaped = group === 1 && M >= 32 && OH * OW >= 16 && N <= 65535;
+    const tex =
+      gemmShaped &&
       ctx.software &&
-      Math.max(M, N * Math.ceil(K / 4) * 4, Math.ceil(K / 4), Math.ceil((OH * OW) / 4)) <= ctx.maxTexture
-    ) {
-      // Software adapters: W (M × K, kept) times im2col(X) (K × OH·OW per image) from textures, the bias per row.
-      // Not below `convTextureFrom` output channels: there, on lavapipe, packing im2col costs more than it saves.
-      const tex = [packOperand(ctx, W, M, K, false, M), im2col(ctx, X, C, M, c, N)];
+      M >= ctx.convTextureFrom &&
+      texturesFit(ctx, [packOperand(ctx, W, M, K, false, M), im2col(ctx, X, C, M, c, N)]);
+    if (tex) {
       const bias = { alpha: 1, beta: 1, cRow: 1, cCol: 0 };
       return texturedProgram(ctx, 'conv', X.dtype, M, OH * OW, K, tex, outDims, B, bias, false, {
         n: N,
@@ -264,7 +261,7 @@ export const convKernels: Record<string, GpuKernel> = {
         b: true,
       });
     }
-    if (group === 1 && M >= 32 && OH * OW >= 16 && N <= 65535) {
+    if (gemmShaped) {
       const q = convParams(new Params(), C, M, c);
       const pointwise = KH === 1 && KW === 1 && g.strides.every((v) => v === 1) && g.pads.every((v) => v === 0);
       const regs = ctx.software;

@@ -368,12 +368,13 @@ function textureOperands(
   tA: boolean,
   tB: boolean,
 ): TextureOperand[] | undefined {
-  const K4 = Math.ceil(K / 4) * 4,
-    max = ctx.maxTexture;
-  if (!ctx.software || Math.min(M, N, K) < 1 || Math.max(M, K4, Math.ceil(K / 4), Math.ceil(N / 4)) > max)
-    return undefined;
-  return [packOperand(ctx, A, M, K, tA, M), packOperand(ctx, B, K, N, tB, K4)];
+  if (!ctx.software) return undefined;
+  return texturesFit(ctx, [packOperand(ctx, A, M, K, tA, M), packOperand(ctx, B, K, N, tB, Math.ceil(K / 4) * 4)]);
 }
+
+/** The operands, when every texture side is between 1 and the adapter's largest (else undefined). */
+export const texturesFit = (ctx: ProgramContext, ops: TextureOperand[]): TextureOperand[] | undefined =>
+  ops.every((o) => Math.min(o.width, o.height) >= 1 && Math.max(o.width, o.height) <= ctx.maxTexture) ? ops : undefined;
 
 /** Workgroup counts and WGSL of the GEMM form this adapter wants for an M × N product. */
 function gemmForm(
